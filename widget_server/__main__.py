@@ -1,0 +1,116 @@
+"""CLI: ``python -m widget_server serve`` runs the app under granian (embedded Valkey unless WIDGET_VALKEY_URL)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .settings import load_settings
+
+
+def _bootstrap(url: str, data_dir: str, host: str, port: int, scheme: str) -> None:
+    from .bootstrap import ensure_default_license
+    from .valkey import connect
+
+    async def run() -> dict:
+        client = connect(url)
+        try:
+            return await ensure_default_license(client, data_dir)
+        finally:
+            await client.aclose()
+
+    creds = asyncio.run(run())
+    base = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    org = creds["organization_id"]
+    print("widget_server is starting", flush=True)
+    print(f"  organization_id : {org}")
+    if "owner" in creds:
+        print(f"  owner           : {creds['owner']['email']} / password {creds['owner']['password']}")
+        print(f"  owner PAT       : {creds['owner']['personal_access_token']}")
+        print(f"  agent PAT       : {creds['agent']['account_id']} / {creds['agent']['personal_access_token']}")
+    print(f"  credentials     : {Path(data_dir).resolve() / 'credentials.json'}")
+    print(f"  Customer API    : {base}/v3.6/customer/action/<action>?organization_id={org}")
+    print(f"  RTM             : {base.replace('http', 'ws', 1)}/v3.6/customer/rtm/ws?organization_id={org}")
+    print(f"  token           : POST {base}/v2/customer/token")
+    print(f"  API docs        : {base}/schema")
+    print(f"  health          : {base}/healthz  {base}/readyz", flush=True)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    os.environ["WIDGET_DATA_DIR"] = args.data_dir
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    embedded = None
+    if not settings.valkey_url:
+        from .valkey import embedded_url, start_embedded
+
+        embedded = start_embedded(args.data_dir)
+        os.environ["WIDGET_VALKEY_URL"] = embedded_url(embedded)
+    # SIGTERM before granian installs its own handlers must still stop the embedded Valkey.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        scheme = "https" if args.ssl_certfile else "http"
+        _bootstrap(os.environ["WIDGET_VALKEY_URL"], args.data_dir, args.host, args.port, scheme)
+        try:
+            import uvloop  # noqa: F401
+
+            loop = Loops.uvloop
+        except ImportError:
+            loop = Loops.auto
+        server = Granian(
+            "widget_server.app:create_app",
+            factory=True,
+            interface=Interfaces.ASGI,
+            address=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop=loop,
+            websockets=True,
+            ssl_cert=Path(args.ssl_certfile) if args.ssl_certfile else None,
+            ssl_key=Path(args.ssl_keyfile) if args.ssl_keyfile else None,
+            workers_kill_timeout=3,
+            log_level=settings.log_level.lower(),
+        )
+        server.serve()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m widget_server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the server (embedded Valkey unless WIDGET_VALKEY_URL is set)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--data-dir", default=os.environ.get("WIDGET_DATA_DIR", ".widget_server"))
+    s.add_argument("--ssl-certfile")
+    s.add_argument("--ssl-keyfile")
+    c = sub.add_parser("credentials", help="print the default license's credentials from the data dir")
+    c.add_argument("--data-dir", default=os.environ.get("WIDGET_DATA_DIR", ".widget_server"))
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+            parser.error("--ssl-certfile and --ssl-keyfile go together")
+        return serve(args)
+    if args.command == "credentials":
+        print(json.dumps(json.loads((Path(args.data_dir) / "credentials.json").read_text()), indent=2))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Customer RTM API: ``/v3.x/customer/rtm/ws``. One socket = one RtmConnection: frames are decoded, run in order
+through the shared dispatcher (at most ``rtm_max_pending`` waiting), and replies and pushes go out through one
+bounded queue.
+
+Liveness: LiveChat's browser SDK never pings, so silence never closes a logged-in socket. ASGI cannot send control
+pings, so a dead peer is found by a failed write (any push, and the token-expiry notice that every socket gets
+within ``token_ttl``) or by the kernel's TCP keepalive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+
+from ..core.ids import uuid_id
+from ..core.interface import Caller
+from ..core.signing import AccessToken
+from ..protocol import customer as c
+from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
+from ..protocol.frames import PushFrame, RequestFrame, RequestId, ResponseFrame
+from ..protocol.pushes import PUSHES_NEW_IN_36, CustomerDisconnected
+from .auth import check_origin, require_license, verify_token
+from .customer_web import api_version, base_url
+from .dispatch import decode, dispatch, lookup
+from .state import AppState
+
+log = logging.getLogger("widget_server.rtm")
+
+_frame_decoder = msgspec.json.Decoder(RequestFrame)
+_encode = msgspec.json.encode
+_EMPTY_PAYLOAD = msgspec.Raw(b"{}")
+OUTBOX_LIMIT = 1024
+
+
+class _Closed(Exception):
+    pass
+
+
+class RtmConnection:
+    """One customer socket on this worker."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], state: AppState) -> None:
+        self.socket = socket
+        self.state = state
+        self.conn_id = uuid_id()
+        self.version = api_version(socket.scope["path"])
+        self.caller: Caller | None = None
+        self.claims: AccessToken | None = None
+        self.pushes: frozenset[str] | None = None  # None = all pushes of the connection's version
+        self.pushes_36: frozenset[str] = frozenset()
+        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
+        self.requests: asyncio.Queue[RequestFrame] = asyncio.Queue()
+        self.pending = 0
+        self.closing = False
+
+    # --- outgoing ------------------------------------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait(data)
+        except asyncio.QueueFull:
+            # A client that does not read its pushes is dropped rather than buffered without bound.
+            log.warning("closing %s: outbox full", self.conn_id)
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
+            self._send_none()
+
+    def respond(self, frame: RequestFrame | None, action: str, payload: Any, request_id: RequestId = None) -> None:
+        rid = frame.request_id if frame is not None else request_id
+        raw = msgspec.Raw(_encode(payload))
+        self._send(_encode(ResponseFrame(request_id=rid, action=action, type="response", success=True, payload=raw)))
+
+    def respond_error(self, frame: RequestFrame | None, action: str, error: ApiError) -> None:
+        raw = msgspec.Raw(_encode(ErrorPayload(ErrorBody(error.type, error.message, error.data))))
+        rid = frame.request_id if frame is not None else None
+        self._send(_encode(ResponseFrame(request_id=rid, action=action, type="response", success=False, payload=raw)))
+
+    def deliver(self, action: str, payload: msgspec.Raw, request_id: RequestId) -> None:
+        """Called by the bus for every push to this connection's customer."""
+        if self.caller is None:
+            return
+        if self.pushes is not None and action not in self.pushes:
+            if not (action in self.pushes_36 and self.version == "3.5"):
+                return
+        elif self.version == "3.5" and action in PUSHES_NEW_IN_36 and action not in self.pushes_36:
+            return
+        self._send(_encode(PushFrame(version=self.version, action=action, type="push", payload=payload,
+                                     request_id=request_id)))
+
+    def disconnect(self, reason: str) -> None:
+        """Send ``customer_disconnected`` with LiveChat's reason, then close the socket."""
+        payload = msgspec.Raw(_encode(CustomerDisconnected(reason=reason)))
+        self._send(_encode(PushFrame(version=self.version, action="customer_disconnected", type="push",
+                                     payload=payload)))
+        if not self.closing:
+            self._send_none()
+
+    def _send_none(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.outbox.put_nowait(None)
+        self.closing = True
+
+    async def writer(self) -> None:
+        while True:
+            data = await self.outbox.get()
+            if data is None:
+                with contextlib.suppress(Exception):
+                    await self.socket.send({"type": "websocket.close", "code": 1000, "reason": ""})
+                raise _Closed
+            try:
+                await self.socket.send({"type": "websocket.send", "text": data.decode()})
+            except Exception:
+                raise _Closed from None
+
+    # --- incoming ------------------------------------------------------------------------------------------------
+
+    async def reader(self) -> None:
+        limit = self.state.settings.rtm_max_frame_bytes
+        while True:
+            message = await self.socket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise _Closed
+            data = message.get("text")
+            raw = data.encode() if data is not None else (message.get("bytes") or b"")
+            if len(raw) > limit:
+                self.respond_error(None, "", ApiError("validation", f"Frame is larger than {limit} bytes"))
+                continue
+            try:
+                frame = _frame_decoder.decode(raw)
+            except msgspec.ValidationError as exc:
+                self.respond_error(None, "", ApiError("validation", str(exc)))
+                continue
+            except msgspec.DecodeError as exc:
+                self.respond_error(None, "", ApiError("validation", f"Malformed JSON: {exc}"))
+                continue
+            if frame.action == "ping":
+                self.respond(frame, "ping", {})
+                continue
+            if self.pending >= self.state.settings.rtm_max_pending:
+                self.respond_error(frame, frame.action, ApiError(
+                    "pending_requests_limit_reached", "Too many pending requests on this connection"))
+                continue
+            self.pending += 1
+            self.requests.put_nowait(frame)
+
+    async def processor(self) -> None:
+        while True:
+            frame = await self.requests.get()
+            try:
+                await self.handle(frame)
+            except ApiError as exc:
+                self.respond_error(frame, frame.action, exc)
+            except _Closed:
+                raise
+            except Exception:
+                log.exception("RTM action %s failed", frame.action)
+                self.respond_error(frame, frame.action, ApiError("internal", "Internal server error"))
+            finally:
+                self.pending -= 1
+
+    async def handle(self, frame: RequestFrame) -> None:
+        if frame.version is not None and frame.version not in ("3.5", "3.6"):
+            raise ApiError("unsupported_version", f"Version {frame.version[:16]} is not supported")
+        if frame.version is not None and frame.version < self.version:
+            raise ApiError("unsupported_version", "A request version may not be lower than the connection's")
+        spec = lookup(frame.action, "rtm")
+        payload = frame.payload if frame.payload is not None else _EMPTY_PAYLOAD
+        req = decode(spec, bytes(payload))
+        if frame.action == "login":
+            await self.login(frame, req)
+            return
+        if self.caller is None:
+            raise ApiError("authentication", "Log in first")
+        caller = Caller(org=self.caller.org, customer_id=self.caller.customer_id,
+                        version=frame.version or self.version,  # type: ignore[arg-type]
+                        transport="rtm", base_url=self.caller.base_url, conn_id=self.conn_id,
+                        request_id=frame.request_id, group_id=self.caller.group_id)
+        self.respond(frame, frame.action, await dispatch(self.state.core, caller, spec, req))
+
+    async def login(self, frame: RequestFrame, req: c.LoginRequest) -> None:
+        if self.caller is not None:
+            raise ApiError("validation", "Already logged in")
+        q = self.socket.query_params
+        org = await require_license(self.state, q.get("organization_id") or q.get("license_id"))
+        claims = verify_token(self.state.signer, req.token)
+        if claims.org != org:
+            raise ApiError("authentication", "The access token belongs to another organization")
+        await check_origin(self.state, org, self.socket.headers.get("origin"))
+        settings = self.state.settings
+        allowed = await self.state.store.add_connection(
+            claims.cid, self.conn_id, int(time.time()), settings.token_ttl, settings.rtm_max_connections_per_customer)
+        if not allowed:
+            self.disconnect("too_many_connections")
+            return
+        caller = Caller(org=org, customer_id=claims.cid, version=self.version,  # type: ignore[arg-type]
+                        transport="rtm", base_url=base_url(self.socket, self.state),  # type: ignore[arg-type]
+                        conn_id=self.conn_id, request_id=frame.request_id,
+                        group_id=req.group_id if req.group_id is not None else claims.group)
+        if req.pushes:
+            self.pushes = frozenset(req.pushes.get(self.version, ()))
+            if "all" in self.pushes:
+                self.pushes = None
+            if self.version == "3.5":
+                self.pushes_36 = frozenset(req.pushes.get("3.6", ()))
+        await self.state.bus.register(claims.cid, self)
+        self.caller, self.claims = caller, claims
+        response = await self.state.core.login(caller, req)
+        self.respond(frame, "login", response)
+
+    async def lifetime(self) -> None:
+        """Close sockets that never log in, and tell logged-in ones when their token expires."""
+        await asyncio.sleep(self.state.settings.rtm_login_timeout)
+        if self.caller is None:
+            self.disconnect("connection_timeout")
+            return
+        assert self.claims is not None
+        await asyncio.sleep(max(0.0, self.claims.exp - time.time()))
+        self.disconnect("access_token_expired")
+
+    async def run(self) -> None:
+        await self.socket.accept()
+        tasks = [asyncio.create_task(t) for t in (self.reader(), self.writer(), self.processor(), self.lifetime())]
+        try:
+            await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.caller is not None:
+                await self.state.bus.unregister(self.caller.customer_id, self)
+                with contextlib.suppress(Exception):
+                    await self.state.store.remove_connection(self.caller.customer_id, self.conn_id)
+
+
+@websocket(["/v3.6/customer/rtm/ws", "/v3.5/customer/rtm/ws"])
+async def customer_rtm(socket: WebSocket[Any, Any, Any]) -> None:
+    await RtmConnection(socket, socket.app.state.ws).run()

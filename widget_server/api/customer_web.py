@@ -1,0 +1,91 @@
+"""Customer Web API: ``POST /v3.x/customer/action/<action>`` (GET for the configuration actions), plus
+``upload_file`` (multipart). Decode, dispatch, encode: the actions themselves live in the core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath
+
+from ..core.interface import Caller, UploadedFile
+from ..protocol.errors import ApiError
+from .auth import check_origin, require_license, verify_token
+from .dispatch import WEB_GET_ACTIONS, convert, decode, dispatch, lookup
+from .state import AppState
+
+PATHS = ["/v3.6/customer/action/{action:str}", "/v3.5/customer/action/{action:str}"]
+_encode = msgspec.json.encode
+
+
+def base_url(request: Request[Any, Any, Any], state: AppState) -> str:
+    return state.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+
+
+def api_version(path: str) -> str:
+    return "3.5" if path.startswith("/v3.5/") else "3.6"
+
+
+def _json(body: Any) -> Response[bytes]:
+    return Response(_encode(body), media_type="application/json")
+
+
+async def _caller(request: Request[Any, Any, Any], state: AppState, needs_auth: bool) -> Caller:
+    q = request.query_params
+    org = q.get("organization_id") or q.get("license_id")
+    version = api_version(request.url.path)
+    if needs_auth:
+        claims = verify_token(state.signer, request.headers.get("authorization"))
+        org = org or claims.org
+        if claims.org != org:
+            raise ApiError("authentication", "The access token belongs to another organization")
+        await require_license(state, org)
+        await check_origin(state, org, request.headers.get("origin"))
+        return Caller(org=org, customer_id=claims.cid, version=version, transport="web",  # type: ignore[arg-type]
+                      base_url=base_url(request, state), group_id=claims.group)
+    org = await require_license(state, org)
+    return Caller(org=org, customer_id="", version=version, transport="web",  # type: ignore[arg-type]
+                  base_url=base_url(request, state))
+
+
+@post(PATHS, status_code=200, summary="Customer Chat API action (Web)")
+async def customer_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    if action == "upload_file":
+        return await _upload(request, state)
+    spec = lookup(action, "web")
+    body = await request.body()
+    if len(body) > state.settings.web_max_body_bytes:
+        raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
+    caller = await _caller(request, state, spec.auth)
+    req = decode(spec, body)
+    return _json(await dispatch(state.core, caller, spec, req))
+
+
+@get(PATHS, summary="Customer Chat API configuration action (Web GET, no token)")
+async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    if action not in WEB_GET_ACTIONS:
+        raise ApiError("validation", f"Action {action[:64]} must be called with POST")
+    spec = lookup(action, "web")
+    caller = await _caller(request, state, needs_auth=False)
+    params = {k: v for k, v in request.query_params.items() if k not in ("organization_id", "license_id")}
+    if action == "get_dynamic_configuration":
+        params["organization_id"] = caller.org
+    return _json(await dispatch(state.core, caller, spec, convert(spec, params)))
+
+
+async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[bytes]:
+    caller = await _caller(request, state, needs_auth=True)
+    if "multipart/form-data" not in request.headers.get("content-type", ""):
+        raise ApiError("validation", "upload_file expects multipart/form-data with a `file` field")
+    form = await request.form()
+    item = form.get("file")
+    if not isinstance(item, UploadFile):
+        raise ApiError("validation", "file: a file field is required")
+    data = await item.read()
+    await item.close()
+    uploaded = UploadedFile(name=item.filename or "file", content_type=item.content_type or "", data=data)
+    return _json(await state.core.upload_file(caller, uploaded))

@@ -1,0 +1,103 @@
+"""The one dispatch table: action name -> request Struct, ChatCore method, transports. Web and RTM both call
+``dispatch``; they only decode the envelope and encode the reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+
+from ..core.interface import Caller, ChatCore
+from ..protocol import config as cfg
+from ..protocol import customer as c
+from ..protocol.errors import ApiError
+
+Transport = Literal["web", "rtm"]
+
+
+@dataclass(frozen=True)
+class Action:
+    request: type
+    method: str
+    transports: frozenset[str] = frozenset({"web", "rtm"})
+    auth: bool = True
+    decoder: msgspec.json.Decoder = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decoder", msgspec.json.Decoder(self.request))
+
+
+_WEB = frozenset({"web"})
+_RTM = frozenset({"rtm"})
+
+CUSTOMER_ACTIONS: dict[str, Action] = {
+    "login": Action(c.LoginRequest, "login", _RTM),
+    "list_group_statuses": Action(c.ListGroupStatusesRequest, "list_group_statuses"),
+    "start_chat": Action(c.StartChatRequest, "start_chat"),
+    "resume_chat": Action(c.ResumeChatRequest, "resume_chat"),
+    "deactivate_chat": Action(c.DeactivateChatRequest, "deactivate_chat"),
+    "list_chats": Action(c.ListChatsRequest, "list_chats"),
+    "get_chat": Action(c.GetChatRequest, "get_chat"),
+    "list_threads": Action(c.ListThreadsRequest, "list_threads"),
+    "send_event": Action(c.SendEventRequest, "send_event"),
+    "send_rich_message_postback": Action(c.SendRichMessagePostbackRequest, "send_rich_message_postback"),
+    "send_sneak_peek": Action(c.SendSneakPeekRequest, "send_sneak_peek"),
+    "mark_events_as_seen": Action(c.MarkEventsAsSeenRequest, "mark_events_as_seen"),
+    "update_chat_properties": Action(c.UpdateChatPropertiesRequest, "update_chat_properties"),
+    "delete_chat_properties": Action(c.DeleteChatPropertiesRequest, "delete_chat_properties"),
+    "update_thread_properties": Action(c.UpdateThreadPropertiesRequest, "update_thread_properties"),
+    "delete_thread_properties": Action(c.DeleteThreadPropertiesRequest, "delete_thread_properties"),
+    "update_event_properties": Action(c.UpdateEventPropertiesRequest, "update_event_properties"),
+    "delete_event_properties": Action(c.DeleteEventPropertiesRequest, "delete_event_properties"),
+    "get_customer": Action(c.Empty, "get_customer"),
+    "update_customer": Action(c.UpdateCustomerRequest, "update_customer"),
+    "set_customer_session_fields": Action(c.SetCustomerSessionFieldsRequest, "set_customer_session_fields"),
+    "update_customer_page": Action(c.UpdateCustomerPageRequest, "update_customer_page", _RTM),
+    "activate_customer_page": Action(c.Empty, "activate_customer_page"),
+    "deactivate_customer_page": Action(c.Empty, "deactivate_customer_page"),
+    "get_form": Action(c.GetFormRequest, "get_form"),
+    "check_goals": Action(c.CheckGoalsRequest, "check_goals", _WEB),
+    # GET on the Web API, no token (also callable over RTM after login)
+    "get_dynamic_configuration": Action(cfg.DynamicConfigRequest, "get_dynamic_configuration", auth=False),
+    "get_configuration": Action(cfg.ConfigurationRequest, "get_configuration", auth=False),
+    "get_localization": Action(cfg.LocalizationRequest, "get_localization", auth=False),
+}
+"""Every customer action. ``upload_file`` is Web-only multipart and has its own route."""
+
+ALIASES = {"activate_chat": "resume_chat"}
+"""Pre-3.3 names whose payload shape did not change."""
+
+WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
+
+
+def lookup(name: str, transport: Transport) -> Action:
+    action = CUSTOMER_ACTIONS.get(ALIASES.get(name, name))
+    if action is None:
+        raise ApiError("validation", f"Unknown action: {name[:64]}")
+    if transport not in action.transports:
+        where = "the RTM API" if transport == "rtm" else "the Web API"
+        raise ApiError("validation", f"Action {name} is not available on {where}")
+    return action
+
+
+def decode(action: Action, payload: bytes | None) -> Any:
+    """The action's request Struct; a decode error becomes a ``validation`` error naming the field."""
+    try:
+        return action.decoder.decode(payload if payload else b"{}")
+    except msgspec.ValidationError as exc:
+        raise ApiError("validation", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError("validation", f"Malformed JSON: {exc}") from None
+
+
+def convert(action: Action, params: dict[str, Any]) -> Any:
+    """The request Struct from query parameters (GET endpoints), strings coerced to the declared types."""
+    try:
+        return msgspec.convert(params, action.request, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ApiError("validation", str(exc)) from None
+
+
+async def dispatch(core: ChatCore, caller: Caller, action: Action, request: Any) -> Any:
+    return await getattr(core, action.method)(caller, request)

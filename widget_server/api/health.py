@@ -1,0 +1,21 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+
+
+@get("/healthz", summary="The process is up", include_in_schema=True)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", summary="Valkey is reachable")
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    try:
+        await request.app.state.ws.store.ping()
+    except Exception as exc:  # any failure to reach Valkey means not ready
+        return Response({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
+    return Response({"status": "ok"})

@@ -1,0 +1,50 @@
+"""What the transports share in one worker: settings, Valkey, store, bus, the chat core and the signing key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from .. import keys
+from ..core.bus import Bus
+from ..core.interface import ChatCore
+from ..core.signing import Signer
+from ..core.store import Store
+from ..settings import Settings
+
+
+class AppState:
+    def __init__(self, settings: Settings, valkey: Any) -> None:
+        self.settings = settings
+        self.valkey = valkey
+        self.store = Store(valkey)
+        self.bus = Bus(valkey)
+        self.secret = b""
+        self.signer = Signer(b"")
+        self.core: ChatCore
+        self._licenses: set[str] = set()
+
+    async def load_secret(self) -> None:
+        if self.settings.secret:
+            secret = self.settings.secret.encode()
+        else:
+            await self.valkey.set(keys.SECRET, secrets.token_hex(32), nx=True)
+            secret = await self.valkey.get(keys.SECRET)
+        self.secret = hashlib.sha256(b"widget_server\0" + secret).digest()
+        self.signer = Signer(self.secret)
+
+    async def license_exists(self, org: str) -> bool:
+        """Licenses are never deleted while a worker runs, so a positive answer is cached for the worker's life."""
+        if org in self._licenses:
+            return True
+        if len(org) > 64 or not await self.valkey.exists(keys.license(org)):
+            return False
+        self._licenses.add(org)
+        return True
+
+    async def agent_for_token(self, token: str | None) -> dict[str, str] | None:
+        if not token:
+            return None
+        raw = await self.valkey.hgetall(keys.agent_token(hashlib.sha256(token.encode()).hexdigest()))
+        return {k.decode(): v.decode() for k, v in raw.items()} or None

@@ -1,0 +1,68 @@
+"""The app factory: routes, middleware, lifespan (Valkey, bus, core)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.stores.valkey import ValkeyStore
+
+from . import __version__
+from .api.auth import customer_token
+from .api.customer_rtm import customer_rtm
+from .api.customer_web import customer_action, customer_get_action
+from .api.errors import EXCEPTION_HANDLERS
+from .api.files import get_file
+from .api.health import healthz, readyz
+from .api.state import AppState
+from .core.local import LocalCore
+from .settings import Settings, load_settings
+from .valkey import connect
+
+log = logging.getLogger("widget_server")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the ASGI app. Every worker calls this; state lives in Valkey, so workers need not know each other."""
+    settings = settings or load_settings()
+    if not settings.valkey_url:
+        raise RuntimeError("WIDGET_VALKEY_URL is not set (the CLI sets it when it starts the embedded Valkey)")
+    valkey = connect(settings.valkey_url)
+    state = AppState(settings, valkey)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await state.load_secret()
+        state.core = LocalCore(state.store, state.bus, state.signer, settings)
+        await state.bus.start()
+        try:
+            yield
+        finally:
+            await state.bus.stop()
+            await valkey.aclose()
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        exclude=["/healthz", "/readyz", "/schema"],
+        store="rate_limit",
+    )
+    app = Litestar(
+        route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
+                               expose_headers=["Retry-After"]),
+        middleware=[rate_limit.middleware],
+        stores={"rate_limit": ValkeyStore(valkey, namespace="ws:ratelimit")},
+        openapi_config=OpenAPIConfig(title="widget_server", version=__version__,
+                                     description="LiveChat-compatible Customer Chat API 3.6/3.5"),
+        request_max_body_size=settings.upload_max_bytes + 256 * 1024,
+        debug=False,
+    )
+    app.state.ws = state
+    return app

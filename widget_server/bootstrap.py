@@ -1,0 +1,75 @@
+"""First start on an empty store: the default license, its owner (also an agent with the owner role) and one more
+agent, with credentials written to ``<data-dir>/credentials.json`` (mode 600). Later starts reuse them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from . import keys
+from .core.ids import uuid_id
+from .protocol.common import now_rfc3339
+from .protocol.config import LicenseConfig
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    return secrets.compare_digest(hash_password(password, bytes.fromhex(salt)).split("$")[2], digest)
+
+
+async def create_agent(valkey: Any, org: str, email: str, name: str, role: str) -> dict[str, str]:
+    """An agent account with a fresh personal access token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    agent = {"id": email, "name": name, "role": role, "max_chats_count": 6, "created_at": now_rfc3339()}
+    async with valkey.pipeline(transaction=False) as p:
+        p.hset(keys.agents(org), email, msgspec.json.encode(agent))
+        p.hset(keys.agent_token(hashlib.sha256(token.encode()).hexdigest()), mapping={"agent_id": email, "org": org})
+        await p.execute()
+    return {"account_id": email, "personal_access_token": token, "role": role}
+
+
+async def create_license(valkey: Any, owner_email: str, password: str, config: LicenseConfig | None = None,
+                         org: str | None = None) -> dict:
+    """A license with its owner (an agent with the owner role) and one more agent; returns their credentials."""
+    org = org or uuid_id()
+    await valkey.hset(keys.license(org), mapping={"organization_id": org, "created_at": now_rfc3339(),
+                                                  "name": "Default license", "owner_email": owner_email})
+    await valkey.set(keys.license_config(org), msgspec.json.encode(config or LicenseConfig()))
+    owner = await create_agent(valkey, org, owner_email, "Owner", "owner")
+    agent = await create_agent(valkey, org, f"agent+{org[:8]}@example.com", "Agent", "normal")
+    await valkey.hset(keys.owner_login(owner_email), mapping={"org": org, "password": hash_password(password)})
+    return {"organization_id": org, "owner": {"email": owner_email, "password": password, **owner}, "agent": agent}
+
+
+async def ensure_default_license(valkey: Any, data_dir: str | Path, owner_email: str = "owner@example.com") -> dict:
+    """Create the default license once (guarded by SET NX, so concurrent first starts agree); return credentials."""
+    path = Path(data_dir) / "credentials.json"
+    org = uuid_id()
+    created = await valkey.set(keys.DEFAULT_LICENSE, org, nx=True)
+    if not created:
+        org = (await valkey.get(keys.DEFAULT_LICENSE)).decode()
+        if path.exists():
+            return json.loads(path.read_text())
+        return {"organization_id": org, "note": "credentials were printed on the first start of this store"}
+    creds = await create_license(valkey, owner_email, secrets.token_urlsafe(12), org=org)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(creds, f, indent=2)
+    os.chmod(path, 0o600)
+    return creds

@@ -1,0 +1,806 @@
+"""LocalCore: the built-in chat core on Valkey. One method per Customer Chat API action."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import msgspec
+
+from .. import keys
+from ..protocol import config as cfg
+from ..protocol import customer as c
+from ..protocol import pushes as p
+from ..protocol.chats import Chat, ChatSummary, LastEvent, Thread
+from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
+from ..protocol.errors import ApiError
+from ..protocol.events import Event, File, SystemMessage
+from ..protocol.users import ChatUser, Customer, Statistics
+from ..settings import Settings
+from .bus import Bus
+from .ids import short_id, split_event_id, uuid_id
+from .interface import Caller, UploadedFile
+from .signing import Cursor, Signer
+from .store import Store, StoreError
+from . import files as file_rules
+
+_encode = msgspec.json.encode
+_event_decoder = msgspec.json.Decoder(Event)
+_last_event_decoder = msgspec.json.Decoder(LastEvent)
+_access_decoder = msgspec.json.Decoder(Access)
+_props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
+_list_decoder = msgspec.json.Decoder(list[str])
+_fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
+_EMPTY = c.Empty()
+
+VISIT_GAP_MS = 30 * 60 * 1000
+CURSOR_TTL = 30 * 24 * 3600
+
+DEFAULT_PRECHAT = c.Form(
+    id="prechat",
+    fields=[
+        c.FormFieldSpec(id="header", type="header", label="Welcome! Tell us a little about you."),
+        c.FormFieldSpec(id="name", type="name", label="Name:"),
+        c.FormFieldSpec(id="email", type="email", label="E-mail:", required=True),
+    ],
+)
+DEFAULT_POSTCHAT = c.Form(
+    id="postchat",
+    fields=[
+        c.FormFieldSpec(id="rating", type="rating", label="How would you rate this chat?"),
+        c.FormFieldSpec(id="comment", type="textarea", label="Anything we could do better?"),
+    ],
+)
+DEFAULT_TICKET = c.Form(
+    id="ticket",
+    fields=[
+        c.FormFieldSpec(id="header", type="header", label="We are offline. Leave a message and we'll reply by e-mail."),
+        c.FormFieldSpec(id="name", type="name", label="Name:"),
+        c.FormFieldSpec(id="email", type="email", label="E-mail:", required=True),
+        c.FormFieldSpec(id="message", type="textarea", label="Message:", required=True),
+    ],
+)
+
+LOCALIZATION_EN = {
+    "Agents_currently_not_available": "Our agents are not available right now.",
+    "Chat_now": "Chat now",
+    "Leave_a_message": "Leave a message",
+    "New_message": "New message",
+    "Write_a_message": "Write a message…",
+    "Send": "Send",
+    "Chat_closed_by_customer": "Chat closed by the customer",
+    "You_are_in_queue": "You are number %position% in the queue",
+    "Rate_chat": "Rate this chat",
+    "Start_chat": "Start the chat",
+    "Minimize_window": "Minimize window",
+}
+
+
+def _ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _is_public(event: Event) -> bool:
+    return event.recipients != "agents" and event.visibility != "agents"
+
+
+class LocalCore:
+    """The built-in implementation of ChatCore."""
+
+    def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings) -> None:
+        self.store = store
+        self.bus = bus
+        self.signer = signer
+        self.settings = settings
+
+    # --- helpers -------------------------------------------------------------------------------------------------
+
+    async def _own_chat(self, caller: Caller, chat_id: str) -> dict[str, str]:
+        chat = await self.store.chat(chat_id)
+        if chat is None or chat.get("org") != caller.org:
+            raise ApiError("not_found", "Chat not found")
+        if chat.get("customer_id") != caller.customer_id:
+            raise ApiError("authorization", "Requester is not a user of this chat")
+        return chat
+
+    @staticmethod
+    def _recipients(chat: dict[str, str]) -> list[str]:
+        users = [chat["customer_id"]]
+        if chat.get("agent_ids"):
+            users += _list_decoder.decode(chat["agent_ids"])
+        return users
+
+    async def _push(self, caller: Caller, users: list[str], action: str, payload: Any) -> None:
+        await self.bus.publish(users, action, payload, caller.conn_id, caller.request_id)
+
+    async def _customer_user(self, cid: str, chat: dict[str, str]) -> ChatUser:
+        rec = await self.store.customer(cid) or {}
+        return ChatUser(
+            id=cid,
+            type="customer",
+            name=rec.get("name"),
+            email=rec.get("email"),
+            avatar=rec.get("avatar"),
+            present=True,
+            events_seen_up_to=chat.get(f"seen:{cid}") or None,
+            created_at=rec.get("created_at"),
+        )
+
+    async def _chat_users(self, chat: dict[str, str]) -> list[ChatUser]:
+        return [await self._customer_user(chat["customer_id"], chat)]
+
+    def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool = True) -> Thread:
+        events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
+        if for_customer:
+            events = [e for e in events if _is_public(e)]
+        return Thread(
+            id=thread["id"],
+            created_at=thread["created_at"],
+            active=thread.get("active") == "1",
+            user_ids=_list_decoder.decode(thread.get("user_ids") or "[]"),
+            events=events,
+            properties=_props_decoder.decode(thread.get("properties") or "{}"),
+            access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
+            previous_thread_id=thread.get("previous_thread_id") or None,
+            next_thread_id=thread.get("next_thread_id") or None,
+        )
+
+    async def _prepare_events(self, caller: Caller, events: list[Any], now: str) -> list[tuple[str, bytes, bool]]:
+        """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
+        out = []
+        for ev in events:
+            ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.customer_id,
+                                         visibility=None, recipients=ev.recipients or "all")
+            if isinstance(ev, File):
+                ev = await self._resolve_file(caller, ev)
+            out.append((ev.__struct_config__.tag, _encode(ev), _is_public(ev)))
+        return out
+
+    async def _resolve_file(self, caller: Caller, ev: File) -> File:
+        """A file event must name a file uploaded to this license; its metadata comes from the upload."""
+        parts = urlsplit(ev.url).path.split("/")
+        # /files/<org>/<file_id>/<name>
+        if len(parts) < 4 or parts[1] != "files" or parts[2] != caller.org:
+            raise ApiError("validation", "event.url: not a file uploaded with upload_file")
+        meta = await self.store.file_meta(caller.org, parts[3])
+        if meta is None:
+            raise ApiError("validation", "event.url: the uploaded file has expired or does not exist")
+        await self.store.keep_file(caller.org, parts[3])
+        width = int(meta["width"]) if meta.get("width") else None
+        height = int(meta["height"]) if meta.get("height") else None
+        return msgspec.structs.replace(
+            ev, name=meta["name"], content_type=meta["content_type"], size=int(meta["size"]), width=width, height=height
+        )
+
+    def _event_structs(self, items: list[tuple[str, bytes, bool]], thread_id: str, first_seq: int) -> list[Event]:
+        out = []
+        for i, (_, body, _) in enumerate(items):
+            ev = _event_decoder.decode(body)
+            out.append(msgspec.structs.replace(ev, id=f"{thread_id}_{first_seq + i}"))
+        return out
+
+    async def _group_ids(self, caller: Caller, access: Access | None) -> list[int]:
+        group_ids = access.group_ids if access and access.group_ids else [caller.group_id]
+        config = await self.store.license_config(caller.org)
+        known = {g.id for g in config.groups}
+        for gid in group_ids:
+            if gid not in known:
+                raise ApiError("group_not_found", f"Group {gid} not found", {"group_id": gid})
+        return group_ids
+
+    async def _open_thread(
+        self, caller: Caller, *, mode: str, chat_id: str, active: bool, access: Access, thread_props: dict,
+        chat_fields: dict[str, str] | None, events: list[Any],
+    ) -> tuple[str, str, list[Event], str]:
+        now = now_rfc3339()
+        now_ms = rfc3339_to_ms(now)
+        items = await self._prepare_events(caller, events, now)
+        thread_id = short_id()
+        try:
+            await self.store.open_thread(
+                mode=mode, chat_id=chat_id, thread_id=thread_id, created_at=now, created_ms=now_ms, active=active,
+                access=_encode(access), properties=_encode(thread_props), user_ids=_encode([caller.customer_id]),
+                chat_fields=chat_fields,
+            )
+        except StoreError as exc:
+            if exc.code == "chat_active":
+                raise ApiError("validation", "Chat is already active") from None
+            if exc.code == "chat_not_found":
+                raise ApiError("not_found", "Chat not found") from None
+            raise
+        event_structs: list[Event] = []
+        if items:
+            first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
+            event_structs = self._event_structs(items, thread_id, first)
+        await self.store.index_customer_chat(caller.customer_id, chat_id, now_ms)
+        return thread_id, now, event_structs, now
+
+    async def _incoming_chat(self, caller: Caller, chat_id: str, thread_id: str) -> None:
+        chat = await self.store.chat(chat_id)
+        assert chat is not None
+        [(thread, raw)] = await self.store.threads(chat_id, [thread_id])
+        payload = p.IncomingChat(
+            requester_id=caller.customer_id,
+            chat=Chat(
+                id=chat_id,
+                thread=self._build_thread(thread, raw, for_customer=False),
+                users=await self._chat_users(chat),
+                access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
+                properties=_props_decoder.decode(chat.get("properties") or "{}"),
+            ),
+        )
+        await self._push(caller, self._recipients(chat), "incoming_chat", payload)
+
+    # --- session -------------------------------------------------------------------------------------------------
+
+    async def login(self, caller: Caller, req: c.LoginRequest) -> c.LoginResponse:
+        now_ms = _ms()
+        cid = caller.customer_id
+        await self.store.ensure_customer(cid, caller.org, now_rfc3339())
+        rec = await self.store.customer(cid) or {}
+        fields: dict[str, str] = {"last_seen_ms": str(now_ms)}
+        incr: dict[str, int] = {}
+        if req.customer:
+            fields.update(self._customer_fields(req.customer))
+        if now_ms - int(rec.get("last_seen_ms") or 0) > VISIT_GAP_MS:
+            incr["visits_count"] = 1
+            fields["visit_started_ms"] = str(now_ms)
+            if req.referrer:
+                fields["visit_referrer"] = req.referrer
+        if req.customer_page:
+            fields["last_page_url"] = req.customer_page.url
+            fields["last_page_title"] = req.customer_page.title or ""
+            incr["page_views_count"] = 1
+        await self.store.update_customer(cid, fields, incr)
+        rec = await self.store.customer(cid) or {}
+        chat_rows = await self.store.customer_chat_ids(cid)
+        chats = await self.store.chats_with_last_events([chat_id for chat_id, _ in chat_rows]) if chat_rows else []
+        login_chats = []
+        has_active = False
+        for chat, _ in chats:
+            if not chat:
+                continue
+            has_active = has_active or bool(chat.get("active_thread"))
+            seen = chat.get(f"seen:{cid}")
+            last_event = int(chat.get("last_event_ms") or 0)
+            unread = last_event > 0 and (not seen or rfc3339_to_ms(seen) < last_event)
+            login_chats.append(c.LoginChat(chat_id=chat["id"], has_unread_events=unread))
+        online = await self._online_group_ids(caller.org)
+        group = req.group_id if req.group_id is not None else caller.group_id
+        base = caller.base_url
+        return c.LoginResponse(
+            customer=c.LoginCustomerInfo(
+                id=cid,
+                name=rec.get("name"),
+                email=rec.get("email"),
+                avatar=rec.get("avatar"),
+                session_fields=_fields_decoder.decode(rec.get("session_fields") or "[]"),
+                statistics=self._statistics(rec),
+            ),
+            has_active_thread=has_active,
+            chats=login_chats,
+            priv_dynamic_config=c.PrivDynamicConfig(
+                online_groups_ids=online,
+                customer_groups=c.CustomerGroups(
+                    monitoring=c.MonitoringGroup(
+                        id=group,
+                        static_config_url=f"{base}/v{caller.version}/customer/action/get_configuration"
+                        f"?organization_id={caller.org}&group_id={group}",
+                        language_config_url=f"{base}/v{caller.version}/customer/action/get_localization"
+                        f"?organization_id={caller.org}&group_id={group}",
+                    )
+                ),
+            ),
+        )
+
+    @staticmethod
+    def _statistics(rec: dict[str, str]) -> Statistics:
+        return Statistics(**{f: int(rec.get(f) or 0) for f in Statistics.__struct_fields__})
+
+    @staticmethod
+    def _customer_fields(data: Any) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        for name in ("name", "email", "avatar", "phone_number"):
+            value = getattr(data, name, None)
+            if value is not None:
+                fields[name] = value
+        if getattr(data, "session_fields", None) is not None:
+            fields["session_fields"] = _encode(data.session_fields).decode()
+        if getattr(data, "address", None) is not None:
+            fields["address"] = _encode(data.address).decode()
+        return fields
+
+    async def _online_group_ids(self, org: str) -> list[int]:
+        accepting = await self.store.accepting_groups(org)
+        return sorted(g for g, n in accepting.items() if n > 0)
+
+    async def list_group_statuses(self, caller: Caller, req: c.ListGroupStatusesRequest) -> c.ListGroupStatusesResponse:
+        if not req.all and req.group_ids is None:
+            raise ApiError("validation", "`all` or `group_ids` is required")
+        config = await self.store.license_config(caller.org)
+        known = [g.id for g in config.groups]
+        wanted = known if req.all else [g for g in req.group_ids or [] if g in set(known)]
+        online = set(await self._online_group_ids(caller.org))
+        return c.ListGroupStatusesResponse({str(g): "online" if g in online else "offline" for g in wanted})
+
+    # --- chats ---------------------------------------------------------------------------------------------------
+
+    async def start_chat(self, caller: Caller, req: c.StartChatRequest) -> c.StartChatResponse:
+        spec = req.chat or c.InitialChat()
+        group_ids = await self._group_ids(caller, spec.access)
+        access = Access(group_ids=group_ids)
+        thread = spec.thread or c.InitialThread()
+        chat_props = spec.properties or {}
+        for _ in range(5):
+            chat_id = short_id()
+            chat_fields = {
+                "id": chat_id, "org": caller.org, "customer_id": caller.customer_id, "created_at": now_rfc3339(),
+                "access": _encode(access).decode(), "properties": _encode(chat_props).decode(),
+                "continuous": "1" if req.continuous else "0",
+            }
+            try:
+                thread_id, _, events, _ = await self._open_thread(
+                    caller, mode="start", chat_id=chat_id, active=req.active, access=access,
+                    thread_props=thread.properties or {}, chat_fields=chat_fields, events=thread.events,
+                )
+                break
+            except StoreError as exc:
+                if exc.code != "chat_exists":
+                    raise
+        else:  # pragma: no cover - 5 collisions in a 36^10 space
+            raise ApiError("internal", "Could not allocate a chat id")
+        await self.store.update_customer(caller.customer_id, {}, {"chats_count": 1, "threads_count": 1})
+        await self._incoming_chat(caller, chat_id, thread_id)
+        return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
+                                   event_ids=[e.id for e in events] if events else None)
+
+    async def resume_chat(self, caller: Caller, req: c.ResumeChatRequest) -> c.ResumeChatResponse:
+        chat = await self._own_chat(caller, req.chat.id)
+        if req.chat.access is not None:
+            access = Access(group_ids=await self._group_ids(caller, req.chat.access))
+        else:
+            access = _access_decoder.decode(chat.get("access") or '{"group_ids":[0]}')
+        if chat.get("active_thread"):
+            raise ApiError("validation", "Chat is already active")
+        thread = req.chat.thread or c.InitialThread()
+        thread_id, _, events, _ = await self._open_thread(
+            caller, mode="resume", chat_id=req.chat.id, active=req.active, access=access,
+            thread_props=thread.properties or {}, chat_fields=None, events=thread.events,
+        )
+        updates: dict[str, str] = {"access": _encode(access).decode()}
+        if req.continuous is not None:
+            updates["continuous"] = "1" if req.continuous else "0"
+        if req.chat.properties:
+            def merge(props: dict) -> dict:
+                for ns, values in (req.chat.properties or {}).items():
+                    props.setdefault(ns, {}).update(values)
+                return props
+            await self.store.update_json_field(keys.chat(req.chat.id), "properties", merge, default={})
+        await self.store.set_chat_fields(req.chat.id, updates)
+        await self.store.update_customer(caller.customer_id, {}, {"threads_count": 1})
+        await self._incoming_chat(caller, req.chat.id, thread_id)
+        return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
+
+    async def deactivate_chat(self, caller: Caller, req: c.DeactivateChatRequest) -> c.Empty:
+        chat = await self._own_chat(caller, req.id)
+        thread_id = chat.get("active_thread")
+        if not thread_id:
+            raise ApiError("chat_inactive", "Chat is not active")
+        now = now_rfc3339()
+        system = SystemMessage(
+            text="Chat closed by the customer", system_message_type="manual_archived_customer", created_at=now,
+            recipients="all", text_vars={"customer": caller.customer_id},
+        )
+        items = [("system_message", _encode(system), True)]
+        try:
+            seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
+        except StoreError as exc:
+            if exc.code == "chat_inactive":
+                raise ApiError("chat_inactive", "Chat is not active") from None
+            raise
+        users = self._recipients(chat)
+        [event] = self._event_structs(items, thread_id, seq)
+        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.id, thread_id, event))
+        await self._push(caller, users, "chat_deactivated",
+                         p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.customer_id))
+        return _EMPTY
+
+    async def list_chats(self, caller: Caller, req: c.ListChatsRequest) -> c.ListChatsResponse:
+        if req.page_id is not None:
+            if req.limit is not None or req.sort_order is not None:
+                raise ApiError("validation", "page_id cannot be combined with limit or sort_order")
+            cur = self._cursor(req.page_id, "chats", caller.customer_id)
+            desc, limit, after = cur.desc, cur.limit, (int(cur.pos[0]), str(cur.pos[1]))
+        else:
+            desc, limit, after = (req.sort_order or "desc") == "desc", req.limit or 10, None
+        rows, total = await self.store.customer_chats_page(caller.customer_id, desc, after, limit)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        summaries = []
+        for chat, last in await self.store.chats_with_last_events([cid for cid, _ in rows]):
+            if not chat:
+                continue
+            lept = {}
+            for etype, raw in last.items():
+                le = _last_event_decoder.decode(raw)
+                if _is_public(le.event):
+                    lept[etype] = le
+            summaries.append(ChatSummary(
+                id=chat["id"],
+                last_thread_id=chat.get("last_thread_id") or None,
+                last_thread_created_at=chat.get("last_thread_created_at") or None,
+                last_event_per_type=lept,
+                users=await self._chat_users(chat),
+                access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
+                properties=_props_decoder.decode(chat.get("properties") or "{}"),
+                active=bool(chat.get("active_thread")),
+            ))
+        next_page = None
+        if more and rows:
+            last_id, last_score = rows[-1]
+            next_page = self._make_cursor("chats", caller.customer_id, desc, limit, [last_score, last_id])
+        return c.ListChatsResponse(chats_summary=summaries, total_chats=total, next_page_id=next_page)
+
+    def _make_cursor(self, kind: str, subject: str, desc: bool, limit: int, pos: list) -> str:
+        return self.signer.sign("cursor", Cursor(kind, subject, desc, limit, pos, int(time.time()) + CURSOR_TTL))
+
+    def _cursor(self, page_id: str, kind: str, subject: str) -> Cursor:
+        cur = self.signer.unsign("cursor", page_id, Cursor)
+        if cur is None or cur.kind != kind or cur.subject != subject:
+            raise ApiError("validation", "page_id is invalid")
+        if cur.exp < time.time():
+            raise ApiError("validation", "page_id has expired")
+        return cur
+
+    async def get_chat(self, caller: Caller, req: c.GetChatRequest) -> Chat:
+        chat = await self._own_chat(caller, req.chat_id)
+        thread_id = req.thread_id or chat.get("last_thread_id")
+        thread = None
+        if thread_id:
+            [(thash, raw)] = await self.store.threads(req.chat_id, [thread_id])
+            if not thash:
+                raise ApiError("not_found", "Thread not found")
+            thread = self._build_thread(thash, raw)
+        return Chat(
+            id=req.chat_id,
+            thread=thread,
+            users=await self._chat_users(chat),
+            access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
+            properties=_props_decoder.decode(chat.get("properties") or "{}"),
+        )
+
+    async def list_threads(self, caller: Caller, req: c.ListThreadsRequest) -> c.ListThreadsResponse:
+        await self._own_chat(caller, req.chat_id)
+        if req.limit is not None and req.min_events_count is not None:
+            raise ApiError("validation", "`limit` and `min_events_count` are mutually exclusive")
+        ids = await self.store.thread_ids(req.chat_id)
+        min_events = req.min_events_count
+        if req.page_id is not None:
+            if req.limit is not None or req.sort_order is not None or min_events is not None:
+                raise ApiError("validation", "page_id cannot be combined with limit, sort_order or min_events_count")
+            cur = self._cursor(req.page_id, "threads", req.chat_id)
+            desc, limit, start = cur.desc, cur.limit, int(cur.pos[0])
+            min_events = int(cur.pos[1]) or None if len(cur.pos) > 1 else None
+        else:
+            desc, limit = (req.sort_order or "desc") == "desc", req.limit or 3
+            start = len(ids) - 1 if desc else 0
+        order = list(range(start, -1, -1)) if desc else list(range(start, len(ids)))
+        threads: list[Thread] = []
+        pos = start
+        # fetch in small batches so min_events_count does not read the whole history
+        batch = limit if min_events is None else 10
+        idx = 0
+        while idx < len(order):
+            chunk = order[idx: idx + batch]
+            fetched = await self.store.threads(req.chat_id, [ids[i] for i in chunk])
+            done = False
+            for i, (thash, raw) in zip(chunk, fetched):
+                threads.append(self._build_thread(thash, raw))
+                pos = i
+                if min_events is None:
+                    done = len(threads) >= limit
+                else:
+                    done = sum(len(t.events) for t in threads) >= min_events or len(threads) >= 100
+                if done:
+                    break
+            idx += len(chunk)
+            if done:
+                break
+        next_index = pos - 1 if desc else pos + 1
+        next_page = None
+        if threads and 0 <= next_index < len(ids):
+            next_page = self._make_cursor("threads", req.chat_id, desc, limit, [next_index, min_events or 0])
+        return c.ListThreadsResponse(threads=threads, found_threads=len(ids), next_page_id=next_page)
+
+    # --- events --------------------------------------------------------------------------------------------------
+
+    async def send_event(self, caller: Caller, req: c.SendEventRequest) -> c.SendEventResponse:
+        chat = await self._own_chat(caller, req.chat_id)
+        thread_id = chat.get("active_thread")
+        require_active = True
+        if not thread_id:
+            if not req.attach_to_last_thread or not chat.get("last_thread_id"):
+                raise ApiError("chat_inactive", "Chat is not active")
+            thread_id, require_active = chat["last_thread_id"], False
+        now = now_rfc3339()
+        items = await self._prepare_events(caller, [req.event], now)
+        try:
+            seq = await self.store.append_events(req.chat_id, thread_id, items, rfc3339_to_ms(now), require_active)
+        except StoreError as exc:
+            if exc.code == "chat_inactive":
+                raise ApiError("chat_inactive", "Chat is not active") from None
+            raise
+        [event] = self._event_structs(items, thread_id, seq)
+        users = self._recipients(chat) if items[0][2] else self._recipients(chat)[1:]
+        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.chat_id, thread_id, event))
+        return c.SendEventResponse(event_id=event.id or "")
+
+    async def _event(self, caller: Caller, chat_id: str, thread_id: str, event_id: str) -> tuple[dict[str, str], int]:
+        chat = await self._own_chat(caller, chat_id)
+        parsed = split_event_id(event_id)
+        if parsed is None or parsed[0] != thread_id:
+            raise ApiError("not_found", "Event not found")
+        raw = await self.store.event_raw(chat_id, thread_id, parsed[1])
+        if raw is None or not _is_public(_event_decoder.decode(raw)):
+            raise ApiError("not_found", "Event not found")
+        return chat, parsed[1]
+
+    async def send_rich_message_postback(self, caller: Caller, req: c.SendRichMessagePostbackRequest) -> c.Empty:
+        chat, _ = await self._event(caller, req.chat_id, req.thread_id, req.event_id)
+        if chat.get("active_thread") != req.thread_id:
+            raise ApiError("chat_inactive", "Thread is not active")
+        payload = p.IncomingRichMessagePostback(
+            user_id=caller.customer_id, chat_id=req.chat_id, thread_id=req.thread_id, event_id=req.event_id,
+            postback=msgspec.to_builtins(req.postback),
+        )
+        await self._push(caller, self._recipients(chat), "incoming_rich_message_postback", payload)
+        return _EMPTY
+
+    async def send_sneak_peek(self, caller: Caller, req: c.SendSneakPeekRequest) -> c.Empty:
+        chat = await self._own_chat(caller, req.chat_id)
+        thread_id = chat.get("active_thread")
+        if not thread_id:
+            raise ApiError("chat_inactive", "Chat is not active")
+        agents = self._recipients(chat)[1:]
+        if agents:  # sneak peeks are for agents only; the customer never gets one
+            peek = p.IncomingSneakPeek(req.chat_id, thread_id, p.SneakPeek(caller.customer_id, req.sneak_peek_text, int(time.time())))
+            await self._push(caller, agents, "incoming_sneak_peek", peek)
+        return _EMPTY
+
+    async def mark_events_as_seen(self, caller: Caller, req: c.MarkEventsAsSeenRequest) -> c.Empty:
+        chat = await self._own_chat(caller, req.chat_id)
+        try:
+            seen_ms = rfc3339_to_ms(req.seen_up_to)
+        except ValueError:
+            raise ApiError("validation", "seen_up_to: expected an RFC 3339 date-time") from None
+        current = chat.get(f"seen:{caller.customer_id}")
+        if current and rfc3339_to_ms(current) >= seen_ms:
+            return _EMPTY  # never move the read marker backwards
+        await self.store.set_chat_fields(req.chat_id, {f"seen:{caller.customer_id}": req.seen_up_to})
+        await self._push(caller, self._recipients(chat), "events_marked_as_seen",
+                         p.EventsMarkedAsSeen(caller.customer_id, req.chat_id, req.seen_up_to))
+        return _EMPTY
+
+    async def upload_file(self, caller: Caller, file: UploadedFile) -> c.UploadFileResponse:
+        if len(file.data) > self.settings.upload_max_bytes:
+            raise ApiError("entity_too_large", f"File is larger than {self.settings.upload_max_bytes} bytes")
+        name, content_type, dims = file_rules.check(file.name, file.content_type, file.data)
+        file_id = uuid_id()
+        meta = {"name": name, "content_type": content_type, "size": len(file.data), "customer_id": caller.customer_id}
+        if dims:
+            meta["width"], meta["height"] = dims
+        await self.store.put_file(caller.org, file_id, meta, file.data, self.settings.upload_ttl)
+        return c.UploadFileResponse(url=f"{caller.base_url}/files/{caller.org}/{file_id}/{quote(name)}")
+
+    # --- properties ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _merge(update: dict) -> Any:
+        def mutate(props: dict) -> dict:
+            for ns, values in update.items():
+                props.setdefault(ns, {}).update(values)
+            return props
+        return mutate
+
+    @staticmethod
+    def _drop(names: dict) -> Any:
+        def mutate(props: dict) -> dict:
+            for ns, ns_names in names.items():
+                current = props.get(ns, {})
+                for n in ns_names:
+                    current.pop(n, None)
+                if ns in props and not current:
+                    del props[ns]
+            return props
+        return mutate
+
+    async def update_chat_properties(self, caller: Caller, req: c.UpdateChatPropertiesRequest) -> c.Empty:
+        chat = await self._own_chat(caller, req.id)
+        await self.store.update_json_field(keys.chat(req.id), "properties", self._merge(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "chat_properties_updated", p.ChatPropertiesUpdated(req.id, req.properties))
+        return _EMPTY
+
+    async def delete_chat_properties(self, caller: Caller, req: c.DeleteChatPropertiesRequest) -> c.Empty:
+        chat = await self._own_chat(caller, req.id)
+        await self.store.update_json_field(keys.chat(req.id), "properties", self._drop(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "chat_properties_deleted", p.ChatPropertiesDeleted(req.id, req.properties))
+        return _EMPTY
+
+    async def _own_thread(self, caller: Caller, chat_id: str, thread_id: str) -> dict[str, str]:
+        chat = await self._own_chat(caller, chat_id)
+        if await self.store.thread(chat_id, thread_id) is None:
+            raise ApiError("not_found", "Thread not found")
+        return chat
+
+    async def update_thread_properties(self, caller: Caller, req: c.UpdateThreadPropertiesRequest) -> c.Empty:
+        chat = await self._own_thread(caller, req.chat_id, req.thread_id)
+        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
+                                           self._merge(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "thread_properties_updated",
+                         p.ThreadPropertiesUpdated(req.chat_id, req.thread_id, req.properties))
+        return _EMPTY
+
+    async def delete_thread_properties(self, caller: Caller, req: c.DeleteThreadPropertiesRequest) -> c.Empty:
+        chat = await self._own_thread(caller, req.chat_id, req.thread_id)
+        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
+                                           self._drop(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "thread_properties_deleted",
+                         p.ThreadPropertiesDeleted(req.chat_id, req.thread_id, req.properties))
+        return _EMPTY
+
+    async def _mutate_event_properties(self, caller: Caller, chat_id: str, thread_id: str, event_id: str, mutate: Any) -> dict:
+        chat, seq = await self._event(caller, chat_id, thread_id, event_id)
+
+        def apply(event: dict) -> dict:
+            props = mutate(event.get("properties") or {})
+            if props:
+                event["properties"] = props
+            else:
+                event.pop("properties", None)
+            return event
+
+        await self.store.update_json_field(keys.thread_events(chat_id, thread_id), str(seq), apply)
+        return chat
+
+    async def update_event_properties(self, caller: Caller, req: c.UpdateEventPropertiesRequest) -> c.Empty:
+        chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._merge(req.properties))
+        await self._push(caller, self._recipients(chat), "event_properties_updated",
+                         p.EventPropertiesUpdated(req.chat_id, req.thread_id, req.event_id, req.properties))
+        return _EMPTY
+
+    async def delete_event_properties(self, caller: Caller, req: c.DeleteEventPropertiesRequest) -> c.Empty:
+        chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._drop(req.properties))
+        await self._push(caller, self._recipients(chat), "event_properties_deleted",
+                         p.EventPropertiesDeleted(req.chat_id, req.thread_id, req.event_id, req.properties))
+        return _EMPTY
+
+    # --- customer ------------------------------------------------------------------------------------------------
+
+    async def get_customer(self, caller: Caller, req: c.Empty) -> Customer:
+        rec = await self.store.customer(caller.customer_id) or {}
+        return self._customer(caller.customer_id, rec)
+
+    @staticmethod
+    def _customer(cid: str, rec: dict[str, str]) -> Customer:
+        address = msgspec.json.decode(rec["address"], type=c.Address) if rec.get("address") else None
+        return Customer(
+            id=cid,
+            name=rec.get("name"),
+            email=rec.get("email"),
+            avatar=rec.get("avatar"),
+            phone_number=rec.get("phone_number"),
+            session_fields=_fields_decoder.decode(rec.get("session_fields") or "[]"),
+            address=address,
+            created_at=rec.get("created_at"),
+        )
+
+    async def _customer_updated(self, caller: Caller, fields: dict[str, str]) -> None:
+        await self.store.update_customer(caller.customer_id, fields)
+        partial = msgspec.to_builtins(self._customer(caller.customer_id, fields))
+        partial = {k: v for k, v in partial.items() if k in fields or k in ("id", "type")}
+        users = [caller.customer_id]
+        for chat_id, _ in await self.store.customer_chat_ids(caller.customer_id):
+            chat = await self.store.chat(chat_id)
+            if chat and chat.get("active_thread"):
+                users += self._recipients(chat)[1:]
+        await self._push(caller, users, "customer_updated", partial)
+
+    async def update_customer(self, caller: Caller, req: c.UpdateCustomerRequest) -> c.Empty:
+        fields = self._customer_fields(req)
+        if not fields and req.name_is_default is None and req.omnichannel is None:
+            raise ApiError("validation", "At least one customer field is required")
+        if fields:
+            await self._customer_updated(caller, fields)
+        return _EMPTY
+
+    async def set_customer_session_fields(self, caller: Caller, req: c.SetCustomerSessionFieldsRequest) -> c.Empty:
+        for pair in req.session_fields:
+            if len(pair) != 1:
+                raise ApiError("validation", "session_fields: each item must hold exactly one key")
+        await self._customer_updated(caller, {"session_fields": _encode(req.session_fields).decode()})
+        return _EMPTY
+
+    async def update_customer_page(self, caller: Caller, req: c.UpdateCustomerPageRequest) -> c.UpdateCustomerPageResponse:
+        await self.store.update_customer(
+            caller.customer_id,
+            {"last_page_url": req.url, "last_page_title": req.title or "", "last_seen_ms": str(_ms())},
+            {"page_views_count": 1},
+        )
+        return c.UpdateCustomerPageResponse()
+
+    async def activate_customer_page(self, caller: Caller, req: c.Empty) -> c.Empty:
+        await self.store.update_customer(caller.customer_id, {"page_focused": "1", "last_seen_ms": str(_ms())})
+        return _EMPTY
+
+    async def deactivate_customer_page(self, caller: Caller, req: c.Empty) -> c.Empty:
+        await self.store.update_customer(caller.customer_id, {"page_focused": "0"})
+        return _EMPTY
+
+    # --- configuration -------------------------------------------------------------------------------------------
+
+    async def get_form(self, caller: Caller, req: c.GetFormRequest) -> c.GetFormResponse:
+        config = await self.store.license_config(caller.org)
+        if req.group_id not in {g.id for g in config.groups}:
+            raise ApiError("group_not_found", f"Group {req.group_id} not found")
+        setting = config.prechat if req.type == "prechat" else config.postchat
+        if setting is None:
+            setting = cfg.FormSetting(enabled=False)
+        if not setting.enabled:
+            return c.GetFormResponse(enabled=False)
+        default = DEFAULT_PRECHAT if req.type == "prechat" else DEFAULT_POSTCHAT
+        return c.GetFormResponse(enabled=True, form=setting.form or default)
+
+    async def check_goals(self, caller: Caller, req: c.CheckGoalsRequest) -> c.Empty:
+        if req.session_fields is not None:
+            await self.store.update_customer(caller.customer_id, {"session_fields": _encode(req.session_fields).decode()})
+        return _EMPTY
+
+    @staticmethod
+    def _version_of(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()[:16]
+
+    async def get_dynamic_configuration(self, caller: Caller, req: cfg.DynamicConfigRequest) -> Any:
+        config = await self.store.license_config(caller.org)
+        group_id = req.group_id if req.group_id is not None else caller.group_id
+        if group_id not in {g.id for g in config.groups}:
+            raise ApiError("group_not_found", f"Group {group_id} not found")
+        domain_allowed = True
+        if req.url and config.allowed_origins:
+            parts = urlsplit(req.url)
+            domain_allowed = f"{parts.scheme}://{parts.netloc}" in config.allowed_origins
+        encoded = _encode(config)
+        fields = dict(
+            group_id=group_id,
+            client_limit_exceeded=False,
+            domain_allowed=domain_allowed,
+            online_group_ids=await self._online_group_ids(caller.org),
+            config_version=self._version_of(encoded),
+            localization_version=self._version_of(_encode(LOCALIZATION_EN) + config.language.encode()),
+            language=next((g.language for g in config.groups if g.id == group_id), config.language),
+        )
+        if caller.version == "3.5":
+            return cfg.DynamicConfig35(organization_id=caller.org, default_widget="livechat", livechat_active=True, **fields)
+        return cfg.DynamicConfig36(organization_id=caller.org, default_widget="livechat", livechat_active=True,
+                                   livechat=cfg.LiveChatDynamic(**fields))
+
+    async def get_configuration(self, caller: Caller, req: cfg.ConfigurationRequest) -> cfg.Configuration:
+        config = await self.store.license_config(caller.org)
+        group = next((g for g in config.groups if g.id == req.group_id), None)
+        if group is None:
+            raise ApiError("group_not_found", f"Group {req.group_id} not found")
+        prechat = (config.prechat.form or DEFAULT_PRECHAT) if config.prechat and config.prechat.enabled else None
+        postchat = (config.postchat.form or DEFAULT_POSTCHAT) if config.postchat and config.postchat.enabled else None
+        ticket = (config.ticket.form if config.ticket and config.ticket.form else DEFAULT_TICKET)
+        return cfg.Configuration(
+            buttons=[cfg.Button(id="0", type="text", online_value="Chat now", offline_value="Leave a message")],
+            integrations={},
+            properties=cfg.ConfigurationProperties(group={"name": group.name}, license=config.license_properties),
+            prechat_form=prechat,
+            ticket_form=ticket,
+            postchat_form=postchat,
+        )
+
+    async def get_localization(self, caller: Caller, req: cfg.LocalizationRequest) -> dict[str, str]:
+        return dict(LOCALIZATION_EN)

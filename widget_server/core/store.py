@@ -1,0 +1,351 @@
+"""Valkey storage of licenses, customers, chats, threads and events.
+
+Writes that must see a consistent state (open or close a thread, append events to an active thread) are Lua scripts
+over keys of one hash tag, so they are atomic on a single Valkey and in a cluster alike. Events are stored already
+encoded, with their server id spliced in by the script, so reading a thread never re-encodes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+from valkey.exceptions import ResponseError, WatchError
+
+from .. import keys
+from ..protocol.config import LicenseConfig
+
+_LUA_APPEND = r"""
+local function append(chat, thread, events, lept, tid, tca, now, items, first)
+  local n0 = nil
+  local i = first
+  while i <= #items do
+    local etype, json, public = items[i], items[i + 1], items[i + 2]
+    local n = redis.call('HINCRBY', thread, 'seq', 1)
+    if not n0 then n0 = n end
+    local full = '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(json, 2)
+    redis.call('HSET', events, n, full)
+    if public == '1' then
+      redis.call('HSET', lept, etype,
+        '{"thread_id":"' .. tid .. '","thread_created_at":"' .. tca .. '","event":' .. full .. '}')
+    end
+    i = i + 3
+  end
+  redis.call('HSET', chat, 'last_event_ms', now)
+  return n0
+end
+"""
+
+# KEYS: chat, thread, events, lept. ARGV: thread_id, "active"|"any", now_ms, then (type, json, public) triples.
+APPEND_EVENTS = _LUA_APPEND + r"""
+if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('thread_not_found') end
+if ARGV[2] == 'active' and redis.call('HGET', KEYS[2], 'active') ~= '1' then
+  return redis.error_reply('chat_inactive')
+end
+local tca = redis.call('HGET', KEYS[2], 'created_at')
+return append(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tca, ARGV[3], ARGV, 4)
+"""
+
+# KEYS: chat, thread, events, lept. ARGV: thread_id, now_ms, then (type, json, public) triples of closing events.
+CLOSE_THREAD = _LUA_APPEND + r"""
+if redis.call('HGET', KEYS[1], 'active_thread') ~= ARGV[1] then return redis.error_reply('chat_inactive') end
+local tca = redis.call('HGET', KEYS[2], 'created_at')
+local n = append(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tca, ARGV[2], ARGV, 3)
+redis.call('HSET', KEYS[2], 'active', '0')
+redis.call('HSET', KEYS[1], 'active_thread', '')
+return n
+"""
+
+# KEYS: chat, threads, new thread. ARGV: mode (start|resume), thread_id, created_at, created_ms, active (1|0),
+# access json, properties json, user_ids json, thread key prefix, then chat field/value pairs (start only).
+OPEN_THREAD = r"""
+local chat = KEYS[1]
+if ARGV[1] == 'start' then
+  if redis.call('EXISTS', chat) == 1 then return redis.error_reply('chat_exists') end
+  local fields = {}
+  for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', chat, unpack(fields))
+else
+  if redis.call('EXISTS', chat) == 0 then return redis.error_reply('chat_not_found') end
+  local active = redis.call('HGET', chat, 'active_thread')
+  if active and active ~= '' then return redis.error_reply('chat_active') end
+end
+local prev = redis.call('HGET', chat, 'last_thread_id') or ''
+redis.call('HSET', KEYS[3], 'id', ARGV[2], 'created_at', ARGV[3], 'created_ms', ARGV[4], 'active', ARGV[5],
+  'seq', 0, 'access', ARGV[6], 'properties', ARGV[7], 'user_ids', ARGV[8], 'previous_thread_id', prev)
+if prev ~= '' then redis.call('HSET', ARGV[9] .. prev, 'next_thread_id', ARGV[2]) end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('HSET', chat, 'last_thread_id', ARGV[2], 'last_thread_created_at', ARGV[3], 'last_thread_ms', ARGV[4])
+if ARGV[5] == '1' then redis.call('HSET', chat, 'active_thread', ARGV[2]) end
+return prev
+"""
+
+_json_decode = msgspec.json.decode
+_json_encode = msgspec.json.encode
+_config_decoder = msgspec.json.Decoder(LicenseConfig)
+
+
+def _s(value: bytes | None) -> str | None:
+    return None if value is None else value.decode()
+
+
+def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+class StoreError(Exception):
+    """A script refused a write; ``code`` is the script's error word (``chat_inactive``, ``chat_active``, …)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _script_error(exc: ResponseError) -> StoreError:
+    return StoreError(str(exc).split()[0] if str(exc) else "error")
+
+
+class Store:
+    """Data access on Valkey. Knows key layouts and atomicity, not chat semantics (that is LocalCore)."""
+
+    def __init__(self, valkey: Any) -> None:
+        self.r = valkey
+        self._append = valkey.register_script(APPEND_EVENTS)
+        self._close = valkey.register_script(CLOSE_THREAD)
+        self._open = valkey.register_script(OPEN_THREAD)
+
+    # --- licenses ------------------------------------------------------------------------------------------------
+
+    async def license(self, org: str) -> dict[str, str] | None:
+        raw = await self.r.hgetall(keys.license(org))
+        return decode_hash(raw) if raw else None
+
+    async def license_config(self, org: str) -> LicenseConfig:
+        raw = await self.r.get(keys.license_config(org))
+        return _config_decoder.decode(raw) if raw else LicenseConfig()
+
+    async def set_license_config(self, org: str, config: LicenseConfig) -> None:
+        await self.r.set(keys.license_config(org), _json_encode(config))
+
+    async def accepting_groups(self, org: str) -> dict[int, int]:
+        raw = await self.r.hgetall(keys.accepting_agents(org))
+        return {int(k): int(v) for k, v in raw.items()}
+
+    # --- files ---------------------------------------------------------------------------------------------------
+
+    async def put_file(self, org: str, file_id: str, meta: dict[str, Any], data: bytes, ttl: int) -> None:
+        key = keys.file(org, file_id)
+        async with self.r.pipeline(transaction=True) as p:
+            p.hset(key, mapping={**{k: str(v) for k, v in meta.items()}, "data": data})
+            p.expire(key, ttl)
+            await p.execute()
+
+    async def file_meta(self, org: str, file_id: str) -> dict[str, str] | None:
+        raw = await self.r.hmget(keys.file(org, file_id), ["name", "content_type", "size", "customer_id", "width", "height"])
+        if raw[0] is None:
+            return None
+        names = ("name", "content_type", "size", "customer_id", "width", "height")
+        return {n: v.decode() for n, v in zip(names, raw) if v is not None}
+
+    async def file_data(self, org: str, file_id: str) -> tuple[dict[str, str], bytes] | None:
+        raw = await self.r.hgetall(keys.file(org, file_id))
+        if not raw or b"data" not in raw:
+            return None
+        data = raw.pop(b"data")
+        return decode_hash(raw), data
+
+    async def keep_file(self, org: str, file_id: str) -> None:
+        """A file used in an event lives as long as the chat: drop its 24 h expiry."""
+        await self.r.persist(keys.file(org, file_id))
+
+    # --- customers -----------------------------------------------------------------------------------------------
+
+    async def customer(self, cid: str) -> dict[str, str] | None:
+        raw = await self.r.hgetall(keys.customer(cid))
+        return decode_hash(raw) if raw else None
+
+    async def ensure_customer(self, cid: str, org: str, created_at: str) -> None:
+        key = keys.customer(cid)
+        async with self.r.pipeline(transaction=True) as p:
+            p.hsetnx(key, "id", cid)
+            p.hsetnx(key, "org", org)
+            p.hsetnx(key, "created_at", created_at)
+            await p.execute()
+
+    async def update_customer(self, cid: str, fields: dict[str, str], incr: dict[str, int] | None = None) -> None:
+        key = keys.customer(cid)
+        async with self.r.pipeline(transaction=True) as p:
+            if fields:
+                p.hset(key, mapping=fields)
+            for name, by in (incr or {}).items():
+                p.hincrby(key, name, by)
+            await p.execute()
+
+    async def customer_chat_ids(self, cid: str) -> list[tuple[str, int]]:
+        raw = await self.r.zrevrange(keys.customer_chats(cid), 0, -1, withscores=True)
+        return [(m.decode(), int(s)) for m, s in raw]
+
+    async def customer_chats_page(
+        self, cid: str, desc: bool, after: tuple[int, str] | None, limit: int
+    ) -> tuple[list[tuple[str, int]], int]:
+        """One page of the customer's chats ordered by last thread creation, keyset-paginated; and the total."""
+        key = keys.customer_chats(cid)
+        slack = limit + 64  # members sharing the boundary score are skipped below
+        async with self.r.pipeline(transaction=False) as p:
+            if desc:
+                hi = after[0] if after else "+inf"
+                p.zrevrangebyscore(key, hi, "-inf", start=0, num=slack, withscores=True)
+            else:
+                lo = after[0] if after else "-inf"
+                p.zrangebyscore(key, lo, "+inf", start=0, num=slack, withscores=True)
+            p.zcard(key)
+            rows, total = await p.execute()
+        out: list[tuple[str, int]] = []
+        for member, score in rows:
+            chat_id, sc = member.decode(), int(score)
+            if after is not None and sc == after[0]:
+                # equal scores are ordered by member: skip those at or before the cursor's member
+                if (desc and chat_id >= after[1]) or (not desc and chat_id <= after[1]):
+                    continue
+            out.append((chat_id, sc))
+            if len(out) == limit + 1:
+                break
+        return out, total
+
+    # --- connections (for the per-customer socket limit) ---------------------------------------------------------
+
+    async def add_connection(self, cid: str, conn_id: str, now: int, max_age: int, limit: int) -> bool:
+        key = keys.customer_connections(cid)
+        async with self.r.pipeline(transaction=True) as p:
+            p.zremrangebyscore(key, "-inf", now - max_age)
+            p.zcard(key)
+            _, count = await p.execute()
+        if count >= limit:
+            return False
+        async with self.r.pipeline(transaction=True) as p:
+            p.zadd(key, {conn_id: now})
+            p.expire(key, max_age)
+            await p.execute()
+        return True
+
+    async def remove_connection(self, cid: str, conn_id: str) -> None:
+        await self.r.zrem(keys.customer_connections(cid), conn_id)
+
+    # --- chats and threads ---------------------------------------------------------------------------------------
+
+    async def open_thread(
+        self,
+        *,
+        mode: str,
+        chat_id: str,
+        thread_id: str,
+        created_at: str,
+        created_ms: int,
+        active: bool,
+        access: bytes,
+        properties: bytes,
+        user_ids: bytes,
+        chat_fields: dict[str, str] | None = None,
+    ) -> str:
+        """Create the chat (``mode="start"``) or check it is inactive (``"resume"``) and open a new thread in it.
+        Returns the previous thread id (``""`` for none)."""
+        args: list[Any] = [mode, thread_id, created_at, created_ms, "1" if active else "0", access, properties,
+                           user_ids, keys.thread(chat_id, "")]
+        for k, v in (chat_fields or {}).items():
+            args += [k, v]
+        try:
+            prev = await self._open(keys=[keys.chat(chat_id), keys.chat_threads(chat_id), keys.thread(chat_id, thread_id)], args=args)
+        except ResponseError as exc:
+            raise _script_error(exc) from None
+        return prev.decode() if isinstance(prev, bytes) else str(prev or "")
+
+    async def index_customer_chat(self, cid: str, chat_id: str, last_thread_ms: int) -> None:
+        await self.r.zadd(keys.customer_chats(cid), {chat_id: last_thread_ms})
+
+    async def append_events(
+        self, chat_id: str, thread_id: str, items: Iterable[tuple[str, bytes, bool]], now_ms: int, require_active: bool
+    ) -> int:
+        """Append encoded events (``type``, json without ``id``, visible to customers) to a thread; returns the
+        first sequence number. Raises StoreError('chat_inactive') when the thread must be active and is not."""
+        args: list[Any] = [thread_id, "active" if require_active else "any", now_ms]
+        for etype, body, public in items:
+            args += [etype, body, "1" if public else "0"]
+        try:
+            return int(await self._append(keys=self._thread_keys(chat_id, thread_id), args=args))
+        except ResponseError as exc:
+            raise _script_error(exc) from None
+
+    async def close_thread(self, chat_id: str, thread_id: str, items: Iterable[tuple[str, bytes, bool]], now_ms: int) -> int:
+        args: list[Any] = [thread_id, now_ms]
+        for etype, body, public in items:
+            args += [etype, body, "1" if public else "0"]
+        try:
+            return int(await self._close(keys=self._thread_keys(chat_id, thread_id), args=args))
+        except ResponseError as exc:
+            raise _script_error(exc) from None
+
+    @staticmethod
+    def _thread_keys(chat_id: str, thread_id: str) -> list[str]:
+        return [keys.chat(chat_id), keys.thread(chat_id, thread_id), keys.thread_events(chat_id, thread_id),
+                keys.chat_last_events(chat_id)]
+
+    async def chat(self, chat_id: str) -> dict[str, str] | None:
+        raw = await self.r.hgetall(keys.chat(chat_id))
+        return decode_hash(raw) if raw else None
+
+    async def chats_with_last_events(self, chat_ids: list[str]) -> list[tuple[dict[str, str], dict[str, bytes]]]:
+        async with self.r.pipeline(transaction=False) as p:
+            for cid in chat_ids:
+                p.hgetall(keys.chat(cid))
+                p.hgetall(keys.chat_last_events(cid))
+            raw = await p.execute()
+        return [(decode_hash(raw[i]), {k.decode(): v for k, v in raw[i + 1].items()}) for i in range(0, len(raw), 2)]
+
+    async def thread_ids(self, chat_id: str) -> list[str]:
+        return [t.decode() for t in await self.r.lrange(keys.chat_threads(chat_id), 0, -1)]
+
+    async def threads(self, chat_id: str, thread_ids: list[str]) -> list[tuple[dict[str, str], dict[bytes, bytes]]]:
+        """Thread hashes with their raw events (seq -> json), one round trip."""
+        async with self.r.pipeline(transaction=False) as p:
+            for tid in thread_ids:
+                p.hgetall(keys.thread(chat_id, tid))
+                p.hgetall(keys.thread_events(chat_id, tid))
+            raw = await p.execute()
+        return [(decode_hash(raw[i]), raw[i + 1]) for i in range(0, len(raw), 2)]
+
+    async def thread(self, chat_id: str, thread_id: str) -> dict[str, str] | None:
+        raw = await self.r.hgetall(keys.thread(chat_id, thread_id))
+        return decode_hash(raw) if raw else None
+
+    async def set_chat_fields(self, chat_id: str, fields: dict[str, str]) -> None:
+        await self.r.hset(keys.chat(chat_id), mapping=fields)
+
+    async def update_json_field(self, key: str, field: str, mutate: Callable[[Any], Any], default: Any = None) -> Any:
+        """Read-modify-write one JSON value of a hash under WATCH, retried on conflict. Returns the new value.
+        ``mutate`` may raise to abort without writing. A missing hash aborts with StoreError('not_found')."""
+        async with self.r.pipeline(transaction=True) as p:
+            while True:
+                try:
+                    await p.watch(key)
+                    exists, raw = await p.exists(key), await p.hget(key, field)
+                    if not exists:
+                        await p.reset()
+                        raise StoreError("not_found")
+                    if raw is None and default is None:
+                        await p.reset()
+                        raise StoreError("not_found")
+                    value = mutate(_json_decode(raw) if raw is not None else default)
+                    p.multi()
+                    p.hset(key, field, _json_encode(value))
+                    await p.execute()
+                    return value
+                except WatchError:
+                    continue
+
+    async def event_raw(self, chat_id: str, thread_id: str, seq: int) -> bytes | None:
+        return await self.r.hget(keys.thread_events(chat_id, thread_id), seq)
+
+    async def ping(self) -> bool:
+        return bool(await self.r.ping())
+

