@@ -23,7 +23,7 @@ from ..core.interface import Caller
 from ..core.signing import AccessToken
 from ..protocol import customer as c
 from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
-from ..protocol.frames import PushFrame, RequestFrame, RequestId, ResponseFrame
+from ..protocol.frames import LenientFrame, PushFrame, RequestFrame, RequestId, ResponseFrame
 from ..protocol.pushes import PUSHES_NEW_IN_36, CustomerDisconnected
 from .auth import check_origin, require_license, verify_token
 from .customer_web import api_version, base_url
@@ -33,13 +33,24 @@ from .state import AppState
 log = logging.getLogger("widget_server.rtm")
 
 _frame_decoder = msgspec.json.Decoder(RequestFrame)
+_lenient_decoder = msgspec.json.Decoder(LenientFrame)
 _encode = msgspec.json.encode
-_EMPTY_PAYLOAD = msgspec.Raw(b"{}")
 OUTBOX_LIMIT = 1024
 
 
 class _Closed(Exception):
     pass
+
+
+def _salvage(raw: bytes) -> tuple[str, RequestId]:
+    """The action and request_id of a frame that failed validation, so the client can pair the error with it."""
+    try:
+        echo = _lenient_decoder.decode(raw)
+    except msgspec.DecodeError:
+        return "", None
+    action = echo.action[:64] if isinstance(echo.action, str) else ""
+    rid = echo.request_id if isinstance(echo.request_id, (str, int)) and not isinstance(echo.request_id, bool) else None
+    return action, rid
 
 
 class RtmConnection:
@@ -73,15 +84,15 @@ class RtmConnection:
                 self.outbox.get_nowait()
             self._send_none()
 
-    def respond(self, frame: RequestFrame | None, action: str, payload: Any, request_id: RequestId = None) -> None:
-        rid = frame.request_id if frame is not None else request_id
+    def respond(self, frame: RequestFrame, payload: Any) -> None:
         raw = msgspec.Raw(_encode(payload))
-        self._send(_encode(ResponseFrame(request_id=rid, action=action, type="response", success=True, payload=raw)))
+        self._send(_encode(ResponseFrame(request_id=frame.request_id, action=frame.action, type="response",
+                                         success=True, payload=raw)))
 
-    def respond_error(self, frame: RequestFrame | None, action: str, error: ApiError) -> None:
+    def respond_error(self, action: str, request_id: RequestId, error: ApiError) -> None:
         raw = msgspec.Raw(_encode(ErrorPayload(ErrorBody(error.type, error.message, error.data))))
-        rid = frame.request_id if frame is not None else None
-        self._send(_encode(ResponseFrame(request_id=rid, action=action, type="response", success=False, payload=raw)))
+        self._send(_encode(ResponseFrame(request_id=request_id, action=action, type="response", success=False,
+                                         payload=raw)))
 
     def deliver(self, action: str, payload: msgspec.Raw, request_id: RequestId) -> None:
         """Called by the bus for every push to this connection's customer."""
@@ -131,21 +142,21 @@ class RtmConnection:
             data = message.get("text")
             raw = data.encode() if data is not None else (message.get("bytes") or b"")
             if len(raw) > limit:
-                self.respond_error(None, "", ApiError("validation", f"Frame is larger than {limit} bytes"))
+                self.respond_error(*_salvage(raw), ApiError("validation", f"Frame is larger than {limit} bytes"))
                 continue
             try:
                 frame = _frame_decoder.decode(raw)
             except msgspec.ValidationError as exc:
-                self.respond_error(None, "", ApiError("validation", str(exc)))
+                self.respond_error(*_salvage(raw), ApiError("validation", str(exc)))
                 continue
             except msgspec.DecodeError as exc:
-                self.respond_error(None, "", ApiError("validation", f"Malformed JSON: {exc}"))
+                self.respond_error("", None, ApiError("validation", f"Malformed JSON: {exc}"))
                 continue
             if frame.action == "ping":
-                self.respond(frame, "ping", {})
+                self.respond(frame, {})
                 continue
             if self.pending >= self.state.settings.rtm_max_pending:
-                self.respond_error(frame, frame.action, ApiError(
+                self.respond_error(frame.action, frame.request_id, ApiError(
                     "pending_requests_limit_reached", "Too many pending requests on this connection"))
                 continue
             self.pending += 1
@@ -157,12 +168,12 @@ class RtmConnection:
             try:
                 await self.handle(frame)
             except ApiError as exc:
-                self.respond_error(frame, frame.action, exc)
+                self.respond_error(frame.action, frame.request_id, exc)
             except _Closed:
                 raise
             except Exception:
                 log.exception("RTM action %s failed", frame.action)
-                self.respond_error(frame, frame.action, ApiError("internal", "Internal server error"))
+                self.respond_error(frame.action, frame.request_id, ApiError("internal", "Internal server error"))
             finally:
                 self.pending -= 1
 
@@ -172,8 +183,8 @@ class RtmConnection:
         if frame.version is not None and frame.version < self.version:
             raise ApiError("unsupported_version", "A request version may not be lower than the connection's")
         spec = lookup(frame.action, "rtm")
-        payload = frame.payload if frame.payload is not None else _EMPTY_PAYLOAD
-        req = decode(spec, bytes(payload))
+        payload = bytes(frame.payload)
+        req = decode(spec, b"{}" if payload == b"null" else payload)
         if frame.action == "login":
             await self.login(frame, req)
             return
@@ -183,7 +194,7 @@ class RtmConnection:
                         version=frame.version or self.version,  # type: ignore[arg-type]
                         transport="rtm", base_url=self.caller.base_url, conn_id=self.conn_id,
                         request_id=frame.request_id, group_id=self.caller.group_id)
-        self.respond(frame, frame.action, await dispatch(self.state.core, caller, spec, req))
+        self.respond(frame, await dispatch(self.state.core, caller, spec, req))
 
     async def login(self, frame: RequestFrame, req: c.LoginRequest) -> None:
         if self.caller is not None:
@@ -213,7 +224,7 @@ class RtmConnection:
         await self.state.bus.register(claims.cid, self)
         self.caller, self.claims = caller, claims
         response = await self.state.core.login(caller, req)
-        self.respond(frame, "login", response)
+        self.respond(frame, response)
 
     async def lifetime(self) -> None:
         """Close sockets that never log in, and tell logged-in ones when their token expires."""

@@ -17,7 +17,14 @@ class RequestFrame(msgspec.Struct, omit_defaults=True):
     action: str
     request_id: RequestId = None
     version: str | None = None
-    payload: msgspec.Raw | None = None
+    payload: msgspec.Raw = EMPTY
+
+
+class LenientFrame(msgspec.Struct):
+    """Just enough of a frame that failed validation to answer it with the right request_id and action."""
+
+    request_id: object = None
+    action: object = None
 
 
 class ResponseFrame(msgspec.Struct, kw_only=True, omit_defaults=True):
