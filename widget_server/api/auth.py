@@ -105,8 +105,9 @@ def origin_of(url: str | None) -> str | None:
 
 
 async def check_origin(state: AppState, org: str, origin: str | None) -> None:
-    """A browser request from a site the license does not allow is refused (no Origin: not a browser, allowed)."""
-    if origin is None or origin == "null":
+    """A browser request from a site the license does not allow is refused. No Origin means not a browser and is
+    allowed; ``Origin: null`` (sandboxed frames, data: and file: pages) is refused when the license lists origins."""
+    if origin is None:
         return
     config = await state.store.license_config(org)
     if config.allowed_origins and origin not in config.allowed_origins:

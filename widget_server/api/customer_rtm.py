@@ -123,9 +123,7 @@ class RtmConnection:
         while True:
             data = await self.outbox.get()
             if data is None:
-                with contextlib.suppress(Exception):
-                    await self.socket.send({"type": "websocket.close", "code": 1000, "reason": ""})
-                raise _Closed
+                raise _Closed  # run() sends the close frame once the reader has stopped
             try:
                 await self.socket.send({"type": "websocket.send", "text": data.decode()})
             except Exception:
@@ -245,6 +243,10 @@ class RtmConnection:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.closing:
+                # granian holds a close back while a receive() is pending, so close only after the reader stopped
+                with contextlib.suppress(Exception):
+                    await self.socket.send({"type": "websocket.close", "code": 1000, "reason": ""})
             if self.caller is not None:
                 await self.state.bus.unregister(self.caller.customer_id, self)
                 with contextlib.suppress(Exception):
