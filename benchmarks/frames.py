@@ -587,9 +587,13 @@ def time_round_trip(codec: Codec, data: bytes, iterations: int) -> float:
     return elapsed / iterations / 1000
 
 
-def measure(kinds: list[FrameKind], iterations: int, repeats: int) -> dict[tuple[str, str], float]:
-    """Median µs per frame for each (frame kind, implementation). Repeats take turns, so drift hits all alike."""
-    samples: dict[tuple[str, str], list[float]] = {(k.name, c.name): [] for k in kinds for c in k.codecs}
+Samples = dict[tuple[str, str], list[float]]
+"""µs per frame of each timed run, by (frame kind, implementation)."""
+
+
+def measure(kinds: list[FrameKind], iterations: int, repeats: int) -> Samples:
+    """Time every implementation on every frame ``repeats`` times; the runs take turns, so drift hits all alike."""
+    samples: Samples = {(kind.name, codec.name): [] for kind in kinds for codec in kind.codecs}
     for kind in kinds:  # warm up
         for codec in kind.codecs:
             time_round_trip(codec, kind.data, iterations // 10)
@@ -597,14 +601,14 @@ def measure(kinds: list[FrameKind], iterations: int, repeats: int) -> dict[tuple
         for kind in kinds:
             for codec in kind.codecs:
                 samples[kind.name, codec.name].append(time_round_trip(codec, kind.data, iterations))
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return samples
 
 
 def _met(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def report(kinds: list[FrameKind], results: dict[tuple[str, str], float], iterations: int, repeats: int) -> None:
+def report(kinds: list[FrameKind], samples: Samples, iterations: int, repeats: int) -> None:
     print(f"Frame round trip (decode + encode), µs per frame, median of {repeats} runs x {iterations:,} frames")
     print(f"CPython {platform.python_version()}, msgspec {msgspec.__version__}, orjson {orjson.__version__}, "
           f"pydantic {pydantic.VERSION}, {platform.machine()}")
@@ -613,18 +617,22 @@ def report(kinds: list[FrameKind], results: dict[tuple[str, str], float], iterat
     print(row.format("frame", "bytes", "ours", "orjson", "pydantic", "ours vs orjson", "ours vs pydantic"))
     verdicts = []
     for kind in kinds:
-        ours, orjson_us, pydantic_us = (results[kind.name, codec.name] for codec in kind.codecs)
+        runs = [samples[kind.name, codec.name] for codec in kind.codecs]
+        ours, orjson_us, pydantic_us = (statistics.median(times) for times in runs)
         vs_orjson, vs_pydantic = orjson_us / ours, pydantic_us / ours
         print(row.format(kind.name, len(kind.data), f"{ours:.2f}", f"{orjson_us:.2f}", f"{pydantic_us:.2f}",
                          f"{vs_orjson:.2f}x", f"{vs_pydantic:.2f}x"))
+        spreads = (f"{(max(times) - min(times)) / statistics.median(times):.0%}" for times in runs)
+        print(row.format("  spread of runs", "", *spreads, "", "").rstrip())
         verdicts.append(
             f"{kind.name:<20} ≤ {GOAL_US_PER_FRAME} µs: {_met(ours <= GOAL_US_PER_FRAME):<6}  "
             f"≥ {GOAL_VS_ORJSON:g}x orjson: {_met(vs_orjson >= GOAL_VS_ORJSON):<6}  "
             f"≥ {GOAL_VS_PYDANTIC:g}x pydantic: {_met(vs_pydantic >= GOAL_VS_PYDANTIC)}"
         )
     goals = (f"≤ {GOAL_US_PER_FRAME}", "", "", f"≥ {GOAL_VS_ORJSON:g}x", f"≥ {GOAL_VS_PYDANTIC:g}x")
-    print(row.format("goal", "", *goals))
-    print("(ours vs X = X's time / ours: how many times faster ours is)")
+    print(row.format("goal", "", *goals).rstrip())
+    print()
+    print("ours vs X: X's time / ours, how many times faster ours is; spread of runs: (slowest - fastest) / median")
     print()
     print("\n".join(verdicts))
 
@@ -638,8 +646,7 @@ def main() -> None:
     kinds = frame_kinds()
     for kind in kinds:
         verify(kind)
-    results = measure(kinds, args.iterations, args.repeats)
-    report(kinds, results, args.iterations, args.repeats)
+    report(kinds, measure(kinds, args.iterations, args.repeats), args.iterations, args.repeats)
 
 
 if __name__ == "__main__":
