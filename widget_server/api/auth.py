@@ -16,6 +16,7 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from ..core.signing import AccessToken, Signer
+from ..protocol.common import now_rfc3339
 from ..protocol.errors import ApiError
 from .state import AppState
 
@@ -161,6 +162,7 @@ async def customer_token(request: Request[Any, Any, Any], scope_org: FromPath[st
             if browser_id is None or browser_id != request.cookies.get(COOKIE_ID):
                 browser_id = str(uuid.uuid4())
             cid = customer_id_for(state.secret, org, browser_id, scope)
+            await state.store.ensure_customer(cid, org, now_rfc3339())
             body = TokenResponse(access_token=issue_token(state.signer, org, cid, ttl, group), entity_id=cid,
                                  expires_in=ttl, token_type="Bearer", organization_id=org)
             response = Response(msgspec.json.encode(body), media_type="application/json")
@@ -182,6 +184,7 @@ async def customer_token(request: Request[Any, Any, Any], scope_org: FromPath[st
                 cid = req.entity_id
             else:
                 cid = str(uuid.uuid4())
+                await state.store.ensure_customer(cid, org, now_rfc3339())
             body = TokenResponse(access_token=issue_token(state.signer, org, cid, ttl, group), entity_id=cid,
                                  expires_in=ttl, token_type="Bearer", organization_id=org, client_id=req.client_id)
             return Response(msgspec.json.encode(body), media_type="application/json")
