@@ -115,8 +115,9 @@ class LocalCore:
     async def _push(self, caller: Caller, users: list[str], action: str, payload: Any) -> None:
         await self.bus.publish(users, action, payload, caller.conn_id, caller.request_id)
 
-    async def _customer_user(self, cid: str, chat: dict[str, str]) -> ChatUser:
-        rec = await self.store.customer(cid) or {}
+    @staticmethod
+    def _customer_user(rec: dict[str, str], chat: dict[str, str]) -> ChatUser:
+        cid = chat["customer_id"]
         return ChatUser(
             id=cid,
             type="customer",
@@ -128,8 +129,11 @@ class LocalCore:
             created_at=rec.get("created_at"),
         )
 
-    async def _chat_users(self, chat: dict[str, str]) -> list[ChatUser]:
-        return [await self._customer_user(chat["customer_id"], chat)]
+    async def _chat_users(self, chat: dict[str, str], customer: dict[str, str] | None = None) -> list[ChatUser]:
+        """The chat's users; pass the customer's record when it is already at hand."""
+        if customer is None:
+            customer = await self.store.customer(chat["customer_id"]) or {}
+        return [self._customer_user(customer, chat)]
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool = True) -> Thread:
         events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
@@ -254,12 +258,13 @@ class LocalCore:
             fields["last_page_title"] = req.customer_page.title or ""
             incr["page_views_count"] = 1
         await self.store.update_customer(cid, fields, incr)
-        rec = await self.store.customer(cid) or {}
+        rec.update(fields)
+        for name, by in incr.items():
+            rec[name] = str(int(rec.get(name) or 0) + by)
         chat_rows = await self.store.customer_chat_ids(cid)
-        chats = await self.store.chats_with_last_events([chat_id for chat_id, _ in chat_rows]) if chat_rows else []
         login_chats = []
         has_active = False
-        for chat, _ in chats:
+        for chat in await self.store.chats([chat_id for chat_id, _ in chat_rows]):
             if not chat:
                 continue
             has_active = has_active or bool(chat.get("active_thread"))
@@ -419,6 +424,7 @@ class LocalCore:
         more = len(rows) > limit
         rows = rows[:limit]
         summaries = []
+        me = await self.store.customer(caller.customer_id) or {}
         for chat, last in await self.store.chats_with_last_events([cid for cid, _ in rows]):
             if not chat:
                 continue
@@ -432,7 +438,7 @@ class LocalCore:
                 last_thread_id=chat.get("last_thread_id") or None,
                 last_thread_created_at=chat.get("last_thread_created_at") or None,
                 last_event_per_type=lept,
-                users=await self._chat_users(chat),
+                users=await self._chat_users(chat, me),
                 access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
                 properties=_props_decoder.decode(chat.get("properties") or "{}"),
                 active=bool(chat.get("active_thread")),
@@ -701,8 +707,8 @@ class LocalCore:
         partial = msgspec.to_builtins(self._customer(caller.customer_id, fields))
         partial = {k: v for k, v in partial.items() if k in fields or k in ("id", "type")}
         users = [caller.customer_id]
-        for chat_id, _ in await self.store.customer_chat_ids(caller.customer_id):
-            chat = await self.store.chat(chat_id)
+        chat_ids = [chat_id for chat_id, _ in await self.store.customer_chat_ids(caller.customer_id)]
+        for chat in await self.store.chats(chat_ids):
             if chat and chat.get("active_thread"):
                 users += self._recipients(chat)[1:]
         await self._push(caller, users, "customer_updated", partial)

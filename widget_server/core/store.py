@@ -294,6 +294,12 @@ class Store:
         raw = await self.r.hgetall(keys.chat(chat_id))
         return decode_hash(raw) if raw else None
 
+    async def chats(self, chat_ids: list[str]) -> list[dict[str, str]]:
+        async with self.r.pipeline(transaction=False) as p:
+            for cid in chat_ids:
+                p.hgetall(keys.chat(cid))
+            return [decode_hash(raw) for raw in await p.execute()]
+
     async def chats_with_last_events(self, chat_ids: list[str]) -> list[tuple[dict[str, str], dict[str, bytes]]]:
         async with self.r.pipeline(transaction=False) as p:
             for cid in chat_ids:

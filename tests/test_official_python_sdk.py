@@ -1,0 +1,258 @@
+"""LiveChat's official Python SDK (lc-sdk-python 0.4.2), unchanged, against our server over TLS.
+
+The SDK hard-codes ``https://<base_url>`` and ``wss://<base_url>`` (PROTOCOL §10.1), so the server runs with a
+self-signed certificate. The Web client is built with ``verify=False``; the RTM client never checks certificates.
+Customer tokens come from our ``POST /v2/customer/token`` (cookie grant, and the agent_token grant a backend uses).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.importorskip("livechat", reason="lc-sdk-python is not installed")
+
+from livechat.customer.rtm.base import CustomerRTM  # noqa: E402
+from livechat.customer.web.base import CustomerWeb  # noqa: E402
+
+from widget_server.bootstrap import create_license  # noqa: E402
+from widget_server.testing import LiveServer  # noqa: E402
+
+
+class TlsServer:
+    def __init__(self, live: LiveServer, ctx: ssl.SSLContext) -> None:
+        self.live, self.ctx = live, ctx
+        self.host = f"127.0.0.1:{live.port}"  # what the SDK calls base_url
+        self.url = f"https://{self.host}"
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=self.ctx, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory, valkey_url) -> Iterator[TlsServer]:
+    data_dir = tmp_path_factory.mktemp("sdk-tls")
+    cert, key = data_dir / "cert.pem", data_dir / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    live = LiveServer(data_dir, valkey_url)
+    live.url, live.ws_url = f"https://127.0.0.1:{live.port}", f"wss://127.0.0.1:{live.port}"
+    live.proc = subprocess.Popen(
+        [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(live.port),
+         "--data-dir", str(data_dir), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+        env=live.env, stdout=open(live.log_path, "ab"), stderr=subprocess.STDOUT)
+    ctx = ssl.create_default_context(cafile=str(cert))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if live.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {live.proc.returncode}:\n{live.log()}")
+            try:
+                if httpx.get(live.url + "/readyz", verify=ctx, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not become ready:\n{live.log()}")
+            time.sleep(0.1)
+        yield TlsServer(live, ctx)
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+async def creds(valkey) -> dict:
+    """A fresh license with its owner's credentials (personal access token, account id)."""
+    return await create_license(valkey, f"sdk-{secrets.token_hex(6)}@example.com", "pw")
+
+
+def cookie_grant(server: TlsServer, org: str) -> tuple[str, str]:
+    """(``Bearer dal:…``, customer id) the way the widget gets them: the accounts cookie grant."""
+    with server.http() as http:
+        r = http.post("/v2/customer/token", json={"grant_type": "cookie", "response_type": "token",
+                                                  "client_id": "lc-sdk-python", "organization_id": org})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "Bearer"
+    return f"{body['token_type']} {body['access_token']}", body["entity_id"]
+
+
+def agent_token_grant(server: TlsServer, creds: dict) -> tuple[str, str]:
+    """The same through the agent_token grant (an agent PAT as Basic ``account_id:pat``), as a backend would."""
+    owner = creds["owner"]
+    basic = base64.b64encode(f"{owner['account_id']}:{owner['personal_access_token']}".encode()).decode()
+    with server.http() as http:
+        r = http.post("/v2/customer/token", headers={"Authorization": f"Basic {basic}"},
+                      json={"grant_type": "agent_token", "response_type": "token", "client_id": "lc-sdk-python",
+                            "organization_id": creds["organization_id"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return f"{body['token_type']} {body['access_token']}", body["entity_id"]
+
+
+def ok(response: httpx.Response) -> dict:
+    assert response.status_code == 200, (response.request.method, str(response.request.url), response.status_code,
+                                         response.text)
+    return response.json()
+
+
+@pytest.mark.parametrize(("version", "grant"), [("3.6", "cookie"), ("3.5", "agent_token")])
+def test_customer_web_api_through_the_sdk(tls_server: TlsServer, creds: dict, version: str, grant: str):
+    org = creds["organization_id"]
+    token, customer_id = cookie_grant(tls_server, org) if grant == "cookie" else agent_token_grant(tls_server, creds)
+    web = CustomerWeb.get_client(access_token=token, version=version, base_url=tls_server.host, organization_id=org,
+                                 verify=False, disable_logging=True)
+    assert web.api_url == f"https://{tls_server.host}/v{version}/customer/action"
+
+    started = ok(web.start_chat(chat={"thread": {"events": [
+        {"type": "message", "text": "Hello from lc-sdk-python", "custom_id": "sdk-1"}]}}))
+    chat_id, thread_id = started["chat_id"], started["thread_id"]
+    assert started["event_ids"] == [f"{thread_id}_1"]
+
+    sent = ok(web.send_event(chat_id=chat_id, event={"type": "message", "text": "A second line", "custom_id": "sdk-2"}))
+    assert sent == {"event_id": f"{thread_id}_2"}
+
+    chats = ok(web.list_chats())
+    assert chats["total_chats"] == 1 and chats["chats_summary"][0]["id"] == chat_id
+    assert chats["chats_summary"][0]["last_event_per_type"]["message"]["event"]["text"] == "A second line"
+
+    threads = ok(web.list_threads(chat_id=chat_id))
+    assert threads["found_threads"] == 1
+    [thread] = threads["threads"]
+    assert [(e["text"], e["custom_id"], e["author_id"]) for e in thread["events"]] == [
+        ("Hello from lc-sdk-python", "sdk-1", customer_id), ("A second line", "sdk-2", customer_id)]
+
+    chat = ok(web.get_chat(chat_id=chat_id, thread_id=thread_id))
+    assert chat["id"] == chat_id and chat["thread"]["id"] == thread_id and len(chat["thread"]["events"]) == 2
+
+    # customer data: 3.6 adds phone_number and name_is_default to the SDK's update_customer
+    extra = {"phone_number": "+48 123 456 789", "name_is_default": False} if version == "3.6" else {}
+    assert ok(web.update_customer(name="Ann Example", email="ann@example.com",
+                                  session_fields=[{"plan": "pro"}], **extra)) == {}
+    assert ok(web.set_customer_session_fields(session_fields=[{"plan": "pro"}, {"cart": "3"}])) == {}
+    me = ok(web.get_customer())
+    assert me["id"] == customer_id and me["name"] == "Ann Example" and me["email"] == "ann@example.com"
+    assert me["session_fields"] == [{"plan": "pro"}, {"cart": "3"}]
+    if version == "3.6":
+        assert me["phone_number"] == "+48 123 456 789"
+
+    # a file: multipart upload (the SDK passes `file` straight to httpx's files=), then a file event naming it
+    uploaded = ok(web.upload_file(file={"file": ("notes.txt", b"order #1234", "text/plain")}))
+    assert uploaded["url"].startswith(f"https://{tls_server.host}/files/{org}/")
+    file_event = ok(web.send_event(chat_id=chat_id, event={"type": "file", "url": uploaded["url"]}))
+    got = ok(web.get_chat(chat_id=chat_id))["thread"]["events"][-1]
+    assert got["id"] == file_event["event_id"] and got["type"] == "file"
+    assert (got["name"], got["content_type"], got["size"]) == ("notes.txt", "text/plain", len(b"order #1234"))
+    with tls_server.http() as http:
+        assert http.get(uploaded["url"]).content == b"order #1234"
+
+    assert ok(web.deactivate_chat(id=chat_id)) == {}
+    late = web.send_event(chat_id=chat_id, event={"type": "message", "text": "too late"})
+    assert late.status_code == 400 and late.json()["error"]["type"] == "chat_inactive"
+    resumed = ok(web.resume_chat(chat={"id": chat_id, "thread": {"events": [{"type": "message", "text": "Back again"}]}}))
+    assert resumed["thread_id"] != thread_id
+    history = ok(web.list_threads(chat_id=chat_id, sort_order="asc"))
+    assert history["found_threads"] == 2
+    assert [e["text"] for e in history["threads"][1]["events"]] == ["Back again"]
+
+    # the no-auth GETs: the SDK sends its Authorization header anyway, which must be accepted and ignored
+    assert web.get_headers()["authorization"] == token
+    dynamic = ok(web.get_dynamic_configuration())
+    assert dynamic["organization_id"] == org
+    live = dynamic["livechat"] if version == "3.6" else dynamic  # flat in 3.5 (PROTOCOL §10.3)
+    assert live["group_id"] == 0 and live["domain_allowed"] is True
+    config = ok(web.get_configuration(group_id=live["group_id"], version=live["config_version"]))
+    assert config["buttons"] and "properties" in config
+    localization = ok(web.get_localization(group_id=0, language=live["language"], version=live["localization_version"]))
+    assert localization
+    web.modify_header({"Authorization": "Bearer dal:forged"})
+    assert ok(web.get_dynamic_configuration())["organization_id"] == org  # ignored on the no-auth GETs...
+    denied = web.get_customer()  # ...but not where a token is required
+    assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication"
+    web.session.close()
+
+
+def wait_for_push(rtm, action: str, match=lambda payload: True, timeout: float = 5.0) -> dict:
+    """The SDK keeps every frame it receives in ``ws.messages`` (newest first); pushes are read from there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with rtm.ws._messages_lock:
+            frames = list(rtm.ws.messages)
+        for frame in reversed(frames):
+            if frame.get("type") == "push" and frame.get("action") == action and match(frame.get("payload") or {}):
+                return frame
+        time.sleep(0.05)
+    raise AssertionError(f"no {action} push within {timeout}s; got {[f.get('action') for f in rtm.ws.messages]}")
+
+
+@pytest.mark.parametrize("version", ["3.6", "3.5"])
+def test_customer_rtm_through_the_sdk(tls_server: TlsServer, creds: dict, version: str):
+    org = creds["organization_id"]
+    token, customer_id = cookie_grant(tls_server, org)
+    rtm = CustomerRTM.get_client(version=version, base_url=tls_server.host, organization_id=org)
+    assert rtm.ws.url == f"wss://{tls_server.host}/v{version}/customer/rtm/ws?organization_id={org}"
+    # the SDK's defaults are a control-frame ping every 5 s with a 3 s pong timeout; shorter here to see some pongs
+    rtm.open_connection(ping_interval=1, ping_timeout=0.8)
+    try:
+        login = rtm.login(token=token)
+        assert login is not None, "no login reply within the SDK's 3 s"
+        assert login.type == "response" and login.success, login.rtm_response
+        assert login.payload["customer"]["id"] == customer_id and login.payload["chats"] == []
+        assert isinstance(login.request_id, str)
+
+        started = rtm.start_chat(chat={"thread": {"events": [{"type": "message", "text": "hi over RTM"}]}})
+        assert started.success, started.rtm_response
+        chat_id = started.payload["chat_id"]
+        incoming_chat = wait_for_push(rtm, "incoming_chat", lambda p: p["chat"]["id"] == chat_id)
+        assert incoming_chat["payload"]["chat"]["thread"]["events"][0]["text"] == "hi over RTM"
+
+        sent = rtm.send_event(chat_id=chat_id, event={"type": "message", "text": "from the SDK", "custom_id": "r-1"})
+        assert sent.success, sent.rtm_response
+        event_id = sent.payload["event_id"]
+        echo = wait_for_push(rtm, "incoming_event", lambda p: p["event"]["id"] == event_id)
+        assert echo["payload"]["chat_id"] == chat_id and echo["payload"]["event"]["text"] == "from the SDK"
+        assert echo["payload"]["event"]["custom_id"] == "r-1" and echo["payload"]["event"]["author_id"] == customer_id
+        assert echo["version"] == version
+
+        # an event from another transport (the Web API, same customer) reaches the SDK's socket as a push
+        web = CustomerWeb.get_client(access_token=token, version=version, base_url=tls_server.host,
+                                     organization_id=org, verify=False, disable_logging=True)
+        other = ok(web.send_event(chat_id=chat_id, event={"type": "message", "text": "from the web"}))
+        web.session.close()
+        pushed = wait_for_push(rtm, "incoming_event", lambda p: p["event"]["id"] == other["event_id"])
+        assert pushed["payload"]["event"]["text"] == "from the web"
+
+        assert rtm.update_customer(name="Rita", session_fields=[{"source": "sdk"}]).success
+        me = rtm.get_customer()
+        assert me.success and me.payload["name"] == "Rita" and me.payload["session_fields"] == [{"source": "sdk"}]
+        chat = rtm.get_chat(chat_id=chat_id)
+        assert chat.success and [e["text"] for e in chat.payload["thread"]["events"]] == [
+            "hi over RTM", "from the SDK", "from the web"]
+        if version == "3.6":  # SDK 0.4.2 only, undocumented: answered with {} (PROTOCOL §10.2)
+            for reply in (rtm.deactivate_customer_page(), rtm.activate_customer_page()):
+                assert reply is not None and reply.success and reply.payload == {}, reply and reply.rtm_response
+        assert rtm.deactivate_chat(id=chat_id).success
+
+        # control-frame pings: pongs come back and the connection stays up through several intervals
+        time.sleep(2.5)
+        assert rtm.ws.sock is not None and rtm.ws.sock.connected
+        assert rtm.ws.last_pong_tm > 0
+        chats = rtm.list_chats()
+        assert chats.success and chats.payload["total_chats"] == 1
+    finally:
+        rtm.close_connection()
+    deadline = time.monotonic() + 5
+    while rtm.ws.sock is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rtm.ws.sock is None or not rtm.ws.sock.connected
