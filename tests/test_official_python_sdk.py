@@ -256,3 +256,26 @@ def test_customer_rtm_through_the_sdk(tls_server: TlsServer, creds: dict, versio
     while rtm.ws.sock is not None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert rtm.ws.sock is None or not rtm.ws.sock.connected
+
+
+@pytest.fixture
+async def restricted_creds(valkey) -> dict:
+    from widget_server.protocol.config import LicenseConfig
+
+    return await create_license(valkey, f"sdk-{secrets.token_hex(6)}@example.com", "pw",
+                                LicenseConfig(allowed_origins=["https://shop.example"]))
+
+
+def test_rtm_origin_on_a_license_that_restricts_origins(tls_server: TlsServer, restricted_creds: dict):
+    """websocket-client sends ``Origin: https://<base_url>`` unless told otherwise; the SDK's ``open_connection(origin=)``
+    sets it, which is how a backend speaks for a site on a license that lists its allowed origins."""
+    org = restricted_creds["organization_id"]
+    token, customer_id = cookie_grant(tls_server, org)
+    rtm = CustomerRTM.get_client(base_url=tls_server.host, organization_id=org)
+    rtm.open_connection(origin="https://shop.example")
+    try:
+        login = rtm.login(token=token)
+        assert login is not None and login.success, login and login.rtm_response
+        assert login.payload["customer"]["id"] == customer_id
+    finally:
+        rtm.close_connection()

@@ -45,7 +45,10 @@ async def test_first_start_creates_credentials_and_data_survives_a_restart(tmp_p
         assert creds["agent"]["personal_access_token"]
         assert "organization_id" in live.log() and creds["owner"]["password"] in live.log()
         assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}
-        assert httpx.get(live.url + "/schema/openapi.json").status_code == 200
+        schema = httpx.get(live.url + "/schema/openapi.json").json()
+        op = schema["paths"]["/v3.6/customer/action/send_event"]["post"]
+        assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/SendEventRequest"}
+        assert "event" in schema["components"]["schemas"]["SendEventRequest"]["properties"]
 
         customer = await Customer(live.url, creds["organization_id"]).authorize()
         chat = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "keep me"}]}}})

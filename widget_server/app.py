@@ -19,6 +19,7 @@ from .api.customer_web import customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
 from .api.files import get_file
 from .api.health import healthz, readyz
+from .api.openapi import add_action_operations
 from .api.state import AppState
 from .core.local import LocalCore
 from .settings import Settings, load_settings
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.ws = state
+    add_action_operations(app)
     return app

@@ -1,0 +1,437 @@
+"""LiveChat's official JS SDK, **@livechat/customer-sdk 4.0.2**, unchanged, talks to our server in a real Chromium.
+
+The SDK hard-codes its hosts (PROTOCOL.md §10.3): the cookie grant goes to ``https://accounts.livechatinc.com/v2/
+customer/token`` and the socket to ``wss://api.livechatinc.com/v3.5/customer/rtm/ws?organization_id=…``. So our server
+runs with TLS (a self-signed certificate) on ``127.0.0.1:<port>``, and Chromium is started with
+``--host-resolver-rules`` mapping both names onto it and ``--ignore-certificate-errors``. Every other
+``*.livechatinc.com``/``*.livechat.com`` name (the SDK's Graylog beacon to ``queue.livechatinc.com``) resolves to
+nothing, so the test can never reach the real LiveChat.
+
+The customer's site is a page on ``http://127.0.0.1:<site port>`` that loads the SDK bundle (built from ``e2e/js/``
+by esbuild; the ``sdk_bundle`` fixture runs ``npm ci`` and the build when the bundle is missing or stale). The
+identity cookies ``__lc_cid``/``__lc_cst`` therefore belong to ``accounts.livechatinc.com`` and travel cross-site:
+``SameSite=None; Secure``, as the server sets them on TLS.
+
+The npm tool chain is a hard requirement: if npm or the build fails, the test errors out; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserType, Page
+
+from widget_server.testing import LiveServer, free_port
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+BUNDLE = JS_DIR / "dist" / "customer-sdk.js"
+ACCOUNTS = "https://accounts.livechatinc.com"
+API = "https://api.livechatinc.com"
+
+
+# --- the SDK bundle --------------------------------------------------------------------------------------------------
+
+
+def _run(cmd: list[str], timeout: float) -> None:
+    try:
+        done = subprocess.run(cmd, cwd=JS_DIR, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"`{' '.join(cmd)}` in {JS_DIR} could not run: {exc!r}", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(f"`{' '.join(cmd)}` in {JS_DIR} failed with exit code {done.returncode}\n"
+                    f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}", pytrace=False)
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+@pytest.fixture(scope="session")
+def sdk_bundle() -> Path:
+    """``e2e/js/dist/customer-sdk.js``: the SDK as an IIFE that sets ``window.CustomerSDK``.
+
+    Installs the pinned packages (``npm ci`` with the lock file, else ``npm install``) when node_modules is missing
+    or older than the lock, and builds when the bundle is missing or older than its sources."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is required to build the @livechat/customer-sdk bundle (e2e/js/), and it is not on PATH",
+                    pytrace=False)
+    lock = JS_DIR / "package-lock.json"
+    installed = JS_DIR / "node_modules" / ".package-lock.json"  # written by npm ci / npm install
+    sources = [JS_DIR / "package.json", lock, JS_DIR / "entry.js"]
+    if not installed.exists() or _mtime(installed) < max(_mtime(JS_DIR / "package.json"), _mtime(lock)):
+        _run([npm, "ci", "--no-audit", "--no-fund"] if lock.exists() else [npm, "install", "--no-audit", "--no-fund"],
+             timeout=300)
+    if not BUNDLE.exists() or _mtime(BUNDLE) < max(_mtime(p) for p in sources):
+        _run([npm, "run", "build"], timeout=120)
+    if not BUNDLE.exists():
+        pytest.fail(f"the build reported success but wrote no {BUNDLE}", pytrace=False)
+    return BUNDLE
+
+
+# --- our server, with TLS --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> Iterator[LiveServer]:
+    """``python -m widget_server serve`` with a self-signed certificate (its names: the two LiveChat hosts and
+    127.0.0.1). ``.url`` is ``https://127.0.0.1:<port>``; ``.cafile`` verifies it from Python."""
+    data_dir = tmp_path_factory.mktemp("sdk-tls-server")
+    cert, key = data_dir / "cert.pem", data_dir / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=api.livechatinc.com",
+                    "-addext", "subjectAltName=DNS:api.livechatinc.com,DNS:accounts.livechatinc.com,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    live = LiveServer(data_dir, valkey_url, port=free_port())
+    live.url = f"https://127.0.0.1:{live.port}"
+    live.ws_url = f"wss://127.0.0.1:{live.port}"
+    live.cafile = str(cert)  # type: ignore[attr-defined]
+    live.proc = subprocess.Popen(
+        [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(live.port),
+         "--data-dir", str(data_dir), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+        env=live.env, stdout=open(live.log_path, "ab"), stderr=subprocess.STDOUT)
+    ctx = ssl.create_default_context(cafile=str(cert))
+    deadline = time.monotonic() + 30
+    while True:
+        if live.proc.poll() is not None:
+            raise RuntimeError(f"TLS server exited with {live.proc.returncode}:\n{live.log()}")
+        try:
+            if httpx.get(live.url + "/readyz", verify=ctx, timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            live.stop()
+            raise RuntimeError(f"TLS server did not become ready:\n{live.log()}")
+        time.sleep(0.1)
+    yield live
+    live.stop()
+
+
+def server_action(server: LiveServer, org: str, token: str, name: str, payload: dict | None = None,
+                  version: str = "3.6") -> dict[str, Any]:
+    """A Customer Web API call straight from Python (not through the browser or the SDK)."""
+    r = httpx.post(f"{server.url}/v{version}/customer/action/{name}", params={"organization_id": org},
+                   json=payload or {}, headers={"Authorization": f"Bearer {token}"},
+                   verify=ssl.create_default_context(cafile=server.cafile), timeout=10)  # type: ignore[attr-defined]
+    assert r.status_code == 200, (name, r.status_code, r.text)
+    return r.json()
+
+
+# --- the customer's site: a page that loads the bundle ---------------------------------------------------------------
+
+SDK_PAGE = b"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Shop with the official customer SDK</title></head>
+<body>
+<h1>A shop that embeds @livechat/customer-sdk</h1>
+<script src="/customer-sdk.js"></script>
+<script>
+// Everything the SDK emits is recorded, so a failure shows what it saw.
+window.sdkLog = [];
+const record = (name, payload) => {
+  let copy = null;
+  try { copy = JSON.parse(JSON.stringify(payload === undefined ? null : payload)); } catch (e) { copy = String(payload); }
+  window.sdkLog.push({name, payload: copy});
+};
+const SDK_EVENTS = ["connected", "disconnected", "connection_unstable", "connection_recovered", "customer_id",
+                    "user_data", "availability_updated", "thread_properties_updated"];
+
+// init() as a site calls it; resolves with the `connected` event's payload, rejects on `disconnected`/timeout.
+window.startSdk = (organizationId) => new Promise((resolve, reject) => {
+  const sdk = CustomerSDK.init({organizationId, clientId: "test"});
+  window.sdk = sdk;
+  const names = new Set([...SDK_EVENTS, ...Object.values(CustomerSDK.serverPushActions)]);
+  names.forEach((name) => sdk.on(name, (payload) => record(name, payload)));
+  const timer = setTimeout(
+    () => reject(new Error("no `connected` event within 20 s; SDK events: " + JSON.stringify(window.sdkLog))), 20000);
+  sdk.once("connected", (payload) => {
+    clearTimeout(timer);
+    resolve({customer: payload.customer, availability: payload.availability, hasGreeting: "greeting" in payload});
+  });
+  sdk.once("disconnected", (payload) => {
+    clearTimeout(timer);
+    reject(new Error("SDK disconnected: " + JSON.stringify(payload) + "; SDK events: " + JSON.stringify(window.sdkLog)));
+  });
+});
+
+// SDK method calls: SDK errors come back as data (code + message) instead of an opaque exception.
+window.callSdk = async (method, ...args) => {
+  try {
+    return {ok: true, value: JSON.parse(JSON.stringify(await window.sdk[method](...args)))};
+  } catch (err) {
+    return {ok: false, error: {code: err && err.code, message: String(err && err.message || err)}};
+  }
+};
+</script>
+</body>
+</html>
+"""
+
+
+class _SdkSiteHandler(BaseHTTPRequestHandler):
+    bundle: Path
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        path = self.path.split("?", 1)[0]
+        if path in ("/", "/sdk.html"):
+            body, status, ctype = SDK_PAGE, 200, "text/html; charset=utf-8"
+        elif path == "/customer-sdk.js":
+            body, status, ctype = self.bundle.read_bytes(), 200, "text/javascript; charset=utf-8"
+        else:
+            body, status, ctype = b"not found", 404, "text/plain"
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def sdk_site(sdk_bundle: Path) -> Iterator[str]:
+    """The shop: ``http://127.0.0.1:<port>/sdk.html`` plus the bundle at ``/customer-sdk.js``. Yields its origin."""
+    handler = type("Handler", (_SdkSiteHandler,), {"bundle": sdk_bundle})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, name="e2e-sdk-site", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+# --- a Chromium whose LiveChat hosts are our server ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def livechat_browser(browser_type: BrowserType, browser_type_launch_args: dict[str, Any],
+                     tls_server: LiveServer) -> Iterator[Browser]:
+    """Its own Chromium (the session's ``browser`` cannot take per-server flags), launched with the e2e conftest's
+    arguments plus the host mapping. First matching rule wins: the two SDK hosts go to our server, any other LiveChat
+    name fails to resolve."""
+    target = f"127.0.0.1:{tls_server.port}"
+    rules = ", ".join([f"MAP accounts.livechatinc.com {target}", f"MAP api.livechatinc.com {target}",
+                       "MAP *.livechatinc.com ~NOTFOUND", "MAP *.livechat.com ~NOTFOUND"])
+    args = [*browser_type_launch_args.get("args", []), f"--host-resolver-rules={rules}", "--ignore-certificate-errors"]
+    browser = browser_type.launch(**{**browser_type_launch_args, "args": args})
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def sdk_page(livechat_browser: Browser, output_path: str) -> Iterator[Page]:
+    context = livechat_browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.console_messages: list[str] = []  # type: ignore[misc]
+    page.on("console", lambda m: page.console_messages.append(f"{m.type}: {m.text}"))  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.console_messages.append(f"pageerror: {e}"))  # type: ignore[attr-defined]
+    yield page
+    try:
+        page.screenshot(path=os.path.join(output_path, "sdk-page.png"))
+    except Exception:
+        pass
+    context.close()
+
+
+class Wire:
+    """What the page sent to the LiveChat hosts: HTTP requests (with the Cookie header actually sent, Playwright's
+    ``all_headers``) and the RTM frames in both directions."""
+
+    def __init__(self, page: Page) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.frames: list[tuple[str, str, dict[str, Any]]] = []  # (ws url, "sent"|"received", frame)
+        self.sockets: list[str] = []
+        # Cookies the browser refused to store or send (with Chromium's reasons), from the DevTools protocol.
+        self.blocked: list[dict[str, Any]] = []
+        self._urls: dict[str, str] = {}
+        cdp = page.context.new_cdp_session(page)
+        cdp.on("Network.requestWillBeSent", lambda ev: self._urls.__setitem__(ev["requestId"], ev["request"]["url"]))
+        cdp.on("Network.responseReceivedExtraInfo", lambda ev: self.blocked.extend(
+            {"url": self._urls.get(ev["requestId"]), "set": True, **c} for c in ev.get("blockedCookies", [])))
+        cdp.on("Network.requestWillBeSentExtraInfo", lambda ev: self.blocked.extend(
+            {"url": self._urls.get(ev["requestId"]), "set": False, **c} for c in ev.get("associatedCookies", [])
+            if c.get("blockedReasons")))
+        cdp.send("Network.enable")
+        self.cdp = cdp
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", lambda r: self.requests.append(
+            {"url": r.url, "method": r.method, "failure": r.failure}))
+        page.on("websocket", self._websocket)
+
+    def _finished(self, request: Any) -> None:
+        if "livechat" not in request.url:
+            return
+        response = request.response()
+        self.requests.append({"url": request.url, "method": request.method, "headers": request.all_headers(),
+                              "body": request.post_data,
+                              "status": response.status if response else None,
+                              "response_headers": response.all_headers() if response else {}})
+
+    def _websocket(self, ws: Any) -> None:
+        self.sockets.append(ws.url)
+
+        def keep(direction: str, payload: str | bytes) -> None:
+            try:
+                frame = json.loads(payload)
+            except (TypeError, ValueError):
+                frame = {"raw": repr(payload)}
+            self.frames.append((ws.url, direction, frame))
+
+        ws.on("framesent", lambda p: keep("sent", p))
+        ws.on("framereceived", lambda p: keep("received", p))
+
+    def token_posts(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["method"] == "POST" and r["url"] == ACCOUNTS + "/v2/customer/token"]
+
+    def sent(self, action: str) -> list[dict[str, Any]]:
+        return [f for _, d, f in self.frames if d == "sent" and f.get("action") == action]
+
+    def responses(self, action: str) -> list[dict[str, Any]]:
+        return [f for _, d, f in self.frames if d == "received" and f.get("action") == action
+                and f.get("type") == "response"]
+
+    def dump(self) -> str:
+        return json.dumps({"requests": self.requests, "sockets": self.sockets, "frames": self.frames}, indent=1,
+                          default=str)[-12000:]
+
+
+def start_sdk(page: Page, wire: Wire, org: str) -> dict[str, Any]:
+    try:
+        return page.evaluate("org => window.startSdk(org)", org)
+    except Exception as exc:
+        raise AssertionError(f"{exc}\nconsole: {page.console_messages}\nwire: {wire.dump()}") from None  # type: ignore[attr-defined]
+
+
+def call_sdk(page: Page, wire: Wire, method: str, *args: Any) -> Any:
+    result = page.evaluate("([method, args]) => window.callSdk(method, ...args)", [method, list(args)])
+    assert result["ok"], f"sdk.{method}{args} failed: {result['error']}\nconsole: " \
+                         f"{page.console_messages}\nwire: {wire.dump()}"  # type: ignore[attr-defined]
+    return result["value"]
+
+
+def sdk_token(page: Page) -> dict[str, Any]:
+    """The token the SDK holds (``sdk.auth.getToken()``: accessToken, entityId, tokenType, expiresIn ms, ...)."""
+    return page.evaluate("() => window.sdk.auth.getToken()")
+
+
+# --- the test --------------------------------------------------------------------------------------------------------
+
+
+def test_official_customer_sdk_connects_chats_and_keeps_its_identity_across_reloads(
+        sdk_page: Page, sdk_site: str, tls_server: LiveServer, org: str) -> None:
+    page = sdk_page
+    wire = Wire(page)
+    page.goto(sdk_site + "/sdk.html")
+    assert page.evaluate("typeof window.CustomerSDK.init") == "function"
+
+    # 1. init() -> cookie grant at accounts.livechatinc.com -> socket to api.livechatinc.com/v3.5 -> login -> connected.
+    connected = start_sdk(page, wire, org)
+    customer_id = connected["customer"]["id"]
+    assert customer_id
+    assert connected["customer"]["statistics"]["chatsCount"] == 0
+    assert connected["availability"] in ("online", "offline")
+
+    [grant] = wire.token_posts()
+    assert grant["status"] == 200, grant
+    assert grant["headers"]["origin"] == sdk_site
+    assert "__lc_cid" not in grant["headers"].get("cookie", ""), "a fresh browser has no identity yet"
+    assert json.loads(grant["body"]) == {"response_type": "token", "grant_type": "cookie", "client_id": "test",
+                                         "organization_id": org, "redirect_uri": sdk_site + "/sdk.html"}
+    assert grant["response_headers"]["access-control-allow-origin"] == sdk_site
+    assert grant["response_headers"]["access-control-allow-credentials"] == "true"
+    token = sdk_token(page)
+    assert token["tokenType"] == "Bearer" and token["entityId"] == customer_id
+    assert token["expiresIn"] == 28800 * 1000
+
+    cookies = {c["name"]: c for c in page.context.cookies(ACCOUNTS)}
+    for name in ("__lc_cid", "__lc_cst"):
+        assert name in cookies, f"the identity cookies were not stored for {ACCOUNTS}: {page.context.cookies()}; blocked: {wire.blocked}"
+        assert cookies[name]["sameSite"] == "None" and cookies[name]["secure"] and cookies[name]["httpOnly"]
+
+    assert wire.sockets == [f"wss://api.livechatinc.com/v3.5/customer/rtm/ws?organization_id={org}"]
+    [login] = wire.sent("login")
+    assert login["version"] == "3.5"
+    assert login["payload"]["token"] == f"Bearer {token['accessToken']}"
+    assert "incoming_event" in login["payload"]["pushes"]["3.5"]
+    [login_reply] = wire.responses("login")
+    assert login_reply["success"] is True and login_reply["request_id"] == login["request_id"]
+
+    # 2. startChat with a first message.
+    started = call_sdk(page, wire, "startChat", {"chat": {"thread": {"events": [
+        {"type": "message", "text": "hello from sdk"}]}}})
+    chat = started["chat"]
+    chat_id, thread_id = chat["id"], chat["thread"]["id"]
+    assert chat_id and thread_id
+    assert [e["text"] for e in chat["thread"]["events"] if e["type"] == "message"] == ["hello from sdk"]
+    assert customer_id in [u["id"] for u in chat["users"]]
+
+    # 3. sendEvent into the running chat.
+    sent = call_sdk(page, wire, "sendEvent", {"chatId": chat_id, "event": {"type": "message", "text": "second line"}})
+    assert sent["id"] and sent["type"] == "message" and sent["text"] == "second line"
+    assert sent["authorId"] == customer_id and sent["threadId"] == thread_id
+
+    # 4. listChats through the SDK.
+    listed = call_sdk(page, wire, "listChats")
+    assert listed["totalChats"] == 1
+    [summary] = listed["chatsSummary"]
+    assert summary["id"] == chat_id and summary["active"] is True and summary["lastThreadId"] == thread_id
+    assert summary["lastEventsPerType"]["message"]["text"] == "second line"
+
+    # 5. The server's own view, read from Python with the SDK's token (3.5 is what the SDK speaks; 3.6 too).
+    for version in ("3.5", "3.6"):
+        chats = server_action(tls_server, org, token["accessToken"], "list_chats", version=version)
+        assert [c["id"] for c in chats["chats_summary"]] == [chat_id]
+        assert chats["chats_summary"][0]["users"][0]["id"] == customer_id or \
+            customer_id in [u["id"] for u in chats["chats_summary"][0]["users"]]
+    threads = server_action(tls_server, org, token["accessToken"], "list_threads", {"chat_id": chat_id})
+    texts = [e["text"] for t in threads["threads"] for e in t["events"] if e["type"] == "message"]
+    assert texts == ["hello from sdk", "second line"]
+    authors = {e["author_id"] for t in threads["threads"] for e in t["events"] if e["type"] == "message"}
+    assert authors == {customer_id}
+
+    # 6. Reload. The SDK caches its token in localStorage; drop that cache so identity can only come from the
+    #    cookie grant, then init again: the same customer, with the chat it started.
+    page.evaluate("() => localStorage.clear()")
+    page.reload()
+    again = start_sdk(page, wire, org)
+    assert again["customer"]["id"] == customer_id
+    assert again["customer"]["statistics"]["chatsCount"] == 1
+    grants = wire.token_posts()
+    assert len(grants) == 2, [g["url"] for g in grants]
+    sent_cookie = grants[1]["headers"].get("cookie", "")
+    assert f"__lc_cid={cookies['__lc_cid']['value']}" in sent_cookie, grants[1]["headers"]
+    assert f"__lc_cst={cookies['__lc_cst']['value']}" in sent_cookie, grants[1]["headers"]
+    assert sdk_token(page)["entityId"] == customer_id
+    relisted = call_sdk(page, wire, "listChats")
+    assert [c["id"] for c in relisted["chatsSummary"]] == [chat_id]
+    assert relisted["chatsSummary"][0]["lastEventsPerType"]["message"]["text"] == "second line"
+
+    # 7. Control: without the cookies (and the cached token) the same browser is a new customer.
+    page.context.clear_cookies()
+    page.evaluate("() => localStorage.clear()")
+    page.reload()
+    stranger = start_sdk(page, wire, org)
+    assert stranger["customer"]["id"] != customer_id
+    assert call_sdk(page, wire, "listChats")["totalChats"] == 0
+
+    errors = [m for m in page.console_messages if m.startswith(("error", "pageerror"))]  # type: ignore[attr-defined]
+    assert errors == [], errors
