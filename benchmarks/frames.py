@@ -15,16 +15,16 @@ objects back to bytes):
 
 Three implementations do the same work on each:
 
-- ours: the project's Structs, used the way the RTM transport uses them: a frame is decoded with its payload left
-  raw, then the payload into its own Struct (for ``send_event`` through ``dispatch.lookup`` and ``dispatch.decode``,
-  as ``RtmConnection.handle`` does), and a frame is encoded by encoding its payload Struct into a ``msgspec.Raw``
-  that the frame Struct embeds (as ``Bus.publish`` and ``RtmConnection.deliver`` do);
+- ours: the project's Structs, used the way the RTM transport uses them: a request frame is decoded in one pass by
+  ``dispatch.frame_decoder`` (a tagged union over the actions, each frame's payload typed as its action's request,
+  as ``RtmConnection.reader`` does) and encoded in one pass; the push frame is a Struct whose payload is the
+  ``IncomingEvent`` Struct;
 - orjson: ``orjson.loads``, then validation written by hand to reject what the Structs reject (types, required keys,
   lengths, literals, the event's ``type`` tag, unknown actions), building plain dicts that ``orjson.dumps`` encodes;
 - pydantic v2: strict models equivalent to the Structs (a union discriminated on ``type``),
   ``model_validate_json`` then ``model_dump_json``.
 
-Both competitors parse a frame in one pass, where ours decodes the envelope and then the payload. They implement
+All three parse a frame in one pass. The competitors implement
 the ``message`` event the frames carry, and ``custom`` so that the event union is a real one, but not the other
 event types: a tagged union finds its variant by looking the tag up, so those add nothing to a message frame's cost.
 
@@ -49,11 +49,9 @@ import orjson
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from widget_server.api.dispatch import decode as decode_payload
-from widget_server.api.dispatch import lookup
-from widget_server.protocol.customer import SendEventRequest
+from widget_server.api.dispatch import frame_decoder, payload_of
 from widget_server.protocol.errors import ApiError
-from widget_server.protocol.frames import PushFrame, RequestFrame
+from widget_server.protocol.frames import RequestId
 from widget_server.protocol.pushes import IncomingEvent
 
 GOAL_US_PER_FRAME = 1.5
@@ -147,45 +145,42 @@ def invalid_frames(frame: dict[str, Any], edits: list[Edit]) -> list[tuple[str, 
 # --- 1. ours: the project's Structs, the way the RTM transport uses them ------------------------------------------
 
 _encode = msgspec.json.encode
-_request_frame_decoder = msgspec.json.Decoder(RequestFrame)
-_push_frame_decoder = msgspec.json.Decoder(PushFrame)
-_incoming_event_decoder = msgspec.json.Decoder(IncomingEvent)
 
 
-def ours_decode_request(data: bytes) -> tuple[RequestFrame, SendEventRequest]:
-    """``RtmConnection.reader`` and ``RtmConnection.handle``: the dispatch table decodes into ``SendEventRequest``."""
-    frame = _request_frame_decoder.decode(data)
-    action = lookup(frame.action, "rtm")
-    payload = bytes(frame.payload)
-    return frame, decode_payload(action, b"{}" if payload == b"null" else payload)
+class IncomingEventPush(msgspec.Struct, omit_defaults=True):
+    """An ``incoming_event`` push frame with its payload typed."""
+
+    version: str
+    action: str
+    type: str
+    payload: IncomingEvent
+    request_id: RequestId = None
 
 
-def ours_encode_request(decoded: tuple[RequestFrame, SendEventRequest]) -> bytes:
-    """The same two steps as ``RtmConnection.respond`` and ``RtmConnection.deliver``, on a request frame."""
-    frame, request = decoded
-    payload = msgspec.Raw(_encode(request))
-    return _encode(RequestFrame(action=frame.action, request_id=frame.request_id, version=frame.version,
-                                payload=payload))
+_push_decoder = msgspec.json.Decoder(IncomingEventPush)
 
 
-def ours_decode_push(data: bytes) -> tuple[PushFrame, IncomingEvent]:
-    """The server never decodes a push (clients do); this takes the same two steps as the request path."""
-    frame = _push_frame_decoder.decode(data)
-    return frame, _incoming_event_decoder.decode(frame.payload)
+def ours_decode_request(data: bytes) -> Any:
+    """``RtmConnection.reader`` and ``handle``: one pass into the ``send_event`` frame and its ``SendEventRequest``."""
+    frame = frame_decoder.decode(data)
+    payload_of(frame)
+    return frame
 
 
-def ours_encode_push(decoded: tuple[PushFrame, IncomingEvent]) -> bytes:
-    """``Bus.publish`` encodes the ``IncomingEvent`` once; ``RtmConnection.deliver`` wraps it in each push frame."""
-    frame, push = decoded
-    payload = msgspec.Raw(_encode(push))
-    return _encode(PushFrame(version=frame.version, action=frame.action, type=frame.type, payload=payload,
-                             request_id=frame.request_id))
+def ours_encode_request(frame: Any) -> bytes:
+    return _encode(frame)
 
 
-def ours_content(decoded: tuple[msgspec.Struct, msgspec.Struct]) -> dict[str, Any]:
-    frame, payload = decoded
-    envelope = msgspec.to_builtins(msgspec.structs.replace(frame, payload=None))
-    return {**envelope, "payload": msgspec.to_builtins(payload)}
+def ours_decode_push(data: bytes) -> IncomingEventPush:
+    return _push_decoder.decode(data)
+
+
+def ours_encode_push(frame: IncomingEventPush) -> bytes:
+    return _encode(frame)
+
+
+def ours_content(frame: msgspec.Struct) -> dict[str, Any]:
+    return msgspec.to_builtins(frame)
 
 
 # --- 2. orjson with the same validation written by hand -----------------------------------------------------------

@@ -140,7 +140,7 @@ async def test_socket_protocol_rules(customer: Customer, server):
         web_only = await sock.request("check_goals", {})
         assert web_only["payload"]["error"]["type"] == "validation"
         wrong = await sock.request("get_chat", {"chat_id": 7})
-        assert "$.chat_id" in wrong["payload"]["error"]["message"]
+        assert "$.payload.chat_id" in wrong["payload"]["error"]["message"]
         huge = await sock.request("send_event", {"chat_id": "X", "event": {"type": "message", "text": "x" * 300_000}})
         assert huge["payload"]["error"]["type"] == "validation"  # frame limit; the socket stays open
         newer = await sock.request("list_chats", {}, version="3.6")

@@ -23,16 +23,15 @@ from ..core.interface import Caller
 from ..core.signing import AccessToken
 from ..protocol import customer as c
 from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
-from ..protocol.frames import LenientFrame, PushFrame, RequestFrame, RequestId, ResponseFrame
+from ..protocol.frames import LenientFrame, PushFrame, RequestId, ResponseFrame
 from ..protocol.pushes import PUSHES_NEW_IN_36, CustomerDisconnected
 from .auth import check_origin, require_license, verify_token
 from .customer_web import api_version, base_url
-from .dispatch import decode, dispatch, lookup
+from .dispatch import check_transport, dispatch, frame_decoder, is_known, payload_of
 from .state import AppState
 
 log = logging.getLogger("widget_server.rtm")
 
-_frame_decoder = msgspec.json.Decoder(RequestFrame)
 _lenient_decoder = msgspec.json.Decoder(LenientFrame)
 _encode = msgspec.json.encode
 OUTBOX_LIMIT = 1024
@@ -66,7 +65,7 @@ class RtmConnection:
         self.pushes: frozenset[str] | None = None  # None = all pushes of the connection's version
         self.pushes_36: frozenset[str] = frozenset()
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
-        self.requests: asyncio.Queue[RequestFrame] = asyncio.Queue()
+        self.requests: asyncio.Queue[Any] = asyncio.Queue()
         self.pending = 0
         self.closing = False
 
@@ -84,15 +83,14 @@ class RtmConnection:
                 self.outbox.get_nowait()
             self._send_none()
 
-    def respond(self, frame: RequestFrame, payload: Any) -> None:
-        raw = msgspec.Raw(_encode(payload))
-        self._send(_encode(ResponseFrame(request_id=frame.request_id, action=frame.action, type="response",
-                                         success=True, payload=raw)))
+    def respond(self, frame: Any, payload: Any) -> None:
+        self._send(_encode(ResponseFrame(request_id=frame.request_id, action=frame.name, type="response",
+                                         success=True, payload=payload)))
 
     def respond_error(self, action: str, request_id: RequestId, error: ApiError) -> None:
-        raw = msgspec.Raw(_encode(ErrorPayload(ErrorBody(error.type, error.message, error.data))))
+        payload = ErrorPayload(ErrorBody(error.type, error.message, error.data))
         self._send(_encode(ResponseFrame(request_id=request_id, action=action, type="response", success=False,
-                                         payload=raw)))
+                                         payload=payload)))
 
     def deliver(self, action: str, payload: msgspec.Raw, request_id: RequestId) -> None:
         """Called by the bus for every push to this connection's customer."""
@@ -143,18 +141,20 @@ class RtmConnection:
                 self.respond_error(*_salvage(raw), ApiError("validation", f"Frame is larger than {limit} bytes"))
                 continue
             try:
-                frame = _frame_decoder.decode(raw)
+                frame = frame_decoder.decode(raw)
             except msgspec.ValidationError as exc:
-                self.respond_error(*_salvage(raw), ApiError("validation", str(exc)))
+                action, rid = _salvage(raw)
+                message = f"Unknown action: {action}" if action and not is_known(action) else str(exc)
+                self.respond_error(action, rid, ApiError("validation", message))
                 continue
             except msgspec.DecodeError as exc:
                 self.respond_error("", None, ApiError("validation", f"Malformed JSON: {exc}"))
                 continue
-            if frame.action == "ping":
+            if frame.name == "ping":
                 self.respond(frame, {})
                 continue
             if self.pending >= self.state.settings.rtm_max_pending:
-                self.respond_error(frame.action, frame.request_id, ApiError(
+                self.respond_error(frame.name, frame.request_id, ApiError(
                     "pending_requests_limit_reached", "Too many pending requests on this connection"))
                 continue
             self.pending += 1
@@ -166,24 +166,24 @@ class RtmConnection:
             try:
                 await self.handle(frame)
             except ApiError as exc:
-                self.respond_error(frame.action, frame.request_id, exc)
+                self.respond_error(frame.name, frame.request_id, exc)
             except _Closed:
                 raise
             except Exception:
                 log.exception("RTM action %s failed", frame.action)
-                self.respond_error(frame.action, frame.request_id, ApiError("internal", "Internal server error"))
+                self.respond_error(frame.name, frame.request_id, ApiError("internal", "Internal server error"))
             finally:
                 self.pending -= 1
 
-    async def handle(self, frame: RequestFrame) -> None:
+    async def handle(self, frame: Any) -> None:
         if frame.version is not None and frame.version not in ("3.5", "3.6"):
             raise ApiError("unsupported_version", f"Version {frame.version[:16]} is not supported")
         if frame.version is not None and frame.version < self.version:
             raise ApiError("unsupported_version", "A request version may not be lower than the connection's")
-        spec = lookup(frame.action, "rtm")
-        payload = bytes(frame.payload)
-        req = decode(spec, b"{}" if payload == b"null" else payload)
-        if frame.action == "login":
+        spec = frame.spec
+        check_transport(frame.name, spec, "rtm")
+        req = payload_of(frame)
+        if frame.name == "login":
             await self.login(frame, req)
             return
         if self.caller is None:
@@ -194,7 +194,7 @@ class RtmConnection:
                         request_id=frame.request_id, group_id=self.caller.group_id)
         self.respond(frame, await dispatch(self.state.core, caller, spec, req))
 
-    async def login(self, frame: RequestFrame, req: c.LoginRequest) -> None:
+    async def login(self, frame: Any, req: c.LoginRequest) -> None:
         if self.caller is not None:
             raise ApiError("validation", "Already logged in")
         q = self.socket.query_params

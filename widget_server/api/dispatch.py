@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import msgspec
 
@@ -12,6 +12,7 @@ from ..core.interface import Caller, ChatCore
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol.errors import ApiError
+from ..protocol.frames import RequestId
 
 Transport = Literal["web", "rtm"]
 
@@ -71,13 +72,49 @@ ALIASES = {"activate_chat": "resume_chat"}
 WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
 
 
+def _frame_type(name: str, action: Action | None) -> type:
+    """The RTM request frame of one action: ``{action, request_id?, version?, payload?}`` with the payload typed, so
+    a whole frame is validated in one decoding pass. ``spec`` and ``name`` ride along as class attributes."""
+    payload_type = action.request if action is not None else c.Empty
+    return msgspec.defstruct(
+        f"{name}_frame",
+        [("request_id", RequestId, None), ("version", Union[str, None], None),
+         ("payload", Union[payload_type, None], None)],
+        tag_field="action", tag=name, kw_only=True, omit_defaults=True, namespace={"spec": action, "name": name},
+    )
+
+
+_FRAMES = [_frame_type(name, CUSTOMER_ACTIONS[ALIASES.get(name, name)]) for name in [*CUSTOMER_ACTIONS, *ALIASES]]
+_FRAMES.append(_frame_type("ping", None))
+frame_decoder = msgspec.json.Decoder(Union[tuple(_FRAMES)])  # type: ignore[valid-type]
+"""Decodes any customer RTM request frame, payload included; unknown actions are validation errors."""
+
+
+def is_known(name: str) -> bool:
+    return name in CUSTOMER_ACTIONS or name in ALIASES or name == "ping"
+
+
+def payload_of(frame: Any) -> Any:
+    """The frame's request Struct; an absent or null payload is ``{}``, validated like any other."""
+    if frame.payload is not None:
+        return frame.payload
+    try:
+        return msgspec.convert({}, frame.spec.request)
+    except msgspec.ValidationError as exc:
+        raise ApiError("validation", f"{exc} (payload)") from None
+
+
+def check_transport(name: str, action: Action, transport: Transport) -> None:
+    if transport not in action.transports:
+        where = "the RTM API" if transport == "rtm" else "the Web API"
+        raise ApiError("validation", f"Action {name} is not available on {where}")
+
+
 def lookup(name: str, transport: Transport) -> Action:
     action = CUSTOMER_ACTIONS.get(ALIASES.get(name, name))
     if action is None:
         raise ApiError("validation", f"Unknown action: {name[:64]}")
-    if transport not in action.transports:
-        where = "the RTM API" if transport == "rtm" else "the Web API"
-        raise ApiError("validation", f"Action {name} is not available on {where}")
+    check_transport(name, action, transport)
     return action
 
 

@@ -18,8 +18,17 @@ log = logging.getLogger("widget_server.bus")
 
 
 class BusMessage(msgspec.Struct, array_like=True):
-    """One push on the wire between workers: the action, its encoded payload, and the request that caused it
-    (only the connection that sent that request gets ``request_id`` in its push frame)."""
+    """One push on the wire between workers: the action, its payload, and the request that caused it (only the
+    connection that sent that request gets ``request_id`` in its push frame). Encoded in one pass."""
+
+    action: str
+    payload: Any
+    conn_id: str | None = None
+    request_id: RequestId = None
+
+
+class _ReceivedMessage(msgspec.Struct, array_like=True):
+    """The same message as a subscriber decodes it: the payload stays raw and is spliced into each push frame."""
 
     action: str
     payload: msgspec.Raw
@@ -28,7 +37,7 @@ class BusMessage(msgspec.Struct, array_like=True):
 
 
 _encode = msgspec.json.encode
-_decode = msgspec.json.Decoder(BusMessage).decode
+_decode = msgspec.json.Decoder(_ReceivedMessage).decode
 
 
 class Subscriber(Protocol):
@@ -69,8 +78,9 @@ class Bus:
     async def publish(self, user_ids: Iterable[str], action: str, payload: Any, conn_id: str | None = None,
                       request_id: RequestId = None) -> None:
         """Push ``payload`` (a Struct, or already-encoded bytes) to every connection of each user, on any worker."""
-        body = payload if isinstance(payload, (bytes, msgspec.Raw)) else _encode(payload)
-        message = _encode(BusMessage(action, msgspec.Raw(body), conn_id, request_id))
+        if isinstance(payload, bytes):
+            payload = msgspec.Raw(payload)
+        message = _encode(BusMessage(action, payload, conn_id, request_id))
         users = list(dict.fromkeys(user_ids))
         if len(users) == 1:
             await self._r.publish(keys.user_channel(users[0]), message)

@@ -1,23 +1,16 @@
-"""RTM frames: ``{version?, request_id?, action, payload}`` in; ``response`` and ``push`` frames out.
-
-``payload`` stays raw JSON in the envelope so each action's payload is decoded once, straight into its own Struct.
+"""RTM frames: ``response`` and ``push`` frames out. Request frames (``{action, request_id?, version?, payload?}``)
+are one tagged union over the actions, built from the dispatch table (``api/dispatch.py``), so each is decoded in
+one pass straight into its action's request Struct.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 
 RequestId = str | int | None
 """Official clients send strings; whatever arrives is echoed back unchanged."""
-
-EMPTY = msgspec.Raw(b"{}")
-
-
-class RequestFrame(msgspec.Struct, omit_defaults=True):
-    action: str
-    request_id: RequestId = None
-    version: str | None = None
-    payload: msgspec.Raw = EMPTY
 
 
 class LenientFrame(msgspec.Struct):
@@ -32,7 +25,7 @@ class ResponseFrame(msgspec.Struct, kw_only=True, omit_defaults=True):
     action: str
     type: str
     success: bool
-    payload: msgspec.Raw
+    payload: Any
 
 
 class PushFrame(msgspec.Struct, omit_defaults=True):
