@@ -32,14 +32,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserType, Page
+from playwright.sync_api import BrowserType, Page
 
 from widget_server.testing import LiveServer, free_port
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 BUNDLE = JS_DIR / "dist" / "customer-sdk.js"
 ACCOUNTS = "https://accounts.livechatinc.com"
-API = "https://api.livechatinc.com"
 
 
 # --- the SDK bundle --------------------------------------------------------------------------------------------------
@@ -99,10 +98,11 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> Ite
     live.url = f"https://127.0.0.1:{live.port}"
     live.ws_url = f"wss://127.0.0.1:{live.port}"
     live.cafile = str(cert)  # type: ignore[attr-defined]
+    log = open(live.log_path, "ab")
     live.proc = subprocess.Popen(
         [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(live.port),
          "--data-dir", str(data_dir), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
-        env=live.env, stdout=open(live.log_path, "ab"), stderr=subprocess.STDOUT)
+        env=live.env, stdout=log, stderr=subprocess.STDOUT)
     ctx = ssl.create_default_context(cafile=str(cert))
     deadline = time.monotonic() + 30
     while True:
@@ -115,10 +115,12 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> Ite
             pass
         if time.monotonic() > deadline:
             live.stop()
+            log.close()
             raise RuntimeError(f"TLS server did not become ready:\n{live.log()}")
         time.sleep(0.1)
     yield live
     live.stop()
+    log.close()
 
 
 def server_action(server: LiveServer, org: str, token: str, name: str, payload: dict | None = None,
@@ -191,11 +193,14 @@ class _SdkSiteHandler(BaseHTTPRequestHandler):
             body, status, ctype = SDK_PAGE, 200, "text/html; charset=utf-8"
         elif path == "/customer-sdk.js":
             body, status, ctype = self.bundle.read_bytes(), 200, "text/javascript; charset=utf-8"
+        elif path == "/favicon.ico":  # no 404 in the console
+            body, status, ctype = b"", 204, "image/x-icon"
         else:
             body, status, ctype = b"not found", 404, "text/plain"
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(body)
@@ -221,29 +226,38 @@ def sdk_site(sdk_bundle: Path) -> Iterator[str]:
 # --- a Chromium whose LiveChat hosts are our server ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def livechat_browser(browser_type: BrowserType, browser_type_launch_args: dict[str, Any],
-                     tls_server: LiveServer) -> Iterator[Browser]:
-    """Its own Chromium (the session's ``browser`` cannot take per-server flags), launched with the e2e conftest's
-    arguments plus the host mapping. First matching rule wins: the two SDK hosts go to our server, any other LiveChat
-    name fails to resolve."""
+@pytest.fixture(params=["h2", "http1.1"])
+def http_version(request: pytest.FixtureRequest) -> str:
+    """How Chromium talks to our TLS server: HTTP/2 (its default, negotiated by ALPN) or HTTP/1.1 (``--disable-http2``,
+    as behind a proxy that downgrades). Over HTTP/2 Chromium sends each cookie as a separate ``cookie`` header field
+    ("cookie crumbs", RFC 9113 §8.2.3), which the server must join back together."""
+    return request.param
+
+
+@pytest.fixture
+def sdk_page(browser_type: BrowserType, browser_type_launch_args: dict[str, Any], tls_server: LiveServer,
+             http_version: str, tmp_path: Path, output_path: str) -> Iterator[Page]:
+    """A page in a Chromium of its own (the session's ``browser`` cannot take per-server flags), launched with the e2e
+    conftest's arguments plus the host mapping. First matching rule wins: the two SDK hosts go to our server, any other
+    LiveChat name fails to resolve.
+
+    The context is a persistent profile whose preferences allow third-party cookies, as a default desktop Chrome does.
+    Playwright's usual contexts are off-the-record profiles, where Chromium blocks third-party cookies by default (the
+    identity cookies are then refused with reason ``UserPreferences``), and the identity cookies of
+    ``accounts.livechatinc.com`` are third-party to the shop."""
     target = f"127.0.0.1:{tls_server.port}"
     rules = ", ".join([f"MAP accounts.livechatinc.com {target}", f"MAP api.livechatinc.com {target}",
                        "MAP *.livechatinc.com ~NOTFOUND", "MAP *.livechat.com ~NOTFOUND"])
     args = [*browser_type_launch_args.get("args", []), f"--host-resolver-rules={rules}", "--ignore-certificate-errors"]
-    browser = browser_type.launch(**{**browser_type_launch_args, "args": args})
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def sdk_page(livechat_browser: Browser, output_path: str) -> Iterator[Page]:
-    context = livechat_browser.new_context()
-    page = context.new_page()
+    if http_version == "http1.1":
+        args.append("--disable-http2")
+    profile = tmp_path / "profile"
+    (profile / "Default").mkdir(parents=True)
+    (profile / "Default" / "Preferences").write_text(json.dumps(
+        {"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}}))
+    context = browser_type.launch_persistent_context(profile, **{**browser_type_launch_args, "args": args})
+    page = context.pages[0] if context.pages else context.new_page()
     page.set_default_timeout(20_000)
-    page.console_messages: list[str] = []  # type: ignore[misc]
-    page.on("console", lambda m: page.console_messages.append(f"{m.type}: {m.text}"))  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.console_messages.append(f"pageerror: {e}"))  # type: ignore[attr-defined]
     yield page
     try:
         page.screenshot(path=os.path.join(output_path, "sdk-page.png"))
@@ -252,11 +266,30 @@ def sdk_page(livechat_browser: Browser, output_path: str) -> Iterator[Page]:
     context.close()
 
 
-class Wire:
-    """What the page sent to the LiveChat hosts: HTTP requests (with the Cookie header actually sent, Playwright's
-    ``all_headers``) and the RTM frames in both directions."""
+class Console:
+    """The page's console messages and uncaught errors."""
+
+    # The SDK's Graylog beacon (an <img> to queue.livechatinc.com on startChat), which the host rules send nowhere.
+    EXPECTED = "https://queue.livechatinc.com/"
 
     def __init__(self, page: Page) -> None:
+        self.messages: list[dict[str, str]] = []
+        page.on("console", lambda m: self.messages.append(
+            {"type": m.type, "text": m.text, "url": (m.location or {}).get("url", "")}))
+        page.on("pageerror", lambda e: self.messages.append({"type": "pageerror", "text": str(e), "url": ""}))
+
+    def errors(self) -> list[dict[str, str]]:
+        return [m for m in self.messages if m["type"] in ("error", "pageerror") and
+                not m["url"].startswith(self.EXPECTED)]
+
+
+class Wire:
+    """What the page sent to the LiveChat hosts: HTTP requests (with the Cookie header actually sent, Playwright's
+    ``all_headers``), cookies Chromium blocked, the RTM frames in both directions, and the console."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.console = Console(page)
         self.requests: list[dict[str, Any]] = []
         self.frames: list[tuple[str, str, dict[str, Any]]] = []  # (ws url, "sent"|"received", frame)
         self.sockets: list[str] = []
@@ -266,9 +299,9 @@ class Wire:
         cdp = page.context.new_cdp_session(page)
         cdp.on("Network.requestWillBeSent", lambda ev: self._urls.__setitem__(ev["requestId"], ev["request"]["url"]))
         cdp.on("Network.responseReceivedExtraInfo", lambda ev: self.blocked.extend(
-            {"url": self._urls.get(ev["requestId"]), "set": True, **c} for c in ev.get("blockedCookies", [])))
+            {"request": ev["requestId"], "when": "set", **c} for c in ev.get("blockedCookies", [])))
         cdp.on("Network.requestWillBeSentExtraInfo", lambda ev: self.blocked.extend(
-            {"url": self._urls.get(ev["requestId"]), "set": False, **c} for c in ev.get("associatedCookies", [])
+            {"request": ev["requestId"], "when": "send", **c} for c in ev.get("associatedCookies", [])
             if c.get("blockedReasons")))
         cdp.send("Network.enable")
         self.cdp = cdp
@@ -299,6 +332,15 @@ class Wire:
         ws.on("framesent", lambda p: keep("sent", p))
         ws.on("framereceived", lambda p: keep("received", p))
 
+    def wait_for(self, check: Any, timeout: float = 5.0) -> Any:
+        """Playwright delivers network events asynchronously: poll (letting them in) until ``check()`` is truthy."""
+        deadline = time.monotonic() + timeout
+        while not (result := check()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met in {timeout} s\n{self.dump()}")
+            self.page.wait_for_timeout(50)
+        return result
+
     def token_posts(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["method"] == "POST" and r["url"] == ACCOUNTS + "/v2/customer/token"]
 
@@ -309,22 +351,25 @@ class Wire:
         return [f for _, d, f in self.frames if d == "received" and f.get("action") == action
                 and f.get("type") == "response"]
 
+    def blocked_cookies(self) -> list[dict[str, Any]]:
+        return [{**b, "url": self._urls.get(b["request"])} for b in self.blocked]
+
     def dump(self) -> str:
-        return json.dumps({"requests": self.requests, "sockets": self.sockets, "frames": self.frames}, indent=1,
-                          default=str)[-12000:]
+        return "wire: " + json.dumps({"requests": self.requests, "blocked_cookies": self.blocked_cookies(),
+                                      "sockets": self.sockets, "frames": self.frames}, default=str)[-12000:] + \
+            "\nconsole: " + json.dumps(self.console.messages)[-4000:]
 
 
 def start_sdk(page: Page, wire: Wire, org: str) -> dict[str, Any]:
     try:
         return page.evaluate("org => window.startSdk(org)", org)
     except Exception as exc:
-        raise AssertionError(f"{exc}\nconsole: {page.console_messages}\nwire: {wire.dump()}") from None  # type: ignore[attr-defined]
+        raise AssertionError(f"{exc}\n{wire.dump()}") from None
 
 
 def call_sdk(page: Page, wire: Wire, method: str, *args: Any) -> Any:
     result = page.evaluate("([method, args]) => window.callSdk(method, ...args)", [method, list(args)])
-    assert result["ok"], f"sdk.{method}{args} failed: {result['error']}\nconsole: " \
-                         f"{page.console_messages}\nwire: {wire.dump()}"  # type: ignore[attr-defined]
+    assert result["ok"], f"sdk.{method}{tuple(args)} failed: {result['error']}\n{wire.dump()}"
     return result["value"]
 
 
@@ -337,7 +382,7 @@ def sdk_token(page: Page) -> dict[str, Any]:
 
 
 def test_official_customer_sdk_connects_chats_and_keeps_its_identity_across_reloads(
-        sdk_page: Page, sdk_site: str, tls_server: LiveServer, org: str) -> None:
+        sdk_page: Page, sdk_site: str, tls_server: LiveServer, org: str, http_version: str) -> None:
     page = sdk_page
     wire = Wire(page)
     page.goto(sdk_site + "/sdk.html")
@@ -350,7 +395,8 @@ def test_official_customer_sdk_connects_chats_and_keeps_its_identity_across_relo
     assert connected["customer"]["statistics"]["chatsCount"] == 0
     assert connected["availability"] in ("online", "offline")
 
-    [grant] = wire.token_posts()
+    [grant] = wire.wait_for(wire.token_posts)
+    assert (":authority" in grant["headers"]) == (http_version == "h2"), grant["headers"]  # h2 pseudo-headers
     assert grant["status"] == 200, grant
     assert grant["headers"]["origin"] == sdk_site
     assert "__lc_cid" not in grant["headers"].get("cookie", ""), "a fresh browser has no identity yet"
@@ -364,7 +410,7 @@ def test_official_customer_sdk_connects_chats_and_keeps_its_identity_across_relo
 
     cookies = {c["name"]: c for c in page.context.cookies(ACCOUNTS)}
     for name in ("__lc_cid", "__lc_cst"):
-        assert name in cookies, f"the identity cookies were not stored for {ACCOUNTS}: {page.context.cookies()}; blocked: {wire.blocked}"
+        assert name in cookies, f"{name} not stored for {ACCOUNTS}; blocked: {wire.blocked_cookies()}"
         assert cookies[name]["sameSite"] == "None" and cookies[name]["secure"] and cookies[name]["httpOnly"]
 
     assert wire.sockets == [f"wss://api.livechatinc.com/v3.5/customer/rtm/ws?organization_id={org}"]
@@ -396,36 +442,40 @@ def test_official_customer_sdk_connects_chats_and_keeps_its_identity_across_relo
     assert summary["id"] == chat_id and summary["active"] is True and summary["lastThreadId"] == thread_id
     assert summary["lastEventsPerType"]["message"]["text"] == "second line"
 
-    # 5. The server's own view, read from Python with the SDK's token (3.5 is what the SDK speaks; 3.6 too).
+    # 5. The server's own view, read from Python (not through the browser) with the SDK's token, on 3.5 and 3.6.
     for version in ("3.5", "3.6"):
         chats = server_action(tls_server, org, token["accessToken"], "list_chats", version=version)
         assert [c["id"] for c in chats["chats_summary"]] == [chat_id]
-        assert chats["chats_summary"][0]["users"][0]["id"] == customer_id or \
-            customer_id in [u["id"] for u in chats["chats_summary"][0]["users"]]
+        assert customer_id in [u["id"] for u in chats["chats_summary"][0]["users"]]
     threads = server_action(tls_server, org, token["accessToken"], "list_threads", {"chat_id": chat_id})
-    texts = [e["text"] for t in threads["threads"] for e in t["events"] if e["type"] == "message"]
-    assert texts == ["hello from sdk", "second line"]
-    authors = {e["author_id"] for t in threads["threads"] for e in t["events"] if e["type"] == "message"}
-    assert authors == {customer_id}
+    messages = [e for t in threads["threads"] for e in t["events"] if e["type"] == "message"]
+    assert [e["text"] for e in messages] == ["hello from sdk", "second line"]
+    assert {e["author_id"] for e in messages} == {customer_id}
 
-    # 6. Reload. The SDK caches its token in localStorage; drop that cache so identity can only come from the
-    #    cookie grant, then init again: the same customer, with the chat it started.
+    # 6. A plain reload: the SDK reuses the token it cached in localStorage (no new grant), so the same customer.
+    page.reload()
+    cached = start_sdk(page, wire, org)
+    assert cached["customer"]["id"] == customer_id
+    assert len(wire.token_posts()) == 1
+
+    # 7. A reload without that cache: the identity can only come from the cookie grant -> still the same customer.
     page.evaluate("() => localStorage.clear()")
     page.reload()
     again = start_sdk(page, wire, org)
-    assert again["customer"]["id"] == customer_id
-    assert again["customer"]["statistics"]["chatsCount"] == 1
-    grants = wire.token_posts()
-    assert len(grants) == 2, [g["url"] for g in grants]
+    grants = wire.wait_for(lambda: len(wire.token_posts()) == 2 and wire.token_posts())
     sent_cookie = grants[1]["headers"].get("cookie", "")
-    assert f"__lc_cid={cookies['__lc_cid']['value']}" in sent_cookie, grants[1]["headers"]
-    assert f"__lc_cst={cookies['__lc_cst']['value']}" in sent_cookie, grants[1]["headers"]
+    assert f"__lc_cid={cookies['__lc_cid']['value']}" in sent_cookie, wire.dump()
+    assert f"__lc_cst={cookies['__lc_cst']['value']}" in sent_cookie, wire.dump()
+    assert again["customer"]["id"] == customer_id, (
+        f"the cookie grant answered another customer although the browser sent both identity cookies "
+        f"(over {http_version})\n{wire.dump()}")
     assert sdk_token(page)["entityId"] == customer_id
+    assert again["customer"]["statistics"]["chatsCount"] == 1
     relisted = call_sdk(page, wire, "listChats")
     assert [c["id"] for c in relisted["chatsSummary"]] == [chat_id]
     assert relisted["chatsSummary"][0]["lastEventsPerType"]["message"]["text"] == "second line"
 
-    # 7. Control: without the cookies (and the cached token) the same browser is a new customer.
+    # 8. Control: without the cookies (and the cached token) the same browser is a new customer.
     page.context.clear_cookies()
     page.evaluate("() => localStorage.clear()")
     page.reload()
@@ -433,5 +483,5 @@ def test_official_customer_sdk_connects_chats_and_keeps_its_identity_across_relo
     assert stranger["customer"]["id"] != customer_id
     assert call_sdk(page, wire, "listChats")["totalChats"] == 0
 
-    errors = [m for m in page.console_messages if m.startswith(("error", "pageerror"))]  # type: ignore[attr-defined]
-    assert errors == [], errors
+    assert wire.console.errors() == [], wire.dump()
+    assert wire.blocked_cookies() == [], wire.dump()

@@ -34,9 +34,11 @@ async def test_cookie_grant_in_every_body_shape_gives_the_same_customer(server, 
     async with httpx.AsyncClient(base_url=server.url) as other_browser:
         other = await other_browser.post("/v2/customer/token", json={"grant_type": "cookie", "organization_id": org})
         assert other.json()["entity_id"] != body["entity_id"]
-        # a tampered identity cookie is not trusted: it gets a fresh identity instead
-        other_browser.cookies.set("__lc_cid", "someone-else")
-        forged = await other_browser.post("/v2/customer/token", json={"grant_type": "cookie", "organization_id": org})
+        sig = {c.name: c.value for c in other_browser.cookies.jar}["__lc_cst"]
+    # a tampered identity cookie is not trusted: it gets a fresh identity instead
+    async with httpx.AsyncClient(base_url=server.url) as tamperer:
+        forged = await tamperer.post("/v2/customer/token", headers={"Cookie": f"__lc_cid=someone-else; __lc_cst={sig}"},
+                                     json={"grant_type": "cookie", "organization_id": org})
         assert forged.json()["entity_id"] not in (body["entity_id"], other.json()["entity_id"])
 
 
@@ -102,3 +104,16 @@ async def test_websocket_control_frame_pings_are_answered(customer: Customer, se
         assert (await sock.request("ping"))["success"]
     finally:
         await sock.close()
+
+
+async def test_cookies_split_over_several_header_fields_are_joined(server, org):
+    """HTTP/2 browsers send each cookie in its own field; the identity must survive that."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        first = await http.post("/v2/customer/token", json={"grant_type": "cookie", "organization_id": org})
+        jar = {c.name: c.value for c in http.cookies.jar}
+    raw = [("cookie", f"__lc_cid={jar['__lc_cid']}"), ("cookie", f"__lc_cst={jar['__lc_cst']}"),
+           ("content-type", "application/json")]
+    async with httpx.AsyncClient(base_url=server.url) as fresh:
+        again = await fresh.post("/v2/customer/token", headers=raw,
+                                 content=f'{{"grant_type":"cookie","organization_id":"{org}"}}')
+    assert again.json()["entity_id"] == first.json()["entity_id"]

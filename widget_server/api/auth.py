@@ -123,6 +123,18 @@ async def require_license(state: AppState, org: str | None) -> str:
     return org
 
 
+def all_cookies(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Cookies from every ``cookie`` header field: HTTP/2 browsers send each cookie in a field of its own
+    (RFC 9113 §8.2.3), while ``request.cookies`` reads only the first field."""
+    cookies: dict[str, str] = {}
+    for field in request.headers.getall("cookie", []):
+        for pair in field.split(";"):
+            name, sep, value = pair.strip().partition("=")
+            if sep and name and name not in cookies:
+                cookies[name] = value.strip().strip('"')
+    return cookies
+
+
 def _agent_credential(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -158,8 +170,9 @@ async def customer_token(request: Request[Any, Any, Any], scope_org: FromPath[st
         scope = f"g{scope_group}" if scope_group is not None else "*"
         ttl = state.settings.token_ttl
         if req.grant_type == "cookie":
-            browser_id = state.signer.unsign("cst", request.cookies.get(COOKIE_SIG, ""), str)
-            if browser_id is None or browser_id != request.cookies.get(COOKIE_ID):
+            cookies = all_cookies(request)
+            browser_id = state.signer.unsign("cst", cookies.get(COOKIE_SIG, ""), str)
+            if browser_id is None or browser_id != cookies.get(COOKIE_ID):
                 browser_id = str(uuid.uuid4())
             cid = customer_id_for(state.secret, org, browser_id, scope)
             await state.store.ensure_customer(cid, org, now_rfc3339())
