@@ -78,7 +78,13 @@ async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[
 
 
 async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[bytes]:
-    caller = await _caller(request, state, needs_auth=True)
+    try:
+        caller = await _caller(request, state, needs_auth=True)
+    except ApiError:
+        # Drain the (size-limited) body first: answering before it is read makes granian drop the keep-alive
+        # connection under the client, which then sees a reset instead of the error.
+        await request.body()
+        raise
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise ApiError("validation", "upload_file expects multipart/form-data with a `file` field")
     form = await request.form()
