@@ -171,7 +171,7 @@ async def test_tls_and_secure_cross_site_cookies(tmp_path, valkey_url, org):
                     break
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
-                    raise AssertionError(live.log())
+                    raise AssertionError(live.log()) from None
                 time.sleep(0.1)
         async with httpx.AsyncClient(base_url=live.url, verify=ctx) as http:
             r = await http.post("/v2/customer/token", json={"grant_type": "cookie", "organization_id": org,

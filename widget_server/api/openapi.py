@@ -47,7 +47,7 @@ def add_action_operations(app: Litestar) -> None:
                               **{k: Schema(**_to_schema_kwargs(v)) for k, v in components.items()}}
     error = {"default": OpenAPIResponse(description="LiveChat error", content={
         "application/json": MediaType(schema=_schema(error_schema))})}
-    for (name, action), req, resp in zip(web.items(), req_schemas, resp_schemas):
+    for name, req, resp in zip(web, req_schemas, resp_schemas):
         ok = {"200": OpenAPIResponse(description="OK", content={"application/json": MediaType(schema=_schema(resp))})}
         if name in WEB_GET_ACTIONS:
             op = Operation(operation_id=f"customer_{name}", tags=["Customer Web API"], summary=name,

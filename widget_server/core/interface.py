@@ -33,6 +33,10 @@ class Caller:
     request_id: RequestId = None
     group_id: int = 0
 
+    @property
+    def user_id(self) -> str:
+        return self.customer_id
+
 
 class UploadedFile(msgspec.Struct):
     name: str

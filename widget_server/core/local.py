@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -13,30 +13,25 @@ from .. import keys
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol import pushes as p
-from ..protocol.chats import Chat, ChatSummary, LastEvent, Thread
+from ..protocol.chats import Chat, ChatSummary, LastEvent
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
-from ..protocol.events import Event, File, SystemMessage
-from ..protocol.users import ChatUser, Customer, Statistics
-from ..settings import Settings
-from .bus import Bus
-from .ids import short_id, split_event_id, uuid_id
-from .interface import Caller, UploadedFile
-from .signing import Cursor, Signer
-from .store import Store, StoreError
+from ..protocol.events import Event, SystemMessage
+from ..protocol.users import Customer, Statistics
 from . import files as file_rules
+from .chats import ChatBase, _is_public
+from .ids import short_id, uuid_id
+from .interface import Caller, UploadedFile
+from .store import StoreError
 
 _encode = msgspec.json.encode
-_event_decoder = msgspec.json.Decoder(Event)
-_last_event_decoder = msgspec.json.Decoder(LastEvent)
 _access_decoder = msgspec.json.Decoder(Access)
 _props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
-_list_decoder = msgspec.json.Decoder(list[str])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
+_last_event_decoder = msgspec.json.Decoder(LastEvent)
 _EMPTY = c.Empty()
 
 VISIT_GAP_MS = 30 * 60 * 1000
-CURSOR_TTL = 30 * 24 * 3600
 
 DEFAULT_PRECHAT = c.Form(
     id="prechat",
@@ -82,117 +77,20 @@ def _ms() -> int:
     return int(time.time() * 1000)
 
 
-def _is_public(event: Event) -> bool:
-    return event.recipients != "agents" and event.visibility != "agents"
+class LocalCore(ChatBase):
+    """The built-in implementation of ChatCore: the customer's side of chats on Valkey."""
 
-
-class LocalCore:
-    """The built-in implementation of ChatCore."""
-
-    def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings) -> None:
-        self.store = store
-        self.bus = bus
-        self.signer = signer
-        self.settings = settings
+    FOR_CUSTOMER = True
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
-    async def _own_chat(self, caller: Caller, chat_id: str) -> dict[str, str]:
+    async def _chat_for(self, caller: Caller, chat_id: str) -> dict[str, str]:
         chat = await self.store.chat(chat_id)
         if chat is None or chat.get("org") != caller.org:
             raise ApiError("not_found", "Chat not found")
         if chat.get("customer_id") != caller.customer_id:
             raise ApiError("authorization", "Requester is not a user of this chat")
         return chat
-
-    @staticmethod
-    def _recipients(chat: dict[str, str]) -> list[str]:
-        users = [chat["customer_id"]]
-        if chat.get("agent_ids"):
-            users += _list_decoder.decode(chat["agent_ids"])
-        return users
-
-    async def _push(self, caller: Caller, users: list[str], action: str, payload: Any) -> None:
-        await self.bus.publish(users, action, payload, caller.conn_id, caller.request_id)
-
-    @staticmethod
-    def _customer_user(rec: dict[str, str], chat: dict[str, str]) -> ChatUser:
-        cid = chat["customer_id"]
-        return ChatUser(
-            id=cid,
-            type="customer",
-            name=rec.get("name"),
-            email=rec.get("email"),
-            avatar=rec.get("avatar"),
-            present=True,
-            events_seen_up_to=chat.get(f"seen:{cid}") or None,
-            created_at=rec.get("created_at"),
-        )
-
-    async def _chat_users(self, chat: dict[str, str], customer: dict[str, str] | None = None) -> list[ChatUser]:
-        """The chat's users; pass the customer's record when it is already at hand."""
-        if customer is None:
-            customer = await self.store.customer(chat["customer_id"]) or {}
-        return [self._customer_user(customer, chat)]
-
-    def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool = True) -> Thread:
-        events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
-        if for_customer:
-            events = [e for e in events if _is_public(e)]
-        return Thread(
-            id=thread["id"],
-            created_at=thread["created_at"],
-            active=thread.get("active") == "1",
-            user_ids=_list_decoder.decode(thread.get("user_ids") or "[]"),
-            events=events,
-            properties=_props_decoder.decode(thread.get("properties") or "{}"),
-            access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
-            previous_thread_id=thread.get("previous_thread_id") or None,
-            next_thread_id=thread.get("next_thread_id") or None,
-        )
-
-    async def _prepare_events(self, caller: Caller, events: list[Any], now: str) -> list[tuple[str, bytes, bool]]:
-        """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
-        out = []
-        for ev in events:
-            ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.customer_id,
-                                         visibility=None, recipients=ev.recipients or "all")
-            if isinstance(ev, File):
-                ev = await self._resolve_file(caller, ev)
-            out.append((ev.__struct_config__.tag, _encode(ev), _is_public(ev)))
-        return out
-
-    async def _resolve_file(self, caller: Caller, ev: File) -> File:
-        """A file event must name a file uploaded to this license; its metadata comes from the upload."""
-        parts = urlsplit(ev.url).path.split("/")
-        # /files/<org>/<file_id>/<name>
-        if len(parts) < 4 or parts[1] != "files" or parts[2] != caller.org:
-            raise ApiError("validation", "event.url: not a file uploaded with upload_file")
-        meta = await self.store.file_meta(caller.org, parts[3])
-        if meta is None:
-            raise ApiError("validation", "event.url: the uploaded file has expired or does not exist")
-        await self.store.keep_file(caller.org, parts[3])
-        width = int(meta["width"]) if meta.get("width") else None
-        height = int(meta["height"]) if meta.get("height") else None
-        return msgspec.structs.replace(
-            ev, name=meta["name"], content_type=meta["content_type"], size=int(meta["size"]), width=width, height=height
-        )
-
-    def _event_structs(self, items: list[tuple[str, bytes, bool]], thread_id: str, first_seq: int) -> list[Event]:
-        out = []
-        for i, (_, body, _) in enumerate(items):
-            ev = _event_decoder.decode(body)
-            out.append(msgspec.structs.replace(ev, id=f"{thread_id}_{first_seq + i}"))
-        return out
-
-    async def _group_ids(self, caller: Caller, access: Access | None) -> list[int]:
-        group_ids = access.group_ids if access and access.group_ids else [caller.group_id]
-        config = await self.store.license_config(caller.org)
-        known = {g.id for g in config.groups}
-        for gid in group_ids:
-            if gid not in known:
-                raise ApiError("group_not_found", f"Group {gid} not found", {"group_id": gid})
-        return group_ids
 
     async def _open_thread(
         self, caller: Caller, *, mode: str, chat_id: str, active: bool, access: Access, thread_props: dict,
@@ -362,7 +260,7 @@ class LocalCore:
                                    event_ids=[e.id for e in events] if events else None)
 
     async def resume_chat(self, caller: Caller, req: c.ResumeChatRequest) -> c.ResumeChatResponse:
-        chat = await self._own_chat(caller, req.chat.id)
+        chat = await self._chat_for(caller, req.chat.id)
         if req.chat.access is not None:
             access = Access(group_ids=await self._group_ids(caller, req.chat.access))
         else:
@@ -389,7 +287,7 @@ class LocalCore:
         return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
 
     async def deactivate_chat(self, caller: Caller, req: c.DeactivateChatRequest) -> c.Empty:
-        chat = await self._own_chat(caller, req.id)
+        chat = await self._chat_for(caller, req.id)
         thread_id = chat.get("active_thread")
         if not thread_id:
             raise ApiError("chat_inactive", "Chat is not active")
@@ -449,81 +347,10 @@ class LocalCore:
             next_page = self._make_cursor("chats", caller.customer_id, desc, limit, [last_score, last_id])
         return c.ListChatsResponse(chats_summary=summaries, total_chats=total, next_page_id=next_page)
 
-    def _make_cursor(self, kind: str, subject: str, desc: bool, limit: int, pos: list) -> str:
-        return self.signer.sign("cursor", Cursor(kind, subject, desc, limit, pos, int(time.time()) + CURSOR_TTL))
-
-    def _cursor(self, page_id: str, kind: str, subject: str) -> Cursor:
-        cur = self.signer.unsign("cursor", page_id, Cursor)
-        if cur is None or cur.kind != kind or cur.subject != subject:
-            raise ApiError("validation", "page_id is invalid")
-        if cur.exp < time.time():
-            raise ApiError("validation", "page_id has expired")
-        return cur
-
-    async def get_chat(self, caller: Caller, req: c.GetChatRequest) -> Chat:
-        chat = await self._own_chat(caller, req.chat_id)
-        thread_id = req.thread_id or chat.get("last_thread_id")
-        thread = None
-        if thread_id:
-            [(thash, raw)] = await self.store.threads(req.chat_id, [thread_id])
-            if not thash:
-                raise ApiError("not_found", "Thread not found")
-            thread = self._build_thread(thash, raw)
-        return Chat(
-            id=req.chat_id,
-            thread=thread,
-            users=await self._chat_users(chat),
-            access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
-            properties=_props_decoder.decode(chat.get("properties") or "{}"),
-        )
-
-    async def list_threads(self, caller: Caller, req: c.ListThreadsRequest) -> c.ListThreadsResponse:
-        await self._own_chat(caller, req.chat_id)
-        if req.limit is not None and req.min_events_count is not None:
-            raise ApiError("validation", "`limit` and `min_events_count` are mutually exclusive")
-        ids = await self.store.thread_ids(req.chat_id)
-        min_events = req.min_events_count
-        if req.page_id is not None:
-            if req.limit is not None or req.sort_order is not None or min_events is not None:
-                raise ApiError("validation", "page_id cannot be combined with limit, sort_order or min_events_count")
-            cur = self._cursor(req.page_id, "threads", req.chat_id)
-            desc, limit, start = cur.desc, cur.limit, int(cur.pos[0])
-            min_events = int(cur.pos[1]) or None if len(cur.pos) > 1 else None
-        else:
-            desc, limit = (req.sort_order or "desc") == "desc", req.limit or 3
-            start = len(ids) - 1 if desc else 0
-        order = list(range(start, -1, -1)) if desc else list(range(start, len(ids)))
-        threads: list[Thread] = []
-        pos = start
-        # fetch in small batches so min_events_count does not read the whole history
-        batch = limit if min_events is None else 10
-        idx = 0
-        while idx < len(order):
-            chunk = order[idx: idx + batch]
-            fetched = await self.store.threads(req.chat_id, [ids[i] for i in chunk])
-            done = False
-            for i, (thash, raw) in zip(chunk, fetched):
-                threads.append(self._build_thread(thash, raw))
-                pos = i
-                if min_events is None:
-                    done = len(threads) >= limit
-                else:
-                    done = sum(len(t.events) for t in threads) >= min_events or len(threads) >= 100
-                if done:
-                    break
-            idx += len(chunk)
-            if done:
-                break
-        next_index = pos - 1 if desc else pos + 1
-        next_page = None
-        if threads and 0 <= next_index < len(ids):
-            next_page = self._make_cursor("threads", req.chat_id, desc, limit, [next_index, min_events or 0])
-        return c.ListThreadsResponse(threads=threads, found_threads=len(ids), next_page_id=next_page)
-
     # --- events --------------------------------------------------------------------------------------------------
 
     async def send_event(self, caller: Caller, req: c.SendEventRequest) -> c.SendEventResponse:
-        chat = await self._own_chat(caller, req.chat_id)
+        chat = await self._chat_for(caller, req.chat_id)
         thread_id = chat.get("active_thread")
         require_active = True
         if not thread_id:
@@ -543,29 +370,8 @@ class LocalCore:
         await self._push(caller, users, "incoming_event", p.IncomingEvent(req.chat_id, thread_id, event))
         return c.SendEventResponse(event_id=event.id or "")
 
-    async def _event(self, caller: Caller, chat_id: str, thread_id: str, event_id: str) -> tuple[dict[str, str], int]:
-        chat = await self._own_chat(caller, chat_id)
-        parsed = split_event_id(event_id)
-        if parsed is None or parsed[0] != thread_id:
-            raise ApiError("not_found", "Event not found")
-        raw = await self.store.event_raw(chat_id, thread_id, parsed[1])
-        if raw is None or not _is_public(_event_decoder.decode(raw)):
-            raise ApiError("not_found", "Event not found")
-        return chat, parsed[1]
-
-    async def send_rich_message_postback(self, caller: Caller, req: c.SendRichMessagePostbackRequest) -> c.Empty:
-        chat, _ = await self._event(caller, req.chat_id, req.thread_id, req.event_id)
-        if chat.get("active_thread") != req.thread_id:
-            raise ApiError("chat_inactive", "Thread is not active")
-        payload = p.IncomingRichMessagePostback(
-            user_id=caller.customer_id, chat_id=req.chat_id, thread_id=req.thread_id, event_id=req.event_id,
-            postback=msgspec.to_builtins(req.postback),
-        )
-        await self._push(caller, self._recipients(chat), "incoming_rich_message_postback", payload)
-        return _EMPTY
-
     async def send_sneak_peek(self, caller: Caller, req: c.SendSneakPeekRequest) -> c.Empty:
-        chat = await self._own_chat(caller, req.chat_id)
+        chat = await self._chat_for(caller, req.chat_id)
         thread_id = chat.get("active_thread")
         if not thread_id:
             raise ApiError("chat_inactive", "Chat is not active")
@@ -573,20 +379,6 @@ class LocalCore:
         if agents:  # sneak peeks are for agents only; the customer never gets one
             peek = p.IncomingSneakPeek(req.chat_id, thread_id, p.SneakPeek(caller.customer_id, req.sneak_peek_text, int(time.time())))
             await self._push(caller, agents, "incoming_sneak_peek", peek)
-        return _EMPTY
-
-    async def mark_events_as_seen(self, caller: Caller, req: c.MarkEventsAsSeenRequest) -> c.Empty:
-        chat = await self._own_chat(caller, req.chat_id)
-        try:
-            seen_ms = rfc3339_to_ms(req.seen_up_to)
-        except ValueError:
-            raise ApiError("validation", "seen_up_to: expected an RFC 3339 date-time") from None
-        current = chat.get(f"seen:{caller.customer_id}")
-        if current and rfc3339_to_ms(current) >= seen_ms:
-            return _EMPTY  # never move the read marker backwards
-        await self.store.set_chat_fields(req.chat_id, {f"seen:{caller.customer_id}": req.seen_up_to})
-        await self._push(caller, self._recipients(chat), "events_marked_as_seen",
-                         p.EventsMarkedAsSeen(caller.customer_id, req.chat_id, req.seen_up_to))
         return _EMPTY
 
     async def upload_file(self, caller: Caller, file: UploadedFile) -> c.UploadFileResponse:
@@ -599,88 +391,6 @@ class LocalCore:
             meta["width"], meta["height"] = dims
         await self.store.put_file(caller.org, file_id, meta, file.data, self.settings.upload_ttl)
         return c.UploadFileResponse(url=f"{caller.base_url}/files/{caller.org}/{file_id}/{quote(name)}")
-
-    # --- properties ----------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _merge(update: dict) -> Any:
-        def mutate(props: dict) -> dict:
-            for ns, values in update.items():
-                props.setdefault(ns, {}).update(values)
-            return props
-        return mutate
-
-    @staticmethod
-    def _drop(names: dict) -> Any:
-        def mutate(props: dict) -> dict:
-            for ns, ns_names in names.items():
-                current = props.get(ns, {})
-                for n in ns_names:
-                    current.pop(n, None)
-                if ns in props and not current:
-                    del props[ns]
-            return props
-        return mutate
-
-    async def update_chat_properties(self, caller: Caller, req: c.UpdateChatPropertiesRequest) -> c.Empty:
-        chat = await self._own_chat(caller, req.id)
-        await self.store.update_json_field(keys.chat(req.id), "properties", self._merge(req.properties), default={})
-        await self._push(caller, self._recipients(chat), "chat_properties_updated", p.ChatPropertiesUpdated(req.id, req.properties))
-        return _EMPTY
-
-    async def delete_chat_properties(self, caller: Caller, req: c.DeleteChatPropertiesRequest) -> c.Empty:
-        chat = await self._own_chat(caller, req.id)
-        await self.store.update_json_field(keys.chat(req.id), "properties", self._drop(req.properties), default={})
-        await self._push(caller, self._recipients(chat), "chat_properties_deleted", p.ChatPropertiesDeleted(req.id, req.properties))
-        return _EMPTY
-
-    async def _own_thread(self, caller: Caller, chat_id: str, thread_id: str) -> dict[str, str]:
-        chat = await self._own_chat(caller, chat_id)
-        if await self.store.thread(chat_id, thread_id) is None:
-            raise ApiError("not_found", "Thread not found")
-        return chat
-
-    async def update_thread_properties(self, caller: Caller, req: c.UpdateThreadPropertiesRequest) -> c.Empty:
-        chat = await self._own_thread(caller, req.chat_id, req.thread_id)
-        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
-                                           self._merge(req.properties), default={})
-        await self._push(caller, self._recipients(chat), "thread_properties_updated",
-                         p.ThreadPropertiesUpdated(req.chat_id, req.thread_id, req.properties))
-        return _EMPTY
-
-    async def delete_thread_properties(self, caller: Caller, req: c.DeleteThreadPropertiesRequest) -> c.Empty:
-        chat = await self._own_thread(caller, req.chat_id, req.thread_id)
-        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
-                                           self._drop(req.properties), default={})
-        await self._push(caller, self._recipients(chat), "thread_properties_deleted",
-                         p.ThreadPropertiesDeleted(req.chat_id, req.thread_id, req.properties))
-        return _EMPTY
-
-    async def _mutate_event_properties(self, caller: Caller, chat_id: str, thread_id: str, event_id: str, mutate: Any) -> dict:
-        chat, seq = await self._event(caller, chat_id, thread_id, event_id)
-
-        def apply(event: dict) -> dict:
-            props = mutate(event.get("properties") or {})
-            if props:
-                event["properties"] = props
-            else:
-                event.pop("properties", None)
-            return event
-
-        await self.store.update_json_field(keys.thread_events(chat_id, thread_id), str(seq), apply)
-        return chat
-
-    async def update_event_properties(self, caller: Caller, req: c.UpdateEventPropertiesRequest) -> c.Empty:
-        chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._merge(req.properties))
-        await self._push(caller, self._recipients(chat), "event_properties_updated",
-                         p.EventPropertiesUpdated(req.chat_id, req.thread_id, req.event_id, req.properties))
-        return _EMPTY
-
-    async def delete_event_properties(self, caller: Caller, req: c.DeleteEventPropertiesRequest) -> c.Empty:
-        chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._drop(req.properties))
-        await self._push(caller, self._recipients(chat), "event_properties_deleted",
-                         p.EventPropertiesDeleted(req.chat_id, req.thread_id, req.event_id, req.properties))
-        return _EMPTY
 
     # --- customer ------------------------------------------------------------------------------------------------
 

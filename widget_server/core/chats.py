@@ -1,0 +1,358 @@
+"""What the customer and agent cores share: reading chats and threads as users see them, stamping and storing
+events, properties, read markers, pushes to a chat's users, and page cursors."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import msgspec
+
+from .. import keys
+from ..protocol import customer as c
+from ..protocol import pushes as p
+from ..protocol.chats import Chat, LastEvent, Thread
+from ..protocol.common import Access, rfc3339_to_ms
+from ..protocol.errors import ApiError
+from ..protocol.events import Event, File
+from ..protocol.frames import RequestId
+from ..protocol.users import ChatUser
+from ..settings import Settings
+from .bus import Bus
+from .ids import split_event_id
+from .signing import Cursor, Signer
+from .store import Store
+
+_encode = msgspec.json.encode
+_event_decoder = msgspec.json.Decoder(Event)
+_last_event_decoder = msgspec.json.Decoder(LastEvent)
+_access_decoder = msgspec.json.Decoder(Access)
+_props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
+_list_decoder = msgspec.json.Decoder(list[str])
+_fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
+_EMPTY = c.Empty()
+CURSOR_TTL = 30 * 24 * 3600
+DEFAULT_ACCESS = b'{"group_ids":[0]}'
+
+
+def _is_public(event: Event) -> bool:
+    """Whether customers see the event (agents' whispers have ``visibility: agents``)."""
+    return event.recipients != "agents" and event.visibility != "agents"
+
+
+class AnyCaller(Protocol):
+    """What the shared code needs of a customer's or an agent's caller."""
+
+    org: str
+    conn_id: str | None
+    request_id: RequestId
+
+    @property
+    def user_id(self) -> str: ...
+
+
+class ChatBase(ABC):
+    """Shared by LocalCore (customers) and AgentCore (agents); subclasses say who may touch a chat."""
+
+    FOR_CUSTOMER = True
+    """Whether threads are shown as a customer sees them (without agent-only events)."""
+
+    def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings) -> None:
+        self.store = store
+        self.bus = bus
+        self.signer = signer
+        self.settings = settings
+
+    @abstractmethod
+    async def _chat_for(self, caller: Any, chat_id: str) -> dict[str, str]:
+        """The chat's record if the caller may use it; raises ``not_found`` or ``authorization``."""
+
+    @staticmethod
+    def _recipients(chat: dict[str, str]) -> list[str]:
+        users = [chat["customer_id"]]
+        if chat.get("agent_ids"):
+            users += _list_decoder.decode(chat["agent_ids"])
+        return users
+
+    async def _push(self, caller: AnyCaller, users: list[str], action: str, payload: Any) -> None:
+        await self.bus.publish(users, action, payload, caller.conn_id, caller.request_id)
+
+    @staticmethod
+    def _customer_user(rec: dict[str, str], chat: dict[str, str]) -> ChatUser:
+        cid = chat["customer_id"]
+        return ChatUser(
+            id=cid,
+            type="customer",
+            name=rec.get("name"),
+            email=rec.get("email"),
+            avatar=rec.get("avatar"),
+            present=True,
+            events_seen_up_to=chat.get(f"seen:{cid}") or None,
+            created_at=rec.get("created_at"),
+        )
+
+    async def _chat_users(self, chat: dict[str, str], customer: dict[str, str] | None = None) -> list[ChatUser]:
+        """The chat's users; pass the customer's record when it is already at hand."""
+        if customer is None:
+            customer = await self.store.customer(chat["customer_id"]) or {}
+        return [self._customer_user(customer, chat)]
+
+    def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
+        events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
+        if self.FOR_CUSTOMER if for_customer is None else for_customer:
+            events = [e for e in events if _is_public(e)]
+        return Thread(
+            id=thread["id"],
+            created_at=thread["created_at"],
+            active=thread.get("active") == "1",
+            user_ids=_list_decoder.decode(thread.get("user_ids") or "[]"),
+            events=events,
+            properties=_props_decoder.decode(thread.get("properties") or "{}"),
+            access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
+            previous_thread_id=thread.get("previous_thread_id") or None,
+            next_thread_id=thread.get("next_thread_id") or None,
+        )
+
+    async def _prepare_events(self, caller: AnyCaller, events: list[Any], now: str) -> list[tuple[str, bytes, bool]]:
+        """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
+        out = []
+        for ev in events:
+            if self.FOR_CUSTOMER:
+                ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
+                                             visibility=None, recipients=ev.recipients or "all")
+            else:
+                ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
+                                             visibility=ev.visibility or "all", recipients=None)
+            if isinstance(ev, File):
+                ev = await self._resolve_file(caller, ev)
+            out.append((ev.__struct_config__.tag, _encode(ev), _is_public(ev)))
+        return out
+
+    async def _resolve_file(self, caller: AnyCaller, ev: File) -> File:
+        """A file event must name a file uploaded to this license; its metadata comes from the upload."""
+        parts = urlsplit(ev.url).path.split("/")
+        # /files/<org>/<file_id>/<name>
+        if len(parts) < 4 or parts[1] != "files" or parts[2] != caller.org:
+            raise ApiError("validation", "event.url: not a file uploaded with upload_file")
+        meta = await self.store.file_meta(caller.org, parts[3])
+        if meta is None:
+            raise ApiError("validation", "event.url: the uploaded file has expired or does not exist")
+        await self.store.keep_file(caller.org, parts[3])
+        width = int(meta["width"]) if meta.get("width") else None
+        height = int(meta["height"]) if meta.get("height") else None
+        return msgspec.structs.replace(
+            ev, name=meta["name"], content_type=meta["content_type"], size=int(meta["size"]), width=width, height=height
+        )
+
+    def _event_structs(self, items: list[tuple[str, bytes, bool]], thread_id: str, first_seq: int) -> list[Event]:
+        out = []
+        for i, (_, body, _) in enumerate(items):
+            ev = _event_decoder.decode(body)
+            out.append(msgspec.structs.replace(ev, id=f"{thread_id}_{first_seq + i}"))
+        return out
+
+
+    async def _group_ids(self, caller: AnyCaller, access: Access | None) -> list[int]:
+        group_ids = access.group_ids if access and access.group_ids else [caller.group_id]
+        config = await self.store.license_config(caller.org)
+        known = {g.id for g in config.groups}
+        for gid in group_ids:
+            if gid not in known:
+                raise ApiError("group_not_found", f"Group {gid} not found", {"group_id": gid})
+        return group_ids
+
+
+    def _make_cursor(self, kind: str, subject: str, desc: bool, limit: int, pos: list) -> str:
+        return self.signer.sign("cursor", Cursor(kind, subject, desc, limit, pos, int(time.time()) + CURSOR_TTL))
+
+    def _cursor(self, page_id: str, kind: str, subject: str) -> Cursor:
+        cur = self.signer.unsign("cursor", page_id, Cursor)
+        if cur is None or cur.kind != kind or cur.subject != subject:
+            raise ApiError("validation", "page_id is invalid")
+        if cur.exp < time.time():
+            raise ApiError("validation", "page_id has expired")
+        return cur
+
+
+    async def get_chat(self, caller: AnyCaller, req: c.GetChatRequest) -> Chat:
+        chat = await self._chat_for(caller, req.chat_id)
+        thread_id = req.thread_id or chat.get("last_thread_id")
+        thread = None
+        if thread_id:
+            [(thash, raw)] = await self.store.threads(req.chat_id, [thread_id])
+            if not thash:
+                raise ApiError("not_found", "Thread not found")
+            thread = self._build_thread(thash, raw)
+        return Chat(
+            id=req.chat_id,
+            thread=thread,
+            users=await self._chat_users(chat),
+            access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
+            properties=_props_decoder.decode(chat.get("properties") or "{}"),
+        )
+
+    async def list_threads(self, caller: AnyCaller, req: c.ListThreadsRequest) -> c.ListThreadsResponse:
+        await self._chat_for(caller, req.chat_id)
+        if req.limit is not None and req.min_events_count is not None:
+            raise ApiError("validation", "`limit` and `min_events_count` are mutually exclusive")
+        ids = await self.store.thread_ids(req.chat_id)
+        min_events = req.min_events_count
+        if req.page_id is not None:
+            if req.limit is not None or req.sort_order is not None or min_events is not None:
+                raise ApiError("validation", "page_id cannot be combined with limit, sort_order or min_events_count")
+            cur = self._cursor(req.page_id, "threads", req.chat_id)
+            desc, limit, start = cur.desc, cur.limit, int(cur.pos[0])
+            min_events = int(cur.pos[1]) or None if len(cur.pos) > 1 else None
+        else:
+            desc, limit = (req.sort_order or "desc") == "desc", req.limit or 3
+            start = len(ids) - 1 if desc else 0
+        order = list(range(start, -1, -1)) if desc else list(range(start, len(ids)))
+        threads: list[Thread] = []
+        pos = start
+        # fetch in small batches so min_events_count does not read the whole history
+        batch = limit if min_events is None else 10
+        idx = 0
+        while idx < len(order):
+            chunk = order[idx: idx + batch]
+            fetched = await self.store.threads(req.chat_id, [ids[i] for i in chunk])
+            done = False
+            for i, (thash, raw) in zip(chunk, fetched):
+                threads.append(self._build_thread(thash, raw))
+                pos = i
+                if min_events is None:
+                    done = len(threads) >= limit
+                else:
+                    done = sum(len(t.events) for t in threads) >= min_events or len(threads) >= 100
+                if done:
+                    break
+            idx += len(chunk)
+            if done:
+                break
+        next_index = pos - 1 if desc else pos + 1
+        next_page = None
+        if threads and 0 <= next_index < len(ids):
+            next_page = self._make_cursor("threads", req.chat_id, desc, limit, [next_index, min_events or 0])
+        return c.ListThreadsResponse(threads=threads, found_threads=len(ids), next_page_id=next_page)
+
+
+    async def _event(self, caller: AnyCaller, chat_id: str, thread_id: str, event_id: str) -> tuple[dict[str, str], int]:
+        chat = await self._chat_for(caller, chat_id)
+        parsed = split_event_id(event_id)
+        if parsed is None or parsed[0] != thread_id:
+            raise ApiError("not_found", "Event not found")
+        raw = await self.store.event_raw(chat_id, thread_id, parsed[1])
+        if raw is None or (self.FOR_CUSTOMER and not _is_public(_event_decoder.decode(raw))):
+            raise ApiError("not_found", "Event not found")
+        return chat, parsed[1]
+
+    async def send_rich_message_postback(self, caller: AnyCaller, req: c.SendRichMessagePostbackRequest) -> c.Empty:
+        chat, _ = await self._event(caller, req.chat_id, req.thread_id, req.event_id)
+        if chat.get("active_thread") != req.thread_id:
+            raise ApiError("chat_inactive", "Thread is not active")
+        payload = p.IncomingRichMessagePostback(
+            user_id=caller.user_id, chat_id=req.chat_id, thread_id=req.thread_id, event_id=req.event_id,
+            postback=msgspec.to_builtins(req.postback),
+        )
+        await self._push(caller, self._recipients(chat), "incoming_rich_message_postback", payload)
+        return _EMPTY
+
+
+    async def mark_events_as_seen(self, caller: AnyCaller, req: c.MarkEventsAsSeenRequest) -> c.Empty:
+        chat = await self._chat_for(caller, req.chat_id)
+        try:
+            seen_ms = rfc3339_to_ms(req.seen_up_to)
+        except ValueError:
+            raise ApiError("validation", "seen_up_to: expected an RFC 3339 date-time") from None
+        current = chat.get(f"seen:{caller.user_id}")
+        if current and rfc3339_to_ms(current) >= seen_ms:
+            return _EMPTY  # never move the read marker backwards
+        await self.store.set_chat_fields(req.chat_id, {f"seen:{caller.user_id}": req.seen_up_to})
+        await self._push(caller, self._recipients(chat), "events_marked_as_seen",
+                         p.EventsMarkedAsSeen(caller.user_id, req.chat_id, req.seen_up_to))
+        return _EMPTY
+
+
+    # --- properties ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _merge(update: dict) -> Any:
+        def mutate(props: dict) -> dict:
+            for ns, values in update.items():
+                props.setdefault(ns, {}).update(values)
+            return props
+        return mutate
+
+    @staticmethod
+    def _drop(names: dict) -> Any:
+        def mutate(props: dict) -> dict:
+            for ns, ns_names in names.items():
+                current = props.get(ns, {})
+                for n in ns_names:
+                    current.pop(n, None)
+                if ns in props and not current:
+                    del props[ns]
+            return props
+        return mutate
+
+    async def update_chat_properties(self, caller: AnyCaller, req: c.UpdateChatPropertiesRequest) -> c.Empty:
+        chat = await self._chat_for(caller, req.id)
+        await self.store.update_json_field(keys.chat(req.id), "properties", self._merge(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "chat_properties_updated", p.ChatPropertiesUpdated(req.id, req.properties))
+        return _EMPTY
+
+    async def delete_chat_properties(self, caller: AnyCaller, req: c.DeleteChatPropertiesRequest) -> c.Empty:
+        chat = await self._chat_for(caller, req.id)
+        await self.store.update_json_field(keys.chat(req.id), "properties", self._drop(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "chat_properties_deleted", p.ChatPropertiesDeleted(req.id, req.properties))
+        return _EMPTY
+
+    async def _thread_for(self, caller: AnyCaller, chat_id: str, thread_id: str) -> dict[str, str]:
+        chat = await self._chat_for(caller, chat_id)
+        if await self.store.thread(chat_id, thread_id) is None:
+            raise ApiError("not_found", "Thread not found")
+        return chat
+
+    async def update_thread_properties(self, caller: AnyCaller, req: c.UpdateThreadPropertiesRequest) -> c.Empty:
+        chat = await self._thread_for(caller, req.chat_id, req.thread_id)
+        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
+                                           self._merge(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "thread_properties_updated",
+                         p.ThreadPropertiesUpdated(req.chat_id, req.thread_id, req.properties))
+        return _EMPTY
+
+    async def delete_thread_properties(self, caller: AnyCaller, req: c.DeleteThreadPropertiesRequest) -> c.Empty:
+        chat = await self._thread_for(caller, req.chat_id, req.thread_id)
+        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
+                                           self._drop(req.properties), default={})
+        await self._push(caller, self._recipients(chat), "thread_properties_deleted",
+                         p.ThreadPropertiesDeleted(req.chat_id, req.thread_id, req.properties))
+        return _EMPTY
+
+    async def _mutate_event_properties(self, caller: AnyCaller, chat_id: str, thread_id: str, event_id: str, mutate: Any) -> dict:
+        chat, seq = await self._event(caller, chat_id, thread_id, event_id)
+
+        def apply(event: dict) -> dict:
+            props = mutate(event.get("properties") or {})
+            if props:
+                event["properties"] = props
+            else:
+                event.pop("properties", None)
+            return event
+
+        await self.store.update_json_field(keys.thread_events(chat_id, thread_id), str(seq), apply)
+        return chat
+
+    async def update_event_properties(self, caller: AnyCaller, req: c.UpdateEventPropertiesRequest) -> c.Empty:
+        chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._merge(req.properties))
+        await self._push(caller, self._recipients(chat), "event_properties_updated",
+                         p.EventPropertiesUpdated(req.chat_id, req.thread_id, req.event_id, req.properties))
+        return _EMPTY
+
+    async def delete_event_properties(self, caller: AnyCaller, req: c.DeleteEventPropertiesRequest) -> c.Empty:
+        chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._drop(req.properties))
+        await self._push(caller, self._recipients(chat), "event_properties_deleted",
+                         p.EventPropertiesDeleted(req.chat_id, req.thread_id, req.event_id, req.properties))
+        return _EMPTY
+

@@ -1,0 +1,302 @@
+"""Requests and responses of the Agent Chat API subset (3.6 shapes) and the pushes only agents receive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from .chats import ChatSummary, Queue, Thread
+from .common import Access, ChatId, GroupId, Properties, SortOrder
+from .customer import InitialChat, InitialThread
+from .events import Event
+
+AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+ThreadId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+RoutingStatus = Literal["accepting_chats", "not_accepting_chats", "offline"]
+PageId = Annotated[str, msgspec.Meta(max_length=2048)]
+
+
+class AgentLoginRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    timezone: str | None = None
+    reconnect: bool | None = None
+    application: dict[str, Any] | None = None
+    away: bool | None = None
+    customer_monitoring_level: str | None = None
+    pushes: dict[str, list[str]] | None = None
+    push_notifications: dict[str, Any] | None = None
+
+
+class LicenseInfo(msgspec.Struct):
+    id: str
+    organization_id: str
+    plan: str
+    creation_timestamp: int
+    expiration_timestamp: int
+    in_trial: bool
+
+
+class MyProfile(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str
+    name: str
+    email: str
+    role: str
+    type: Literal["agent", "bot"] = "agent"
+    avatar: str | None = None
+    job_title: str | None = None
+    routing_status: RoutingStatus = "not_accepting_chats"
+    max_chats_count: int = 6
+    groups: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class AgentLoginResponse(msgspec.Struct):
+    license: LicenseInfo
+    my_profile: MyProfile
+    chats_summary: list[ChatSummary]
+
+
+class ChatFilters(msgspec.Struct, omit_defaults=True):
+    active: bool | None = None
+    include_chats_without_threads: bool | None = None
+    group_ids: Annotated[list[GroupId], msgspec.Meta(max_length=200)] | None = None
+    properties: dict[str, Any] | None = None
+
+
+class AgentListChatsRequest(msgspec.Struct, omit_defaults=True):
+    filters: ChatFilters | None = None
+    sort_order: SortOrder | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    page_id: PageId | None = None
+
+
+class AgentListChatsResponse(msgspec.Struct, omit_defaults=True):
+    chats_summary: list[ChatSummary]
+    found_chats: int
+    next_page_id: str | None = None
+    previous_page_id: str | None = None
+
+
+class ArchiveFilters(msgspec.Struct, omit_defaults=True):
+    query: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    agent_ids: list[AgentId] | None = None
+    group_ids: list[GroupId] | None = None
+    customer_id: str | None = None
+    tags: dict[str, list[str]] | None = None
+    from_: str | None = msgspec.field(default=None, name="from")
+    to: str | None = None
+
+
+class ListArchivesRequest(msgspec.Struct, omit_defaults=True):
+    filters: ArchiveFilters | None = None
+    sort_order: SortOrder | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    page_id: PageId | None = None
+    highlights: dict[str, Any] | None = None
+
+
+class ArchivedChat(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str
+    thread: Thread
+    users: list[Any]
+    access: Access
+    properties: Properties
+
+
+class ListArchivesResponse(msgspec.Struct, omit_defaults=True):
+    chats: list[ArchivedChat]
+    found_chats: int
+    next_page_id: str | None = None
+    previous_page_id: str | None = None
+
+
+class ChatUserRef(msgspec.Struct):
+    id: AgentId
+    type: Literal["agent", "customer"]
+
+
+class AgentInitialChat(InitialChat, omit_defaults=True):
+    users: Annotated[list[ChatUserRef], msgspec.Meta(max_length=5)] | None = None
+
+
+class AgentStartChatRequest(msgspec.Struct, omit_defaults=True):
+    chat: AgentInitialChat | None = None
+    active: bool = True
+    continuous: bool = False
+
+
+class AgentResumeChatSpec(msgspec.Struct, omit_defaults=True):
+    id: ChatId
+    access: Access | None = None
+    properties: Properties | None = None
+    thread: InitialThread | None = None
+    users: list[ChatUserRef] | None = None
+
+
+class AgentResumeChatRequest(msgspec.Struct, omit_defaults=True):
+    chat: AgentResumeChatSpec
+    active: bool = True
+    continuous: bool | None = None
+
+
+class AgentDeactivateChatRequest(msgspec.Struct, omit_defaults=True):
+    id: ChatId
+    ignore_requester_presence: bool | None = None
+
+
+class AddUserToChatRequest(msgspec.Struct, omit_defaults=True):
+    chat_id: ChatId
+    user_id: AgentId
+    user_type: Literal["agent", "customer"]
+    visibility: Literal["all", "agents"] = "all"
+    ignore_requester_presence: bool | None = None
+
+
+class RemoveUserFromChatRequest(msgspec.Struct, omit_defaults=True):
+    chat_id: ChatId
+    user_id: AgentId
+    user_type: Literal["agent", "customer"]
+    ignore_requester_presence: bool | None = None
+
+
+class TransferTarget(msgspec.Struct):
+    type: Literal["group", "agent"]
+    ids: Annotated[list[int | str], msgspec.Meta(min_length=1, max_length=1)]
+
+
+class TransferChatRequest(msgspec.Struct, omit_defaults=True):
+    id: ChatId
+    target: TransferTarget | None = None
+    ignore_agents_availability: bool | None = None
+    ignore_requester_presence: bool | None = None
+
+
+class AgentSendEventRequest(msgspec.Struct, omit_defaults=True):
+    chat_id: ChatId
+    event: Event
+    attach_to_last_thread: bool = False
+    author_id: str | None = None
+
+
+class SendTypingIndicatorRequest(msgspec.Struct, omit_defaults=True):
+    chat_id: ChatId
+    is_typing: bool
+    visibility: Literal["all", "agents"] = "all"
+
+
+class TagThreadRequest(msgspec.Struct):
+    chat_id: ChatId
+    thread_id: ThreadId
+    tag: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class GetCustomerRequest(msgspec.Struct):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class AgentUpdateCustomerRequest(msgspec.Struct, omit_defaults=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    name: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    avatar: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    session_fields: list[dict[str, str]] | None = None
+
+
+class Ban(msgspec.Struct):
+    days: Annotated[int, msgspec.Meta(ge=0, le=3650)]
+
+
+class BanCustomerRequest(msgspec.Struct):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    ban: Ban
+
+
+class SetRoutingStatusRequest(msgspec.Struct, omit_defaults=True):
+    status: RoutingStatus
+    agent_id: AgentId | None = None
+
+
+class ListRoutingStatusesRequest(msgspec.Struct, omit_defaults=True):
+    filters: dict[str, Any] | None = None
+
+
+class RoutingStatusItem(msgspec.Struct):
+    agent_id: str
+    status: RoutingStatus
+
+
+class AgentLogoutRequest(msgspec.Struct, omit_defaults=True):
+    agent_id: AgentId | None = None
+
+
+# --- pushes only agents (or both sides) get ------------------------------------------------------------------------
+
+
+class UserAddedToChat(msgspec.Struct, omit_defaults=True):
+    chat_id: str
+    user: Any
+    reason: str
+    thread_id: str | None = None
+    requester_id: str | None = None
+
+
+class UserRemovedFromChat(msgspec.Struct, omit_defaults=True):
+    chat_id: str
+    user_id: str
+    reason: str
+    thread_id: str | None = None
+    requester_id: str | None = None
+
+
+class TransferredTo(msgspec.Struct):
+    group_ids: list[int]
+    agent_ids: list[str]
+
+
+class ChatTransferred(msgspec.Struct, omit_defaults=True):
+    chat_id: str
+    transferred_to: TransferredTo
+    thread_id: str | None = None
+    requester_id: str | None = None
+    reason: str | None = None
+    queue: Queue | None = None
+
+
+class TypingIndicator(msgspec.Struct):
+    author_id: str
+    recipients: str
+    timestamp: int
+    is_typing: bool
+
+
+class IncomingTypingIndicator(msgspec.Struct):
+    chat_id: str
+    thread_id: str
+    typing_indicator: TypingIndicator
+
+
+class RoutingStatusSet(msgspec.Struct):
+    agent_id: str
+    status: RoutingStatus
+
+
+class ThreadTagged(msgspec.Struct):
+    chat_id: str
+    thread_id: str
+    tag: str
+
+
+class QueuePositionItem(msgspec.Struct):
+    chat_id: str
+    thread_id: str
+    queue: Queue
+
+
+class CustomerBanned(msgspec.Struct):
+    customer_id: str
+    ban: Ban
+
+
+class AgentDisconnected(msgspec.Struct, omit_defaults=True):
+    reason: str
+    data: dict[str, Any] | None = None
