@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await state.load_secret()
-        state.core = LocalCore(state.store, state.bus, state.signer, settings)
+        state.core = LocalCore(state.store, state.bus, state.signer, settings, state.router)
         await state.bus.start()
         try:
             yield

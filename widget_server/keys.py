@@ -22,13 +22,55 @@ def license_config(org: str) -> str:
     return f"{P}:{{{org}}}:config"
 
 
-def accepting_agents(org: str) -> str:
-    """Hash group_id -> number of agents accepting chats in that group (maintained by routing)."""
-    return f"{P}:{{{org}}}:accepting"
-
-
 def agents(org: str) -> str:
+    """Hash agent id (e-mail) -> encoded agent record."""
     return f"{P}:{{{org}}}:agents"
+
+
+def agent_account(agent_id: str) -> str:
+    """Agent ids are e-mail addresses, unique across the deployment: id -> organization id."""
+    return f"{P}:account:{{{agent_id}}}"
+
+
+def org_chats(org: str) -> str:
+    """Sorted set chat_id -> last thread creation (ms): every chat of a license, for agents."""
+    return f"{P}:{{{org}}}:chats"
+
+
+def org_archives(org: str) -> str:
+    """Sorted set "chat_id thread_id" -> close time (ms): ended threads, for list_archives."""
+    return f"{P}:{{{org}}}:archives"
+
+
+# routing (all of a license's routing keys share its hash tag, so one script sees them together)
+def routing_status(org: str) -> str:
+    """Hash agent id -> accepting_chats | not_accepting_chats | offline."""
+    return f"{P}:{{{org}}}:rt:status"
+
+
+def routing_load(org: str) -> str:
+    """Hash agent id -> number of active chats the agent is in."""
+    return f"{P}:{{{org}}}:rt:load"
+
+
+def routing_max(org: str) -> str:
+    """Hash agent id -> max concurrent chats."""
+    return f"{P}:{{{org}}}:rt:max"
+
+
+def routing_last(org: str) -> str:
+    """Hash agent id -> when routing last gave the agent a chat (ms), for round-robin between equals."""
+    return f"{P}:{{{org}}}:rt:last"
+
+
+def group_members(org: str, group_id: int, priority: str) -> str:
+    """Set of agent ids of a group with a routing priority (first, normal, last; supervisors are in none)."""
+    return f"{P}:{{{org}}}:rt:group:{group_id}:{priority}"
+
+
+def group_queue(org: str, group_id: int) -> str:
+    """List of "chat_id thread_id" waiting for an agent of the group, oldest first."""
+    return f"{P}:{{{org}}}:rt:queue:{group_id}"
 
 
 def agent_token(token_sha: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from .. import keys
 from ..core.bus import Bus
 from ..core.interface import ChatCore
+from ..core.routing import Router
 from ..core.signing import Signer
 from ..core.store import Store
 from ..settings import Settings
@@ -20,6 +21,7 @@ class AppState:
         self.valkey = valkey
         self.store = Store(valkey)
         self.bus = Bus(valkey)
+        self.router = Router(valkey)
         self.secret = b""
         self.signer = Signer(b"")
         self.core: ChatCore

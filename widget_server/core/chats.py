@@ -13,8 +13,9 @@ import msgspec
 from .. import keys
 from ..protocol import customer as c
 from ..protocol import pushes as p
-from ..protocol.chats import Chat, LastEvent, Thread
-from ..protocol.common import Access, rfc3339_to_ms
+from ..protocol.chats import Chat, ChatSummary, LastEvent, Queue, Thread
+from ..protocol.agent import QueuePositionItem, UserAddedToChat
+from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import Event, File
 from ..protocol.frames import RequestId
@@ -22,6 +23,7 @@ from ..protocol.users import ChatUser
 from ..settings import Settings
 from .bus import Bus
 from .ids import split_event_id
+from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from .signing import Cursor, Signer
 from .store import Store
 
@@ -59,11 +61,12 @@ class ChatBase(ABC):
     FOR_CUSTOMER = True
     """Whether threads are shown as a customer sees them (without agent-only events)."""
 
-    def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings) -> None:
+    def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings, router: Router) -> None:
         self.store = store
         self.bus = bus
         self.signer = signer
         self.settings = settings
+        self.router = router
 
     @abstractmethod
     async def _chat_for(self, caller: Any, chat_id: str) -> dict[str, str]:
@@ -93,11 +96,159 @@ class ChatBase(ABC):
             created_at=rec.get("created_at"),
         )
 
+    @staticmethod
+    def _agent_user(agent: dict[str, Any], present: bool = True) -> ChatUser:
+        return ChatUser(id=agent["id"], type="agent", name=agent.get("name"), email=agent["id"],
+                        avatar=agent.get("avatar"), job_title=agent.get("job_title"), present=present,
+                        visibility="all")
+
     async def _chat_users(self, chat: dict[str, str], customer: dict[str, str] | None = None) -> list[ChatUser]:
-        """The chat's users; pass the customer's record when it is already at hand."""
+        """The chat's users: its customer and the agents in it. Pass the customer's record when at hand."""
         if customer is None:
             customer = await self.store.customer(chat["customer_id"]) or {}
-        return [self._customer_user(customer, chat)]
+        users = [self._customer_user(customer, chat)]
+        agent_ids = _list_decoder.decode(chat["agent_ids"]) if chat.get("agent_ids") else []
+        if agent_ids:
+            agents = await self.store.agents(chat["org"], agent_ids)
+            users += [self._agent_user(agents[a]) for a in agent_ids if a in agents]
+        return users
+
+    async def _summaries(self, chats: list[tuple[dict[str, str], dict[str, bytes]]],
+                         customer: dict[str, str] | None = None) -> list[ChatSummary]:
+        out = []
+        for chat, last in chats:
+            if not chat:
+                continue
+            lept = {}
+            for etype, raw in last.items():
+                le = _last_event_decoder.decode(raw)
+                if not self.FOR_CUSTOMER or _is_public(le.event):
+                    lept[etype] = le
+            out.append(ChatSummary(
+                id=chat["id"],
+                last_thread_id=chat.get("last_thread_id") or None,
+                last_thread_created_at=chat.get("last_thread_created_at") or None,
+                last_event_per_type=lept,
+                users=await self._chat_users(chat, customer),
+                access=_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS),
+                properties=_props_decoder.decode(chat.get("properties") or "{}"),
+                active=bool(chat.get("active_thread")),
+            ))
+        return out
+
+    async def _chats_page(self, key: str, subject: str, page_id: str | None, sort_order: str | None,
+                          limit: int | None, default_limit: int) -> tuple[list[str], int, str | None]:
+        """A page of a chat index: chat ids, the index size, the next page's cursor."""
+        if page_id is not None:
+            if limit is not None or sort_order is not None:
+                raise ApiError("validation", "page_id cannot be combined with limit or sort_order")
+            cur = self._cursor(page_id, "chats", subject)
+            desc, size, after = cur.desc, cur.limit, (int(cur.pos[0]), str(cur.pos[1]))
+        else:
+            desc, size, after = (sort_order or "desc") == "desc", limit or default_limit, None
+        rows, total = await self.store.chats_page(key, desc, after, size)
+        next_page = None
+        if len(rows) > size:
+            rows = rows[:size]
+            last_id, last_score = rows[-1]
+            next_page = self._make_cursor("chats", subject, desc, size, [last_score, last_id])
+        return [chat_id for chat_id, _ in rows], total, next_page
+
+    # --- routing -------------------------------------------------------------------------------------------------
+
+    async def _agents_of(self, chat: dict[str, str]) -> list[str]:
+        return _list_decoder.decode(chat["agent_ids"]) if chat.get("agent_ids") else []
+
+    async def _group_agents(self, org: str, group_id: int) -> list[str]:
+        agents = await self.store.agents(org)
+        return [a for a, rec in agents.items() if any(g.get("id") == group_id for g in rec.get("groups", []))]
+
+    async def _join(self, caller: AnyCaller, chat_id: str, thread_id: str, agent_id: str, reason: str,
+                    requester_id: str | None) -> dict[str, str]:
+        """Put an agent in the chat and its thread; tell everyone in it. Returns the updated chat."""
+        def add(ids: list[str]) -> list[str]:
+            return ids if agent_id in ids else [*ids, agent_id]
+
+        await self.store.update_json_field(keys.chat(chat_id), "agent_ids", add, default=[])
+        await self.store.update_json_field(keys.thread(chat_id, thread_id), "user_ids", add, default=[])
+        chat = await self.store.chat(chat_id) or {}
+        agents = await self.store.agents(chat["org"], [agent_id])
+        user = self._agent_user(agents.get(agent_id, {"id": agent_id}))
+        await self.bus.publish(self._recipients(chat), "user_added_to_chat", UserAddedToChat(
+            chat_id=chat_id, thread_id=thread_id, user=user, reason=reason, requester_id=requester_id),
+            caller.conn_id, caller.request_id)
+        await self._incoming_chat_to(caller, chat, thread_id, [agent_id])
+        return chat
+
+    async def _incoming_chat_to(self, caller: AnyCaller, chat: dict[str, str], thread_id: str,
+                                users: list[str]) -> None:
+        [(thread, raw)] = await self.store.threads(chat["id"], [thread_id])
+        payload = p.IncomingChat(
+            requester_id=caller.user_id,
+            chat=Chat(
+                id=chat["id"],
+                thread=self._build_thread(thread, raw, for_customer=False),
+                users=await self._chat_users(chat),
+                access=_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS),
+                properties=_props_decoder.decode(chat.get("properties") or "{}"),
+            ),
+        )
+        await self.bus.publish(users, "incoming_chat", payload, caller.conn_id, caller.request_id)
+
+    async def _route(self, caller: AnyCaller, chat_id: str, thread_id: str, group_id: int) -> str | None:
+        """Give a new active thread to an agent of its group, or queue it. Returns the agent, if any."""
+        org = caller.org
+        agent = await self.router.assign(org, group_id)
+        if agent is not None:
+            await self._join(caller, chat_id, thread_id, agent, "other", None)
+            return agent
+        await self.router.enqueue(org, group_id, chat_id, thread_id)
+        await self.store.set_thread_fields(chat_id, thread_id, {"queued_at": now_rfc3339(), "queue_group": str(group_id)})
+        await self._push_queue_positions(caller, org, group_id)
+        chat = await self.store.chat(chat_id) or {}
+        await self._incoming_chat_to(caller, chat, thread_id, await self._group_agents(org, group_id))
+        return None
+
+    async def _push_queue_positions(self, caller: AnyCaller, org: str, group_id: int) -> None:
+        """Tell every queued customer of the group their position; tell the group's agents the whole queue."""
+        entries = await self.router.queue(org, group_id)
+        now = now_rfc3339()
+        items = []
+        for pos, (chat_id, thread_id) in enumerate(entries, start=1):
+            queue = Queue(position=pos, wait_time=pos * AVERAGE_WAIT_PER_POSITION, queued_at=now)
+            items.append(QueuePositionItem(chat_id, thread_id, queue))
+            chat = await self.store.chat(chat_id)
+            if chat:
+                await self.bus.publish([chat["customer_id"]], "queue_position_updated",
+                                       p.QueuePositionUpdated(chat_id, thread_id, queue))
+        if items:
+            await self.bus.publish(await self._group_agents(org, group_id), "queue_positions_updated", items)
+
+    async def _release(self, caller: AnyCaller, chat: dict[str, str], thread_id: str) -> None:
+        """A thread ended or moved: its agents get their capacity back, it leaves any queue, queues drain."""
+        org = chat["org"]
+        for agent in await self._agents_of(chat):
+            await self.router.release(org, agent)
+        await self.store.set_chat_fields(chat["id"], {"agent_ids": "[]"})
+        thread = await self.store.thread(chat["id"], thread_id) or {}
+        groups = {g for g in _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids}
+        if thread.get("queue_group"):
+            await self.router.unqueue(org, int(thread["queue_group"]), chat["id"], thread_id)
+            await self.store.set_thread_fields(chat["id"], thread_id, {"queued_at": "", "queue_group": ""})
+            groups.add(int(thread["queue_group"]))
+        for gid in groups:
+            await self._drain(caller, org, gid)
+
+    async def _drain(self, caller: AnyCaller, org: str, group_id: int) -> None:
+        """Hand queued threads of the group to agents with free capacity, oldest first."""
+        moved = False
+        while (got := await self.router.drain_one(org, group_id)) is not None:
+            chat_id, thread_id, agent = got
+            await self.store.set_thread_fields(chat_id, thread_id, {"queued_at": "", "queue_group": ""})
+            await self._join(caller, chat_id, thread_id, agent, "other", None)
+            moved = True
+        if moved:
+            await self._push_queue_positions(caller, org, group_id)
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
         events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]

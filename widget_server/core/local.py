@@ -13,13 +13,12 @@ from .. import keys
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol import pushes as p
-from ..protocol.chats import Chat, ChatSummary, LastEvent
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import Event, SystemMessage
 from ..protocol.users import Customer, Statistics
 from . import files as file_rules
-from .chats import ChatBase, _is_public
+from .chats import ChatBase
 from .ids import short_id, uuid_id
 from .interface import Caller, UploadedFile
 from .store import StoreError
@@ -28,7 +27,6 @@ _encode = msgspec.json.encode
 _access_decoder = msgspec.json.Decoder(Access)
 _props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
-_last_event_decoder = msgspec.json.Decoder(LastEvent)
 _EMPTY = c.Empty()
 
 VISIT_GAP_MS = 30 * 60 * 1000
@@ -116,24 +114,8 @@ class LocalCore(ChatBase):
         if items:
             first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
             event_structs = self._event_structs(items, thread_id, first)
-        await self.store.index_customer_chat(caller.customer_id, chat_id, now_ms)
+        await self.store.index_chat(caller.org, caller.customer_id, chat_id, now_ms)
         return thread_id, now, event_structs, now
-
-    async def _incoming_chat(self, caller: Caller, chat_id: str, thread_id: str) -> None:
-        chat = await self.store.chat(chat_id)
-        assert chat is not None
-        [(thread, raw)] = await self.store.threads(chat_id, [thread_id])
-        payload = p.IncomingChat(
-            requester_id=caller.customer_id,
-            chat=Chat(
-                id=chat_id,
-                thread=self._build_thread(thread, raw, for_customer=False),
-                users=await self._chat_users(chat),
-                access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
-                properties=_props_decoder.decode(chat.get("properties") or "{}"),
-            ),
-        )
-        await self._push(caller, self._recipients(chat), "incoming_chat", payload)
 
     # --- session -------------------------------------------------------------------------------------------------
 
@@ -216,8 +198,8 @@ class LocalCore(ChatBase):
         return fields
 
     async def _online_group_ids(self, org: str) -> list[int]:
-        accepting = await self.store.accepting_groups(org)
-        return sorted(g for g, n in accepting.items() if n > 0)
+        config = await self.store.license_config(org)
+        return await self.router.online_groups(org, [g.id for g in config.groups])
 
     async def list_group_statuses(self, caller: Caller, req: c.ListGroupStatusesRequest) -> c.ListGroupStatusesResponse:
         if not req.all and req.group_ids is None:
@@ -255,7 +237,10 @@ class LocalCore(ChatBase):
         else:  # pragma: no cover - 5 collisions in a 36^10 space
             raise ApiError("internal", "Could not allocate a chat id")
         await self.store.update_customer(caller.customer_id, {}, {"chats_count": 1, "threads_count": 1})
-        await self._incoming_chat(caller, chat_id, thread_id)
+        chat = await self.store.chat(chat_id) or {}
+        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat))
+        if req.active:
+            await self._route(caller, chat_id, thread_id, group_ids[0])
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
                                    event_ids=[e.id for e in events] if events else None)
 
@@ -283,7 +268,10 @@ class LocalCore(ChatBase):
             await self.store.update_json_field(keys.chat(req.chat.id), "properties", merge, default={})
         await self.store.set_chat_fields(req.chat.id, updates)
         await self.store.update_customer(caller.customer_id, {}, {"threads_count": 1})
-        await self._incoming_chat(caller, req.chat.id, thread_id)
+        chat = await self.store.chat(req.chat.id) or {}
+        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat))
+        if req.active:
+            await self._route(caller, req.chat.id, thread_id, access.group_ids[0])
         return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
 
     async def deactivate_chat(self, caller: Caller, req: c.DeactivateChatRequest) -> c.Empty:
@@ -308,43 +296,15 @@ class LocalCore(ChatBase):
         await self._push(caller, users, "incoming_event", p.IncomingEvent(req.id, thread_id, event))
         await self._push(caller, users, "chat_deactivated",
                          p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.customer_id))
+        await self.store.archive_thread(caller.org, req.id, thread_id, rfc3339_to_ms(now))
+        await self._release(caller, chat, thread_id)
         return _EMPTY
 
     async def list_chats(self, caller: Caller, req: c.ListChatsRequest) -> c.ListChatsResponse:
-        if req.page_id is not None:
-            if req.limit is not None or req.sort_order is not None:
-                raise ApiError("validation", "page_id cannot be combined with limit or sort_order")
-            cur = self._cursor(req.page_id, "chats", caller.customer_id)
-            desc, limit, after = cur.desc, cur.limit, (int(cur.pos[0]), str(cur.pos[1]))
-        else:
-            desc, limit, after = (req.sort_order or "desc") == "desc", req.limit or 10, None
-        rows, total = await self.store.customer_chats_page(caller.customer_id, desc, after, limit)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        summaries = []
+        chat_ids, total, next_page = await self._chats_page(
+            keys.customer_chats(caller.customer_id), caller.customer_id, req.page_id, req.sort_order, req.limit, 10)
         me = await self.store.customer(caller.customer_id) or {}
-        for chat, last in await self.store.chats_with_last_events([cid for cid, _ in rows]):
-            if not chat:
-                continue
-            lept = {}
-            for etype, raw in last.items():
-                le = _last_event_decoder.decode(raw)
-                if _is_public(le.event):
-                    lept[etype] = le
-            summaries.append(ChatSummary(
-                id=chat["id"],
-                last_thread_id=chat.get("last_thread_id") or None,
-                last_thread_created_at=chat.get("last_thread_created_at") or None,
-                last_event_per_type=lept,
-                users=await self._chat_users(chat, me),
-                access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
-                properties=_props_decoder.decode(chat.get("properties") or "{}"),
-                active=bool(chat.get("active_thread")),
-            ))
-        next_page = None
-        if more and rows:
-            last_id, last_score = rows[-1]
-            next_page = self._make_cursor("chats", caller.customer_id, desc, limit, [last_score, last_id])
+        summaries = await self._summaries(await self.store.chats_with_last_events(chat_ids), me)
         return c.ListChatsResponse(chats_summary=summaries, total_chats=total, next_page_id=next_page)
 
     # --- events --------------------------------------------------------------------------------------------------

@@ -128,10 +128,6 @@ class Store:
     async def set_license_config(self, org: str, config: LicenseConfig) -> None:
         await self.r.set(keys.license_config(org), _json_encode(config))
 
-    async def accepting_groups(self, org: str) -> dict[int, int]:
-        raw = await self.r.hgetall(keys.accepting_agents(org))
-        return {int(k): int(v) for k, v in raw.items()}
-
     # --- files ---------------------------------------------------------------------------------------------------
 
     async def put_file(self, org: str, file_id: str, meta: dict[str, Any], data: bytes, ttl: int) -> None:
@@ -186,11 +182,11 @@ class Store:
         raw = await self.r.zrevrange(keys.customer_chats(cid), 0, -1, withscores=True)
         return [(m.decode(), int(s)) for m, s in raw]
 
-    async def customer_chats_page(
-        self, cid: str, desc: bool, after: tuple[int, str] | None, limit: int
+    async def chats_page(
+        self, key: str, desc: bool, after: tuple[int, str] | None, limit: int
     ) -> tuple[list[tuple[str, int]], int]:
-        """One page of the customer's chats ordered by last thread creation, keyset-paginated; and the total."""
-        key = keys.customer_chats(cid)
+        """Up to ``limit + 1`` chats of a chat index (a customer's or a license's) ordered by last thread creation,
+        keyset-paginated after ``(score, chat_id)``; and the index's size."""
         slack = limit + 64  # members sharing the boundary score are skipped below
         async with self.r.pipeline(transaction=False) as p:
             if desc:
@@ -260,8 +256,28 @@ class Store:
             raise _script_error(exc) from None
         return prev.decode() if isinstance(prev, bytes) else str(prev or "")
 
-    async def index_customer_chat(self, cid: str, chat_id: str, last_thread_ms: int) -> None:
-        await self.r.zadd(keys.customer_chats(cid), {chat_id: last_thread_ms})
+    async def index_chat(self, org: str, cid: str, chat_id: str, last_thread_ms: int) -> None:
+        """List the chat first in its customer's and its license's chat indexes."""
+        async with self.r.pipeline(transaction=False) as p:
+            p.zadd(keys.customer_chats(cid), {chat_id: last_thread_ms})
+            p.zadd(keys.org_chats(org), {chat_id: last_thread_ms})
+            await p.execute()
+
+    async def archive_thread(self, org: str, chat_id: str, thread_id: str, closed_ms: int) -> None:
+        await self.r.zadd(keys.org_archives(org), {f"{chat_id} {thread_id}": closed_ms})
+
+    async def agents(self, org: str, ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Agent records by id (all of the license's when ``ids`` is None)."""
+        if ids is None:
+            raw = await self.r.hgetall(keys.agents(org))
+            return {k.decode(): _json_decode(v) for k, v in raw.items()}
+        if not ids:
+            return {}
+        values = await self.r.hmget(keys.agents(org), ids)
+        return {i: _json_decode(v) for i, v in zip(ids, values) if v is not None}
+
+    async def save_agent(self, org: str, agent: dict[str, Any]) -> None:
+        await self.r.hset(keys.agents(org), agent["id"], _json_encode(agent))
 
     async def append_events(
         self, chat_id: str, thread_id: str, items: Iterable[tuple[str, bytes, bool]], now_ms: int, require_active: bool
@@ -323,6 +339,9 @@ class Store:
     async def thread(self, chat_id: str, thread_id: str) -> dict[str, str] | None:
         raw = await self.r.hgetall(keys.thread(chat_id, thread_id))
         return decode_hash(raw) if raw else None
+
+    async def set_thread_fields(self, chat_id: str, thread_id: str, fields: dict[str, str]) -> None:
+        await self.r.hset(keys.thread(chat_id, thread_id), mapping=fields)
 
     async def set_chat_fields(self, chat_id: str, fields: dict[str, str]) -> None:
         await self.r.hset(keys.chat(chat_id), mapping=fields)

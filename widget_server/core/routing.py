@@ -1,0 +1,158 @@
+"""Chat routing on Valkey: which accepting agent of a group gets a new thread, and the group's queue when nobody
+has capacity. Each decision is one Lua script over the license's routing keys (one hash tag), so two workers never
+hand the same capacity out twice.
+
+Rule: among agents of the group whose status is ``accepting_chats`` and whose load is below their max concurrent
+chats, priority ``first`` (e.g. bots) before ``normal`` before ``last``; within a priority the fewest active chats;
+ties go to whoever got a chat least recently (round robin).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .. import keys
+
+PRIORITIES = ("first", "normal", "last")
+
+_PICK = r"""
+local function pick(status, load, max, last, sets)
+  for _, set in ipairs(sets) do
+    local best, bload, blast = nil, nil, nil
+    for _, a in ipairs(redis.call('SMEMBERS', set)) do
+      if redis.call('HGET', status, a) == 'accepting_chats' then
+        local l = tonumber(redis.call('HGET', load, a) or '0')
+        local m = tonumber(redis.call('HGET', max, a) or '6')
+        if l < m then
+          local t = tonumber(redis.call('HGET', last, a) or '0')
+          if best == nil or l < bload or (l == bload and (t < blast or (t == blast and a < best))) then
+            best, bload, blast = a, l, t
+          end
+        end
+      end
+    end
+    if best then return best end
+  end
+  return nil
+end
+"""
+
+# KEYS: status, load, max, last, first/normal/last member sets. ARGV: now_ms.
+ASSIGN = _PICK + r"""
+local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]})
+if not a then return nil end
+redis.call('HINCRBY', KEYS[2], a, 1)
+redis.call('HSET', KEYS[4], a, ARGV[1])
+return a
+"""
+
+# KEYS: as ASSIGN, then the queue. ARGV: now_ms. Pops the oldest queued entry only if someone can take it.
+DRAIN_ONE = _PICK + r"""
+if redis.call('LLEN', KEYS[8]) == 0 then return nil end
+local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]})
+if not a then return nil end
+local entry = redis.call('LPOP', KEYS[8])
+redis.call('HINCRBY', KEYS[2], a, 1)
+redis.call('HSET', KEYS[4], a, ARGV[1])
+return {entry, a}
+"""
+
+# KEYS: load. ARGV: agent id. Never below zero.
+RELEASE = r"""
+local l = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if l > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end
+return l
+"""
+
+AVERAGE_WAIT_PER_POSITION = 60
+"""Seconds of expected wait per queue position (LiveChat reports an estimate too)."""
+
+
+def _ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Router:
+    def __init__(self, valkey: Any) -> None:
+        self.r = valkey
+        self._assign = valkey.register_script(ASSIGN)
+        self._drain = valkey.register_script(DRAIN_ONE)
+        self._release = valkey.register_script(RELEASE)
+
+    @staticmethod
+    def _keys(org: str, group_id: int) -> list[str]:
+        return [keys.routing_status(org), keys.routing_load(org), keys.routing_max(org), keys.routing_last(org),
+                *(keys.group_members(org, group_id, prio) for prio in PRIORITIES)]
+
+    async def assign(self, org: str, group_id: int) -> str | None:
+        """Give a chat of the group to the best available agent (and count it in their load); None when nobody can."""
+        agent = await self._assign(keys=self._keys(org, group_id), args=[_ms()])
+        return agent.decode() if agent else None
+
+    async def take(self, org: str, agent_id: str) -> None:
+        """Count a chat the agent joined by hand."""
+        await self.r.hincrby(keys.routing_load(org), agent_id, 1)
+
+    async def release(self, org: str, agent_id: str) -> None:
+        await self._release(keys=[keys.routing_load(org)], args=[agent_id])
+
+    async def enqueue(self, org: str, group_id: int, chat_id: str, thread_id: str) -> int:
+        """Queue a thread; returns its 1-based position."""
+        return int(await self.r.rpush(keys.group_queue(org, group_id), f"{chat_id} {thread_id}"))
+
+    async def unqueue(self, org: str, group_id: int, chat_id: str, thread_id: str) -> None:
+        await self.r.lrem(keys.group_queue(org, group_id), 0, f"{chat_id} {thread_id}")
+
+    async def queue(self, org: str, group_id: int) -> list[tuple[str, str]]:
+        entries = await self.r.lrange(keys.group_queue(org, group_id), 0, -1)
+        return [tuple(e.decode().split(" ", 1)) for e in entries]  # type: ignore[misc]
+
+    async def drain_one(self, org: str, group_id: int) -> tuple[str, str, str] | None:
+        """Assign the oldest queued thread of the group if an agent has capacity: (chat_id, thread_id, agent_id)."""
+        got = await self._drain(keys=[*self._keys(org, group_id), keys.group_queue(org, group_id)], args=[_ms()])
+        if not got:
+            return None
+        chat_id, thread_id = got[0].decode().split(" ", 1)
+        return chat_id, thread_id, got[1].decode()
+
+    async def set_status(self, org: str, agent_id: str, status: str) -> None:
+        await self.r.hset(keys.routing_status(org), agent_id, status)
+
+    async def statuses(self, org: str) -> dict[str, str]:
+        raw = await self.r.hgetall(keys.routing_status(org))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def status(self, org: str, agent_id: str) -> str:
+        raw = await self.r.hget(keys.routing_status(org), agent_id)
+        return raw.decode() if raw else "offline"
+
+    async def online_groups(self, org: str, group_ids: list[int]) -> list[int]:
+        """Groups with at least one agent accepting chats (capacity or not: a full group is online for queueing)."""
+        statuses = await self.statuses(org)
+        accepting = {a for a, s in statuses.items() if s == "accepting_chats"}
+        if not accepting:
+            return []
+        async with self.r.pipeline(transaction=False) as p:
+            for gid in group_ids:
+                for prio in PRIORITIES:
+                    p.smembers(keys.group_members(org, gid, prio))
+            raw = await p.execute()
+        online = []
+        for i, gid in enumerate(group_ids):
+            members = set().union(*raw[i * len(PRIORITIES):(i + 1) * len(PRIORITIES)])
+            if any(m.decode() in accepting for m in members):
+                online.append(gid)
+        return online
+
+    async def set_membership(self, org: str, agent_id: str, groups: list[tuple[int, str]], max_chats: int) -> None:
+        """Put the agent in exactly these (group, priority) sets and record their capacity."""
+        async with self.r.pipeline(transaction=False) as p:
+            for gid, prio in groups:
+                for other in PRIORITIES:
+                    if other != prio:
+                        p.srem(keys.group_members(org, gid, other), agent_id)
+                if prio in PRIORITIES:
+                    p.sadd(keys.group_members(org, gid, prio), agent_id)
+            p.hset(keys.routing_max(org), agent_id, max_chats)
+            await p.execute()
