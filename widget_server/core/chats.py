@@ -17,7 +17,7 @@ from ..protocol.chats import Chat, ChatSummary, LastEvent, Queue, Thread
 from ..protocol.agent import QueuePositionItem, UserAddedToChat
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
-from ..protocol.events import Event, File
+from ..protocol.events import Event, File, SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser
 from ..settings import Settings
@@ -25,7 +25,7 @@ from .bus import Bus
 from .ids import split_event_id
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from .signing import Cursor, Signer
-from .store import Store
+from .store import Store, StoreError
 
 _encode = msgspec.json.encode
 _event_decoder = msgspec.json.Decoder(Event)
@@ -387,6 +387,53 @@ class ChatBase(ABC):
             next_page = self._make_cursor("threads", req.chat_id, desc, limit, [next_index, min_events or 0])
         return c.ListThreadsResponse(threads=threads, found_threads=len(ids), next_page_id=next_page)
 
+
+    @abstractmethod
+    def _closing_message(self, caller: Any, now: str) -> SystemMessage:
+        """The system message that ends a thread closed by this kind of user."""
+
+    async def deactivate_chat(self, caller: AnyCaller, req: Any) -> c.Empty:
+        chat = await self._chat_for(caller, req.id)
+        thread_id = chat.get("active_thread")
+        if not thread_id:
+            raise ApiError("chat_inactive", "Chat is not active")
+        now = now_rfc3339()
+        items = [("system_message", _encode(self._closing_message(caller, now)), True)]
+        try:
+            seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
+        except StoreError as exc:
+            if exc.code == "chat_inactive":
+                raise ApiError("chat_inactive", "Chat is not active") from None
+            raise
+        users = self._recipients(chat)
+        [event] = self._event_structs(items, thread_id, seq)
+        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.id, thread_id, event))
+        await self._push(caller, users, "chat_deactivated",
+                         p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id))
+        await self.store.archive_thread(caller.org, req.id, thread_id, rfc3339_to_ms(now))
+        await self._release(caller, chat, thread_id)
+        return _EMPTY
+
+    async def send_event(self, caller: AnyCaller, req: Any) -> c.SendEventResponse:
+        chat = await self._chat_for(caller, req.chat_id)
+        thread_id = chat.get("active_thread")
+        require_active = True
+        if not thread_id:
+            if not req.attach_to_last_thread or not chat.get("last_thread_id"):
+                raise ApiError("chat_inactive", "Chat is not active")
+            thread_id, require_active = chat["last_thread_id"], False
+        now = now_rfc3339()
+        items = await self._prepare_events(caller, [req.event], now)
+        try:
+            seq = await self.store.append_events(req.chat_id, thread_id, items, rfc3339_to_ms(now), require_active)
+        except StoreError as exc:
+            if exc.code == "chat_inactive":
+                raise ApiError("chat_inactive", "Chat is not active") from None
+            raise
+        [event] = self._event_structs(items, thread_id, seq)
+        users = self._recipients(chat) if items[0][2] else self._recipients(chat)[1:]
+        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.chat_id, thread_id, event))
+        return c.SendEventResponse(event_id=event.id or "")
 
     async def _event(self, caller: AnyCaller, chat_id: str, thread_id: str, event_id: str) -> tuple[dict[str, str], int]:
         chat = await self._chat_for(caller, chat_id)

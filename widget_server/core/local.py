@@ -274,31 +274,9 @@ class LocalCore(ChatBase):
             await self._route(caller, req.chat.id, thread_id, access.group_ids[0])
         return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
 
-    async def deactivate_chat(self, caller: Caller, req: c.DeactivateChatRequest) -> c.Empty:
-        chat = await self._chat_for(caller, req.id)
-        thread_id = chat.get("active_thread")
-        if not thread_id:
-            raise ApiError("chat_inactive", "Chat is not active")
-        now = now_rfc3339()
-        system = SystemMessage(
-            text="Chat closed by the customer", system_message_type="manual_archived_customer", created_at=now,
-            recipients="all", text_vars={"customer": caller.customer_id},
-        )
-        items = [("system_message", _encode(system), True)]
-        try:
-            seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
-        except StoreError as exc:
-            if exc.code == "chat_inactive":
-                raise ApiError("chat_inactive", "Chat is not active") from None
-            raise
-        users = self._recipients(chat)
-        [event] = self._event_structs(items, thread_id, seq)
-        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.id, thread_id, event))
-        await self._push(caller, users, "chat_deactivated",
-                         p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.customer_id))
-        await self.store.archive_thread(caller.org, req.id, thread_id, rfc3339_to_ms(now))
-        await self._release(caller, chat, thread_id)
-        return _EMPTY
+    def _closing_message(self, caller: Caller, now: str) -> SystemMessage:
+        return SystemMessage(text="Chat closed by the customer", system_message_type="manual_archived_customer",
+                             created_at=now, recipients="all", text_vars={"customer": caller.customer_id})
 
     async def list_chats(self, caller: Caller, req: c.ListChatsRequest) -> c.ListChatsResponse:
         chat_ids, total, next_page = await self._chats_page(
@@ -308,27 +286,6 @@ class LocalCore(ChatBase):
         return c.ListChatsResponse(chats_summary=summaries, total_chats=total, next_page_id=next_page)
 
     # --- events --------------------------------------------------------------------------------------------------
-
-    async def send_event(self, caller: Caller, req: c.SendEventRequest) -> c.SendEventResponse:
-        chat = await self._chat_for(caller, req.chat_id)
-        thread_id = chat.get("active_thread")
-        require_active = True
-        if not thread_id:
-            if not req.attach_to_last_thread or not chat.get("last_thread_id"):
-                raise ApiError("chat_inactive", "Chat is not active")
-            thread_id, require_active = chat["last_thread_id"], False
-        now = now_rfc3339()
-        items = await self._prepare_events(caller, [req.event], now)
-        try:
-            seq = await self.store.append_events(req.chat_id, thread_id, items, rfc3339_to_ms(now), require_active)
-        except StoreError as exc:
-            if exc.code == "chat_inactive":
-                raise ApiError("chat_inactive", "Chat is not active") from None
-            raise
-        [event] = self._event_structs(items, thread_id, seq)
-        users = self._recipients(chat) if items[0][2] else self._recipients(chat)[1:]
-        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.chat_id, thread_id, event))
-        return c.SendEventResponse(event_id=event.id or "")
 
     async def send_sneak_peek(self, caller: Caller, req: c.SendSneakPeekRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.chat_id)
