@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.params import FromPath
 
+from .. import keys
 from ..core.signing import AccessToken, Signer
 from ..protocol.common import now_rfc3339
 from ..protocol.errors import ApiError
@@ -115,6 +116,25 @@ async def check_origin(state: AppState, org: str, origin: str | None) -> None:
         raise ApiError("authorization", f"Origin {origin} is not allowed for this license")
 
 
+async def check_banned(state: AppState, customer_id: str) -> None:
+    until = await state.valkey.hget(keys.customer(customer_id), "banned_until")
+    if until is not None and int(until) > time.time():
+        raise ApiError("customer_banned", "Customer is banned", {"until": int(until)})
+
+
+async def authenticate_agent(state: AppState, authorization: str | None) -> tuple[str, dict[str, Any]]:
+    """(organization id, agent record) of a personal access token sent as ``Bearer`` or ``Basic``."""
+    token = _agent_credential(authorization) if authorization and " " in authorization else authorization
+    link = await state.agent_for_token(token)
+    if link is None:
+        raise ApiError("authentication", "Invalid access token")
+    org, agent_id = link["org"], link["agent_id"]
+    agents = await state.store.agents(org, [agent_id])
+    if agent_id not in agents:
+        raise ApiError("authentication", "Invalid access token")
+    return org, agents[agent_id]
+
+
 async def require_license(state: AppState, org: str | None) -> str:
     if not org:
         raise ApiError("validation", "organization_id is required")
@@ -176,6 +196,11 @@ async def customer_token(request: Request[Any, Any, Any], scope_org: FromPath[st
                 browser_id = str(uuid.uuid4())
             cid = customer_id_for(state.secret, org, browser_id, scope)
             await state.store.ensure_customer(cid, org, now_rfc3339())
+            try:
+                await check_banned(state, cid)
+            except ApiError:
+                return Response(msgspec.json.encode({"identity_exception": "customer_banned"}), status_code=403,
+                                media_type="application/json")
             body = TokenResponse(access_token=issue_token(state.signer, org, cid, ttl, group), entity_id=cid,
                                  expires_in=ttl, token_type="Bearer", organization_id=org)
             response = Response(msgspec.json.encode(body), media_type="application/json")

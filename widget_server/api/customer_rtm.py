@@ -1,208 +1,44 @@
-"""Customer RTM API: ``/v3.x/customer/rtm/ws``. One socket = one RtmConnection: frames are decoded, run in order
-through the shared dispatcher (at most ``rtm_max_pending`` waiting), and replies and pushes go out through one
-bounded queue.
-
-Liveness: LiveChat's browser SDK never pings, so silence never closes a logged-in socket. ASGI cannot send control
-pings, so a dead peer is found by a failed write (any push, and the token-expiry notice that every socket gets
-within ``token_ttl``) or by the kernel's TCP keepalive.
-"""
+"""Customer RTM API: ``/v3.x/customer/rtm/ws`` (see ``rtm.py`` for the transport)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from typing import Any
 
-import msgspec
 from litestar import WebSocket, websocket
 
-from ..core.ids import uuid_id
 from ..core.interface import Caller
-from ..core.signing import AccessToken
 from ..protocol import customer as c
-from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
-from ..protocol.frames import LenientFrame, PushFrame, RequestId, ResponseFrame
-from ..protocol.pushes import PUSHES_NEW_IN_36, CustomerDisconnected
-from .auth import check_origin, require_license, verify_token
-from .customer_web import api_version, base_url
-from .dispatch import check_transport, dispatch, frame_decoder, is_known, payload_of
-from .state import AppState
-
-log = logging.getLogger("widget_server.rtm")
-
-_lenient_decoder = msgspec.json.Decoder(LenientFrame)
-_encode = msgspec.json.encode
-OUTBOX_LIMIT = 1024
+from ..protocol.errors import ApiError
+from .auth import check_banned, check_origin, require_license, verify_token
+from .customer_web import base_url
+from .dispatch import CUSTOMER
+from .rtm import RtmConnection
 
 
-class _Closed(Exception):
-    pass
+class CustomerConnection(RtmConnection):
+    table = CUSTOMER
+    disconnect_action = "customer_disconnected"
+    caller: Caller
 
+    @property
+    def core(self) -> Any:
+        return self.state.core
 
-def _salvage(raw: bytes) -> tuple[str, RequestId]:
-    """The action and request_id of a frame that failed validation, so the client can pair the error with it."""
-    try:
-        echo = _lenient_decoder.decode(raw)
-    except msgspec.DecodeError:
-        return "", None
-    action = echo.action[:64] if isinstance(echo.action, str) else ""
-    rid = echo.request_id if isinstance(echo.request_id, (str, int)) and not isinstance(echo.request_id, bool) else None
-    return action, rid
-
-
-class RtmConnection:
-    """One customer socket on this worker."""
-
-    def __init__(self, socket: WebSocket[Any, Any, Any], state: AppState) -> None:
-        self.socket = socket
-        self.state = state
-        self.conn_id = uuid_id()
-        self.version = api_version(socket.scope["path"])
-        self.caller: Caller | None = None
-        self.claims: AccessToken | None = None
-        self.pushes: frozenset[str] | None = None  # None = all pushes of the connection's version
-        self.pushes_36: frozenset[str] = frozenset()
-        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
-        self.requests: asyncio.Queue[Any] = asyncio.Queue()
-        self.pending = 0
-        self.closing = False
-
-    # --- outgoing ------------------------------------------------------------------------------------------------
-
-    def _send(self, data: bytes) -> None:
-        if self.closing:
-            return
-        try:
-            self.outbox.put_nowait(data)
-        except asyncio.QueueFull:
-            # A client that does not read its pushes is dropped rather than buffered without bound.
-            log.warning("closing %s: outbox full", self.conn_id)
-            while not self.outbox.empty():
-                self.outbox.get_nowait()
-            self._send_none()
-
-    def respond(self, frame: Any, payload: Any) -> None:
-        self._send(_encode(ResponseFrame(request_id=frame.request_id, action=frame.name, type="response",
-                                         success=True, payload=payload)))
-
-    def respond_error(self, action: str, request_id: RequestId, error: ApiError) -> None:
-        payload = ErrorPayload(ErrorBody(error.type, error.message, error.data))
-        self._send(_encode(ResponseFrame(request_id=request_id, action=action, type="response", success=False,
-                                         payload=payload)))
-
-    def deliver(self, action: str, payload: msgspec.Raw, request_id: RequestId) -> None:
-        """Called by the bus for every push to this connection's customer."""
-        if self.caller is None:
-            return
-        if self.pushes is not None and action not in self.pushes:
-            if not (action in self.pushes_36 and self.version == "3.5"):
-                return
-        elif self.version == "3.5" and action in PUSHES_NEW_IN_36 and action not in self.pushes_36:
-            return
-        self._send(_encode(PushFrame(version=self.version, action=action, type="push", payload=payload,
-                                     request_id=request_id)))
-
-    def disconnect(self, reason: str) -> None:
-        """Send ``customer_disconnected`` with LiveChat's reason, then close the socket."""
-        payload = msgspec.Raw(_encode(CustomerDisconnected(reason=reason)))
-        self._send(_encode(PushFrame(version=self.version, action="customer_disconnected", type="push",
-                                     payload=payload)))
-        if not self.closing:
-            self._send_none()
-
-    def _send_none(self) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self.outbox.put_nowait(None)
-        self.closing = True
-
-    async def writer(self) -> None:
-        while True:
-            data = await self.outbox.get()
-            if data is None:
-                raise _Closed  # run() sends the close frame once the reader has stopped
-            try:
-                await self.socket.send({"type": "websocket.send", "text": data.decode()})
-            except Exception:
-                raise _Closed from None
-
-    # --- incoming ------------------------------------------------------------------------------------------------
-
-    async def reader(self) -> None:
-        limit = self.state.settings.rtm_max_frame_bytes
-        while True:
-            message = await self.socket.receive()
-            if message["type"] == "websocket.disconnect":
-                raise _Closed
-            data = message.get("text")
-            raw = data.encode() if data is not None else (message.get("bytes") or b"")
-            if len(raw) > limit:
-                self.respond_error(*_salvage(raw), ApiError("validation", f"Frame is larger than {limit} bytes"))
-                continue
-            try:
-                frame = frame_decoder.decode(raw)
-            except msgspec.ValidationError as exc:
-                action, rid = _salvage(raw)
-                message = f"Unknown action: {action}" if action and not is_known(action) else str(exc)
-                self.respond_error(action, rid, ApiError("validation", message))
-                continue
-            except msgspec.DecodeError as exc:
-                self.respond_error("", None, ApiError("validation", f"Malformed JSON: {exc}"))
-                continue
-            if frame.name == "ping":
-                self.respond(frame, {})
-                continue
-            if self.pending >= self.state.settings.rtm_max_pending:
-                self.respond_error(frame.name, frame.request_id, ApiError(
-                    "pending_requests_limit_reached", "Too many pending requests on this connection"))
-                continue
-            self.pending += 1
-            self.requests.put_nowait(frame)
-
-    async def processor(self) -> None:
-        while True:
-            frame = await self.requests.get()
-            try:
-                await self.handle(frame)
-            except ApiError as exc:
-                self.respond_error(frame.name, frame.request_id, exc)
-            except _Closed:
-                raise
-            except Exception:
-                log.exception("RTM action %s failed", frame.action)
-                self.respond_error(frame.name, frame.request_id, ApiError("internal", "Internal server error"))
-            finally:
-                self.pending -= 1
-
-    async def handle(self, frame: Any) -> None:
-        if frame.version is not None and frame.version not in ("3.5", "3.6"):
-            raise ApiError("unsupported_version", f"Version {frame.version[:16]} is not supported")
-        if frame.version is not None and frame.version < self.version:
-            raise ApiError("unsupported_version", "A request version may not be lower than the connection's")
-        spec = frame.spec
-        check_transport(frame.name, spec, "rtm")
-        req = payload_of(frame)
-        if frame.name == "login":
-            await self.login(frame, req)
-            return
-        if self.caller is None:
-            raise ApiError("authentication", "Log in first")
-        caller = Caller(org=self.caller.org, customer_id=self.caller.customer_id,
-                        version=frame.version or self.version,  # type: ignore[arg-type]
-                        transport="rtm", base_url=self.caller.base_url, conn_id=self.conn_id,
-                        request_id=frame.request_id, group_id=self.caller.group_id)
-        self.respond(frame, await dispatch(self.state.core, caller, spec, req))
+    def caller_for(self, frame: Any) -> Caller:
+        base = self.caller
+        return Caller(org=base.org, customer_id=base.customer_id, version=frame.version or self.version,
+                      transport="rtm", base_url=base.base_url, conn_id=self.conn_id, request_id=frame.request_id,
+                      group_id=base.group_id)
 
     async def login(self, frame: Any, req: c.LoginRequest) -> None:
-        if self.caller is not None:
-            raise ApiError("validation", "Already logged in")
         q = self.socket.query_params
         org = await require_license(self.state, q.get("organization_id") or q.get("license_id"))
         claims = verify_token(self.state.signer, req.token)
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
         await check_origin(self.state, org, self.socket.headers.get("origin"))
+        await check_banned(self.state, claims.cid)
         settings = self.state.settings
         allowed = await self.state.store.add_connection(
             claims.cid, self.conn_id, int(time.time()), settings.token_ttl, settings.rtm_max_connections_per_customer)
@@ -220,39 +56,14 @@ class RtmConnection:
             if self.version == "3.5":
                 self.pushes_36 = frozenset(req.pushes.get("3.6", ()))
         await self.state.bus.register(claims.cid, self)
-        self.caller, self.claims = caller, claims
+        self.caller, self.user_id, self.expires_at = caller, claims.cid, claims.exp
         response = await self.state.core.login(caller, req)
         self.respond(frame, response)
 
-    async def lifetime(self) -> None:
-        """Close sockets that never log in, and tell logged-in ones when their token expires."""
-        await asyncio.sleep(self.state.settings.rtm_login_timeout)
-        if self.caller is None:
-            self.disconnect("connection_timeout")
-            return
-        assert self.claims is not None
-        await asyncio.sleep(max(0.0, self.claims.exp - time.time()))
-        self.disconnect("access_token_expired")
-
-    async def run(self) -> None:
-        await self.socket.accept()
-        tasks = [asyncio.create_task(t) for t in (self.reader(), self.writer(), self.processor(), self.lifetime())]
-        try:
-            await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if self.closing:
-                # granian holds a close back while a receive() is pending, so close only after the reader stopped
-                with contextlib.suppress(Exception):
-                    await self.socket.send({"type": "websocket.close", "code": 1000, "reason": ""})
-            if self.caller is not None:
-                await self.state.bus.unregister(self.caller.customer_id, self)
-                with contextlib.suppress(Exception):
-                    await self.state.store.remove_connection(self.caller.customer_id, self.conn_id)
+    async def closed(self) -> None:
+        await self.state.store.remove_connection(self.caller.customer_id, self.conn_id)
 
 
 @websocket(["/v3.6/customer/rtm/ws", "/v3.5/customer/rtm/ws"])
 async def customer_rtm(socket: WebSocket[Any, Any, Any]) -> None:
-    await RtmConnection(socket, socket.app.state.ws).run()
+    await CustomerConnection(socket, socket.app.state.ws).run()

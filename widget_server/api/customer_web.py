@@ -12,7 +12,7 @@ from litestar.params import FromPath
 
 from ..core.interface import Caller, UploadedFile
 from ..protocol.errors import ApiError
-from .auth import check_origin, require_license, verify_token
+from .auth import check_banned, check_origin, require_license, verify_token
 from .dispatch import WEB_GET_ACTIONS, convert, decode, dispatch, lookup
 from .state import AppState
 
@@ -43,6 +43,7 @@ async def _caller(request: Request[Any, Any, Any], state: AppState, needs_auth: 
             raise ApiError("authentication", "The access token belongs to another organization")
         await require_license(state, org)
         await check_origin(state, org, request.headers.get("origin"))
+        await check_banned(state, claims.cid)
         return Caller(org=org, customer_id=claims.cid, version=version, transport="web",  # type: ignore[arg-type]
                       base_url=base_url(request, state), group_id=claims.group)
     org = await require_license(state, org)

@@ -9,6 +9,7 @@ from typing import Any, Literal, Union
 import msgspec
 
 from ..core.interface import Caller, ChatCore
+from ..protocol import agent as a
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol.errors import ApiError
@@ -69,6 +70,38 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
 ALIASES = {"activate_chat": "resume_chat"}
 """Pre-3.3 names whose payload shape did not change."""
 
+AGENT_ACTIONS: dict[str, Action] = {
+    "login": Action(a.AgentLoginRequest, "login", _RTM),
+    "logout": Action(a.AgentLogoutRequest, "logout"),
+    "list_chats": Action(a.AgentListChatsRequest, "list_chats"),
+    "list_archives": Action(a.ListArchivesRequest, "list_archives"),
+    "get_chat": Action(c.GetChatRequest, "get_chat"),
+    "list_threads": Action(c.ListThreadsRequest, "list_threads"),
+    "start_chat": Action(a.AgentStartChatRequest, "start_chat"),
+    "deactivate_chat": Action(a.AgentDeactivateChatRequest, "deactivate_chat"),
+    "add_user_to_chat": Action(a.AddUserToChatRequest, "add_user_to_chat"),
+    "remove_user_from_chat": Action(a.RemoveUserFromChatRequest, "remove_user_from_chat"),
+    "transfer_chat": Action(a.TransferChatRequest, "transfer_chat"),
+    "send_event": Action(a.AgentSendEventRequest, "send_event"),
+    "send_rich_message_postback": Action(c.SendRichMessagePostbackRequest, "send_rich_message_postback"),
+    "send_typing_indicator": Action(a.SendTypingIndicatorRequest, "send_typing_indicator"),
+    "mark_events_as_seen": Action(c.MarkEventsAsSeenRequest, "mark_events_as_seen"),
+    "update_chat_properties": Action(c.UpdateChatPropertiesRequest, "update_chat_properties"),
+    "delete_chat_properties": Action(c.DeleteChatPropertiesRequest, "delete_chat_properties"),
+    "update_thread_properties": Action(c.UpdateThreadPropertiesRequest, "update_thread_properties"),
+    "delete_thread_properties": Action(c.DeleteThreadPropertiesRequest, "delete_thread_properties"),
+    "update_event_properties": Action(c.UpdateEventPropertiesRequest, "update_event_properties"),
+    "delete_event_properties": Action(c.DeleteEventPropertiesRequest, "delete_event_properties"),
+    "tag_thread": Action(a.TagThreadRequest, "tag_thread"),
+    "untag_thread": Action(a.TagThreadRequest, "untag_thread"),
+    "get_customer": Action(a.GetCustomerRequest, "get_customer"),
+    "update_customer": Action(a.AgentUpdateCustomerRequest, "update_customer"),
+    "ban_customer": Action(a.BanCustomerRequest, "ban_customer"),
+    "set_routing_status": Action(a.SetRoutingStatusRequest, "set_routing_status"),
+    "list_routing_statuses": Action(a.ListRoutingStatusesRequest, "list_routing_statuses"),
+}
+"""The Agent Chat API subset; methods of AgentCore."""
+
 WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
 
 
@@ -84,14 +117,35 @@ def _frame_type(name: str, action: Action | None) -> type:
     )
 
 
-_FRAMES = [_frame_type(name, CUSTOMER_ACTIONS[ALIASES.get(name, name)]) for name in [*CUSTOMER_ACTIONS, *ALIASES]]
-_FRAMES.append(_frame_type("ping", None))
-frame_decoder = msgspec.json.Decoder(Union[tuple(_FRAMES)])  # type: ignore[valid-type]
-"""Decodes any customer RTM request frame, payload included; unknown actions are validation errors."""
+def _frame_decoder(actions: dict[str, Action], aliases: dict[str, str]) -> msgspec.json.Decoder:
+    frames = [_frame_type(name, actions[aliases.get(name, name)]) for name in [*actions, *aliases]]
+    frames.append(_frame_type("ping", None))
+    return msgspec.json.Decoder(Union[tuple(frames)])  # type: ignore[valid-type]
 
 
-def is_known(name: str) -> bool:
-    return name in CUSTOMER_ACTIONS or name in ALIASES or name == "ping"
+class Table:
+    """One API's actions: its dispatch entries and the decoder of its RTM frames."""
+
+    def __init__(self, actions: dict[str, Action], aliases: dict[str, str] | None = None) -> None:
+        self.actions = actions
+        self.aliases = aliases or {}
+        self.frame_decoder = _frame_decoder(actions, self.aliases)
+        """Decodes any request frame of this API, payload included; unknown actions are validation errors."""
+
+    def is_known(self, name: str) -> bool:
+        return name in self.actions or name in self.aliases or name == "ping"
+
+    def lookup(self, name: str, transport: Transport) -> Action:
+        action = self.actions.get(self.aliases.get(name, name))
+        if action is None:
+            raise ApiError("validation", f"Unknown action: {name[:64]}")
+        check_transport(name, action, transport)
+        return action
+
+
+CUSTOMER = Table(CUSTOMER_ACTIONS, ALIASES)
+AGENT = Table(AGENT_ACTIONS)
+frame_decoder = CUSTOMER.frame_decoder
 
 
 def payload_of(frame: Any) -> Any:
@@ -111,11 +165,7 @@ def check_transport(name: str, action: Action, transport: Transport) -> None:
 
 
 def lookup(name: str, transport: Transport) -> Action:
-    action = CUSTOMER_ACTIONS.get(ALIASES.get(name, name))
-    if action is None:
-        raise ApiError("validation", f"Unknown action: {name[:64]}")
-    check_transport(name, action, transport)
-    return action
+    return CUSTOMER.lookup(name, transport)
 
 
 def decode(action: Action, payload: bytes | None) -> Any:

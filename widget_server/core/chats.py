@@ -19,7 +19,7 @@ from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import Event, File, SystemMessage
 from ..protocol.frames import RequestId
-from ..protocol.users import ChatUser
+from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
 from .bus import Bus
 from .ids import split_event_id
@@ -42,6 +42,21 @@ DEFAULT_ACCESS = b'{"group_ids":[0]}'
 def _is_public(event: Event) -> bool:
     """Whether customers see the event (agents' whispers have ``visibility: agents``)."""
     return event.recipients != "agents" and event.visibility != "agents"
+
+
+def customer_view(cid: str, rec: dict[str, str]) -> Customer:
+    """The customer as the Customer object of the API (get_customer, customer_updated)."""
+    address = msgspec.json.decode(rec["address"], type=c.Address) if rec.get("address") else None
+    return Customer(
+        id=cid,
+        name=rec.get("name"),
+        email=rec.get("email"),
+        avatar=rec.get("avatar"),
+        phone_number=rec.get("phone_number"),
+        session_fields=_fields_decoder.decode(rec.get("session_fields") or "[]"),
+        address=address,
+        created_at=rec.get("created_at"),
+    )
 
 
 class AnyCaller(Protocol):

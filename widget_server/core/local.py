@@ -18,7 +18,7 @@ from ..protocol.errors import ApiError
 from ..protocol.events import Event, SystemMessage
 from ..protocol.users import Customer, Statistics
 from . import files as file_rules
-from .chats import ChatBase
+from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
 from .interface import Caller, UploadedFile
 from .store import StoreError
@@ -313,25 +313,11 @@ class LocalCore(ChatBase):
 
     async def get_customer(self, caller: Caller, req: c.Empty) -> Customer:
         rec = await self.store.customer(caller.customer_id) or {}
-        return self._customer(caller.customer_id, rec)
-
-    @staticmethod
-    def _customer(cid: str, rec: dict[str, str]) -> Customer:
-        address = msgspec.json.decode(rec["address"], type=c.Address) if rec.get("address") else None
-        return Customer(
-            id=cid,
-            name=rec.get("name"),
-            email=rec.get("email"),
-            avatar=rec.get("avatar"),
-            phone_number=rec.get("phone_number"),
-            session_fields=_fields_decoder.decode(rec.get("session_fields") or "[]"),
-            address=address,
-            created_at=rec.get("created_at"),
-        )
+        return customer_view(caller.customer_id, rec)
 
     async def _customer_updated(self, caller: Caller, fields: dict[str, str]) -> None:
         await self.store.update_customer(caller.customer_id, fields)
-        partial = msgspec.to_builtins(self._customer(caller.customer_id, fields))
+        partial = msgspec.to_builtins(customer_view(caller.customer_id, fields))
         partial = {k: v for k, v in partial.items() if k in fields or k in ("id", "type")}
         users = [caller.customer_id]
         chat_ids = [chat_id for chat_id, _ in await self.store.customer_chat_ids(caller.customer_id)]

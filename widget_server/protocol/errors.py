@@ -33,6 +33,15 @@ ErrorType = Literal[
     "not_found",
     "pending_requests_limit_reached",
     "users_limit_reached",
+    # agent and configuration APIs
+    "agent_offline",
+    "already_exists",
+    "missing_access",
+    "requester_already_offline",
+    "requester_awaiting_approval",
+    "requester_suspended",
+    "seats_limit_exceeded",
+    "ownership_transfer",
 ]
 
 HTTP_STATUS: dict[str, int] = {
@@ -47,6 +56,8 @@ HTTP_STATUS: dict[str, int] = {
     "group_not_found": 404,
     "greeting_not_found": 404,
     "not_found": 404,
+    "already_exists": 409,
+    "missing_access": 403,
     "misdirected_request": 421,
     "too_many_requests": 429,
     "pending_requests_limit_reached": 429,

@@ -1,0 +1,413 @@
+"""AgentCore: the Agent Chat API subset on Valkey, over the same chats, store, bus and routing as the customer core."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+
+from .. import keys
+from ..protocol import agent as a
+from ..protocol import customer as c
+from ..protocol import pushes as p
+from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
+from ..protocol.errors import ApiError
+from ..protocol.events import SystemMessage
+from ..protocol.frames import RequestId
+from ..protocol.users import Customer
+from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder, customer_view
+from .ids import short_id
+
+_EMPTY = c.Empty()
+ADMIN_ROLES = frozenset({"owner", "administrator", "viceowner"})
+
+
+@dataclass(slots=True)
+class AgentCaller:
+    """An agent (or bot) making a request, built by the agent transports."""
+
+    org: str
+    agent_id: str
+    role: str
+    version: Literal["3.5", "3.6"]
+    transport: Literal["web", "rtm"]
+    base_url: str
+    conn_id: str | None = None
+    request_id: RequestId = None
+    group_id: int = 0
+
+    @property
+    def user_id(self) -> str:
+        return self.agent_id
+
+
+class AgentCore(ChatBase):
+    FOR_CUSTOMER = False
+
+    # --- access --------------------------------------------------------------------------------------------------
+
+    async def _me(self, caller: AgentCaller) -> dict[str, Any]:
+        agents = await self.store.agents(caller.org, [caller.agent_id])
+        if caller.agent_id not in agents:
+            raise ApiError("authentication", "Agent not found")
+        return agents[caller.agent_id]
+
+    async def _chat_for(self, caller: AgentCaller, chat_id: str) -> dict[str, str]:
+        chat = await self.store.chat(chat_id)
+        if chat is None or chat.get("org") != caller.org:
+            raise ApiError("not_found", "Chat not found")
+        if caller.role in ADMIN_ROLES:
+            return chat
+        if caller.agent_id in (await self._agents_of(chat)):
+            return chat
+        groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
+        mine = {g["id"] for g in (await self._me(caller)).get("groups", [])}
+        if groups & mine:
+            return chat
+        raise ApiError("authorization", "No access to this chat")
+
+    def _closing_message(self, caller: AgentCaller, now: str) -> SystemMessage:
+        return SystemMessage(text="Chat closed by the agent", system_message_type="manual_archived_agent",
+                             created_at=now, recipients="all", text_vars={"agent": caller.agent_id})
+
+    # --- session -------------------------------------------------------------------------------------------------
+
+    async def login(self, caller: AgentCaller, req: a.AgentLoginRequest) -> a.AgentLoginResponse:
+        me = await self._me(caller)
+        license_rec = await self.store.license(caller.org) or {}
+        created = int(rfc3339_to_ms(license_rec.get("created_at") or now_rfc3339()) / 1000)
+        if req.away is not True:
+            status = await self.router.status(caller.org, caller.agent_id)
+            if status == "offline":
+                await self._set_status(caller, caller.agent_id, "accepting_chats")
+        listing = await self.list_chats(caller, a.AgentListChatsRequest(filters=a.ChatFilters(active=True), limit=100))
+        return a.AgentLoginResponse(
+            license=a.LicenseInfo(id=caller.org, organization_id=caller.org, plan="self-hosted",
+                                  creation_timestamp=created, expiration_timestamp=0, in_trial=False),
+            my_profile=self._profile(me, await self.router.status(caller.org, caller.agent_id)),
+            chats_summary=listing.chats_summary,
+        )
+
+    @staticmethod
+    def _profile(me: dict[str, Any], status: str) -> a.MyProfile:
+        return a.MyProfile(id=me["id"], name=me.get("name") or me["id"], email=me["id"], role=me.get("role", "normal"),
+                           type=me.get("type", "agent"), avatar=me.get("avatar"), job_title=me.get("job_title"),
+                           routing_status=status, max_chats_count=int(me.get("max_chats_count", 6)),  # type: ignore[arg-type]
+                           groups=me.get("groups", []))
+
+    async def logout(self, caller: AgentCaller, req: a.AgentLogoutRequest) -> c.Empty:
+        target = req.agent_id or caller.agent_id
+        if target != caller.agent_id and caller.role not in ADMIN_ROLES:
+            raise ApiError("authorization", "Only administrators may log other agents out")
+        await self._set_status(caller, target, "offline")
+        await self.bus.publish([target], "agent_disconnected", a.AgentDisconnected(reason="agent_logged_out_remotely"))
+        return _EMPTY
+
+    # --- routing status ------------------------------------------------------------------------------------------
+
+    async def _set_status(self, caller: AgentCaller, agent_id: str, status: str) -> None:
+        await self.router.set_status(caller.org, agent_id, status)
+        await self.bus.publish(await self._license_agents(caller.org), "routing_status_set",
+                               a.RoutingStatusSet(agent_id=agent_id, status=status))  # type: ignore[arg-type]
+        if status == "accepting_chats":
+            agent = (await self.store.agents(caller.org, [agent_id])).get(agent_id, {})
+            for group in agent.get("groups", []):
+                await self._drain(caller, caller.org, int(group["id"]))
+
+    async def _license_agents(self, org: str) -> list[str]:
+        return list(await self.store.agents(org))
+
+    async def set_routing_status(self, caller: AgentCaller, req: a.SetRoutingStatusRequest) -> c.Empty:
+        target = req.agent_id or caller.agent_id
+        if target != caller.agent_id and caller.role not in ADMIN_ROLES:
+            raise ApiError("authorization", "Only administrators may change another agent's status")
+        if target not in await self.store.agents(caller.org, [target]):
+            raise ApiError("validation", f"agent_id: no agent {target} in this license")
+        await self._set_status(caller, target, req.status)
+        return _EMPTY
+
+    async def list_routing_statuses(self, caller: AgentCaller, req: a.ListRoutingStatusesRequest) -> list[a.RoutingStatusItem]:
+        statuses = await self.router.statuses(caller.org)
+        agents = await self.store.agents(caller.org)
+        return [a.RoutingStatusItem(agent_id=aid, status=statuses.get(aid, "offline"))  # type: ignore[arg-type]
+                for aid in sorted(agents)]
+
+    # --- chats ---------------------------------------------------------------------------------------------------
+
+    async def list_chats(self, caller: AgentCaller, req: a.AgentListChatsRequest) -> a.AgentListChatsResponse:
+        filters = req.filters or a.ChatFilters()
+        chat_ids, total, next_page = await self._chats_page(
+            keys.org_chats(caller.org), caller.org, req.page_id, req.sort_order, req.limit, 10)
+        rows = await self.store.chats_with_last_events(chat_ids)
+        mine = {g["id"] for g in (await self._me(caller)).get("groups", [])}
+        kept = []
+        for chat, last in rows:
+            if not chat:
+                continue
+            active = bool(chat.get("active_thread"))
+            if filters.active is not None and filters.active != active:
+                continue
+            groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
+            if filters.group_ids is not None and not groups & set(filters.group_ids):
+                continue
+            if caller.role not in ADMIN_ROLES and not groups & mine and caller.agent_id not in await self._agents_of(chat):
+                continue
+            kept.append((chat, last))
+        return a.AgentListChatsResponse(chats_summary=await self._summaries(kept), found_chats=total,
+                                        next_page_id=next_page)
+
+    async def list_archives(self, caller: AgentCaller, req: a.ListArchivesRequest) -> a.ListArchivesResponse:
+        filters = req.filters or a.ArchiveFilters()
+        if req.page_id is not None:
+            if req.limit is not None or req.sort_order is not None or req.filters is not None:
+                raise ApiError("validation", "page_id cannot be combined with limit, sort_order or filters")
+            cur = self._cursor(req.page_id, "archives", caller.org)
+            desc, limit, offset = cur.desc, cur.limit, int(cur.pos[0])
+            filters = msgspec.json.decode(str(cur.pos[1]), type=a.ArchiveFilters)
+        else:
+            desc, limit, offset = (req.sort_order or "desc") == "desc", req.limit or 10, 0
+        key = keys.org_archives(caller.org)
+        lo = rfc3339_to_ms(filters.from_) if filters.from_ else "-inf"
+        hi = rfc3339_to_ms(filters.to) if filters.to else "+inf"
+        if desc:
+            entries = await self.store.r.zrevrangebyscore(key, hi, lo)
+        else:
+            entries = await self.store.r.zrangebyscore(key, lo, hi)
+        query = (filters.query or "").lower()
+        found: list[a.ArchivedChat] = []
+        matched = 0
+        for entry in entries:
+            chat_id, thread_id = entry.decode().split(" ", 1)
+            chat = await self.store.chat(chat_id)
+            if not chat:
+                continue
+            if filters.customer_id and chat.get("customer_id") != filters.customer_id:
+                continue
+            groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
+            if filters.group_ids and not groups & set(filters.group_ids):
+                continue
+            [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
+            thread = self._build_thread(thash, raw)
+            if filters.agent_ids and not set(filters.agent_ids) & set(thread.user_ids):
+                continue
+            if query and not any(query in (getattr(e, "text", "") or "").lower() for e in thread.events):
+                continue
+            matched += 1
+            if matched <= offset:
+                continue
+            if len(found) == limit:
+                break
+            found.append(a.ArchivedChat(id=chat_id, thread=thread, users=await self._chat_users(chat),
+                                        access=Access(group_ids=sorted(groups)),
+                                        properties=msgspec.json.decode(chat.get("properties") or "{}")))
+        next_page = None
+        if len(found) == limit and matched > offset + limit:
+            next_page = self._make_cursor("archives", caller.org, desc, limit,
+                                          [offset + limit, msgspec.json.encode(filters).decode()])
+        return a.ListArchivesResponse(chats=found, found_chats=matched, next_page_id=next_page)
+
+    async def start_chat(self, caller: AgentCaller, req: a.AgentStartChatRequest) -> c.StartChatResponse:
+        spec = req.chat or a.AgentInitialChat()
+        customers = [u.id for u in spec.users or [] if u.type == "customer"]
+        if len(customers) != 1:
+            raise ApiError("validation", "chat.users must name exactly one customer")
+        customer = await self.store.customer(customers[0])
+        if customer is None or customer.get("org") != caller.org:
+            raise ApiError("validation", "chat.users: no such customer in this license")
+        group_ids = await self._group_ids(caller, spec.access)
+        access = Access(group_ids=group_ids)
+        thread = spec.thread or c.InitialThread()
+        chat_id = short_id()
+        now = now_rfc3339()
+        chat_fields = {"id": chat_id, "org": caller.org, "customer_id": customers[0], "created_at": now,
+                       "access": msgspec.json.encode(access).decode(),
+                       "properties": msgspec.json.encode(spec.properties or {}).decode(), "agent_ids": "[]"}
+        thread_id = short_id()
+        now_ms = rfc3339_to_ms(now)
+        await self.store.open_thread(mode="start", chat_id=chat_id, thread_id=thread_id, created_at=now,
+                                     created_ms=now_ms, active=req.active, access=msgspec.json.encode(access),
+                                     properties=msgspec.json.encode(thread.properties or {}),
+                                     user_ids=msgspec.json.encode([customers[0]]), chat_fields=chat_fields)
+        await self.store.index_chat(caller.org, customers[0], chat_id, now_ms)
+        await self.store.update_customer(customers[0], {}, {"chats_count": 1, "threads_count": 1})
+        chat = await self.store.chat(chat_id) or {}
+        if req.active:
+            await self.router.take(caller.org, caller.agent_id)
+            chat = await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
+        event_ids = None
+        if thread.events:
+            items = await self._prepare_events(caller, thread.events, now)
+            first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
+            event_ids = [e.id for e in self._event_structs(items, thread_id, first)]
+        await self._incoming_chat_to(caller, chat, thread_id, [customers[0]])
+        return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id, event_ids=event_ids)  # type: ignore[arg-type]
+
+    async def add_user_to_chat(self, caller: AgentCaller, req: a.AddUserToChatRequest) -> c.Empty:
+        chat = await self._chat_for(caller, req.chat_id)
+        if req.user_type != "agent":
+            raise ApiError("validation", "A chat has exactly one customer; only agents can be added")
+        thread_id = chat.get("active_thread")
+        if not thread_id:
+            raise ApiError("chat_inactive", "Chat is not active")
+        if req.user_id != caller.agent_id and caller.role not in ADMIN_ROLES:
+            raise ApiError("authorization", "Only administrators may add other agents")
+        if req.user_id not in await self.store.agents(caller.org, [req.user_id]):
+            raise ApiError("validation", f"user_id: no agent {req.user_id} in this license")
+        if req.user_id in await self._agents_of(chat):
+            return _EMPTY
+        await self._unqueue(chat, thread_id)
+        await self.router.take(caller.org, req.user_id)
+        await self._join(caller, req.chat_id, thread_id, req.user_id, "manual", caller.agent_id)
+        return _EMPTY
+
+    async def _unqueue(self, chat: dict[str, str], thread_id: str) -> None:
+        thread = await self.store.thread(chat["id"], thread_id) or {}
+        if thread.get("queue_group"):
+            await self.router.unqueue(chat["org"], int(thread["queue_group"]), chat["id"], thread_id)
+            await self.store.set_thread_fields(chat["id"], thread_id, {"queued_at": "", "queue_group": ""})
+
+    async def remove_user_from_chat(self, caller: AgentCaller, req: a.RemoveUserFromChatRequest) -> c.Empty:
+        chat = await self._chat_for(caller, req.chat_id)
+        if req.user_type != "agent":
+            raise ApiError("validation", "Only agents can be removed from a chat")
+        if req.user_id != caller.agent_id and caller.role not in ADMIN_ROLES:
+            raise ApiError("authorization", "Only administrators may remove other agents")
+        agents = await self._agents_of(chat)
+        if req.user_id not in agents:
+            raise ApiError("validation", "user_id: not a user of this chat")
+        await self.store.set_chat_fields(req.chat_id, {"agent_ids": msgspec.json.encode(
+            [x for x in agents if x != req.user_id]).decode()})
+        if chat.get("active_thread"):
+            await self.router.release(caller.org, req.user_id)
+        await self._push(caller, self._recipients(chat), "user_removed_from_chat", a.UserRemovedFromChat(
+            chat_id=req.chat_id, user_id=req.user_id, reason="manual", thread_id=chat.get("active_thread") or None,
+            requester_id=caller.agent_id))
+        for g in _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids:
+            await self._drain(caller, caller.org, g)
+        return _EMPTY
+
+    async def transfer_chat(self, caller: AgentCaller, req: a.TransferChatRequest) -> c.Empty:
+        chat = await self._chat_for(caller, req.id)
+        thread_id = chat.get("active_thread")
+        if not thread_id:
+            raise ApiError("chat_inactive", "Chat is not active")
+        target = req.target or a.TransferTarget(type="group", ids=[
+            _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids[0]])
+        previous = await self._agents_of(chat)
+        if target.type == "agent":
+            agent_id = str(target.ids[0])
+            agent = (await self.store.agents(caller.org, [agent_id])).get(agent_id)
+            if agent is None:
+                raise ApiError("validation", f"target.ids: no agent {agent_id} in this license")
+            if not req.ignore_agents_availability and await self.router.status(caller.org, agent_id) != "accepting_chats":
+                raise ApiError("agent_offline", f"Agent {agent_id} is not accepting chats")
+            group_ids = _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
+        else:
+            gid = target.ids[0]
+            if not isinstance(gid, int):
+                raise ApiError("validation", "target.ids: group ids are integers")
+            group_ids = await self._group_ids(caller, Access(group_ids=[gid]))
+            if not req.ignore_agents_availability and not await self.router.online_groups(caller.org, group_ids):
+                raise ApiError("group_offline", f"Group {gid} has no agent accepting chats")
+        # everyone who was in it leaves; the chat then goes to the target
+        for agent in previous:
+            await self.router.release(caller.org, agent)
+            await self._push(caller, self._recipients(chat), "user_removed_from_chat", a.UserRemovedFromChat(
+                chat_id=req.id, user_id=agent, reason="chat_transferred", thread_id=thread_id,
+                requester_id=caller.agent_id))
+        await self._unqueue(chat, thread_id)
+        await self.store.set_chat_fields(req.id, {"agent_ids": "[]",
+                                                  "access": msgspec.json.encode(Access(group_ids=group_ids)).decode()})
+        transferred = a.ChatTransferred(chat_id=req.id, thread_id=thread_id, requester_id=caller.agent_id,
+                                        reason="manual", transferred_to=a.TransferredTo(
+                                            group_ids=group_ids if target.type == "group" else [],
+                                            agent_ids=[str(target.ids[0])] if target.type == "agent" else []))
+        users = list(dict.fromkeys([chat["customer_id"], *previous]))
+        await self._push(caller, users, "chat_transferred", transferred)
+        if target.type == "agent":
+            await self.router.take(caller.org, str(target.ids[0]))
+            await self._join(caller, req.id, thread_id, str(target.ids[0]), "chat_transferred", caller.agent_id)
+        else:
+            await self._route(caller, req.id, thread_id, group_ids[0])
+        for agent in previous:
+            for g in (await self.store.agents(caller.org, [agent])).get(agent, {}).get("groups", []):
+                await self._drain(caller, caller.org, int(g["id"]))
+        return _EMPTY
+
+    async def send_event(self, caller: AgentCaller, req: a.AgentSendEventRequest) -> c.SendEventResponse:  # type: ignore[override]
+        chat = await self._chat_for(caller, req.chat_id)
+        thread_id = chat.get("active_thread")
+        if thread_id and caller.agent_id not in await self._agents_of(chat):
+            # writing without joining joins (LiveChat adds the author; see PROTOCOL.md §5.1)
+            await self._unqueue(chat, thread_id)
+            await self.router.take(caller.org, caller.agent_id)
+            await self._join(caller, req.chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
+        return await super().send_event(caller, req)
+
+    async def send_typing_indicator(self, caller: AgentCaller, req: a.SendTypingIndicatorRequest) -> c.Empty:
+        chat = await self._chat_for(caller, req.chat_id)
+        thread_id = chat.get("active_thread")
+        if not thread_id:
+            raise ApiError("chat_inactive", "Chat is not active")
+        users = self._recipients(chat) if req.visibility == "all" else self._recipients(chat)[1:]
+        users = [u for u in users if u != caller.agent_id]
+        indicator = a.IncomingTypingIndicator(req.chat_id, thread_id, a.TypingIndicator(
+            author_id=caller.agent_id, recipients=req.visibility, timestamp=int(time.time()), is_typing=req.is_typing))
+        await self._push(caller, users, "incoming_typing_indicator", indicator)
+        return _EMPTY
+
+    async def _tag(self, caller: AgentCaller, req: a.TagThreadRequest, add: bool) -> c.Empty:
+        chat = await self._thread_for(caller, req.chat_id, req.thread_id)
+
+        def change(tags: list[str]) -> list[str]:
+            if add:
+                return tags if req.tag in tags else [*tags, req.tag]
+            return [t for t in tags if t != req.tag]
+
+        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "tags", change, default=[])
+        action = "thread_tagged" if add else "thread_untagged"
+        await self._push(caller, self._recipients(chat)[1:] or [caller.agent_id], action,
+                         a.ThreadTagged(req.chat_id, req.thread_id, req.tag))
+        return _EMPTY
+
+    async def tag_thread(self, caller: AgentCaller, req: a.TagThreadRequest) -> c.Empty:
+        return await self._tag(caller, req, True)
+
+    async def untag_thread(self, caller: AgentCaller, req: a.TagThreadRequest) -> c.Empty:
+        return await self._tag(caller, req, False)
+
+    # --- customers -----------------------------------------------------------------------------------------------
+
+    async def _customer_of_license(self, caller: AgentCaller, customer_id: str) -> dict[str, str]:
+        rec = await self.store.customer(customer_id)
+        if rec is None or rec.get("org") != caller.org:
+            raise ApiError("not_found", "Customer not found")
+        return rec
+
+    async def get_customer(self, caller: AgentCaller, req: a.GetCustomerRequest) -> Customer:  # type: ignore[override]
+        return customer_view(req.id, await self._customer_of_license(caller, req.id))
+
+    async def update_customer(self, caller: AgentCaller, req: a.AgentUpdateCustomerRequest) -> c.Empty:  # type: ignore[override]
+        await self._customer_of_license(caller, req.id)
+        fields = {k: v for k, v in (("name", req.name), ("email", req.email), ("avatar", req.avatar)) if v is not None}
+        if req.session_fields is not None:
+            fields["session_fields"] = msgspec.json.encode(req.session_fields).decode()
+        if not fields:
+            raise ApiError("validation", "At least one customer field is required")
+        await self.store.update_customer(req.id, fields)
+        partial = {"id": req.id, **{k: v for k, v in fields.items() if k != "session_fields"}}
+        if req.session_fields is not None:
+            partial["session_fields"] = req.session_fields
+        await self._push(caller, [req.id], "customer_updated", partial)
+        return _EMPTY
+
+    async def ban_customer(self, caller: AgentCaller, req: a.BanCustomerRequest) -> c.Empty:
+        await self._customer_of_license(caller, req.id)
+        until = int(time.time()) + req.ban.days * 86400 if req.ban.days else 0
+        await self.store.update_customer(req.id, {"banned_until": str(until or 2**40)})
+        await self.bus.publish([req.id], "customer_disconnected", p.CustomerDisconnected(reason="customer_banned"))
+        await self.bus.publish(await self._license_agents(caller.org), "customer_banned",
+                               a.CustomerBanned(customer_id=req.id, ban=req.ban))
+        return _EMPTY
