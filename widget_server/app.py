@@ -13,6 +13,8 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.stores.valkey import ValkeyStore
 
 from . import __version__
+from .api.agent_rtm import agent_rtm
+from .api.agent_web import agent_action
 from .api.auth import customer_token
 from .api.customer_rtm import customer_rtm
 from .api.customer_web import customer_action, customer_get_action
@@ -21,6 +23,7 @@ from .api.files import get_file
 from .api.health import healthz, readyz
 from .api.openapi import add_action_operations
 from .api.state import AppState
+from .core.agents import AgentCore
 from .core.local import LocalCore
 from .settings import Settings, load_settings
 from .valkey import connect
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await state.load_secret()
         state.core = LocalCore(state.store, state.bus, state.signer, settings, state.router)
+        state.agent_core = AgentCore(state.store, state.bus, state.signer, settings, state.router)
         await state.bus.start()
         try:
             yield
@@ -53,7 +57,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store="rate_limit",
     )
     app = Litestar(
-        route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file],
+        route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file,
+                        agent_action, agent_rtm],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,

@@ -14,6 +14,7 @@ import msgspec
 
 from . import keys
 from .core.ids import uuid_id
+from .core.routing import Router
 from .protocol.common import now_rfc3339
 from .protocol.config import LicenseConfig
 
@@ -32,14 +33,21 @@ def verify_password(password: str, stored: str) -> bool:
     return secrets.compare_digest(hash_password(password, bytes.fromhex(salt)).split("$")[2], digest)
 
 
-async def create_agent(valkey: Any, org: str, email: str, name: str, role: str) -> dict[str, str]:
-    """An agent account with a fresh personal access token (only its hash is stored)."""
+async def create_agent(valkey: Any, org: str, email: str, name: str, role: str, max_chats: int = 6,
+                       groups: list[tuple[int, str]] | None = None, kind: str = "agent") -> dict[str, str]:
+    """An agent account (in group 0 unless told otherwise) with a fresh personal access token; only the token's hash
+    is stored. Agent ids are e-mail addresses and unique across the deployment."""
+    if not await valkey.set(keys.agent_account(email), org, nx=True):
+        raise ValueError(f"agent {email} already exists")
+    groups = groups if groups is not None else [(0, "normal")]
     token = secrets.token_urlsafe(32)
-    agent = {"id": email, "name": name, "role": role, "max_chats_count": 6, "created_at": now_rfc3339()}
+    agent = {"id": email, "name": name, "role": role, "type": kind, "max_chats_count": max_chats,
+             "groups": [{"id": gid, "priority": prio} for gid, prio in groups], "created_at": now_rfc3339()}
     async with valkey.pipeline(transaction=False) as p:
         p.hset(keys.agents(org), email, msgspec.json.encode(agent))
         p.hset(keys.agent_token(hashlib.sha256(token.encode()).hexdigest()), mapping={"agent_id": email, "org": org})
         await p.execute()
+    await Router(valkey).set_membership(org, email, groups, max_chats)
     return {"account_id": email, "personal_access_token": token, "role": role}
 
 

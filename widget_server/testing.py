@@ -201,3 +201,36 @@ class Socket:
     async def close(self) -> None:
         await self.ws.close()
         self._reader.cancel()
+
+
+class Agent:
+    """An agent with a personal access token: Agent Web API calls and RTM sockets."""
+
+    def __init__(self, base_url: str, agent_id: str, token: str) -> None:
+        self.base_url = base_url
+        self.id = agent_id
+        self.token = token
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=10)
+
+    async def call(self, action: str, payload: Any = None, version: str = "3.6") -> httpx.Response:
+        return await self.http.post(f"/v{version}/agent/action/{action}", json=payload or {},
+                                    headers={"Authorization": f"Bearer {self.token}"})
+
+    async def ok(self, action: str, payload: Any = None) -> Any:
+        r = await self.call(action, payload)
+        assert r.status_code == 200, (action, r.status_code, r.text)
+        return r.json()
+
+    async def rtm(self, base_url: str | None = None, **login_payload: Any) -> Socket:
+        import websockets
+
+        base = (base_url or self.base_url).replace("http", "ws", 1)
+        ws = await websockets.connect(f"{base}/v3.6/agent/rtm/ws", max_size=None)
+        sock = Socket(ws)
+        reply = await sock.request("login", {"token": f"Bearer {self.token}", **login_payload})
+        assert reply["success"], reply
+        sock.login = reply["payload"]
+        return sock
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

@@ -25,6 +25,7 @@ class AppState:
         self.secret = b""
         self.signer = Signer(b"")
         self.core: ChatCore
+        self.agent_core: Any
         self._licenses: set[str] = set()
 
     async def load_secret(self) -> None:

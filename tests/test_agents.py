@@ -1,0 +1,212 @@
+"""Agents answer customers: routing to the least busy agent, queues, transfers, and the Agent Chat API."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from widget_server.bootstrap import create_agent
+from widget_server.protocol.config import Group, LicenseConfig
+from widget_server.testing import Agent, Customer
+
+from .conftest import new_license
+
+
+@pytest.fixture
+async def team(server, valkey) -> AsyncIterator[tuple[str, list[Agent]]]:
+    """A license with groups 0 and 1 and three agents: ann and bob in group 0 (ann takes 1 chat at most),
+    cid in group 1. Nobody accepts chats until told to."""
+    org = await new_license(valkey, LicenseConfig(groups=[Group(id=0, name="General"), Group(id=1, name="Sales")]))
+    agents = []
+    for name, max_chats, group in (("ann", 1, 0), ("bob", 3, 0), ("cid", 2, 1)):
+        email = f"{name}-{secrets.token_hex(4)}@example.com"
+        creds = await create_agent(valkey, org, email, name.title(), "normal", max_chats, [(group, "normal")])
+        agents.append(Agent(server.url, email, creds["personal_access_token"]))
+    yield org, agents
+    for agent in agents:
+        await agent.aclose()
+
+
+async def _accepting(*agents: Agent) -> None:
+    for agent in agents:
+        await agent.ok("set_routing_status", {"status": "accepting_chats"})
+
+
+async def test_customer_chat_goes_to_the_least_busy_agent_who_answers(server, team):
+    org, (ann, bob, _) = team
+    ann_rtm = await ann.rtm(away=True)
+    bob_rtm = await bob.rtm(away=True)
+    first = await Customer(server.url, org).authorize()
+    second = await Customer(server.url, org).authorize()
+    try:
+        assert ann_rtm.login["my_profile"]["id"] == ann.id and ann_rtm.login["chats_summary"] == []
+        await _accepting(ann, bob)
+        customer_rtm = await first.rtm()
+        started = await first.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "help"}]}}})
+        # both are free: the tie goes to either; the other gets the next chat
+        added = await customer_rtm.push("user_added_to_chat")
+        got_first = added["payload"]["user"]["id"]
+        assert added["payload"]["user"]["type"] == "agent" and got_first in (ann.id, bob.id)
+        winner, winner_rtm, other = (ann, ann_rtm, bob) if got_first == ann.id else (bob, bob_rtm, ann)
+        incoming = await winner_rtm.push("incoming_chat")
+        assert incoming["payload"]["chat"]["id"] == started["chat_id"]
+        assert incoming["payload"]["chat"]["thread"]["events"][0]["text"] == "help"
+
+        await winner.ok("send_event", {"chat_id": started["chat_id"], "event": {"type": "message", "text": "Hi, I'm here"}})
+        answer = await customer_rtm.push("incoming_event")
+        assert answer["payload"]["event"]["text"] == "Hi, I'm here"
+        assert answer["payload"]["event"]["author_id"] == winner.id
+        own_echo = await winner_rtm.push("incoming_event")
+        assert own_echo["payload"]["event"]["text"] == "Hi, I'm here"
+        await first.ok("send_event", {"chat_id": started["chat_id"], "event": {"type": "message", "text": "thanks"}})
+        assert (await winner_rtm.push("incoming_event"))["payload"]["event"]["text"] == "thanks"
+
+        second_chat = await second.ok("start_chat")
+        got = await (ann_rtm if other is ann else bob_rtm).push("incoming_chat")
+        assert got["payload"]["chat"]["id"] == second_chat["chat_id"]
+
+        chat = await first.ok("get_chat", {"chat_id": started["chat_id"]})
+        assert {u["id"] for u in chat["users"]} == {first.id, winner.id}
+        await customer_rtm.close()
+    finally:
+        await ann_rtm.close()
+        await bob_rtm.close()
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_queue_positions_and_the_queue_drains_in_order(server, team):
+    org, (ann, _, _) = team
+    await ann.ok("set_routing_status", {"status": "accepting_chats"})
+    customers = [await Customer(server.url, org).authorize() for _ in range(3)]
+    sockets = [await c.rtm() for c in customers]
+    try:
+        chats = [(await c.ok("start_chat"))["chat_id"] for c in customers]
+        assert (await sockets[0].push("user_added_to_chat"))["payload"]["user"]["id"] == ann.id
+        q1 = await sockets[1].push("queue_position_updated")
+        assert q1["payload"]["chat_id"] == chats[1] and q1["payload"]["queue"]["position"] == 1
+        q2 = await sockets[2].push("queue_position_updated")
+        assert q2["payload"]["queue"]["position"] == 2
+        assert q2["payload"]["queue"]["wait_time"] >= q1["payload"]["queue"]["wait_time"]
+
+        statuses = await customers[0].ok("list_group_statuses", {"all": True})
+        assert statuses == {"groups_status": {"0": "online", "1": "offline"}}
+
+        # ann frees her capacity: the oldest queued chat is hers now, the next one moves up
+        await ann.ok("deactivate_chat", {"id": chats[0]})
+        assert (await sockets[1].push("user_added_to_chat"))["payload"]["user"]["id"] == ann.id
+        moved = await sockets[2].push("queue_position_updated")
+        assert moved["payload"]["queue"]["position"] == 1
+        await customers[1].ok("deactivate_chat", {"id": chats[1]})
+        assert (await sockets[2].push("user_added_to_chat"))["payload"]["user"]["id"] == ann.id
+    finally:
+        for s in sockets:
+            await s.close()
+        for c in customers:
+            await c.aclose()
+
+
+async def test_transfer_between_agents_and_groups(server, team):
+    org, (ann, bob, cid) = team
+    await _accepting(ann, bob, cid)
+    customer = await Customer(server.url, org).authorize()
+    sock = await customer.rtm()
+    cid_rtm = await cid.rtm()
+    try:
+        chat_id = (await customer.ok("start_chat"))["chat_id"]
+        holder = (await sock.push("user_added_to_chat"))["payload"]["user"]["id"]
+        holder_agent = ann if holder == ann.id else bob
+        target = bob if holder_agent is ann else ann
+        await holder_agent.ok("transfer_chat", {"id": chat_id, "target": {"type": "agent", "ids": [target.id]}})
+        transferred = await sock.push("chat_transferred")
+        assert transferred["payload"]["transferred_to"] == {"group_ids": [], "agent_ids": [target.id]}
+        assert (await sock.push("user_added_to_chat"))["payload"]["user"]["id"] == target.id
+        chat = await target.ok("get_chat", {"chat_id": chat_id})
+        assert [u["id"] for u in chat["users"] if u["type"] == "agent"] == [target.id]
+
+        await target.ok("transfer_chat", {"id": chat_id, "target": {"type": "group", "ids": [1]}})
+        assert (await sock.push("chat_transferred"))["payload"]["transferred_to"]["group_ids"] == [1]
+        assert (await sock.push("user_added_to_chat"))["payload"]["user"]["id"] == cid.id
+        assert (await cid_rtm.push("incoming_chat"))["payload"]["chat"]["id"] == chat_id
+        r = await target.call("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "still here?"}})
+        assert r.status_code == 403 and r.json()["error"]["type"] == "authorization"  # group 1 is not target's
+        r = await cid.call("transfer_chat", {"id": chat_id, "target": {"type": "group", "ids": [9]}})
+        assert r.json()["error"]["type"] == "group_not_found"
+    finally:
+        await sock.close()
+        await cid_rtm.close()
+        await customer.aclose()
+
+
+async def test_agent_tools_whispers_typing_sneak_peeks_tags_archives(server, team):
+    org, (ann, bob, _) = team
+    await _accepting(ann)
+    customer = await Customer(server.url, org).authorize()
+    sock = await customer.rtm()
+    ann_rtm = await ann.rtm()
+    try:
+        started = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "order 42"}]}}})
+        chat_id, thread_id = started["chat_id"], started["thread_id"]
+        await ann_rtm.push("incoming_chat")
+        await ann.ok("send_typing_indicator", {"chat_id": chat_id, "is_typing": True})
+        typing = await sock.push("incoming_typing_indicator")
+        assert typing["payload"]["typing_indicator"]["author_id"] == ann.id
+        await customer.ok("send_sneak_peek", {"chat_id": chat_id, "sneak_peek_text": "where is my ord"})
+        peek = await ann_rtm.push("incoming_sneak_peek")
+        assert peek["payload"]["sneak_peek"]["text"] == "where is my ord"
+
+        await ann.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "note: VIP",
+                                                                   "visibility": "agents"}})
+        await ann.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "On its way!"}})
+        assert (await sock.push("incoming_event"))["payload"]["event"]["text"] == "On its way!"  # no whisper first
+        seen_by_customer = (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]
+        assert [e["text"] for e in seen_by_customer] == ["order 42", "On its way!"]
+        seen_by_agent = (await ann.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]
+        assert [e["text"] for e in seen_by_agent] == ["order 42", "note: VIP", "On its way!"]
+
+        await ann.ok("tag_thread", {"chat_id": chat_id, "thread_id": thread_id, "tag": "shipping"})
+        assert (await ann_rtm.push("thread_tagged"))["payload"]["tag"] == "shipping"
+        me = await ann.ok("get_customer", {"id": customer.id})
+        assert me["id"] == customer.id
+        await ann.ok("update_customer", {"id": customer.id, "name": "Ann's customer"})
+        assert (await sock.push("customer_updated"))["payload"]["name"] == "Ann's customer"
+
+        await ann.ok("deactivate_chat", {"id": chat_id})
+        assert (await sock.push("chat_deactivated"))["payload"]["user_id"] == ann.id
+        archives = await ann.ok("list_archives", {"filters": {"query": "its way"}})
+        assert [c["id"] for c in archives["chats"]] == [chat_id]
+        assert (await ann.ok("list_archives", {"filters": {"query": "nothing like this"}}))["chats"] == []
+        statuses = await ann.ok("list_routing_statuses")
+        assert {"agent_id": ann.id, "status": "accepting_chats"} in statuses
+
+        await bob.ok("ban_customer", {"id": customer.id, "ban": {"days": 1}})
+        assert (await sock.push("customer_disconnected"))["payload"] == {"reason": "customer_banned"}
+        r = await customer.call("list_chats")
+        assert r.status_code == 403 and r.json()["error"]["type"] == "customer_banned"
+    finally:
+        await sock.close()
+        await ann_rtm.close()
+        await customer.aclose()
+
+
+async def test_agents_are_kept_to_their_own_license(server, team, valkey):
+    org, (ann, _, _) = team
+    other_org = await new_license(valkey)
+    stranger = await Customer(server.url, other_org).authorize()
+    try:
+        chat_id = (await stranger.ok("start_chat"))["chat_id"]
+        for action, payload in (("get_chat", {"chat_id": chat_id}),
+                                ("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "hi"}}),
+                                ("add_user_to_chat", {"chat_id": chat_id, "user_id": ann.id, "user_type": "agent"}),
+                                ("get_customer", {"id": stranger.id})):
+            r = await ann.call(action, payload)
+            assert r.status_code == 404 and r.json()["error"]["type"] == "not_found", (action, r.text)
+        assert (await ann.ok("list_chats"))["chats_summary"] == []
+        r = await ann.http.post("/v3.6/agent/action/list_chats", json={}, headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 401 and r.json()["error"]["type"] == "authentication"
+        r = await ann.call("set_routing_status", {"status": "sleeping"})
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
+    finally:
+        await stranger.aclose()

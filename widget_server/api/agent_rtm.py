@@ -1,0 +1,48 @@
+"""Agent RTM API: ``/v3.x/agent/rtm/ws`` (see ``rtm.py`` for the transport). ``login`` takes the personal access
+token as ``token`` (``Bearer <PAT>`` or the PAT itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import WebSocket, websocket
+
+from ..core.agents import AgentCaller
+from ..protocol import agent as a
+from .auth import authenticate_agent
+from .customer_web import base_url
+from .dispatch import AGENT
+from .rtm import RtmConnection
+
+
+class AgentConnection(RtmConnection):
+    table = AGENT
+    disconnect_action = "agent_disconnected"
+    caller: AgentCaller
+
+    @property
+    def core(self) -> Any:
+        return self.state.agent_core
+
+    def caller_for(self, frame: Any) -> AgentCaller:
+        base = self.caller
+        return AgentCaller(org=base.org, agent_id=base.agent_id, role=base.role, version=frame.version or self.version,
+                           transport="rtm", base_url=base.base_url, conn_id=self.conn_id, request_id=frame.request_id)
+
+    async def login(self, frame: Any, req: a.AgentLoginRequest) -> None:
+        org, agent = await authenticate_agent(self.state, req.token)
+        self.caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
+                                  version=self.version, transport="rtm",  # type: ignore[arg-type]
+                                  base_url=base_url(self.socket, self.state),  # type: ignore[arg-type]
+                                  conn_id=self.conn_id, request_id=frame.request_id)
+        if req.pushes:
+            subscribed = frozenset(req.pushes.get(self.version, ()))
+            self.pushes = None if "all" in subscribed else subscribed
+        await self.state.bus.register(agent["id"], self)
+        self.user_id = agent["id"]
+        self.respond(frame, await self.core.login(self.caller, req))
+
+
+@websocket(["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"])
+async def agent_rtm(socket: WebSocket[Any, Any, Any]) -> None:
+    await AgentConnection(socket, socket.app.state.ws).run()

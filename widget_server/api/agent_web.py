@@ -1,0 +1,34 @@
+"""Agent Web API: ``POST /v3.x/agent/action/<action>`` with a personal access token (Bearer or Basic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.params import FromPath
+
+from ..core.agents import AgentCaller
+from ..protocol.errors import ApiError
+from .auth import authenticate_agent
+from .customer_web import api_version, base_url
+from .dispatch import AGENT, decode, dispatch
+from .state import AppState
+
+_encode = msgspec.json.encode
+
+
+@post(["/v3.6/agent/action/{action:str}", "/v3.5/agent/action/{action:str}"], status_code=200,
+      summary="Agent Chat API action (Web)")
+async def agent_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    spec = AGENT.lookup(action, "web")
+    body = await request.body()
+    if len(body) > state.settings.web_max_body_bytes:
+        raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
+    org, agent = await authenticate_agent(state, request.headers.get("authorization"))
+    caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
+                         version=api_version(request.url.path), transport="web",  # type: ignore[arg-type]
+                         base_url=base_url(request, state))
+    result = await dispatch(state.agent_core, caller, spec, decode(spec, body))
+    return Response(_encode(result), media_type="application/json")
