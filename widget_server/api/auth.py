@@ -66,10 +66,11 @@ def parse_token_body(raw: bytes, content_type: str) -> TokenRequest:
     raw = raw.strip()
     try:
         if raw.startswith(b"{") or "json" in content_type:
+            raw.decode("utf-8")
             return _token_request.decode(raw)
         return msgspec.convert(dict(parse_qsl(raw.decode("utf-8", "strict"))), TokenRequest, strict=False)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
-        raise OAuthError("invalid_request", str(exc)) from None
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError) as exc:
+        raise OAuthError("invalid_request", str(exc) or "malformed body") from None
 
 
 def issue_token(signer: Signer, org: str, cid: str, ttl: int, group: int = 0) -> str:

@@ -88,7 +88,10 @@ async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[
         raise
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise ApiError("validation", "upload_file expects multipart/form-data with a `file` field")
-    form = await request.form()
+    try:
+        form = await request.form()
+    except UnicodeDecodeError:
+        raise ApiError("validation", "multipart form fields must be UTF-8") from None
     item = form.get("file")
     if not isinstance(item, UploadFile):
         raise ApiError("validation", "file: a file field is required")

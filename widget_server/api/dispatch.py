@@ -169,13 +169,22 @@ def lookup(name: str, transport: Transport) -> Action:
 
 
 def decode(action: Action, payload: bytes | None) -> Any:
-    """The action's request Struct; a decode error becomes a ``validation`` error naming the field."""
+    """The action's request Struct; any malformed or invalid body becomes a ``validation`` error."""
+    return decode_json(action.decoder, payload if payload else b"{}")
+
+
+def decode_json(decoder: msgspec.json.Decoder, data: bytes) -> Any:
+    """Decode untrusted JSON: wrong types and missing fields name the field; bytes that are not UTF-8 and nesting
+    deeper than msgspec's recursion limit are refused the same way instead of escaping as 500s."""
     try:
-        return action.decoder.decode(payload if payload else b"{}")
+        data.decode("utf-8")
+        return decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise ApiError("validation", str(exc)) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ApiError("validation", f"Malformed JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError("validation", "Malformed JSON: nested too deeply") from None
 
 
 def convert(action: Action, params: dict[str, Any]) -> Any:

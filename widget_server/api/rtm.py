@@ -42,7 +42,7 @@ def _salvage(raw: bytes) -> tuple[str, RequestId]:
     """The action and request_id of a frame that failed validation, so the client can pair the error with it."""
     try:
         echo = _lenient_decoder.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return "", None
     action = echo.action[:64] if isinstance(echo.action, str) else ""
     rid = echo.request_id if isinstance(echo.request_id, (str, int)) and not isinstance(echo.request_id, bool) else None
@@ -145,6 +145,12 @@ class RtmConnection(ABC):
                 raise _Closed
             data = message.get("text")
             raw = data.encode() if data is not None else (message.get("bytes") or b"")
+            if data is None:
+                try:
+                    raw.decode("utf-8")  # binary frames are accepted as JSON too, if they are UTF-8
+                except UnicodeDecodeError:
+                    self.respond_error("", None, ApiError("validation", "Malformed JSON: not UTF-8"))
+                    continue
             if len(raw) > limit:
                 self.respond_error(*_salvage(raw), ApiError("validation", f"Frame is larger than {limit} bytes"))
                 continue
@@ -157,6 +163,9 @@ class RtmConnection(ABC):
                 continue
             except msgspec.DecodeError as exc:
                 self.respond_error("", None, ApiError("validation", f"Malformed JSON: {exc}"))
+                continue
+            except RecursionError:
+                self.respond_error(*_salvage(raw), ApiError("validation", "Malformed JSON: nested too deeply"))
                 continue
             if frame.name == "ping":
                 self.respond(frame, {})

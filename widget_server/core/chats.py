@@ -59,6 +59,24 @@ def customer_view(cid: str, rec: dict[str, str]) -> Customer:
     )
 
 
+MAX_JSON_DEPTH = 32
+"""How deep free-form JSON (custom event content, property values) may nest: deep enough for any real payload,
+shallow enough that every stored value can be wrapped in responses and read back."""
+
+
+def check_depth(value: Any, where: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise a ``validation`` error when ``value`` nests deeper than ``limit`` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise ApiError("validation", f"{where}: nested deeper than {limit} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
 class AnyCaller(Protocol):
     """What the shared code needs of a customer's or an agent's caller."""
 
@@ -285,6 +303,8 @@ class ChatBase(ABC):
         """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
         out = []
         for ev in events:
+            check_depth(getattr(ev, "content", None), "event.content")
+            check_depth(ev.properties, "event.properties")
             if self.FOR_CUSTOMER:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
                                              visibility=None, recipients=ev.recipients or "all")
@@ -491,6 +511,8 @@ class ChatBase(ABC):
 
     @staticmethod
     def _merge(update: dict) -> Any:
+        check_depth(update, "properties")
+
         def mutate(props: dict) -> dict:
             for ns, values in update.items():
                 props.setdefault(ns, {}).update(values)

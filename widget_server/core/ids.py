@@ -20,6 +20,6 @@ def uuid_id() -> str:
 def split_event_id(event_id: str) -> tuple[str, int] | None:
     """``"K600PKZON8_3"`` -> ``("K600PKZON8", 3)``; None when it is not a server event id."""
     thread_id, sep, seq = event_id.rpartition("_")
-    if not sep or not thread_id or not seq.isdigit() or len(seq) > 9:
+    if not sep or not thread_id or not (seq.isascii() and seq.isdigit()) or len(seq) > 9:
         return None
     return thread_id, int(seq)

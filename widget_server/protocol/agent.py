@@ -7,12 +7,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from .chats import ChatSummary, Queue, Thread
-from .common import Access, ChatId, GroupId, Properties, SortOrder
+from .common import Access, ChatId, GroupId, Properties, SortOrder, ThreadId
 from .customer import InitialChat, InitialThread
 from .events import Event
 
 AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
-ThreadId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 RoutingStatus = Literal["accepting_chats", "not_accepting_chats", "offline"]
 PageId = Annotated[str, msgspec.Meta(max_length=2048)]
 

@@ -18,7 +18,10 @@ Text = Annotated[str, msgspec.Meta(max_length=16384)]
 
 SortOrder = Literal["asc", "desc"]
 
-ChatId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ChatId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+"""Chat and thread ids: server-made, short, plain ASCII."""
+ThreadId = ChatId
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern="^[A-Za-z0-9_-]+$")]
 GroupId = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 
 

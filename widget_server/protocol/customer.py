@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from .chats import Chat, ChatSummary, Thread
-from .common import Access, ChatId, GroupId, Properties, PropertyNames, SortOrder
+from .common import Access, ChatId, EventId, GroupId, Properties, PropertyNames, SortOrder, ThreadId
 from .events import ClientEvent
 from .users import Address, Email, Name, SessionFields, Statistics, Url
 
@@ -151,7 +151,7 @@ class ListChatsResponse(msgspec.Struct, omit_defaults=True):
 
 class GetChatRequest(msgspec.Struct, omit_defaults=True):
     chat_id: ChatId
-    thread_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    thread_id: ThreadId | None = None
 
 
 GetChatResponse = Chat
@@ -195,8 +195,8 @@ class PostbackSpec(msgspec.Struct, omit_defaults=True):
 
 class SendRichMessagePostbackRequest(msgspec.Struct):
     chat_id: ChatId
-    thread_id: Annotated[str, msgspec.Meta(max_length=64)]
-    event_id: Annotated[str, msgspec.Meta(max_length=128)]
+    thread_id: ThreadId
+    event_id: EventId
     postback: PostbackSpec
 
 
@@ -229,27 +229,27 @@ class DeleteChatPropertiesRequest(msgspec.Struct):
 
 class UpdateThreadPropertiesRequest(msgspec.Struct):
     chat_id: ChatId
-    thread_id: Annotated[str, msgspec.Meta(max_length=64)]
+    thread_id: ThreadId
     properties: Properties
 
 
 class DeleteThreadPropertiesRequest(msgspec.Struct):
     chat_id: ChatId
-    thread_id: Annotated[str, msgspec.Meta(max_length=64)]
+    thread_id: ThreadId
     properties: PropertyNames
 
 
 class UpdateEventPropertiesRequest(msgspec.Struct):
     chat_id: ChatId
-    thread_id: Annotated[str, msgspec.Meta(max_length=64)]
-    event_id: Annotated[str, msgspec.Meta(max_length=128)]
+    thread_id: ThreadId
+    event_id: EventId
     properties: Properties
 
 
 class DeleteEventPropertiesRequest(msgspec.Struct):
     chat_id: ChatId
-    thread_id: Annotated[str, msgspec.Meta(max_length=64)]
-    event_id: Annotated[str, msgspec.Meta(max_length=128)]
+    thread_id: ThreadId
+    event_id: EventId
     properties: PropertyNames
 
 
