@@ -16,6 +16,7 @@ from . import __version__
 from .api.agent_rtm import agent_rtm
 from .api.agent_web import agent_action
 from .api.auth import customer_token
+from .api.configuration_web import configuration_action
 from .api.customer_rtm import customer_rtm
 from .api.customer_web import customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
@@ -24,7 +25,9 @@ from .api.health import healthz, readyz
 from .api.openapi import add_action_operations
 from .api.state import AppState
 from .core.agents import AgentCore
+from .core.configuration import ConfigurationCore
 from .core.local import LocalCore
+from .core.webhooks import Deliverer
 from .settings import Settings, load_settings
 from .valkey import connect
 
@@ -42,12 +45,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await state.load_secret()
-        state.core = LocalCore(state.store, state.bus, state.signer, settings, state.router)
-        state.agent_core = AgentCore(state.store, state.bus, state.signer, settings, state.router)
+        state.core = LocalCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks)
+        state.agent_core = AgentCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks)
+        state.configuration = ConfigurationCore(state.store, state.router, state.webhooks, state.signer)
+        deliverer = Deliverer(valkey, state.webhooks, retry_base=settings.webhook_retry_base)
+        await deliverer.start()
         await state.bus.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             await state.bus.stop()
             await valkey.aclose()
 
@@ -58,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file,
-                        agent_action, agent_rtm],
+                        agent_action, agent_rtm, configuration_action],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,

@@ -85,6 +85,23 @@ def file(org: str, file_id: str) -> str:
     return f"{P}:{{{org}}}:file:{file_id}"
 
 
+def webhooks(org: str) -> str:
+    """Hash webhook id -> encoded registration."""
+    return f"{P}:{{{org}}}:webhooks"
+
+
+def webhook_log(org: str, webhook_id: str) -> str:
+    """List of the latest delivery attempts of a webhook, newest first (bounded)."""
+    return f"{P}:{{{org}}}:whlog:{webhook_id}"
+
+
+WEBHOOK_STREAM = f"{P}:{{webhooks}}:stream"
+"""Deliveries waiting to be sent, read by every worker through one consumer group."""
+WEBHOOK_RETRY = f"{P}:{{webhooks}}:retry"
+"""Sorted set of deliveries to retry, scored by when (ms)."""
+WEBHOOK_GROUP = "deliverers"
+
+
 # customer
 def customer(cid: str) -> str:
     return f"{P}:{{{cid}}}:cust"

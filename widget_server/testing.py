@@ -234,3 +234,48 @@ class Agent:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+class WebhookReceiver:
+    """A small local HTTP server that records webhook deliveries; it answers 500 to the first ``fail`` requests."""
+
+    def __init__(self, fail: int = 0, port: int | None = None) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.fail = fail
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = 500 if len(receiver.requests) <= receiver.fail else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "WebhookReceiver":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    async def wait_for(self, count: int, timeout: float = 20.0) -> list[tuple[dict[str, str], bytes]]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} deliveries, got {len(self.requests)}")
+            await asyncio.sleep(0.05)
+        return self.requests

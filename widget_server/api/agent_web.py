@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.params import FromPath
 
-from ..core.agents import AgentCaller
+from ..core.agents import ADMIN_ROLES, AgentCaller
 from ..protocol.errors import ApiError
 from .auth import authenticate_agent
 from .customer_web import api_version, base_url
@@ -27,6 +27,13 @@ async def agent_action(request: Request[Any, Any, Any], action: FromPath[str]) -
     if len(body) > state.settings.web_max_body_bytes:
         raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
     org, agent = await authenticate_agent(state, request.headers.get("authorization"))
+    author = request.headers.get("x-author-id")
+    if author and author != agent["id"]:
+        # LiveChat's older way for a bot to act: an owner's or administrator's token plus X-Author-Id: <bot id>
+        bot = (await state.store.agents(org, [author])).get(author)
+        if agent.get("role") not in ADMIN_ROLES or bot is None or bot.get("type") != "bot":
+            raise ApiError("authorization", "X-Author-Id must name a bot, and only administrators may use it")
+        agent = bot
     caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
                          version=api_version(request.url.path), transport="web",  # type: ignore[arg-type]
                          base_url=base_url(request, state))

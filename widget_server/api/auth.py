@@ -16,6 +16,7 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from .. import keys
+from ..core.configuration import BotToken
 from ..core.signing import AccessToken, Signer
 from ..protocol.common import now_rfc3339
 from ..protocol.errors import ApiError
@@ -124,12 +125,19 @@ async def check_banned(state: AppState, customer_id: str) -> None:
 
 
 async def authenticate_agent(state: AppState, authorization: str | None) -> tuple[str, dict[str, Any]]:
-    """(organization id, agent record) of a personal access token sent as ``Bearer`` or ``Basic``."""
+    """(organization id, agent record) of a personal access token sent as ``Bearer`` or ``Basic``, or of a bot
+    token from ``issue_bot_token``."""
     token = _agent_credential(authorization) if authorization and " " in authorization else authorization
-    link = await state.agent_for_token(token)
-    if link is None:
-        raise ApiError("authentication", "Invalid access token")
-    org, agent_id = link["org"], link["agent_id"]
+    if token and "." in token:
+        claims = state.signer.unsign("bot", token, BotToken)
+        if claims is None or claims.exp < time.time():
+            raise ApiError("authentication", "Invalid or expired bot token")
+        org, agent_id = claims.org, claims.bot
+    else:
+        link = await state.agent_for_token(token)
+        if link is None:
+            raise ApiError("authentication", "Invalid access token")
+        org, agent_id = link["org"], link["agent_id"]
     agents = await state.store.agents(org, [agent_id])
     if agent_id not in agents:
         raise ApiError("authentication", "Invalid access token")

@@ -11,6 +11,7 @@ import msgspec
 from ..core.interface import Caller, ChatCore
 from ..protocol import agent as a
 from ..protocol import config as cfg
+from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.errors import ApiError
 from ..protocol.frames import RequestId
@@ -102,6 +103,22 @@ AGENT_ACTIONS: dict[str, Action] = {
 }
 """The Agent Chat API subset; methods of AgentCore."""
 
+CONFIGURATION_ACTIONS: dict[str, Action] = {
+    name: Action(req, name, _WEB) for name, req in {
+        "create_agent": cf.CreateAgentRequest, "get_agent": cf.AgentIdRequest, "list_agents": cf.ListAgentsRequest,
+        "update_agent": cf.UpdateAgentRequest, "delete_agent": cf.AgentIdRequest,
+        "create_group": cf.CreateGroupRequest, "get_group": cf.GroupIdRequest, "list_groups": c.Empty,
+        "update_group": cf.UpdateGroupRequest, "delete_group": cf.GroupIdRequest,
+        "create_bot": cf.CreateBotRequest, "get_bot": cf.BotIdRequest, "list_bots": c.Empty,
+        "delete_bot": cf.BotIdRequest, "issue_bot_token": cf.IssueBotTokenRequest,
+        "register_webhook": cf.RegisterWebhookRequest, "list_webhooks": cf.ListWebhooksRequest,
+        "unregister_webhook": cf.UnregisterWebhookRequest, "list_webhook_deliveries": cf.WebhookDeliveryLogRequest,
+        "update_license_properties": cf.LicensePropertiesRequest,
+        "list_license_properties": cf.ListLicensePropertiesRequest,
+    }.items()
+}
+"""The Configuration API subset (Web only); methods of ConfigurationCore."""
+
 WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
 
 
@@ -145,6 +162,7 @@ class Table:
 
 CUSTOMER = Table(CUSTOMER_ACTIONS, ALIASES)
 AGENT = Table(AGENT_ACTIONS)
+CONFIGURATION = Table(CONFIGURATION_ACTIONS)
 frame_decoder = CUSTOMER.frame_decoder
 
 

@@ -10,6 +10,7 @@ from .. import keys
 from ..core.bus import Bus
 from ..core.interface import ChatCore
 from ..core.routing import Router
+from ..core.webhooks import Webhooks
 from ..core.signing import Signer
 from ..core.store import Store
 from ..settings import Settings
@@ -22,10 +23,12 @@ class AppState:
         self.store = Store(valkey)
         self.bus = Bus(valkey)
         self.router = Router(valkey)
+        self.webhooks = Webhooks(valkey)
         self.secret = b""
         self.signer = Signer(b"")
         self.core: ChatCore
         self.agent_core: Any
+        self.configuration: Any
         self._licenses: set[str] = set()
 
     async def load_secret(self) -> None:

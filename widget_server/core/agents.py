@@ -109,8 +109,8 @@ class AgentCore(ChatBase):
 
     async def _set_status(self, caller: AgentCaller, agent_id: str, status: str) -> None:
         await self.router.set_status(caller.org, agent_id, status)
-        await self.bus.publish(await self._license_agents(caller.org), "routing_status_set",
-                               a.RoutingStatusSet(agent_id=agent_id, status=status))  # type: ignore[arg-type]
+        await self._push(caller, await self._license_agents(caller.org), "routing_status_set",
+                         a.RoutingStatusSet(agent_id=agent_id, status=status))  # type: ignore[arg-type]
         if status == "accepting_chats":
             agent = (await self.store.agents(caller.org, [agent_id])).get(agent_id, {})
             for group in agent.get("groups", []):
@@ -241,7 +241,7 @@ class AgentCore(ChatBase):
             items = await self._prepare_events(caller, thread.events, now)
             first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
             event_ids = [e.id for e in self._event_structs(items, thread_id, first)]
-        await self._incoming_chat_to(caller, chat, thread_id, [customers[0]])
+        await self._incoming_chat_to(caller, chat, thread_id, [customers[0]], webhook=True)
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id, event_ids=event_ids)  # type: ignore[arg-type]
 
     async def add_user_to_chat(self, caller: AgentCaller, req: a.AddUserToChatRequest) -> c.Empty:

@@ -26,6 +26,7 @@ from .ids import split_event_id
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from .signing import Cursor, Signer
 from .store import Store, StoreError
+from .webhooks import Webhooks
 
 _encode = msgspec.json.encode
 _event_decoder = msgspec.json.Decoder(Event)
@@ -94,12 +95,14 @@ class ChatBase(ABC):
     FOR_CUSTOMER = True
     """Whether threads are shown as a customer sees them (without agent-only events)."""
 
-    def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings, router: Router) -> None:
+    def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings, router: Router,
+                 webhooks: Webhooks) -> None:
         self.store = store
         self.bus = bus
         self.signer = signer
         self.settings = settings
         self.router = router
+        self.webhooks = webhooks
 
     @abstractmethod
     async def _chat_for(self, caller: Any, chat_id: str) -> dict[str, str]:
@@ -112,8 +115,13 @@ class ChatBase(ABC):
             users += _list_decoder.decode(chat["agent_ids"])
         return users
 
-    async def _push(self, caller: AnyCaller, users: list[str], action: str, payload: Any) -> None:
+    async def _push(self, caller: AnyCaller, users: list[str], action: str, payload: Any,
+                    chat: dict[str, str] | None = None, webhook: bool = True) -> None:
+        """Push to every connection of ``users`` (the caller's own connection gets its request_id), and to the
+        license's webhooks for ``action`` unless told otherwise (a push sent to several audiences is one event)."""
         await self.bus.publish(users, action, payload, caller.conn_id, caller.request_id)
+        if webhook:
+            await self.webhooks.emit(caller.org, action, payload, chat)
 
     @staticmethod
     def _customer_user(rec: dict[str, str], chat: dict[str, str]) -> ChatUser:
@@ -207,14 +215,13 @@ class ChatBase(ABC):
         chat = await self.store.chat(chat_id) or {}
         agents = await self.store.agents(chat["org"], [agent_id])
         user = self._agent_user(agents.get(agent_id, {"id": agent_id}))
-        await self.bus.publish(self._recipients(chat), "user_added_to_chat", UserAddedToChat(
-            chat_id=chat_id, thread_id=thread_id, user=user, reason=reason, requester_id=requester_id),
-            caller.conn_id, caller.request_id)
-        await self._incoming_chat_to(caller, chat, thread_id, [agent_id])
+        await self._push(caller, self._recipients(chat), "user_added_to_chat", UserAddedToChat(
+            chat_id=chat_id, thread_id=thread_id, user=user, reason=reason, requester_id=requester_id), chat)
+        await self._incoming_chat_to(caller, chat, thread_id, [agent_id], webhook=False)
         return chat
 
     async def _incoming_chat_to(self, caller: AnyCaller, chat: dict[str, str], thread_id: str,
-                                users: list[str]) -> None:
+                                users: list[str], webhook: bool) -> None:
         [(thread, raw)] = await self.store.threads(chat["id"], [thread_id])
         payload = p.IncomingChat(
             requester_id=caller.user_id,
@@ -226,7 +233,7 @@ class ChatBase(ABC):
                 properties=_props_decoder.decode(chat.get("properties") or "{}"),
             ),
         )
-        await self.bus.publish(users, "incoming_chat", payload, caller.conn_id, caller.request_id)
+        await self._push(caller, users, "incoming_chat", payload, chat, webhook)
 
     async def _route(self, caller: AnyCaller, chat_id: str, thread_id: str, group_id: int) -> str | None:
         """Give a new active thread to an agent of its group, or queue it. Returns the agent, if any."""
@@ -239,7 +246,7 @@ class ChatBase(ABC):
         await self.store.set_thread_fields(chat_id, thread_id, {"queued_at": now_rfc3339(), "queue_group": str(group_id)})
         await self._push_queue_positions(caller, org, group_id)
         chat = await self.store.chat(chat_id) or {}
-        await self._incoming_chat_to(caller, chat, thread_id, await self._group_agents(org, group_id))
+        await self._incoming_chat_to(caller, chat, thread_id, await self._group_agents(org, group_id), webhook=False)
         return None
 
     async def _push_queue_positions(self, caller: AnyCaller, org: str, group_id: int) -> None:
@@ -442,9 +449,9 @@ class ChatBase(ABC):
             raise
         users = self._recipients(chat)
         [event] = self._event_structs(items, thread_id, seq)
-        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.id, thread_id, event))
+        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.id, thread_id, event), chat)
         await self._push(caller, users, "chat_deactivated",
-                         p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id))
+                         p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id), chat)
         await self.store.archive_thread(caller.org, req.id, thread_id, rfc3339_to_ms(now))
         await self._release(caller, chat, thread_id)
         return _EMPTY
@@ -467,7 +474,7 @@ class ChatBase(ABC):
             raise
         [event] = self._event_structs(items, thread_id, seq)
         users = self._recipients(chat) if items[0][2] else self._recipients(chat)[1:]
-        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.chat_id, thread_id, event))
+        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.chat_id, thread_id, event), chat)
         return c.SendEventResponse(event_id=event.id or "")
 
     async def _event(self, caller: AnyCaller, chat_id: str, thread_id: str, event_id: str) -> tuple[dict[str, str], int]:

@@ -238,7 +238,7 @@ class LocalCore(ChatBase):
             raise ApiError("internal", "Could not allocate a chat id")
         await self.store.update_customer(caller.customer_id, {}, {"chats_count": 1, "threads_count": 1})
         chat = await self.store.chat(chat_id) or {}
-        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat))
+        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
         if req.active:
             await self._route(caller, chat_id, thread_id, group_ids[0])
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
@@ -269,7 +269,7 @@ class LocalCore(ChatBase):
         await self.store.set_chat_fields(req.chat.id, updates)
         await self.store.update_customer(caller.customer_id, {}, {"threads_count": 1})
         chat = await self.store.chat(req.chat.id) or {}
-        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat))
+        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
         if req.active:
             await self._route(caller, req.chat.id, thread_id, access.group_ids[0])
         return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)

@@ -1,0 +1,893 @@
+// The agent console: signs in with a personal access token and speaks the Agent RTM API over one websocket.
+// Everything users wrote reaches the DOM as text (textContent / Text nodes); nothing is ever parsed as HTML.
+
+const TOKEN_KEY = "widget_server.agent_token";
+const TYPING_IDLE_MS = 3000;
+const PING_MS = 30000;
+const MAX_RECONNECT_MS = 30000;
+
+const $ = (id) => document.getElementById(id);
+
+/** An element with attributes and children; strings become Text nodes, so user data stays text. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+// --- the RTM connection ------------------------------------------------------------------------------------------
+
+class RtmError extends Error {
+  constructor(type, message) {
+    super(message || type || "Request failed");
+    this.type = type || "internal";
+  }
+}
+
+class Rtm {
+  #ws = null;
+  #pending = new Map();
+  #next = 0;
+  #ping = 0;
+
+  constructor({ onPush, onClose }) {
+    this.onPush = onPush;
+    this.onClose = onClose;
+  }
+
+  /** Opens the socket (same origin; wss on https pages). Resolves once it is open. */
+  open() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(`${scheme}//${location.host}/v3.6/agent/rtm/ws`);
+    this.#ws = ws;
+    return new Promise((resolve, reject) => {
+      ws.addEventListener("open", () => resolve(), { once: true });
+      ws.addEventListener("message", (e) => this.#receive(e.data));
+      ws.addEventListener("close", (e) => {
+        reject(new RtmError("connection", "Could not connect to the server"));
+        this.#failPending();
+        clearInterval(this.#ping);
+        if (this.#ws === ws) {
+          this.#ws = null;
+          this.onClose(e);
+        }
+      });
+      // proxies drop sockets that stay silent; the server itself never does
+      this.#ping = setInterval(() => this.request("ping").catch(() => {}), PING_MS);
+    });
+  }
+
+  request(action, payload = {}) {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new RtmError("connection", "Not connected"));
+    const requestId = String(++this.#next);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(requestId);
+        reject(new RtmError("timeout", `${action} got no answer`));
+      }, 15000);
+      this.#pending.set(requestId, { resolve, reject, timer });
+      ws.send(JSON.stringify({ action, request_id: requestId, payload }));
+    });
+  }
+
+  close() {
+    const ws = this.#ws;
+    this.#ws = null;
+    clearInterval(this.#ping);
+    this.#failPending();
+    if (ws) ws.close(1000);
+  }
+
+  #failPending() {
+    for (const { reject, timer } of this.#pending.values()) {
+      clearTimeout(timer);
+      reject(new RtmError("connection", "Connection closed"));
+    }
+    this.#pending.clear();
+  }
+
+  #receive(data) {
+    let frame;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (frame.type === "push") {
+      this.onPush(frame.action, frame.payload ?? {});
+      return;
+    }
+    const pending = this.#pending.get(String(frame.request_id));
+    if (!pending) return;
+    this.#pending.delete(String(frame.request_id));
+    clearTimeout(pending.timer);
+    if (frame.success) pending.resolve(frame.payload);
+    else pending.reject(new RtmError(frame.payload?.error?.type, frame.payload?.error?.message));
+  }
+}
+
+// --- state ----------------------------------------------------------------------------------------------------------
+
+const state = {
+  rtm: null,
+  me: null,
+  chats: new Map(), // chat id -> chat (see newChat)
+  items: new Map(), // chat id -> its <li> in the list
+  names: new Map(), // user id -> display name, from every user list seen
+  selected: null,
+  signedIn: false,
+  reconnectMs: 1000,
+  reconnectTimer: 0,
+  typing: { chatId: null, timer: 0 },
+};
+
+function newChat(id) {
+  return {
+    id, users: [], active: false, threadId: null, lastText: "", queue: null,
+    events: [], eventIds: new Set(), historyLoaded: false, nextPageId: null,
+    peek: "", typing: new Map(), note: "",
+  };
+}
+
+const agentsOf = (chat) => chat.users.filter((u) => u.type === "agent");
+const customerOf = (chat) => chat.users.find((u) => u.type === "customer");
+const isMine = (chat) => state.me !== null && agentsOf(chat).some((u) => u.id === state.me.id);
+const isQueued = (chat) => chat.active && agentsOf(chat).length === 0;
+
+function customerName(chat) {
+  const customer = customerOf(chat);
+  if (!customer) return "Customer";
+  return customer.name || customer.email || `Customer ${customer.id.slice(0, 8)}`;
+}
+
+function rememberUsers(users) {
+  for (const u of users) if (u.name) state.names.set(u.id, u.name);
+}
+
+function authorName(chat, authorId) {
+  if (state.me && authorId === state.me.id) return "You";
+  const customer = customerOf(chat);
+  if (customer && customer.id === authorId) return customerName(chat);
+  return state.names.get(authorId) || authorId || "System";
+}
+
+function eventPreview(event) {
+  switch (event.type) {
+    case "message":
+    case "system_message":
+      return event.text || "";
+    case "rich_message":
+      return event.elements?.[0]?.title || "Rich message";
+    case "file":
+      return `File: ${event.name || "attachment"}`;
+    case "filled_form":
+      return "Form filled";
+    default:
+      return `${event.type} event`;
+  }
+}
+
+function setUsers(chat, users) {
+  chat.users = users || [];
+  rememberUsers(chat.users);
+}
+
+/** A chat from login's or list_chats' summaries. */
+function upsertSummary(summary) {
+  const chat = state.chats.get(summary.id) || newChat(summary.id);
+  setUsers(chat, summary.users);
+  chat.active = Boolean(summary.active);
+  chat.threadId = summary.last_thread_id || chat.threadId;
+  const last = Object.values(summary.last_event_per_type || {})
+    .map((x) => x.event)
+    .sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)))
+    .pop();
+  if (last) chat.lastText = eventPreview(last);
+  storeChat(chat);
+  return chat;
+}
+
+/** A chat from get_chat or incoming_chat (with its current thread). */
+function upsertChat(data) {
+  const chat = state.chats.get(data.id) || newChat(data.id);
+  setUsers(chat, data.users);
+  if (data.thread) {
+    chat.threadId = data.thread.id;
+    chat.active = Boolean(data.thread.active);
+    chat.queue = data.thread.queue || (isQueued(chat) ? chat.queue : null);
+    for (const event of data.thread.events || []) addEvent(chat, data.thread.id, event, false);
+  }
+  if (!isQueued(chat)) chat.queue = null;
+  storeChat(chat);
+  return chat;
+}
+
+function storeChat(chat) {
+  const known = state.chats.has(chat.id);
+  state.chats.set(chat.id, chat);
+  renderChatItem(chat, !known);
+  if (state.selected === chat.id) renderChatHead(chat);
+}
+
+function addEvent(chat, threadId, event, render = true) {
+  if (!event?.id || chat.eventIds.has(event.id)) return;
+  chat.eventIds.add(event.id);
+  chat.events.push({ threadId, event });
+  chat.lastText = eventPreview(event);
+  const customer = customerOf(chat);
+  if (customer && event.author_id === customer.id) chat.peek = "";
+  if (render && state.selected === chat.id && chat.historyLoaded) {
+    appendEventItem(chat, chat.events.length - 1, event.author_id === state.me?.id);
+    renderPeek(chat);
+  }
+}
+
+async function fetchChat(chatId) {
+  try {
+    return upsertChat(await state.rtm.request("get_chat", { chat_id: chatId }));
+  } catch (err) {
+    if (err.type !== "connection") showError(err);
+    return null;
+  }
+}
+
+// --- the chat list --------------------------------------------------------------------------------------------------
+
+function renderChatItem(chat, isNew) {
+  let li = state.items.get(chat.id);
+  if (!li) {
+    const button = el("button", { type: "button", class: "chat-item", "data-chat-id": chat.id,
+                                  onclick: () => selectChat(chat.id) });
+    li = el("li", {}, button);
+    state.items.set(chat.id, li);
+    $("chat-list").prepend(li); // newest first; items never move later, so focus stays put
+  }
+  const button = li.firstElementChild;
+  const badges = [];
+  if (!chat.active) badges.push(["Closed", "closed"]);
+  else if (isMine(chat)) badges.push(["Mine", "mine"]);
+  else if (isQueued(chat)) badges.push([chat.queue ? `Queued #${chat.queue.position}` : "Queued", "queued"]);
+  else badges.push([agentsOf(chat).map((u) => u.name || u.id).join(", ") || "Other agent", "other"]);
+  button.classList.toggle("is-mine", isMine(chat));
+  button.classList.toggle("is-queued", isQueued(chat));
+  button.classList.toggle("is-closed", !chat.active);
+  button.replaceChildren(
+    el("span", { class: "chat-name", text: customerName(chat) }),
+    ...badges.map(([text, kind]) => el("span", { class: `badge badge-${kind}`, text })),
+    el("span", { class: "chat-preview", text: chat.lastText || "No messages yet" }),
+  );
+  if (state.selected === chat.id) button.setAttribute("aria-current", "true");
+  else button.removeAttribute("aria-current");
+  $("no-chats").hidden = state.items.size > 0 || isNew === undefined ? state.items.size > 0 : false;
+}
+
+function clearChats() {
+  state.chats.clear();
+  state.items.clear();
+  state.selected = null;
+  $("chat-list").replaceChildren();
+  $("no-chats").hidden = false;
+  showChat(null);
+}
+
+// --- the selected chat ----------------------------------------------------------------------------------------------
+
+async function selectChat(chatId) {
+  const previous = state.selected;
+  if (previous && previous !== chatId) stopTyping();
+  state.selected = chatId;
+  for (const [id, li] of state.items) {
+    if (id === chatId) li.firstElementChild.setAttribute("aria-current", "true");
+    else li.firstElementChild.removeAttribute("aria-current");
+  }
+  const chat = state.chats.get(chatId);
+  showChat(chat);
+  await loadHistory(chat);
+}
+
+async function loadHistory(chat) {
+  const rtm = state.rtm;
+  try {
+    const [data, listing] = await Promise.all([
+      rtm.request("get_chat", { chat_id: chat.id }),
+      rtm.request("list_threads", { chat_id: chat.id, limit: 5 }),
+    ]);
+    upsertChat(data);
+    const history = [];
+    for (const thread of [...listing.threads].reverse()) {
+      for (const event of thread.events) history.push({ threadId: thread.id, event });
+    }
+    mergeHistory(chat, history, false);
+    chat.nextPageId = listing.next_page_id || null;
+    chat.historyLoaded = true;
+    if (state.selected === chat.id) {
+      renderChatHead(chat);
+      renderEvents(chat);
+    }
+    loadCustomer(chat);
+  } catch (err) {
+    if (state.selected === chat.id) showError(err);
+  }
+}
+
+/** Puts fetched events in order, before (older pages) or around what pushes already brought. */
+function mergeHistory(chat, entries, older) {
+  const fetched = entries.filter((e) => e.event.id);
+  const fetchedIds = new Set(fetched.map((e) => e.event.id));
+  const live = chat.events.filter((e) => !fetchedIds.has(e.event.id));
+  chat.events = older ? [...fetched, ...live] : [...fetched, ...live];
+  chat.eventIds = new Set(chat.events.map((e) => e.event.id));
+}
+
+async function loadEarlier() {
+  const chat = state.chats.get(state.selected);
+  if (!chat?.nextPageId) return;
+  try {
+    const listing = await state.rtm.request("list_threads", { chat_id: chat.id, page_id: chat.nextPageId });
+    const older = [];
+    for (const thread of [...listing.threads].reverse()) {
+      for (const event of thread.events) older.push({ threadId: thread.id, event });
+    }
+    mergeHistory(chat, older, true);
+    chat.nextPageId = listing.next_page_id || null;
+    if (state.selected === chat.id) renderEvents(chat, false);
+    if (!chat.nextPageId) $("messages").focus();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function loadCustomer(chat) {
+  const customer = customerOf(chat);
+  if (!customer) return;
+  try {
+    const details = await state.rtm.request("get_customer", { id: customer.id });
+    if (state.selected === chat.id) renderCustomer(details);
+  } catch (err) {
+    if (state.selected === chat.id) showError(err);
+  }
+}
+
+function showChat(chat) {
+  $("chat-empty").hidden = Boolean(chat);
+  $("chat-body").hidden = !chat;
+  $("messages").replaceChildren();
+  $("typing").textContent = "";
+  renderCustomer(null);
+  if (!chat) return;
+  renderChatHead(chat);
+  $("messages").append(el("li", { class: "loading muted", text: "Loading…" }));
+  renderPeek(chat);
+}
+
+function renderChatHead(chat) {
+  $("chat-title").textContent = customerName(chat);
+  const agents = agentsOf(chat).map((u) => (u.id === state.me?.id ? "you" : u.name || u.id));
+  let text;
+  if (!chat.active) text = "Closed";
+  else if (isQueued(chat)) text = chat.queue ? `Queued, position ${chat.queue.position}` : "Queued";
+  else text = `With ${agents.join(", ")}`;
+  if (chat.note) text += ` · ${chat.note}`;
+  $("chat-state").textContent = text;
+  $("join").hidden = !chat.active || isMine(chat);
+  $("close").hidden = !chat.active;
+  for (const id of ["reply", "whisper"]) $(id).disabled = !chat.active;
+  for (const form of ["reply-form", "rich-form", "transfer-form"]) {
+    for (const control of $(form).elements) control.disabled = !chat.active;
+  }
+  $("earlier").hidden = !chat.nextPageId;
+  const li = state.items.get(chat.id);
+  if (li) renderChatItem(chat);
+}
+
+function renderEvents(chat, scroll = true) {
+  const list = $("messages");
+  list.replaceChildren();
+  chat.events.forEach((_, index) => appendEventItem(chat, index, false));
+  if (!chat.events.length) list.append(el("li", { class: "muted", text: "No messages yet." }));
+  if (scroll) list.scrollTop = list.scrollHeight;
+  $("earlier").hidden = !chat.nextPageId;
+}
+
+function appendEventItem(chat, index, own) {
+  const list = $("messages");
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  list.querySelector(":scope > li.muted")?.remove();
+  const { threadId, event } = chat.events[index];
+  if (index > 0 && chat.events[index - 1].threadId !== threadId) {
+    list.append(el("li", { class: "thread-divider", text: "New thread" }));
+  }
+  list.append(eventItem(chat, event));
+  if (own || nearBottom) list.scrollTop = list.scrollHeight;
+}
+
+function timeOf(createdAt) {
+  const date = new Date(createdAt);
+  if (Number.isNaN(date.getTime())) return null;
+  return el("time", { datetime: createdAt, text: date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) });
+}
+
+function eventItem(chat, event) {
+  if (event.type === "system_message") {
+    return el("li", { class: "event event-system", "data-event-id": event.id }, el("p", { text: event.text }));
+  }
+  const customer = customerOf(chat);
+  const from = event.author_id === state.me?.id ? "me" : customer?.id === event.author_id ? "customer" : "agent";
+  const whisper = event.visibility === "agents" || event.recipients === "agents";
+  return el("li", { class: `event from-${from}${whisper ? " whisper" : ""}`, "data-event-id": event.id },
+    el("p", { class: "meta" },
+      el("span", { class: "author", text: authorName(chat, event.author_id) }), " ", timeOf(event.created_at),
+      whisper ? el("span", { class: "badge", text: "agents only" }) : null),
+    eventBody(event));
+}
+
+function safeUrl(url) {
+  try {
+    const parsed = new URL(url, location.href);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function eventBody(event) {
+  switch (event.type) {
+    case "message":
+      return el("p", { class: "text", text: event.text });
+    case "rich_message":
+      return el("div", { class: `rich rich-${event.template_id}` },
+        ...(event.elements || []).map((element) => el("div", { class: "rich-element" },
+          element.title ? el("p", { class: "rich-title", text: element.title }) : null,
+          element.subtitle ? el("p", { class: "rich-subtitle", text: element.subtitle }) : null,
+          element.buttons?.length
+            ? el("ul", { class: "rich-buttons", "aria-label": "Buttons" },
+              ...element.buttons.map((b) => el("li", { text: b.text })))
+            : null)));
+    case "file": {
+      const href = safeUrl(event.url);
+      const name = event.name || "attachment";
+      return el("p", { class: "text" }, href
+        ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: name })
+        : name);
+    }
+    case "filled_form":
+      return el("dl", { class: "form-fields" }, ...(event.fields || []).flatMap((field) => [
+        el("dt", { text: field.label || field.id }),
+        el("dd", { text: formAnswer(field) }),
+      ]));
+    default:
+      return el("p", { class: "text muted", text: `${event.type} event` });
+  }
+}
+
+function formAnswer(field) {
+  const one = (a) => (a && typeof a === "object" ? a.label ?? a.id ?? "" : String(a ?? ""));
+  if (Array.isArray(field.answers)) return field.answers.map(one).join(", ");
+  return one(field.answer);
+}
+
+function renderPeek(chat) {
+  const peek = state.selected === chat.id && chat.active ? chat.peek : "";
+  $("sneak-peek").hidden = !peek;
+  $("sneak-peek-text").textContent = peek;
+}
+
+function renderTyping(chat) {
+  if (state.selected !== chat.id) return;
+  const names = [...chat.typing.keys()].map((id) => authorName(chat, id));
+  $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+function renderCustomer(customer) {
+  const details = $("customer-details");
+  const fields = $("session-fields");
+  details.replaceChildren();
+  fields.replaceChildren();
+  $("customer-empty").hidden = Boolean(customer);
+  $("session-fields-title").hidden = !customer?.session_fields?.length;
+  if (!customer) return;
+  const rows = [["Name", customer.name], ["Email", customer.email], ["Phone", customer.phone_number],
+                ["Customer id", customer.id], ["Since", customer.created_at]];
+  for (const [label, value] of rows) {
+    if (value) details.append(el("dt", { text: label }), el("dd", { text: value }));
+  }
+  for (const pair of customer.session_fields || []) {
+    for (const [key, value] of Object.entries(pair)) fields.append(el("dt", { text: key }), el("dd", { text: value }));
+  }
+}
+
+// --- pushes ---------------------------------------------------------------------------------------------------------
+
+const PUSHES = {
+  incoming_chat({ chat }) {
+    if (chat) upsertChat(chat);
+  },
+  incoming_event({ chat_id: chatId, thread_id: threadId, event }) {
+    const chat = state.chats.get(chatId);
+    if (!chat) {
+      fetchChat(chatId);
+      return;
+    }
+    chat.typing.delete(event.author_id);
+    renderTyping(chat);
+    addEvent(chat, threadId, event);
+    renderChatItem(chat);
+  },
+  incoming_typing_indicator({ chat_id: chatId, typing_indicator: indicator }) {
+    const chat = state.chats.get(chatId);
+    if (!chat || !indicator || indicator.author_id === state.me?.id) return;
+    clearTimeout(chat.typing.get(indicator.author_id));
+    if (indicator.is_typing) {
+      chat.typing.set(indicator.author_id, setTimeout(() => {
+        chat.typing.delete(indicator.author_id);
+        renderTyping(chat);
+      }, 10000));
+    } else {
+      chat.typing.delete(indicator.author_id);
+    }
+    renderTyping(chat);
+  },
+  incoming_sneak_peek({ chat_id: chatId, sneak_peek: peek }) {
+    const chat = state.chats.get(chatId);
+    if (!chat) return;
+    chat.peek = peek?.text || "";
+    renderPeek(chat);
+  },
+  user_added_to_chat({ chat_id: chatId, user }) {
+    const chat = state.chats.get(chatId);
+    if (!chat) {
+      fetchChat(chatId);
+      return;
+    }
+    if (user && !chat.users.some((u) => u.id === user.id)) setUsers(chat, [...chat.users, user]);
+    chat.queue = null;
+    chat.note = "";
+    storeChat(chat);
+  },
+  user_removed_from_chat({ chat_id: chatId, user_id: userId }) {
+    const chat = state.chats.get(chatId);
+    if (!chat) return;
+    setUsers(chat, chat.users.filter((u) => u.id !== userId));
+    storeChat(chat);
+  },
+  chat_deactivated({ chat_id: chatId }) {
+    const chat = state.chats.get(chatId);
+    if (!chat) return;
+    chat.active = false;
+    chat.queue = null;
+    chat.peek = "";
+    chat.typing.clear();
+    if (state.selected === chatId) stopTyping();
+    storeChat(chat);
+    renderPeek(chat);
+    renderTyping(chat);
+  },
+  chat_transferred({ chat_id: chatId, transferred_to: to, queue }) {
+    const chat = state.chats.get(chatId);
+    if (!chat) return;
+    const target = to?.agent_ids?.length ? to.agent_ids.map((id) => state.names.get(id) || id).join(", ")
+      : `group ${(to?.group_ids || []).join(", ")}`;
+    chat.note = `transferred to ${target}`;
+    if (queue) chat.queue = queue;
+    storeChat(chat);
+  },
+  queue_positions_updated(items) {
+    const queued = new Set();
+    for (const item of Array.isArray(items) ? items : []) {
+      queued.add(item.chat_id);
+      const chat = state.chats.get(item.chat_id);
+      if (!chat) {
+        fetchChat(item.chat_id);
+        continue;
+      }
+      chat.queue = item.queue;
+      storeChat(chat);
+    }
+    // a chat that left the queue went to someone: learn who
+    for (const chat of state.chats.values()) {
+      if (chat.queue && !queued.has(chat.id)) {
+        chat.queue = null;
+        fetchChat(chat.id);
+      }
+    }
+  },
+  routing_status_set({ agent_id: agentId, status }) {
+    if (agentId === state.me?.id) $("accepting").checked = status === "accepting_chats";
+  },
+  incoming_rich_message_postback({ chat_id: chatId, user_id: userId, postback }) {
+    const chat = state.chats.get(chatId);
+    if (!chat || state.selected !== chatId) return;
+    showStatus(`${authorName(chat, userId)} chose "${postback?.id ?? ""}"`);
+  },
+  agent_disconnected({ reason }) {
+    signOut(`Signed out by the server (${reason || "no reason given"}).`);
+  },
+};
+
+function onPush(action, payload) {
+  const handler = PUSHES[action];
+  if (handler) handler(payload);
+}
+
+// --- signing in and out ---------------------------------------------------------------------------------------------
+
+async function signIn(token) {
+  clearTimeout(state.reconnectTimer);
+  state.rtm?.close();
+  const rtm = new Rtm({ onPush, onClose: () => onConnectionLost(rtm) });
+  state.rtm = rtm;
+  setConnection("Connecting…");
+  try {
+    await rtm.open();
+    const login = await rtm.request("login", { token: `Bearer ${token}` });
+    if (state.rtm !== rtm) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    state.signedIn = true;
+    state.reconnectMs = 1000;
+    onLoggedIn(login);
+  } catch (err) {
+    if (state.rtm !== rtm) return;
+    if (err.type === "authentication" || !state.signedIn) {
+      rtm.close();
+      state.rtm = null;
+      if (err.type === "authentication") sessionStorage.removeItem(TOKEN_KEY);
+      showLogin(err.type === "authentication" ? "That token was not accepted." : err.message);
+    }
+  }
+}
+
+function onLoggedIn(login) {
+  state.me = login.my_profile;
+  state.names.set(state.me.id, state.me.name);
+  $("me").textContent = `${state.me.name} (${state.me.id})`;
+  $("accepting").checked = state.me.routing_status === "accepting_chats";
+  $("login-view").hidden = true;
+  $("console-view").hidden = false;
+  $("session").hidden = false;
+  setConnection("Connected");
+  hideError();
+  applySummaries(login.chats_summary || []);
+  const selected = state.chats.get(state.selected);
+  if (selected) loadHistory(selected);
+}
+
+function applySummaries(summaries) {
+  const seen = new Set(summaries.map((s) => upsertSummary(s).id));
+  for (const chat of state.chats.values()) {
+    // an active chat missing from the listing has ended (or left this agent's reach) meanwhile
+    if (!seen.has(chat.id) && chat.active) {
+      chat.active = false;
+      storeChat(chat);
+    }
+  }
+  $("no-chats").hidden = state.chats.size > 0;
+}
+
+function onConnectionLost(rtm) {
+  if (state.rtm !== rtm || !state.signedIn) return;
+  state.rtm = null;
+  setConnection(`Disconnected; retrying in ${Math.round(state.reconnectMs / 1000)} s`);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return;
+  state.reconnectTimer = setTimeout(() => signIn(token), state.reconnectMs);
+  state.reconnectMs = Math.min(state.reconnectMs * 2, MAX_RECONNECT_MS);
+}
+
+function signOut(message) {
+  stopTyping();
+  state.signedIn = false;
+  clearTimeout(state.reconnectTimer);
+  const rtm = state.rtm;
+  state.rtm = null;
+  rtm?.close();
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.me = null;
+  clearChats();
+  showLogin(message);
+}
+
+function showLogin(message) {
+  $("console-view").hidden = true;
+  $("session").hidden = true;
+  $("login-view").hidden = false;
+  setConnection("");
+  if (message) showError(message);
+  $("token").value = "";
+  $("token").focus();
+}
+
+// --- actions --------------------------------------------------------------------------------------------------------
+
+function selectedChat() {
+  return state.chats.get(state.selected) || null;
+}
+
+async function act(action, payload) {
+  if (!state.rtm) {
+    showError("Not connected.");
+    return null;
+  }
+  try {
+    return await state.rtm.request(action, payload);
+  } catch (err) {
+    showError(err);
+    return null;
+  }
+}
+
+async function sendReply() {
+  const chat = selectedChat();
+  const box = $("reply");
+  const text = box.value;
+  if (!chat || !text.trim()) return;
+  const event = { type: "message", text };
+  if ($("whisper").checked) event.visibility = "agents";
+  stopTyping();
+  box.value = "";
+  const sent = await act("send_event", { chat_id: chat.id, event });
+  if (!sent && !box.value) box.value = text; // keep what was typed when it did not go out
+  box.focus();
+}
+
+function onReplyInput() {
+  const chat = selectedChat();
+  if (!chat?.active || $("whisper").checked) return;
+  if (!$("reply").value) {
+    stopTyping();
+    return;
+  }
+  const typing = state.typing;
+  if (typing.chatId !== chat.id) {
+    stopTyping();
+    typing.chatId = chat.id;
+    act("send_typing_indicator", { chat_id: chat.id, is_typing: true });
+  }
+  clearTimeout(typing.timer);
+  typing.timer = setTimeout(stopTyping, TYPING_IDLE_MS);
+}
+
+function stopTyping() {
+  const typing = state.typing;
+  clearTimeout(typing.timer);
+  if (typing.chatId && state.rtm) {
+    const chat = state.chats.get(typing.chatId);
+    if (chat?.active) state.rtm.request("send_typing_indicator", { chat_id: typing.chatId, is_typing: false })
+      .catch(() => {});
+  }
+  typing.chatId = null;
+}
+
+function slug(text) {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "").slice(0, 40);
+}
+
+async function sendRich() {
+  const chat = selectedChat();
+  if (!chat) return;
+  const template = $("rich-template").value;
+  const buttons = $("rich-buttons").value.split("\n").map((line) => line.trim()).filter(Boolean).map((line, i) => {
+    const cut = line.lastIndexOf("|");
+    const text = (cut >= 0 ? line.slice(0, cut) : line).trim();
+    const postbackId = (cut >= 0 ? line.slice(cut + 1).trim() : "") || `${slug(text) || "button"}_${i + 1}`;
+    return { text, type: "message", value: text, postback_id: postbackId, user_ids: [] };
+  });
+  if (!buttons.length) {
+    showError("Add at least one button.");
+    return;
+  }
+  const element = { title: $("rich-title").value.trim(), buttons };
+  const subtitle = $("rich-subtitle").value.trim();
+  if (template === "cards" && subtitle) element.subtitle = subtitle;
+  const sent = await act("send_event", { chat_id: chat.id, event: { type: "rich_message", template_id: template,
+                                                                      elements: [element] } });
+  if (sent) {
+    $("rich-form").reset();
+    showStatus("Rich message sent.");
+  }
+}
+
+async function transfer() {
+  const chat = selectedChat();
+  if (!chat) return;
+  const type = $("transfer-type").value;
+  const raw = $("transfer-id").value.trim();
+  let id = raw;
+  if (type === "group") {
+    if (!/^\d+$/.test(raw)) {
+      showError("A group id is a whole number.");
+      return;
+    }
+    id = Number(raw);
+  }
+  const done = await act("transfer_chat", { id: chat.id, target: { type, ids: [id] } });
+  if (done) {
+    $("transfer-form").reset();
+    showStatus(`Chat transferred to ${type} ${raw}.`);
+  }
+}
+
+// --- messages to the agent ------------------------------------------------------------------------------------------
+
+let alertTimer = 0;
+
+function showError(err) {
+  const message = typeof err === "string" ? err : `${err.message}${err.type ? ` (${err.type})` : ""}`;
+  const box = $("alert");
+  box.textContent = message;
+  box.hidden = false;
+  clearTimeout(alertTimer);
+  alertTimer = setTimeout(hideError, 8000);
+}
+
+function hideError() {
+  $("alert").hidden = true;
+  $("alert").textContent = "";
+}
+
+function showStatus(message) {
+  $("status").textContent = message;
+}
+
+function setConnection(text) {
+  $("connection").textContent = text;
+}
+
+// --- wiring ---------------------------------------------------------------------------------------------------------
+
+function submitter(handler) {
+  return (e) => {
+    e.preventDefault();
+    handler();
+  };
+}
+
+$("login-form").addEventListener("submit", submitter(() => {
+  const token = $("token").value.trim().replace(/^Bearer\s+/i, "");
+  if (token) signIn(token);
+}));
+$("sign-out").addEventListener("click", () => signOut("Signed out."));
+$("accepting").addEventListener("change", async (e) => {
+  const box = e.currentTarget;
+  const status = box.checked ? "accepting_chats" : "not_accepting_chats";
+  const done = await act("set_routing_status", { status });
+  if (!done) box.checked = !box.checked;
+  else showStatus(box.checked ? "You accept chats." : "You do not accept new chats.");
+});
+$("refresh").addEventListener("click", async () => {
+  const listing = await act("list_chats", { filters: { active: true }, limit: 100 });
+  if (listing) applySummaries(listing.chats_summary || []);
+});
+$("join").addEventListener("click", async () => {
+  const chat = selectedChat();
+  if (!chat || !state.me) return;
+  const done = await act("add_user_to_chat", { chat_id: chat.id, user_id: state.me.id, user_type: "agent" });
+  if (done) $("reply").focus();
+});
+$("close").addEventListener("click", async () => {
+  const chat = selectedChat();
+  if (chat) await act("deactivate_chat", { id: chat.id });
+});
+$("earlier").addEventListener("click", loadEarlier);
+$("reply-form").addEventListener("submit", submitter(sendReply));
+$("reply").addEventListener("input", onReplyInput);
+$("reply").addEventListener("blur", stopTyping);
+$("reply").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    sendReply();
+  }
+});
+$("rich-form").addEventListener("submit", submitter(sendRich));
+$("transfer-form").addEventListener("submit", submitter(transfer));
+
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) signIn(saved);
+else showLogin();

@@ -1,0 +1,283 @@
+"""The Configuration API subset: agents, groups, bots, webhooks, license properties. Owners and administrators only
+(checked by the transport)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from .. import keys
+from ..protocol import configuration as cf
+from ..protocol import customer as c
+from ..protocol.common import now_rfc3339
+from ..protocol.config import Group
+from ..protocol.errors import ApiError
+from .ids import uuid_id
+from .routing import Router
+from .signing import Signer
+from .store import Store
+from .webhooks import Webhooks
+
+_EMPTY = c.Empty()
+BOT_TOKEN_TTL = 24 * 3600
+
+
+@dataclass(slots=True)
+class AdminCaller:
+    org: str
+    agent_id: str
+    role: str
+
+
+class BotToken(msgspec.Struct, array_like=True):
+    org: str
+    bot: str
+    exp: int
+
+
+class ConfigurationCore:
+    def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer) -> None:
+        self.store = store
+        self.router = router
+        self.webhooks = webhooks
+        self.signer = signer
+
+    # --- agents --------------------------------------------------------------------------------------------------
+
+    async def _groups_exist(self, org: str, groups: list[cf.GroupPriority]) -> None:
+        known = {g.id for g in (await self.store.license_config(org)).groups}
+        for g in groups:
+            if g.id not in known:
+                raise ApiError("group_not_found", f"Group {g.id} not found", {"group_id": g.id})
+
+    async def _apply_membership(self, org: str, agent: dict[str, Any], previous: list[dict[str, Any]]) -> None:
+        wanted = [(int(g["id"]), g.get("priority", "normal")) for g in agent.get("groups", [])]
+        dropped = {int(g["id"]) for g in previous} - {gid for gid, _ in wanted}
+        await self.router.set_membership(org, agent["id"], [*wanted, *((gid, "none") for gid in dropped)],
+                                         int(agent.get("max_chats_count", 6)))
+
+    async def create_agent(self, caller: AdminCaller, req: cf.CreateAgentRequest) -> cf.CreateAgentResponse:
+        groups = req.groups if req.groups is not None else [cf.GroupPriority(id=0)]
+        await self._groups_exist(caller.org, groups)
+        if req.role == "owner":
+            raise ApiError("validation", "role: a license has one owner")
+        if not await self.store.r.set(keys.agent_account(req.id), caller.org, nx=True):
+            raise ApiError("already_exists", f"Agent {req.id} already exists")
+        token = secrets.token_urlsafe(32)
+        agent = {"id": req.id, "name": req.name, "role": req.role, "type": "agent",
+                 "max_chats_count": req.max_chats_count, "groups": msgspec.to_builtins(groups),
+                 "job_title": req.job_title, "avatar": req.avatar_path, "created_at": now_rfc3339()}
+        await self.store.save_agent(caller.org, agent)
+        await self.store.r.hset(keys.agent_token(hashlib.sha256(token.encode()).hexdigest()),
+                                mapping={"agent_id": req.id, "org": caller.org})
+        await self._apply_membership(caller.org, agent, [])
+        return cf.CreateAgentResponse(id=req.id, personal_access_token=token)
+
+    async def _agent(self, caller: AdminCaller, agent_id: str, kind: str = "agent") -> dict[str, Any]:
+        agent = (await self.store.agents(caller.org, [agent_id])).get(agent_id)
+        if agent is None or agent.get("type", "agent") != kind:
+            raise ApiError("not_found", f"{kind.title()} {agent_id} not found")
+        return agent
+
+    @staticmethod
+    def _view(agent: dict[str, Any]) -> cf.AgentView:
+        return cf.AgentView(id=agent["id"], name=agent["name"], role=agent.get("role", "normal"),
+                            max_chats_count=int(agent.get("max_chats_count", 6)),
+                            groups=[cf.GroupPriority(**g) for g in agent.get("groups", [])],
+                            job_title=agent.get("job_title"), avatar_path=agent.get("avatar"),
+                            type=agent.get("type", "agent"))
+
+    async def get_agent(self, caller: AdminCaller, req: cf.AgentIdRequest) -> cf.AgentView:
+        return self._view(await self._agent(caller, req.id))
+
+    async def list_agents(self, caller: AdminCaller, req: cf.ListAgentsRequest) -> list[cf.AgentView]:
+        agents = await self.store.agents(caller.org)
+        return [self._view(a) for _, a in sorted(agents.items()) if a.get("type", "agent") == "agent"]
+
+    async def update_agent(self, caller: AdminCaller, req: cf.UpdateAgentRequest) -> c.Empty:
+        agent = await self._agent(caller, req.id)
+        previous = list(agent.get("groups", []))
+        if req.groups is not None:
+            await self._groups_exist(caller.org, req.groups)
+            agent["groups"] = msgspec.to_builtins(req.groups)
+        if req.role is not None:
+            if (req.role == "owner") != (agent.get("role") == "owner"):
+                raise ApiError("ownership_transfer", "The owner role cannot be given or taken here")
+            agent["role"] = req.role
+        for field, key in (("name", "name"), ("max_chats_count", "max_chats_count"), ("job_title", "job_title"),
+                           ("avatar_path", "avatar")):
+            value = getattr(req, field)
+            if value is not None:
+                agent[key] = value
+        await self.store.save_agent(caller.org, agent)
+        await self._apply_membership(caller.org, agent, previous)
+        return _EMPTY
+
+    async def delete_agent(self, caller: AdminCaller, req: cf.AgentIdRequest) -> c.Empty:
+        agent = await self._agent(caller, req.id)
+        if agent.get("role") == "owner":
+            raise ApiError("ownership_transfer", "The owner cannot be deleted")
+        await self._remove(caller.org, agent)
+        return _EMPTY
+
+    async def _remove(self, org: str, agent: dict[str, Any]) -> None:
+        await self.router.set_status(org, agent["id"], "offline")
+        await self.router.set_membership(org, agent["id"], [(int(g["id"]), "none") for g in agent.get("groups", [])], 0)
+        async with self.store.r.pipeline(transaction=False) as p:
+            p.hdel(keys.agents(org), agent["id"])
+            p.delete(keys.agent_account(agent["id"]))
+            await p.execute()
+        # its personal access tokens stop working: authentication requires the agent record
+
+    # --- groups --------------------------------------------------------------------------------------------------
+
+    async def create_group(self, caller: AdminCaller, req: cf.CreateGroupRequest) -> cf.CreateGroupResponse:
+        config = await self.store.license_config(caller.org)
+        gid = max((g.id for g in config.groups), default=-1) + 1
+        config.groups.append(Group(id=gid, name=req.name, language=req.language_code))
+        await self.store.set_license_config(caller.org, config)
+        await self._set_priorities(caller, gid, req.agent_priorities or {})
+        return cf.CreateGroupResponse(id=gid)
+
+    async def _set_priorities(self, caller: AdminCaller, gid: int, priorities: dict[str, str]) -> None:
+        agents = await self.store.agents(caller.org, list(priorities))
+        for agent_id, priority in priorities.items():
+            agent = agents.get(agent_id)
+            if agent is None:
+                raise ApiError("validation", f"agent_priorities: no agent {agent_id} in this license")
+            previous = list(agent.get("groups", []))
+            agent["groups"] = [g for g in previous if int(g["id"]) != gid] + [{"id": gid, "priority": priority}]
+            await self.store.save_agent(caller.org, agent)
+            await self._apply_membership(caller.org, agent, previous)
+
+    async def list_groups(self, caller: AdminCaller, req: c.Empty) -> list[cf.GroupView]:
+        config = await self.store.license_config(caller.org)
+        agents = await self.store.agents(caller.org)
+        out = []
+        for group in config.groups:
+            prios = {aid: g.get("priority", "normal") for aid, a in agents.items() for g in a.get("groups", [])
+                     if int(g["id"]) == group.id}
+            out.append(cf.GroupView(id=group.id, name=group.name, language_code=group.language, agent_priorities=prios))
+        return out
+
+    async def get_group(self, caller: AdminCaller, req: cf.GroupIdRequest) -> cf.GroupView:
+        for group in await self.list_groups(caller, _EMPTY):
+            if group.id == req.id:
+                return group
+        raise ApiError("group_not_found", f"Group {req.id} not found")
+
+    async def update_group(self, caller: AdminCaller, req: cf.UpdateGroupRequest) -> c.Empty:
+        config = await self.store.license_config(caller.org)
+        group = next((g for g in config.groups if g.id == req.id), None)
+        if group is None:
+            raise ApiError("group_not_found", f"Group {req.id} not found")
+        if req.name is not None:
+            group.name = req.name
+        if req.language_code is not None:
+            group.language = req.language_code
+        await self.store.set_license_config(caller.org, config)
+        if req.agent_priorities is not None:
+            await self._set_priorities(caller, req.id, req.agent_priorities)
+        return _EMPTY
+
+    async def delete_group(self, caller: AdminCaller, req: cf.GroupIdRequest) -> c.Empty:
+        if req.id == 0:
+            raise ApiError("validation", "Group 0 cannot be deleted")
+        config = await self.store.license_config(caller.org)
+        if not any(g.id == req.id for g in config.groups):
+            raise ApiError("group_not_found", f"Group {req.id} not found")
+        config.groups = [g for g in config.groups if g.id != req.id]
+        await self.store.set_license_config(caller.org, config)
+        for agent in (await self.store.agents(caller.org)).values():
+            if any(int(g["id"]) == req.id for g in agent.get("groups", [])):
+                previous = list(agent["groups"])
+                agent["groups"] = [g for g in previous if int(g["id"]) != req.id]
+                await self.store.save_agent(caller.org, agent)
+                await self._apply_membership(caller.org, agent, previous)
+        return _EMPTY
+
+    # --- bots ----------------------------------------------------------------------------------------------------
+
+    async def create_bot(self, caller: AdminCaller, req: cf.CreateBotRequest) -> cf.CreateBotResponse:
+        groups = req.groups or ([cf.GroupPriority(id=0, priority=req.default_group_priority)]
+                                if req.default_group_priority else [])
+        await self._groups_exist(caller.org, groups)
+        bot_id = uuid_id().replace("-", "")
+        secret = secrets.token_urlsafe(24)
+        bot = {"id": bot_id, "name": req.name, "role": "normal", "type": "bot", "max_chats_count": req.max_chats_count,
+               "groups": msgspec.to_builtins(groups), "job_title": req.job_title, "avatar": req.avatar,
+               "owner_client_id": req.owner_client_id,
+               "timezone": req.timezone or (req.work_scheduler.timezone if req.work_scheduler else None),
+               "secret_sha": hashlib.sha256(secret.encode()).hexdigest(), "created_at": now_rfc3339()}
+        await self.store.r.set(keys.agent_account(bot_id), caller.org, nx=True)
+        await self.store.save_agent(caller.org, bot)
+        await self._apply_membership(caller.org, bot, [])
+        return cf.CreateBotResponse(id=bot_id, secret=secret)
+
+    async def list_bots(self, caller: AdminCaller, req: c.Empty) -> list[cf.AgentView]:
+        agents = await self.store.agents(caller.org)
+        return [self._view(a) for _, a in sorted(agents.items()) if a.get("type") == "bot"]
+
+    async def get_bot(self, caller: AdminCaller, req: cf.BotIdRequest) -> cf.AgentView:
+        return self._view(await self._agent(caller, req.id, "bot"))
+
+    async def delete_bot(self, caller: AdminCaller, req: cf.BotIdRequest) -> c.Empty:
+        await self._remove(caller.org, await self._agent(caller, req.id, "bot"))
+        return _EMPTY
+
+    async def issue_bot_token(self, caller: AdminCaller, req: cf.IssueBotTokenRequest) -> cf.IssueBotTokenResponse:
+        if req.organization_id != caller.org:
+            raise ApiError("authorization", "organization_id is not the caller's license")
+        bot = await self._agent(caller, req.bot_id, "bot")
+        if not secrets.compare_digest(bot.get("secret_sha", ""), hashlib.sha256(req.bot_secret.encode()).hexdigest()):
+            raise ApiError("authorization", "Wrong bot secret")
+        token = self.signer.sign("bot", BotToken(org=caller.org, bot=req.bot_id, exp=int(time.time()) + BOT_TOKEN_TTL))
+        return cf.IssueBotTokenResponse(token=token)
+
+    # --- webhooks ------------------------------------------------------------------------------------------------
+
+    async def register_webhook(self, caller: AdminCaller, req: cf.RegisterWebhookRequest) -> cf.RegisterWebhookResponse:
+        if req.action not in cf.WEBHOOK_ACTIONS:
+            raise ApiError("validation", f"action: {req.action[:64]} cannot trigger a webhook")
+        same = [w for w in await self.webhooks.all(caller.org)
+                if w.action == req.action and w.owner_client_id == req.owner_client_id]
+        if len(same) >= 3:
+            raise ApiError("limit_reached", "At most 3 webhooks per action and client")
+        webhook = cf.Webhook(id=uuid_id().replace("-", ""), **msgspec.structs.asdict(req))
+        await self.webhooks.register(caller.org, webhook)
+        return cf.RegisterWebhookResponse(id=webhook.id)
+
+    async def list_webhooks(self, caller: AdminCaller, req: cf.ListWebhooksRequest) -> list[cf.Webhook]:
+        hooks = await self.webhooks.all(caller.org)
+        return [w for w in hooks if req.owner_client_id is None or w.owner_client_id == req.owner_client_id]
+
+    async def unregister_webhook(self, caller: AdminCaller, req: cf.UnregisterWebhookRequest) -> c.Empty:
+        if not await self.webhooks.unregister(caller.org, req.id):
+            raise ApiError("not_found", f"Webhook {req.id} not found")
+        return _EMPTY
+
+    async def list_webhook_deliveries(self, caller: AdminCaller,
+                                      req: cf.WebhookDeliveryLogRequest) -> list[cf.WebhookDelivery]:
+        if await self.webhooks.get(caller.org, req.id) is None:
+            raise ApiError("not_found", f"Webhook {req.id} not found")
+        return await self.webhooks.deliveries(caller.org, req.id)
+
+    # --- license properties --------------------------------------------------------------------------------------
+
+    async def update_license_properties(self, caller: AdminCaller, req: cf.LicensePropertiesRequest) -> c.Empty:
+        config = await self.store.license_config(caller.org)
+        for ns, values in req.properties.items():
+            config.license_properties.setdefault(ns, {}).update(values)
+        await self.store.set_license_config(caller.org, config)
+        return _EMPTY
+
+    async def list_license_properties(self, caller: AdminCaller,
+                                      req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:
+        props = (await self.store.license_config(caller.org)).license_properties
+        return {ns: {k: v for k, v in values.items() if not req.name_prefix or k.startswith(req.name_prefix)}
+                for ns, values in props.items() if req.namespace is None or ns == req.namespace}
