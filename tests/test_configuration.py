@@ -168,3 +168,43 @@ async def test_a_pending_delivery_survives_a_server_restart(tmp_path, valkey_url
             second.stop()
     await owner.aclose()
     await customer.aclose()
+
+
+async def test_the_rule_bot_greets_answers_keywords_and_hands_over_to_a_human(owner, server):
+    rules = {"greeting": "Hello! I'm the shop bot.", "menu": ["Shipping", "Returns"],
+             "answers": [{"keywords": ["shipping", "deliver"], "answer": "We ship within 2 days."}]}
+    bot = (await config(owner, "create_bot", {"name": "Shop bot", "groups": [{"id": 0, "priority": "first"}],
+                                                "rules": rules})).json()
+    token = (await config(owner, "issue_bot_token", {"bot_id": bot["id"], "bot_secret": bot["secret"],
+                                                     "client_id": "c", "organization_id": owner.org})).json()["token"]
+    as_bot = Agent(server.url, bot["id"], token)
+    await as_bot.ok("set_routing_status", {"status": "accepting_chats"})
+    await owner.normal.ok("set_routing_status", {"status": "accepting_chats"})
+    customer = await Customer(server.url, owner.org).authorize()
+    sock = await customer.rtm()
+    try:
+        started = await customer.ok("start_chat")
+        chat_id, thread_id = started["chat_id"], started["thread_id"]
+        assert (await sock.push("user_added_to_chat"))["payload"]["user"]["id"] == bot["id"]
+        greeting = (await sock.push("incoming_event", timeout=10))["payload"]["event"]
+        assert greeting["type"] == "rich_message" and greeting["template_id"] == "quick_replies"
+        assert greeting["elements"][0]["title"] == "Hello! I'm the shop bot."
+        assert [b["text"] for b in greeting["elements"][0]["buttons"]] == ["Shipping", "Returns", "Talk to a human"]
+
+        await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "Do you deliver to Oslo?"}})
+        await sock.push("incoming_event")  # the customer's own message
+        answer = (await sock.push("incoming_event", timeout=10))["payload"]["event"]
+        assert answer["text"] == "We ship within 2 days." and answer["author_id"] == bot["id"]
+
+        await customer.ok("send_rich_message_postback", {"chat_id": chat_id, "thread_id": thread_id,
+                                                          "event_id": greeting["id"],
+                                                          "postback": {"id": "handover", "toggled": True}})
+        handover = (await sock.push("incoming_event", timeout=10))["payload"]["event"]
+        assert handover["text"] == "Connecting you with a person…"
+        assert (await sock.push("chat_transferred", timeout=10))["payload"]["requester_id"] == bot["id"]
+        human = await sock.push("user_added_to_chat", timeout=10)
+        assert human["payload"]["user"]["id"] == owner.normal.id  # a person, never the bot again
+    finally:
+        await sock.close()
+        await customer.aclose()
+        await as_bot.aclose()

@@ -17,6 +17,7 @@ from .api.agent_rtm import agent_rtm
 from .api.agent_web import agent_action
 from .api.auth import customer_token
 from .api.configuration_web import configuration_action
+from .api.console import agent_console, agent_console_asset
 from .api.customer_rtm import customer_rtm
 from .api.customer_web import customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
@@ -27,6 +28,7 @@ from .api.state import AppState
 from .core.agents import AgentCore
 from .core.configuration import ConfigurationCore
 from .core.local import LocalCore
+from .core.rulebot import RuleBot
 from .core.webhooks import Deliverer
 from .settings import Settings, load_settings
 from .valkey import connect
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state.agent_core = AgentCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks)
         state.configuration = ConfigurationCore(state.store, state.router, state.webhooks, state.signer)
         deliverer = Deliverer(valkey, state.webhooks, retry_base=settings.webhook_retry_base)
+        deliverer.internal["rulebot"] = RuleBot(state.agent_core).handle
         await deliverer.start()
         await state.bus.start()
         try:
@@ -65,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file,
-                        agent_action, agent_rtm, configuration_action],
+                        agent_action, agent_rtm, configuration_action, agent_console, agent_console_asset],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,

@@ -68,6 +68,11 @@ def group_members(org: str, group_id: int, priority: str) -> str:
     return f"{P}:{{{org}}}:rt:group:{group_id}:{priority}"
 
 
+def bots(org: str) -> str:
+    """Set of the license's bot ids (routing skips them for chats a bot handed over)."""
+    return f"{P}:{{{org}}}:rt:bots"
+
+
 def group_queue(org: str, group_id: int) -> str:
     """List of "chat_id thread_id" waiting for an agent of the group, oldest first."""
     return f"{P}:{{{org}}}:rt:queue:{group_id}"

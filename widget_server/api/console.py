@@ -27,7 +27,8 @@ TEMPLATES_DIR = _PACKAGE / "templates"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
        "img-src 'self' data:; frame-ancestors 'none'")
 
-_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# Litestar adds "; charset=utf-8" to text/* types
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_aut
 PAGE = _asset(_env.get_template("agent.html").render(
     script=f"/agent/assets/agent.js?v={ASSETS['agent.js'].digest}",
     stylesheet=f"/agent/assets/agent.css?v={ASSETS['agent.css'].digest}",
-).encode(), "text/html; charset=utf-8")
+).encode(), "text/html")
 
 _PAGE_HEADERS = {
     "Content-Security-Policy": CSP,

@@ -110,7 +110,7 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "create_group": cf.CreateGroupRequest, "get_group": cf.GroupIdRequest, "list_groups": c.Empty,
         "update_group": cf.UpdateGroupRequest, "delete_group": cf.GroupIdRequest,
         "create_bot": cf.CreateBotRequest, "get_bot": cf.BotIdRequest, "list_bots": c.Empty,
-        "delete_bot": cf.BotIdRequest, "issue_bot_token": cf.IssueBotTokenRequest,
+        "delete_bot": cf.BotIdRequest, "issue_bot_token": cf.IssueBotTokenRequest, "update_bot": cf.UpdateBotRequest,
         "register_webhook": cf.RegisterWebhookRequest, "list_webhooks": cf.ListWebhooksRequest,
         "unregister_webhook": cf.UnregisterWebhookRequest, "list_webhook_deliveries": cf.WebhookDeliveryLogRequest,
         "update_license_properties": cf.LicensePropertiesRequest,

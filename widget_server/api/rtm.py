@@ -222,7 +222,7 @@ class RtmConnection(ABC):
     def caller_for(self, frame: Any) -> Any:
         """The caller of one request on this logged-in socket."""
 
-    async def closed(self) -> None:
+    async def closed(self) -> None:  # noqa: B027 (an optional hook)
         """Cleanup after the socket closed (the bus registration is dropped by ``run``)."""
 
     async def lifetime(self) -> None:

@@ -133,14 +133,15 @@ function newChat(id) {
   return {
     id, users: [], active: false, threadId: null, lastText: "", queue: null,
     events: [], eventIds: new Set(), historyLoaded: false, nextPageId: null,
-    peek: "", typing: new Map(), note: "",
+    peek: "", typing: new Map(), note: "", gone: false,
   };
 }
 
 const agentsOf = (chat) => chat.users.filter((u) => u.type === "agent");
 const customerOf = (chat) => chat.users.find((u) => u.type === "customer");
 const isMine = (chat) => state.me !== null && agentsOf(chat).some((u) => u.id === state.me.id);
-const isQueued = (chat) => chat.active && agentsOf(chat).length === 0;
+const isQueued = (chat) => chat.active && !chat.gone && agentsOf(chat).length === 0;
+const isOpen = (chat) => chat.active && !chat.gone;
 
 function customerName(chat) {
   const customer = customerOf(chat);
@@ -199,6 +200,7 @@ function upsertSummary(summary) {
 function upsertChat(data) {
   const chat = state.chats.get(data.id) || newChat(data.id);
   setUsers(chat, data.users);
+  chat.gone = false;
   if (data.thread) {
     chat.threadId = data.thread.id;
     chat.active = Boolean(data.thread.active);
@@ -211,9 +213,8 @@ function upsertChat(data) {
 }
 
 function storeChat(chat) {
-  const known = state.chats.has(chat.id);
   state.chats.set(chat.id, chat);
-  renderChatItem(chat, !known);
+  renderChatItem(chat);
   if (state.selected === chat.id) renderChatHead(chat);
 }
 
@@ -230,18 +231,26 @@ function addEvent(chat, threadId, event, render = true) {
   }
 }
 
-async function fetchChat(chatId) {
+/** Re-reads a chat. ``quiet``: losing access is expected (after a transfer), so it is shown, not reported. */
+async function fetchChat(chatId, quiet = false) {
+  if (!state.rtm) return null;
   try {
     return upsertChat(await state.rtm.request("get_chat", { chat_id: chatId }));
   } catch (err) {
-    if (err.type !== "connection") showError(err);
+    const chat = state.chats.get(chatId);
+    if (quiet && chat && (err.type === "authorization" || err.type === "not_found")) {
+      chat.gone = true;
+      storeChat(chat);
+    } else if (err.type !== "connection") {
+      showError(err);
+    }
     return null;
   }
 }
 
 // --- the chat list --------------------------------------------------------------------------------------------------
 
-function renderChatItem(chat, isNew) {
+function renderChatItem(chat) {
   let li = state.items.get(chat.id);
   if (!li) {
     const button = el("button", { type: "button", class: "chat-item", "data-chat-id": chat.id,
@@ -252,13 +261,14 @@ function renderChatItem(chat, isNew) {
   }
   const button = li.firstElementChild;
   const badges = [];
-  if (!chat.active) badges.push(["Closed", "closed"]);
+  if (chat.gone) badges.push(["Transferred away", "closed"]);
+  else if (!chat.active) badges.push(["Closed", "closed"]);
   else if (isMine(chat)) badges.push(["Mine", "mine"]);
   else if (isQueued(chat)) badges.push([chat.queue ? `Queued #${chat.queue.position}` : "Queued", "queued"]);
   else badges.push([agentsOf(chat).map((u) => u.name || u.id).join(", ") || "Other agent", "other"]);
   button.classList.toggle("is-mine", isMine(chat));
   button.classList.toggle("is-queued", isQueued(chat));
-  button.classList.toggle("is-closed", !chat.active);
+  button.classList.toggle("is-closed", !isOpen(chat));
   button.replaceChildren(
     el("span", { class: "chat-name", text: customerName(chat) }),
     ...badges.map(([text, kind]) => el("span", { class: `badge badge-${kind}`, text })),
@@ -266,7 +276,7 @@ function renderChatItem(chat, isNew) {
   );
   if (state.selected === chat.id) button.setAttribute("aria-current", "true");
   else button.removeAttribute("aria-current");
-  $("no-chats").hidden = state.items.size > 0 || isNew === undefined ? state.items.size > 0 : false;
+  $("no-chats").hidden = true;
 }
 
 function clearChats() {
@@ -295,6 +305,7 @@ async function selectChat(chatId) {
 
 async function loadHistory(chat) {
   const rtm = state.rtm;
+  if (!rtm) return;
   try {
     const [data, listing] = await Promise.all([
       rtm.request("get_chat", { chat_id: chat.id }),
@@ -305,7 +316,7 @@ async function loadHistory(chat) {
     for (const thread of [...listing.threads].reverse()) {
       for (const event of thread.events) history.push({ threadId: thread.id, event });
     }
-    mergeHistory(chat, history, false);
+    mergeHistory(chat, history);
     chat.nextPageId = listing.next_page_id || null;
     chat.historyLoaded = true;
     if (state.selected === chat.id) {
@@ -318,12 +329,12 @@ async function loadHistory(chat) {
   }
 }
 
-/** Puts fetched events in order, before (older pages) or around what pushes already brought. */
-function mergeHistory(chat, entries, older) {
+/** Fetched (older) events first, then those only pushes brought: a push may land while history is on its way. */
+function mergeHistory(chat, entries) {
   const fetched = entries.filter((e) => e.event.id);
   const fetchedIds = new Set(fetched.map((e) => e.event.id));
   const live = chat.events.filter((e) => !fetchedIds.has(e.event.id));
-  chat.events = older ? [...fetched, ...live] : [...fetched, ...live];
+  chat.events = [...fetched, ...live];
   chat.eventIds = new Set(chat.events.map((e) => e.event.id));
 }
 
@@ -336,7 +347,7 @@ async function loadEarlier() {
     for (const thread of [...listing.threads].reverse()) {
       for (const event of thread.events) older.push({ threadId: thread.id, event });
     }
-    mergeHistory(chat, older, true);
+    mergeHistory(chat, older);
     chat.nextPageId = listing.next_page_id || null;
     if (state.selected === chat.id) renderEvents(chat, false);
     if (!chat.nextPageId) $("messages").focus();
@@ -372,20 +383,18 @@ function renderChatHead(chat) {
   $("chat-title").textContent = customerName(chat);
   const agents = agentsOf(chat).map((u) => (u.id === state.me?.id ? "you" : u.name || u.id));
   let text;
-  if (!chat.active) text = "Closed";
+  if (chat.gone) text = "Transferred away";
+  else if (!chat.active) text = "Closed";
   else if (isQueued(chat)) text = chat.queue ? `Queued, position ${chat.queue.position}` : "Queued";
   else text = `With ${agents.join(", ")}`;
   if (chat.note) text += ` · ${chat.note}`;
   $("chat-state").textContent = text;
-  $("join").hidden = !chat.active || isMine(chat);
-  $("close").hidden = !chat.active;
-  for (const id of ["reply", "whisper"]) $(id).disabled = !chat.active;
+  $("join").hidden = !isOpen(chat) || isMine(chat);
+  $("close").hidden = !isOpen(chat);
   for (const form of ["reply-form", "rich-form", "transfer-form"]) {
-    for (const control of $(form).elements) control.disabled = !chat.active;
+    for (const control of $(form).elements) control.disabled = !isOpen(chat);
   }
   $("earlier").hidden = !chat.nextPageId;
-  const li = state.items.get(chat.id);
-  if (li) renderChatItem(chat);
 }
 
 function renderEvents(chat, scroll = true) {
@@ -407,6 +416,11 @@ function appendEventItem(chat, index, own) {
   }
   list.append(eventItem(chat, event));
   if (own || nearBottom) list.scrollTop = list.scrollHeight;
+}
+
+function readableDate(value) {
+  const date = new Date(value);
+  return value && !Number.isNaN(date.getTime()) ? date.toLocaleString() : value;
 }
 
 function timeOf(createdAt) {
@@ -495,7 +509,7 @@ function renderCustomer(customer) {
   $("session-fields-title").hidden = !customer?.session_fields?.length;
   if (!customer) return;
   const rows = [["Name", customer.name], ["Email", customer.email], ["Phone", customer.phone_number],
-                ["Customer id", customer.id], ["Since", customer.created_at]];
+                ["Customer id", customer.id], ["Customer since", readableDate(customer.created_at)]];
   for (const [label, value] of rows) {
     if (value) details.append(el("dt", { text: label }), el("dd", { text: value }));
   }
@@ -573,20 +587,25 @@ const PUSHES = {
   chat_transferred({ chat_id: chatId, transferred_to: to, queue }) {
     const chat = state.chats.get(chatId);
     if (!chat) return;
-    const target = to?.agent_ids?.length ? to.agent_ids.map((id) => state.names.get(id) || id).join(", ")
+    const agentIds = to?.agent_ids || [];
+    const target = agentIds.length ? agentIds.map((id) => state.names.get(id) || id).join(", ")
       : `group ${(to?.group_ids || []).join(", ")}`;
     chat.note = `transferred to ${target}`;
     if (queue) chat.queue = queue;
     storeChat(chat);
+    // the target joins after this push and those who left are not told, so read the chat back a moment later
+    setTimeout(() => fetchChat(chatId, true), 700);
   },
   queue_positions_updated(items) {
     const queued = new Set();
     for (const item of Array.isArray(items) ? items : []) {
       queued.add(item.chat_id);
-      const chat = state.chats.get(item.chat_id);
+      let chat = state.chats.get(item.chat_id);
       if (!chat) {
+        // the positions come just before incoming_chat: keep them until the chat itself arrives
+        chat = newChat(item.chat_id);
+        chat.active = true;
         fetchChat(item.chat_id);
-        continue;
       }
       chat.queue = item.queue;
       storeChat(chat);
@@ -635,11 +654,15 @@ async function signIn(token) {
     onLoggedIn(login);
   } catch (err) {
     if (state.rtm !== rtm) return;
-    if (err.type === "authentication" || !state.signedIn) {
+    if (err.type === "authentication") {
+      signOut("That token was not accepted.");
+    } else if (!state.signedIn) {
       rtm.close();
       state.rtm = null;
-      if (err.type === "authentication") sessionStorage.removeItem(TOKEN_KEY);
-      showLogin(err.type === "authentication" ? "That token was not accepted." : err.message);
+      showLogin(err.message);
+    } else {
+      rtm.close();
+      onConnectionLost(rtm); // try again later, as after a dropped connection
     }
   }
 }
@@ -691,6 +714,7 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.me = null;
   clearChats();
+  $("token").value = "";
   showLogin(message);
 }
 
@@ -700,7 +724,6 @@ function showLogin(message) {
   $("login-view").hidden = false;
   setConnection("");
   if (message) showError(message);
-  $("token").value = "";
   $("token").focus();
 }
 

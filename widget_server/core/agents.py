@@ -330,7 +330,9 @@ class AgentCore(ChatBase):
             await self.router.take(caller.org, str(target.ids[0]))
             await self._join(caller, req.id, thread_id, str(target.ids[0]), "chat_transferred", caller.agent_id)
         else:
-            await self._route(caller, req.id, thread_id, group_ids[0])
+            # a bot handing a chat over means "a human, please": routing skips bots for it
+            me = await self._me(caller)
+            await self._route(caller, req.id, thread_id, group_ids[0], humans_only=me.get("type") == "bot")
         for agent in previous:
             for g in (await self.store.agents(caller.org, [agent])).get(agent, {}).get("groups", []):
                 await self._drain(caller, caller.org, int(g["id"]))

@@ -235,14 +235,15 @@ class ChatBase(ABC):
         )
         await self._push(caller, users, "incoming_chat", payload, chat, webhook)
 
-    async def _route(self, caller: AnyCaller, chat_id: str, thread_id: str, group_id: int) -> str | None:
+    async def _route(self, caller: AnyCaller, chat_id: str, thread_id: str, group_id: int,
+                     humans_only: bool = False) -> str | None:
         """Give a new active thread to an agent of its group, or queue it. Returns the agent, if any."""
         org = caller.org
-        agent = await self.router.assign(org, group_id)
+        agent = await self.router.assign(org, group_id, humans_only)
         if agent is not None:
             await self._join(caller, chat_id, thread_id, agent, "other", None)
             return agent
-        await self.router.enqueue(org, group_id, chat_id, thread_id)
+        await self.router.enqueue(org, group_id, chat_id, thread_id, humans_only)
         await self.store.set_thread_fields(chat_id, thread_id, {"queued_at": now_rfc3339(), "queue_group": str(group_id)})
         await self._push_queue_positions(caller, org, group_id)
         chat = await self.store.chat(chat_id) or {}
@@ -495,7 +496,7 @@ class ChatBase(ABC):
             user_id=caller.user_id, chat_id=req.chat_id, thread_id=req.thread_id, event_id=req.event_id,
             postback=msgspec.to_builtins(req.postback),
         )
-        await self._push(caller, self._recipients(chat), "incoming_rich_message_postback", payload)
+        await self._push(caller, self._recipients(chat), "incoming_rich_message_postback", payload, chat)
         return _EMPTY
 
 
@@ -510,7 +511,7 @@ class ChatBase(ABC):
             return _EMPTY  # never move the read marker backwards
         await self.store.set_chat_fields(req.chat_id, {f"seen:{caller.user_id}": req.seen_up_to})
         await self._push(caller, self._recipients(chat), "events_marked_as_seen",
-                         p.EventsMarkedAsSeen(caller.user_id, req.chat_id, req.seen_up_to))
+                         p.EventsMarkedAsSeen(caller.user_id, req.chat_id, req.seen_up_to), chat)
         return _EMPTY
 
 
@@ -541,13 +542,13 @@ class ChatBase(ABC):
     async def update_chat_properties(self, caller: AnyCaller, req: c.UpdateChatPropertiesRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.id)
         await self.store.update_json_field(keys.chat(req.id), "properties", self._merge(req.properties), default={})
-        await self._push(caller, self._recipients(chat), "chat_properties_updated", p.ChatPropertiesUpdated(req.id, req.properties))
+        await self._push(caller, self._recipients(chat), "chat_properties_updated", p.ChatPropertiesUpdated(req.id, req.properties), chat)
         return _EMPTY
 
     async def delete_chat_properties(self, caller: AnyCaller, req: c.DeleteChatPropertiesRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.id)
         await self.store.update_json_field(keys.chat(req.id), "properties", self._drop(req.properties), default={})
-        await self._push(caller, self._recipients(chat), "chat_properties_deleted", p.ChatPropertiesDeleted(req.id, req.properties))
+        await self._push(caller, self._recipients(chat), "chat_properties_deleted", p.ChatPropertiesDeleted(req.id, req.properties), chat)
         return _EMPTY
 
     async def _thread_for(self, caller: AnyCaller, chat_id: str, thread_id: str) -> dict[str, str]:
@@ -561,7 +562,7 @@ class ChatBase(ABC):
         await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
                                            self._merge(req.properties), default={})
         await self._push(caller, self._recipients(chat), "thread_properties_updated",
-                         p.ThreadPropertiesUpdated(req.chat_id, req.thread_id, req.properties))
+                         p.ThreadPropertiesUpdated(req.chat_id, req.thread_id, req.properties), chat)
         return _EMPTY
 
     async def delete_thread_properties(self, caller: AnyCaller, req: c.DeleteThreadPropertiesRequest) -> c.Empty:
@@ -569,7 +570,7 @@ class ChatBase(ABC):
         await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
                                            self._drop(req.properties), default={})
         await self._push(caller, self._recipients(chat), "thread_properties_deleted",
-                         p.ThreadPropertiesDeleted(req.chat_id, req.thread_id, req.properties))
+                         p.ThreadPropertiesDeleted(req.chat_id, req.thread_id, req.properties), chat)
         return _EMPTY
 
     async def _mutate_event_properties(self, caller: AnyCaller, chat_id: str, thread_id: str, event_id: str, mutate: Any) -> dict:
@@ -589,12 +590,12 @@ class ChatBase(ABC):
     async def update_event_properties(self, caller: AnyCaller, req: c.UpdateEventPropertiesRequest) -> c.Empty:
         chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._merge(req.properties))
         await self._push(caller, self._recipients(chat), "event_properties_updated",
-                         p.EventPropertiesUpdated(req.chat_id, req.thread_id, req.event_id, req.properties))
+                         p.EventPropertiesUpdated(req.chat_id, req.thread_id, req.event_id, req.properties), chat)
         return _EMPTY
 
     async def delete_event_properties(self, caller: AnyCaller, req: c.DeleteEventPropertiesRequest) -> c.Empty:
         chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._drop(req.properties))
         await self._push(caller, self._recipients(chat), "event_properties_deleted",
-                         p.EventPropertiesDeleted(req.chat_id, req.thread_id, req.event_id, req.properties))
+                         p.EventPropertiesDeleted(req.chat_id, req.thread_id, req.event_id, req.properties), chat)
         return _EMPTY
 

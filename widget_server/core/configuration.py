@@ -19,6 +19,7 @@ from ..protocol.config import Group
 from ..protocol.errors import ApiError
 from .ids import uuid_id
 from .routing import Router
+from .rulebot import webhooks_for as rulebot_webhooks
 from .signing import Signer
 from .store import Store
 from .webhooks import Webhooks
@@ -216,8 +217,34 @@ class ConfigurationCore:
                "secret_sha": hashlib.sha256(secret.encode()).hexdigest(), "created_at": now_rfc3339()}
         await self.store.r.set(keys.agent_account(bot_id), caller.org, nx=True)
         await self.store.save_agent(caller.org, bot)
+        await self.router.mark_bot(caller.org, bot_id)
         await self._apply_membership(caller.org, bot, [])
+        await self._set_rules(caller, bot, req.rules)
         return cf.CreateBotResponse(id=bot_id, secret=secret)
+
+    async def _set_rules(self, caller: AdminCaller, bot: dict[str, Any], rules: cf.BotRules | None) -> None:
+        """Rules make the bot the built-in rule bot: it then listens through internal webhooks."""
+        if rules is None:
+            return
+        bot["rules"] = msgspec.to_builtins(rules)
+        await self.store.save_agent(caller.org, bot)
+        for hook in rulebot_webhooks(bot["id"]):
+            await self.webhooks.register(caller.org, hook)
+
+    async def update_bot(self, caller: AdminCaller, req: cf.UpdateBotRequest) -> c.Empty:
+        bot = await self._agent(caller, req.id, "bot")
+        previous = list(bot.get("groups", []))
+        if req.groups is not None:
+            await self._groups_exist(caller.org, req.groups)
+            bot["groups"] = msgspec.to_builtins(req.groups)
+        for field in ("name", "avatar", "max_chats_count", "job_title"):
+            value = getattr(req, field)
+            if value is not None:
+                bot[field] = value
+        await self.store.save_agent(caller.org, bot)
+        await self._apply_membership(caller.org, bot, previous)
+        await self._set_rules(caller, bot, req.rules)
+        return _EMPTY
 
     async def list_bots(self, caller: AdminCaller, req: c.Empty) -> list[cf.AgentView]:
         agents = await self.store.agents(caller.org)
@@ -228,6 +255,9 @@ class ConfigurationCore:
 
     async def delete_bot(self, caller: AdminCaller, req: cf.BotIdRequest) -> c.Empty:
         await self._remove(caller.org, await self._agent(caller, req.id, "bot"))
+        await self.router.mark_bot(caller.org, req.id, False)
+        for hook in rulebot_webhooks(req.id):
+            await self.webhooks.unregister(caller.org, hook.id)
         return _EMPTY
 
     async def issue_bot_token(self, caller: AdminCaller, req: cf.IssueBotTokenRequest) -> cf.IssueBotTokenResponse:

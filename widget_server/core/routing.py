@@ -17,11 +17,12 @@ from .. import keys
 PRIORITIES = ("first", "normal", "last")
 
 _PICK = r"""
-local function pick(status, load, max, last, sets)
+local function pick(status, load, max, last, sets, bots, humans_only)
   for _, set in ipairs(sets) do
     local best, bload, blast = nil, nil, nil
     for _, a in ipairs(redis.call('SMEMBERS', set)) do
-      if redis.call('HGET', status, a) == 'accepting_chats' then
+      if redis.call('HGET', status, a) == 'accepting_chats'
+         and not (humans_only and redis.call('SISMEMBER', bots, a) == 1) then
         local l = tonumber(redis.call('HGET', load, a) or '0')
         local m = tonumber(redis.call('HGET', max, a) or '6')
         if l < m then
@@ -38,21 +39,23 @@ local function pick(status, load, max, last, sets)
 end
 """
 
-# KEYS: status, load, max, last, first/normal/last member sets. ARGV: now_ms.
+# KEYS: status, load, max, last, first/normal/last member sets, bots. ARGV: now_ms, "h" for humans only.
 ASSIGN = _PICK + r"""
-local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]})
+local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]}, KEYS[8], ARGV[2] == 'h')
 if not a then return nil end
 redis.call('HINCRBY', KEYS[2], a, 1)
 redis.call('HSET', KEYS[4], a, ARGV[1])
 return a
 """
 
-# KEYS: as ASSIGN, then the queue. ARGV: now_ms. Pops the oldest queued entry only if someone can take it.
+# KEYS: as ASSIGN, then the queue. ARGV: now_ms. Pops the oldest queued entry only if someone can take it
+# (an entry ending in " h" was handed over by a bot and goes to humans only).
 DRAIN_ONE = _PICK + r"""
-if redis.call('LLEN', KEYS[8]) == 0 then return nil end
-local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]})
+local head = redis.call('LINDEX', KEYS[9], 0)
+if not head then return nil end
+local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]}, KEYS[8], string.sub(head, -2) == ' h')
 if not a then return nil end
-local entry = redis.call('LPOP', KEYS[8])
+local entry = redis.call('LPOP', KEYS[9])
 redis.call('HINCRBY', KEYS[2], a, 1)
 redis.call('HSET', KEYS[4], a, ARGV[1])
 return {entry, a}
@@ -83,11 +86,12 @@ class Router:
     @staticmethod
     def _keys(org: str, group_id: int) -> list[str]:
         return [keys.routing_status(org), keys.routing_load(org), keys.routing_max(org), keys.routing_last(org),
-                *(keys.group_members(org, group_id, prio) for prio in PRIORITIES)]
+                *(keys.group_members(org, group_id, prio) for prio in PRIORITIES), keys.bots(org)]
 
-    async def assign(self, org: str, group_id: int) -> str | None:
-        """Give a chat of the group to the best available agent (and count it in their load); None when nobody can."""
-        agent = await self._assign(keys=self._keys(org, group_id), args=[_ms()])
+    async def assign(self, org: str, group_id: int, humans_only: bool = False) -> str | None:
+        """Give a chat of the group to the best available agent (and count it in their load); None when nobody can.
+        ``humans_only`` skips bots (a chat a bot handed over)."""
+        agent = await self._assign(keys=self._keys(org, group_id), args=[_ms(), "h" if humans_only else ""])
         return agent.decode() if agent else None
 
     async def take(self, org: str, agent_id: str) -> None:
@@ -97,23 +101,33 @@ class Router:
     async def release(self, org: str, agent_id: str) -> None:
         await self._release(keys=[keys.routing_load(org)], args=[agent_id])
 
-    async def enqueue(self, org: str, group_id: int, chat_id: str, thread_id: str) -> int:
+    async def enqueue(self, org: str, group_id: int, chat_id: str, thread_id: str, humans_only: bool = False) -> int:
         """Queue a thread; returns its 1-based position."""
-        return int(await self.r.rpush(keys.group_queue(org, group_id), f"{chat_id} {thread_id}"))
+        entry = f"{chat_id} {thread_id} h" if humans_only else f"{chat_id} {thread_id}"
+        return int(await self.r.rpush(keys.group_queue(org, group_id), entry))
 
     async def unqueue(self, org: str, group_id: int, chat_id: str, thread_id: str) -> None:
-        await self.r.lrem(keys.group_queue(org, group_id), 0, f"{chat_id} {thread_id}")
+        async with self.r.pipeline(transaction=False) as p:
+            p.lrem(keys.group_queue(org, group_id), 0, f"{chat_id} {thread_id}")
+            p.lrem(keys.group_queue(org, group_id), 0, f"{chat_id} {thread_id} h")
+            await p.execute()
 
     async def queue(self, org: str, group_id: int) -> list[tuple[str, str]]:
         entries = await self.r.lrange(keys.group_queue(org, group_id), 0, -1)
-        return [tuple(e.decode().split(" ", 1)) for e in entries]  # type: ignore[misc]
+        return [tuple(e.decode().split(" ")[:2]) for e in entries]  # type: ignore[misc]
+
+    async def mark_bot(self, org: str, agent_id: str, is_bot: bool = True) -> None:
+        if is_bot:
+            await self.r.sadd(keys.bots(org), agent_id)
+        else:
+            await self.r.srem(keys.bots(org), agent_id)
 
     async def drain_one(self, org: str, group_id: int) -> tuple[str, str, str] | None:
         """Assign the oldest queued thread of the group if an agent has capacity: (chat_id, thread_id, agent_id)."""
         got = await self._drain(keys=[*self._keys(org, group_id), keys.group_queue(org, group_id)], args=[_ms()])
         if not got:
             return None
-        chat_id, thread_id = got[0].decode().split(" ", 1)
+        chat_id, thread_id = got[0].decode().split(" ")[:2]
         return chat_id, thread_id, got[1].decode()
 
     async def set_status(self, org: str, agent_id: str, status: str) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -142,6 +143,8 @@ class Deliverer:
         self.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._pump = valkey.register_script(_PUMP)
         self._tasks: list[asyncio.Task[None]] = []
+        self.internal: dict[str, Callable[[Webhook, bytes], Awaitable[None]]] = {}
+        """Handlers for ``internal://<name>/…`` URLs (the built-in rule bot), called instead of an HTTP POST."""
 
     async def start(self) -> None:
         try:
@@ -195,12 +198,38 @@ class Deliverer:
                 log.exception("webhook retry pump failed")
                 await asyncio.sleep(1)
 
+    async def _record(self, org: str, webhook_id: str, hook: Webhook, entry_id: bytes, attempt: int, status: int,
+                      error: str | None, body: bytes) -> None:
+        """Log the attempt; schedule a retry with exponential backoff unless it succeeded or attempts ran out."""
+        ok = 200 <= status < 300
+        record = WebhookDelivery(delivery_id=entry_id.decode(), action=hook.action, attempt=attempt,
+                                 at=now_rfc3339(), status=status, ok=ok, error=error)
+        async with self.r.pipeline(transaction=False) as p:
+            p.lpush(keys.webhook_log(org, webhook_id), _encode(record))
+            p.ltrim(keys.webhook_log(org, webhook_id), 0, LOG_SIZE - 1)
+            if not ok and attempt < MAX_ATTEMPTS:
+                due = int((time.time() + self.retry_base * 2 ** (attempt - 1)) * 1000)
+                retry = {"org": org, "webhook": webhook_id, "attempt": attempt + 1, "body": body.decode()}
+                p.zadd(keys.WEBHOOK_RETRY, {_encode(retry): due})
+            await p.execute()
+
     async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         org, webhook_id = fields[b"org"].decode(), fields[b"webhook"].decode()
         attempt, body = int(fields[b"attempt"]), fields[b"body"]
         hook = await self.webhooks.get(org, webhook_id)
         status, error = 0, None
-        if hook is not None:  # unregistered since: drop it
+        if hook is not None and hook.url.startswith("internal://"):
+            handler = self.internal.get(hook.url.removeprefix("internal://").split("/", 1)[0])
+            try:
+                if handler is None:
+                    raise LookupError(f"no internal handler for {hook.url}")
+                await handler(hook, body)
+                status = 200
+            except Exception as exc:  # the handler failed: record it and retry like an HTTP failure
+                log.exception("internal webhook %s failed", hook.url)
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            await self._record(org, webhook_id, hook, entry_id, attempt, status, error, body)
+        elif hook is not None:  # (unregistered since: dropped)
             headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret_key, body),
                        "X-Widget-Webhook-Id": webhook_id, "X-Widget-Delivery": entry_id.decode(),
                        "X-Widget-Attempt": str(attempt), "User-Agent": "widget_server-webhooks"}
@@ -209,17 +238,7 @@ class Deliverer:
                 status = response.status_code
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
-            ok = 200 <= status < 300
-            record = WebhookDelivery(delivery_id=entry_id.decode(), action=hook.action, attempt=attempt,
-                                     at=now_rfc3339(), status=status, ok=ok, error=error)
-            async with self.r.pipeline(transaction=False) as p:
-                p.lpush(keys.webhook_log(org, webhook_id), _encode(record))
-                p.ltrim(keys.webhook_log(org, webhook_id), 0, LOG_SIZE - 1)
-                if not ok and attempt < MAX_ATTEMPTS:
-                    due = int((time.time() + self.retry_base * 2 ** (attempt - 1)) * 1000)
-                    retry = {"org": org, "webhook": webhook_id, "attempt": attempt + 1, "body": body.decode()}
-                    p.zadd(keys.WEBHOOK_RETRY, {_encode(retry): due})
-                await p.execute()
+            await self._record(org, webhook_id, hook, entry_id, attempt, status, error, body)
         async with self.r.pipeline(transaction=True) as p:
             p.xack(keys.WEBHOOK_STREAM, keys.WEBHOOK_GROUP, entry_id)
             p.xdel(keys.WEBHOOK_STREAM, entry_id)

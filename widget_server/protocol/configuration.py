@@ -105,6 +105,28 @@ class WorkScheduler(msgspec.Struct, omit_defaults=True):
     timezone: str | None = None
 
 
+Phrase = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class KeywordAnswer(msgspec.Struct):
+    keywords: Annotated[list[Phrase], msgspec.Meta(min_length=1, max_length=50)]
+    answer: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+class BotRules(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The built-in rule bot (our addition to ``create_bot`` / ``update_bot``): a greeting with a quick-reply menu,
+    keyword answers, and a hand-over to the group's humans."""
+
+    greeting: Annotated[str, msgspec.Meta(max_length=4096)] = "Hi! How can I help?"
+    menu: Annotated[list[Phrase], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+    answers: Annotated[list[KeywordAnswer], msgspec.Meta(max_length=200)] = msgspec.field(default_factory=list)
+    handover_button: Phrase = "Talk to a human"
+    handover_phrases: Annotated[list[Phrase], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=lambda: ["human", "agent", "person"])
+    handover_message: Annotated[str, msgspec.Meta(max_length=4096)] = "Connecting you with a person…"
+    fallback: Annotated[str, msgspec.Meta(max_length=4096)] = "Sorry, I did not get that. Pick an option below."
+
+
 class CreateBotRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: Name
     avatar: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
@@ -116,6 +138,17 @@ class CreateBotRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     work_scheduler: WorkScheduler | None = None
     timezone: str | None = None
     owner_client_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    rules: BotRules | None = None
+
+
+class UpdateBotRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+    name: Name | None = None
+    avatar: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    max_chats_count: MaxChats | None = None
+    groups: list[GroupPriority] | None = None
+    job_title: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    rules: BotRules | None = None
 
 
 class CreateBotResponse(msgspec.Struct):
@@ -156,8 +189,18 @@ class RegisterWebhookRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     filters: WebhookFilters | None = None
 
 
-class Webhook(RegisterWebhookRequest, kw_only=True, omit_defaults=True):
+class Webhook(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A registration as stored and listed (validated on the way in by RegisterWebhookRequest)."""
+
     id: str
+    action: str
+    secret_key: str
+    url: str
+    owner_client_id: str | None = None
+    type: str = "license"
+    additional_data: list[str] | None = None
+    description: str | None = None
+    filters: WebhookFilters | None = None
 
 
 class RegisterWebhookResponse(msgspec.Struct):
