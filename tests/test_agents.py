@@ -210,3 +210,42 @@ async def test_agents_are_kept_to_their_own_license(server, team, valkey):
         assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
     finally:
         await stranger.aclose()
+
+
+@pytest.fixture(scope="module")
+def grace_server(tmp_path_factory, valkey_url):
+    from widget_server.testing import LiveServer
+
+    live = LiveServer(tmp_path_factory.mktemp("grace"), valkey_url, env={"WIDGET_AGENT_GRACE_SECONDS": "1"})
+    yield live.start()
+    live.stop()
+
+
+async def test_a_disconnected_agents_chats_are_rerouted_after_the_grace_period(grace_server, valkey):
+    org = await new_license(valkey)
+    agents = []
+    for name in ("dee", "eve"):
+        email = f"{name}-{secrets.token_hex(4)}@example.com"
+        creds = await create_agent(valkey, org, email, name, "normal", 3, [(0, "normal")])
+        agents.append(Agent(grace_server.url, email, creds["personal_access_token"]))
+    dee, eve = agents
+    dee_rtm = await dee.rtm()  # logging in over RTM makes an offline agent accepting
+    customer = await Customer(grace_server.url, org).authorize()
+    sock = await customer.rtm()
+    try:
+        chat_id = (await customer.ok("start_chat"))["chat_id"]
+        assert (await sock.push("user_added_to_chat"))["payload"]["user"]["id"] == dee.id
+        await eve.ok("set_routing_status", {"status": "accepting_chats"})
+        await dee_rtm.close()  # dee's laptop lid closes
+        removed = await sock.push("user_removed_from_chat", timeout=10)
+        assert removed["payload"]["user_id"] == dee.id
+        assert (await sock.push("user_added_to_chat", timeout=10))["payload"]["user"]["id"] == eve.id
+        statuses = {s["agent_id"]: s["status"] for s in await eve.ok("list_routing_statuses")}
+        assert statuses[dee.id] == "offline"
+        history = await eve.ok("get_chat", {"chat_id": chat_id})
+        assert [u["id"] for u in history["users"] if u["type"] == "agent"] == [eve.id]
+    finally:
+        await sock.close()
+        await customer.aclose()
+        for agent in agents:
+            await agent.aclose()

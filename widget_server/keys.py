@@ -68,6 +68,16 @@ def group_members(org: str, group_id: int, priority: str) -> str:
     return f"{P}:{{{org}}}:rt:group:{group_id}:{priority}"
 
 
+def agent_chats(org: str, agent_id: str) -> str:
+    """Set of the active chats an agent is in (re-routed when the agent goes away)."""
+    return f"{P}:{{{org}}}:rt:chats:{agent_id}"
+
+
+def agent_connections(org: str) -> str:
+    """Sorted set "agent_id conn_id" -> last seen (s): agents' open RTM sockets on any worker."""
+    return f"{P}:{{{org}}}:rt:conns"
+
+
 def bots(org: str) -> str:
     """Set of the license's bot ids (routing skips them for chats a bot handed over)."""
     return f"{P}:{{{org}}}:rt:bots"

@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     upload_ttl: int = 24 * 3600
     rate_limit_per_minute: int = 600
     """Web API requests per minute per client address (the RTM socket has its own pending-request limit)."""
+    agent_grace_seconds: float = 60.0
+    """How long a disconnected agent keeps their chats before they go offline and the chats are routed again."""
     webhook_retry_base: float = 1.0
     """Seconds before the first webhook retry; each next one waits twice as long (8 attempts in all)."""
     log_level: str = "info"

@@ -222,6 +222,9 @@ class RtmConnection(ABC):
     def caller_for(self, frame: Any) -> Any:
         """The caller of one request on this logged-in socket."""
 
+    async def background(self) -> None:  # noqa: B027 (an optional hook)
+        """Work that runs while the socket is open (cancelled when it closes)."""
+
     async def closed(self) -> None:  # noqa: B027 (an optional hook)
         """Cleanup after the socket closed (the bus registration is dropped by ``run``)."""
 
@@ -237,7 +240,8 @@ class RtmConnection(ABC):
 
     async def run(self) -> None:
         await self.socket.accept()
-        tasks = [asyncio.create_task(t) for t in (self.reader(), self.writer(), self.processor(), self.lifetime())]
+        tasks = [asyncio.create_task(t) for t in (self.reader(), self.writer(), self.processor(), self.lifetime(),
+                                                  self.background())]
         try:
             await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_EXCEPTION)
         finally:

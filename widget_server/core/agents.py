@@ -97,6 +97,21 @@ class AgentCore(ChatBase):
                            routing_status=status, max_chats_count=int(me.get("max_chats_count", 6)),  # type: ignore[arg-type]
                            groups=me.get("groups", []))
 
+    async def went_away(self, org: str, agent_id: str) -> None:
+        """An agent's last socket closed and the grace period passed without a new one: they go offline and every
+        chat they were in goes back to routing (to another agent of the group, or its queue). Nothing is dropped."""
+        agent = (await self.store.agents(org, [agent_id])).get(agent_id)
+        if agent is None or agent.get("type") == "bot":
+            return
+        caller = AgentCaller(org=org, agent_id=agent_id, role="administrator", version="3.6", transport="rtm",
+                             base_url="")
+        await self._set_status(caller, agent_id, "offline")
+        for chat_id in await self.router.chats_of(org, agent_id):
+            chat = await self.store.chat(chat_id)
+            if not chat or not chat.get("active_thread") or agent_id not in await self._agents_of(chat):
+                continue
+            await self.transfer_chat(caller, a.TransferChatRequest(id=chat_id, ignore_agents_availability=True))
+
     async def logout(self, caller: AgentCaller, req: a.AgentLogoutRequest) -> c.Empty:
         target = req.agent_id or caller.agent_id
         if target != caller.agent_id and caller.role not in ADMIN_ROLES:
@@ -279,8 +294,7 @@ class AgentCore(ChatBase):
             raise ApiError("validation", "user_id: not a user of this chat")
         await self.store.set_chat_fields(req.chat_id, {"agent_ids": msgspec.json.encode(
             [x for x in agents if x != req.user_id]).decode()})
-        if chat.get("active_thread"):
-            await self.router.release(caller.org, req.user_id)
+        await self.router.release(caller.org, req.user_id, req.chat_id)
         await self._push(caller, self._recipients(chat), "user_removed_from_chat", a.UserRemovedFromChat(
             chat_id=req.chat_id, user_id=req.user_id, reason="manual", thread_id=chat.get("active_thread") or None,
             requester_id=caller.agent_id))
@@ -313,7 +327,7 @@ class AgentCore(ChatBase):
                 raise ApiError("group_offline", f"Group {gid} has no agent accepting chats")
         # everyone who was in it leaves; the chat then goes to the target
         for agent in previous:
-            await self.router.release(caller.org, agent)
+            await self.router.release(caller.org, agent, req.id)
             await self._push(caller, self._recipients(chat), "user_removed_from_chat", a.UserRemovedFromChat(
                 chat_id=req.id, user_id=agent, reason="chat_transferred", thread_id=thread_id,
                 requester_id=caller.agent_id))

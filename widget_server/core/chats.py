@@ -213,6 +213,7 @@ class ChatBase(ABC):
         await self.store.update_json_field(keys.chat(chat_id), "agent_ids", add, default=[])
         await self.store.update_json_field(keys.thread(chat_id, thread_id), "user_ids", add, default=[])
         chat = await self.store.chat(chat_id) or {}
+        await self.router.track(chat["org"], agent_id, chat_id)
         agents = await self.store.agents(chat["org"], [agent_id])
         user = self._agent_user(agents.get(agent_id, {"id": agent_id}))
         await self._push(caller, self._recipients(chat), "user_added_to_chat", UserAddedToChat(
@@ -269,7 +270,7 @@ class ChatBase(ABC):
         """A thread ended or moved: its agents get their capacity back, it leaves any queue, queues drain."""
         org = chat["org"]
         for agent in await self._agents_of(chat):
-            await self.router.release(org, agent)
+            await self.router.release(org, agent, chat["id"])
         await self.store.set_chat_fields(chat["id"], {"agent_ids": "[]"})
         thread = await self.store.thread(chat["id"], thread_id) or {}
         groups = {g for g in _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids}

@@ -61,11 +61,12 @@ redis.call('HSET', KEYS[4], a, ARGV[1])
 return {entry, a}
 """
 
-# KEYS: load. ARGV: agent id. Never below zero.
+# KEYS: load, the agent's chats. ARGV: agent id, chat id. Counts a chat out once, never below zero.
 RELEASE = r"""
+if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return 0 end
 local l = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if l > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end
-return l
+return 1
 """
 
 AVERAGE_WAIT_PER_POSITION = 60
@@ -95,11 +96,30 @@ class Router:
         return agent.decode() if agent else None
 
     async def take(self, org: str, agent_id: str) -> None:
-        """Count a chat the agent joined by hand."""
+        """Count a chat the agent joined by hand (routing counts the ones it assigns)."""
         await self.r.hincrby(keys.routing_load(org), agent_id, 1)
 
-    async def release(self, org: str, agent_id: str) -> None:
-        await self._release(keys=[keys.routing_load(org)], args=[agent_id])
+    async def track(self, org: str, agent_id: str, chat_id: str) -> None:
+        """Remember that the agent is in the chat (see ``chats_of``)."""
+        await self.r.sadd(keys.agent_chats(org, agent_id), chat_id)
+
+    async def release(self, org: str, agent_id: str, chat_id: str) -> None:
+        """The agent left the chat, or its thread ended: one chat less in their load."""
+        await self._release(keys=[keys.routing_load(org), keys.agent_chats(org, agent_id)], args=[agent_id, chat_id])
+
+    async def chats_of(self, org: str, agent_id: str) -> list[str]:
+        return sorted(m.decode() for m in await self.r.smembers(keys.agent_chats(org, agent_id)))
+
+    async def connected(self, org: str, agent_id: str, conn_id: str, now: float) -> None:
+        await self.r.zadd(keys.agent_connections(org), {f"{agent_id} {conn_id}": now})
+
+    async def disconnected(self, org: str, agent_id: str, conn_id: str) -> None:
+        await self.r.zrem(keys.agent_connections(org), f"{agent_id} {conn_id}")
+
+    async def has_connections(self, org: str, agent_id: str, since: float) -> bool:
+        """Whether the agent has a socket on any worker that was seen after ``since``."""
+        members = await self.r.zrangebyscore(keys.agent_connections(org), since, "+inf")
+        return any(m.decode().split(" ", 1)[0] == agent_id for m in members)
 
     async def enqueue(self, org: str, group_id: int, chat_id: str, thread_id: str, humans_only: bool = False) -> int:
         """Queue a thread; returns its 1-based position."""
