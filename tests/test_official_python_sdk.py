@@ -8,14 +8,13 @@ Customer tokens come from our ``POST /v2/customer/token`` (cookie grant, and the
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -48,10 +47,11 @@ def tls_server(tmp_path_factory, valkey_url) -> Iterator[TlsServer]:
                    check=True, capture_output=True)
     live = LiveServer(data_dir, valkey_url)
     live.url, live.ws_url = f"https://127.0.0.1:{live.port}", f"wss://127.0.0.1:{live.port}"
-    live.proc = subprocess.Popen(
-        [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(live.port),
-         "--data-dir", str(data_dir), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
-        env=live.env, stdout=open(live.log_path, "ab"), stderr=subprocess.STDOUT)
+    with open(live.log_path, "ab") as log:
+        live.proc = subprocess.Popen(
+            [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(live.port),
+             "--data-dir", str(data_dir), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+            env=live.env, stdout=log, stderr=subprocess.STDOUT)
     ctx = ssl.create_default_context(cafile=str(cert))
     try:
         deadline = time.monotonic() + 30
@@ -108,11 +108,12 @@ def ok(response: httpx.Response) -> dict:
 
 
 @pytest.mark.parametrize(("version", "grant"), [("3.6", "cookie"), ("3.5", "agent_token")])
-def test_customer_web_api_through_the_sdk(tls_server: TlsServer, creds: dict, version: str, grant: str):
+def test_customer_web_api_through_the_sdk(request, tls_server: TlsServer, creds: dict, version: str, grant: str):
     org = creds["organization_id"]
     token, customer_id = cookie_grant(tls_server, org) if grant == "cookie" else agent_token_grant(tls_server, creds)
     web = CustomerWeb.get_client(access_token=token, version=version, base_url=tls_server.host, organization_id=org,
                                  verify=False, disable_logging=True)
+    request.addfinalizer(web.session.close)
     assert web.api_url == f"https://{tls_server.host}/v{version}/customer/action"
 
     started = ok(web.start_chat(chat={"thread": {"events": [
@@ -180,7 +181,34 @@ def test_customer_web_api_through_the_sdk(tls_server: TlsServer, creds: dict, ve
     assert ok(web.get_dynamic_configuration())["organization_id"] == org  # ignored on the no-auth GETs...
     denied = web.get_customer()  # ...but not where a token is required
     assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication"
-    web.session.close()
+
+
+def rtm_client(server: TlsServer, org: str, version: str = "3.6"):
+    """``CustomerRTM.get_client`` plus an event set when the SDK's websocket thread has run its on_close."""
+    rtm = CustomerRTM.get_client(version=version, base_url=server.host, organization_id=org)
+    rtm.closed = threading.Event()
+    sdk_on_close = rtm.ws.on_close
+
+    def on_close(ws, code, msg):
+        sdk_on_close(ws, code, msg)
+        rtm.closed.set()
+
+    rtm.ws.on_close = on_close
+    return rtm
+
+
+def close_rtm(rtm) -> None:
+    rtm.close_connection()
+    assert rtm.closed.wait(5), "the SDK's websocket thread did not finish"
+    assert rtm.ws.sock is None
+
+
+def rtm_ok(reply):
+    """A successful RtmResponse (the SDK returns None when no reply with its request_id came within 3 s)."""
+    assert reply is not None, "no reply with the request's request_id within the SDK's response timeout"
+    assert reply.type == "response" and reply.success is True, reply.rtm_response
+    assert isinstance(reply.request_id, str)
+    return reply
 
 
 def wait_for_push(rtm, action: str, match=lambda payload: True, timeout: float = 5.0) -> dict:
@@ -200,25 +228,26 @@ def wait_for_push(rtm, action: str, match=lambda payload: True, timeout: float =
 def test_customer_rtm_through_the_sdk(tls_server: TlsServer, creds: dict, version: str):
     org = creds["organization_id"]
     token, customer_id = cookie_grant(tls_server, org)
-    rtm = CustomerRTM.get_client(version=version, base_url=tls_server.host, organization_id=org)
+    rtm = rtm_client(tls_server, org, version)
     assert rtm.ws.url == f"wss://{tls_server.host}/v{version}/customer/rtm/ws?organization_id={org}"
-    # the SDK's defaults are a control-frame ping every 5 s with a 3 s pong timeout; shorter here to see some pongs
-    rtm.open_connection(ping_interval=1, ping_timeout=0.8)
+    # 3.6 runs on the SDK's defaults (control-frame pings every 5 s with a 3 s pong timeout; websocket-client 1.9
+    # sends the first one only after two intervals, i.e. 10 s in); 3.5 pings every second to go through a few rounds
+    ping = {} if version == "3.6" else {"ping_interval": 1, "ping_timeout": 0.8}
+    rtm.open_connection(**ping)
+    opened = time.monotonic()
     try:
-        login = rtm.login(token=token)
-        assert login is not None, "no login reply within the SDK's 3 s"
-        assert login.type == "response" and login.success, login.rtm_response
+        login = rtm_ok(rtm.login(token=token))
+        assert login.type == "response" and login.action == "login"
         assert login.payload["customer"]["id"] == customer_id and login.payload["chats"] == []
         assert isinstance(login.request_id, str)
 
-        started = rtm.start_chat(chat={"thread": {"events": [{"type": "message", "text": "hi over RTM"}]}})
-        assert started.success, started.rtm_response
+        started = rtm_ok(rtm.start_chat(chat={"thread": {"events": [{"type": "message", "text": "hi over RTM"}]}}))
         chat_id = started.payload["chat_id"]
         incoming_chat = wait_for_push(rtm, "incoming_chat", lambda p: p["chat"]["id"] == chat_id)
         assert incoming_chat["payload"]["chat"]["thread"]["events"][0]["text"] == "hi over RTM"
 
-        sent = rtm.send_event(chat_id=chat_id, event={"type": "message", "text": "from the SDK", "custom_id": "r-1"})
-        assert sent.success, sent.rtm_response
+        sent = rtm_ok(rtm.send_event(chat_id=chat_id, event={"type": "message", "text": "from the SDK",
+                                                             "custom_id": "r-1"}))
         event_id = sent.payload["event_id"]
         echo = wait_for_push(rtm, "incoming_event", lambda p: p["event"]["id"] == event_id)
         assert echo["payload"]["chat_id"] == chat_id and echo["payload"]["event"]["text"] == "from the SDK"
@@ -228,34 +257,33 @@ def test_customer_rtm_through_the_sdk(tls_server: TlsServer, creds: dict, versio
         # an event from another transport (the Web API, same customer) reaches the SDK's socket as a push
         web = CustomerWeb.get_client(access_token=token, version=version, base_url=tls_server.host,
                                      organization_id=org, verify=False, disable_logging=True)
-        other = ok(web.send_event(chat_id=chat_id, event={"type": "message", "text": "from the web"}))
-        web.session.close()
+        with web.session:
+            other = ok(web.send_event(chat_id=chat_id, event={"type": "message", "text": "from the web"}))
         pushed = wait_for_push(rtm, "incoming_event", lambda p: p["event"]["id"] == other["event_id"])
         assert pushed["payload"]["event"]["text"] == "from the web"
 
-        assert rtm.update_customer(name="Rita", session_fields=[{"source": "sdk"}]).success
-        me = rtm.get_customer()
-        assert me.success and me.payload["name"] == "Rita" and me.payload["session_fields"] == [{"source": "sdk"}]
-        chat = rtm.get_chat(chat_id=chat_id)
-        assert chat.success and [e["text"] for e in chat.payload["thread"]["events"]] == [
-            "hi over RTM", "from the SDK", "from the web"]
+        assert rtm_ok(rtm.update_customer(name="Rita", session_fields=[{"source": "sdk"}])).payload == {}
+        me = rtm_ok(rtm.get_customer())
+        assert me.payload["name"] == "Rita" and me.payload["session_fields"] == [{"source": "sdk"}]
+        chat = rtm_ok(rtm.get_chat(chat_id=chat_id))
+        assert [e["text"] for e in chat.payload["thread"]["events"]] == ["hi over RTM", "from the SDK", "from the web"]
         if version == "3.6":  # SDK 0.4.2 only, undocumented: answered with {} (PROTOCOL §10.2)
-            for reply in (rtm.deactivate_customer_page(), rtm.activate_customer_page()):
-                assert reply is not None and reply.success and reply.payload == {}, reply and reply.rtm_response
-        assert rtm.deactivate_chat(id=chat_id).success
+            assert rtm_ok(rtm.deactivate_customer_page()).payload == {}
+            assert rtm_ok(rtm.activate_customer_page()).payload == {}
+        rtm_ok(rtm.deactivate_chat(id=chat_id))
 
-        # control-frame pings: pongs come back and the connection stays up through several intervals
-        time.sleep(2.5)
-        assert rtm.ws.sock is not None and rtm.ws.sock.connected
-        assert rtm.ws.last_pong_tm > 0
-        chats = rtm.list_chats()
-        assert chats.success and chats.payload["total_chats"] == 1
+        # the SDK's control-frame pings are answered, and the socket stays up and usable
+        first_pong = 2 * rtm.ws.ping_interval
+        while rtm.ws.last_pong_tm == 0 and time.monotonic() - opened < first_pong + 3:
+            time.sleep(0.1)
+        assert rtm.ws.last_pong_tm > 0, "no pong to the SDK's control-frame ping"
+        if version == "3.5":
+            time.sleep(max(0.0, first_pong + 1.5 - (time.monotonic() - opened)))  # one more ping round
+        assert rtm.ws.sock is not None and rtm.ws.sock.connected and not rtm.closed.is_set()
+        chats = rtm_ok(rtm.list_chats())
+        assert chats.payload["total_chats"] == 1 and chats.payload["chats_summary"][0]["active"] is False
     finally:
-        rtm.close_connection()
-    deadline = time.monotonic() + 5
-    while rtm.ws.sock is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert rtm.ws.sock is None or not rtm.ws.sock.connected
+        close_rtm(rtm)
 
 
 @pytest.fixture
@@ -271,11 +299,10 @@ def test_rtm_origin_on_a_license_that_restricts_origins(tls_server: TlsServer, r
     sets it, which is how a backend speaks for a site on a license that lists its allowed origins."""
     org = restricted_creds["organization_id"]
     token, customer_id = cookie_grant(tls_server, org)
-    rtm = CustomerRTM.get_client(base_url=tls_server.host, organization_id=org)
+    rtm = rtm_client(tls_server, org)
     rtm.open_connection(origin="https://shop.example")
     try:
-        login = rtm.login(token=token)
-        assert login is not None and login.success, login and login.rtm_response
+        login = rtm_ok(rtm.login(token=token))
         assert login.payload["customer"]["id"] == customer_id
     finally:
-        rtm.close_connection()
+        close_rtm(rtm)
