@@ -22,8 +22,8 @@ _encode = msgspec.json.encode
       summary="Agent Chat API action (Web)")
 async def agent_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
     state: AppState = request.app.state.ws
+    body = await request.body()  # read first: answering before the body is read drops keep-alive connections
     spec = AGENT.lookup(action, "web")
-    body = await request.body()
     if len(body) > state.settings.web_max_body_bytes:
         raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
     org, agent = await authenticate_agent(state, request.headers.get("authorization"))

@@ -20,8 +20,8 @@ from .state import AppState
       summary="Configuration API action")
 async def configuration_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
     state: AppState = request.app.state.ws
+    body = await request.body()  # read first: answering before the body is read drops keep-alive connections
     spec = CONFIGURATION.lookup(action, "web")
-    body = await request.body()
     if len(body) > state.settings.web_max_body_bytes:
         raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
     org, agent = await authenticate_agent(state, request.headers.get("authorization"))

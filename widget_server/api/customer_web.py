@@ -56,8 +56,8 @@ async def customer_action(request: Request[Any, Any, Any], action: FromPath[str]
     state: AppState = request.app.state.ws
     if action == "upload_file":
         return await _upload(request, state)
+    body = await request.body()  # read first: answering before the body is read drops keep-alive connections
     spec = lookup(action, "web")
-    body = await request.body()
     if len(body) > state.settings.web_max_body_bytes:
         raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
     caller = await _caller(request, state, spec.auth)

@@ -762,7 +762,8 @@ async function sendReply() {
 
 function onReplyInput() {
   const chat = selectedChat();
-  if (!chat?.active || $("whisper").checked) return;
+  // the customer sees who types: only for agents in the chat, and never for a whisper
+  if (!chat || !isOpen(chat) || !isMine(chat) || $("whisper").checked) return;
   if (!$("reply").value) {
     stopTyping();
     return;
