@@ -225,8 +225,8 @@ function addEvent(chat, threadId, event, render = true) {
   chat.lastText = eventPreview(event);
   const customer = customerOf(chat);
   if (customer && event.author_id === customer.id) chat.peek = "";
-  if (render && state.selected === chat.id && chat.historyLoaded) {
-    appendEventItem(chat, chat.events.length - 1, event.author_id === state.me?.id);
+  if (render && state.selected === chat.id) {
+    if (chat.historyLoaded) appendEventItem(chat, chat.events.length - 1, event.author_id === state.me?.id);
     renderPeek(chat);
   }
 }

@@ -272,16 +272,18 @@ class AgentCore(ChatBase):
             raise ApiError("validation", f"user_id: no agent {req.user_id} in this license")
         if req.user_id in await self._agents_of(chat):
             return _EMPTY
-        await self._unqueue(chat, thread_id)
+        await self._unqueue(caller, chat, thread_id)
         await self.router.take(caller.org, req.user_id)
         await self._join(caller, req.chat_id, thread_id, req.user_id, "manual", caller.agent_id)
         return _EMPTY
 
-    async def _unqueue(self, chat: dict[str, str], thread_id: str) -> None:
+    async def _unqueue(self, caller: AgentCaller, chat: dict[str, str], thread_id: str) -> None:
         thread = await self.store.thread(chat["id"], thread_id) or {}
         if thread.get("queue_group"):
-            await self.router.unqueue(chat["org"], int(thread["queue_group"]), chat["id"], thread_id)
+            group = int(thread["queue_group"])
+            await self.router.unqueue(chat["org"], group, chat["id"], thread_id)
             await self.store.set_thread_fields(chat["id"], thread_id, {"queued_at": "", "queue_group": ""})
+            await self._push_queue_positions(caller, chat["org"], group)
 
     async def remove_user_from_chat(self, caller: AgentCaller, req: a.RemoveUserFromChatRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.chat_id)
@@ -331,7 +333,7 @@ class AgentCore(ChatBase):
             await self._push(caller, self._recipients(chat), "user_removed_from_chat", a.UserRemovedFromChat(
                 chat_id=req.id, user_id=agent, reason="chat_transferred", thread_id=thread_id,
                 requester_id=caller.agent_id))
-        await self._unqueue(chat, thread_id)
+        await self._unqueue(caller, chat, thread_id)
         await self.store.set_chat_fields(req.id, {"agent_ids": "[]",
                                                   "access": msgspec.json.encode(Access(group_ids=group_ids)).decode()})
         transferred = a.ChatTransferred(chat_id=req.id, thread_id=thread_id, requester_id=caller.agent_id,
@@ -357,7 +359,7 @@ class AgentCore(ChatBase):
         thread_id = chat.get("active_thread")
         if thread_id and caller.agent_id not in await self._agents_of(chat):
             # writing without joining joins (LiveChat adds the author; see PROTOCOL.md §5.1)
-            await self._unqueue(chat, thread_id)
+            await self._unqueue(caller, chat, thread_id)
             await self.router.take(caller.org, caller.agent_id)
             await self._join(caller, req.chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
         return await super().send_event(caller, req)

@@ -263,8 +263,8 @@ class ChatBase(ABC):
             if chat:
                 await self.bus.publish([chat["customer_id"]], "queue_position_updated",
                                        p.QueuePositionUpdated(chat_id, thread_id, queue))
-        if items:
-            await self.bus.publish(await self._group_agents(org, group_id), "queue_positions_updated", items)
+        # agents get the whole queue, also when it just became empty, so every console drops what left it
+        await self.bus.publish(await self._group_agents(org, group_id), "queue_positions_updated", items)
 
     async def _release(self, caller: AnyCaller, chat: dict[str, str], thread_id: str) -> None:
         """A thread ended or moved: its agents get their capacity back, it leaves any queue, queues drain."""

@@ -1,0 +1,352 @@
+"""The agent console (``GET /agent``) in Chromium: an agent signs in with a personal access token and answers a
+customer who is driven from Python over the real Customer Chat API (``widget_server.testing.Customer`` on an
+asyncio loop of its own in a background thread, since the sync Playwright API owns the main thread's loop).
+
+The page runs under its strict Content-Security-Policy the whole time; any CSP violation, console error, page error
+or dialog (an ``alert`` from injected markup) fails the test."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from widget_server.bootstrap import create_agent
+from widget_server.testing import Customer, Socket
+from widget_server.valkey import connect
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
+       "img-src 'self' data:; frame-ancestors 'none'")
+XSS = "<img src=x onerror=alert(1)>"
+T = TypeVar("T")
+
+
+# --- the people ------------------------------------------------------------------------------------------------------
+
+
+class AgentAccount:
+    def __init__(self, api: str, agent_id: str, token: str) -> None:
+        self.api, self.id, self.token = api, agent_id, token
+
+    def ok(self, action: str, payload: Any = None) -> Any:
+        r = httpx.post(f"{self.api}/v3.6/agent/action/{action}", json=payload or {},
+                       headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+        assert r.status_code == 200, (action, r.status_code, r.text)
+        return r.json()
+
+    def routing_status(self) -> str:
+        statuses = self.ok("list_routing_statuses")
+        return next(s["status"] for s in statuses if s["agent_id"] == self.id)
+
+
+@pytest.fixture
+def make_agent(valkey_url: str, api: str) -> Callable[..., AgentAccount]:
+    """``make_agent(org, name) -> AgentAccount``: an agent of group 0 with a fresh personal access token, written
+    the way ``make_license`` writes licenses (own asyncio loop in a worker thread)."""
+
+    async def _create(org: str, name: str) -> AgentAccount:
+        client = connect(valkey_url)
+        try:
+            email = f"{name.lower()}-{secrets.token_hex(4)}@example.com"
+            creds = await create_agent(client, org, email, name, "normal")
+        finally:
+            await client.aclose()
+        return AgentAccount(api, email, creds["personal_access_token"])
+
+    def make(org: str, name: str) -> AgentAccount:
+        with ThreadPoolExecutor(1, thread_name_prefix="e2e-agent") as pool:
+            return pool.submit(asyncio.run, _create(org, name)).result(timeout=30)
+
+    return make
+
+
+class Background:
+    """An asyncio loop in a daemon thread: the customer's HTTP client and RTM socket live on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-customer", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 15) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def background() -> Iterator[Background]:
+    bg = Background()
+    yield bg
+    bg.stop()
+
+
+class CustomerSide:
+    """A customer of ``org`` with an RTM socket for pushes, called synchronously from the test."""
+
+    def __init__(self, bg: Background, api: str, org: str) -> None:
+        self.bg = bg
+        self.customer = Customer(api, org)
+        bg.run(self.customer.authorize())
+        self.id = self.customer.id
+        self.socket: Socket = bg.run(self.customer.rtm())
+
+    def ok(self, action: str, payload: Any = None) -> Any:
+        return self.bg.run(self.customer.ok(action, payload))
+
+    def push(self, action: str, timeout: float = 5.0) -> dict:
+        return self.bg.run(self.socket.push(action, timeout=timeout), timeout + 5)["payload"]
+
+    def event_from(self, author_id: str, timeout: float = 5.0) -> dict:
+        """The next event pushed to the customer that ``author_id`` wrote (skipping the customer's own echoes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.push("incoming_event", max(0.1, deadline - time.monotonic()))["event"]
+            if event["author_id"] == author_id:
+                return event
+
+    def close(self) -> None:
+        self.bg.run(self.socket.close())
+        self.bg.run(self.customer.aclose())
+
+
+@pytest.fixture
+def customer_of(background: Background, api: str) -> Iterator[Callable[[str], CustomerSide]]:
+    made: list[CustomerSide] = []
+
+    def make(org: str) -> CustomerSide:
+        made.append(CustomerSide(background, api, org))
+        return made[-1]
+
+    yield make
+    for side in made:
+        side.close()
+
+
+# --- the page --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def watched(page: Page) -> Iterator[Page]:
+    """The page, failing the test on console errors, page errors, dialogs and CSP violations."""
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+
+    def on_dialog(dialog: Any) -> None:
+        problems.append(f"dialog: {dialog.type} {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.add_init_script("""
+        window.__cspViolations = [];
+        document.addEventListener("securitypolicyviolation",
+            (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+    """)
+    yield page
+    violations = page.evaluate("window.__cspViolations")
+    assert violations == [], violations
+    assert problems == [], problems
+
+
+def sign_in(page: Page, api: str, agent: AgentAccount) -> None:
+    response = page.goto(f"{api}/agent")
+    assert response is not None and response.status == 200
+    assert response.headers["content-security-policy"] == CSP
+    page.get_by_label("Personal access token").fill(agent.token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#me")).to_contain_text(agent.id)
+    assert agent.token not in page.url
+    assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") == agent.token
+
+
+def wait_for(check: Callable[[], T], timeout: float = 5.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+# --- stories ---------------------------------------------------------------------------------------------------------
+
+
+def test_agent_answers_a_customer_from_the_console(watched: Page, api: str, make_license: Callable[..., str],
+                                                   make_agent: Callable[..., AgentAccount],
+                                                   customer_of: Callable[[str], CustomerSide],
+                                                   output_path: str) -> None:
+    page = watched
+    org = make_license()
+    agent = make_agent(org, "Ann")
+    sign_in(page, api, agent)
+
+    # signing in made her available; she switches off and on again, and the server agrees each time
+    switch = page.get_by_role("switch", name="Accepting chats")
+    expect(switch).to_be_checked()
+    switch.uncheck()
+    assert wait_for(lambda: agent.routing_status() == "not_accepting_chats")
+    switch.check()
+    assert wait_for(lambda: agent.routing_status() == "accepting_chats")
+
+    customer = customer_of(org)
+    customer.ok("update_customer", {"name": "Dana <b>Bold</b>", "email": "dana@example.com",
+                                    "session_fields": [{"plan": "pro"}, {"cart": "2 items"}]})
+    started = customer.ok("start_chat", {"chat": {"thread": {"events": [
+        {"type": "message", "text": "Hi, where is order 42?"}]}}})
+    chat_id = started["chat_id"]
+
+    # routing gives the chat to Ann: it appears in her list, marked as hers
+    item = page.locator(f'#chat-list [data-chat-id="{chat_id}"]')
+    expect(item).to_contain_text("Dana <b>Bold</b>")
+    expect(item).to_contain_text("Mine")
+    item.click()
+    messages = page.get_by_role("log", name="Messages")
+    expect(messages).to_contain_text("Hi, where is order 42?")
+    expect(page.locator("#customer-details")).to_contain_text("dana@example.com")
+    expect(page.locator("#session-fields")).to_contain_text("plan")
+    expect(page.locator("#session-fields")).to_contain_text("2 items")
+    expect(page.get_by_role("button", name="Join")).to_be_hidden()
+
+    # she types (the customer sees her typing), then Enter sends
+    reply = page.get_by_label("Reply")
+    reply.press_sequentially("It ships today.", delay=5)
+    typing = customer.push("incoming_typing_indicator")
+    assert typing["typing_indicator"]["author_id"] == agent.id and typing["typing_indicator"]["is_typing"] is True
+    reply.press("Enter")
+    expect(reply).to_have_value("")
+    assert customer.event_from(agent.id)["text"] == "It ships today."
+    expect(messages).to_contain_text("It ships today.")
+    threads = customer.ok("list_threads", {"chat_id": chat_id})["threads"]
+    assert {"text": "It ships today.", "author_id": agent.id} in [
+        {"text": e.get("text"), "author_id": e["author_id"]} for e in threads[0]["events"]]
+
+    # the customer's sneak peek shows live under the history, and goes when the message arrives
+    peek = page.locator("#sneak-peek")
+    customer.ok("send_sneak_peek", {"chat_id": chat_id, "sneak_peek_text": "Great, can I <i>change</i> the addr"})
+    expect(peek).to_be_visible()
+    expect(peek).to_contain_text("Great, can I <i>change</i> the addr")
+    customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message",
+                                                             "text": "Great, can I change the address?"}})
+    expect(messages).to_contain_text("Great, can I change the address?")
+    expect(peek).to_be_hidden()
+
+    # markup in a message is text, never markup
+    reply.fill(XSS)
+    reply.press("Enter")
+    assert customer.event_from(agent.id)["text"] == XSS
+    expect(messages.locator("p.text", has_text=XSS)).to_have_count(1)
+    assert page.locator("img").count() == 0
+    assert page.locator("#chat-list b, #messages i, #sneak-peek i").count() == 0
+
+    # quick replies with postback ids
+    page.locator("summary", has_text="Quick replies or a card").click()
+    page.get_by_label("Title", exact=True).fill("Was this helpful?")
+    page.get_by_label("Buttons", exact=True).fill("Yes | helpful_yes\nNo")
+    page.get_by_role("button", name="Send rich message").click()
+    rich = customer.event_from(agent.id)
+    assert rich["type"] == "rich_message" and rich["template_id"] == "quick_replies"
+    assert [(b["text"], b["postback_id"]) for b in rich["elements"][0]["buttons"]] == [
+        ("Yes", "helpful_yes"), ("No", "no_2")]
+    expect(messages).to_contain_text("Was this helpful?")
+
+    page.locator("summary", has_text="Quick replies or a card").click()  # fold the form for the screenshot
+    out = Path(output_path)
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / "agent-console.png"), full_page=True)
+
+    # closing ends the chat for both sides
+    page.get_by_role("button", name="Close chat").click()
+    assert customer.push("chat_deactivated")["user_id"] == agent.id
+    expect(page.locator("#chat-state")).to_have_text("Closed")
+    expect(item).to_contain_text("Closed")
+    expect(reply).to_be_disabled()
+
+
+def test_agent_joins_a_queued_chat_and_transfers_it(watched: Page, api: str, make_license: Callable[..., str],
+                                                    make_agent: Callable[..., AgentAccount],
+                                                    customer_of: Callable[[str], CustomerSide]) -> None:
+    page = watched
+    org = make_license()
+    ann, bob = make_agent(org, "Ann"), make_agent(org, "Bob")
+    sign_in(page, api, ann)
+    page.get_by_role("switch", name="Accepting chats").uncheck()
+    assert wait_for(lambda: ann.routing_status() == "not_accepting_chats")
+
+    # nobody accepts chats: the chat waits in the queue, and Ann's console shows it as queued
+    customer = customer_of(org)
+    chat_id = customer.ok("start_chat", {"chat": {"thread": {"events": [
+        {"type": "message", "text": "Anyone there?"}]}}})["chat_id"]
+    item = page.locator(f'#chat-list [data-chat-id="{chat_id}"]')
+    expect(item).to_contain_text("Queued #1")
+    item.click()
+    expect(page.get_by_role("log", name="Messages")).to_contain_text("Anyone there?")
+
+    page.get_by_role("button", name="Join").click()
+    assert customer.push("user_added_to_chat")["user"]["id"] == ann.id
+    expect(item).to_contain_text("Mine")
+    expect(page.get_by_role("button", name="Join")).to_be_hidden()
+
+    # she hands the chat to Bob
+    bob.ok("set_routing_status", {"status": "accepting_chats"})
+    page.locator("summary", has_text="Transfer").click()
+    page.get_by_label("Transfer to").select_option("agent")
+    page.get_by_label("Agent id (e-mail) or group id").fill(bob.id)
+    page.get_by_role("button", name="Transfer", exact=True).click()
+    transferred = customer.push("chat_transferred")
+    assert transferred["transferred_to"]["agent_ids"] == [bob.id]
+    assert customer.push("user_added_to_chat")["user"]["id"] == bob.id
+    expect(item).to_contain_text("Bob")
+    expect(item).not_to_contain_text("Mine")
+    expect(page.locator("#chat-state")).to_contain_text("transferred to")
+    expect(page.get_by_role("button", name="Join")).to_be_visible()
+
+    # the token stays for the tab: a reload signs her in again; signing out forgets it
+    page.reload()
+    expect(page.locator("#me")).to_contain_text(ann.id)
+    expect(item).to_contain_text("Bob")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Personal access token")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") is None
+
+
+def test_a_wrong_token_is_refused(watched: Page, api: str) -> None:
+    page = watched
+    page.goto(f"{api}/agent")
+    page.get_by_label("Personal access token").fill("not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("That token was not accepted.")
+    expect(page.get_by_label("Personal access token")).to_be_focused()
+    expect(page.locator("#console-view")).to_be_hidden()
+    assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") is None
+
+
+def test_console_page_and_assets_are_served_from_memory_with_etags(api: str) -> None:
+    page = httpx.get(f"{api}/agent")
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["content-security-policy"] == CSP and page.headers["cache-control"] == "no-cache"
+    for name, media_type in (("agent.js", "text/javascript"), ("agent.css", "text/css")):
+        assert f"/agent/assets/{name}?v=" in page.text
+        for encoding in ("gzip", "identity"):
+            first = httpx.get(f"{api}/agent/assets/{name}", headers={"Accept-Encoding": encoding})
+            assert first.status_code == 200 and first.headers["content-type"] == f"{media_type}; charset=utf-8"
+            assert first.headers["cache-control"] == "no-cache" and first.headers["etag"]
+            assert first.headers.get("content-encoding") == (None if encoding == "identity" else "gzip")
+            again = httpx.get(f"{api}/agent/assets/{name}",
+                              headers={"Accept-Encoding": encoding, "If-None-Match": first.headers["etag"]})
+            assert again.status_code == 304 and again.content == b""
+    missing = httpx.get(f"{api}/agent/assets/../app.py")
+    assert missing.status_code == 404
+    assert httpx.get(f"{api}/agent/assets/agent.html").status_code == 404
