@@ -249,3 +249,27 @@ async def test_a_disconnected_agents_chats_are_rerouted_after_the_grace_period(g
         await customer.aclose()
         for agent in agents:
             await agent.aclose()
+
+
+async def test_an_agent_starts_and_resumes_a_chat_with_a_visitor(server, team):
+    org, (ann, _, _) = team
+    customer = await Customer(server.url, org).authorize()
+    sock = await customer.rtm()
+    try:
+        started = await ann.ok("start_chat", {"chat": {"users": [{"id": customer.id, "type": "customer"}],
+                                                       "thread": {"events": [{"type": "message", "text": "Need help?"}]}}})
+        incoming = await sock.push("incoming_chat")
+        assert incoming["payload"]["chat"]["id"] == started["chat_id"]
+        assert incoming["payload"]["chat"]["thread"]["events"][0]["author_id"] == ann.id
+        await ann.ok("deactivate_chat", {"id": started["chat_id"]})
+        resumed = await ann.ok("resume_chat", {"chat": {"id": started["chat_id"], "thread": {"events": [
+            {"type": "message", "text": "Back again"}]}}})
+        assert resumed["thread_id"] != started["thread_id"]
+        assert (await sock.push("user_added_to_chat"))["payload"]["user"]["id"] == ann.id
+        threads = await customer.ok("list_threads", {"chat_id": started["chat_id"], "sort_order": "asc"})
+        assert [t["events"][0]["text"] for t in threads["threads"]] == ["Need help?", "Back again"]
+        r = await ann.call("start_chat", {"chat": {"users": [{"id": "nobody", "type": "customer"}]}})
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
+    finally:
+        await sock.close()
+        await customer.aclose()

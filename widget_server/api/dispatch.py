@@ -79,6 +79,7 @@ AGENT_ACTIONS: dict[str, Action] = {
     "get_chat": Action(c.GetChatRequest, "get_chat"),
     "list_threads": Action(c.ListThreadsRequest, "list_threads"),
     "start_chat": Action(a.AgentStartChatRequest, "start_chat"),
+    "resume_chat": Action(a.AgentResumeChatRequest, "resume_chat"),
     "deactivate_chat": Action(a.AgentDeactivateChatRequest, "deactivate_chat"),
     "add_user_to_chat": Action(a.AddUserToChatRequest, "add_user_to_chat"),
     "remove_user_from_chat": Action(a.RemoveUserFromChatRequest, "remove_user_from_chat"),

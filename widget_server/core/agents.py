@@ -68,6 +68,10 @@ class AgentCore(ChatBase):
             return chat
         raise ApiError("authorization", "No access to this chat")
 
+    async def _after_resume(self, caller: AgentCaller, chat_id: str, thread_id: str, access: Access) -> None:
+        await self.router.take(caller.org, caller.agent_id)
+        await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
+
     def _closing_message(self, caller: AgentCaller, now: str) -> SystemMessage:
         return SystemMessage(text="Chat closed by the agent", system_message_type="manual_archived_agent",
                              created_at=now, recipients="all", text_vars={"agent": caller.agent_id})
@@ -235,28 +239,19 @@ class AgentCore(ChatBase):
         access = Access(group_ids=group_ids)
         thread = spec.thread or c.InitialThread()
         chat_id = short_id()
-        now = now_rfc3339()
-        chat_fields = {"id": chat_id, "org": caller.org, "customer_id": customers[0], "created_at": now,
+        chat_fields = {"id": chat_id, "org": caller.org, "customer_id": customers[0], "created_at": now_rfc3339(),
                        "access": msgspec.json.encode(access).decode(),
-                       "properties": msgspec.json.encode(spec.properties or {}).decode(), "agent_ids": "[]"}
-        thread_id = short_id()
-        now_ms = rfc3339_to_ms(now)
-        await self.store.open_thread(mode="start", chat_id=chat_id, thread_id=thread_id, created_at=now,
-                                     created_ms=now_ms, active=req.active, access=msgspec.json.encode(access),
-                                     properties=msgspec.json.encode(thread.properties or {}),
-                                     user_ids=msgspec.json.encode([customers[0]]), chat_fields=chat_fields)
-        await self.store.index_chat(caller.org, customers[0], chat_id, now_ms)
+                       "properties": msgspec.json.encode(spec.properties or {}).decode()}
+        thread_id, _, events, _ = await self._open_thread(
+            caller, customers[0], mode="start", chat_id=chat_id, active=req.active, access=access,
+            thread_props=thread.properties or {}, chat_fields=chat_fields, events=thread.events)
         await self.store.update_customer(customers[0], {}, {"chats_count": 1, "threads_count": 1})
         chat = await self.store.chat(chat_id) or {}
         if req.active:
             await self.router.take(caller.org, caller.agent_id)
             chat = await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
-        event_ids = None
-        if thread.events:
-            items = await self._prepare_events(caller, thread.events, now)
-            first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
-            event_ids = [e.id for e in self._event_structs(items, thread_id, first)]
         await self._incoming_chat_to(caller, chat, thread_id, [customers[0]], webhook=True)
+        event_ids = [e.id for e in events] if events else None
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id, event_ids=event_ids)  # type: ignore[arg-type]
 
     async def add_user_to_chat(self, caller: AgentCaller, req: a.AddUserToChatRequest) -> c.Empty:

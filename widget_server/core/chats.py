@@ -22,7 +22,7 @@ from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
 from .bus import Bus
-from .ids import split_event_id
+from .ids import short_id, split_event_id
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from .signing import Cursor, Signer
 from .store import Store, StoreError
@@ -431,6 +431,67 @@ class ChatBase(ABC):
             next_page = self._make_cursor("threads", req.chat_id, desc, limit, [next_index, min_events or 0])
         return c.ListThreadsResponse(threads=threads, found_threads=len(ids), next_page_id=next_page)
 
+
+    async def _open_thread(
+        self, caller: AnyCaller, customer_id: str, *, mode: str, chat_id: str, active: bool, access: Access, thread_props: dict,
+        chat_fields: dict[str, str] | None, events: list[Any],
+    ) -> tuple[str, str, list[Event], str]:
+        now = now_rfc3339()
+        now_ms = rfc3339_to_ms(now)
+        items = await self._prepare_events(caller, events, now)
+        thread_id = short_id()
+        try:
+            await self.store.open_thread(
+                mode=mode, chat_id=chat_id, thread_id=thread_id, created_at=now, created_ms=now_ms, active=active,
+                access=_encode(access), properties=_encode(thread_props), user_ids=_encode([customer_id]),
+                chat_fields=chat_fields,
+            )
+        except StoreError as exc:
+            if exc.code == "chat_active":
+                raise ApiError("validation", "Chat is already active") from None
+            if exc.code == "chat_not_found":
+                raise ApiError("not_found", "Chat not found") from None
+            raise
+        event_structs: list[Event] = []
+        if items:
+            first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
+            event_structs = self._event_structs(items, thread_id, first)
+        await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
+        return thread_id, now, event_structs, now
+
+    async def resume_chat(self, caller: AnyCaller, req: Any) -> c.ResumeChatResponse:
+        chat = await self._chat_for(caller, req.chat.id)
+        if req.chat.access is not None:
+            access = Access(group_ids=await self._group_ids(caller, req.chat.access))
+        else:
+            access = _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS)
+        if chat.get("active_thread"):
+            raise ApiError("validation", "Chat is already active")
+        thread = req.chat.thread or c.InitialThread()
+        thread_id, _, events, _ = await self._open_thread(
+            caller, chat["customer_id"], mode="resume", chat_id=req.chat.id, active=req.active, access=access,
+            thread_props=thread.properties or {}, chat_fields=None, events=thread.events,
+        )
+        updates: dict[str, str] = {"access": _encode(access).decode()}
+        if req.continuous is not None:
+            updates["continuous"] = "1" if req.continuous else "0"
+        if req.chat.properties:
+            def merge(props: dict) -> dict:
+                for ns, values in (req.chat.properties or {}).items():
+                    props.setdefault(ns, {}).update(values)
+                return props
+            await self.store.update_json_field(keys.chat(req.chat.id), "properties", merge, default={})
+        await self.store.set_chat_fields(req.chat.id, updates)
+        await self.store.update_customer(chat["customer_id"], {}, {"threads_count": 1})
+        chat = await self.store.chat(req.chat.id) or {}
+        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
+        if req.active:
+            await self._after_resume(caller, req.chat.id, thread_id, access)
+        return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
+
+    @abstractmethod
+    async def _after_resume(self, caller: Any, chat_id: str, thread_id: str, access: Access) -> None:
+        """Who takes a resumed active thread: routing for a customer, the agent themself for an agent."""
 
     @abstractmethod
     def _closing_message(self, caller: Any, now: str) -> SystemMessage:

@@ -15,7 +15,7 @@ from ..protocol import customer as c
 from ..protocol import pushes as p
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
-from ..protocol.events import Event, SystemMessage
+from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
 from . import files as file_rules
 from .chats import ChatBase, customer_view
@@ -89,33 +89,6 @@ class LocalCore(ChatBase):
         if chat.get("customer_id") != caller.customer_id:
             raise ApiError("authorization", "Requester is not a user of this chat")
         return chat
-
-    async def _open_thread(
-        self, caller: Caller, *, mode: str, chat_id: str, active: bool, access: Access, thread_props: dict,
-        chat_fields: dict[str, str] | None, events: list[Any],
-    ) -> tuple[str, str, list[Event], str]:
-        now = now_rfc3339()
-        now_ms = rfc3339_to_ms(now)
-        items = await self._prepare_events(caller, events, now)
-        thread_id = short_id()
-        try:
-            await self.store.open_thread(
-                mode=mode, chat_id=chat_id, thread_id=thread_id, created_at=now, created_ms=now_ms, active=active,
-                access=_encode(access), properties=_encode(thread_props), user_ids=_encode([caller.customer_id]),
-                chat_fields=chat_fields,
-            )
-        except StoreError as exc:
-            if exc.code == "chat_active":
-                raise ApiError("validation", "Chat is already active") from None
-            if exc.code == "chat_not_found":
-                raise ApiError("not_found", "Chat not found") from None
-            raise
-        event_structs: list[Event] = []
-        if items:
-            first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
-            event_structs = self._event_structs(items, thread_id, first)
-        await self.store.index_chat(caller.org, caller.customer_id, chat_id, now_ms)
-        return thread_id, now, event_structs, now
 
     # --- session -------------------------------------------------------------------------------------------------
 
@@ -227,7 +200,7 @@ class LocalCore(ChatBase):
             }
             try:
                 thread_id, _, events, _ = await self._open_thread(
-                    caller, mode="start", chat_id=chat_id, active=req.active, access=access,
+                    caller, caller.customer_id, mode="start", chat_id=chat_id, active=req.active, access=access,
                     thread_props=thread.properties or {}, chat_fields=chat_fields, events=thread.events,
                 )
                 break
@@ -244,35 +217,8 @@ class LocalCore(ChatBase):
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
                                    event_ids=[e.id for e in events] if events else None)
 
-    async def resume_chat(self, caller: Caller, req: c.ResumeChatRequest) -> c.ResumeChatResponse:
-        chat = await self._chat_for(caller, req.chat.id)
-        if req.chat.access is not None:
-            access = Access(group_ids=await self._group_ids(caller, req.chat.access))
-        else:
-            access = _access_decoder.decode(chat.get("access") or '{"group_ids":[0]}')
-        if chat.get("active_thread"):
-            raise ApiError("validation", "Chat is already active")
-        thread = req.chat.thread or c.InitialThread()
-        thread_id, _, events, _ = await self._open_thread(
-            caller, mode="resume", chat_id=req.chat.id, active=req.active, access=access,
-            thread_props=thread.properties or {}, chat_fields=None, events=thread.events,
-        )
-        updates: dict[str, str] = {"access": _encode(access).decode()}
-        if req.continuous is not None:
-            updates["continuous"] = "1" if req.continuous else "0"
-        if req.chat.properties:
-            def merge(props: dict) -> dict:
-                for ns, values in (req.chat.properties or {}).items():
-                    props.setdefault(ns, {}).update(values)
-                return props
-            await self.store.update_json_field(keys.chat(req.chat.id), "properties", merge, default={})
-        await self.store.set_chat_fields(req.chat.id, updates)
-        await self.store.update_customer(caller.customer_id, {}, {"threads_count": 1})
-        chat = await self.store.chat(req.chat.id) or {}
-        await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
-        if req.active:
-            await self._route(caller, req.chat.id, thread_id, access.group_ids[0])
-        return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
+    async def _after_resume(self, caller: Caller, chat_id: str, thread_id: str, access: Access) -> None:
+        await self._route(caller, chat_id, thread_id, access.group_ids[0])
 
     def _closing_message(self, caller: Caller, now: str) -> SystemMessage:
         return SystemMessage(text="Chat closed by the customer", system_message_type="manual_archived_customer",
