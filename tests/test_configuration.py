@@ -208,3 +208,29 @@ async def test_the_rule_bot_greets_answers_keywords_and_hands_over_to_a_human(ow
         await sock.close()
         await customer.aclose()
         await as_bot.aclose()
+
+
+async def test_the_owner_sets_the_widgets_forms_and_greeting(owner, server):
+    prechat = {"enabled": True, "form": {"id": "pre", "fields": [
+        {"id": "n", "type": "name", "label": "Your name", "required": True},
+        {"id": "t", "type": "radio", "label": "Topic", "options": [{"id": "1", "label": "Billing"}]}]}}
+    r = await config(owner, "update_license_properties", {"properties": {
+        "widget": {"prechat_form": prechat, "greeting": "Welcome to our shop!"}, "acme": {"plan": "gold"}}})
+    assert r.status_code == 200, r.text
+    customer = await Customer(server.url, owner.org).authorize()
+    try:
+        form = await customer.ok("get_form", {"group_id": 0, "type": "prechat"})
+        assert form == {"enabled": True, "form": prechat["form"] | {"fields": [
+            {"id": "n", "type": "name", "label": "Your name", "required": True},
+            {"id": "t", "type": "radio", "label": "Topic", "options": [{"id": "1", "label": "Billing"}]}]}}
+        static = (await customer.http.get("/v3.6/customer/action/get_configuration",
+                                          params={"organization_id": owner.org})).json()
+        assert static["prechat_form"]["id"] == "pre"
+        assert static["properties"]["license"]["widget"]["greeting"] == "Welcome to our shop!"
+        assert static["properties"]["license"]["acme"] == {"plan": "gold"}
+    finally:
+        await customer.aclose()
+    listed = (await config(owner, "list_license_properties", {"namespace": "widget"})).json()
+    assert listed["widget"]["prechat_form"]["enabled"] is True
+    bad = await config(owner, "update_license_properties", {"properties": {"widget": {"ticket_form": {"enabled": "x"}}}})
+    assert bad.status_code == 400 and "ticket_form" in bad.json()["error"]["message"]

@@ -15,8 +15,9 @@ from .. import keys
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
-from ..protocol.config import Group
+from ..protocol.config import FormSetting, Group
 from ..protocol.errors import ApiError
+from .chats import check_depth
 from .ids import uuid_id
 from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
@@ -26,6 +27,8 @@ from .webhooks import Webhooks
 
 _EMPTY = c.Empty()
 BOT_TOKEN_TTL = 24 * 3600
+WIDGET_NAMESPACE = "widget"
+FORM_PROPERTIES = {"prechat_form": "prechat", "postchat_form": "postchat", "ticket_form": "ticket"}
 
 
 @dataclass(slots=True)
@@ -300,14 +303,30 @@ class ConfigurationCore:
     # --- license properties --------------------------------------------------------------------------------------
 
     async def update_license_properties(self, caller: AdminCaller, req: cf.LicensePropertiesRequest) -> c.Empty:
+        """Properties are free-form, except the ``widget`` namespace's forms, which the widget and ``get_form``
+        read: ``prechat_form``, ``postchat_form`` and ``ticket_form`` (the offline form) take
+        ``{"enabled": bool, "form": {"id", "fields": [...]}}`` and are validated as such."""
         config = await self.store.license_config(caller.org)
         for ns, values in req.properties.items():
-            config.license_properties.setdefault(ns, {}).update(values)
+            check_depth(values, f"properties.{ns}")
+            for name, value in values.items():
+                if ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
+                    try:
+                        setting = msgspec.convert(value, FormSetting)
+                    except msgspec.ValidationError as exc:
+                        raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
+                    setattr(config, FORM_PROPERTIES[name], setting)
+                else:
+                    config.license_properties.setdefault(ns, {})[name] = value
         await self.store.set_license_config(caller.org, config)
         return _EMPTY
 
     async def list_license_properties(self, caller: AdminCaller,
                                       req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:
-        props = (await self.store.license_config(caller.org)).license_properties
+        config = await self.store.license_config(caller.org)
+        props = {ns: dict(values) for ns, values in config.license_properties.items()}
+        for name, attr in FORM_PROPERTIES.items():
+            if getattr(config, attr) is not None:
+                props.setdefault(WIDGET_NAMESPACE, {})[name] = msgspec.to_builtins(getattr(config, attr))
         return {ns: {k: v for k, v in values.items() if not req.name_prefix or k.startswith(req.name_prefix)}
                 for ns, values in props.items() if req.namespace is None or ns == req.namespace}
