@@ -4,28 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from ..core.agents import ADMIN_ROLES, AgentCaller
 from ..protocol.errors import ApiError
 from .auth import authenticate_agent
-from .customer_web import api_version, base_url
+from .customer_web import api_version, base_url, json_response, read_action
 from .dispatch import AGENT, decode, dispatch
 from .state import AppState
-
-_encode = msgspec.json.encode
 
 
 @post(["/v3.6/agent/action/{action:str}", "/v3.5/agent/action/{action:str}"], status_code=200,
       summary="Agent Chat API action (Web)")
 async def agent_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
     state: AppState = request.app.state.ws
-    body = await request.body()  # read first: answering before the body is read drops keep-alive connections
-    spec = AGENT.lookup(action, "web")
-    if len(body) > state.settings.web_max_body_bytes:
-        raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
+    spec, body = await read_action(request, state, AGENT, action)
     org, agent = await authenticate_agent(state, request.headers.get("authorization"))
     author = request.headers.get("x-author-id")
     if author and author != agent["id"]:
@@ -38,4 +32,4 @@ async def agent_action(request: Request[Any, Any, Any], action: FromPath[str]) -
                          version=api_version(request.url.path), transport="web",  # type: ignore[arg-type]
                          base_url=base_url(request, state))
     result = await dispatch(state.agent_core, caller, spec, decode(spec, body))
-    return Response(_encode(result), media_type="application/json")
+    return json_response(result)

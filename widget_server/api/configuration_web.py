@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, post
 from litestar.params import FromPath
 
@@ -12,6 +11,7 @@ from ..core.agents import ADMIN_ROLES
 from ..core.configuration import AdminCaller
 from ..protocol.errors import ApiError
 from .auth import authenticate_agent
+from .customer_web import json_response, read_action
 from .dispatch import CONFIGURATION, decode, dispatch
 from .state import AppState
 
@@ -20,13 +20,10 @@ from .state import AppState
       summary="Configuration API action")
 async def configuration_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
     state: AppState = request.app.state.ws
-    body = await request.body()  # read first: answering before the body is read drops keep-alive connections
-    spec = CONFIGURATION.lookup(action, "web")
-    if len(body) > state.settings.web_max_body_bytes:
-        raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
+    spec, body = await read_action(request, state, CONFIGURATION, action)
     org, agent = await authenticate_agent(state, request.headers.get("authorization"))
     if agent.get("role") not in ADMIN_ROLES:
         raise ApiError("authorization", "The Configuration API needs an owner's or an administrator's token")
     caller = AdminCaller(org=org, agent_id=agent["id"], role=agent["role"])
     result = await dispatch(state.configuration, caller, spec, decode(spec, body))
-    return Response(msgspec.json.encode(result), media_type="application/json")
+    return json_response(result)

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from ..core.interface import Caller, UploadedFile
 from ..protocol.errors import ApiError
 from .auth import check_banned, check_origin, require_license, verify_token
-from .dispatch import WEB_GET_ACTIONS, convert, decode, dispatch, lookup
+from .dispatch import CUSTOMER, WEB_GET_ACTIONS, Action, Table, convert, decode, dispatch, lookup
 from .state import AppState
 
 PATHS = ["/v3.6/customer/action/{action:str}", "/v3.5/customer/action/{action:str}"]
@@ -28,7 +28,17 @@ def api_version(path: str) -> str:
     return "3.5" if path.startswith("/v3.5/") else "3.6"
 
 
-def _json(body: Any) -> Response[bytes]:
+async def read_action(request: Request[Any, Any, Any], state: AppState, table: Table, action: str) -> tuple[Action, bytes]:
+    """The Web action's dispatch entry and its body. The body is read first: answering before it is read drops
+    keep-alive connections, so even a refused action is refused only after reading (within the size limit)."""
+    body = await request.body()
+    spec = table.lookup(action, "web")
+    if len(body) > state.settings.web_max_body_bytes:
+        raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
+    return spec, body
+
+
+def json_response(body: Any) -> Response[bytes]:
     return Response(_encode(body), media_type="application/json")
 
 
@@ -56,13 +66,10 @@ async def customer_action(request: Request[Any, Any, Any], action: FromPath[str]
     state: AppState = request.app.state.ws
     if action == "upload_file":
         return await _upload(request, state)
-    body = await request.body()  # read first: answering before the body is read drops keep-alive connections
-    spec = lookup(action, "web")
-    if len(body) > state.settings.web_max_body_bytes:
-        raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
+    spec, body = await read_action(request, state, CUSTOMER, action)
     caller = await _caller(request, state, spec.auth)
     req = decode(spec, body)
-    return _json(await dispatch(state.core, caller, spec, req))
+    return json_response(await dispatch(state.core, caller, spec, req))
 
 
 @get(PATHS, summary="Customer Chat API configuration action (Web GET, no token)")
@@ -75,7 +82,7 @@ async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[
     params = {k: v for k, v in request.query_params.items() if k not in ("organization_id", "license_id")}
     if action == "get_dynamic_configuration":
         params["organization_id"] = caller.org
-    return _json(await dispatch(state.core, caller, spec, convert(spec, params)))
+    return json_response(await dispatch(state.core, caller, spec, convert(spec, params)))
 
 
 async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[bytes]:
@@ -98,4 +105,4 @@ async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[
     data = await item.read()
     await item.close()
     uploaded = UploadedFile(name=item.filename or "file", content_type=item.content_type or "", data=data)
-    return _json(await state.core.upload_file(caller, uploaded))
+    return json_response(await state.core.upload_file(caller, uploaded))

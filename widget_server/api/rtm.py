@@ -187,7 +187,7 @@ class RtmConnection(ABC):
             except _Closed:
                 raise
             except Exception:
-                log.exception("RTM action %s failed", frame.action)
+                log.exception("RTM action %s failed", frame.name)
                 self.respond_error(frame.name, frame.request_id, ApiError("internal", "Internal server error"))
             finally:
                 self.pending -= 1
