@@ -126,17 +126,9 @@ class Customer:
 
     async def rtm(self, base_url: str | None = None, version: str | None = None, login: bool = True,
                   **login_payload: Any) -> "Socket":
-        import websockets
-
         base = (base_url or self.base_url).replace("http", "ws", 1)
-        ws = await websockets.connect(f"{base}/v{version or self.version}/customer/rtm/ws?organization_id={self.org}",
-                                      max_size=None)
-        sock = Socket(ws)
-        if login:
-            reply = await sock.request("login", {"token": f"Bearer {self.token}", **login_payload})
-            assert reply["success"], reply
-            sock.login = reply["payload"]
-        return sock
+        url = f"{base}/v{version or self.version}/customer/rtm/ws?organization_id={self.org}"
+        return await Socket.open(url, f"Bearer {self.token}" if login else None, login_payload)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -154,6 +146,18 @@ class Socket:
         self._n = 0
         self._reader = asyncio.create_task(self._read())
         self.closed = asyncio.Event()
+
+    @classmethod
+    async def open(cls, url: str, token: str | None, login_payload: dict[str, Any]) -> "Socket":
+        """Connect, and log in with ``token`` unless it is None."""
+        import websockets
+
+        sock = cls(await websockets.connect(url, max_size=None))
+        if token is not None:
+            reply = await sock.request("login", {"token": token, **login_payload})
+            assert reply["success"], reply
+            sock.login = reply["payload"]
+        return sock
 
     async def _read(self) -> None:
         try:
@@ -222,15 +226,8 @@ class Agent:
         return r.json()
 
     async def rtm(self, base_url: str | None = None, **login_payload: Any) -> Socket:
-        import websockets
-
         base = (base_url or self.base_url).replace("http", "ws", 1)
-        ws = await websockets.connect(f"{base}/v3.6/agent/rtm/ws", max_size=None)
-        sock = Socket(ws)
-        reply = await sock.request("login", {"token": f"Bearer {self.token}", **login_payload})
-        assert reply["success"], reply
-        sock.login = reply["payload"]
-        return sock
+        return await Socket.open(f"{base}/v3.6/agent/rtm/ws", f"Bearer {self.token}", login_payload)
 
     async def aclose(self) -> None:
         await self.http.aclose()
