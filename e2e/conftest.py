@@ -55,7 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not Path(executable).exists():
-        pytest.skip(f"no Chromium at {executable} (set CHROMIUM=/path/to/chromium)")
+        pytest.fail(f"no Chromium at {executable}: install Debian's chromium or set CHROMIUM=/path/to/chromium")
     args = [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS]
     return {**browser_type_launch_args, "executable_path": executable, "args": args}
 

@@ -22,7 +22,6 @@ import os
 import shutil
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserType, Page
 
-from widget_server.testing import LiveServer, free_port
+from widget_server.testing import LiveServer
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 BUNDLE = JS_DIR / "dist" / "customer-sdk.js"
@@ -88,39 +87,10 @@ def sdk_bundle() -> Path:
 def tls_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> Iterator[LiveServer]:
     """``python -m widget_server serve`` with a self-signed certificate (its names: the two LiveChat hosts and
     127.0.0.1). ``.url`` is ``https://127.0.0.1:<port>``; ``.cafile`` verifies it from Python."""
-    data_dir = tmp_path_factory.mktemp("sdk-tls-server")
-    cert, key = data_dir / "cert.pem", data_dir / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=api.livechatinc.com",
-                    "-addext", "subjectAltName=DNS:api.livechatinc.com,DNS:accounts.livechatinc.com,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    live = LiveServer(data_dir, valkey_url, port=free_port())
-    live.url = f"https://127.0.0.1:{live.port}"
-    live.ws_url = f"wss://127.0.0.1:{live.port}"
-    live.cafile = str(cert)  # type: ignore[attr-defined]
-    log = open(live.log_path, "ab")
-    live.proc = subprocess.Popen(
-        [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(live.port),
-         "--data-dir", str(data_dir), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
-        env=live.env, stdout=log, stderr=subprocess.STDOUT)
-    ctx = ssl.create_default_context(cafile=str(cert))
-    deadline = time.monotonic() + 30
-    while True:
-        if live.proc.poll() is not None:
-            raise RuntimeError(f"TLS server exited with {live.proc.returncode}:\n{live.log()}")
-        try:
-            if httpx.get(live.url + "/readyz", verify=ctx, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            live.stop()
-            log.close()
-            raise RuntimeError(f"TLS server did not become ready:\n{live.log()}")
-        time.sleep(0.1)
+    live = LiveServer(tmp_path_factory.mktemp("sdk-tls-server"), valkey_url,
+                      tls_names=["api.livechatinc.com", "accounts.livechatinc.com"]).start()
     yield live
     live.stop()
-    log.close()
 
 
 def server_action(server: LiveServer, org: str, token: str, name: str, payload: dict | None = None,

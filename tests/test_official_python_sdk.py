@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import secrets
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,33 +38,9 @@ class TlsServer:
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory, valkey_url) -> Iterator[TlsServer]:
-    data_dir = tmp_path_factory.mktemp("sdk-tls")
-    cert, key = data_dir / "cert.pem", data_dir / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    live = LiveServer(data_dir, valkey_url)
-    live.url, live.ws_url = f"https://127.0.0.1:{live.port}", f"wss://127.0.0.1:{live.port}"
-    with open(live.log_path, "ab") as log:
-        live.proc = subprocess.Popen(
-            [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(live.port),
-             "--data-dir", str(data_dir), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
-            env=live.env, stdout=log, stderr=subprocess.STDOUT)
-    ctx = ssl.create_default_context(cafile=str(cert))
+    live = LiveServer(tmp_path_factory.mktemp("sdk-tls"), valkey_url, tls_names=[]).start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if live.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {live.proc.returncode}:\n{live.log()}")
-            try:
-                if httpx.get(live.url + "/readyz", verify=ctx, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not become ready:\n{live.log()}")
-            time.sleep(0.1)
-        yield TlsServer(live, ctx)
+        yield TlsServer(live, live.ssl_context)  # type: ignore[arg-type]
     finally:
         live.stop()
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import ssl
 import stat
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from widget_server.testing import Customer, LiveServer
 
@@ -148,31 +145,10 @@ async def test_web_api_is_rate_limited_per_client(tmp_path):
         live.stop()
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
 async def test_tls_and_secure_cross_site_cookies(tmp_path, valkey_url, org):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    live = LiveServer(tmp_path, valkey_url)
-    live.url = live.url.replace("http:", "https:")
-    args_env = {"WIDGET_RATE_LIMIT_PER_MINUTE": "100000"}
-    live.env.update(args_env)
-    live.proc = subprocess.Popen(
-        [os.sys.executable, "-m", "widget_server", "serve", "--port", str(live.port), "--data-dir", str(tmp_path),
-         "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)], env=live.env,
-        stdout=open(live.log_path, "ab"), stderr=subprocess.STDOUT)
-    ctx = ssl.create_default_context(cafile=str(cert))
+    live = LiveServer(tmp_path, valkey_url, tls_names=[]).start()
+    ctx = live.ssl_context
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(live.url + "/readyz", verify=ctx).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(live.log()) from None
-                time.sleep(0.1)
         async with httpx.AsyncClient(base_url=live.url, verify=ctx) as http:
             r = await http.post("/v2/customer/token", json={"grant_type": "cookie", "organization_id": org,
                                                             "client_id": "c", "response_type": "token"})

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -36,11 +37,16 @@ class LiveServer:
     """``python -m widget_server serve`` in a subprocess, exactly as a user runs it."""
 
     def __init__(self, data_dir: Path, valkey_url: str | None = None, workers: int = 1, env: dict[str, str] | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, tls_names: list[str] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        tls = tls_names is not None
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.ws_url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.port}"
+        self.tls_names = tls_names
+        """With TLS: the DNS names a self-signed certificate (made with the openssl CLI) covers, besides 127.0.0.1."""
+        self.cafile: Path | None = None
+        self.ssl_context: ssl.SSLContext | bool = True
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
         self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_LOG_LEVEL": "warning"})
         if valkey_url:
@@ -50,24 +56,36 @@ class LiveServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir / f"server-{self.port}.log"
 
+    def _make_certificate(self) -> list[str]:
+        cert, key = self.data_dir / "cert.pem", self.data_dir / "key.pem"
+        names = ",".join([*(f"DNS:{n}" for n in self.tls_names or ()), "IP:127.0.0.1"])
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", f"subjectAltName={names}",
+                        "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+        self.cafile = cert
+        self.ssl_context = ssl.create_default_context(cafile=str(cert))
+        return ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+
     def start(self, timeout: float = 30.0) -> "LiveServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers), "--data-dir", str(self.data_dir)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        tls = self._make_certificate() if self.tls_names is not None else []
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(self.workers), "--data-dir", str(self.data_dir), *tls],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/readyz", timeout=1, verify=self.ssl_context).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # never leave a half-started server behind
         raise RuntimeError(f"server did not become ready:\n{self.log()}")
 
     def log(self) -> str:
