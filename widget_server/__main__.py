@@ -38,6 +38,7 @@ def _bootstrap(url: str, data_dir: str, host: str, port: int, scheme: str) -> No
     print(f"  Customer API    : {base}/v3.6/customer/action/<action>?organization_id={org}")
     print(f"  RTM             : {base.replace('http', 'ws', 1)}/v3.6/customer/rtm/ws?organization_id={org}")
     print(f"  token           : POST {base}/v2/customer/token")
+    print(f"  agent console   : {base}/agent  (sign in with a personal access token above)")
     print(f"  API docs        : {base}/schema")
     print(f"  health          : {base}/healthz  {base}/readyz", flush=True)
 
