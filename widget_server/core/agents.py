@@ -60,7 +60,7 @@ class AgentCore(ChatBase):
             raise ApiError("not_found", "Chat not found")
         if caller.role in ADMIN_ROLES:
             return chat
-        if caller.agent_id in (await self._agents_of(chat)):
+        if caller.agent_id in self._agents_of(chat):
             return chat
         groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
         mine = {g["id"] for g in (await self._me(caller)).get("groups", [])}
@@ -112,7 +112,7 @@ class AgentCore(ChatBase):
         await self._set_status(caller, agent_id, "offline")
         for chat_id in await self.router.chats_of(org, agent_id):
             chat = await self.store.chat(chat_id)
-            if not chat or not chat.get("active_thread") or agent_id not in await self._agents_of(chat):
+            if not chat or not chat.get("active_thread") or agent_id not in self._agents_of(chat):
                 continue
             await self.transfer_chat(caller, a.TransferChatRequest(id=chat_id, ignore_agents_availability=True))
 
@@ -171,7 +171,7 @@ class AgentCore(ChatBase):
             groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
             if filters.group_ids is not None and not groups & set(filters.group_ids):
                 continue
-            if caller.role not in ADMIN_ROLES and not groups & mine and caller.agent_id not in await self._agents_of(chat):
+            if caller.role not in ADMIN_ROLES and not groups & mine and caller.agent_id not in self._agents_of(chat):
                 continue
             kept.append((chat, last))
         return a.AgentListChatsResponse(chats_summary=await self._summaries(kept), found_chats=total,
@@ -265,7 +265,7 @@ class AgentCore(ChatBase):
             raise ApiError("authorization", "Only administrators may add other agents")
         if req.user_id not in await self.store.agents(caller.org, [req.user_id]):
             raise ApiError("validation", f"user_id: no agent {req.user_id} in this license")
-        if req.user_id in await self._agents_of(chat):
+        if req.user_id in self._agents_of(chat):
             return _EMPTY
         await self._unqueue(caller, chat, thread_id)
         await self.router.take(caller.org, req.user_id)
@@ -286,7 +286,7 @@ class AgentCore(ChatBase):
             raise ApiError("validation", "Only agents can be removed from a chat")
         if req.user_id != caller.agent_id and caller.role not in ADMIN_ROLES:
             raise ApiError("authorization", "Only administrators may remove other agents")
-        agents = await self._agents_of(chat)
+        agents = self._agents_of(chat)
         if req.user_id not in agents:
             raise ApiError("validation", "user_id: not a user of this chat")
         await self.store.set_chat_fields(req.chat_id, {"agent_ids": msgspec.json.encode(
@@ -306,7 +306,7 @@ class AgentCore(ChatBase):
             raise ApiError("chat_inactive", "Chat is not active")
         target = req.target or a.TransferTarget(type="group", ids=[
             _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids[0]])
-        previous = await self._agents_of(chat)
+        previous = self._agents_of(chat)
         if target.type == "agent":
             agent_id = str(target.ids[0])
             agent = (await self.store.agents(caller.org, [agent_id])).get(agent_id)
@@ -352,7 +352,7 @@ class AgentCore(ChatBase):
     async def send_event(self, caller: AgentCaller, req: a.AgentSendEventRequest) -> c.SendEventResponse:  # type: ignore[override]
         chat = await self._chat_for(caller, req.chat_id)
         thread_id = chat.get("active_thread")
-        if thread_id and caller.agent_id not in await self._agents_of(chat):
+        if thread_id and caller.agent_id not in self._agents_of(chat):
             # writing without joining joins (LiveChat adds the author; see PROTOCOL.md §5.1)
             await self._unqueue(caller, chat, thread_id)
             await self.router.take(caller.org, caller.agent_id)

@@ -108,12 +108,10 @@ class ChatBase(ABC):
     async def _chat_for(self, caller: Any, chat_id: str) -> dict[str, str]:
         """The chat's record if the caller may use it; raises ``not_found`` or ``authorization``."""
 
-    @staticmethod
-    def _recipients(chat: dict[str, str]) -> list[str]:
-        users = [chat["customer_id"]]
-        if chat.get("agent_ids"):
-            users += _list_decoder.decode(chat["agent_ids"])
-        return users
+    @classmethod
+    def _recipients(cls, chat: dict[str, str]) -> list[str]:
+        """Everyone in the chat: its customer first, then its agents."""
+        return [chat["customer_id"], *cls._agents_of(chat)]
 
     async def _push(self, caller: AnyCaller, users: list[str], action: str, payload: Any,
                     chat: dict[str, str] | None = None, webhook: bool = True) -> None:
@@ -197,7 +195,8 @@ class ChatBase(ABC):
 
     # --- routing -------------------------------------------------------------------------------------------------
 
-    async def _agents_of(self, chat: dict[str, str]) -> list[str]:
+    @staticmethod
+    def _agents_of(chat: dict[str, str]) -> list[str]:
         return _list_decoder.decode(chat["agent_ids"]) if chat.get("agent_ids") else []
 
     async def _group_agents(self, org: str, group_id: int) -> list[str]:
@@ -269,7 +268,7 @@ class ChatBase(ABC):
     async def _release(self, caller: AnyCaller, chat: dict[str, str], thread_id: str) -> None:
         """A thread ended or moved: its agents get their capacity back, it leaves any queue, queues drain."""
         org = chat["org"]
-        for agent in await self._agents_of(chat):
+        for agent in self._agents_of(chat):
             await self.router.release(org, agent, chat["id"])
         await self.store.set_chat_fields(chat["id"], {"agent_ids": "[]"})
         thread = await self.store.thread(chat["id"], thread_id) or {}
