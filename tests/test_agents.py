@@ -89,6 +89,9 @@ async def test_queue_positions_and_the_queue_drains_in_order(server, team):
         assert q1["payload"]["chat_id"] == chats[1] and q1["payload"]["queue"]["position"] == 1
         q2 = await sockets[2].push("queue_position_updated")
         assert q2["payload"]["queue"]["position"] == 2
+        # a reloaded widget learns its place from get_chat too
+        assert (await customers[2].ok("get_chat", {"chat_id": chats[2]}))["thread"]["queue"]["position"] == 2
+        assert "queue" not in (await customers[0].ok("get_chat", {"chat_id": chats[0]}))["thread"]
         assert q2["payload"]["queue"]["wait_time"] >= q1["payload"]["queue"]["wait_time"]
 
         statuses = await customers[0].ok("list_group_statuses", {"all": True})

@@ -379,11 +379,16 @@ class ChatBase(ABC):
             if not thash:
                 raise ApiError("not_found", "Thread not found")
             thread = self._build_thread(thash, raw)
+            if thash.get("queue_group") and thread.active:
+                position = await self.router.position(chat["org"], int(thash["queue_group"]), req.chat_id, thread_id)
+                if position:
+                    thread.queue = Queue(position=position, wait_time=position * AVERAGE_WAIT_PER_POSITION,
+                                         queued_at=thash.get("queued_at") or None)
         return Chat(
             id=req.chat_id,
             thread=thread,
             users=await self._chat_users(chat),
-            access=_access_decoder.decode(chat.get("access") or '{"group_ids":[0]}'),
+            access=_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS),
             properties=_props_decoder.decode(chat.get("properties") or "{}"),
         )
 

@@ -136,6 +136,15 @@ class Router:
         entries = await self.r.lrange(keys.group_queue(org, group_id), 0, -1)
         return [tuple(e.decode().split(" ")[:2]) for e in entries]  # type: ignore[misc]
 
+    async def position(self, org: str, group_id: int, chat_id: str, thread_id: str) -> int | None:
+        """The thread's 1-based place in the group's queue, if it is queued."""
+        key = keys.group_queue(org, group_id)
+        for entry in (f"{chat_id} {thread_id}", f"{chat_id} {thread_id} h"):
+            index = await self.r.lpos(key, entry)
+            if index is not None:
+                return int(index) + 1
+        return None
+
     async def mark_bot(self, org: str, agent_id: str, is_bot: bool = True) -> None:
         if is_bot:
             await self.r.sadd(keys.bots(org), agent_id)
