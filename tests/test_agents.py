@@ -276,3 +276,28 @@ async def test_an_agent_starts_and_resumes_a_chat_with_a_visitor(server, team):
     finally:
         await sock.close()
         await customer.aclose()
+
+
+async def test_an_agent_who_reconnects_within_the_grace_period_keeps_their_chats(grace_server, valkey):
+    org = await new_license(valkey)
+    email = f"fay-{secrets.token_hex(4)}@example.com"
+    creds = await create_agent(valkey, org, email, "Fay", "normal", 3, [(0, "normal")])
+    fay = Agent(grace_server.url, email, creds["personal_access_token"])
+    first = await fay.rtm()
+    customer = await Customer(grace_server.url, org).authorize()
+    sock = await customer.rtm()
+    try:
+        chat_id = (await customer.ok("start_chat"))["chat_id"]
+        assert (await sock.push("user_added_to_chat"))["payload"]["user"]["id"] == fay.id
+        await first.close()
+        again = await fay.rtm()  # a page reload: back well within the grace period
+        await sock.no_push("user_removed_from_chat", wait=2.5)
+        chat = await fay.ok("get_chat", {"chat_id": chat_id})
+        assert [u["id"] for u in chat["users"] if u["type"] == "agent"] == [fay.id]
+        statuses = {s["agent_id"]: s["status"] for s in await fay.ok("list_routing_statuses")}
+        assert statuses[fay.id] == "accepting_chats"
+        await again.close()
+    finally:
+        await sock.close()
+        await customer.aclose()
+        await fay.aclose()
