@@ -100,9 +100,7 @@ class RtmConnection(ABC):
         if self.user_id is None:
             return
         if action == self.disconnect_action:  # e.g. a banned customer or an agent logged out elsewhere
-            self._send(_encode(PushFrame(version=self.version, action=action, type="push", payload=payload)))
-            if not self.closing:
-                self._send_none()
+            self._goodbye(payload)
             return
         if self.pushes is not None and action not in self.pushes:
             if not (action in self.pushes_36 and self.version == "3.5"):
@@ -114,7 +112,9 @@ class RtmConnection(ABC):
 
     def disconnect(self, reason: str) -> None:
         """Send the disconnect push with LiveChat's reason, then close the socket."""
-        payload = msgspec.Raw(_encode(CustomerDisconnected(reason=reason)))
+        self._goodbye(msgspec.Raw(_encode(CustomerDisconnected(reason=reason))))
+
+    def _goodbye(self, payload: msgspec.Raw) -> None:
         self._send(_encode(PushFrame(version=self.version, action=self.disconnect_action, type="push",
                                      payload=payload)))
         if not self.closing:
