@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import AsyncIterator
 
@@ -209,6 +210,9 @@ async def test_agents_are_kept_to_their_own_license(server, team, valkey):
         assert (await ann.ok("list_chats"))["chats_summary"] == []
         r = await ann.http.post("/v3.6/agent/action/list_chats", json={}, headers={"Authorization": "Bearer nope"})
         assert r.status_code == 401 and r.json()["error"]["type"] == "authentication"
+        basic = "Basic " + base64.b64encode(f"{ann.id}:{ann.token}".encode()).decode()  # LiveChat's PAT form
+        r = await ann.http.post("/v3.6/agent/action/list_routing_statuses", json={}, headers={"Authorization": basic})
+        assert r.status_code == 200, r.text
         r = await ann.call("set_routing_status", {"status": "sleeping"})
         assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
     finally:
