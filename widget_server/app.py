@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from .api.files import get_file
 from .api.health import healthz, readyz
 from .api.openapi import add_action_operations
 from .api.state import AppState
+from .api.tracking_web import track
 from .core.agents import AgentCore
 from .core.configuration import ConfigurationCore
 from .core.local import LocalCore
@@ -47,16 +49,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await state.load_secret()
-        state.core = LocalCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks)
+        state.core = LocalCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks,
+                               tracker=state.tracker)
         state.agent_core = AgentCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks)
         state.configuration = ConfigurationCore(state.store, state.router, state.webhooks, state.signer)
         deliverer = Deliverer(valkey, state.webhooks, retry_base=settings.webhook_retry_base)
         deliverer.internal["rulebot"] = RuleBot(state.agent_core).handle
         await deliverer.start()
         await state.bus.start()
+        sweeper = asyncio.create_task(state.tracker.run_sweeper(settings.tracking_sweep_interval))
         try:
             yield
         finally:
+            sweeper.cancel()
             await deliverer.stop()
             await state.bus.stop()
             await valkey.aclose()
@@ -68,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file,
-                        agent_action, agent_rtm, configuration_action, agent_console, agent_console_asset],
+                        agent_action, agent_rtm, configuration_action, agent_console, agent_console_asset, track],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,

@@ -167,3 +167,62 @@ def user_channel(user_id: str) -> str:
 
 def worker_channel(worker_id: str) -> str:
     return f"{P}:worker:{worker_id}"
+
+
+# tracking (every key of a license's visitors shares the license's hash tag, so one script updates them together;
+# the layout and why it is compact is explained in widget_server/tracking/tracker.py)
+def tracking_seq(org: str) -> str:
+    """String counter: the next dense visitor id never handed out."""
+    return f"{P}:{{{org}}}:tr:seq"
+
+
+def tracking_free_ids(org: str) -> str:
+    """List of dense ids freed by the retention sweep, handed out again before the counter grows."""
+    return f"{P}:{{{org}}}:tr:free"
+
+
+def tracking_ids(org: str, bucket: int) -> str:
+    """Hash packed visitor id -> dense id; visitors are spread over a fixed number of buckets by a hash of their id."""
+    return f"{P}:{{{org}}}:tr:id:{bucket}"
+
+
+def tracking_records_prefix(org: str) -> str:
+    """Prefix of the record buckets: hash (dense id % per bucket) -> packed counters + packed visitor id."""
+    return f"{P}:{{{org}}}:tr:rec:"
+
+
+def tracking_records(org: str, bucket: int) -> str:
+    return f"{tracking_records_prefix(org)}{bucket}"
+
+
+def tracking_visit_prefix(org: str) -> str:
+    """Prefix of the per-visitor lists: the current visit's details, then its last pages (bounded)."""
+    return f"{P}:{{{org}}}:tr:visit:"
+
+
+def tracking_visit(org: str, dense_id: int) -> str:
+    return f"{tracking_visit_prefix(org)}{dense_id}"
+
+
+def tracking_online(org: str, minute: int) -> str:
+    """Bitmap over dense ids of the visitors seen during one minute (unix time // 60); expires minutes later."""
+    return f"{P}:{{{org}}}:tr:on:{minute}"
+
+
+def tracking_online_union(org: str) -> str:
+    """Scratch bitmap a script ORs the recent minutes into and deletes before it returns."""
+    return f"{P}:{{{org}}}:tr:on:union"
+
+
+def tracking_day(org: str, day: str) -> str:
+    """Hash of a UTC day's (YYYY-MM-DD) counters: page_views, visits, chats."""
+    return f"{P}:{{{org}}}:tr:day:{day}"
+
+
+def tracking_uniques(org: str, day: str) -> str:
+    """HyperLogLog of the visitors seen on a UTC day."""
+    return f"{P}:{{{org}}}:tr:uv:{day}"
+
+
+TRACKING_SEQ_MATCH = f"{P}:{{*}}:tr:seq"
+"""SCAN pattern that finds every license holding tracked visitors (for the retention sweep)."""

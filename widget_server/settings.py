@@ -35,6 +35,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """How long a disconnected agent keeps their chats before they go offline and the chats are routed again."""
     webhook_retry_base: float = 1.0
     """Seconds before the first webhook retry; each next one waits twice as long (8 attempts in all)."""
+    tracking_online_seconds: int = 60
+    """A visitor is online while seen within this many seconds (to the minute: they leave within a minute after)."""
+    tracking_retention_days: int = 30
+    """Tracked visitors not seen for this many days are forgotten."""
+    tracking_sweep_interval: float = 60.0
+    """Seconds between two slices of the retention sweep that reclaims forgotten visitors' memory."""
     log_level: str = "info"
 
 

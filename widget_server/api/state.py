@@ -14,6 +14,7 @@ from ..core.webhooks import Webhooks
 from ..core.signing import Signer
 from ..core.store import Store
 from ..settings import Settings
+from ..tracking import Tracker
 
 
 class AppState:
@@ -24,6 +25,8 @@ class AppState:
         self.bus = Bus(valkey)
         self.router = Router(valkey)
         self.webhooks = Webhooks(valkey)
+        self.tracker = Tracker(valkey, online_seconds=settings.tracking_online_seconds,
+                               retention_seconds=settings.tracking_retention_days * 86400)
         self.secret = b""
         self.signer = Signer(b"")
         self.core: ChatCore

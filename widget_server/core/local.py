@@ -17,6 +17,7 @@ from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
+from ..tracking import Tracker
 from . import files as file_rules
 from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
@@ -28,8 +29,6 @@ _access_decoder = msgspec.json.Decoder(Access)
 _props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
 _EMPTY = c.Empty()
-
-VISIT_GAP_MS = 30 * 60 * 1000
 
 DEFAULT_PRECHAT = c.Form(
     id="prechat",
@@ -71,14 +70,15 @@ LOCALIZATION_EN = {
 }
 
 
-def _ms() -> int:
-    return int(time.time() * 1000)
-
-
 class LocalCore(ChatBase):
     """The built-in implementation of ChatCore: the customer's side of chats on Valkey."""
 
     FOR_CUSTOMER = True
+
+    def __init__(self, *args: Any, tracker: Tracker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tracker = tracker
+        """Visits and page views (from login and update_customer_page) are recorded there."""
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -93,27 +93,17 @@ class LocalCore(ChatBase):
     # --- session -------------------------------------------------------------------------------------------------
 
     async def login(self, caller: Caller, req: c.LoginRequest) -> c.LoginResponse:
-        now_ms = _ms()
         cid = caller.customer_id
         await self.store.ensure_customer(cid, caller.org, now_rfc3339())
-        rec = await self.store.customer(cid) or {}
-        fields: dict[str, str] = {"last_seen_ms": str(now_ms)}
-        incr: dict[str, int] = {}
         if req.customer:
-            fields.update(self._customer_fields(req.customer))
-        if now_ms - int(rec.get("last_seen_ms") or 0) > VISIT_GAP_MS:
-            incr["visits_count"] = 1
-            fields["visit_started_ms"] = str(now_ms)
-            if req.referrer:
-                fields["visit_referrer"] = req.referrer
-        if req.customer_page:
-            fields["last_page_url"] = req.customer_page.url
-            fields["last_page_title"] = req.customer_page.title or ""
-            incr["page_views_count"] = 1
-        await self.store.update_customer(cid, fields, incr)
-        rec.update(fields)
-        for name, by in incr.items():
-            rec[name] = str(int(rec.get(name) or 0) + by)
+            await self.store.update_customer(cid, self._customer_fields(req.customer))
+        rec = await self.store.customer(cid) or {}
+        # the tracker owns visits and page views (its visit rule, its retention); chats stay on the customer
+        page = req.customer_page
+        activity = (await self.tracker.page_view(caller.org, cid, page.url, page.title, req.referrer) if page
+                    else await self.tracker.touch(caller.org, cid, req.referrer))
+        rec["visits_count"] = str(activity.statistics.visits_count)
+        rec["page_views_count"] = str(activity.statistics.page_views_count)
         chat_rows = await self.store.customer_chat_ids(cid)
         login_chats = []
         has_active = False
@@ -210,6 +200,7 @@ class LocalCore(ChatBase):
         else:  # pragma: no cover - 5 collisions in a 36^10 space
             raise ApiError("internal", "Could not allocate a chat id")
         await self.store.update_customer(caller.customer_id, {}, {"chats_count": 1, "threads_count": 1})
+        await self.tracker.chat_started(caller.org, caller.customer_id)
         chat = await self.store.chat(chat_id) or {}
         await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
         if req.active:
@@ -288,15 +279,11 @@ class LocalCore(ChatBase):
         return _EMPTY
 
     async def update_customer_page(self, caller: Caller, req: c.UpdateCustomerPageRequest) -> c.UpdateCustomerPageResponse:
-        await self.store.update_customer(
-            caller.customer_id,
-            {"last_page_url": req.url, "last_page_title": req.title or "", "last_seen_ms": str(_ms())},
-            {"page_views_count": 1},
-        )
+        await self.tracker.page_view(caller.org, caller.customer_id, req.url, req.title)
         return c.UpdateCustomerPageResponse()
 
     async def activate_customer_page(self, caller: Caller, req: c.Empty) -> c.Empty:
-        await self.store.update_customer(caller.customer_id, {"page_focused": "1", "last_seen_ms": str(_ms())})
+        await self.store.update_customer(caller.customer_id, {"page_focused": "1"})
         return _EMPTY
 
     async def deactivate_customer_page(self, caller: Caller, req: c.Empty) -> c.Empty:

@@ -1,0 +1,75 @@
+"""The loader's tracking endpoint: ``POST /v1/track?organization_id=…`` with a page view or a heartbeat.
+
+Plain HTTP on purpose: a visitor who is not chatting holds no socket (a socket costs ~150 KB on granian), so page
+views and presence come as small requests (``fetch`` with ``keepalive``, or ``sendBeacon``, which cannot set
+headers and so may carry the access token in the body instead of ``Authorization``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, post
+
+from ..protocol.errors import ApiError
+from .auth import check_banned, check_origin, require_license, verify_token
+from .customer_web import json_response
+from .state import AppState
+
+MAX_BODY = 16 * 1024
+
+
+class TrackRequest(msgspec.Struct, forbid_unknown_fields=True):
+    type: Literal["page_view", "heartbeat"]
+    url: Annotated[str, msgspec.Meta(max_length=4096)] = ""
+    title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    referrer: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    token: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    """The customer access token, for ``sendBeacon`` callers; ``Authorization`` wins when both are sent."""
+
+
+class TrackResponse(msgspec.Struct):
+    tracked: bool
+    """False for a heartbeat from a visitor the tracker does not know (any more): send a page view."""
+    new_visit: bool = False
+
+
+_decoder = msgspec.json.Decoder(TrackRequest)
+
+
+async def _visitor(request: Request[Any, Any, Any], state: AppState, body_token: str | None) -> tuple[str, str]:
+    """(organization id, customer id) of the caller: the same checks as the Customer Web API's authenticated actions."""
+    claims = verify_token(state.signer, request.headers.get("authorization") or body_token)
+    q = request.query_params
+    org = q.get("organization_id") or q.get("license_id") or claims.org
+    if claims.org != org:
+        raise ApiError("authentication", "The access token belongs to another organization")
+    await require_license(state, org)
+    await check_origin(state, org, request.headers.get("origin"))
+    await check_banned(state, claims.cid)
+    return org, claims.cid
+
+
+@post("/v1/track", status_code=200, summary="Visitor tracking: a page view or a heartbeat from the loader")
+async def track(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    body = await request.body()  # read before any refusal, so keep-alive connections survive errors
+    if len(body) > MAX_BODY:
+        raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")
+    try:
+        req = _decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ApiError("validation", str(exc)) from None
+    if req.type == "page_view" and not req.url:
+        raise ApiError("validation", "url is required for a page_view")
+    org, cid = await _visitor(request, state, req.token)
+    if req.type == "heartbeat":
+        activity = await state.tracker.heartbeat(org, cid)
+    else:
+        client = request.client.host if request.client else None
+        activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer,
+                                                 request.headers.get("user-agent"), client)
+    if activity is None:
+        return json_response(TrackResponse(tracked=False))
+    return json_response(TrackResponse(tracked=True, new_visit=activity.new_visit))

@@ -1,0 +1,395 @@
+"""Visitor tracking on Valkey: page views, presence, per-visitor statistics, daily counters, in a compact layout.
+
+Layout (all keys of one license share its hash tag ``{org}``, so each script is atomic and cluster-safe):
+
+- identity: ``tr:id:<b>`` hashes map a packed visitor id (a uuid as its 16 raw bytes) to a dense integer id; a
+  visitor's bucket ``b`` is a hash of its id modulo ``id_buckets``. Small hashes stay listpacks (a few bytes per
+  field instead of a dict entry, a key and two objects), which is where the saving over a hash per visitor comes from.
+- record: ``tr:rec:<id // per_bucket>`` hashes map ``id % per_bucket`` to a fixed-size binary string: first seen,
+  last seen, visit start, page views (u32 each), visits, chats (u16, saturating), then the packed visitor id (the
+  reverse mapping, for listing online visitors and for the sweep).
+- online: ``tr:on:<minute>`` bitmaps over dense ids, one per minute, each expiring after the online window; online
+  means "seen during the last ceil(N / 60) minutes or the current one", so a visitor leaves the index between N and
+  N + 60 seconds after last being seen. Dense ids keep the bitmaps dense: ids freed by the sweep are reused.
+- visit: ``tr:visit:<id>`` list: the current visit's details (referrer, user agent, IP), then its last pages (at most
+  ``pages_per_visit``), with a TTL of the retention window; a new visit (after ``visit_gap`` seconds of inactivity)
+  starts a new list.
+- daily: ``tr:day:<YYYY-MM-DD>`` hash of page views, visits and chats, and ``tr:uv:<day>`` HyperLogLog of the day's
+  visitors, both expiring after ``counter_days``.
+
+Retention: bucketed fields cannot expire on their own, so expiry has two halves. Reads and writes treat a record not
+seen for ``retention`` seconds as absent (a returning visitor starts over as a new one, under the same dense id), so
+expiry is exact whenever the sweep runs. ``sweep`` reclaims the memory: one script per identity bucket deletes the
+stale visitors' mapping, record and visit list and frees their dense ids; ``run_sweeper`` walks every license's
+buckets a slice at a time. The per-visitor list and the minute bitmaps also carry TTLs, so they vanish by themselves.
+
+Nothing bounds the number of visitors: ids come from a counter, and buckets only grow fuller. ``id_buckets`` sets
+how many visitors fit before the identity buckets outgrow ``hash-max-listpack-entries`` (still correct past that,
+just less compact); it must not change once a license has visitors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import struct
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from .. import keys
+from .models import Activity, DayCounters, OnlinePage, Page, Visit, Visitor, VisitorStatistics
+
+log = logging.getLogger("widget_server.tracking")
+
+RECORD = ">IIIIHH"
+"""first seen, last seen, visit start, page views, visits, chats; the packed visitor id follows."""
+RECORD_SIZE = 20
+
+# KEYS: 1 seq, 2 free ids, 3 identity bucket, 4 online minute, 5 day counters, 6 day uniques.
+# ARGV: 1 mode (view|beat|seen|chat), 2 packed visitor id, 3 now, 4 records prefix, 5 visit prefix, 6 records per
+# bucket, 7 visit gap, 8 retention, 9 minute bitmap ttl, 10 day ttl, 11 visit json, 12 page json, 13 pages per visit.
+# The record and visit keys depend on the dense id found here, so they are built from prefixes: they share the
+# license's hash tag, so they live in the same slot as the declared keys.
+TRACK = r"""
+local mode, vid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local per, gap, retention = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local id = redis.call('HGET', KEYS[3], vid)
+local rkey, field, rec
+if id then
+  id = tonumber(id)
+  rkey, field = ARGV[4] .. math.floor(id / per), id % per
+  rec = redis.call('HGET', rkey, field)
+end
+local first, last, vstart, views, visits, chats = now, 0, now, 0, 0, 0
+if rec then
+  local f, l, s, pv, v, c = struct.unpack('>IIIIHH', rec)
+  -- a record past retention that the sweep has not reached yet is a new visitor's
+  if now - l <= retention then first, last, vstart, views, visits, chats = f, l, s, pv, v, c end
+end
+if mode == 'beat' and last == 0 then return false end
+if not id then
+  id = redis.call('LPOP', KEYS[2])
+  if id then id = tonumber(id) else id = redis.call('INCR', KEYS[1]) - 1 end
+  redis.call('HSET', KEYS[3], vid, id)
+  rkey, field = ARGV[4] .. math.floor(id / per), id % per
+end
+local visit = ARGV[5] .. id
+local new_visit = now - last > gap
+if now > last then last = now end
+if new_visit then
+  vstart = now
+  visits = math.min(visits + 1, 65535)
+  redis.call('HINCRBY', KEYS[5], 'visits', 1)
+  redis.call('DEL', visit)
+end
+if mode == 'view' then
+  views = views + 1
+  redis.call('HINCRBY', KEYS[5], 'page_views', 1)
+elseif mode == 'chat' then
+  chats = math.min(chats + 1, 65535)
+  redis.call('HINCRBY', KEYS[5], 'chats', 1)
+end
+redis.call('HSET', rkey, field, struct.pack('>IIIIHH', first, last, vstart, views, visits, chats) .. vid)
+redis.call('SETBIT', KEYS[4], id, 1)
+redis.call('EXPIRE', KEYS[4], ARGV[9])
+redis.call('PFADD', KEYS[6], vid)
+redis.call('EXPIRE', KEYS[5], ARGV[10])
+redis.call('EXPIRE', KEYS[6], ARGV[10])
+if redis.call('EXISTS', visit) == 0 then redis.call('RPUSH', visit, ARGV[11]) end
+if mode == 'view' then
+  if redis.call('RPUSH', visit, ARGV[12]) > tonumber(ARGV[13]) + 1 then
+    -- drop the oldest page, keeping the visit's details in front
+    local head = redis.call('LPOP', visit)
+    redis.call('LPOP', visit)
+    redis.call('LPUSH', visit, head)
+  end
+end
+redis.call('EXPIRE', visit, retention)
+return {id, new_visit and 1 or 0, first, last, vstart, views, visits, chats}
+"""
+
+# KEYS: 1 identity bucket. ARGV: 1 packed visitor id, 2 records prefix, 3 visit prefix, 4 records per bucket.
+READ_VISITOR = r"""
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+id = tonumber(id)
+local per = tonumber(ARGV[4])
+local rec = redis.call('HGET', ARGV[2] .. math.floor(id / per), id % per)
+if not rec then return false end
+return {id, rec, redis.call('LRANGE', ARGV[3] .. id, 0, -1)}
+"""
+
+# KEYS: 1 scratch union, 2.. online minutes. ARGV: 1 cursor (bit), 2 limit, 3 records prefix, 4 records per bucket.
+ONLINE = r"""
+redis.call('BITOP', 'OR', KEYS[1], unpack(KEYS, 2))
+local total = redis.call('BITCOUNT', KEYS[1])
+local pos, limit, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+local out = {total, -1}
+local n = 0
+while true do
+  local bit = redis.call('BITPOS', KEYS[1], 1, pos, -1, 'BIT')
+  if bit < 0 then break end
+  if n == limit then out[2] = bit break end
+  out[#out + 1] = redis.call('HGET', ARGV[3] .. math.floor(bit / per), bit % per) or ''
+  n = n + 1
+  pos = bit + 1
+end
+redis.call('DEL', KEYS[1])
+return out
+"""
+
+# KEYS: 1 identity bucket, 2 free ids. ARGV: 1 now, 2 retention, 3 records prefix, 4 visit prefix, 5 per bucket.
+SWEEP = r"""
+local now, retention, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
+local all = redis.call('HGETALL', KEYS[1])
+local removed = 0
+for i = 1, #all, 2 do
+  local id = tonumber(all[i + 1])
+  local rkey, field = ARGV[3] .. math.floor(id / per), id % per
+  local rec = redis.call('HGET', rkey, field)
+  local stale = true
+  if rec then
+    local _, last = struct.unpack('>II', rec)
+    stale = now - last > retention
+  end
+  if stale then
+    redis.call('HDEL', KEYS[1], all[i])
+    if rec then redis.call('HDEL', rkey, field) end
+    redis.call('DEL', ARGV[4] .. id)
+    redis.call('RPUSH', KEYS[2], id)
+    removed = removed + 1
+  end
+end
+return removed
+"""
+
+_encode = msgspec.json.encode
+_page_decoder = msgspec.json.Decoder(tuple[int, str, str])
+_visit_decoder = msgspec.json.Decoder(dict[str, str])
+
+
+def pack_visitor_id(visitor_id: str) -> bytes:
+    """A uuid in its canonical form becomes its 16 raw bytes; any other id its UTF-8 bytes, with a NUL appended when
+    they are 16 bytes long so the two forms never collide (ids never contain NUL)."""
+    if len(visitor_id) == 36:
+        try:
+            u = uuid.UUID(visitor_id)
+        except ValueError:
+            u = None
+        if u is not None and str(u) == visitor_id:
+            return u.bytes
+    raw = visitor_id.encode()
+    return raw + b"\0" if len(raw) == 16 else raw
+
+
+def unpack_visitor_id(packed: bytes) -> str:
+    if len(packed) == 16:
+        return str(uuid.UUID(bytes=packed))
+    if len(packed) == 17 and packed.endswith(b"\0"):
+        packed = packed[:-1]
+    return packed.decode()
+
+
+def utc_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+class Tracker:
+    """Records visitors' activity for a license, one Valkey round trip per call; see the module docstring."""
+
+    def __init__(
+        self,
+        valkey: Any,
+        *,
+        clock: Callable[[], float] = time.time,
+        online_seconds: int = 60,
+        retention_seconds: int = 30 * 86400,
+        visit_gap: int = 30 * 60,
+        pages_per_visit: int = 20,
+        counter_days: int = 400,
+        id_buckets: int = 8192,
+        records_per_bucket: int = 512,
+    ) -> None:
+        if retention_seconds <= online_seconds:
+            raise ValueError("retention must be longer than the online window")
+        self.r = valkey
+        self.clock = clock
+        self.online_seconds = online_seconds
+        self.retention = retention_seconds
+        self.visit_gap = visit_gap
+        self.pages_per_visit = pages_per_visit
+        self.counter_ttl = counter_days * 86400
+        self.id_buckets = id_buckets
+        self.per_bucket = records_per_bucket
+        self._online_minutes = math.ceil(online_seconds / 60)
+        self.orgs: set[str] = set()
+        """Licenses this process has tracked visitors of: the ones its sweeper visits."""
+        self._track = valkey.register_script(TRACK)
+        self._read = valkey.register_script(READ_VISITOR)
+        self._online = valkey.register_script(ONLINE)
+        self._sweep = valkey.register_script(SWEEP)
+
+    def id_bucket(self, packed: bytes) -> int:
+        # blake2b rather than the raw uuid bytes: ids that are not random uuids must spread evenly too
+        return int.from_bytes(hashlib.blake2b(packed, digest_size=8).digest(), "big") % self.id_buckets
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    # --- writes --------------------------------------------------------------------------------------------------
+
+    def _track_call(self, org: str, visitor_id: str, mode: str, visit: bytes = b"{}", page: bytes = b"",
+                    now: int | None = None, client: Any = None) -> Any:
+        """The TRACK script's call (a coroutine, or queued on ``client`` when it is a pipeline)."""
+        now = self._now() if now is None else now
+        self.orgs.add(org)
+        packed = pack_visitor_id(visitor_id)
+        day = utc_day(now)
+        return self._track(
+            keys=[keys.tracking_seq(org), keys.tracking_free_ids(org), keys.tracking_ids(org, self.id_bucket(packed)),
+                  keys.tracking_online(org, now // 60), keys.tracking_day(org, day), keys.tracking_uniques(org, day)],
+            args=[mode, packed, now, keys.tracking_records_prefix(org), keys.tracking_visit_prefix(org),
+                  self.per_bucket, self.visit_gap, self.retention, (self._online_minutes + 2) * 60, self.counter_ttl,
+                  visit, page, self.pages_per_visit],
+            client=client,
+        )
+
+    @staticmethod
+    def _activity(raw: list[int]) -> Activity:
+        dense_id, new_visit, first, last, vstart, views, visits, chats = (int(x) for x in raw)
+        return Activity(dense_id, bool(new_visit), first, last, vstart, VisitorStatistics(visits, views, chats))
+
+    @staticmethod
+    def _visit_json(referrer: str | None, user_agent: str | None, ip: str | None) -> bytes:
+        visit = {k: v for k, v in (("referrer", referrer), ("user_agent", user_agent), ("ip", ip)) if v}
+        return _encode(visit)
+
+    def page_view_args(self, visitor_id: str, url: str, title: str | None, referrer: str | None,
+                       user_agent: str | None, ip: str | None, now: int) -> tuple[bytes, bytes]:
+        return self._visit_json(referrer, user_agent, ip), _encode((now, url, title or ""))
+
+    async def page_view(self, org: str, visitor_id: str, url: str, title: str | None = None,
+                        referrer: str | None = None, user_agent: str | None = None, ip: str | None = None) -> Activity:
+        """Record a page view: counts it, marks the visitor online, starts a visit after ``visit_gap`` seconds of
+        inactivity (keeping that visit's referrer, user agent and IP) and appends the page to the visit's pages."""
+        now = self._now()
+        visit, page = self.page_view_args(visitor_id, url, title, referrer, user_agent, ip, now)
+        return self._activity(await self._track_call(org, visitor_id, "view", visit, page, now))
+
+    async def page_views(self, org: str, views: list[tuple[str, str, str | None]]) -> list[Activity]:
+        """Many (visitor id, url, title) page views in one pipelined round trip (imports, benchmarks, tests): the
+        same script as ``page_view``, so the same layout."""
+        now = self._now()
+        async with self.r.pipeline(transaction=False) as p:
+            for visitor_id, url, title in views:
+                visit, page = self.page_view_args(visitor_id, url, title, None, None, None, now)
+                await self._track_call(org, visitor_id, "view", visit, page, now, client=p)
+            return [self._activity(raw) for raw in await p.execute()]
+
+    async def heartbeat(self, org: str, visitor_id: str) -> Activity | None:
+        """Keep a known visitor online (the page is still open). None for a visitor never seen or past retention."""
+        raw = await self._track_call(org, visitor_id, "beat")
+        return self._activity(raw) if raw else None
+
+    async def touch(self, org: str, visitor_id: str, referrer: str | None = None) -> Activity:
+        """Activity that is not a page view (a login without a page): creates the visitor, may start a visit."""
+        return self._activity(await self._track_call(org, visitor_id, "seen", self._visit_json(referrer, None, None)))
+
+    async def chat_started(self, org: str, visitor_id: str) -> Activity:
+        """Count a chat started by the visitor (in its statistics and the day's counters)."""
+        return self._activity(await self._track_call(org, visitor_id, "chat"))
+
+    # --- reads ---------------------------------------------------------------------------------------------------
+
+    async def visitor(self, org: str, visitor_id: str) -> Visitor | None:
+        """The visitor's record, current visit and its last pages; None when unknown or past retention."""
+        packed = pack_visitor_id(visitor_id)
+        raw = await self._read(keys=[keys.tracking_ids(org, self.id_bucket(packed))],
+                               args=[packed, keys.tracking_records_prefix(org), keys.tracking_visit_prefix(org),
+                                     self.per_bucket])
+        if not raw:
+            return None
+        _, rec, visit_items = raw
+        first, last, vstart, views, visits, chats = unpack_record(rec)
+        now = self._now()
+        if now - last > self.retention:
+            return None
+        details = _visit_decoder.decode(visit_items[0]) if visit_items else {}
+        pages = [Page(url=u, title=t, opened_at=ts) for ts, u, t in map(_page_decoder.decode, visit_items[1:])]
+        return Visitor(
+            id=visitor_id, first_seen=first, last_seen=last, online=last // 60 >= now // 60 - self._online_minutes,
+            statistics=VisitorStatistics(visits, views, chats),
+            visit=Visit(started_at=vstart, **details), last_pages=pages,
+        )
+
+    async def online(self, org: str, cursor: int = 0, limit: int = 100) -> OnlinePage:
+        """Visitors online now, in dense id order, ``limit`` per page; the total counts all of them."""
+        minute = self._now() // 60
+        minute_keys = [keys.tracking_online(org, m) for m in range(minute - self._online_minutes, minute + 1)]
+        raw = await self._online(keys=[keys.tracking_online_union(org), *minute_keys],
+                                 args=[cursor, limit, keys.tracking_records_prefix(org), self.per_bucket])
+        total, next_cursor, *records = raw
+        ids = [unpack_visitor_id(rec[RECORD_SIZE:]) for rec in records if rec]
+        return OnlinePage(total=int(total), visitor_ids=ids, next_cursor=None if int(next_cursor) < 0 else int(next_cursor))
+
+    async def counters(self, org: str, day: str | None = None) -> DayCounters:
+        """A UTC day's (``YYYY-MM-DD``, today by default) page views, visits, chats and unique visitors."""
+        day = day or utc_day(self._now())
+        async with self.r.pipeline(transaction=False) as p:
+            p.hmget(keys.tracking_day(org, day), ["page_views", "visits", "chats"])
+            p.pfcount(keys.tracking_uniques(org, day))
+            (views, visits, chats), uniques = await p.execute()
+        return DayCounters(day=day, page_views=int(views or 0), visits=int(visits or 0), chats=int(chats or 0),
+                           unique_visitors=int(uniques))
+
+    # --- retention -----------------------------------------------------------------------------------------------
+
+    async def sweep(self, org: str, start: int = 0, count: int | None = None) -> tuple[int, int]:
+        """Reclaim visitors past retention in identity buckets ``start .. start + count - 1`` (all by default), one
+        script per bucket, pipelined. Returns (visitors removed, the bucket to start from next time)."""
+        count = self.id_buckets if count is None else min(count, self.id_buckets)
+        now = self._now()
+        args = [now, self.retention, keys.tracking_records_prefix(org), keys.tracking_visit_prefix(org),
+                self.per_bucket]
+        async with self.r.pipeline(transaction=False) as p:
+            for i in range(count):
+                bucket = (start + i) % self.id_buckets
+                await self._sweep(keys=[keys.tracking_ids(org, bucket), keys.tracking_free_ids(org)], args=args,
+                                  client=p)
+            removed = await p.execute()
+        return sum(int(n) for n in removed), (start + count) % self.id_buckets
+
+    async def run_sweeper(self, interval: float = 60.0, buckets_per_round: int = 256) -> None:
+        """Forever: every ``interval`` seconds sweep the next slice of every license's buckets (a full pass takes
+        ``id_buckets / buckets_per_round`` rounds). Several workers may sweep at once: the sweep is idempotent."""
+        cursors: dict[str, int] = {}
+        scanned = False
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not scanned:
+                    # licenses tracked before this worker started; later ones join self.orgs as they are written
+                    # (a SCAN every round would walk every visitor's key)
+                    async for key in self.r.scan_iter(match=keys.TRACKING_SEQ_MATCH, count=1000):
+                        self.orgs.add(key.decode().split("{", 1)[1].rsplit("}", 1)[0])
+                    scanned = True
+                for org in list(self.orgs):
+                    removed, cursors[org] = await self.sweep(org, cursors.get(org, 0), buckets_per_round)
+                    if removed:
+                        log.info("tracking: %s visitors of %s past retention removed", removed, org)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a Valkey hiccup must not end the sweeper for the worker's life
+                log.exception("tracking sweep failed")
+
+
+def unpack_record(rec: bytes) -> tuple[int, ...]:
+    """(first seen, last seen, visit start, page views, visits, chats) of a record."""
+    return struct.unpack(RECORD, rec[:RECORD_SIZE])
