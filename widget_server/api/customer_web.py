@@ -42,12 +42,15 @@ def json_response(body: Any) -> Response[bytes]:
     return Response(_encode(body), media_type="application/json")
 
 
-async def _caller(request: Request[Any, Any, Any], state: AppState, needs_auth: bool) -> Caller:
+async def web_caller(request: Request[Any, Any, Any], state: AppState, needs_auth: bool,
+                     body_token: str | None = None) -> Caller:
+    """The caller of a customer Web request: token (``Authorization``, else ``body_token`` for ``sendBeacon``),
+    license, allowed origin and ban checks."""
     q = request.query_params
     org = q.get("organization_id") or q.get("license_id")
     version = api_version(request.url.path)
     if needs_auth:
-        claims = verify_token(state.signer, request.headers.get("authorization"))
+        claims = verify_token(state.signer, request.headers.get("authorization") or body_token)
         org = org or claims.org
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
@@ -67,7 +70,7 @@ async def customer_action(request: Request[Any, Any, Any], action: FromPath[str]
     if action == "upload_file":
         return await _upload(request, state)
     spec, body = await read_action(request, state, CUSTOMER, action)
-    caller = await _caller(request, state, spec.auth)
+    caller = await web_caller(request, state, spec.auth)
     req = decode(spec, body)
     return json_response(await dispatch(state.core, caller, spec, req))
 
@@ -78,7 +81,7 @@ async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[
     if action not in WEB_GET_ACTIONS:
         raise ApiError("validation", f"Action {action[:64]} must be called with POST")
     spec = lookup(action, "web")
-    caller = await _caller(request, state, needs_auth=False)
+    caller = await web_caller(request, state, needs_auth=False)
     params = {k: v for k, v in request.query_params.items() if k not in ("organization_id", "license_id")}
     if action == "get_dynamic_configuration":
         params["organization_id"] = caller.org
@@ -87,7 +90,7 @@ async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[
 
 async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[bytes]:
     try:
-        caller = await _caller(request, state, needs_auth=True)
+        caller = await web_caller(request, state, needs_auth=True)
     except ApiError:
         # Drain the (size-limited) body first: answering before it is read makes granian drop the keep-alive
         # connection under the client, which then sees a reset instead of the error.

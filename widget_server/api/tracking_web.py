@@ -13,14 +13,14 @@ import msgspec
 from litestar import Request, Response, post
 
 from ..protocol.errors import ApiError
-from .auth import check_banned, check_origin, require_license, verify_token
-from .customer_web import json_response
+from .customer_web import json_response, web_caller
+from .dispatch import decode_json
 from .state import AppState
 
 MAX_BODY = 16 * 1024
 
 
-class TrackRequest(msgspec.Struct, forbid_unknown_fields=True):
+class TrackRequest(msgspec.Struct):
     type: Literal["page_view", "heartbeat"]
     url: Annotated[str, msgspec.Meta(max_length=4096)] = ""
     title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
@@ -38,32 +38,17 @@ class TrackResponse(msgspec.Struct):
 _decoder = msgspec.json.Decoder(TrackRequest)
 
 
-async def _visitor(request: Request[Any, Any, Any], state: AppState, body_token: str | None) -> tuple[str, str]:
-    """(organization id, customer id) of the caller: the same checks as the Customer Web API's authenticated actions."""
-    claims = verify_token(state.signer, request.headers.get("authorization") or body_token)
-    q = request.query_params
-    org = q.get("organization_id") or q.get("license_id") or claims.org
-    if claims.org != org:
-        raise ApiError("authentication", "The access token belongs to another organization")
-    await require_license(state, org)
-    await check_origin(state, org, request.headers.get("origin"))
-    await check_banned(state, claims.cid)
-    return org, claims.cid
-
-
 @post("/v1/track", status_code=200, summary="Visitor tracking: a page view or a heartbeat from the loader")
 async def track(request: Request[Any, Any, Any]) -> Response[bytes]:
     state: AppState = request.app.state.ws
     body = await request.body()  # read before any refusal, so keep-alive connections survive errors
     if len(body) > MAX_BODY:
         raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")
-    try:
-        req = _decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ApiError("validation", str(exc)) from None
+    req = decode_json(_decoder, body)
     if req.type == "page_view" and not req.url:
         raise ApiError("validation", "url is required for a page_view")
-    org, cid = await _visitor(request, state, req.token)
+    caller = await web_caller(request, state, needs_auth=True, body_token=req.token)
+    org, cid = caller.org, caller.customer_id
     if req.type == "heartbeat":
         activity = await state.tracker.heartbeat(org, cid)
     else:
