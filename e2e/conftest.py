@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig
-from widget_server.testing import LiveServer, start_valkey
+from widget_server.testing import LiveServer, serve_http, start_valkey
 from widget_server.valkey import connect
 
 CHROMIUM_ARGS = [
@@ -148,12 +147,6 @@ class _SiteHandler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def site() -> Iterator[str]:
     """A static page served from another port of 127.0.0.1: cross-origin to the API, same-site. Yields its origin."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SiteHandler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, name="e2e-site", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    with serve_http(_SiteHandler, "e2e-site") as origin:
+        yield origin
 

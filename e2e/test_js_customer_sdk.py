@@ -22,10 +22,9 @@ import os
 import shutil
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserType, Page
 
-from widget_server.testing import LiveServer
+from widget_server.testing import LiveServer, serve_http
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 BUNDLE = JS_DIR / "dist" / "customer-sdk.js"
@@ -183,14 +182,8 @@ class _SdkSiteHandler(BaseHTTPRequestHandler):
 def sdk_site(sdk_bundle: Path) -> Iterator[str]:
     """The shop: ``http://127.0.0.1:<port>/sdk.html`` plus the bundle at ``/customer-sdk.js``. Yields its origin."""
     handler = type("Handler", (_SdkSiteHandler,), {"bundle": sdk_bundle})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, name="e2e-sdk-site", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    with serve_http(handler, "e2e-sdk-site") as origin:
+        yield origin
 
 
 # --- a Chromium whose LiveChat hosts are our server ------------------------------------------------------------------

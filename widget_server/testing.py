@@ -4,6 +4,7 @@ the Customer Chat API over HTTP and websockets. Nothing here is faked."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,25 @@ def start_valkey(**config: Any):
     server = ValkeyServer(port=free_port(), **config)
     server.start(timeout=20)
     return server
+
+
+@contextlib.contextmanager
+def serve_http(handler: type, name: str = "test-site") -> Iterator[str]:
+    """A threaded HTTP server on a free port of 127.0.0.1 with ``handler``; yields its origin. For test sites that
+    must be another origin than the API (another port is another origin)."""
+    import http.server
+    import threading
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
 
 
 class LiveServer:
