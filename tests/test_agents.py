@@ -305,3 +305,23 @@ async def test_an_agent_who_reconnects_within_the_grace_period_keeps_their_chats
         await sock.close()
         await customer.aclose()
         await fay.aclose()
+
+
+async def test_agents_see_the_customers_visit_and_statistics(server, team):
+    org, (ann, _, _) = team
+    customer = await Customer(server.url, org).authorize()
+    sock = await customer.rtm(customer_page={"url": "https://shop.example/", "title": "Shop"},
+                              referrer="https://search.example/?q=shoes")
+    try:
+        await sock.request("update_customer_page", {"url": "https://shop.example/cart", "title": "Cart"})
+        await customer.ok("start_chat")
+        seen = await ann.ok("get_customer", {"id": customer.id})
+        assert seen["statistics"]["page_views_count"] == 2 and seen["statistics"]["visits_count"] == 1
+        assert seen["statistics"]["chats_count"] == 1
+        assert seen["online"] is True
+        assert [p["url"] for p in seen["visit"]["last_pages"]] == ["https://shop.example/", "https://shop.example/cart"]
+        assert seen["visit"]["referrer"] == "https://search.example/?q=shoes"
+        assert seen["visit"]["started_at"].endswith("Z")
+    finally:
+        await sock.close()
+        await customer.aclose()

@@ -49,9 +49,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await state.load_secret()
-        state.core = LocalCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks,
-                               tracker=state.tracker)
-        state.agent_core = AgentCore(state.store, state.bus, state.signer, settings, state.router, state.webhooks)
+        parts = (state.store, state.bus, state.signer, settings, state.router, state.webhooks, state.tracker)
+        state.core = LocalCore(*parts)
+        state.agent_core = AgentCore(*parts)
         state.configuration = ConfigurationCore(state.store, state.router, state.webhooks, state.signer)
         deliverer = Deliverer(valkey, state.webhooks, retry_base=settings.webhook_retry_base)
         deliverer.internal["rulebot"] = RuleBot(state.agent_core).handle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 import msgspec
@@ -16,11 +17,17 @@ from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.frames import RequestId
-from ..protocol.users import Customer
+from ..protocol.users import Customer, Statistics, Visit, VisitedPage
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder, customer_view
 from .ids import short_id
 
 _EMPTY = c.Empty()
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 ADMIN_ROLES = frozenset({"owner", "administrator", "viceowner"})
 
 
@@ -400,7 +407,24 @@ class AgentCore(ChatBase):
         return rec
 
     async def get_customer(self, caller: AgentCaller, req: a.GetCustomerRequest) -> Customer:  # type: ignore[override]
-        return customer_view(req.id, await self._customer_of_license(caller, req.id))
+        """The customer with what agents also see: statistics, the current visit and its last pages, online."""
+        rec = await self._customer_of_license(caller, req.id)
+        customer = customer_view(req.id, rec)
+        tracked = await self.tracker.visitor(caller.org, req.id)
+        stats = Statistics(chats_count=int(rec.get("chats_count") or 0),
+                           threads_count=int(rec.get("threads_count") or 0))
+        if tracked is not None:
+            stats.visits_count = tracked.statistics.visits_count
+            stats.page_views_count = tracked.statistics.page_views_count
+            customer.online = tracked.online
+            customer.visit = Visit(
+                started_at=_iso(tracked.visit.started_at),
+                last_pages=[VisitedPage(opened_at=_iso(p.opened_at), url=p.url, title=p.title)
+                            for p in tracked.last_pages],
+                referrer=tracked.visit.referrer or None, ip=tracked.visit.ip or None,
+                user_agent=tracked.visit.user_agent or None)
+        customer.statistics = stats
+        return customer
 
     async def update_customer(self, caller: AgentCaller, req: a.AgentUpdateCustomerRequest) -> c.Empty:  # type: ignore[override]
         await self._customer_of_license(caller, req.id)

@@ -27,6 +27,7 @@ from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from .signing import Cursor, Signer
 from .store import Store, StoreError
 from .webhooks import Webhooks
+from ..tracking import Tracker
 
 _encode = msgspec.json.encode
 _event_decoder = msgspec.json.Decoder(Event)
@@ -96,7 +97,9 @@ class ChatBase(ABC):
     """Whether threads are shown as a customer sees them (without agent-only events)."""
 
     def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings, router: Router,
-                 webhooks: Webhooks) -> None:
+                 webhooks: Webhooks, tracker: Tracker) -> None:
+        self.tracker = tracker
+        """Visits and page views of customers (``tracking/``)."""
         self.store = store
         self.bus = bus
         self.signer = signer

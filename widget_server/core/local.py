@@ -17,7 +17,6 @@ from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
-from ..tracking import Tracker
 from . import files as file_rules
 from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
@@ -74,11 +73,6 @@ class LocalCore(ChatBase):
     """The built-in implementation of ChatCore: the customer's side of chats on Valkey."""
 
     FOR_CUSTOMER = True
-
-    def __init__(self, *args: Any, tracker: Tracker, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tracker = tracker
-        """Visits and page views (from login and update_customer_page) are recorded there."""
 
     # --- helpers -------------------------------------------------------------------------------------------------
 

@@ -31,6 +31,22 @@ class Statistics(msgspec.Struct):
     greetings_accepted_count: int = 0
 
 
+class VisitedPage(msgspec.Struct):
+    opened_at: str
+    url: str
+    title: str
+
+
+class Visit(msgspec.Struct, omit_defaults=True):
+    """The customer's current visit as agents see it (LiveChat 3.6 ``visit``; ``last_visit`` before 3.6)."""
+
+    started_at: str
+    last_pages: list[VisitedPage]
+    referrer: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
 class Customer(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The customer as ``get_customer`` and ``login`` return it."""
 
@@ -44,6 +60,8 @@ class Customer(msgspec.Struct, kw_only=True, omit_defaults=True):
     session_fields: list[dict[str, str]] = msgspec.field(default_factory=list)
     address: Address | None = None
     statistics: Statistics | None = None
+    visit: Visit | None = None
+    online: bool | None = None
     created_at: str | None = None
 
 
