@@ -148,19 +148,24 @@ class ChatBase(ABC):
         """The chat's users: its customer and the agents in it. Pass the customer's record when at hand."""
         if customer is None:
             customer = await self.store.customer(chat["customer_id"]) or {}
-        users = [self._customer_user(customer, chat)]
-        agent_ids = _list_decoder.decode(chat["agent_ids"]) if chat.get("agent_ids") else []
-        if agent_ids:
-            agents = await self.store.agents(chat["org"], agent_ids)
-            users += [self._agent_user(agents[a]) for a in agent_ids if a in agents]
-        return users
+        agent_ids = self._agents_of(chat)
+        agents = await self.store.agents(chat["org"], agent_ids) if agent_ids else {}
+        return self._users_of(chat, customer, agents)
+
+    def _users_of(self, chat: dict[str, str], customer: dict[str, str], agents: dict[str, dict[str, Any]]) -> list[ChatUser]:
+        return [self._customer_user(customer, chat),
+                *(self._agent_user(agents[a]) for a in self._agents_of(chat) if a in agents)]
 
     async def _summaries(self, chats: list[tuple[dict[str, str], dict[str, bytes]]],
                          customer: dict[str, str] | None = None) -> list[ChatSummary]:
+        chats = [(chat, last) for chat, last in chats if chat]
+        # every customer and agent of the page in two round trips, not two per chat
+        customer_ids = sorted({chat["customer_id"] for chat, _ in chats}) if customer is None else []
+        customers = dict(zip(customer_ids, await self.store.customers(customer_ids)))
+        agent_ids = sorted({a for chat, _ in chats for a in self._agents_of(chat)})
+        agents = await self.store.agents(chats[0][0]["org"], agent_ids) if agent_ids else {}
         out = []
         for chat, last in chats:
-            if not chat:
-                continue
             lept = {}
             for etype, raw in last.items():
                 le = _last_event_decoder.decode(raw)
@@ -171,7 +176,8 @@ class ChatBase(ABC):
                 last_thread_id=chat.get("last_thread_id") or None,
                 last_thread_created_at=chat.get("last_thread_created_at") or None,
                 last_event_per_type=lept,
-                users=await self._chat_users(chat, customer),
+                users=self._users_of(chat, customer if customer is not None else customers.get(chat["customer_id"], {}),
+                                     agents),
                 access=_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS),
                 properties=_props_decoder.decode(chat.get("properties") or "{}"),
                 active=bool(chat.get("active_thread")),

@@ -161,6 +161,15 @@ class Store:
         raw = await self.r.hgetall(keys.customer(cid))
         return decode_hash(raw) if raw else None
 
+    async def customers(self, cids: list[str]) -> list[dict[str, str]]:
+        """Customer records in one round trip (empty dicts for unknown ids)."""
+        if not cids:
+            return []
+        async with self.r.pipeline(transaction=False) as p:
+            for cid in cids:
+                p.hgetall(keys.customer(cid))
+            return [decode_hash(raw) for raw in await p.execute()]
+
     async def ensure_customer(self, cid: str, org: str, created_at: str) -> None:
         key = keys.customer(cid)
         async with self.r.pipeline(transaction=True) as p:
