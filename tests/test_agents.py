@@ -325,3 +325,26 @@ async def test_agents_see_the_customers_visit_and_statistics(server, team):
     finally:
         await sock.close()
         await customer.aclose()
+
+
+async def test_agent_chat_lists_keep_their_filters_across_pages(server, team):
+    org, (ann, bob, cid) = team
+    customers = [await Customer(server.url, org).authorize() for _ in range(5)]
+    try:
+        chats = [(await c.ok("start_chat"))["chat_id"] for c in customers]
+        for c, chat_id in zip(customers[:2], chats[:2]):  # two of five end
+            await c.ok("deactivate_chat", {"id": chat_id})
+        page = await bob.ok("list_chats", {"filters": {"active": True}, "limit": 2})
+        listed = [s["id"] for s in page["chats_summary"]]
+        assert len(listed) == 2  # filled from further index pages, not cut short by the filtered-out chats
+        while "next_page_id" in page:
+            page = await bob.ok("list_chats", {"page_id": page["next_page_id"]})
+            listed += [s["id"] for s in page["chats_summary"]]
+        assert listed == list(reversed(chats[2:]))
+        r = await bob.call("list_chats", {"page_id": "x", "filters": {"active": True}})
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
+        # cid is in group 1 only: group 0's chats are not theirs to see
+        assert (await cid.ok("list_chats"))["chats_summary"] == []
+    finally:
+        for c in customers:
+            await c.aclose()

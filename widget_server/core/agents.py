@@ -22,6 +22,7 @@ from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder, customer_view
 from .ids import short_id
 
 _EMPTY = c.Empty()
+_filters_decoder = msgspec.json.Decoder(a.ChatFilters)
 
 
 def _iso(seconds: int) -> str:
@@ -163,25 +164,27 @@ class AgentCore(ChatBase):
     # --- chats ---------------------------------------------------------------------------------------------------
 
     async def list_chats(self, caller: AgentCaller, req: a.AgentListChatsRequest) -> a.AgentListChatsResponse:
-        filters = req.filters or a.ChatFilters()
-        chat_ids, total, next_page = await self._chats_page(
-            keys.org_chats(caller.org), caller.org, req.page_id, req.sort_order, req.limit, 10)
-        rows = await self.store.chats_with_last_events(chat_ids)
+        if req.page_id is not None and req.filters is not None:
+            raise ApiError("validation", "page_id cannot be combined with limit, sort_order or filters")
         mine = {g["id"] for g in (await self._me(caller)).get("groups", [])}
-        kept = []
-        for chat, last in rows:
-            if not chat:
-                continue
-            active = bool(chat.get("active_thread"))
-            if filters.active is not None and filters.active != active:
-                continue
+
+        parsed: dict[str, a.ChatFilters] = {}
+
+        def keep(chat: dict[str, str], state: str) -> bool:
+            if state not in parsed:
+                parsed[state] = _filters_decoder.decode(state)
+            filters = parsed[state]
+            if filters.active is not None and filters.active != bool(chat.get("active_thread")):
+                return False
             groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
             if filters.group_ids is not None and not groups & set(filters.group_ids):
-                continue
-            if caller.role not in ADMIN_ROLES and not groups & mine and caller.agent_id not in self._agents_of(chat):
-                continue
-            kept.append((chat, last))
-        return a.AgentListChatsResponse(chats_summary=await self._summaries(kept), found_chats=total,
+                return False
+            return caller.role in ADMIN_ROLES or bool(groups & mine) or caller.agent_id in self._agents_of(chat)
+
+        rows, total, next_page, _ = await self._chats_page(
+            keys.org_chats(caller.org), caller.org, req.page_id, req.sort_order, req.limit, 10, keep,
+            msgspec.json.encode(req.filters or a.ChatFilters()).decode())
+        return a.AgentListChatsResponse(chats_summary=await self._summaries(rows), found_chats=total,
                                         next_page_id=next_page)
 
     async def list_archives(self, caller: AgentCaller, req: a.ListArchivesRequest) -> a.ListArchivesResponse:

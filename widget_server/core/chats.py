@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -38,6 +39,8 @@ _list_decoder = msgspec.json.Decoder(list[str])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
 _EMPTY = c.Empty()
 CURSOR_TTL = 30 * 24 * 3600
+MAX_INDEX_PAGES = 20
+"""How many index pages one filtered listing reads at most before it hands back a cursor to continue."""
 DEFAULT_ACCESS = b'{"group_ids":[0]}'
 
 
@@ -184,23 +187,41 @@ class ChatBase(ABC):
             ))
         return out
 
-    async def _chats_page(self, key: str, subject: str, page_id: str | None, sort_order: str | None,
-                          limit: int | None, default_limit: int) -> tuple[list[str], int, str | None]:
-        """A page of a chat index: chat ids, the index size, the next page's cursor."""
+    async def _chats_page(
+        self, key: str, subject: str, page_id: str | None, sort_order: str | None, limit: int | None,
+        default_limit: int, keep: Callable[[dict[str, str], str], bool] | None = None, state: str = "",
+    ) -> tuple[list[tuple[dict[str, str], dict[str, bytes]]], int, str | None, str]:
+        """A page of a chat index (a customer's or a license's), newest thread first by default: the chats with their
+        last events, the index size, the next page's cursor, and ``state`` (e.g. encoded filters), which the cursor
+        carries so a later page applies the same ``keep(chat, state)`` (LiveChat sends only ``page_id`` then).
+        Filtered pages are filled from further index pages, so a page is short only at the end."""
         if page_id is not None:
             if limit is not None or sort_order is not None:
-                raise ApiError("validation", "page_id cannot be combined with limit or sort_order")
+                raise ApiError("validation", "page_id cannot be combined with limit, sort_order or filters")
             cur = self._cursor(page_id, "chats", subject)
             desc, size, after = cur.desc, cur.limit, (int(cur.pos[0]), str(cur.pos[1]))
+            state = str(cur.pos[2]) if len(cur.pos) > 2 else ""
         else:
             desc, size, after = (sort_order or "desc") == "desc", limit or default_limit, None
-        rows, total = await self.store.chats_page(key, desc, after, size)
-        next_page = None
-        if len(rows) > size:
-            rows = rows[:size]
-            last_id, last_score = rows[-1]
-            next_page = self._make_cursor("chats", subject, desc, size, [last_score, last_id])
-        return [chat_id for chat_id, _ in rows], total, next_page
+        kept: list[tuple[dict[str, str], dict[str, bytes]]] = []
+        total, more = 0, True
+        for _ in range(MAX_INDEX_PAGES):
+            rows, total = await self.store.chats_page(key, desc, after, size)
+            page = rows[:size]
+            more = len(rows) > size
+            fetched = await self.store.chats_with_last_events([chat_id for chat_id, _ in page])
+            for i, ((chat_id, score), (chat, last)) in enumerate(zip(page, fetched)):
+                after = (score, chat_id)
+                if chat and (keep is None or keep(chat, state)):
+                    kept.append((chat, last))
+                    if len(kept) == size:
+                        more = more or i < len(page) - 1
+                        break
+            if len(kept) == size or not more:
+                break
+        next_page = self._make_cursor("chats", subject, desc, size, [after[0], after[1], state]) \
+            if more and after is not None else None
+        return kept, total, next_page, state
 
     # --- routing -------------------------------------------------------------------------------------------------
 

@@ -210,11 +210,11 @@ class LocalCore(ChatBase):
                              created_at=now, recipients="all", text_vars={"customer": caller.customer_id})
 
     async def list_chats(self, caller: Caller, req: c.ListChatsRequest) -> c.ListChatsResponse:
-        chat_ids, total, next_page = await self._chats_page(
+        rows, total, next_page, _ = await self._chats_page(
             keys.customer_chats(caller.customer_id), caller.customer_id, req.page_id, req.sort_order, req.limit, 10)
         me = await self.store.customer(caller.customer_id) or {}
-        summaries = await self._summaries(await self.store.chats_with_last_events(chat_ids), me)
-        return c.ListChatsResponse(chats_summary=summaries, total_chats=total, next_page_id=next_page)
+        return c.ListChatsResponse(chats_summary=await self._summaries(rows, me), total_chats=total,
+                                   next_page_id=next_page)
 
     # --- events --------------------------------------------------------------------------------------------------
 
