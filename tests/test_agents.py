@@ -341,6 +341,11 @@ async def test_agent_chat_lists_keep_their_filters_across_pages(server, team):
             page = await bob.ok("list_chats", {"page_id": page["next_page_id"]})
             listed += [s["id"] for s in page["chats_summary"]]
         assert listed == list(reversed(chats[2:]))
+        await customers[4].ok("update_chat_properties", {"id": chats[4], "properties": {"shop": {"tier": "gold"}}})
+        gold = await bob.ok("list_chats", {"filters": {"properties": {"shop": {"tier": {"values": ["gold"]}}}}})
+        assert [s["id"] for s in gold["chats_summary"]] == [chats[4]]
+        others = await bob.ok("list_chats", {"filters": {"active": True, "properties": {"shop": {"tier": {"exists": False}}}}})
+        assert [s["id"] for s in others["chats_summary"]] == [chats[3], chats[2]]
         r = await bob.call("list_chats", {"page_id": "x", "filters": {"active": True}})
         assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
         # cid is in group 1 only: group 0's chats are not theirs to see

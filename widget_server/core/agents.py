@@ -25,6 +25,26 @@ _EMPTY = c.Empty()
 _filters_decoder = msgspec.json.Decoder(a.ChatFilters)
 
 
+def _properties_match(chat: dict[str, str], wanted: dict[str, Any]) -> bool:
+    """LiveChat's ``filters.properties``: ``{namespace: {name: {exists | values | exclude_values}}}``, all must hold."""
+    props = msgspec.json.decode(chat.get("properties") or "{}")
+    for ns, names in wanted.items():
+        if not isinstance(names, dict):
+            raise ApiError("validation", f"filters.properties.{ns}: expected an object")
+        for name, rule in names.items():
+            if not isinstance(rule, dict):
+                raise ApiError("validation", f"filters.properties.{ns}.{name}: expected an object")
+            present = name in props.get(ns, {})
+            value = props.get(ns, {}).get(name)
+            if "exists" in rule and bool(rule["exists"]) != present:
+                return False
+            if "values" in rule and (not present or value not in rule["values"]):
+                return False
+            if "exclude_values" in rule and present and value in rule["exclude_values"]:
+                return False
+    return True
+
+
 def _iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -178,6 +198,8 @@ class AgentCore(ChatBase):
                 return False
             groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
             if filters.group_ids is not None and not groups & set(filters.group_ids):
+                return False
+            if filters.properties and not _properties_match(chat, filters.properties):
                 return False
             return caller.role in ADMIN_ROLES or bool(groups & mine) or caller.agent_id in self._agents_of(chat)
 
