@@ -1,0 +1,1 @@
+"""Chat semantics: the customer and agent cores, store, bus, routing, webhooks, bots."""
