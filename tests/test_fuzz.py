@@ -16,7 +16,7 @@ Properties, for every input:
 
 The failures these properties found are pinned down at the end of the file as plain tests with minimal inputs.
 
-Payload documents carry placeholders that are resolved per example: ``@own_chat`` … ``@victim_event`` (ids),
+Payload documents carry markers that are resolved per example: ``@own_chat`` … ``@victim_event`` (ids),
 and encode-time macros that would be slow or impossible to build as Python values: ``@deep:<n>:<l|o>`` (n levels
 of nested arrays/objects), ``@huge:<n>`` (an n-character string), ``@bad_utf8`` (a string with invalid UTF-8).
 """
@@ -67,7 +67,7 @@ FUZZ = settings(
     print_blob=False,
 )
 
-# --- valid example payloads per action (with id placeholders) -----------------------------------------------------
+# --- valid example payloads per action (with id markers) -----------------------------------------------------
 
 MESSAGE = {"type": "message", "text": "hello", "custom_id": "c-1"}
 EVENTS = [
@@ -272,7 +272,7 @@ def mutate(draw: st.DrawFn, doc: Any, max_mutations: int = 4) -> Any:
 
 
 def retarget(doc: Any) -> Any:
-    """The same document aimed at the victim: every own id placeholder becomes the victim's."""
+    """The same document aimed at the victim: every own id marker becomes the victim's."""
     if isinstance(doc, str):
         return doc.replace("@own_", "@victim_")
     if isinstance(doc, list):
