@@ -7,6 +7,7 @@ encoded, with their server id spliced in by the script, so reading a thread neve
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -81,6 +82,7 @@ if ARGV[5] == '1' then redis.call('HSET', chat, 'active_thread', ARGV[2]) end
 return prev
 """
 
+CONFIG_CACHE_SECONDS = 2.0
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
 _config_decoder = msgspec.json.Decoder(LicenseConfig)
@@ -114,6 +116,7 @@ class Store:
         self._append = valkey.register_script(APPEND_EVENTS)
         self._close = valkey.register_script(CLOSE_THREAD)
         self._open = valkey.register_script(OPEN_THREAD)
+        self._configs: dict[str, tuple[float, bytes]] = {}
 
     # --- licenses ------------------------------------------------------------------------------------------------
 
@@ -122,11 +125,21 @@ class Store:
         return decode_hash(raw) if raw else None
 
     async def license_config(self, org: str) -> LicenseConfig:
-        raw = await self.r.get(keys.license_config(org))
+        """The license's configuration, a fresh object each call (callers may change and save it). Nearly every
+        browser request reads it (origin check, groups, forms), so a worker keeps the encoded value for
+        ``CONFIG_CACHE_SECONDS``: a change made on another worker shows within that time."""
+        cached = self._configs.get(org)
+        if cached is not None and cached[0] > time.monotonic():
+            raw = cached[1]
+        else:
+            raw = await self.r.get(keys.license_config(org)) or b""
+            self._configs[org] = (time.monotonic() + CONFIG_CACHE_SECONDS, raw)
         return _config_decoder.decode(raw) if raw else LicenseConfig()
 
     async def set_license_config(self, org: str, config: LicenseConfig) -> None:
-        await self.r.set(keys.license_config(org), _json_encode(config))
+        encoded = _json_encode(config)
+        await self.r.set(keys.license_config(org), encoded)
+        self._configs[org] = (time.monotonic() + CONFIG_CACHE_SECONDS, encoded)
 
     # --- files ---------------------------------------------------------------------------------------------------
 
