@@ -132,10 +132,6 @@ def customer_connections(cid: str) -> str:
     return f"{P}:{{{cid}}}:conns"
 
 
-def customer_identity(org: str, cookie_id: str) -> str:
-    return f"{P}:{{{org}}}:ident:{cookie_id}"
-
-
 # chat
 def chat(chat_id: str) -> str:
     return f"{P}:{{{chat_id}}}:chat"

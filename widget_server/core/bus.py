@@ -121,9 +121,6 @@ class Bus:
                 except Exception:
                     log.warning("unsubscribe from %s failed", user_id, exc_info=True)
 
-    def local_connections(self, user_id: str) -> int:
-        return len(self._local.get(user_id, ()))
-
     async def _run(self) -> None:
         while True:
             try:
