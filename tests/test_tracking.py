@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 import uuid
 
 import pytest
@@ -16,8 +17,11 @@ from widget_server.tracking.tracker import pack_visitor_id, unpack_visitor_id
 
 from .conftest import new_license
 
-T0 = 1_700_000_000 // 60 * 60  # a minute boundary, so "a minute later" is exact
 DAY = 86400
+# A minute past today's midnight (UTC): a minute boundary, so "a minute later" is exact, early in a day, so tests that
+# move an hour on count in one day, and close to the real time: live servers on the same Valkey run the real sweeper,
+# which would reclaim records stamped long ago as past retention in the middle of a test.
+T0 = int(time.time()) // DAY * DAY + 60
 
 
 class Clock:
