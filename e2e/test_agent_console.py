@@ -8,6 +8,7 @@ or dialog (an ``alert`` from injected markup) fails the test."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import threading
 import time
@@ -350,3 +351,89 @@ def test_console_page_and_assets_are_served_from_memory_with_etags(api: str) -> 
     missing = httpx.get(f"{api}/agent/assets/../app.py")
     assert missing.status_code == 404
     assert httpx.get(f"{api}/agent/assets/agent.html").status_code == 404
+
+
+def test_agent_sees_a_visitor_arrive_and_starts_a_chat_from_the_visitors_view(
+        watched: Page, api: str, make_license: Callable[..., str], make_agent: Callable[..., AgentAccount],
+        background: Background, output_path: str) -> None:
+    page = watched
+    org = make_license()
+    agent = make_agent(org, "Ann")
+    sign_in(page, api, agent)
+    visitors_tab = page.get_by_role("tab", name="Visitors")
+    visitors_tab.click()
+    expect(visitors_tab).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#no-visitors")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"^Today: 0 visitors"))).to_be_attached()
+
+    # a visitor lands on the shop: the loader reports the page view over plain HTTP (no socket)
+    customer = Customer(api, org)
+    background.run(customer.authorize())
+    background.run(customer.ok("update_customer", {"name": "Dana <b>Bold</b>"}))
+
+    def page_view(url: str, title: str) -> None:
+        r = background.run(customer.http.post("/v1/track", params={"organization_id": org},
+                                              json={"type": "page_view", "url": url, "title": title},
+                                              headers={"Authorization": f"Bearer {customer.token}"}))
+        assert r.status_code == 200, r.text
+
+    socket: Socket | None = None
+    try:
+        page_view("https://shop.example/pricing", "Pricing <i>plans</i>")
+        row = page.locator(f'#visitor-rows tr[data-visitor-id="{customer.id}"]')
+        expect(row).to_contain_text("Dana <b>Bold</b>")
+        expect(row).to_contain_text("Pricing <i>plans</i>")
+        expect(row).to_contain_text("https://shop.example/pricing")
+        expect(row).to_contain_text("under a minute")
+        expect(row).to_contain_text("Browsing")
+        expect(visitors_tab).to_contain_text("1")
+        expect(page.locator("#no-visitors")).to_be_hidden()
+        page_view("https://shop.example/checkout", "Checkout")  # she moves on: the row follows
+        expect(row).to_contain_text("Checkout")
+        expect(row).not_to_contain_text("Pricing")
+        assert page.locator("#visitor-rows i, #visitor-rows b").count() == 0
+
+        # the chart counts her once the view is shown again (it reads the counters when shown)
+        page.get_by_role("tab", name="Chats").click()
+        visitors_tab.click()
+        expect(page.get_by_role("img", name=re.compile(r"^Today: 1 visitor and 0 chats"))).to_be_attached()
+        page.get_by_role("button", name="Last 7 days").click()
+        expect(page.get_by_role("img", name=re.compile(r"^The last 7 days: 1 visitor"))).to_be_attached()
+        assert page.locator("#traffic-chart rect.bar-visitors").count() >= 24 * 7
+        page.get_by_role("button", name="Today").click()
+
+        # she opens the widget (its socket is what gets the chat); Ann starts a chat from her row
+        socket = background.run(customer.rtm())
+        row.get_by_role("button", name=re.compile("^Start a chat with Dana")).click()
+        incoming = background.run(socket.push("incoming_chat"))["payload"]["chat"]
+        assert agent.id in [u["id"] for u in incoming["users"]]
+        expect(page.get_by_role("tab", name="Chats")).to_have_attribute("aria-selected", "true")
+        item = page.locator(f'#chat-list [data-chat-id="{incoming["id"]}"]')
+        expect(item).to_contain_text("Mine")
+        expect(page.locator("#chat-title")).to_have_text("Dana <b>Bold</b>")
+        reply = page.get_by_label("Reply")
+        expect(reply).to_be_focused()
+        reply.fill("Hi Dana, questions about checkout?")
+        reply.press("Enter")
+        deadline = time.monotonic() + 5
+        while True:
+            event = background.run(socket.push("incoming_event", timeout=max(0.1, deadline - time.monotonic())))
+            if event["payload"]["event"]["author_id"] == agent.id:
+                break
+        assert event["payload"]["event"]["text"] == "Hi Dana, questions about checkout?"
+
+        # back in the visitors view she shows as chatting (and the chart counts the chat); the button opens it
+        visitors_tab.click()
+        expect(row).to_contain_text("Chatting")
+        expect(page.get_by_role("img", name=re.compile(r"^Today: 1 visitor and 1 chat\b"))).to_be_attached()
+        out = Path(output_path)
+        out.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out / "agent-visitors.png"), full_page=True)
+        row.get_by_role("button", name=re.compile("^Open the chat with Dana")).click()
+        expect(page.get_by_role("tab", name="Chats")).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#chat-title")).to_have_text("Dana <b>Bold</b>")
+        expect(page.get_by_role("log", name="Messages")).to_contain_text("Hi Dana, questions about checkout?")
+    finally:
+        if socket is not None:
+            background.run(socket.close())
+        background.run(customer.aclose())

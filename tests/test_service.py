@@ -1,17 +1,27 @@
-"""The service as a newcomer runs it: embedded Valkey, restarts, credentials, probes, uploads, limits, TLS."""
+"""The service as a newcomer runs it: embedded Valkey, restarts, credentials, probes, uploads, limits, TLS; and as
+it scales out: several processes on one Valkey, one of them killed or stopped mid-chat."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
+import secrets
 import signal
 import stat
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 
-from widget_server.testing import Customer, LiveServer
+from widget_server.api.shutdown import count_requests, drain
+from widget_server.bootstrap import create_agent
+from widget_server.testing import Agent, Customer, LiveServer
+
+from .conftest import new_license
 
 PNG_1x1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -159,3 +169,170 @@ async def test_tls_and_secure_cross_site_cookies(tmp_path, valkey_url, org):
             assert again.json()["entity_id"] == r.json()["entity_id"]
     finally:
         live.stop()
+
+
+# --- many processes -----------------------------------------------------------------------------------------------
+
+FAST_PRESENCE = {"WIDGET_AGENT_HEARTBEAT_SECONDS": "0.5", "WIDGET_AGENT_GRACE_SECONDS": "1"}
+"""Agent sockets refreshed twice a second and a one-second grace period: a dead process's agents go away quickly."""
+
+
+def _kill_with_its_workers(live: LiveServer) -> None:
+    """SIGKILL the server's main process and its granian workers (killing the parent alone leaves them running)."""
+    assert live.proc is not None
+    workers = subprocess.run(["pgrep", "-P", str(live.proc.pid)], capture_output=True, text=True).stdout.split()
+    live.proc.kill()
+    live.proc.wait()
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    live.proc = None
+
+
+async def _incoming(sock, author_id: str) -> dict:
+    """The next event pushed to ``sock`` that ``author_id`` wrote (a sender gets its own events pushed too)."""
+    while True:
+        event = (await sock.push("incoming_event"))["payload"]["event"]
+        if event["author_id"] == author_id:
+            return event
+
+
+async def _texts(sock, chat_id: str) -> list[tuple[str, str]]:
+    reply = await sock.request("get_chat", {"chat_id": chat_id})
+    assert reply["success"], reply
+    return [(e["id"], e["text"]) for e in reply["payload"]["thread"]["events"] if e["type"] == "message"]
+
+
+async def test_a_customer_and_an_agent_on_two_processes_chat_and_a_killed_process_loses_nothing(
+        tmp_path, valkey_url, valkey):
+    """A customer on process A talks to Ann on process B; Bob, on A, has a chat with another customer on B. A is
+    killed (SIGKILL, no cleanup). The customer reconnects to B and gets every event, including the one Ann sent while
+    they were gone; Bob, whose process died with his socket, goes offline and his chat goes back to routing, done by
+    B, which never held his socket."""
+    a = LiveServer(tmp_path / "a", valkey_url, env=FAST_PRESENCE).start()
+    b = LiveServer(tmp_path / "b", valkey_url, env=FAST_PRESENCE).start()
+    org = await new_license(valkey)
+    ann_id, bob_id = (f"{n}-{secrets.token_hex(4)}@example.com" for n in ("ann", "bob"))
+    ann = Agent(b.url, ann_id, (await create_agent(valkey, org, ann_id, "Ann", "normal", 5))["personal_access_token"])
+    bob = Agent(a.url, bob_id, (await create_agent(valkey, org, bob_id, "Bob", "normal", 5))["personal_access_token"])
+    first, second = Customer(a.url, org), Customer(b.url, org)
+    await first.authorize()
+    await second.authorize()
+    sockets = []
+    try:
+        ann_rtm = await ann.rtm()  # on B, accepting chats
+        bob_rtm = await bob.rtm(away=True)  # on A, not yet
+        on_a = await first.rtm()
+        sockets += [ann_rtm, bob_rtm, on_a]
+
+        started = await on_a.request("start_chat", {"chat": {"thread": {"events": [{"type": "message",
+                                                                                    "text": "hello"}]}}})
+        chat_id = started["payload"]["chat_id"]
+        assert (await ann_rtm.push("incoming_chat"))["payload"]["chat"]["id"] == chat_id
+        assert (await on_a.push("user_added_to_chat"))["payload"]["user"]["id"] == ann.id
+        reply = await ann_rtm.request("send_event", {"chat_id": chat_id, "event": {"type": "message",
+                                                                                  "text": "How can I help?"}})
+        assert reply["success"], reply
+        assert (await _incoming(on_a, ann.id))["text"] == "How can I help?"
+        sent = await on_a.request("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "late order"}})
+        assert sent["success"], sent
+        assert (await _incoming(ann_rtm, first.id))["id"] == sent["payload"]["event_id"]
+
+        # Bob (on A) takes the next chat, of a customer on B
+        assert (await bob_rtm.request("set_routing_status", {"status": "accepting_chats"}))["success"]
+        assert (await ann_rtm.request("set_routing_status", {"status": "not_accepting_chats"}))["success"]
+        on_b = await second.rtm()
+        sockets.append(on_b)
+        other = await on_b.request("start_chat")
+        assert (await on_b.push("user_added_to_chat"))["payload"]["user"]["id"] == bob.id
+        before = await _texts(ann_rtm, chat_id)
+
+        _kill_with_its_workers(a)  # a host dies: no cleanup runs anywhere on it
+        await asyncio.wait_for(on_a.closed.wait(), 10)
+        away = await ann_rtm.request("send_event", {"chat_id": chat_id, "event": {"type": "message",
+                                                                                 "text": "Still there?"}})
+        assert away["success"], away
+
+        again = await first.rtm(b.url)  # the same token, another process
+        sockets.append(again)
+        assert again.login["has_active_thread"] and [c["chat_id"] for c in again.login["chats"]] == [chat_id]
+        history = await _texts(again, chat_id)
+        assert history == [*before, (away["payload"]["event_id"], "Still there?")]
+        assert [t for _, t in history] == ["hello", "How can I help?", "late order", "Still there?"]
+        back = await again.request("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "yes!"}})
+        assert (await _incoming(ann_rtm, first.id))["id"] == back["payload"]["event_id"]
+
+        removed = await on_b.push("user_removed_from_chat", timeout=30)
+        assert removed["payload"]["chat_id"] == other["payload"]["chat_id"]
+        assert removed["payload"]["user_id"] == bob.id
+        statuses = (await ann_rtm.request("list_routing_statuses"))["payload"]
+        assert {s["agent_id"]: s["status"] for s in statuses}[bob.id] == "offline"
+    finally:
+        for sock in sockets:
+            await sock.close()
+        for client in (first, second, ann, bob):
+            await client.aclose()
+        a.stop()
+        b.stop()
+
+
+async def test_sigterm_answers_the_requests_in_flight_and_closes_sockets_with_a_reconnect_hint(
+        tmp_path, valkey_url, server, org):
+    live = LiveServer(tmp_path, valkey_url).start()
+    customer = await Customer(live.url, org).authorize()
+    sock = await customer.rtm()
+    chat_id = (await sock.request("start_chat"))["payload"]["chat_id"]
+    for i in range(10):  # sent without waiting: the stop arrives while the process is working through them
+        await sock.send_raw(json.dumps({"action": "send_event", "request_id": f"m{i}",
+                                        "payload": {"chat_id": chat_id, "event": {"type": "message", "text": str(i)}}}))
+    replies = [await asyncio.wait_for(sock.unmatched.get(), 10)]
+    live.proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(sock.closed.wait(), 30)
+        assert (sock.ws.close_code, sock.ws.close_reason) == (1012, "service restart")
+        pushes = []
+        while not sock.pushes.empty():
+            pushes.append(sock.pushes.get_nowait())
+        assert pushes[-1]["action"] == "customer_disconnected"
+        assert pushes[-1]["payload"]["reason"] == "service_temporarily_unavailable"
+        while not sock.unmatched.empty():
+            replies.append(sock.unmatched.get_nowait())
+        assert all(r["success"] for r in replies), replies
+        assert live.proc.wait(30) == 0
+    finally:
+        live.stop()
+
+    # every request the process answered is stored, and nothing it did not answer
+    elsewhere = await customer.rtm(server.url)
+    try:
+        stored = [event_id for event_id, _ in await _texts(elsewhere, chat_id)]
+        assert stored == [r["payload"]["event_id"] for r in sorted(replies, key=lambda r: int(r["request_id"][1:]))]
+    finally:
+        await elsewhere.close()
+        await customer.aclose()
+
+
+async def test_a_draining_worker_waits_for_its_http_requests_in_flight():
+    state = SimpleNamespace(draining=False, sockets=set(), in_flight=0)
+    release = asyncio.Event()
+    sent: list[dict] = []
+
+    async def slow_app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def collect(message):
+        sent.append(message)
+
+    app = count_requests(state)(app=slow_app)
+    request = asyncio.create_task(app({"type": "http"}, None, collect))
+    while state.in_flight == 0:
+        await asyncio.sleep(0)
+    draining = asyncio.create_task(drain(state, timeout=60))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert state.draining and not draining.done()  # it cannot finish while the request is in flight
+    release.set()
+    await request
+    await draining
+    assert state.in_flight == 0 and sent[0]["status"] == 200

@@ -14,12 +14,12 @@ from pathlib import Path
 from .settings import load_settings
 
 
-def _bootstrap(url: str, data_dir: str, host: str, port: int, scheme: str) -> None:
+def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, scheme: str) -> None:
     from .bootstrap import ensure_default_license
     from .valkey import connect
 
     async def run() -> dict:
-        client = connect(url)
+        client = connect(url, cluster)
         try:
             return await ensure_default_license(client, data_dir)
         finally:
@@ -38,6 +38,8 @@ def _bootstrap(url: str, data_dir: str, host: str, port: int, scheme: str) -> No
     print(f"  Customer API    : {base}/v3.6/customer/action/<action>?organization_id={org}")
     print(f"  RTM             : {base.replace('http', 'ws', 1)}/v3.6/customer/rtm/ws?organization_id={org}")
     print(f"  token           : POST {base}/v2/customer/token")
+    print(f"  demo page       : {base}/demo?organization_id={org}  (the widget on a page, via its snippet)")
+    print(f"  snippet         : {base}/widget/snippet?organization_id={org}")
     print(f"  agent console   : {base}/agent  (sign in with a personal access token above)")
     print(f"  API docs        : {base}/schema")
     print(f"  health          : {base}/healthz  {base}/readyz", flush=True)
@@ -56,11 +58,18 @@ def serve(args: argparse.Namespace) -> int:
 
         embedded = start_embedded(args.data_dir)
         os.environ["WIDGET_VALKEY_URL"] = embedded_url(embedded)
+    from .widget.build import BuildError, build
+
+    try:
+        build()  # only when the widget's sources changed since the last build
+    except BuildError as exc:
+        print(f"widget build failed: {exc}", file=sys.stderr)
+        return 1
     # SIGTERM before granian installs its own handlers must still stop the embedded Valkey.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         scheme = "https" if args.ssl_certfile else "http"
-        _bootstrap(os.environ["WIDGET_VALKEY_URL"], args.data_dir, args.host, args.port, scheme)
+        _bootstrap(os.environ["WIDGET_VALKEY_URL"], settings.valkey_cluster, args.data_dir, args.host, args.port, scheme)
         try:
             import uvloop  # noqa: F401
 
@@ -78,7 +87,7 @@ def serve(args: argparse.Namespace) -> int:
             websockets=True,
             ssl_cert=Path(args.ssl_certfile) if args.ssl_certfile else None,
             ssl_key=Path(args.ssl_keyfile) if args.ssl_keyfile else None,
-            workers_kill_timeout=3,
+            workers_kill_timeout=int(settings.shutdown_drain_seconds) + 3,  # a worker drains first (api/shutdown.py)
             log_level=settings.log_level.lower(),
         )
         server.serve()
@@ -100,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--data-dir", default=os.environ.get("WIDGET_DATA_DIR", ".widget_server"))
     s.add_argument("--ssl-certfile")
     s.add_argument("--ssl-keyfile")
+    sub.add_parser("build", help="bundle the widget's sources (static/, themes/) into static/dist/ with esbuild")
     c = sub.add_parser("credentials", help="print the default license's credentials from the data dir")
     c.add_argument("--data-dir", default=os.environ.get("WIDGET_DATA_DIR", ".widget_server"))
     args = parser.parse_args(argv)
@@ -107,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
             parser.error("--ssl-certfile and --ssl-keyfile go together")
         return serve(args)
+    if args.command == "build":
+        from .widget.build import main as build_main
+
+        return build_main()
     if args.command == "credentials":
         print(json.dumps(json.loads((Path(args.data_dir) / "credentials.json").read_text()), indent=2))
         return 0

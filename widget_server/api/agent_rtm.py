@@ -4,7 +4,6 @@ token as ``token`` (``Bearer <PAT>`` or the PAT itself)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -15,12 +14,6 @@ from .auth import authenticate_agent
 from .customer_web import base_url
 from .dispatch import AGENT
 from .rtm import RtmConnection
-
-
-HEARTBEAT_SECONDS = 20
-ALIVE_SECONDS = 3 * HEARTBEAT_SECONDS
-"""A socket not refreshed for this long belongs to a worker that died."""
-_grace_checks: set[asyncio.Task[None]] = set()
 
 
 class AgentConnection(RtmConnection):
@@ -35,7 +28,8 @@ class AgentConnection(RtmConnection):
     def caller_for(self, frame: Any) -> AgentCaller:
         base = self.caller
         return AgentCaller(org=base.org, agent_id=base.agent_id, role=base.role, version=frame.version or self.version,
-                           transport="rtm", base_url=base.base_url, conn_id=self.conn_id, request_id=frame.request_id)
+                           transport="rtm", base_url=base.base_url, conn_id=self.conn_id, request_id=frame.request_id,
+                           connection=self)
 
     async def login(self, frame: Any, req: a.AgentLoginRequest) -> None:
         org, agent = await authenticate_agent(self.state, req.token)
@@ -48,29 +42,25 @@ class AgentConnection(RtmConnection):
             self.pushes = None if "all" in subscribed else subscribed
         await self.state.bus.register(agent["id"], self)
         self.user_id = agent["id"]
-        await self.state.router.connected(org, agent["id"], self.conn_id, time.time())
+        await self.state.presence.opened(org, agent["id"], self.conn_id)
         self.respond(frame, await self.core.login(self.caller, req))
+        if req.customer_monitoring_level:
+            await self.core.monitor_customers(self.caller_for(frame), req.customer_monitoring_level)
 
     async def background(self) -> None:
         """Keep this socket's entry fresh so other workers can tell it from a dead worker's."""
+        presence = self.state.presence
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(presence.heartbeat)
             if self.user_id is not None:
-                await self.state.router.connected(self.caller.org, self.user_id, self.conn_id, time.time())
+                await presence.opened(self.caller.org, self.user_id, self.conn_id)
 
     async def closed(self) -> None:
-        org, agent_id = self.caller.org, self.caller.agent_id
-        await self.state.router.disconnected(org, agent_id, self.conn_id)
-        task = asyncio.create_task(self._grace(org, agent_id))
-        _grace_checks.add(task)
-        task.add_done_callback(_grace_checks.discard)
-
-    async def _grace(self, org: str, agent_id: str) -> None:
-        """The agent's chats stay theirs for a grace period (a reload, a flaky network); then, with no socket of
-        theirs left anywhere, they go offline and their chats are routed again."""
-        await asyncio.sleep(self.state.settings.agent_grace_seconds)
-        if not await self.state.router.has_connections(org, agent_id, time.time() - ALIVE_SECONDS):
-            await self.core.went_away(org, agent_id)
+        """The agent's chats stay theirs for a grace period; then, with no socket of theirs left anywhere, they go
+        offline and their chats are routed again (core/presence.py; any worker does it if this one is gone).
+        Its visitor subscriptions end now."""
+        await self.state.presence.closed(self.caller.org, self.caller.agent_id, self.conn_id)
+        await self.core.visitors.drop(self)
 
 
 @websocket(["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"])

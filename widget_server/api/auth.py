@@ -178,6 +178,30 @@ def _agent_credential(authorization: str | None) -> str | None:
     return None
 
 
+def browser_identity(state: AppState, request: Request[Any, Any, Any], stored: str | None = None) -> str:
+    """The browser's identity: from the signed cookie pair, else from ``stored`` (the signed value the loader keeps
+    in the host page's storage, for browsers that block cookies in third-party context), else a new one."""
+    cookies = all_cookies(request)
+    browser_id = state.signer.unsign("cst", cookies.get(COOKIE_SIG, ""), str)
+    if browser_id is not None and browser_id == cookies.get(COOKIE_ID):
+        return browser_id
+    if stored:
+        browser_id = state.signer.unsign("cst", stored, str)
+        if browser_id is not None:
+            return browser_id
+    return str(uuid.uuid4())
+
+
+def set_identity_cookies(state: AppState, request: Request[Any, Any, Any], response: Response[Any],
+                         browser_id: str) -> None:
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    same_site = "none" if secure else "lax"
+    response.set_cookie(COOKIE_ID, browser_id, max_age=COOKIE_MAX_AGE, httponly=True, secure=secure,
+                        samesite=same_site, path="/")
+    response.set_cookie(COOKIE_SIG, state.signer.sign("cst", browser_id), max_age=COOKIE_MAX_AGE,
+                        httponly=True, secure=secure, samesite=same_site, path="/")
+
+
 @post(["/v2/customer/token", "/v2/customer/{scope_org:str}/{scope_group:int}/token"], status_code=200,
       include_in_schema=True, summary="Customer access token (LiveChat accounts API)")
 async def customer_token(request: Request[Any, Any, Any], scope_org: FromPath[str | None] = None,
@@ -199,10 +223,7 @@ async def customer_token(request: Request[Any, Any, Any], scope_org: FromPath[st
         scope = f"g{scope_group}" if scope_group is not None else "*"
         ttl = state.settings.token_ttl
         if req.grant_type == "cookie":
-            cookies = all_cookies(request)
-            browser_id = state.signer.unsign("cst", cookies.get(COOKIE_SIG, ""), str)
-            if browser_id is None or browser_id != cookies.get(COOKIE_ID):
-                browser_id = str(uuid.uuid4())
+            browser_id = browser_identity(state, request)
             cid = customer_id_for(state.secret, org, browser_id, scope)
             await state.store.ensure_customer(cid, org, now_rfc3339())
             try:
@@ -213,12 +234,7 @@ async def customer_token(request: Request[Any, Any, Any], scope_org: FromPath[st
             body = TokenResponse(access_token=issue_token(state.signer, org, cid, ttl, group), entity_id=cid,
                                  expires_in=ttl, token_type="Bearer", organization_id=org)
             response = Response(msgspec.json.encode(body), media_type="application/json")
-            secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-            same_site = "none" if secure else "lax"
-            response.set_cookie(COOKIE_ID, browser_id, max_age=COOKIE_MAX_AGE, httponly=True, secure=secure,
-                                samesite=same_site, path="/")
-            response.set_cookie(COOKIE_SIG, state.signer.sign("cst", browser_id), max_age=COOKIE_MAX_AGE,
-                                httponly=True, secure=secure, samesite=same_site, path="/")
+            set_identity_cookies(state, request, response, browser_id)
             return response
         if req.grant_type == "agent_token":
             agent = await state.agent_for_token(_agent_credential(request.headers.get("authorization")))

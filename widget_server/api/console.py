@@ -8,9 +8,6 @@ tests load them often, and a static files router would read the disk on every re
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from ..protocol.errors import ApiError
+from ..widget.assets import Asset, compress, serve_headers
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 ASSETS_DIR = _PACKAGE / "console"
@@ -31,27 +29,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'se
 _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
-@dataclass(frozen=True, slots=True)
-class Asset:
-    """One file held in memory, plain and gzipped (a variant is only kept when it is smaller)."""
-
-    body: bytes
-    media_type: str
-    digest: str
-    gzipped: bytes | None
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.digest}"'
-
-
-def _asset(body: bytes, media_type: str) -> Asset:
-    packed = gzip.compress(body, compresslevel=9, mtime=0)
-    return Asset(body, media_type, hashlib.sha256(body).hexdigest()[:20], packed if len(packed) < len(body) else None)
-
-
 def _load_assets(directory: Path) -> dict[str, Asset]:
-    return {path.name: _asset(path.read_bytes(), _MEDIA_TYPES[path.suffix])
+    return {path.name: compress(path.read_bytes(), _MEDIA_TYPES[path.suffix])
             for path in sorted(directory.iterdir()) if path.suffix in _MEDIA_TYPES}
 
 
@@ -59,7 +38,7 @@ ASSETS = _load_assets(ASSETS_DIR)
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
 # ?v= makes a browser that kept an old page fetch the matching script, not one that merely revalidated in between
-PAGE = _asset(_env.get_template("agent.html").render(
+PAGE = compress(_env.get_template("agent.html").render(
     script=f"/agent/assets/agent.js?v={ASSETS['agent.js'].digest}",
     stylesheet=f"/agent/assets/agent.css?v={ASSETS['agent.css'].digest}",
 ).encode(), "text/html")
@@ -73,37 +52,10 @@ _PAGE_HEADERS = {
 }
 
 
-def _accepts_gzip(request: Request[Any, Any, Any]) -> bool:
-    for item in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = item.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            q = params.strip().removeprefix("q=").strip()
-            try:
-                return not q or float(q) > 0
-            except ValueError:
-                return False
-    return False
-
-
-def _matches(request: Request[Any, Any, Any], etag: str) -> bool:
-    wanted = request.headers.get("if-none-match")
-    if not wanted:
-        return False
-    return any(tag.strip().removeprefix("W/") in (etag, "*") for tag in wanted.split(","))
-
-
 def _serve(request: Request[Any, Any, Any], asset: Asset, extra: dict[str, str] | None = None) -> Response[bytes]:
-    """The asset with revalidation (``no-cache`` + ETag → 304) and gzip when the client takes it."""
-    packed = asset.gzipped is not None and _accepts_gzip(request)
-    etag = f'"{asset.digest}-gz"' if packed else asset.etag
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding",
-               "X-Content-Type-Options": "nosniff", **(extra or {})}
-    if _matches(request, etag):
-        return Response(b"", status_code=304, headers=headers, media_type=asset.media_type)
-    if packed:
-        headers["Content-Encoding"] = "gzip"
-    return Response(asset.gzipped if packed else asset.body, media_type=asset.media_type,  # type: ignore[arg-type]
-                    headers=headers)
+    """The asset with revalidation (``no-cache`` + ETag → 304), compressed when the client takes it."""
+    status, body, headers = serve_headers(asset, request.headers, "no-cache", extra)
+    return Response(body, status_code=status, headers=headers, media_type=asset.media_type)
 
 
 @get("/agent", summary="The agent console", include_in_schema=False)

@@ -10,6 +10,7 @@ from litestar import WebSocket, websocket
 from ..core.interface import Caller
 from ..protocol import customer as c
 from ..protocol.errors import ApiError
+from .client import client_info
 from .auth import check_banned, check_origin, require_license, verify_token
 from .customer_web import base_url
 from .dispatch import CUSTOMER
@@ -29,7 +30,7 @@ class CustomerConnection(RtmConnection):
         base = self.caller
         return Caller(org=base.org, customer_id=base.customer_id, version=frame.version or self.version,
                       transport="rtm", base_url=base.base_url, conn_id=self.conn_id, request_id=frame.request_id,
-                      group_id=base.group_id)
+                      group_id=base.group_id, client=base.client)
 
     async def login(self, frame: Any, req: c.LoginRequest) -> None:
         q = self.socket.query_params
@@ -48,7 +49,9 @@ class CustomerConnection(RtmConnection):
         caller = Caller(org=org, customer_id=claims.cid, version=self.version,  # type: ignore[arg-type]
                         transport="rtm", base_url=base_url(self.socket, self.state),  # type: ignore[arg-type]
                         conn_id=self.conn_id, request_id=frame.request_id,
-                        group_id=req.group_id if req.group_id is not None else claims.group)
+                        group_id=req.group_id if req.group_id is not None else claims.group,
+                        client=client_info(self.socket.headers, self.socket.client.host if self.socket.client else None,
+                                           settings.trusted_proxy_headers))
         if req.pushes:
             self.pushes = frozenset(req.pushes.get(self.version, ()))
             if "all" in self.pushes:

@@ -12,8 +12,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="Valkey is reachable")
+@get("/readyz", summary="Valkey is reachable and the worker is not shutting down")
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    if request.app.state.ws.draining:
+        return Response({"status": "draining"}, status_code=503)
     try:
         await request.app.state.ws.store.ping()
     except Exception as exc:  # any failure to reach Valkey means not ready

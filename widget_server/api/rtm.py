@@ -2,6 +2,10 @@
 one pass (a tagged union over the API's actions), run in order through the shared dispatcher (at most
 ``rtm_max_pending`` waiting), and replies and pushes leave through one bounded queue.
 
+Graceful shutdown (``shutdown.py``): ``drain`` stops reading frames, lets the requests already read finish and their
+replies go out, sends the disconnect push with ``service_temporarily_unavailable`` (LiveChat's "reconnect" reason),
+and closes with 1012 "service restart", the standard close code that says: reconnect, to this server or another.
+
 Liveness: LiveChat's browser SDK never pings, so silence never closes a logged-in socket. ASGI cannot send control
 pings, so a dead peer is found by a failed write (any push, and the token-expiry notice that every customer socket
 gets within ``token_ttl``) or by the kernel's TCP keepalive.
@@ -32,6 +36,10 @@ log = logging.getLogger("widget_server.rtm")
 _lenient_decoder = msgspec.json.Decoder(LenientFrame)
 _encode = msgspec.json.encode
 OUTBOX_LIMIT = 1024
+RESTART_CLOSE = (1012, "service restart")
+"""The close code and reason of a socket closed by a graceful shutdown (RFC 6455 §7.4.1 registry: "Service Restart")."""
+_DRAIN = object()
+"""Queued after the last request read when draining: the processor says goodbye when it gets there."""
 
 
 class _Closed(Exception):
@@ -71,6 +79,9 @@ class RtmConnection(ABC):
         self.requests: asyncio.Queue[Any] = asyncio.Queue()
         self.pending = 0
         self.closing = False
+        self.restarting = False
+        self._reader_task: asyncio.Task[None] | None = None
+        self._finished = asyncio.Event()
 
     # --- outgoing ------------------------------------------------------------------------------------------------
 
@@ -180,6 +191,12 @@ class RtmConnection(ABC):
     async def processor(self) -> None:
         while True:
             frame = await self.requests.get()
+            if frame is _DRAIN:
+                if self.user_id is not None:
+                    self.disconnect("service_temporarily_unavailable")
+                else:
+                    self._send_none()
+                continue
             try:
                 await self.handle(frame)
             except ApiError as exc:
@@ -238,11 +255,29 @@ class RtmConnection(ABC):
             await asyncio.sleep(max(0.0, self.expires_at - time.time()))
             self.disconnect("access_token_expired")
 
+    async def drain(self) -> None:
+        """Graceful shutdown of this socket (see the module docstring); returns once it is closed."""
+        if not self.restarting:
+            self.restarting = True
+            if self._reader_task is not None:
+                self._reader_task.cancel()  # no new frames: those already read are answered first
+            self.requests.put_nowait(_DRAIN)
+        await self._finished.wait()
+
     async def run(self) -> None:
         await self.socket.accept()
+        sockets = self.state.sockets
+        if self.state.draining:
+            with contextlib.suppress(Exception):
+                code, reason = RESTART_CLOSE
+                await self.socket.send({"type": "websocket.close", "code": code, "reason": reason})
+            return
+        sockets.add(self)
         tasks = [asyncio.create_task(t) for t in (self.reader(), self.writer(), self.processor(), self.lifetime(),
                                                   self.background())]
+        self._reader_task = tasks[0]
         try:
+            # (a reader cancelled by drain() is not an exception: the writer's end after the goodbye is)
             await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_EXCEPTION)
         finally:
             for t in tasks:
@@ -250,9 +285,14 @@ class RtmConnection(ABC):
             await asyncio.gather(*tasks, return_exceptions=True)
             if self.closing:
                 # granian holds a close back while a receive() is pending, so close only after the reader stopped
+                code, reason = RESTART_CLOSE if self.restarting else (1000, "")
                 with contextlib.suppress(Exception):
-                    await self.socket.send({"type": "websocket.close", "code": 1000, "reason": ""})
-            if self.user_id is not None:
-                await self.state.bus.unregister(self.user_id, self)
-                with contextlib.suppress(Exception):
-                    await self.closed()
+                    await self.socket.send({"type": "websocket.close", "code": code, "reason": reason})
+            try:
+                if self.user_id is not None:
+                    await self.state.bus.unregister(self.user_id, self)
+                    with contextlib.suppress(Exception):
+                        await self.closed()
+            finally:
+                sockets.discard(self)
+                self._finished.set()

@@ -33,6 +33,18 @@ class AppState:
         self.agent_core: Any
         self.configuration: Any
         self._licenses: set[str] = set()
+        self.presence: Any
+        self.sockets: set[Any] = set()
+        """This worker's open RTM connections (closed one by one by a graceful shutdown)."""
+        self.draining = False
+        self.in_flight = 0
+        """HTTP requests being handled by this worker."""
+        # the widget's built files, themes, rendered frame pages and encoded static configurations (per worker)
+        self.widget_assets: Any = None
+        self.themes: Any = None
+        self.frame_pages: dict[tuple[str, ...], Any] = {}
+        self.static_configs: dict[tuple[Any, ...], bytes] = {}
+        self.launcher_css: str | None = None
 
     async def load_secret(self) -> None:
         if self.settings.secret:

@@ -13,6 +13,7 @@ import msgspec
 from litestar import Request, Response, post
 
 from ..protocol.errors import ApiError
+from .client import client_info
 from .customer_web import json_response, web_caller
 from .dispatch import decode_json
 from .state import AppState
@@ -52,9 +53,10 @@ async def track(request: Request[Any, Any, Any]) -> Response[bytes]:
     if req.type == "heartbeat":
         activity = await state.tracker.heartbeat(org, cid)
     else:
-        client = request.client.host if request.client else None
-        activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer,
-                                                 request.headers.get("user-agent"), client)
+        client = client_info(request.headers, request.client.host if request.client else None,
+                             state.settings.trusted_proxy_headers)
+        activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer, client.user_agent,
+                                                 client.ip, client.geo)
     if activity is None:
         return json_response(TrackResponse(tracked=False))
     return json_response(TrackResponse(tracked=True, new_visit=activity.new_visit))

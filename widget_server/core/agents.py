@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 import msgspec
@@ -17,9 +17,11 @@ from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.frames import RequestId
-from ..protocol.users import Customer, Statistics, Visit, VisitedPage
-from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder, customer_view
+from ..protocol.users import Customer
+from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
+from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
+from .visitors import DEFAULT_LIMIT, VisitorFeed
 
 _EMPTY = c.Empty()
 _filters_decoder = msgspec.json.Decoder(a.ChatFilters)
@@ -45,10 +47,6 @@ def _properties_match(chat: dict[str, str], wanted: dict[str, Any]) -> bool:
     return True
 
 
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 ADMIN_ROLES = frozenset({"owner", "administrator", "viceowner"})
 
 
@@ -65,6 +63,8 @@ class AgentCaller:
     conn_id: str | None = None
     request_id: RequestId = None
     group_id: int = 0
+    connection: Any = None
+    """The RTM socket the request came on (None on the Web API): RTM-only actions push to it."""
 
     @property
     def user_id(self) -> str:
@@ -73,6 +73,12 @@ class AgentCaller:
 
 class AgentCore(ChatBase):
     FOR_CUSTOMER = False
+
+    def __init__(self, *parts: Any, visitors: VisitorFeed | None = None) -> None:
+        super().__init__(*parts)
+        self.visitors = visitors or VisitorFeed(self.bus, self.tracker, self.store)
+        """Visitor subscriptions of this worker's agent sockets (``core/visitors.py``)."""
+        self.customers = self.visitors.directory
 
     # --- access --------------------------------------------------------------------------------------------------
 
@@ -278,6 +284,7 @@ class AgentCore(ChatBase):
             caller, customers[0], mode="start", chat_id=chat_id, active=req.active, access=access,
             thread_props=thread.properties or {}, chat_fields=chat_fields, events=thread.events)
         await self.store.update_customer(customers[0], {}, {"chats_count": 1, "threads_count": 1})
+        await self.tracker.chat_offered(caller.org)
         chat = await self.store.chat(chat_id) or {}
         if req.active:
             await self.router.take(caller.org, caller.agent_id)
@@ -425,6 +432,68 @@ class AgentCore(ChatBase):
 
     # --- customers -----------------------------------------------------------------------------------------------
 
+    async def list_customers(self, caller: AgentCaller, req: a.ListCustomersRequest) -> a.ListCustomersResponse:
+        """The license's customers: every tracked visitor (within retention), newest first by default, filtered as
+        LiveChat's 3.5 ``list_customers`` filters plus ``online``, ``chatting`` and ``page_url_contains``; see
+        ``core/customers.py`` for how a page is read."""
+        if req.page_id is not None:
+            if any(x is not None for x in (req.limit, req.sort_order, req.sort_by, req.filters)):
+                raise ApiError("validation", "page_id cannot be combined with limit, sort_order, sort_by or filters")
+            cur = self._cursor(req.page_id, "customers", caller.org)
+            desc, limit = cur.desc, cur.limit
+            position, matched, scanned = int(cur.pos[0]), int(cur.pos[2]), int(cur.pos[3])
+            spec = msgspec.json.decode(str(cur.pos[1]), type=a.CustomerFilters)
+        else:
+            if req.sort_by not in (None, "created_at"):
+                raise ApiError("validation", "sort_by: only created_at is supported (customers are kept in the order "
+                                             "they were first seen)")
+            desc, limit = (req.sort_order or "desc") == "desc", req.limit or 10
+            position, matched, scanned = (FROM_THE_END if desc else 0), 0, 0
+            spec = req.filters or a.CustomerFilters()
+        page = await self.customers.list_page(caller.org, Filters.check(spec), desc, limit, position, matched, scanned)
+        next_page = None
+        if page.next_position is not None:
+            next_page = self._make_cursor("customers", caller.org, desc, limit, [
+                page.next_position, msgspec.json.encode(spec).decode(), page.matched, page.scanned])
+        return a.ListCustomersResponse(customers=await self.customers.views(caller.org, page.customer_ids),
+                                       total_customers=page.total, next_page_id=next_page)
+
+    async def subscribe_customers(self, caller: AgentCaller, req: a.SubscribeCustomersRequest) -> a.SubscribeCustomersResponse:
+        """Live visitors on this socket (see ``core/visitors.py``). Visitors carry no group here (the tracker does not
+        record the widget's group), so ``group_ids`` is checked against the license's groups and every subscription
+        covers the license's visitors."""
+        if caller.connection is None:
+            raise ApiError("validation", "Action subscribe_customers is not available on the Web API")
+        if req.group_ids:
+            await self._group_ids(caller, Access(group_ids=req.group_ids))
+        sub, customers = await self.visitors.subscribe(caller.org, caller.connection, req.limit or DEFAULT_LIMIT)
+        return a.SubscribeCustomersResponse(subscription_id=sub.id, customers=customers)
+
+    async def unsubscribe_customers(self, caller: AgentCaller, req: a.UnsubscribeCustomersRequest) -> c.Empty:
+        if caller.connection is None or not await self.visitors.unsubscribe(caller.connection, req.subscription_id):
+            raise ApiError("not_found", "Subscription not found")
+        return _EMPTY
+
+    async def monitor_customers(self, caller: AgentCaller, level: str) -> None:
+        """Login's ``customer_monitoring_level`` of ``online`` or ``highest_available``: a subscription to every
+        visitor of the license, announced with an ``incoming_customers`` push (sent after the login response)."""
+        if caller.connection is None or level not in ("online", "highest_available"):
+            return
+        sub, customers = await self.visitors.subscribe(caller.org, caller.connection, DEFAULT_LIMIT, level)
+        sub.send("incoming_customers", a.IncomingCustomers(customer_monitoring_level=level, customers=customers,
+                                                           subscription_id=sub.id))
+
+    async def get_visitor_statistics(self, caller: AgentCaller, req: a.VisitorStatisticsRequest) -> a.VisitorStatisticsResponse:
+        """Visitors, page views and chats per UTC hour, and the daily counters, of the last ``days`` days."""
+        hours = await self.tracker.hourly(caller.org, req.days)
+        day_names = list(dict.fromkeys(iso(h.hour)[:10] for h in hours))
+        days = await asyncio.gather(*(self.tracker.counters(caller.org, day) for day in day_names))
+        return a.VisitorStatisticsResponse(
+            hours=[a.HourStatistics(hour=iso(h.hour)[:19] + "Z", visitors=h.visitors, chats=h.chats,
+                                    page_views=h.page_views) for h in hours],
+            days=[a.DayStatistics(day=d.day, page_views=d.page_views, visits=d.visits, chats=d.chats,
+                                  unique_visitors=d.unique_visitors) for d in days])
+
     async def _customer_of_license(self, caller: AgentCaller, customer_id: str) -> dict[str, str]:
         rec = await self.store.customer(customer_id)
         if rec is None or rec.get("org") != caller.org:
@@ -432,23 +501,11 @@ class AgentCore(ChatBase):
         return rec
 
     async def get_customer(self, caller: AgentCaller, req: a.GetCustomerRequest) -> Customer:  # type: ignore[override]
-        """The customer with what agents also see: statistics, the current visit and its last pages, online."""
-        rec = await self._customer_of_license(caller, req.id)
-        customer = customer_view(req.id, rec)
-        tracked = await self.tracker.visitor(caller.org, req.id)
-        stats = Statistics(chats_count=int(rec.get("chats_count") or 0),
-                           threads_count=int(rec.get("threads_count") or 0))
-        if tracked is not None:
-            stats.visits_count = tracked.statistics.visits_count
-            stats.page_views_count = tracked.statistics.page_views_count
-            customer.online = tracked.online
-            customer.visit = Visit(
-                started_at=_iso(tracked.visit.started_at),
-                last_pages=[VisitedPage(opened_at=_iso(p.opened_at), url=p.url, title=p.title)
-                            for p in tracked.last_pages],
-                referrer=tracked.visit.referrer or None, ip=tracked.visit.ip or None,
-                user_agent=tracked.visit.user_agent or None)
-        customer.statistics = stats
+        """The customer with what agents also see: statistics, the current visit (pages, referrer, location), online
+        and chat state. A visitor the tracker knows is a customer even before it has a customer record."""
+        customer = await self.customers.view(caller.org, req.id)
+        if customer is None:
+            raise ApiError("not_found", "Customer not found")
         return customer
 
     async def update_customer(self, caller: AgentCaller, req: a.AgentUpdateCustomerRequest) -> c.Empty:  # type: ignore[override]

@@ -1,17 +1,25 @@
-"""The push bus: every push goes to a per-user Valkey channel; each worker holds one subscriber connection and fans
-messages out to its own sockets of that user. No worker assumes it holds the other side of a chat."""
+"""The push bus: every push goes to a per-user Valkey channel; each worker subscribes to the channels of the users it
+has sockets of and fans messages out to them. No worker assumes it holds the other side of a chat.
+
+On one Valkey that is PUBLISH / SUBSCRIBE over one subscriber connection per worker. On a Valkey Cluster it is sharded
+pub/sub (SPUBLISH / SSUBSCRIBE): a channel lives on the primary that owns its slot, so a push costs one node, not a
+broadcast to every node. valkey-py's asyncio cluster client has no pub/sub of its own, so ``ShardedChannels`` holds
+one subscriber connection per primary and moves channels when slots move (a node tells its subscribers with an
+SUNSUBSCRIBE of its own) or a node fails. Pub/sub is fire-and-forget in both: a push published while a subscription
+is being (re)made is not delivered, which is why clients catch up from the store when they reconnect."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import msgspec
 
 from .. import keys
 from ..protocol.frames import RequestId
+from ..valkey import is_cluster
 from .ids import uuid_id
 
 log = logging.getLogger("widget_server.bus")
@@ -48,15 +56,59 @@ class Subscriber(Protocol):
     def deliver(self, action: str, payload: msgspec.Raw, request_id: RequestId) -> None: ...
 
 
-class Bus:
-    def __init__(self, valkey: Any) -> None:
+CONFIRM_SECONDS = 5.0
+OnMessage = Callable[[bytes, bytes], None]
+
+
+class _Channels:
+    """A worker's channel subscriptions: ``subscribe`` returns once Valkey confirmed it (so a push published right
+    after a login is not missed), and every message goes to ``on_message(channel, data)``."""
+
+    def __init__(self, on_message: OnMessage) -> None:
+        self.on_message = on_message
+        self.wanted: set[bytes] = set()
+        self._confirm: dict[bytes, asyncio.Event] = {}
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def _send_subscribe(self, channel: bytes) -> None: ...
+
+    async def _send_unsubscribe(self, channel: bytes) -> None: ...
+
+    async def subscribe(self, channel: str) -> None:
+        ch = channel.encode()
+        self.wanted.add(ch)
+        confirmed = self._confirm[ch] = asyncio.Event()
+        try:
+            await self._send_subscribe(ch)
+            await asyncio.wait_for(confirmed.wait(), CONFIRM_SECONDS)
+        except TimeoutError:
+            log.warning("no subscribe confirmation for %s", channel)
+        finally:
+            self._confirm.pop(ch, None)
+
+    async def unsubscribe(self, channel: str) -> None:
+        ch = channel.encode()
+        self.wanted.discard(ch)
+        await self._send_unsubscribe(ch)
+
+    def _confirmed(self, channel: bytes) -> None:
+        event = self._confirm.get(channel)
+        if event is not None:
+            event.set()
+
+
+class PlainChannels(_Channels):
+    """SUBSCRIBE on one Valkey, over one connection."""
+
+    def __init__(self, valkey: Any, on_message: OnMessage) -> None:
+        super().__init__(on_message)
         self._r = valkey
         self._pubsub = valkey.pubsub()
-        self._local: dict[str, set[Subscriber]] = {}
         self._task: asyncio.Task[None] | None = None
         self._worker_channel = keys.worker_channel(uuid_id())
-        self._lock = asyncio.Lock()
-        self._confirm: dict[bytes, asyncio.Event] = {}
 
     async def start(self) -> None:
         # A channel of our own keeps the subscriber connection open and listening even with no user subscribed.
@@ -64,62 +116,17 @@ class Bus:
         self._task = asyncio.create_task(self._run(), name="bus-reader")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await _cancel(self._task)
         try:
             await self._pubsub.aclose()
         except Exception:  # the connection may already be gone at shutdown
             pass
 
-    async def publish(self, user_ids: Iterable[str], action: str, payload: Any, conn_id: str | None = None,
-                      request_id: RequestId = None) -> None:
-        """Push ``payload`` (a Struct, or already-encoded bytes) to every connection of each user, on any worker."""
-        if isinstance(payload, bytes):
-            payload = msgspec.Raw(payload)
-        message = _encode(BusMessage(action, payload, conn_id, request_id))
-        users = list(dict.fromkeys(user_ids))
-        if len(users) == 1:
-            await self._r.publish(keys.user_channel(users[0]), message)
-            return
-        async with self._r.pipeline(transaction=False) as p:
-            for uid in users:
-                p.publish(keys.user_channel(uid), message)
-            await p.execute()
+    async def _send_subscribe(self, channel: bytes) -> None:
+        await self._pubsub.subscribe(channel)
 
-    async def register(self, user_id: str, sub: Subscriber) -> None:
-        async with self._lock:
-            subs = self._local.get(user_id)
-            if subs is None:
-                self._local[user_id] = {sub}
-                channel = keys.user_channel(user_id)
-                # Wait for Valkey's confirmation so a push published right after login is not missed.
-                confirmed = self._confirm[channel.encode()] = asyncio.Event()
-                await self._pubsub.subscribe(channel)
-                try:
-                    await asyncio.wait_for(confirmed.wait(), 5.0)
-                except TimeoutError:
-                    log.warning("no subscribe confirmation for %s", channel)
-                finally:
-                    self._confirm.pop(channel.encode(), None)
-            else:
-                subs.add(sub)
-
-    async def unregister(self, user_id: str, sub: Subscriber) -> None:
-        async with self._lock:
-            subs = self._local.get(user_id)
-            if subs is None:
-                return
-            subs.discard(sub)
-            if not subs:
-                del self._local[user_id]
-                try:
-                    await self._pubsub.unsubscribe(keys.user_channel(user_id))
-                except Exception:
-                    log.warning("unsubscribe from %s failed", user_id, exc_info=True)
+    async def _send_unsubscribe(self, channel: bytes) -> None:
+        await self._pubsub.unsubscribe(channel)
 
     async def _run(self) -> None:
         while True:
@@ -134,27 +141,10 @@ class Bus:
                 continue
             if message is None:
                 continue
-            channel: bytes = message["channel"]
-            if message["type"] == "subscribe":
-                confirmed = self._confirm.get(channel)
-                if confirmed is not None:
-                    confirmed.set()
-                continue
-            if message["type"] != "message":
-                continue
-            # channel = ws:{<user_id>}:push
-            user_id = channel[channel.index(b"{") + 1 : channel.rindex(b"}")].decode()
-            subs = self._local.get(user_id)
-            if not subs:
-                continue
-            try:
-                msg = _decode(message["data"])
-            except msgspec.DecodeError:
-                log.error("undecodable bus message on %r", channel)
-                continue
-            for sub in tuple(subs):
-                rid = msg.request_id if msg.conn_id == sub.conn_id else None
-                sub.deliver(msg.action, msg.payload, rid)
+            if message["type"] == "message":
+                self.on_message(message["channel"], message["data"])
+            elif message["type"] == "subscribe":
+                self._confirmed(message["channel"])
 
     async def _resubscribe(self) -> None:
         try:
@@ -162,8 +152,211 @@ class Bus:
         except Exception:
             pass
         self._pubsub = self._r.pubsub()
-        channels = [self._worker_channel] + [keys.user_channel(u) for u in self._local]
         try:
-            await self._pubsub.subscribe(*channels)
+            await self._pubsub.subscribe(self._worker_channel, *self.wanted)
         except Exception:
             log.exception("resubscribe failed")
+
+
+class _NodeSubscriber:
+    """One SSUBSCRIBE connection to one primary of a cluster, and its reader."""
+
+    def __init__(self, node: Any) -> None:
+        from valkey.asyncio.client import PubSub
+        from valkey.asyncio.connection import ConnectionPool
+
+        self.name: str = node.name
+        self.pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
+        self.pubsub = PubSub(self.pool)
+        self.task: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        await _cancel(self.task)
+        for close in (self.pubsub.aclose, self.pool.disconnect):
+            try:
+                await close()
+            except Exception:  # the node may be gone: that is why we are closing
+                pass
+
+
+class ShardedChannels(_Channels):
+    """SSUBSCRIBE on a Valkey Cluster: one connection per primary that owns a subscribed channel's slot."""
+
+    def __init__(self, cluster: Any, on_message: OnMessage) -> None:
+        super().__init__(on_message)
+        self._cluster = cluster
+        self._nodes: dict[str, _NodeSubscriber] = {}
+        self._owner: dict[bytes, str] = {}
+        """channel -> the node it was subscribed on."""
+        self._repair_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self._cluster.initialize()
+
+    async def stop(self) -> None:
+        await _cancel(self._repair_task)
+        for node in list(self._nodes.values()):
+            await node.close()
+        self._nodes.clear()
+
+    async def _node_for(self, channel: bytes) -> _NodeSubscriber:
+        """The subscriber connection to the primary that owns the channel's slot (opened on first use)."""
+        node = self._cluster.nodes_manager.get_node_from_slot(self._cluster.keyslot(channel))
+        sub = self._nodes.get(node.name)
+        if sub is None:
+            sub = _NodeSubscriber(node)
+            await sub.pubsub.connect()
+            self._nodes[node.name] = sub
+            sub.task = asyncio.create_task(self._read(sub), name=f"bus-reader-{node.name}")
+        return sub
+
+    async def _send_subscribe(self, channel: bytes) -> None:
+        async with self._lock:
+            try:
+                sub = await self._node_for(channel)
+                self._owner[channel] = sub.name
+                await sub.pubsub.execute_command("SSUBSCRIBE", channel)
+            except Exception:
+                log.warning("SSUBSCRIBE %r failed; reconnecting", channel, exc_info=True)
+                self._repair()
+
+    async def _send_unsubscribe(self, channel: bytes) -> None:
+        async with self._lock:
+            sub = self._nodes.get(self._owner.pop(channel, ""))
+            if sub is None:
+                return
+            try:
+                await sub.pubsub.execute_command("SUNSUBSCRIBE", channel)
+            except Exception:
+                log.warning("SUNSUBSCRIBE on %s failed; reconnecting", sub.name, exc_info=True)
+                self._repair()
+
+    async def _read(self, sub: _NodeSubscriber) -> None:
+        while True:
+            try:
+                message = await sub.pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the node failed, or answered MOVED: the slots moved
+                log.warning("bus subscriber on %s failed (%s); reconnecting", sub.name, exc)
+                self._repair()
+                return
+            if message is None:
+                continue
+            kind, channel = message["type"], message["channel"]
+            if kind == "smessage":
+                self.on_message(channel, message["data"])
+            elif kind == "ssubscribe":
+                self._confirmed(channel)
+            elif kind == "sunsubscribe" and channel in self.wanted and self._owner.get(channel) == sub.name:
+                # not ours: the node dropped the channel because its slot moved to another node
+                log.info("bus channel %r left %s (slot moved); resubscribing", channel, sub.name)
+                self._repair()
+
+    def _repair(self) -> None:
+        if self._repair_task is None or self._repair_task.done():
+            self._repair_task = asyncio.create_task(self._resubscribe_all(), name="bus-repair")
+
+    async def _resubscribe_all(self) -> None:
+        """Reconnect to the current primaries (the cluster's slot map read again) and subscribe every wanted channel
+        where its slot lives now; retried until it works."""
+        delay = 0.1
+        while True:
+            await asyncio.sleep(delay)
+            async with self._lock:
+                old, self._nodes, self._owner = list(self._nodes.values()), {}, {}
+                for node in old:
+                    await node.close()
+                try:
+                    await self._cluster.nodes_manager.initialize()
+                    by_slot: dict[int, list[bytes]] = {}
+                    for channel in self.wanted:
+                        by_slot.setdefault(self._cluster.keyslot(channel), []).append(channel)
+                    for channels in by_slot.values():  # SSUBSCRIBE takes several channels of one slot at a time
+                        sub = await self._node_for(channels[0])
+                        await sub.pubsub.execute_command("SSUBSCRIBE", *channels)
+                        self._owner.update(dict.fromkeys(channels, sub.name))
+                    return
+                except Exception as exc:
+                    log.warning("bus resubscribe failed (%s); retrying", exc)
+                    delay = min(delay * 2, 5.0)
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is None or task is asyncio.current_task():
+        return
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, Exception):
+        pass
+
+
+class Bus:
+    def __init__(self, valkey: Any) -> None:
+        self._r = valkey
+        self._sharded = is_cluster(valkey)
+        self._publish = "SPUBLISH" if self._sharded else "PUBLISH"
+        self._channels: _Channels = (ShardedChannels if self._sharded else PlainChannels)(valkey, self._on_message)
+        self._local: dict[str, set[Subscriber]] = {}
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self._channels.start()
+
+    async def stop(self) -> None:
+        await self._channels.stop()
+
+    async def publish(self, user_ids: Iterable[str], action: str, payload: Any, conn_id: str | None = None,
+                      request_id: RequestId = None) -> None:
+        """Push ``payload`` (a Struct, or already-encoded bytes) to every connection of each user, on any worker."""
+        if isinstance(payload, bytes):
+            payload = msgspec.Raw(payload)
+        message = _encode(BusMessage(action, payload, conn_id, request_id))
+        users = list(dict.fromkeys(user_ids))
+        if len(users) == 1:
+            await self._r.execute_command(self._publish, keys.user_channel(users[0]), message)
+            return
+        # (a cluster pipeline sends each channel's command to the node that owns it)
+        async with self._r.pipeline(transaction=False) as p:
+            for uid in users:
+                p.execute_command(self._publish, keys.user_channel(uid), message)
+            await p.execute()
+
+    async def register(self, user_id: str, sub: Subscriber) -> None:
+        async with self._lock:
+            subs = self._local.get(user_id)
+            if subs is None:
+                self._local[user_id] = {sub}
+                await self._channels.subscribe(keys.user_channel(user_id))
+            else:
+                subs.add(sub)
+
+    async def unregister(self, user_id: str, sub: Subscriber) -> None:
+        async with self._lock:
+            subs = self._local.get(user_id)
+            if subs is None:
+                return
+            subs.discard(sub)
+            if not subs:
+                del self._local[user_id]
+                try:
+                    await self._channels.unsubscribe(keys.user_channel(user_id))
+                except Exception:
+                    log.warning("unsubscribe from %s failed", user_id, exc_info=True)
+
+    def _on_message(self, channel: bytes, data: bytes) -> None:
+        # channel = ws:{<user_id>}:push
+        user_id = channel[channel.index(b"{") + 1 : channel.rindex(b"}")].decode()
+        subs = self._local.get(user_id)
+        if not subs:
+            return
+        try:
+            msg = _decode(data)
+        except msgspec.DecodeError:
+            log.error("undecodable bus message on %r", channel)
+            return
+        for sub in tuple(subs):
+            rid = msg.request_id if msg.conn_id == sub.conn_id else None
+            sub.deliver(msg.action, msg.payload, rid)

@@ -15,7 +15,7 @@ from .. import keys
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
-from ..protocol.config import FormSetting, Group
+from ..protocol.config import Appearance, FormSetting, Group
 from ..protocol.errors import ApiError
 from .chats import check_depth
 from .ids import uuid_id
@@ -305,12 +305,18 @@ class ConfigurationCore:
     async def update_license_properties(self, caller: AdminCaller, req: cf.LicensePropertiesRequest) -> c.Empty:
         """Properties are free-form, except the ``widget`` namespace's forms, which the widget and ``get_form``
         read: ``prechat_form``, ``postchat_form`` and ``ticket_form`` (the offline form) take
-        ``{"enabled": bool, "form": {"id", "fields": [...]}}`` and are validated as such."""
+        ``{"enabled": bool, "form": {"id", "fields": [...]}}``, and ``appearance`` takes the widget's look
+        (``protocol.config.Appearance``); they are validated as such."""
         config = await self.store.license_config(caller.org)
         for ns, values in req.properties.items():
             check_depth(values, f"properties.{ns}")
             for name, value in values.items():
-                if ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
+                if ns == WIDGET_NAMESPACE and name == "appearance":
+                    try:
+                        config.appearance = msgspec.convert(value, Appearance)
+                    except msgspec.ValidationError as exc:
+                        raise ApiError("validation", f"properties.widget.appearance: {exc}") from None
+                elif ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
                     try:
                         setting = msgspec.convert(value, FormSetting)
                     except msgspec.ValidationError as exc:
@@ -325,6 +331,7 @@ class ConfigurationCore:
                                       req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:
         config = await self.store.license_config(caller.org)
         props = {ns: dict(values) for ns, values in config.license_properties.items()}
+        props.setdefault(WIDGET_NAMESPACE, {})["appearance"] = msgspec.to_builtins(config.appearance)
         for name, attr in FORM_PROPERTIES.items():
             if getattr(config, attr) is not None:
                 props.setdefault(WIDGET_NAMESPACE, {})[name] = msgspec.to_builtins(getattr(config, attr))

@@ -16,6 +16,7 @@ from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
+from ..tracking import ClientInfo
 
 Version = Literal["3.5", "3.6"]
 
@@ -32,6 +33,9 @@ class Caller:
     conn_id: str | None = None
     request_id: RequestId = None
     group_id: int = 0
+    client: ClientInfo | None = None
+    """The customer's IP, user agent and location (``api/client.py``) when the transport knows them: the tracker
+    keeps them with a visit that starts."""
 
     @property
     def user_id(self) -> str:

@@ -17,6 +17,7 @@ from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
+from ..tracking import ClientInfo
 from . import files as file_rules
 from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
@@ -28,6 +29,7 @@ _access_decoder = msgspec.json.Decoder(Access)
 _props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
 _EMPTY = c.Empty()
+_NO_CLIENT = ClientInfo()
 
 DEFAULT_PRECHAT = c.Form(
     id="prechat",
@@ -94,8 +96,11 @@ class LocalCore(ChatBase):
         rec = await self.store.customer(cid) or {}
         # the tracker owns visits and page views (its visit rule, its retention); chats stay on the customer
         page = req.customer_page
-        activity = (await self.tracker.page_view(caller.org, cid, page.url, page.title, req.referrer) if page
-                    else await self.tracker.touch(caller.org, cid, req.referrer))
+        client = caller.client or _NO_CLIENT
+        activity = (await self.tracker.page_view(caller.org, cid, page.url, page.title, req.referrer, client.user_agent,
+                                                 client.ip, client.geo) if page
+                    else await self.tracker.touch(caller.org, cid, req.referrer, client.user_agent, client.ip,
+                                                  client.geo))
         rec["visits_count"] = str(activity.statistics.visits_count)
         rec["page_views_count"] = str(activity.statistics.page_views_count)
         chat_rows = await self.store.customer_chat_ids(cid)
@@ -273,7 +278,9 @@ class LocalCore(ChatBase):
         return _EMPTY
 
     async def update_customer_page(self, caller: Caller, req: c.UpdateCustomerPageRequest) -> c.UpdateCustomerPageResponse:
-        await self.tracker.page_view(caller.org, caller.customer_id, req.url, req.title)
+        client = caller.client or _NO_CLIENT
+        await self.tracker.page_view(caller.org, caller.customer_id, req.url, req.title, None, client.user_agent,
+                                     client.ip, client.geo)
         return c.UpdateCustomerPageResponse()
 
     async def activate_customer_page(self, caller: Caller, req: c.Empty) -> c.Empty:

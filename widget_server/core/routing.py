@@ -111,15 +111,39 @@ class Router:
         return sorted(m.decode() for m in await self.r.smembers(keys.agent_chats(org, agent_id)))
 
     async def connected(self, org: str, agent_id: str, conn_id: str, now: float) -> None:
+        """An agent's socket is open (or still open: refreshed every heartbeat)."""
+        # the socket first, then the license's entry in the presence index (see forget_idle_licenses)
         await self.r.zadd(keys.agent_connections(org), {f"{agent_id} {conn_id}": now})
+        await self.r.zadd(keys.AGENT_PRESENCE, {org: now})
 
-    async def disconnected(self, org: str, agent_id: str, conn_id: str) -> None:
-        await self.r.zrem(keys.agent_connections(org), f"{agent_id} {conn_id}")
+    async def disconnected(self, org: str, agent_id: str, conn_id: str, score: float) -> None:
+        """An agent's socket closed: it stays listed, scored ``score`` (as if silent), until someone claims it."""
+        await self.r.zadd(keys.agent_connections(org), {f"{agent_id} {conn_id}": score}, xx=True)
 
     async def has_connections(self, org: str, agent_id: str, since: float) -> bool:
         """Whether the agent has a socket on any worker that was seen after ``since``."""
-        members = await self.r.zrangebyscore(keys.agent_connections(org), since, "+inf")
+        members = await self.r.zrangebyscore(keys.agent_connections(org), f"({since}", "+inf")
         return any(m.decode().split(" ", 1)[0] == agent_id for m in members)
+
+    async def silent_connections(self, orgs: list[str], before: float) -> list[tuple[str, str, str]]:
+        """(license, agent id, connection id) of the licenses' sockets last seen before ``before``, one round trip."""
+        async with self.r.pipeline(transaction=False) as p:
+            for org in orgs:
+                p.zrangebyscore(keys.agent_connections(org), "-inf", f"({before}")
+            found = await p.execute()
+        return [(org, *m.decode().split(" ", 1)) for org, members in zip(orgs, found) for m in members]  # type: ignore[misc]
+
+    async def claim_connection(self, org: str, agent_id: str, conn_id: str) -> bool:
+        """Remove a closed or dead socket; True for the one caller that removed it (so one worker acts on it)."""
+        return bool(await self.r.zrem(keys.agent_connections(org), f"{agent_id} {conn_id}"))
+
+    async def licenses_with_agents(self) -> list[str]:
+        return [m.decode() for m in await self.r.zrange(keys.AGENT_PRESENCE, 0, -1)]
+
+    async def forget_idle_licenses(self, before: float) -> None:
+        """Drop licenses with no socket opened or refreshed since ``before`` from the presence index. Atomic on its
+        own: a license whose agent connects meanwhile has a fresh score and stays."""
+        await self.r.zremrangebyscore(keys.AGENT_PRESENCE, "-inf", f"({before}")
 
     async def enqueue(self, org: str, group_id: int, chat_id: str, thread_id: str, humans_only: bool = False) -> int:
         """Queue a thread; returns its 1-based position."""

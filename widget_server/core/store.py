@@ -7,12 +7,13 @@ encoded, with their server id spliced in by the script, so reading a thread neve
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
-from valkey.exceptions import ResponseError, WatchError
+from valkey.exceptions import ResponseError
 
 from .. import keys
 from ..protocol.config import LicenseConfig
@@ -82,6 +83,48 @@ if ARGV[5] == '1' then redis.call('HSET', chat, 'active_thread', ARGV[2]) end
 return prev
 """
 
+# KEYS: a hash. ARGV: ttl in seconds ("" for none), then field/value pairs. Writes the fields and the expiry together.
+PUT_HASH = r"""
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+
+# KEYS: a hash. ARGV: the number of field/value pairs to set, the number to set only if absent, those pairs, then
+# field/increment pairs. One atomic update of a hash (what a MULTI would be, which a cluster client cannot send).
+UPDATE_HASH = r"""
+local set_end = 2 + 2 * tonumber(ARGV[1])
+local setnx_end = set_end + 2 * tonumber(ARGV[2])
+for i = 3, set_end, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = set_end + 1, setnx_end, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = setnx_end + 1, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# KEYS: a hash. ARGV: field, "1" if the field was present when read (else "0"), the value read, the new value.
+# Compare-and-set of one field (the cluster-safe form of a WATCHed read-modify-write): 0 when the field changed since.
+SET_IF_UNCHANGED = r"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('not_found') end
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '1' then
+  if current ~= ARGV[3] then return 0 end
+elseif current then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+return 1
+"""
+
+# KEYS: the customer's connections. ARGV: connection id, now (s), max age (s), limit. Forgets connections older
+# than max age, then adds this one unless the customer already has ``limit``: 1 when added, 0 when refused.
+ADD_CONNECTION = r"""
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
 CONFIG_CACHE_SECONDS = 2.0
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -116,6 +159,10 @@ class Store:
         self._append = valkey.register_script(APPEND_EVENTS)
         self._close = valkey.register_script(CLOSE_THREAD)
         self._open = valkey.register_script(OPEN_THREAD)
+        self._put_hash = valkey.register_script(PUT_HASH)
+        self._update_hash = valkey.register_script(UPDATE_HASH)
+        self._set_if_unchanged = valkey.register_script(SET_IF_UNCHANGED)
+        self._add_connection = valkey.register_script(ADD_CONNECTION)
         self._configs: dict[str, tuple[float, bytes]] = {}
 
     # --- licenses ------------------------------------------------------------------------------------------------
@@ -136,6 +183,14 @@ class Store:
             self._configs[org] = (time.monotonic() + CONFIG_CACHE_SECONDS, raw)
         return _config_decoder.decode(raw) if raw else LicenseConfig()
 
+    def config_version(self, org: str) -> str:
+        """A digest of the configuration ``license_config`` last read for ``org`` in this worker (call it after
+        that read): the key under which values derived from it (the widget's encoded static configuration) are
+        cached."""
+        cached = self._configs.get(org)
+        raw = cached[1] if cached else b""
+        return hashlib.blake2b(raw, digest_size=8).hexdigest()
+
     async def set_license_config(self, org: str, config: LicenseConfig) -> None:
         encoded = _json_encode(config)
         await self.r.set(keys.license_config(org), encoded)
@@ -144,11 +199,10 @@ class Store:
     # --- files ---------------------------------------------------------------------------------------------------
 
     async def put_file(self, org: str, file_id: str, meta: dict[str, Any], data: bytes, ttl: int) -> None:
-        key = keys.file(org, file_id)
-        async with self.r.pipeline(transaction=True) as p:
-            p.hset(key, mapping={**{k: str(v) for k, v in meta.items()}, "data": data})
-            p.expire(key, ttl)
-            await p.execute()
+        args: list[Any] = [ttl]
+        for k, v in meta.items():
+            args += [k, str(v)]
+        await self._put_hash(keys=[keys.file(org, file_id)], args=[*args, "data", data])
 
     async def file_meta(self, org: str, file_id: str) -> dict[str, str] | None:
         raw = await self.r.hmget(keys.file(org, file_id), ["name", "content_type", "size", "customer_id", "width", "height"])
@@ -184,25 +238,36 @@ class Store:
             return [decode_hash(raw) for raw in await p.execute()]
 
     async def ensure_customer(self, cid: str, org: str, created_at: str) -> None:
-        key = keys.customer(cid)
-        async with self.r.pipeline(transaction=True) as p:
-            p.hsetnx(key, "id", cid)
-            p.hsetnx(key, "org", org)
-            p.hsetnx(key, "created_at", created_at)
-            await p.execute()
+        await self._update_hash(keys=[keys.customer(cid)], args=[0, 3, "id", cid, "org", org, "created_at", created_at])
 
     async def update_customer(self, cid: str, fields: dict[str, str], incr: dict[str, int] | None = None) -> None:
-        key = keys.customer(cid)
-        async with self.r.pipeline(transaction=True) as p:
-            if fields:
-                p.hset(key, mapping=fields)
-            for name, by in (incr or {}).items():
-                p.hincrby(key, name, by)
-            await p.execute()
+        if not fields and not incr:
+            return
+        args: list[Any] = [len(fields), 0]
+        for pair in (*fields.items(), *(incr or {}).items()):
+            args += pair
+        await self._update_hash(keys=[keys.customer(cid)], args=args)
 
     async def customer_chat_ids(self, cid: str) -> list[tuple[str, int]]:
         raw = await self.r.zrevrange(keys.customer_chats(cid), 0, -1, withscores=True)
         return [(m.decode(), int(s)) for m, s in raw]
+
+    async def latest_chats(self, cids: list[str], count: int = 5) -> list[list[dict[str, str]]]:
+        """Each customer's ``count`` latest chats (id, org, active thread, agents, access), newest first, in two round
+        trips for all of them."""
+        if not cids:
+            return []
+        async with self.r.pipeline(transaction=False) as p:
+            for cid in cids:
+                p.zrevrange(keys.customer_chats(cid), 0, count - 1)
+            ids = [[m.decode() for m in row] for row in await p.execute()]
+        fields = ["id", "org", "active_thread", "agent_ids", "access"]
+        async with self.r.pipeline(transaction=False) as p:
+            for row in ids:
+                for chat_id in row:
+                    p.hmget(keys.chat(chat_id), fields)
+            values = iter(await p.execute())
+        return [[{k: v.decode() for k, v in zip(fields, next(values)) if v is not None} for _ in row] for row in ids]
 
     async def chats_page(
         self, key: str, desc: bool, after: tuple[int, str] | None, limit: int
@@ -234,18 +299,8 @@ class Store:
     # --- connections (for the per-customer socket limit) ---------------------------------------------------------
 
     async def add_connection(self, cid: str, conn_id: str, now: int, max_age: int, limit: int) -> bool:
-        key = keys.customer_connections(cid)
-        async with self.r.pipeline(transaction=True) as p:
-            p.zremrangebyscore(key, "-inf", now - max_age)
-            p.zcard(key)
-            _, count = await p.execute()
-        if count >= limit:
-            return False
-        async with self.r.pipeline(transaction=True) as p:
-            p.zadd(key, {conn_id: now})
-            p.expire(key, max_age)
-            await p.execute()
-        return True
+        return bool(await self._add_connection(keys=[keys.customer_connections(cid)],
+                                               args=[conn_id, now, max_age, limit]))
 
     async def remove_connection(self, cid: str, conn_id: str) -> None:
         await self.r.zrem(keys.customer_connections(cid), conn_id)
@@ -369,26 +424,25 @@ class Store:
         await self.r.hset(keys.chat(chat_id), mapping=fields)
 
     async def update_json_field(self, key: str, field: str, mutate: Callable[[Any], Any], default: Any = None) -> Any:
-        """Read-modify-write one JSON value of a hash under WATCH, retried on conflict. Returns the new value.
-        ``mutate`` may raise to abort without writing. A missing hash aborts with StoreError('not_found')."""
-        async with self.r.pipeline(transaction=True) as p:
-            while True:
-                try:
-                    await p.watch(key)
-                    exists, raw = await p.exists(key), await p.hget(key, field)
-                    if not exists:
-                        await p.reset()
-                        raise StoreError("not_found")
-                    if raw is None and default is None:
-                        await p.reset()
-                        raise StoreError("not_found")
-                    value = mutate(_json_decode(raw) if raw is not None else default)
-                    p.multi()
-                    p.hset(key, field, _json_encode(value))
-                    await p.execute()
-                    return value
-                except WatchError:
-                    continue
+        """Read-modify-write one JSON value of a hash: written only if the field still holds what was read (a
+        compare-and-set script, so it works on a cluster, where WATCH/MULTI does not), retried on conflict. Returns
+        the new value. ``mutate`` may raise to abort without writing. A missing hash aborts with
+        StoreError('not_found')."""
+        while True:
+            async with self.r.pipeline(transaction=False) as p:
+                p.exists(key)
+                p.hget(key, field)
+                exists, raw = await p.execute()
+            if not exists or (raw is None and default is None):
+                raise StoreError("not_found")
+            value = mutate(_json_decode(raw) if raw is not None else default)
+            try:
+                written = await self._set_if_unchanged(
+                    keys=[key], args=[field, "0" if raw is None else "1", raw or b"", _json_encode(value)])
+            except ResponseError as exc:
+                raise _script_error(exc) from None
+            if written:
+                return value
 
     async def event_raw(self, chat_id: str, thread_id: str, seq: int) -> bytes | None:
         return await self.r.hget(keys.thread_events(chat_id, thread_id), seq)

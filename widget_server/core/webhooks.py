@@ -50,6 +50,12 @@ end
 return #due
 """
 
+# KEYS: stream. ARGV: group, entry id. Acknowledges a delivered entry and drops it from the stream together.
+_DONE = r"""
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])
+"""
+
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -142,6 +148,7 @@ class Deliverer:
         self.consumer = uuid_id()
         self.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._pump = valkey.register_script(_PUMP)
+        self._done = valkey.register_script(_DONE)
         self._tasks: list[asyncio.Task[None]] = []
         self.internal: dict[str, Callable[[Webhook, bytes], Awaitable[None]]] = {}
         """Handlers for ``internal://<name>/…`` URLs (the built-in rule bot), called instead of an HTTP POST."""
@@ -239,7 +246,4 @@ class Deliverer:
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
             await self._record(org, webhook_id, hook, entry_id, attempt, status, error, body)
-        async with self.r.pipeline(transaction=True) as p:
-            p.xack(keys.WEBHOOK_STREAM, keys.WEBHOOK_GROUP, entry_id)
-            p.xdel(keys.WEBHOOK_STREAM, entry_id)
-            await p.execute()
+        await self._done(keys=[keys.WEBHOOK_STREAM], args=[keys.WEBHOOK_GROUP, entry_id])

@@ -10,6 +10,7 @@ from .chats import ChatSummary, Queue, Thread
 from .common import Access, ChatId, GroupId, Properties, SortOrder, ThreadId
 from .customer import InitialChat, InitialThread
 from .events import Event
+from .users import Customer, Statistics
 
 AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
 RoutingStatus = Literal["accepting_chats", "not_accepting_chats", "offline"]
@@ -210,6 +211,127 @@ class BanCustomerRequest(msgspec.Struct):
     ban: Ban
 
 
+# --- customers (visitors) ------------------------------------------------------------------------------------------
+
+FilterValues = Annotated[list[Annotated[str, msgspec.Meta(max_length=256)]], msgspec.Meta(max_length=100)]
+DateTime = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class StringFilter(msgspec.Struct, omit_defaults=True):
+    """LiveChat's ``<string_filter_type>``: one of ``values`` (any of) or ``exclude_values`` (none of)."""
+
+    values: FilterValues | None = None
+    exclude_values: FilterValues | None = None
+
+
+class IntegerFilter(msgspec.Struct, omit_defaults=True):
+    values: Annotated[list[GroupId], msgspec.Meta(max_length=40)] | None = None
+    exclude_values: Annotated[list[GroupId], msgspec.Meta(max_length=40)] | None = None
+
+
+class RangeFilter(msgspec.Struct, omit_defaults=True):
+    lte: int | None = None
+    lt: int | None = None
+    gte: int | None = None
+    gt: int | None = None
+    eq: int | None = None
+
+
+class DateRangeFilter(msgspec.Struct, omit_defaults=True):
+    """Bounds as RFC 3339 date-times (``2017-10-12T15:19:21.010200Z``)."""
+
+    lte: DateTime | None = None
+    lt: DateTime | None = None
+    gte: DateTime | None = None
+    gt: DateTime | None = None
+    eq: DateTime | None = None
+
+
+class CustomerFilters(msgspec.Struct, omit_defaults=True):
+    """LiveChat's ``list_customers`` filters (3.5; the method left the public 3.6 API), plus what tracking adds:
+    ``online`` (seen within the online window), ``chatting`` (in an active chat now) and ``page_url_contains``
+    (a substring of the page the visitor is on)."""
+
+    country: StringFilter | None = None
+    email: StringFilter | None = None
+    name: StringFilter | None = None
+    customer_id: StringFilter | None = None
+    chat_group_ids: IntegerFilter | None = None
+    chats_count: RangeFilter | None = None
+    threads_count: RangeFilter | None = None
+    visits_count: RangeFilter | None = None
+    created_at: DateRangeFilter | None = None
+    agent_last_event_created_at: DateRangeFilter | None = None
+    customer_last_event_created_at: DateRangeFilter | None = None
+    include_customers_without_chats: bool | None = None
+    """Default true here: every tracked visitor is listed; false keeps customers who had a chat."""
+    online: bool | None = None
+    chatting: bool | None = None
+    page_url_contains: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)] | None = None
+
+
+CustomerSortBy = Literal["created_at", "threads_count", "visits_count", "agent_last_event", "customer_last_event"]
+
+
+class ListCustomersRequest(msgspec.Struct, omit_defaults=True):
+    page_id: PageId | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    sort_order: SortOrder | None = None
+    sort_by: CustomerSortBy | None = None
+    filters: CustomerFilters | None = None
+
+
+class ListCustomersResponse(msgspec.Struct, omit_defaults=True):
+    customers: list[Customer]
+    total_customers: int
+    """Exact on the last page, or when nothing but ``online`` filters; an estimate from the part scanned so far
+    otherwise (LiveChat's totals are estimates too)."""
+    next_page_id: str | None = None
+    previous_page_id: str | None = None
+
+
+class SubscribeCustomersRequest(msgspec.Struct, omit_defaults=True):
+    group_ids: Annotated[list[GroupId], msgspec.Meta(max_length=200)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+
+
+class SubscribeCustomersResponse(msgspec.Struct):
+    subscription_id: str
+    customers: list[Customer]
+
+
+class UnsubscribeCustomersRequest(msgspec.Struct):
+    subscription_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class VisitorStatisticsRequest(msgspec.Struct, omit_defaults=True):
+    days: Annotated[int, msgspec.Meta(ge=1, le=31)] = 8
+
+
+class HourStatistics(msgspec.Struct):
+    hour: str
+    """The hour's start, RFC 3339 UTC."""
+    visitors: int
+    chats: int
+    page_views: int
+
+
+class DayStatistics(msgspec.Struct):
+    day: str
+    page_views: int
+    visits: int
+    chats: int
+    unique_visitors: int
+
+
+class VisitorStatisticsResponse(msgspec.Struct):
+    """``get_visitor_statistics`` (this server's own action): hourly and daily counters of the license's visitors,
+    oldest first, UTC."""
+
+    hours: list[HourStatistics]
+    days: list[DayStatistics]
+
+
 class SetRoutingStatusRequest(msgspec.Struct, omit_defaults=True):
     status: RoutingStatus
     agent_id: AgentId | None = None
@@ -299,3 +421,31 @@ class CustomerBanned(msgspec.Struct):
 class AgentDisconnected(msgspec.Struct, omit_defaults=True):
     reason: str
     data: dict[str, Any] | None = None
+
+
+class IncomingCustomers(msgspec.Struct, omit_defaults=True):
+    """The visitors a subscription covers, whole: after a subscription starts from login's
+    ``customer_monitoring_level``, and when one that was over its limit (totals only) fits in it again."""
+
+    customer_monitoring_level: str
+    customers: list[Customer]
+    subscription_id: str | None = None
+
+
+class CustomerPageUpdated(msgspec.Struct):
+    customer_id: str
+    visit_id: int
+    """The visit's number (the customer's ``visits_count`` when it started)."""
+    opened_at: str
+    url: str
+    title: str
+
+
+class CustomerStatisticsUpdated(msgspec.Struct):
+    customer_id: str
+    statistics: Statistics
+
+
+class CustomerLeft(msgspec.Struct):
+    id: str
+    left_at: str

@@ -3,7 +3,7 @@ localization, and the license configuration they are built from."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -92,6 +92,37 @@ class FormSetting(msgspec.Struct, omit_defaults=True):
     form: Form | None = None
 
 
+HexColor = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")]
+ShortText = Annotated[str, msgspec.Meta(max_length=80)]
+LongText = Annotated[str, msgspec.Meta(max_length=500)]
+
+
+class Appearance(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """How the widget looks and greets, as the site owner saved it (the wizard edits it; the Configuration API sets
+    it as the license property ``widget.appearance``). Texts left empty use the visitor's language's defaults."""
+
+    theme: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_-]{1,40}$")] = "classic"
+    primary_color: HexColor | None = None
+    background_color: HexColor | None = None
+    text_color: HexColor | None = None
+    position: Literal["bottom-right", "bottom-left"] = "bottom-right"
+    offset_x: Annotated[int, msgspec.Meta(ge=0, le=200)] = 20
+    offset_y: Annotated[int, msgspec.Meta(ge=0, le=200)] = 20
+    launcher: Literal["icon", "text", "bubble"] = "icon"
+    launcher_text: ShortText = ""
+    width: Annotated[int, msgspec.Meta(ge=300, le=640)] = 380
+    height: Annotated[int, msgspec.Meta(ge=400, le=900)] = 600
+    title: ShortText = ""
+    agent_name: ShortText = ""
+    agent_avatar: Annotated[str, msgspec.Meta(max_length=2048)] = ""
+    greeting: LongText = ""
+    greeting_delay: Annotated[int, msgspec.Meta(ge=0, le=600)] = 5
+    rating: bool = True
+    offline_title: ShortText = ""
+    offline_text: LongText = ""
+    language: Annotated[str, msgspec.Meta(pattern=r"^(auto|[a-z]{2})$")] = "auto"
+
+
 class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     """What a site owner configures for a license (the wizard and Configuration API edit this)."""
 
@@ -103,3 +134,4 @@ class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     postchat: FormSetting | None = None
     ticket: FormSetting | None = None
     license_properties: dict[str, Any] = msgspec.field(default_factory=dict)
+    appearance: Appearance = msgspec.field(default_factory=Appearance)

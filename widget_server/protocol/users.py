@@ -37,6 +37,16 @@ class VisitedPage(msgspec.Struct):
     title: str
 
 
+class Geolocation(msgspec.Struct, omit_defaults=True):
+    """Where a visit comes from (LiveChat's ``visit.geolocation``), when a trusted proxy said so."""
+
+    country: str | None = None
+    country_code: str | None = None
+    region: str | None = None
+    city: str | None = None
+    timezone: str | None = None
+
+
 class Visit(msgspec.Struct, omit_defaults=True):
     """The customer's current visit as agents see it (LiveChat 3.6 ``visit``; ``last_visit`` before 3.6)."""
 
@@ -45,6 +55,9 @@ class Visit(msgspec.Struct, omit_defaults=True):
     referrer: str | None = None
     ip: str | None = None
     user_agent: str | None = None
+    geolocation: Geolocation | None = None
+    ended_at: str | None = None
+    """Set once the visitor has left (is not online any more)."""
 
 
 class Customer(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -63,6 +76,10 @@ class Customer(msgspec.Struct, kw_only=True, omit_defaults=True):
     visit: Visit | None = None
     online: bool | None = None
     created_at: str | None = None
+    state: Literal["browsing", "chatting", "queued", "invited"] | None = None
+    """Agents only: what the visitor does now (LiveChat's customer state)."""
+    chat_ids: list[str] | None = None
+    """Agents only: the customer's latest chats, newest first."""
 
 
 class ChatUser(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -17,11 +17,34 @@ class Page(msgspec.Struct):
     opened_at: int
 
 
+class Geolocation(msgspec.Struct, omit_defaults=True):
+    """Where a visit comes from, as a trusted proxy in front of the server reported it (see ``api/client.py``)."""
+
+    country: str = ""
+    country_code: str = ""
+    region: str = ""
+    city: str = ""
+    timezone: str = ""
+
+
+class ClientInfo(msgspec.Struct, frozen=True):
+    """Who a visitor's requests come from (built by ``api/client.py``): kept with a visit that starts."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    geo: Geolocation | None = None
+
+
 class Visit(msgspec.Struct):
     started_at: int
     referrer: str = ""
     user_agent: str = ""
     ip: str = ""
+    country: str = ""
+    country_code: str = ""
+    region: str = ""
+    city: str = ""
+    timezone: str = ""
 
 
 class Visitor(msgspec.Struct):
@@ -44,6 +67,10 @@ class Activity(msgspec.Struct):
     last_seen: int
     visit_started: int
     statistics: VisitorStatistics
+    previous_seen: int = 0
+    """When the visitor was seen before this action (0: never, or past retention)."""
+    watched: bool = False
+    """Whether an agent somewhere watches the license's visitors (``core/visitors.py``): then the change is pushed."""
 
 
 class OnlinePage(msgspec.Struct):
@@ -61,3 +88,33 @@ class DayCounters(msgspec.Struct):
     chats: int = 0
     unique_visitors: int = 0
     """HyperLogLog estimate (±0.81 %)."""
+
+
+class HourCounters(msgspec.Struct):
+    hour: int
+    """The hour's start (unix seconds, UTC)."""
+    visitors: int = 0
+    """Visitors seen during the hour (exact: a visitor counts once per hour, when first seen in it)."""
+    page_views: int = 0
+    chats: int = 0
+
+
+class ScanPage(msgspec.Struct):
+    """A slice of a license's visitors in dense id order (``VisitorIndex.scan``)."""
+
+    total: int
+    """Visitors in the scanned scope: every tracked visitor, or those online now."""
+    records: list[tuple[int, str, tuple[int, ...]]]
+    """(dense id, visitor id, record fields as ``unpack_record`` gives them)."""
+    next_position: int | None
+    """Where the next slice starts; None when the scope is exhausted."""
+
+
+class Departures(msgspec.Struct):
+    """Who left a license's online visitors between two slots (``VisitorIndex.departures``)."""
+
+    online: int
+    left: list[tuple[str, int]]
+    """(visitor id, last seen) of the visitors online in the previous window and not in the current one."""
+    overflow: bool = False
+    """More visitors left than were asked for: ``left`` is incomplete."""

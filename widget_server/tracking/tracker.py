@@ -8,14 +8,20 @@ Layout (all keys of one license share its hash tag ``{org}``, so each script is 
 - record: ``tr:rec:<id // per_bucket>`` hashes map ``id % per_bucket`` to a fixed-size binary string: first seen,
   last seen, visit start, page views (u32 each), visits, chats (u16, saturating), then the packed visitor id (the
   reverse mapping, for listing online visitors and for the sweep).
-- online: ``tr:on:<minute>`` bitmaps over dense ids, one per minute, each expiring after the online window; online
-  means "seen during the last ceil(N / 60) minutes or the current one", so a visitor leaves the index between N and
-  N + 60 seconds after last being seen. Dense ids keep the bitmaps dense: ids freed by the sweep are reused.
+- online: ``tr:on:<slot>`` bitmaps over dense ids, one per slot of ``min(60, N)`` seconds (a minute unless the online
+  window N is shorter), each expiring after the online window; online means "seen during the last ceil(N / slot)
+  slots or the current one", so a visitor leaves the index between N and N + slot seconds after last being seen.
+  Dense ids keep the bitmaps dense: ids freed by the sweep are reused.
 - visit: ``tr:visit:<id>`` list: the current visit's details (referrer, user agent, IP), then its last pages (at most
   ``pages_per_visit``), with a TTL of the retention window; a new visit (after ``visit_gap`` seconds of inactivity)
   starts a new list.
 - daily: ``tr:day:<YYYY-MM-DD>`` hash of page views, visits and chats, and ``tr:uv:<day>`` HyperLogLog of the day's
-  visitors, both expiring after ``counter_days``.
+  visitors, both expiring after ``counter_days``. The same hash holds the day's hourly counters (``v<h>``, ``p<h>``,
+  ``c<h>`` for visitors, page views and chats of UTC hour h: at most 75 fields, still a listpack). Visitors per hour
+  are exact and cost nothing per visitor: a visitor counts in an hour when its previous "last seen" is an earlier hour.
+- watch: ``tr:watch``, a flag with a TTL that workers keep set while an agent subscribes to the license's visitors.
+  The script returns it, so a page view costs one round trip when nobody watches and the caller publishes the change
+  (``notify``) only when somebody does.
 
 Retention: bucketed fields cannot expire on their own, so expiry has two halves. Reads and writes treat a record not
 seen for ``retention`` seconds as absent (a returning visitor starts over as a new one, under the same dense id), so
@@ -37,14 +43,15 @@ import math
 import struct
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from .. import keys
-from .models import Activity, DayCounters, OnlinePage, Page, Visit, Visitor, VisitorStatistics
+from ..valkey import ScriptBatch
+from .models import Activity, DayCounters, Geolocation, HourCounters, OnlinePage, Page, Visit, Visitor, VisitorStatistics
 
 log = logging.getLogger("widget_server.tracking")
 
@@ -52,9 +59,10 @@ RECORD = ">IIIIHH"
 """first seen, last seen, visit start, page views, visits, chats; the packed visitor id follows."""
 RECORD_SIZE = 20
 
-# KEYS: 1 seq, 2 free ids, 3 identity bucket, 4 online minute, 5 day counters, 6 day uniques.
+# KEYS: 1 seq, 2 free ids, 3 identity bucket, 4 online slot, 5 day counters, 6 day uniques, 7 watch flag.
 # ARGV: 1 mode (view|beat|seen|chat), 2 packed visitor id, 3 now, 4 records prefix, 5 visit prefix, 6 records per
-# bucket, 7 visit gap, 8 retention, 9 minute bitmap ttl, 10 day ttl, 11 visit json, 12 page json, 13 pages per visit.
+# bucket, 7 visit gap, 8 retention, 9 slot bitmap ttl, 10 day ttl, 11 visit json, 12 page json, 13 pages per visit.
+# Returns the record's fields after the action, then the previous "last seen" and the watch flag.
 # The record and visit keys depend on the dense id found here, so they are built from prefixes: they share the
 # license's hash tag, so they live in the same slot as the declared keys.
 TRACK = r"""
@@ -74,6 +82,9 @@ if rec then
   if now - l <= retention then first, last, vstart, views, visits, chats = f, l, s, pv, v, c end
 end
 if mode == 'beat' and last == 0 then return false end
+local previous = last
+local hour = math.floor(now / 3600)
+if math.floor(previous / 3600) < hour then redis.call('HINCRBY', KEYS[5], 'v' .. (hour % 24), 1) end
 if not id then
   id = redis.call('LPOP', KEYS[2])
   if id then id = tonumber(id) else id = redis.call('INCR', KEYS[1]) - 1 end
@@ -92,9 +103,11 @@ end
 if mode == 'view' then
   views = views + 1
   redis.call('HINCRBY', KEYS[5], 'page_views', 1)
+  redis.call('HINCRBY', KEYS[5], 'p' .. (hour % 24), 1)
 elseif mode == 'chat' then
   chats = math.min(chats + 1, 65535)
   redis.call('HINCRBY', KEYS[5], 'chats', 1)
+  redis.call('HINCRBY', KEYS[5], 'c' .. (hour % 24), 1)
 end
 redis.call('HSET', rkey, field, struct.pack('>IIIIHH', first, last, vstart, views, visits, chats) .. vid)
 redis.call('SETBIT', KEYS[4], id, 1)
@@ -112,7 +125,7 @@ if mode == 'view' then
   end
 end
 redis.call('EXPIRE', visit, retention)
-return {id, new_visit and 1 or 0, first, last, vstart, views, visits, chats}
+return {id, new_visit and 1 or 0, first, last, vstart, views, visits, chats, previous, redis.call('EXISTS', KEYS[7])}
 """
 
 # KEYS: 1 identity bucket. ARGV: 1 packed visitor id, 2 records prefix, 3 visit prefix, 4 records per bucket.
@@ -173,6 +186,10 @@ return removed
 _encode = msgspec.json.encode
 _page_decoder = msgspec.json.Decoder(tuple[int, str, str])
 _visit_decoder = msgspec.json.Decoder(dict[str, str])
+_VISIT_FIELDS = frozenset(Visit.__struct_fields__) - {"started_at"}
+
+Notify = Callable[[str, str, str, Activity, "Page | None"], Awaitable[None]]
+"""``notify(org, visitor_id, mode, activity, page)``: called after an action on a watched license."""
 
 
 def pack_visitor_id(visitor_id: str) -> bytes:
@@ -217,6 +234,8 @@ class Tracker:
         id_buckets: int = 8192,
         records_per_bucket: int = 512,
     ) -> None:
+        if online_seconds < 1:
+            raise ValueError("the online window must be at least a second")
         if retention_seconds <= online_seconds:
             raise ValueError("retention must be longer than the online window")
         self.r = valkey
@@ -228,7 +247,15 @@ class Tracker:
         self.counter_ttl = counter_days * 86400
         self.id_buckets = id_buckets
         self.per_bucket = records_per_bucket
-        self._online_minutes = math.ceil(online_seconds / 60)
+        self.slot = min(60, online_seconds)
+        """Seconds covered by one online bitmap."""
+        self.online_slots = math.ceil(online_seconds / self.slot)
+        """Earlier slots besides the current one that count as online."""
+        # a slot's bitmap outlives the window by a little, so a presence check that runs late still finds it
+        self.bitmap_ttl = (self.online_slots + 2) * self.slot + 30
+        self.notify: Notify | None = None
+        """Called (awaited) after an action whose license is watched; set by the visitor feed. Its failures are
+        logged, never raised: a page view is recorded whatever happens to the pushes about it."""
         self.orgs: set[str] = set()
         """Licenses this process has tracked visitors of: the ones its sweeper visits."""
         self._track = valkey.register_script(TRACK)
@@ -240,8 +267,24 @@ class Tracker:
         # blake2b rather than the raw uuid bytes: ids that are not random uuids must spread evenly too
         return int.from_bytes(hashlib.blake2b(packed, digest_size=8).digest(), "big") % self.id_buckets
 
-    def _now(self) -> int:
+    def now(self) -> int:
+        """The tracker's clock (unix seconds): injectable, so tests move time instead of sleeping."""
         return int(self.clock())
+
+    _now = now
+
+    def online_slot_keys(self, org: str, slot: int) -> list[str]:
+        """The bitmaps whose union is "online" during ``slot`` (unix time // ``self.slot``)."""
+        return [keys.tracking_online(org, s) for s in range(slot - self.online_slots, slot + 1)]
+
+    def is_online(self, last_seen: int, now: int | None = None) -> bool:
+        """Whether a visitor last seen at ``last_seen`` is online at ``now`` (the same rule as the bitmaps)."""
+        now = self._now() if now is None else now
+        return last_seen > 0 and last_seen // self.slot >= now // self.slot - self.online_slots
+
+    def arrived(self, activity: Activity) -> bool:
+        """Whether the visitor was offline (or unknown) just before this action: they arrive (``incoming_customer``)."""
+        return not self.is_online(activity.previous_seen, activity.last_seen)
 
     # --- writes --------------------------------------------------------------------------------------------------
 
@@ -254,57 +297,90 @@ class Tracker:
         day = utc_day(now)
         return self._track(
             keys=[keys.tracking_seq(org), keys.tracking_free_ids(org), keys.tracking_ids(org, self.id_bucket(packed)),
-                  keys.tracking_online(org, now // 60), keys.tracking_day(org, day), keys.tracking_uniques(org, day)],
+                  keys.tracking_online(org, now // self.slot), keys.tracking_day(org, day),
+                  keys.tracking_uniques(org, day), keys.tracking_watch(org)],
             args=[mode, packed, now, keys.tracking_records_prefix(org), keys.tracking_visit_prefix(org),
-                  self.per_bucket, self.visit_gap, self.retention, (self._online_minutes + 2) * 60, self.counter_ttl,
+                  self.per_bucket, self.visit_gap, self.retention, self.bitmap_ttl, self.counter_ttl,
                   visit, page, self.pages_per_visit],
             client=client,
         )
 
     @staticmethod
     def _activity(raw: list[int]) -> Activity:
-        dense_id, new_visit, first, last, vstart, views, visits, chats = (int(x) for x in raw)
-        return Activity(dense_id, bool(new_visit), first, last, vstart, VisitorStatistics(visits, views, chats))
+        dense_id, new_visit, first, last, vstart, views, visits, chats, previous, watched = (int(x) for x in raw)
+        return Activity(dense_id, bool(new_visit), first, last, vstart, VisitorStatistics(visits, views, chats),
+                        previous, bool(watched))
+
+    async def _done(self, org: str, visitor_id: str, mode: str, raw: list[int], page: Page | None = None) -> Activity:
+        activity = self._activity(raw)
+        if activity.watched and self.notify is not None:
+            try:
+                await self.notify(org, visitor_id, mode, activity, page)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("tracking: pushing a visitor's activity failed")
+        return activity
 
     @staticmethod
-    def _visit_json(referrer: str | None, user_agent: str | None, ip: str | None) -> bytes:
+    def _visit_json(referrer: str | None, user_agent: str | None, ip: str | None,
+                    geo: Geolocation | None = None) -> bytes:
         visit = {k: v for k, v in (("referrer", referrer), ("user_agent", user_agent), ("ip", ip)) if v}
+        if geo is not None:
+            visit.update((k, v) for k, v in msgspec.structs.asdict(geo).items() if v)
         return _encode(visit)
 
     def page_view_args(self, visitor_id: str, url: str, title: str | None, referrer: str | None,
-                       user_agent: str | None, ip: str | None, now: int) -> tuple[bytes, bytes]:
-        return self._visit_json(referrer, user_agent, ip), _encode((now, url, title or ""))
+                       user_agent: str | None, ip: str | None, now: int,
+                       geo: Geolocation | None = None) -> tuple[bytes, bytes]:
+        return self._visit_json(referrer, user_agent, ip, geo), _encode((now, url, title or ""))
 
     async def page_view(self, org: str, visitor_id: str, url: str, title: str | None = None,
-                        referrer: str | None = None, user_agent: str | None = None, ip: str | None = None) -> Activity:
+                        referrer: str | None = None, user_agent: str | None = None, ip: str | None = None,
+                        geo: Geolocation | None = None) -> Activity:
         """Record a page view: counts it, marks the visitor online, starts a visit after ``visit_gap`` seconds of
-        inactivity (keeping that visit's referrer, user agent and IP) and appends the page to the visit's pages."""
+        inactivity (keeping that visit's referrer, user agent, IP and location) and appends the page to the visit's
+        pages."""
         now = self._now()
-        visit, page = self.page_view_args(visitor_id, url, title, referrer, user_agent, ip, now)
-        return self._activity(await self._track_call(org, visitor_id, "view", visit, page, now))
+        visit, page = self.page_view_args(visitor_id, url, title, referrer, user_agent, ip, now, geo)
+        raw = await self._track_call(org, visitor_id, "view", visit, page, now)
+        return await self._done(org, visitor_id, "view", raw, Page(url=url, title=title or "", opened_at=now))
 
     async def page_views(self, org: str, views: list[tuple[str, str, str | None]]) -> list[Activity]:
         """Many (visitor id, url, title) page views in one pipelined round trip (imports, benchmarks, tests): the
         same script as ``page_view``, so the same layout."""
         now = self._now()
-        async with self.r.pipeline(transaction=False) as p:
-            for visitor_id, url, title in views:
-                visit, page = self.page_view_args(visitor_id, url, title, None, None, None, now)
-                await self._track_call(org, visitor_id, "view", visit, page, now, client=p)
-            return [self._activity(raw) for raw in await p.execute()]
+        batch = ScriptBatch(self.r, self._track)
+        for visitor_id, url, title in views:
+            visit, page = self.page_view_args(visitor_id, url, title, None, None, None, now)
+            await self._track_call(org, visitor_id, "view", visit, page, now, client=batch)
+        return [self._activity(raw) for raw in await batch.execute()]
 
     async def heartbeat(self, org: str, visitor_id: str) -> Activity | None:
         """Keep a known visitor online (the page is still open). None for a visitor never seen or past retention."""
         raw = await self._track_call(org, visitor_id, "beat")
-        return self._activity(raw) if raw else None
+        return await self._done(org, visitor_id, "beat", raw) if raw else None
 
-    async def touch(self, org: str, visitor_id: str, referrer: str | None = None) -> Activity:
+    async def touch(self, org: str, visitor_id: str, referrer: str | None = None, user_agent: str | None = None,
+                    ip: str | None = None, geo: Geolocation | None = None) -> Activity:
         """Activity that is not a page view (a login without a page): creates the visitor, may start a visit."""
-        return self._activity(await self._track_call(org, visitor_id, "seen", self._visit_json(referrer, None, None)))
+        visit = self._visit_json(referrer, user_agent, ip, geo)
+        return await self._done(org, visitor_id, "seen", await self._track_call(org, visitor_id, "seen", visit))
 
     async def chat_started(self, org: str, visitor_id: str) -> Activity:
         """Count a chat started by the visitor (in its statistics and the day's counters)."""
-        return self._activity(await self._track_call(org, visitor_id, "chat"))
+        return await self._done(org, visitor_id, "chat", await self._track_call(org, visitor_id, "chat"))
+
+    async def chat_offered(self, org: str) -> None:
+        """Count a chat an agent started with a visitor, in the day's and the hour's counters only: it says nothing
+        about the visitor's presence (the customer's own record counts it)."""
+        now = self._now()
+        day = keys.tracking_day(org, utc_day(now))
+        async with self.r.pipeline(transaction=False) as p:
+            p.hincrby(day, "chats", 1)
+            p.hincrby(day, f"c{now // 3600 % 24}", 1)
+            p.expire(day, self.counter_ttl)
+            await p.execute()
 
     # --- reads ---------------------------------------------------------------------------------------------------
 
@@ -317,23 +393,45 @@ class Tracker:
         if not raw:
             return None
         _, rec, visit_items = raw
-        first, last, vstart, views, visits, chats = unpack_record(rec)
         now = self._now()
-        if now - last > self.retention:
+        if now - unpack_record(rec)[1] > self.retention:
             return None
+        return self.build_visitor(visitor_id, rec, visit_items, now)
+
+    def build_visitor(self, visitor_id: str, rec: bytes, visit_items: list[bytes], now: int) -> Visitor:
+        """A Visitor from its record and its visit list (as READ_VISITOR returns them)."""
+        first, last, vstart, views, visits, chats = unpack_record(rec)
         details = _visit_decoder.decode(visit_items[0]) if visit_items else {}
         pages = [Page(url=u, title=t, opened_at=ts) for ts, u, t in map(_page_decoder.decode, visit_items[1:])]
         return Visitor(
-            id=visitor_id, first_seen=first, last_seen=last, online=last // 60 >= now // 60 - self._online_minutes,
+            id=visitor_id, first_seen=first, last_seen=last, online=self.is_online(last, now),
             statistics=VisitorStatistics(visits, views, chats),
-            visit=Visit(started_at=vstart, **details), last_pages=pages,
+            visit=Visit(started_at=vstart, **{k: v for k, v in details.items() if k in _VISIT_FIELDS}), last_pages=pages,
         )
+
+    async def visitors(self, org: str, visitor_ids: list[str]) -> list[Visitor | None]:
+        """Many visitors (``visitor``) in one pipelined round trip."""
+        if not visitor_ids:
+            return []
+        args = [keys.tracking_records_prefix(org), keys.tracking_visit_prefix(org), self.per_bucket]
+        batch = ScriptBatch(self.r, self._read)  # (a cluster pipeline refuses scripts: see ScriptBatch)
+        for vid in visitor_ids:
+            packed = pack_visitor_id(vid)
+            await self._read(keys=[keys.tracking_ids(org, self.id_bucket(packed))], args=[packed, *args], client=batch)
+        raws = await batch.execute()
+        now = self._now()
+        out: list[Visitor | None] = []
+        for vid, raw in zip(visitor_ids, raws):
+            if not raw or now - unpack_record(raw[1])[1] > self.retention:
+                out.append(None)
+            else:
+                out.append(self.build_visitor(vid, raw[1], raw[2], now))
+        return out
 
     async def online(self, org: str, cursor: int = 0, limit: int = 100) -> OnlinePage:
         """Visitors online now, in dense id order, ``limit`` per page; the total counts all of them."""
-        minute = self._now() // 60
-        minute_keys = [keys.tracking_online(org, m) for m in range(minute - self._online_minutes, minute + 1)]
-        raw = await self._online(keys=[keys.tracking_online_union(org), *minute_keys],
+        slot_keys = self.online_slot_keys(org, self._now() // self.slot)
+        raw = await self._online(keys=[keys.tracking_online_union(org), *slot_keys],
                                  args=[cursor, limit, keys.tracking_records_prefix(org), self.per_bucket])
         total, next_cursor, *records = raw
         ids = [unpack_visitor_id(rec[RECORD_SIZE:]) for rec in records if rec]
@@ -344,10 +442,31 @@ class Tracker:
         day = day or utc_day(self._now())
         async with self.r.pipeline(transaction=False) as p:
             p.hmget(keys.tracking_day(org, day), ["page_views", "visits", "chats"])
-            p.pfcount(keys.tracking_uniques(org, day))
+            p.execute_command("PFCOUNT", keys.tracking_uniques(org, day))  # (a cluster pipeline refuses pfcount())
             (views, visits, chats), uniques = await p.execute()
         return DayCounters(day=day, page_views=int(views or 0), visits=int(visits or 0), chats=int(chats or 0),
                            unique_visitors=int(uniques))
+
+    async def hourly(self, org: str, days: int = 8) -> list[HourCounters]:
+        """Hourly visitors, page views and chats of the last ``days`` UTC days (today included, up to this hour),
+        oldest first; one round trip."""
+        now = self._now()
+        today = now // 86400 * 86400
+        starts = [today - i * 86400 for i in range(days - 1, -1, -1)]
+        async with self.r.pipeline(transaction=False) as p:
+            for start in starts:
+                p.hgetall(keys.tracking_day(org, utc_day(start)))
+            raws = await p.execute()
+        out = []
+        for start, raw in zip(starts, raws):
+            fields = {k.decode(): int(v) for k, v in raw.items()}
+            for h in range(24):
+                hour = start + h * 3600
+                if hour > now:
+                    break
+                out.append(HourCounters(hour=hour, visitors=fields.get(f"v{h}", 0), page_views=fields.get(f"p{h}", 0),
+                                        chats=fields.get(f"c{h}", 0)))
+        return out
 
     # --- retention -----------------------------------------------------------------------------------------------
 
@@ -358,12 +477,12 @@ class Tracker:
         now = self._now()
         args = [now, self.retention, keys.tracking_records_prefix(org), keys.tracking_visit_prefix(org),
                 self.per_bucket]
-        async with self.r.pipeline(transaction=False) as p:
-            for i in range(count):
-                bucket = (start + i) % self.id_buckets
-                await self._sweep(keys=[keys.tracking_ids(org, bucket), keys.tracking_free_ids(org)], args=args,
-                                  client=p)
-            removed = await p.execute()
+        batch = ScriptBatch(self.r, self._sweep)
+        for i in range(count):
+            bucket = (start + i) % self.id_buckets
+            await self._sweep(keys=[keys.tracking_ids(org, bucket), keys.tracking_free_ids(org)], args=args,
+                              client=batch)
+        removed = await batch.execute()
         return sum(int(n) for n in removed), (start + count) % self.id_buckets
 
     async def run_sweeper(self, interval: float = 60.0, buckets_per_round: int = 256) -> None:
@@ -376,7 +495,7 @@ class Tracker:
             try:
                 if not scanned:
                     # licenses tracked before this worker started; later ones join self.orgs as they are written
-                    # (a SCAN every round would walk every visitor's key)
+                    # (a SCAN every round would walk every visitor's key); a cluster client scans every primary
                     async for key in self.r.scan_iter(match=keys.TRACKING_SEQ_MATCH, count=1000):
                         self.orgs.add(key.decode().split("{", 1)[1].rsplit("}", 1)[0])
                     scanned = True

@@ -1,0 +1,265 @@
+"""The embeddable widget in Chromium, the way a visitor meets it: a plain page on another origin with nothing but the
+install snippet (from ``GET /widget/snippet``), against a real server and Valkey. The agent side answers over the
+Agent Chat API (Web actions, and an RTM socket on a background loop to see postbacks).
+
+Every test fails on any console error or page error (CSP violations are console errors in Chromium, in the page and
+in the frame alike) and on any dialog (an ``alert`` from injected markup)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import FrameLocator, Page, expect
+
+from widget_server.protocol.config import FormSetting, LicenseConfig
+from widget_server.testing import Agent, serve_http
+
+from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
+
+XSS = "<img src=x onerror=alert(1)>"
+PAGES: dict[str, tuple[bytes, dict[str, str]]] = {}
+
+
+class _HostHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        if self.path == "/favicon.ico":
+            self.send_response(204)
+            self.end_headers()
+            return
+        body, headers = PAGES.get(self.path.split("?", 1)[0], (b"not found", {}))
+        self.send_response(200 if self.path.split("?", 1)[0] in PAGES else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[str]:
+    with serve_http(_HostHandler, "e2e-widget-host") as origin:
+        yield origin
+
+
+def host_page(host: str, api: str, org: str, *, nonce: str | None = None, csp: str | None = None,
+              extra: str = "") -> str:
+    """Publish a page with the license's snippet, exactly as the server hands it out; returns its URL."""
+    params = {"organization_id": org, **({"nonce": nonce} if nonce else {})}
+    snippet = httpx.get(f"{api}/widget/snippet", params=params, timeout=10)
+    assert snippet.status_code == 200, snippet.text
+    path = f"/shop-{secrets.token_hex(4)}.html"
+    html = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Shop</title></head><body>"
+            f"<h1>A shop</h1>{extra}{snippet.text}</body></html>").encode()
+    PAGES[path] = (html, {"Content-Security-Policy": csp} if csp else {})
+    return host + path
+
+
+def watch(page: Page) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+    def on_dialog(d: Any) -> None:
+        problems.append(f"dialog: {d.message}")
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    return problems
+
+
+def launcher(page: Page) -> Any:
+    return page.get_by_role("button", name="Open chat")
+
+
+def chat_frame(page: Page) -> FrameLocator:
+    return page.frame_locator("iframe[title='Open chat']")
+
+
+def agent_online(make_agent: Callable[..., AgentAccount], org: str) -> AgentAccount:  # noqa: F811
+    agent = make_agent(org, "Ann")
+    agent.ok("set_routing_status", {"status": "accepting_chats"})
+    return agent
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def customer_chat(agent: AgentAccount) -> dict:
+    """The chat the agent sees (the test's license has one customer chatting)."""
+    def find() -> Any:
+        chats = agent.ok("list_chats", {})["chats_summary"]
+        return chats[0] if chats else None
+    summary = wait_for(find, what="the customer's chat to reach the agent")
+    return agent.ok("get_chat", {"chat_id": summary["id"]})
+
+
+def texts_of(chat: dict) -> list[str]:
+    return [e.get("text", "") for e in chat["thread"]["events"] if e["type"] == "message"]
+
+
+def agent_sees(agent: AgentAccount, chat_id: str, text: str) -> None:
+    wait_for(lambda: text in texts_of(agent.ok("get_chat", {"chat_id": chat_id})), what=f"agent to see {text!r}")
+
+
+def test_a_visitor_chats_with_an_agent_through_the_snippet(page: Page, host: str, api: str, make_license: Any,
+                                                           make_agent: Any, background: Background) -> None:  # noqa: F811
+    prechat = FormSetting(enabled=True)
+    org = make_license(LicenseConfig(prechat=prechat))
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+
+    page.evaluate("window.__events = []; WidgetServer.on('new_event', (e) => window.__events.push(e));"
+                  "WidgetServer.on('visibility_changed', (e) => window.__events.push(e))")
+    expect(launcher(page)).to_be_visible()
+    launcher(page).click()
+    frame = chat_frame(page)
+
+    # the pre-chat survey, then the first message
+    frame.get_by_label("Name").fill("Jane Visitor")
+    frame.get_by_label("E-mail").fill("jane@example.com")
+    frame.get_by_role("button", name="Start the chat").click()
+    box = frame.get_by_role("textbox", name="Write a message…")
+    expect(box).to_be_focused()
+    box.fill("Hello, I need help with my order")
+    box.press("Enter")
+    expect(frame.get_by_text("Hello, I need help with my order")).to_be_visible()
+
+    chat = customer_chat(agent)
+    chat_id = chat["id"]
+    agent_sees(agent, chat_id, "Hello, I need help with my order")
+    assert any(e["type"] == "filled_form" and e.get("form_type") == "prechat" for e in chat["thread"]["events"])
+    customer_id = next(u["id"] for u in chat["users"] if u["type"] == "customer")
+    assert agent.ok("get_customer", {"id": customer_id})["name"] == "Jane Visitor"
+
+    # the agent answers, also with markup that must stay text
+    agent.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "Hi Jane, happy to help"}})
+    expect(frame.get_by_text("Hi Jane, happy to help")).to_be_visible()
+    agent.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": XSS}})
+    expect(frame.get_by_text(XSS, exact=True)).to_be_visible()
+    assert frame.locator("img[src='x']").count() == 0
+
+    # the agent types, then reads: the customer sees both
+    agent.ok("send_typing_indicator", {"chat_id": chat_id, "is_typing": True})
+    expect(frame.get_by_text("Ann is typing…")).to_be_visible()
+    agent.ok("mark_events_as_seen", {"chat_id": chat_id, "seen_up_to": "2100-01-01T00:00:00.000000Z"})
+    expect(frame.locator(".ws-msg.customer .ws-seen").filter(has_text="Seen")).to_have_count(1)
+
+    # a quick reply: the click reaches the agent as a postback (and as the reply's text)
+    agent_rtm = background.run(Agent(api, agent.id, agent.token).rtm())
+    try:
+        agent.ok("send_event", {"chat_id": chat_id, "event": {
+            "type": "rich_message", "template_id": "quick_replies",
+            "elements": [{"title": "Was this about a delivery?", "buttons": [
+                {"text": "Yes, delivery", "type": "message", "value": "Yes, delivery", "postback_id": "pb_yes"},
+                {"text": "No", "type": "message", "value": "No", "postback_id": "pb_no"}]}]}})
+        frame.get_by_role("button", name="Yes, delivery").click()
+        postback = background.run(agent_rtm.push("incoming_rich_message_postback", timeout=10), 15)["payload"]
+        assert postback["postback"]["id"] == "pb_yes" and postback["chat_id"] == chat_id
+        # the agent sees what the customer is typing before it is sent
+        frame.get_by_role("textbox", name="Write a message…").press_sequentially("Where is my parc")
+        peek = background.run(agent_rtm.push("incoming_sneak_peek", timeout=10), 15)["payload"]
+        assert peek["sneak_peek"]["text"].startswith("Where")
+    finally:
+        background.run(agent_rtm.close())
+    agent_sees(agent, chat_id, "Yes, delivery")
+
+    # the host page's JS API saw the agent's messages and the window opening
+    events = page.evaluate("window.__events")
+    assert any(e.get("visibility") == "maximized" for e in events)
+    assert sum(1 for e in events if e.get("type") == "message" and e["author"]["type"] == "agent") >= 2
+    assert page.evaluate("WidgetServer.get('state').visibility") == "maximized"
+    assert page.evaluate("WidgetServer.get('chat_data').chatId") == chat_id
+
+    # a reload keeps the history (the same browser identity, the active chat reconnects)
+    page.reload()
+    expect(launcher(page)).to_be_visible()
+    launcher(page).click()
+    frame = chat_frame(page)
+    expect(frame.get_by_text("Hi Jane, happy to help")).to_be_visible()
+    expect(frame.get_by_text("Hello, I need help with my order")).to_be_visible()
+
+    # the socket dies mid-chat; what the agent sends meanwhile arrives once, after the reconnection
+    frame.locator("body").evaluate("() => { window.__wsRtm.closed = true; window.__wsRtm.drop(); }")
+    expect(frame.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    agent.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "Sent while you were away"}})
+    frame.locator("body").evaluate("() => { window.__wsRtm.closed = false; window.__wsRtm.connectNow(); }")
+    expect(frame.get_by_text("Sent while you were away")).to_have_count(1)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Back again")
+    box.press("Enter")
+    agent_sees(agent, chat_id, "Back again")
+    expect(frame.get_by_text("Hi Jane, happy to help")).to_have_count(1)
+
+    # minimizing from the frame closes the window on the host page
+    frame.get_by_role("button", name="Minimize chat").click()
+    assert wait_for(lambda: page.evaluate("WidgetServer.get('state').visibility") == "minimized", what="minimize")
+    assert problems == []
+
+
+def test_a_host_page_with_a_strict_csp_runs_the_widget_without_violations(
+        page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    org = make_license()
+    agent = agent_online(make_agent, org)
+    nonce = secrets.token_urlsafe(16)
+    csp = (f"default-src 'none'; script-src 'nonce-{nonce}' {api}; connect-src {api}; frame-src {api}; "
+           f"style-src 'self'; img-src 'self'; base-uri 'none'")
+    problems = watch(page)
+    page.add_init_script("window.__violations = [];"
+                         "document.addEventListener('securitypolicyviolation', (e) => "
+                         "window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.goto(host_page(host, api, org, nonce=nonce, csp=csp))
+    expect(launcher(page)).to_be_visible()
+    page.evaluate("WidgetServer.call('maximize')")  # the JS API opens the widget
+    frame = chat_frame(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Hi from a strict page")
+    box.press("Enter")
+    chat = customer_chat(agent)
+    agent_sees(agent, chat["id"], "Hi from a strict page")
+    agent.ok("send_event", {"chat_id": chat["id"], "event": {"type": "message", "text": "Strict pages welcome"}})
+    expect(frame.get_by_text("Strict pages welcome")).to_be_visible()
+    assert page.evaluate("window.__violations") == []
+    assert problems == []
+
+
+def test_without_agents_the_visitor_leaves_a_message(page: Page, host: str, api: str, make_license: Any,
+                                                     make_agent: Any) -> None:  # noqa: F811
+    org = make_license()
+    agent = make_agent(org, "Offline Olga")  # exists, but not accepting chats
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+    launcher(page).click()
+    frame = chat_frame(page)
+    expect(frame.get_by_text("We are away right now")).to_be_visible()
+    frame.get_by_role("button", name="Send message").click()
+    expect(frame.get_by_text("This field is required.").first).to_be_visible()  # nothing sent yet
+    frame.get_by_label("Name").fill("Late Visitor")
+    frame.get_by_label("E-mail").fill("late@example.com")
+    frame.get_by_label("Message:").fill("Please call me back tomorrow")
+    frame.get_by_role("button", name="Send message").click()
+    expect(frame.get_by_role("status").filter(has_text="Thank you")).to_be_visible()
+    chat = customer_chat(agent)
+    form = next(e for e in chat["thread"]["events"] if e["type"] == "filled_form")
+    assert form["form_type"] == "ticket"
+    assert any(f.get("answer") == "Please call me back tomorrow" for f in form["fields"])
+    assert problems == []

@@ -1,0 +1,590 @@
+"""The embeddable widget over HTTP: the loader, hashed assets, the chat frame page, the install snippet, the loader's
+visit call and the frame's per-visitor configuration.
+
+A page with the snippet costs: the loader (cached), one ``POST /v1/widget/visit`` (identity, access token, page view,
+launcher look, greeting: a CORS-simple request, so no preflight) and a heartbeat every ``heartbeat`` seconds. Only
+opening the chat (or an active chat) loads the frame, its assets, ``GET /v1/widget/config`` and the RTM socket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import secrets
+import time
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+import msgspec
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response, get, post
+
+from .. import keys
+from ..protocol import customer as c
+from ..protocol.common import now_rfc3339, rfc3339_to_ms
+from ..protocol.config import Appearance, LicenseConfig
+from ..protocol.errors import ApiError
+from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, compress, serve_headers
+from ..widget.locales import TEXTS, negotiate
+from ..widget.themes import Theme, load_themes
+from .auth import (
+    check_banned, check_origin, customer_id_for, browser_identity, issue_token, require_license,
+    set_identity_cookies, verify_token,
+)
+from .console import TEMPLATES_DIR
+from .customer_web import base_url
+from .dispatch import decode_json
+from .state import AppState
+
+LOADER_CACHE = "public, max-age=300, stale-while-revalidate=86400"
+MAX_BODY = 16 * 1024
+DEFAULT_THEME = "classic"
+
+_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
+_encode = msgspec.json.encode
+
+
+# --- wire types ----------------------------------------------------------------------------------------------------
+
+
+class VisitCustomer(msgspec.Struct, omit_defaults=True):
+    name: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+
+
+class SiteConfig(msgspec.Struct, omit_defaults=True):
+    """``window.__ws`` from the snippet, as the loader sends it."""
+
+    organization_id: Annotated[str, msgspec.Meta(max_length=64)]
+    group: Annotated[int, msgspec.Meta(ge=0)] = 0
+    customer: VisitCustomer | None = None
+    session_variables: Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=1024)]],
+                                 msgspec.Meta(max_length=50)] | None = None
+    user_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    user_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+
+
+class VisitRequest(msgspec.Struct, omit_defaults=True):
+    type: Literal["visit", "page_view", "heartbeat"]
+    cfg: SiteConfig
+    url: Annotated[str, msgspec.Meta(max_length=4096)]
+    title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    referrer: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    token: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    """The access token of the previous answer (page views and heartbeats)."""
+    cst: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    """The signed browser identity of a previous answer, kept by the loader in the host page's storage."""
+
+
+class Launcher(msgspec.Struct):
+    css: str
+    vars: dict[str, str]
+    cls: str
+    icon: str
+    text: str
+    label: str
+    frame: str
+    host: str
+
+
+class Greeting(msgspec.Struct):
+    text: str
+    delay: int
+    close: str
+
+
+class VisitResponse(msgspec.Struct, omit_defaults=True):
+    token: str
+    customer_id: str
+    cst: str
+    availability: Literal["online", "offline"]
+    launcher: Launcher | None = None
+    active_chat: bool | None = None
+    heartbeat: int | None = None
+    greeting: Greeting | None = None
+    identity_error: str | None = None
+
+
+class ThemeConfig(msgspec.Struct):
+    name: str
+    variables: dict[str, str]
+    css: str
+
+
+class StaticConfig(msgspec.Struct, omit_defaults=True):
+    """The part of the configuration that is the same for every visitor of a license, group and language."""
+
+    organization_id: str
+    group: dict[str, Any]
+    language: str
+    texts: dict[str, str]
+    theme: ThemeConfig
+    title: str
+    agent_name: str
+    agent_avatar: str
+    position: str
+    width: int
+    height: int
+    rating: bool
+    offline_title: str
+    offline_text: str
+    upload_max_bytes: int
+    ticket_form: c.Form
+    prechat_form: c.Form | None = None
+    postchat_form: c.Form | None = None
+
+
+class ChatSummary(msgspec.Struct):
+    id: str
+    active: bool
+    unread: bool
+
+
+class VisitorConfig(msgspec.Struct, omit_defaults=True):
+    online: bool
+    chats: list[ChatSummary]
+    customer: dict[str, str] | None = None
+
+
+_visit_decoder = msgspec.json.Decoder(VisitRequest)
+
+
+# --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def assets_of(state: AppState) -> WidgetAssets:
+    if state.widget_assets is None:
+        state.widget_assets = WidgetAssets.load()
+        if state.widget_assets is None:
+            raise ApiError("service_unavailable", "The widget is not built: run `python -m widget_server build`")
+    return state.widget_assets
+
+
+def themes_of(state: AppState) -> dict[str, Theme]:
+    if state.themes is None:
+        state.themes = load_themes()
+    return state.themes
+
+
+def theme_for(state: AppState, appearance: Appearance) -> Theme:
+    themes = themes_of(state)
+    theme = themes.get(appearance.theme) or themes.get(DEFAULT_THEME) or next(iter(themes.values()), None)
+    if theme is None:
+        raise ApiError("service_unavailable", "No valid theme is installed")
+    return theme
+
+
+def color_overrides(appearance: Appearance) -> dict[str, str]:
+    """A saved primary colour also colours the customer's bubbles; background and text override the surfaces."""
+    out: dict[str, str] = {}
+    if appearance.primary_color:
+        out |= {"primary": appearance.primary_color, "customer_bubble": appearance.primary_color,
+                "on_primary": readable_on(appearance.primary_color),
+                "customer_text": readable_on(appearance.primary_color)}
+    if appearance.background_color:
+        out["background"] = appearance.background_color
+    if appearance.text_color:
+        out |= {"text": appearance.text_color, "agent_text": appearance.text_color}
+    return out
+
+
+def relative_luminance(color: str) -> float:
+    def channel(v: int) -> float:
+        s = v / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_on(color: str) -> str:
+    """White or near-black, whichever reads better on ``color`` (WCAG contrast)."""
+    return "#ffffff" if contrast_ratio(color, "#ffffff") >= contrast_ratio(color, "#111111") else "#111111"
+
+
+def language_for(request: Request[Any, Any, Any], config: LicenseConfig, explicit: str | None = None) -> str:
+    if explicit in TEXTS:
+        return explicit  # type: ignore[return-value]
+    if config.appearance.language != "auto":
+        return config.appearance.language if config.appearance.language in TEXTS else "en"
+    return negotiate(request.headers.get("accept-language"), config.language)
+
+
+def group_of(config: LicenseConfig, group_id: int) -> Any:
+    group = next((g for g in config.groups if g.id == group_id), None)
+    if group is None:
+        raise ApiError("group_not_found", f"Group {group_id} not found")
+    return group
+
+
+def query_int(request: Request[Any, Any, Any], name: str, default: int = 0) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError("validation", f"{name} must be an integer") from None
+    if value < 0:
+        raise ApiError("validation", f"{name} must not be negative")
+    return value
+
+
+async def license_of(request: Request[Any, Any, Any], state: AppState) -> str:
+    org = request.query_params.get("organization_id") or request.query_params.get("license_id")
+    return await require_license(state, org)
+
+
+def identity_hash(secret: str, user_id: str) -> str:
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+async def identity_secret(state: AppState, org: str) -> str:
+    """The license's secret for identity verification (``user_hash`` = HMAC-SHA256 of ``user_id`` with it)."""
+    key = keys.license(org)
+    secret = await state.valkey.hget(key, "identity_secret")
+    if secret is None:
+        await state.valkey.hsetnx(key, "identity_secret", secrets.token_hex(32))
+        secret = await state.valkey.hget(key, "identity_secret")
+    return secret.decode()
+
+
+# --- assets --------------------------------------------------------------------------------------------------------
+
+
+def _asset_response(request: Request[Any, Any, Any], asset: Asset, cache_control: str,
+                    extra: dict[str, str] | None = None) -> Response[bytes]:
+    status, body, headers = serve_headers(asset, request.headers, cache_control, extra)
+    return Response(body, status_code=status, headers=headers, media_type=asset.media_type)
+
+
+_CORS_ANY = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
+
+
+@get("/widget/loader.js", summary="The widget loader (the snippet's script)", include_in_schema=False)
+async def widget_loader(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    return _asset_response(request, assets_of(state).by_logical("loader.js"), LOADER_CACHE, _CORS_ANY)
+
+
+@get("/widget/assets/{name:str}", summary="A content-hashed widget file", include_in_schema=False)
+async def widget_asset(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    asset = assets_of(state).get(name)
+    if asset is None:
+        raise ApiError("not_found", "No such widget file")
+    return _asset_response(request, asset, IMMUTABLE, _CORS_ANY)
+
+
+# --- the frame page --------------------------------------------------------------------------------------------------
+
+
+def frame_csp(config: LicenseConfig, host: str) -> str:
+    ancestors = " ".join(config.allowed_origins) if config.allowed_origins else "*"
+    return (f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
+            f"connect-src 'self' ws://{host} wss://{host}; font-src 'self'; media-src 'self' blob:; "
+            f"frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'")
+
+
+@get("/widget/frame", summary="The chat frame page (loaded by the loader in an iframe)", include_in_schema=False)
+async def widget_frame(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    org = await license_of(request, state)
+    config = await state.store.license_config(org)
+    group_of(config, query_int(request, "group_id"))
+    assets = assets_of(state)
+    theme = theme_for(state, config.appearance)
+    lang = language_for(request, config)
+    key = (assets.manifest.source_digest, theme.name, lang)
+    page = state.frame_pages.get(key)
+    if page is None:
+        body = _env.get_template("widget_frame.html").render(
+            lang=lang, title=TEXTS[lang]["title"], widget_js=assets.url("widget.js"),
+            widget_css=assets.url("widget.css"), theme_css=assets.url(f"theme-{theme.name}.css"),
+        ).encode()
+        page = state.frame_pages[key] = compress(body, "text/html")
+    host = request.headers.get("host", "")
+    return _asset_response(request, page, "no-cache", {
+        "Content-Security-Policy": frame_csp(config, host),
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+# --- the install snippet -----------------------------------------------------------------------------------------------
+
+
+def snippet_html(base: str, org: str, group: int = 0, nonce: str | None = None) -> str:
+    n = f' nonce="{html.escape(nonce, quote=True)}"' if nonce else ""
+    org_js = msgspec.json.encode(org).decode()
+    return (
+        f"<!-- widget_server: paste before </body> -->\n"
+        f"<script{n}>\n"
+        f"  window.__ws = window.__ws || {{}};\n"
+        f"  window.__ws.organization_id = {org_js};\n"
+        f"  window.__ws.group = {int(group)};\n"
+        f"  // optional: window.__ws.customer = {{ name: \"Jane Doe\", email: \"jane@example.com\" }};\n"
+        f"  // optional: window.__ws.session_variables = {{ plan: \"gold\" }};\n"
+        f"  // optional, identity verification: window.__ws.user_id = \"42\"; window.__ws.user_hash = \"<HMAC>\";\n"
+        f"  (function (w, q) {{\n"
+        f"    function s(n) {{ return function () {{ q.push([n, [].slice.call(arguments)]); }}; }}\n"
+        f"    w.WidgetServer = w.WidgetServer || {{ _q: q, call: s(\"call\"), on: s(\"on\"), off: s(\"off\"),"
+        f" get: function () {{}} }};\n"
+        f"  }})(window, []);\n"
+        f"</script>\n"
+        f"<script async src=\"{html.escape(base, quote=True)}/widget/loader.js\"{n}></script>\n"
+    )
+
+
+@get("/widget/snippet", summary="The install snippet of a license (text/html)")
+async def widget_snippet(request: Request[Any, Any, Any]) -> Response[str]:
+    state: AppState = request.app.state.ws
+    org = await license_of(request, state)
+    config = await state.store.license_config(org)
+    group = query_int(request, "group_id")
+    group_of(config, group)
+    nonce = request.query_params.get("nonce")
+    if nonce is not None and (len(nonce) > 128 or not nonce.replace("-", "").replace("_", "").replace(
+            "+", "").replace("/", "").replace("=", "").isalnum()):
+        raise ApiError("validation", "nonce must be base64 characters, at most 128")
+    return Response(snippet_html(base_url(request, state), org, group, nonce), media_type="text/html",
+                    headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+
+
+# --- the loader's visit ------------------------------------------------------------------------------------------------
+
+
+ICONS = {
+    "chat": "M4 4h16v12H8l-4 4z",
+    "bubble": "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4 21l4.6-2.4c1.1.3 2.2.4 3.4.4 5.5 0 10-3.6 10-8s-4.5-8-10-8z",
+    "help": "M12 2a10 10 0 100 20 10 10 0 000-20zm1 16h-2v-2h2zm2.1-7.7l-.9.9c-.7.7-1.2 1.3-1.2 2.8h-2v-.5c0-1.1.5"
+            "-2.1 1.2-2.8l1.2-1.3A2 2 0 1010 8H8a4 4 0 118 0c0 .9-.4 1.7-.9 2.3z",
+}
+SHAPES = {"circle": "50%", "rounded": "30%", "square": "6px"}
+
+
+def launcher_for(state: AppState, base: str, org: str, group: int, origin: str, config: LicenseConfig,
+                 lang: str) -> Launcher:
+    appearance = config.appearance
+    theme = theme_for(state, appearance)
+    assets = assets_of(state)
+    colors = msgspec.structs.asdict(theme.tokens.colors) | color_overrides(appearance)
+    texts = TEXTS[lang]
+    css = state.launcher_css
+    if css is None:
+        css = state.launcher_css = assets.by_logical("launcher.css").body.decode()
+    cls = f"w {appearance.launcher}" + (" l" if appearance.position == "bottom-left" else "")
+    return Launcher(
+        css=css,
+        vars={"--c": colors["primary"], "--o": colors["on_primary"], "--x": f"{appearance.offset_x}px",
+              "--y": f"{appearance.offset_y}px", "--s": theme.tokens.launcher.size,
+              "--r": SHAPES[theme.tokens.launcher.shape], "--w": f"{appearance.width}px",
+              "--h": f"{appearance.height}px"},
+        cls=cls,
+        icon=ICONS[theme.tokens.launcher.icon],
+        text=(appearance.launcher_text or texts["title"]) if appearance.launcher == "text" else "",
+        label=texts["open_chat"],
+        frame=f"{base}/widget/frame?organization_id={quote(org)}&group_id={group}&origin={quote(origin, safe='')}",
+        host=base + assets.url("host.js"),
+    )
+
+
+@post("/v1/widget/visit", status_code=200, summary="The loader's calls: a visit, a page view, a heartbeat")
+async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """``visit`` (the page loaded): the browser's identity (cookie, else the stored ``cst``, else new; or the site's
+    verified ``user_id``), an access token, the page view, and the launcher. ``page_view`` (a single-page app
+    navigated) and ``heartbeat`` (the page is still open) carry the token and get it back, renewed when it is past
+    half its life; an expired or foreign token is an ``authentication`` error, on which the loader starts over."""
+    state: AppState = request.app.state.ws
+    body = await request.body()  # read before any refusal, so keep-alive connections survive errors
+    if len(body) > MAX_BODY:
+        raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")
+    req = decode_json(_visit_decoder, body)
+    org = await require_license(state, req.cfg.organization_id)
+    origin = request.headers.get("origin")
+    await check_origin(state, org, origin)
+    config = await state.store.license_config(org)
+    group = req.cfg.group
+    group_of(config, group)
+    ttl = state.settings.token_ttl
+    client = request.client.host if request.client else None
+
+    if req.type != "visit":
+        claims = verify_token(state.signer, req.token)
+        if claims.org != org:
+            raise ApiError("authentication", "The access token belongs to another organization")
+        await check_banned(state, claims.cid)
+        activity = None
+        if req.type == "heartbeat":
+            activity = await state.tracker.heartbeat(org, claims.cid)
+        if activity is None:  # a page view, or a heartbeat of a visitor the tracker forgot: count the page
+            await state.tracker.page_view(org, claims.cid, req.url, req.title, req.referrer,
+                                          request.headers.get("user-agent"), client)
+        token = req.token or ""
+        if claims.exp - time.time() < ttl / 2:
+            token = issue_token(state.signer, org, claims.cid, ttl, group)
+        online = bool(await state.router.online_groups(org, [group]))
+        return Response(_encode(VisitResponse(
+            token=token, customer_id=claims.cid, cst=req.cst or "", availability="online" if online else "offline",
+        )), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+    identity_error = None
+    browser_id = browser_identity(state, request, req.cst)
+    cid = customer_id_for(state.secret, org, browser_id, "*")
+    site = req.cfg
+    if site.user_id:
+        expected = identity_hash(await identity_secret(state, org), site.user_id)
+        if site.user_hash and hmac.compare_digest(expected, site.user_hash.lower()):
+            cid = customer_id_for(state.secret, org, "user\0" + site.user_id, "*")
+        else:
+            identity_error = "user_hash does not match user_id: the visitor stays anonymous"
+    await state.store.ensure_customer(cid, org, now_rfc3339())
+    await check_banned(state, cid)
+    fields: dict[str, str] = {}
+    if site.customer and site.customer.name is not None:
+        fields["name"] = site.customer.name
+    if site.customer and site.customer.email is not None:
+        fields["email"] = site.customer.email
+    if site.session_variables is not None:
+        fields["session_fields"] = _encode([{k: v} for k, v in site.session_variables.items()]).decode()
+    if site.user_id and identity_error is None:
+        fields["user_id"] = site.user_id
+    if fields:
+        await state.store.update_customer(cid, fields)
+
+    activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer,
+                                             request.headers.get("user-agent"), client)
+    online = bool(await state.router.online_groups(org, [group]))
+    active = await has_active_chat(state, cid)
+    appearance = config.appearance
+    lang = language_for(request, config)
+    greeting = None
+    if appearance.greeting and online and activity.new_visit and not active:
+        greeting = Greeting(text=appearance.greeting, delay=appearance.greeting_delay,
+                            close=TEXTS[lang]["greeting_close"])
+    response = Response(_encode(VisitResponse(
+        token=issue_token(state.signer, org, cid, ttl, group), customer_id=cid,
+        cst=state.signer.sign("cst", browser_id), availability="online" if online else "offline",
+        launcher=launcher_for(state, base_url(request, state), org, group, origin or "", config, lang),
+        active_chat=active, heartbeat=max(10, state.settings.tracking_online_seconds // 2),
+        greeting=greeting, identity_error=identity_error,
+    )), media_type="application/json", headers={"Cache-Control": "no-store"})
+    set_identity_cookies(state, request, response, browser_id)
+    return response
+
+
+async def has_active_chat(state: AppState, cid: str) -> bool:
+    rows = await state.store.customer_chat_ids(cid)
+    if not rows:
+        return False
+    chats = await state.store.chats([chat_id for chat_id, _ in rows[:20]])
+    return any(chat.get("active_thread") for chat in chats if chat)
+
+
+# --- the frame's configuration -----------------------------------------------------------------------------------------
+
+
+def static_config(state: AppState, org: str, config: LicenseConfig, group_id: int, lang: str) -> bytes:
+    """Encoded once per license configuration, group and language, then reused by every visitor's request."""
+    from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
+
+    appearance = config.appearance
+    theme = theme_for(state, appearance)
+    assets = assets_of(state)
+    version = state.store.config_version(org)
+    key = (org, version, group_id, lang, assets.manifest.source_digest)
+    cached = state.static_configs.get(key)
+    if cached is not None:
+        return cached
+    texts = TEXTS[lang]
+    group = group_of(config, group_id)
+    encoded = _encode(StaticConfig(
+        organization_id=org,
+        group={"id": group.id, "name": group.name},
+        language=lang,
+        texts=texts,
+        theme=ThemeConfig(theme.name, theme.variables(color_overrides(appearance)),
+                          assets.url(f"theme-{theme.name}.css")),
+        title=appearance.title or texts["title"],
+        agent_name=appearance.agent_name,
+        agent_avatar=appearance.agent_avatar,
+        position=appearance.position,
+        width=appearance.width,
+        height=appearance.height,
+        rating=appearance.rating,
+        offline_title=appearance.offline_title or texts["offline_title"],
+        offline_text=appearance.offline_text or texts["offline_text"],
+        upload_max_bytes=state.settings.upload_max_bytes,
+        ticket_form=config.ticket.form if config.ticket and config.ticket.form else DEFAULT_TICKET,
+        prechat_form=(config.prechat.form or DEFAULT_PRECHAT) if config.prechat and config.prechat.enabled else None,
+        postchat_form=((config.postchat.form or DEFAULT_POSTCHAT)
+                       if config.postchat and config.postchat.enabled else None),
+    ))
+    if len(state.static_configs) > 10_000:
+        state.static_configs.clear()
+    state.static_configs[key] = encoded
+    return encoded
+
+
+@get("/v1/widget/config", summary="Everything the chat frame needs to render, for one visitor")
+async def widget_config(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    org = await license_of(request, state)
+    group_id = query_int(request, "group_id")
+    config = await state.store.license_config(org)
+    lang = language_for(request, config, request.query_params.get("lang"))
+    static = static_config(state, org, config, group_id, lang)
+    online = bool(await state.router.online_groups(org, [group_id]))
+    visitor = VisitorConfig(online=online, chats=[])
+    authorization = request.headers.get("authorization")
+    if authorization:
+        claims = verify_token(state.signer, authorization)
+        if claims.org != org:
+            raise ApiError("authentication", "The access token belongs to another organization")
+        await check_origin(state, org, request.headers.get("origin"))
+        await check_banned(state, claims.cid)
+        rec = await state.store.customer(claims.cid) or {}
+        visitor.customer = {"id": claims.cid, **{k: rec[k] for k in ("name", "email") if rec.get(k)}}
+        rows = await state.store.customer_chat_ids(claims.cid)
+        for chat in await state.store.chats([chat_id for chat_id, _ in rows[:20]]):
+            if not chat:
+                continue
+            seen = chat.get(f"seen:{claims.cid}")
+            last_event = int(chat.get("last_event_ms") or 0)
+            unread = last_event > 0 and (not seen or rfc3339_to_ms(seen) < last_event)
+            visitor.chats.append(ChatSummary(chat["id"], bool(chat.get("active_thread")), unread))
+    body = b'{"static":' + static + b',"visitor":' + _encode(visitor) + b"}"
+    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization, Accept-Language"}
+    inm = request.headers.get("if-none-match")
+    if inm and etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
+        return Response(b"", status_code=304, headers=headers, media_type="application/json")
+    return Response(body, media_type="application/json", headers=headers)
+
+
+
+# --- the demo page -------------------------------------------------------------------------------------------------
+
+_DEMO_JS = (b'document.getElementById("spa").addEventListener("click", (e) => {\n'
+            b'  e.preventDefault();\n  history.pushState(null, "", "/demo/pricing" + location.search);\n'
+            b'  document.title = "Pricing - widget_server demo shop";\n});\n')
+
+
+@get("/demo", summary="A demo page with the default license's widget", include_in_schema=False)
+async def widget_demo(request: Request[Any, Any, Any]) -> Response[str]:
+    state: AppState = request.app.state.ws
+    org = await license_of(request, state)
+    snippet = snippet_html(base_url(request, state), org)
+    body = _env.get_template("demo.html").render(org=org, snippet=snippet)
+    return Response(body, media_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+@get("/widget/demo.js", summary="The demo page's script", include_in_schema=False)
+async def widget_demo_js() -> Response[bytes]:
+    return Response(_DEMO_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,183 @@
+"""``python -m widget_server build``: bundle and minify the widget's sources with esbuild into content-hashed files.
+
+Sources: ``static/src/loader.js`` (the script tag), ``host.js`` (host-page extras it loads when needed),
+``launcher.css`` (the launcher's styles, sent in the visit answer), ``static/src/widget/main.js`` and
+``static/src/widget/widget.css`` (the chat frame), and every theme's ``themes/<name>/theme.css``. Output in ``static/dist/``: each file as
+``<name>.<hash>.<ext>`` with ``.gz`` and ``.br`` siblings, and ``manifest.json`` mapping logical names to them, plus a
+digest of the sources so ``serve`` rebuilds only when something changed.
+
+esbuild comes from the npm registry (``static/package.json``, installed with ``npm ci`` on first build): PyPI's
+``esbuild`` package downloads it at runtime with TLS checks off (``STACK-NOTES.md`` §5). The previous build's files
+are kept beside the new ones, so a frame page rendered just before a deploy still finds its hashed files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Iterator
+
+import brotli
+import msgspec
+
+log = logging.getLogger("widget_server.build")
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+STATIC_DIR = Path(os.environ.get("WIDGET_STATIC_DIR") or ROOT / "static")
+THEMES_DIR = Path(os.environ.get("WIDGET_THEMES_DIR") or ROOT / "themes")
+DIST_DIR = STATIC_DIR / "dist"
+MANIFEST = "manifest.json"
+
+# logical name -> (source relative to static/src, esbuild flags)
+JS_FLAGS = ["--bundle", "--minify", "--format=iife", "--target=es2019", "--legal-comments=none"]
+ENTRIES: dict[str, str] = {
+    "loader.js": "loader.js",
+    "host.js": "host.js",
+    "launcher.css": "launcher.css",
+    "widget.js": "widget/main.js",
+    "widget.css": "widget/widget.css",
+}
+
+
+class BuiltFile(msgspec.Struct):
+    file: str
+    """The content-hashed file name in ``dist/``."""
+    size: int
+    gzip: int
+    br: int
+
+
+class Manifest(msgspec.Struct):
+    source_digest: str
+    files: dict[str, BuiltFile]
+    previous: list[str] = msgspec.field(default_factory=list)
+    """Hashed file names of the build before this one, kept on disk."""
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def _source_files() -> list[Path]:
+    files = [p for p in sorted((STATIC_DIR / "src").rglob("*")) if p.is_file()]
+    files += [p for p in sorted(THEMES_DIR.rglob("*")) if p.is_file()]
+    lock = STATIC_DIR / "package-lock.json"
+    return files + ([lock] if lock.exists() else [])
+
+
+def source_digest() -> str:
+    h = hashlib.sha256()
+    for path in _source_files():
+        h.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:24]
+
+
+def read_manifest(dist: Path = DIST_DIR) -> Manifest | None:
+    try:
+        return msgspec.json.decode((dist / MANIFEST).read_bytes(), type=Manifest)
+    except (FileNotFoundError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def theme_names() -> list[str]:
+    if not THEMES_DIR.is_dir():
+        return []
+    return sorted(p.name for p in THEMES_DIR.iterdir() if (p / "theme.css").is_file())
+
+
+def _esbuild() -> Path:
+    binary = STATIC_DIR / "node_modules" / ".bin" / "esbuild"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise BuildError("npm is not installed: it is needed once to install esbuild (apt-get install -y npm)")
+        command = "ci" if (STATIC_DIR / "package-lock.json").exists() else "install"
+        log.info("installing esbuild (npm %s in %s)", command, STATIC_DIR)
+        done = subprocess.run([npm, command, "--no-audit", "--no-fund", "--loglevel=error"], cwd=STATIC_DIR,
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not binary.exists():
+            raise BuildError(f"npm {command} failed: {done.stderr.strip() or done.stdout.strip()}")
+    return binary
+
+
+def _compile(esbuild: Path, source: Path, out: Path) -> bytes:
+    flags = JS_FLAGS if source.suffix == ".js" else ["--bundle", "--minify", "--loader:.svg=dataurl"]
+    done = subprocess.run([str(esbuild), str(source), *flags, f"--outfile={out}", "--log-level=error"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BuildError(f"esbuild failed on {source}: {done.stderr.strip()}")
+    return out.read_bytes()
+
+
+def _write(dist: Path, logical: str, body: bytes) -> BuiltFile:
+    stem, _, ext = logical.rpartition(".")
+    name = f"{stem}.{hashlib.sha256(body).hexdigest()[:12]}.{ext}"
+    packed_gz = gzip.compress(body, compresslevel=9, mtime=0)
+    packed_br = brotli.compress(body, quality=11, mode=brotli.MODE_TEXT)
+    for path, data in ((dist / name, body), (dist / f"{name}.gz", packed_gz), (dist / f"{name}.br", packed_br)):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return BuiltFile(file=name, size=len(body), gzip=len(packed_gz), br=len(packed_br))
+
+
+@contextmanager
+def _locked(dist: Path) -> Iterator[None]:
+    """Several servers starting at once (tests, a deploy) build one at a time; the later ones find it done."""
+    dist.mkdir(parents=True, exist_ok=True)
+    with open(dist / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def build(force: bool = False) -> Manifest:
+    """Build when the sources changed since the last build (or always with ``force``); returns the manifest."""
+    digest = source_digest()
+    with _locked(DIST_DIR):
+        current = read_manifest()
+        if current is not None and current.source_digest == digest and not force and all(
+                (DIST_DIR / f.file).exists() for f in current.files.values()):
+            return current
+        esbuild = _esbuild()
+        sources = {logical: STATIC_DIR / "src" / rel for logical, rel in ENTRIES.items()}
+        sources.update({f"theme-{name}.css": THEMES_DIR / name / "theme.css" for name in theme_names()})
+        files: dict[str, BuiltFile] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for logical, source in sources.items():
+                files[logical] = _write(DIST_DIR, logical, _compile(esbuild, source, Path(tmp) / logical))
+        previous = [f.file for f in current.files.values()] if current else []
+        manifest = Manifest(source_digest=digest, files=files, previous=previous)
+        keep = {MANIFEST, ".lock"} | {f.file for f in files.values()} | set(previous)
+        for path in DIST_DIR.iterdir():
+            base = path.name.removesuffix(".gz").removesuffix(".br")
+            if path.is_file() and base not in keep:
+                path.unlink()
+        tmp_manifest = DIST_DIR / (MANIFEST + ".tmp")
+        tmp_manifest.write_bytes(msgspec.json.format(msgspec.json.encode(manifest), indent=2))
+        tmp_manifest.replace(DIST_DIR / MANIFEST)
+        log.info("widget built: %s", ", ".join(f"{k} {v.size} B ({v.gzip} B gzip, {v.br} B br)"
+                                               for k, v in files.items()))
+        return manifest
+
+
+def main() -> int:
+    try:
+        manifest = build(force=True)
+    except BuildError as exc:
+        print(f"build failed: {exc}")
+        return 1
+    print(json.dumps({k: msgspec.to_builtins(v) for k, v in manifest.files.items()}, indent=2))
+    return 0
