@@ -263,3 +263,76 @@ def test_without_agents_the_visitor_leaves_a_message(page: Page, host: str, api:
     assert form["form_type"] == "ticket"
     assert any(f.get("answer") == "Please call me back tomorrow" for f in form["fields"])
     assert problems == []
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cfc0f01f0005"
+    "0001ff5a0d2f1f0000000049454e44ae426082")
+
+
+def test_files_rating_and_a_new_thread_keep_one_conversation(page: Page, host: str, api: str, make_license: Any,
+                                                             make_agent: Any) -> None:  # noqa: F811
+    org = make_license()
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+    launcher(page).click()
+    frame = chat_frame(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Here is a screenshot")
+    box.press("Enter")
+    chat_id = customer_chat(agent)["id"]
+
+    # a file through the attach button: uploaded, sent as a file event, shown as an image
+    frame.locator("input[type=file]").set_input_files(
+        files=[{"name": "shot.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(frame.locator(".ws-msg.customer img.ws-image[alt='shot.png']").last).to_be_visible()
+    event = wait_for(lambda: next((e for e in agent.ok("get_chat", {"chat_id": chat_id})["thread"]["events"]
+                                   if e["type"] == "file"), None), what="the file event")
+    assert event["name"] == "shot.png" and event["content_type"] == "image/png"
+    assert httpx.get(event["url"], timeout=10).content == PNG
+
+    # the agent closes the chat: the customer rates it
+    thread_id = agent.ok("get_chat", {"chat_id": chat_id})["thread"]["id"]
+    agent.ok("deactivate_chat", {"id": chat_id})
+    expect(frame.get_by_text("How was this chat?")).to_be_visible()
+    frame.get_by_role("button", name="Good").click()
+    frame.get_by_role("textbox", name="Anything you would like to add?").fill("Quick and kind")
+    frame.get_by_role("button", name="Send rating").click()
+    expect(frame.get_by_text("Thank you for your feedback!")).to_be_visible()
+    thread = agent.ok("get_chat", {"chat_id": chat_id, "thread_id": thread_id})["thread"]
+    assert thread["properties"]["rating"] == {"score": 1, "comment": "Quick and kind"}
+
+    # writing again continues the same chat in a new thread; after a reload both threads are there
+    box.fill("One more question")
+    box.press("Enter")
+    agent_sees(agent, chat_id, "One more question")
+    assert agent.ok("get_chat", {"chat_id": chat_id})["thread"]["id"] != thread_id
+    page.reload()
+    launcher(page).click()
+    frame = chat_frame(page)
+    expect(frame.get_by_text("Here is a screenshot")).to_be_visible()
+    expect(frame.get_by_text("One more question")).to_be_visible()
+    assert problems == []
+
+
+def test_the_widget_works_by_keyboard_and_fills_a_narrow_screen(page: Page, host: str, api: str,
+                                                                make_license: Any) -> None:
+    org = make_license()
+    problems = watch(page)
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.goto(host_page(host, api, org))
+    expect(launcher(page)).to_be_visible()
+    for _ in range(5):  # Tab from the page's start to the launcher
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label')") == "Open chat":
+            break
+    page.keyboard.press("Enter")
+    frame = chat_frame(page)
+    expect(frame.get_by_text("We are away right now")).to_be_visible()
+    expect(frame.get_by_label("Name:")).to_be_focused()  # focus goes to the first field of the offline form
+    box = page.locator("iframe[title='Open chat']").bounding_box()
+    assert box is not None and box["width"] == 375 and box["height"] == 700  # full screen on a phone
+    page.keyboard.press("Escape")
+    assert wait_for(lambda: page.evaluate("WidgetServer.get('state').visibility") == "minimized", what="Escape")
+    assert problems == []

@@ -32,6 +32,7 @@ from .auth import (
     check_banned, check_origin, customer_id_for, browser_identity, issue_token, require_license,
     set_identity_cookies, verify_token,
 )
+from .client import client_info
 from .console import TEMPLATES_DIR
 from .customer_web import base_url
 from .dispatch import decode_json
@@ -413,7 +414,8 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
     group = req.cfg.group
     group_of(config, group)
     ttl = state.settings.token_ttl
-    client = request.client.host if request.client else None
+    client = client_info(request.headers, request.client.host if request.client else None,
+                         state.settings.trusted_proxy_headers)
 
     if req.type != "visit":
         claims = verify_token(state.signer, req.token)
@@ -424,8 +426,8 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
         if req.type == "heartbeat":
             activity = await state.tracker.heartbeat(org, claims.cid)
         if activity is None:  # a page view, or a heartbeat of a visitor the tracker forgot: count the page
-            await state.tracker.page_view(org, claims.cid, req.url, req.title, req.referrer,
-                                          request.headers.get("user-agent"), client)
+            await state.tracker.page_view(org, claims.cid, req.url, req.title, req.referrer, client.user_agent,
+                                          client.ip, client.geo)
         token = req.token or ""
         if claims.exp - time.time() < ttl / 2:
             token = issue_token(state.signer, org, claims.cid, ttl, group)
@@ -458,8 +460,8 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
     if fields:
         await state.store.update_customer(cid, fields)
 
-    activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer,
-                                             request.headers.get("user-agent"), client)
+    activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer, client.user_agent,
+                                             client.ip, client.geo)
     online = bool(await state.router.online_groups(org, [group]))
     active = await has_active_chat(state, cid)
     appearance = config.appearance

@@ -59,6 +59,7 @@ export function linkify(text) {
 
 // Only http(s) and blob/data images from our own uploads may be used as URLs for links and images.
 export function safeUrl(url) {
+  if (!url || typeof url !== "string") return null;
   try {
     const u = new URL(url, location.href);
     return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
