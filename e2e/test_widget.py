@@ -336,3 +336,36 @@ def test_the_widget_works_by_keyboard_and_fills_a_narrow_screen(page: Page, host
     page.keyboard.press("Escape")
     assert wait_for(lambda: page.evaluate("WidgetServer.get('state').visibility") == "minimized", what="Escape")
     assert problems == []
+
+
+@pytest.fixture(scope="module")
+def fast_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> Iterator[Any]:
+    """A server whose visitors count as online for 4 s, so the loader's heartbeat comes every 2 s."""
+    from widget_server.testing import LiveServer
+
+    live = LiveServer(tmp_path_factory.mktemp("e2e-fast"), valkey_url,
+                      env={"WIDGET_TRACKING_ONLINE_SECONDS": "4"}).start()
+    yield live
+    live.stop()
+
+
+def test_an_agent_invites_a_browsing_visitor_and_the_widget_opens(page: Page, host: str, fast_server: Any,
+                                                                  make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    org = make_license()
+    made = agent_online(make_agent, org)
+    agent = AgentAccount(fast_server.url, made.id, made.token)
+    problems = watch(page)
+    page.goto(host_page(host, fast_server.url, org))
+    customer_id = page.evaluate("new Promise((done) => WidgetServer.on('ready', (d) => done(d.customerData.id)))")
+    assert page.locator("iframe").count() == 0  # browsing: no frame, no socket
+    agent.ok("start_chat", {"chat": {"users": [{"id": customer_id, "type": "customer"}], "thread": {
+        "events": [{"type": "message", "text": "Hi! Can I help you find something?"}]}}})
+    frame = chat_frame(page)
+    expect(frame.get_by_text("Hi! Can I help you find something?")).to_be_visible(timeout=15000)
+    assert page.evaluate("WidgetServer.get('state').visibility") == "maximized"
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Yes, a blue sweater")
+    box.press("Enter")
+    chat_id = agent.ok("list_chats", {})["chats_summary"][0]["id"]
+    agent_sees(agent, chat_id, "Yes, a blue sweater")
+    assert problems == []

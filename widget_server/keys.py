@@ -124,6 +124,11 @@ WEBHOOK_GROUP = "deliverers"
 
 
 # customer
+def invitation(org: str, cid: str) -> str:
+    """An agent started a chat with this visitor: the loader's next heartbeat opens the widget (string: chat id)."""
+    return f"{P}:{{{org}}}:invite:{cid}"
+
+
 def customer(cid: str) -> str:
     return f"{P}:{{{cid}}}:cust"
 

@@ -25,6 +25,7 @@ const post = (type) => fetch(new URL("/v1/widget/visit", script.src), {
 }).then((r) => r.json()).then((r) => {
   if (token = r.token) {
     state.availability = r.availability;
+    if (r.active_chat && wrap && !frame) show("maximized");  // an agent invited the visitor to chat
     try { ls[key] = r.cst; } catch (e) { /* no storage */ }
   }
   return r;

@@ -428,12 +428,15 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
         if activity is None:  # a page view, or a heartbeat of a visitor the tracker forgot: count the page
             await state.tracker.page_view(org, claims.cid, req.url, req.title, req.referrer, client.user_agent,
                                           client.ip, client.geo)
+        # an agent started a chat with this visitor: the loader opens the widget, which connects and shows it
+        invited = req.type == "heartbeat" and await state.valkey.getdel(keys.invitation(org, claims.cid)) is not None
         token = req.token or ""
         if claims.exp - time.time() < ttl / 2:
             token = issue_token(state.signer, org, claims.cid, ttl, group)
         online = bool(await state.router.online_groups(org, [group]))
         return Response(_encode(VisitResponse(
             token=token, customer_id=claims.cid, cst=req.cst or "", availability="online" if online else "offline",
+            active_chat=True if invited else None,
         )), media_type="application/json", headers={"Cache-Control": "no-store"})
 
     identity_error = None

@@ -71,6 +71,10 @@ class AgentCaller:
         return self.agent_id
 
 
+INVITATION_TTL = 600
+"""Seconds an agent's chat with a visitor waits for the visitor's widget to notice it (then the visitor is gone)."""
+
+
 class AgentCore(ChatBase):
     FOR_CUSTOMER = False
 
@@ -290,6 +294,8 @@ class AgentCore(ChatBase):
             await self.router.take(caller.org, caller.agent_id)
             chat = await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
         await self._incoming_chat_to(caller, chat, thread_id, [customers[0]], webhook=True)
+        if req.active:  # the visitor's widget holds no socket yet: its next heartbeat learns of the chat
+            await self.store.r.set(keys.invitation(caller.org, customers[0]), chat_id, ex=INVITATION_TTL)
         event_ids = [e.id for e in events] if events else None
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id, event_ids=event_ids)  # type: ignore[arg-type]
 
