@@ -369,3 +369,46 @@ def test_an_agent_invites_a_browsing_visitor_and_the_widget_opens(page: Page, ho
     chat_id = agent.ok("list_chats", {})["chats_summary"][0]["id"]
     agent_sees(agent, chat_id, "Yes, a blue sweater")
     assert problems == []
+
+
+def test_a_queued_visitor_sees_the_position_until_an_agent_takes_the_chat(
+        page: Page, host: str, api: str, valkey_url: str, make_license: Any) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from widget_server.bootstrap import create_agent
+    from widget_server.valkey import connect
+
+    def agent_with(org: str, name: str, max_chats: int) -> AgentAccount:
+        async def create() -> AgentAccount:
+            client = connect(valkey_url)
+            try:
+                email = f"{name.lower()}-{secrets.token_hex(4)}@example.com"
+                creds = await create_agent(client, org, email, name, "normal", max_chats=max_chats)
+            finally:
+                await client.aclose()
+            return AgentAccount(api, email, creds["personal_access_token"])
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, create()).result(timeout=30)
+
+    org = make_license()
+    busy = agent_with(org, "Busy", 0)  # accepting, but with no room for a chat: the group is online for queueing
+    busy.ok("set_routing_status", {"status": "accepting_chats"})
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+    launcher(page).click()
+    frame = chat_frame(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Is anyone there?")
+    box.press("Enter")
+    expect(frame.get_by_text("You are number 1 in the queue", exact=False)).to_be_visible()
+    assert page.evaluate("new Promise((done) => WidgetServer.on('ready', () => "
+                         "done(WidgetServer.get('customer_data').status)))") == "queued"
+    free = agent_with(org, "Free", 3)
+    free.ok("set_routing_status", {"status": "accepting_chats"})  # the queue drains to the new agent
+    expect(frame.get_by_text("You are number 1 in the queue", exact=False)).to_be_hidden()
+    chat_id = free.ok("list_chats", {})["chats_summary"][0]["id"]
+    free.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "Sorry for the wait!"}})
+    expect(frame.get_by_text("Sorry for the wait!")).to_be_visible()
+    expect(frame.locator(".ws-author").filter(has_text="Free").first).to_be_visible()
+    assert problems == []
