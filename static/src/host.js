@@ -84,6 +84,9 @@ w.addEventListener("message", (e) => {
     }
   } else if (m.t == "show") {
     l.show(m.v);
+  } else if (m.t == "token") {
+    // the frame's token expired (a tab that slept): the loader's is renewed by its heartbeats
+    send({ t: "token", token: l.token() });
   } else if (m.t == "event") {
     emit(m.name, m.payload);
   }
@@ -118,7 +121,8 @@ if (greeting) {
 }
 
 // the frame says "ready" once it runs; if it ran before this script, it says it again when asked
-if (l.frame()) l.frame().contentWindow.postMessage({ ws: 1, t: "hello" }, base);
+// ("*": the frame may still hold its initial about:blank document, and a hello carries nothing)
+if (l.frame()) l.frame().contentWindow.postMessage({ ws: 1, t: "hello" }, "*");
 
 const queued = api._q.splice(0);
 api._q.push = (c) => api[c[0]](...c[1]);

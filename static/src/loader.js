@@ -33,7 +33,7 @@ const post = (type) => fetch(new URL("/v1/widget/visit", script.src), {
 
 const extras = () => {
   if (!api._l) {
-    api._l = { state, show, boot, wrap, frame: () => frame };
+    api._l = { state, show, boot, wrap, frame: () => frame, token: () => token };
     const s = el("script", d.head);
     s.nonce = script.nonce;
     s.src = boot.launcher.host;

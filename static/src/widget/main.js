@@ -7,6 +7,7 @@ const params = new URLSearchParams(location.search);
 const ORG = params.get("organization_id");
 const GROUP = Number(params.get("group_id") || 0);
 const HOST_ORIGIN = params.get("origin") || "";
+const PREVIEW = params.get("preview");  // the wizard's preview: its unsaved draft
 const API = `/v3.6/customer`;
 const TOKEN_KEY = `ws_token_${ORG}`;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -72,6 +73,7 @@ window.addEventListener("message", (e) => {
   const m = e.data;
   if (!m || m.ws !== 1) return;
   if (m.t === "hello") toHost({ t: "ready" });
+  else if (m.t === "token") tokenWaiters.splice(0).forEach((done) => done(m.token));
   else if (m.t === "visibility") setVisible(m.v === "maximized");
   else if (m.t === "call") hostCall(m.name, m.arg);
 });
@@ -853,8 +855,25 @@ function ensureConnected() {
   return connecting;
 }
 
+const tokenWaiters = [];
+
+function tokenFromHost() {
+  return new Promise((resolve) => {
+    tokenWaiters.push(resolve);
+    toHost({ t: "token" });
+    setTimeout(() => resolve(null), 5000);
+  });
+}
+
 async function renewToken() {
-  // the token expired (a tab that slept for hours): get a new one with the browser's identity cookie
+  // the token expired (a tab that slept for hours): the page's loader holds a fresh one (its heartbeats renew it,
+  // for the same visitor however identified); failing that, the browser's identity cookie
+  const fresh = await tokenFromHost();
+  if (fresh && fresh !== token) {
+    token = fresh;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    return;
+  }
   try {
     const r = await fetch("/v2/customer/token", { method: "POST", credentials: "include",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify({ grant_type: "cookie", organization_id: ORG }) });
@@ -900,7 +919,8 @@ async function boot() {
     app.textContent = "The chat could not start: open it from the site's chat button.";
     return;
   }
-  const r = await fetch(`/v1/widget/config?organization_id=${encodeURIComponent(ORG)}&group_id=${GROUP}`, {
+  const r = await fetch(`/v1/widget/config?organization_id=${encodeURIComponent(ORG)}&group_id=${GROUP}` +
+    (PREVIEW ? `&preview=${encodeURIComponent(PREVIEW)}` : ""), {
     headers: { Authorization: `Bearer ${token}` },
   });
   if (!r.ok) {
