@@ -340,11 +340,14 @@ def test_the_widget_works_by_keyboard_and_fills_a_narrow_screen(page: Page, host
 
 @pytest.fixture(scope="module")
 def fast_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> Iterator[Any]:
-    """A server whose visitors count as online for 4 s, so the loader's heartbeat comes every 2 s."""
+    """A server whose visitors count as online for 4 s, so the loader's heartbeat comes every 2 s, and whose customer
+    tokens live 8 s (renewed by a heartbeat past half their life; sockets are told of their token's expiry from the
+    end of the 3 s login timeout on)."""
     from widget_server.testing import LiveServer
 
     live = LiveServer(tmp_path_factory.mktemp("e2e-fast"), valkey_url,
-                      env={"WIDGET_TRACKING_ONLINE_SECONDS": "4"}).start()
+                      env={"WIDGET_TRACKING_ONLINE_SECONDS": "4", "WIDGET_TOKEN_TTL": "8",
+                           "WIDGET_RTM_LOGIN_TIMEOUT": "3"}).start()
     yield live
     live.stop()
 
@@ -411,4 +414,28 @@ def test_a_queued_visitor_sees_the_position_until_an_agent_takes_the_chat(
     free.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "Sorry for the wait!"}})
     expect(frame.get_by_text("Sorry for the wait!")).to_be_visible()
     expect(frame.locator(".ws-author").filter(has_text="Free").first).to_be_visible()
+    assert problems == []
+
+
+def test_the_chat_survives_its_token_expiring(page: Page, host: str, fast_server: Any, make_license: Any,
+                                              make_agent: Any) -> None:  # noqa: F811
+    org = make_license()
+    made = agent_online(make_agent, org)
+    agent = AgentAccount(fast_server.url, made.id, made.token)
+    problems = watch(page)
+    page.goto(host_page(host, fast_server.url, org))
+    launcher(page).click()
+    frame = chat_frame(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Before the token expires")
+    box.press("Enter")
+    chat_id = customer_chat(agent)["id"]
+    # the server ends the socket when the frame's token expires; the frame gets a fresh one from the page's loader
+    expect(frame.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible(timeout=15000)
+    expect(frame.get_by_role("status").filter(has_text="Reconnecting")).to_be_hidden(timeout=15000)
+    agent.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "Still here?"}})
+    expect(frame.get_by_text("Still here?")).to_be_visible()
+    box.fill("Yes, still here")
+    box.press("Enter")
+    agent_sees(agent, chat_id, "Yes, still here")
     assert problems == []

@@ -53,6 +53,7 @@ from .test_tracking import (  # noqa: F401
     test_the_loader_reports_page_views_and_heartbeats_over_http,
     test_thousands_of_visitors_are_counted_and_listed_online,
     test_unique_visitors_per_day_come_from_hyperloglog,
+    test_user_agents_are_interned_once_per_license_and_period,
     test_visitors_expire_after_retention_and_the_sweep_reclaims_them,
     tracker,
 )

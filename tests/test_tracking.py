@@ -128,6 +128,28 @@ async def test_the_pages_of_a_visit_are_bounded(tracker, clock, lic):
     assert v.visit.referrer == "https://ref.example/" and v.statistics.page_views_count == tracker.pages_per_visit + 5
 
 
+async def test_user_agents_are_interned_once_per_license_and_period(tracker, clock, valkey, lic):
+    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0"
+    a, b, c = visitor_ids(3)
+    ids = [(await tracker.page_view(lic, vid, "https://shop.example/", "Home", None, ua, "203.0.113.7")).dense_id
+           for vid in (a, b)]
+    await tracker.touch(lic, c, user_agent="curl/8.5")
+    period = keys.tracking_user_agents(lic, T0 // tracker.retention)
+    assert sorted(await valkey.hvals(period)) == [b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                                                  b"(KHTML, like Gecko) Chrome/131.0.0.0", b"curl/8.5"]
+    assert 2 * tracker.retention < await valkey.ttl(period) <= 3 * tracker.retention
+    details = await valkey.lindex(keys.tracking_visit(lic, ids[0]), 0)
+    assert ua.encode() not in details and b'"ua":' in details
+    first = await tracker.visitor(lic, a)
+    assert [v.visit.user_agent for v in await tracker.visitors(lic, [a, b, c])] == [ua, ua, "curl/8.5"]
+    assert (first.visit.user_agent, first.visit.ip) == (ua, "203.0.113.7")
+
+    # details written before interning (the string inline) read the same; a string gone reads as none
+    await valkey.lset(keys.tracking_visit(lic, ids[0]), 0, b'{"user_agent":"Old/1.0","ip":"198.51.100.1"}')
+    await valkey.delete(period)
+    assert [v.visit.user_agent for v in await tracker.visitors(lic, [a, b])] == ["Old/1.0", ""]
+
+
 async def test_visitors_expire_after_retention_and_the_sweep_reclaims_them(tracker, clock, valkey, lic):
     gone, back, kept = visitor_ids(3)
     for vid in (gone, back):

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi.config import OpenAPIConfig
 from litestar.stores.valkey import ValkeyStore
 
@@ -17,10 +17,12 @@ from . import __version__
 from .api.agent_rtm import agent_rtm
 from .api.agent_web import agent_action
 from .api.auth import customer_token
+from .api.client import forwarded_address
 from .api.configuration_web import configuration_action
 from .api.console import agent_console, agent_console_asset
 from .api.customer_rtm import customer_rtm
 from .api.customer_web import customer_action, customer_get_action
+from .api.edge import forward_customer_token, upstream_customer_rtm
 from .api.errors import EXCEPTION_HANDLERS
 from .api.files import get_file
 from .api.health import healthz, readyz
@@ -29,7 +31,8 @@ from .api.shutdown import count_requests, drain_on_sigterm
 from .api.state import AppState
 from .api.tracking_web import track
 from .api.widget import (
-    widget_asset, widget_config, widget_demo, widget_demo_js, widget_frame, widget_loader, widget_snippet, widget_visit,
+    widget_asset, widget_config, widget_demo, widget_demo_css, widget_demo_js, widget_frame, widget_loader,
+    widget_snippet, widget_visit,
 )
 from .core.agents import AgentCore
 from .core.configuration import ConfigurationCore
@@ -38,7 +41,10 @@ from .core.presence import AgentPresence
 from .core.rulebot import RuleBot
 from .core.webhooks import Deliverer
 from .settings import Settings, load_settings
+from .upstream import Upstream, UpstreamCore
+from .upstream.tokens import TokenDirectory
 from .valkey import connect
+from .wizard.pages import ROUTES as WIZARD_ROUTES
 
 log = logging.getLogger("widget_server")
 
@@ -50,12 +56,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise RuntimeError("WIDGET_VALKEY_URL is not set (the CLI sets it when it starts the embedded Valkey)")
     valkey = connect(settings.valkey_url, settings.valkey_cluster)
     state = AppState(settings, valkey)
+    if settings.upstream_url:  # proxy mode: the Customer Chat API is another server's (upstream/)
+        state.upstream = Upstream(settings)
+        state.tokens = TokenDirectory(valkey, state.upstream, settings.token_ttl)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await state.load_secret()
         parts = (state.store, state.bus, state.signer, settings, state.router, state.webhooks, state.tracker)
-        state.core = LocalCore(*parts)
+        state.core = UpstreamCore(state.upstream) if state.upstream else LocalCore(*parts)
         state.agent_core = AgentCore(*parts)
         state.configuration = ConfigurationCore(state.store, state.router, state.webhooks, state.signer)
         deliverer = Deliverer(valkey, state.webhooks, retry_base=settings.webhook_retry_base)
@@ -64,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                        heartbeat=settings.agent_heartbeat_seconds, grace=settings.agent_grace_seconds)
         await deliverer.start()
         await state.bus.start()
+        await state.config_changes.start()
         background = [asyncio.create_task(state.tracker.run_sweeper(settings.tracking_sweep_interval)),
                       asyncio.create_task(state.presence.run_reaper())]
         try:
@@ -74,18 +84,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 task.cancel()
             await deliverer.stop()
             await state.bus.stop()
+            if state.upstream:
+                await state.core.aclose()
+                await state.upstream.aclose()
             await valkey.aclose()
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
         exclude=["/healthz", "/readyz", "/schema"],
         store="rate_limit",
+        # behind a trusted proxy (an edge in proxy mode, a load balancer), each client has its own limit
+        identifier_for_request=forwarded_address if settings.trusted_proxy_headers else get_remote_address,
     )
+    customer_routes = [forward_customer_token, upstream_customer_rtm] if state.upstream else [customer_token, customer_rtm]
     app = Litestar(
-        route_handlers=[healthz, readyz, customer_token, customer_action, customer_get_action, customer_rtm, get_file,
+        route_handlers=[healthz, readyz, *customer_routes, customer_action, customer_get_action, get_file,
                         agent_action, agent_rtm, configuration_action, agent_console, agent_console_asset, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
-                        widget_demo, widget_demo_js],
+                        widget_demo, widget_demo_js, widget_demo_css, *WIZARD_ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,

@@ -176,6 +176,11 @@ def worker_channel(worker_id: str) -> str:
     return f"{P}:worker:{worker_id}"
 
 
+CONFIG_FEED = "config:changes"
+"""The bus "user" whose channel (``user_channel``) tells every worker that a license's configuration changed, so
+each drops its cached copy at once (``core/config_changes.py``). Never an agent's nor a customer's id."""
+
+
 # tracking (every key of a license's visitors shares the license's hash tag, so one script updates them together;
 # the layout and why it is compact is explained in widget_server/tracking/tracker.py)
 def tracking_seq(org: str) -> str:
@@ -209,6 +214,16 @@ def tracking_visit_prefix(org: str) -> str:
 
 def tracking_visit(org: str, dense_id: int) -> str:
     return f"{tracking_visit_prefix(org)}{dense_id}"
+
+
+def tracking_user_agents_prefix(org: str) -> str:
+    """Prefix of the interned user agents: hash (digest of a user agent) -> user agent, one per retention period
+    (``tracking_user_agents``); a visit's details name their user agent by period and digest."""
+    return f"{P}:{{{org}}}:tr:ua:"
+
+
+def tracking_user_agents(org: str, period: int) -> str:
+    return f"{tracking_user_agents_prefix(org)}{period}"
 
 
 def tracking_online(org: str, slot: int) -> str:
@@ -251,3 +266,43 @@ def visitor_feed(org: str) -> str:
 
 TRACKING_SEQ_MATCH = f"{P}:{{*}}:tr:seq"
 """SCAN pattern that finds every license holding tracked visitors (for the retention sweep)."""
+
+
+# the theming wizard (owners' sessions are their own; a license's wizard data shares the license's hash tag)
+def wizard_session(session_id: str) -> str:
+    """Hash of a site owner's wizard session: org, email, csrf token, preview token; expires when left idle."""
+    return f"{P}:wizard:session:{{{session_id}}}"
+
+
+def wizard_login_failures(kind: str, subject: str) -> str:
+    """Counter of failed wizard sign-ins for one e-mail address (``kind`` "email") or client IP ("ip"); it expires
+    with the lockout window."""
+    return f"{P}:wizard:fail:{kind}:{{{subject}}}"
+
+
+def wizard_versions(org: str) -> str:
+    """Hash version number -> encoded saved wizard settings (the newest ones only; older numbers are deleted)."""
+    return f"{P}:{{{org}}}:wizard:versions"
+
+
+def wizard_version_seq(org: str) -> str:
+    """String counter: the last version number the wizard handed out."""
+    return f"{P}:{{{org}}}:wizard:seq"
+
+
+def wizard_preview(org: str, token: str) -> str:
+    """An owner's unsaved draft (an encoded license configuration) that the widget shows to the wizard's preview
+    page only; expires when the wizard is left."""
+    return f"{P}:{{{org}}}:wizard:preview:{token}"
+
+
+def avatar(org: str, name: str) -> str:
+    """An uploaded agent avatar (hash: type, body), named by its content digest; expires unless a save keeps it."""
+    return f"{P}:{{{org}}}:avatar:{name}"
+
+
+# proxy mode (upstream/)
+def upstream_token(digest: str) -> str:
+    """String, with the token's lifetime as TTL: the organization and customer of an upstream access token (by its
+    SHA-256), as the edge learned them from the upstream's token or login response (``upstream/tokens.py``)."""
+    return f"{P}:uptoken:{{{digest}}}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -54,6 +55,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Behind a proxy that sets them: take the visitor's IP from CF-Connecting-IP / X-Real-IP / X-Forwarded-For and
     the location from CF-IPCountry, X-Country-Code, X-City and the like (``api/client.py``). Off, they are ignored:
     anyone can send them."""
+    upstream_url: str = ""
+    """Proxy mode: the base URL (``https://api.livechatinc.com``, or another widget_server) of a Customer Chat API to
+    forward customer traffic to (``upstream/``). Empty means this server's own chat core."""
+    upstream_accounts_url: str = ""
+    """Proxy mode: where ``/v2/customer/token`` is forwarded (LiveChat: ``https://accounts.livechatinc.com``); empty
+    means ``upstream_url``."""
+    upstream_timeout: float = 15.0
+    """Seconds an upstream request may take before the customer gets ``request_timeout`` (LiveChat's threshold)."""
+    upstream_retry_max: float = 10.0
+    """Proxy mode: while the upstream cannot be reached, customers get ``service_unavailable`` at once and the worker
+    probes it again after 0.1 s, then twice as long each time, up to this many seconds."""
     log_level: str = "info"
 
 
@@ -71,6 +83,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     raw.update({k: v for k, v in overrides.items() if v is not None})
     # strict=False lets "30" become 30 and "1.5" become 1.5, with a typed error naming the variable otherwise.
     try:
-        return msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid WIDGET_* setting: {exc}") from None
+    for name in ("upstream_url", "upstream_accounts_url"):
+        url = getattr(settings, name)
+        parts = urlsplit(url)
+        if url and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
+            raise SystemExit(f"invalid WIDGET_{name.upper()}: {url!r} is not an http:// or https:// base URL")
+    return settings

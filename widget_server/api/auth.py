@@ -95,6 +95,14 @@ def verify_token(signer: Signer, value: str | None) -> AccessToken:
     return claims
 
 
+async def customer_claims(state: AppState, credential: str | None, org: str | None = None) -> AccessToken:
+    """The customer behind a credential: ``verify_token``, or in proxy mode what the edge learned of the upstream's
+    token (``upstream/tokens.py``; ``org`` lets it ask the upstream about a token it never saw)."""
+    if state.tokens is None:
+        return verify_token(state.signer, credential)
+    return await state.tokens.claims(credential, org)
+
+
 def customer_id_for(secret: bytes, org: str, browser_id: str, scope: str) -> str:
     """The customer of a browser identity in a license (and group scope): stable, unguessable, no storage."""
     digest = hmac.new(secret, f"cid\0{org}\0{scope}\0{browser_id}".encode(), hashlib.sha256).digest()

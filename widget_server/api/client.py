@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from typing import Any
 
 from ..tracking import ClientInfo, Geolocation
 
@@ -77,3 +78,9 @@ def client_info(headers: Mapping[str, str], peer: str | None, trusted_proxy_head
     if not trusted_proxy_headers:
         return ClientInfo(ip=peer, user_agent=user_agent)
     return ClientInfo(ip=forwarded_ip(headers) or peer, user_agent=user_agent, geo=geolocation(headers))
+
+
+def forwarded_address(request: Any) -> str:
+    """The rate limiter's key with ``WIDGET_TRUSTED_PROXY_HEADERS``: the client's IP as the proxy reports it."""
+    peer = request.client.host if request.client else "127.0.0.1"
+    return forwarded_ip(request.headers) or peer

@@ -52,16 +52,20 @@ class CustomerConnection(RtmConnection):
                         group_id=req.group_id if req.group_id is not None else claims.group,
                         client=client_info(self.socket.headers, self.socket.client.host if self.socket.client else None,
                                            settings.trusted_proxy_headers))
+        self.subscribe(req)
+        await self.state.bus.register(claims.cid, self)
+        self.caller, self.user_id, self.expires_at = caller, claims.cid, claims.exp
+        response = await self.state.core.login(caller, req)
+        self.respond(frame, response)
+
+    def subscribe(self, req: c.LoginRequest) -> None:
+        """The pushes the login asked for (``pushes``; all of the connection's version by default)."""
         if req.pushes:
             self.pushes = frozenset(req.pushes.get(self.version, ()))
             if "all" in self.pushes:
                 self.pushes = None
             if self.version == "3.5":
                 self.pushes_36 = frozenset(req.pushes.get("3.6", ()))
-        await self.state.bus.register(claims.cid, self)
-        self.caller, self.user_id, self.expires_at = caller, claims.cid, claims.exp
-        response = await self.state.core.login(caller, req)
-        self.respond(frame, response)
 
     async def closed(self) -> None:
         await self.state.store.remove_connection(self.caller.customer_id, self.conn_id)

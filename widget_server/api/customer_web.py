@@ -12,7 +12,8 @@ from litestar.params import FromPath
 
 from ..core.interface import Caller, UploadedFile
 from ..protocol.errors import ApiError
-from .auth import check_banned, check_origin, require_license, verify_token
+from .auth import check_banned, check_origin, customer_claims, require_license
+from .client import client_info
 from .dispatch import CUSTOMER, WEB_GET_ACTIONS, Action, Table, convert, decode, dispatch, lookup
 from .state import AppState
 
@@ -43,14 +44,23 @@ def json_response(body: Any) -> Response[bytes]:
 
 
 async def web_caller(request: Request[Any, Any, Any], state: AppState, needs_auth: bool,
-                     body_token: str | None = None) -> Caller:
+                     body_token: str | None = None, identify: bool = False) -> Caller:
     """The caller of a customer Web request: token (``Authorization``, else ``body_token`` for ``sendBeacon``),
-    license, allowed origin and ban checks."""
+    license, allowed origin and ban checks. In proxy mode the upstream owns tokens, licenses and bans: the caller just
+    carries the customer's credential and origin on to it, unless the edge itself needs to know the customer
+    (``identify``: tracking)."""
     q = request.query_params
     org = q.get("organization_id") or q.get("license_id")
     version = api_version(request.url.path)
+    credential = request.headers.get("authorization") or (f"Bearer {body_token}" if body_token else None)
+    if state.upstream is not None and not identify:
+        client = client_info(request.headers, request.client.host if request.client else None,
+                             state.settings.trusted_proxy_headers)
+        return Caller(org=org or "", customer_id="", version=version, transport="web",  # type: ignore[arg-type]
+                      base_url=base_url(request, state), client=client, credential=credential,
+                      origin=request.headers.get("origin"))
     if needs_auth:
-        claims = verify_token(state.signer, request.headers.get("authorization") or body_token)
+        claims = await customer_claims(state, credential, org)
         org = org or claims.org
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")

@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import keys
 from ..core.bus import Bus
+from ..core.config_changes import ConfigChanges
 from ..core.interface import ChatCore
 from ..core.routing import Router
 from ..core.webhooks import Webhooks
@@ -34,6 +35,10 @@ class AppState:
         self.configuration: Any
         self._licenses: set[str] = set()
         self.presence: Any
+        self.upstream: Any = None
+        """Proxy mode (``WIDGET_UPSTREAM_URL``): the ``upstream.Upstream`` client; None otherwise."""
+        self.tokens: Any = None
+        """Proxy mode: the ``upstream.tokens.TokenDirectory`` (the customer of an upstream token)."""
         self.sockets: set[Any] = set()
         """This worker's open RTM connections (closed one by one by a graceful shutdown)."""
         self.draining = False
@@ -45,6 +50,15 @@ class AppState:
         self.frame_pages: dict[tuple[str, ...], Any] = {}
         self.static_configs: dict[tuple[Any, ...], bytes] = {}
         self.launcher_css: str | None = None
+        self.config_changes = ConfigChanges(self.bus, self.forget_config)
+        """Saved license configurations reach every worker at once (the store announces its saves through it)."""
+        self.store.on_config_saved = self.config_changes.announce
+
+    def forget_config(self, org: str) -> None:
+        """A license's configuration changed: drop this worker's copy and the widget configurations made from it."""
+        self.store.forget_config(org)
+        for key in [k for k in self.static_configs if k[0] == org]:
+            self.static_configs.pop(key, None)
 
     async def load_secret(self) -> None:
         if self.settings.secret:

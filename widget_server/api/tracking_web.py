@@ -48,7 +48,7 @@ async def track(request: Request[Any, Any, Any]) -> Response[bytes]:
     req = decode_json(_decoder, body)
     if req.type == "page_view" and not req.url:
         raise ApiError("validation", "url is required for a page_view")
-    caller = await web_caller(request, state, needs_auth=True, body_token=req.token)
+    caller = await web_caller(request, state, needs_auth=True, body_token=req.token, identify=True)
     org, cid = caller.org, caller.customer_id
     if req.type == "heartbeat":
         activity = await state.tracker.heartbeat(org, cid)

@@ -8,6 +8,7 @@ opening the chat (or an active chat) loads the frame, its assets, ``GET /v1/widg
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
@@ -29,14 +30,16 @@ from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, compress, serve_head
 from ..widget.locales import TEXTS, negotiate
 from ..widget.themes import Theme, load_themes
 from .auth import (
-    check_banned, check_origin, customer_id_for, browser_identity, issue_token, require_license,
-    set_identity_cookies, verify_token,
+    check_banned, check_origin, customer_claims, customer_id_for, browser_identity, issue_token, require_license,
+    set_identity_cookies,
 )
 from .client import client_info
 from .console import TEMPLATES_DIR
 from .customer_web import base_url
 from .dispatch import decode_json
+from .edge import credential_caller, group_online, upstream_chats, upstream_customer, upstream_visitor
 from .state import AppState
+from ..wizard.versions import Draft, load_draft
 
 LOADER_CACHE = "public, max-age=300, stale-while-revalidate=86400"
 MAX_BODY = 16 * 1024
@@ -64,6 +67,8 @@ class SiteConfig(msgspec.Struct, omit_defaults=True):
                                  msgspec.Meta(max_length=50)] | None = None
     user_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
     user_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    preview: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    """Set by the wizard's preview page only: show the owner's unsaved draft (``wizard/versions.py``)."""
 
 
 class VisitRequest(msgspec.Struct, omit_defaults=True):
@@ -256,6 +261,26 @@ async def identity_secret(state: AppState, org: str) -> str:
     return secret.decode()
 
 
+async def preview_of(state: AppState, org: str, token: str | None) -> Draft | None:
+    """The wizard's unsaved draft a preview token names. The preview page is on the server's own origin and is no
+    visitor: origins are not checked and nothing is tracked. A wrong or expired token is refused rather than showing
+    the saved widget, which the owner could take for their draft."""
+    if not token:
+        return None
+    draft = await load_draft(state.valkey, org, token)
+    if draft is None:
+        raise ApiError("authorization", "The preview expired: reload the wizard")
+    return draft
+
+
+async def is_online(state: AppState, org: str, group: int, preview: Draft | None) -> bool:
+    if preview is not None and preview.online is not None:
+        return preview.online
+    if state.upstream is not None:  # proxy mode: the agents are the upstream's
+        return await group_online(state, org, group)
+    return bool(await state.router.online_groups(org, [group]))
+
+
 # --- assets --------------------------------------------------------------------------------------------------------
 
 
@@ -286,8 +311,8 @@ async def widget_asset(request: Request[Any, Any, Any], name: str) -> Response[b
 # --- the frame page --------------------------------------------------------------------------------------------------
 
 
-def frame_csp(config: LicenseConfig, host: str) -> str:
-    ancestors = " ".join(config.allowed_origins) if config.allowed_origins else "*"
+def frame_csp(config: LicenseConfig, host: str, preview: bool = False) -> str:
+    ancestors = "'self'" if preview else " ".join(config.allowed_origins) if config.allowed_origins else "*"
     return (f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
             f"connect-src 'self' ws://{host} wss://{host}; font-src 'self'; media-src 'self' blob:; "
             f"frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'")
@@ -297,7 +322,8 @@ def frame_csp(config: LicenseConfig, host: str) -> str:
 async def widget_frame(request: Request[Any, Any, Any]) -> Response[bytes]:
     state: AppState = request.app.state.ws
     org = await license_of(request, state)
-    config = await state.store.license_config(org)
+    preview = await preview_of(state, org, request.query_params.get("preview"))
+    config = preview.config if preview else await state.store.license_config(org)
     group_of(config, query_int(request, "group_id"))
     assets = assets_of(state)
     theme = theme_for(state, config.appearance)
@@ -312,7 +338,7 @@ async def widget_frame(request: Request[Any, Any, Any]) -> Response[bytes]:
         page = state.frame_pages[key] = compress(body, "text/html")
     host = request.headers.get("host", "")
     return _asset_response(request, page, "no-cache", {
-        "Content-Security-Policy": frame_csp(config, host),
+        "Content-Security-Policy": frame_csp(config, host, preview is not None),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
     })
@@ -371,7 +397,7 @@ SHAPES = {"circle": "50%", "rounded": "30%", "square": "6px"}
 
 
 def launcher_for(state: AppState, base: str, org: str, group: int, origin: str, config: LicenseConfig,
-                 lang: str) -> Launcher:
+                 lang: str, preview: str | None = None) -> Launcher:
     appearance = config.appearance
     theme = theme_for(state, appearance)
     assets = assets_of(state)
@@ -391,7 +417,8 @@ def launcher_for(state: AppState, base: str, org: str, group: int, origin: str, 
         icon=ICONS[theme.tokens.launcher.icon],
         text=(appearance.launcher_text or texts["title"]) if appearance.launcher == "text" else "",
         label=texts["open_chat"],
-        frame=f"{base}/widget/frame?organization_id={quote(org)}&group_id={group}&origin={quote(origin, safe='')}",
+        frame=f"{base}/widget/frame?organization_id={quote(org)}&group_id={group}&origin={quote(origin, safe='')}"
+              + (f"&preview={quote(preview)}" if preview else ""),
         host=base + assets.url("host.js"),
     )
 
@@ -409,8 +436,10 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
     req = decode_json(_visit_decoder, body)
     org = await require_license(state, req.cfg.organization_id)
     origin = request.headers.get("origin")
-    await check_origin(state, org, origin)
-    config = await state.store.license_config(org)
+    preview = await preview_of(state, org, req.cfg.preview)
+    if preview is None:
+        await check_origin(state, org, origin)
+    config = preview.config if preview else await state.store.license_config(org)
     group = req.cfg.group
     group_of(config, group)
     ttl = state.settings.token_ttl
@@ -418,27 +447,65 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
                          state.settings.trusted_proxy_headers)
 
     if req.type != "visit":
-        claims = verify_token(state.signer, req.token)
+        claims = await customer_claims(state, req.token, org)
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
         await check_banned(state, claims.cid)
         activity = None
-        if req.type == "heartbeat":
+        if req.type == "heartbeat" and preview is None:
             activity = await state.tracker.heartbeat(org, claims.cid)
-        if activity is None:  # a page view, or a heartbeat of a visitor the tracker forgot: count the page
+        if activity is None and preview is None:  # a page view, or a heartbeat of a visitor the tracker forgot
             await state.tracker.page_view(org, claims.cid, req.url, req.title, req.referrer, client.user_agent,
                                           client.ip, client.geo)
         # an agent started a chat with this visitor: the loader opens the widget, which connects and shows it
         invited = req.type == "heartbeat" and await state.valkey.getdel(keys.invitation(org, claims.cid)) is not None
         token = req.token or ""
-        if claims.exp - time.time() < ttl / 2:
+        if claims.exp - time.time() < ttl / 2 and state.upstream is None:  # (the edge cannot renew upstream tokens)
             token = issue_token(state.signer, org, claims.cid, ttl, group)
-        online = bool(await state.router.online_groups(org, [group]))
+        online = await is_online(state, org, group, preview)
         return Response(_encode(VisitResponse(
             token=token, customer_id=claims.cid, cst=req.cst or "", availability="online" if online else "offline",
             active_chat=True if invited else None,
         )), media_type="application/json", headers={"Cache-Control": "no-store"})
 
+    upstream = None
+    if state.upstream is not None:  # proxy mode: the upstream's identity, token and chats (api/edge.py)
+        upstream = await upstream_visitor(request, state, org, req.cfg, req.cst)
+        cid, browser_id, identity_error = upstream.customer_id, "", upstream.identity_error
+    else:
+        cid, browser_id, identity_error = await local_visitor(state, request, org, req)
+
+    activity = None if preview else await state.tracker.page_view(
+        org, cid, req.url, req.title, req.referrer, client.user_agent, client.ip, client.geo)
+    online = await is_online(state, org, group, preview)
+    active = upstream.active_chat if upstream else await has_active_chat(state, cid)
+    appearance = config.appearance
+    lang = language_for(request, config)
+    greeting = None
+    # the preview shows the greeting whenever there is one, so the owner sees how it looks
+    if appearance.greeting and (preview is not None or online and activity and activity.new_visit and not active):
+        greeting = Greeting(text=appearance.greeting, delay=appearance.greeting_delay,
+                            close=TEXTS[lang]["greeting_close"])
+    response = Response(_encode(VisitResponse(
+        token=upstream.token if upstream else issue_token(state.signer, org, cid, ttl, group), customer_id=cid,
+        cst=upstream.cst if upstream else state.signer.sign("cst", browser_id),
+        availability="online" if online else "offline",
+        launcher=launcher_for(state, base_url(request, state), org, group, origin or "", config, lang,
+                              req.cfg.preview if preview else None),
+        active_chat=active, heartbeat=max(2, state.settings.tracking_online_seconds // 2),
+        greeting=greeting, identity_error=identity_error,
+    )), media_type="application/json", headers={"Cache-Control": "no-store"})
+    if upstream:
+        response.cookies.extend(upstream.cookies)
+    else:
+        set_identity_cookies(state, request, response, browser_id)
+    return response
+
+
+async def local_visitor(state: AppState, request: Request[Any, Any, Any], org: str,
+                        req: VisitRequest) -> tuple[str, str, str | None]:
+    """The visitor's customer id, browser identity and identity error: from the identity cookie (or the stored
+    ``cst``, else new), or the site's verified ``user_id``; the site's customer data is stored with them."""
     identity_error = None
     browser_id = browser_identity(state, request, req.cst)
     cid = customer_id_for(state.secret, org, browser_id, "*")
@@ -462,26 +529,7 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
         fields["user_id"] = site.user_id
     if fields:
         await state.store.update_customer(cid, fields)
-
-    activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer, client.user_agent,
-                                             client.ip, client.geo)
-    online = bool(await state.router.online_groups(org, [group]))
-    active = await has_active_chat(state, cid)
-    appearance = config.appearance
-    lang = language_for(request, config)
-    greeting = None
-    if appearance.greeting and online and activity.new_visit and not active:
-        greeting = Greeting(text=appearance.greeting, delay=appearance.greeting_delay,
-                            close=TEXTS[lang]["greeting_close"])
-    response = Response(_encode(VisitResponse(
-        token=issue_token(state.signer, org, cid, ttl, group), customer_id=cid,
-        cst=state.signer.sign("cst", browser_id), availability="online" if online else "offline",
-        launcher=launcher_for(state, base_url(request, state), org, group, origin or "", config, lang),
-        active_chat=active, heartbeat=max(10, state.settings.tracking_online_seconds // 2),
-        greeting=greeting, identity_error=identity_error,
-    )), media_type="application/json", headers={"Cache-Control": "no-store"})
-    set_identity_cookies(state, request, response, browser_id)
-    return response
+    return cid, browser_id, identity_error
 
 
 async def has_active_chat(state: AppState, cid: str) -> bool:
@@ -495,8 +543,10 @@ async def has_active_chat(state: AppState, cid: str) -> bool:
 # --- the frame's configuration -----------------------------------------------------------------------------------------
 
 
-def static_config(state: AppState, org: str, config: LicenseConfig, group_id: int, lang: str) -> bytes:
-    """Encoded once per license configuration, group and language, then reused by every visitor's request."""
+def static_config(state: AppState, org: str, config: LicenseConfig, group_id: int, lang: str,
+                  cache: bool = True) -> bytes:
+    """Encoded once per license configuration, group and language, then reused by every visitor's request (not
+    kept with ``cache=False``: a preview's draft)."""
     from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
 
     appearance = config.appearance
@@ -504,7 +554,7 @@ def static_config(state: AppState, org: str, config: LicenseConfig, group_id: in
     assets = assets_of(state)
     version = state.store.config_version(org)
     key = (org, version, group_id, lang, assets.manifest.source_digest)
-    cached = state.static_configs.get(key)
+    cached = state.static_configs.get(key) if cache else None
     if cached is not None:
         return cached
     texts = TEXTS[lang]
@@ -531,6 +581,8 @@ def static_config(state: AppState, org: str, config: LicenseConfig, group_id: in
         postchat_form=((config.postchat.form or DEFAULT_POSTCHAT)
                        if config.postchat and config.postchat.enabled else None),
     ))
+    if not cache:
+        return encoded
     if len(state.static_configs) > 10_000:
         state.static_configs.clear()
     state.static_configs[key] = encoded
@@ -542,28 +594,36 @@ async def widget_config(request: Request[Any, Any, Any]) -> Response[bytes]:
     state: AppState = request.app.state.ws
     org = await license_of(request, state)
     group_id = query_int(request, "group_id")
-    config = await state.store.license_config(org)
+    preview = await preview_of(state, org, request.query_params.get("preview"))
+    config = preview.config if preview else await state.store.license_config(org)
     lang = language_for(request, config, request.query_params.get("lang"))
-    static = static_config(state, org, config, group_id, lang)
-    online = bool(await state.router.online_groups(org, [group_id]))
+    static = static_config(state, org, config, group_id, lang, cache=preview is None)
+    online = await is_online(state, org, group_id, preview)
     visitor = VisitorConfig(online=online, chats=[])
     authorization = request.headers.get("authorization")
     if authorization:
-        claims = verify_token(state.signer, authorization)
+        claims = await customer_claims(state, authorization, org)
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
-        await check_origin(state, org, request.headers.get("origin"))
+        if preview is None:
+            await check_origin(state, org, request.headers.get("origin"))
         await check_banned(state, claims.cid)
-        rec = await state.store.customer(claims.cid) or {}
-        visitor.customer = {"id": claims.cid, **{k: rec[k] for k in ("name", "email") if rec.get(k)}}
-        rows = await state.store.customer_chat_ids(claims.cid)
-        for chat in await state.store.chats([chat_id for chat_id, _ in rows[:20]]):
-            if not chat:
-                continue
-            seen = chat.get(f"seen:{claims.cid}")
-            last_event = int(chat.get("last_event_ms") or 0)
-            unread = last_event > 0 and (not seen or rfc3339_to_ms(seen) < last_event)
-            visitor.chats.append(ChatSummary(chat["id"], bool(chat.get("active_thread")), unread))
+        if state.upstream is not None:  # proxy mode: the customer and their chats are the upstream's (api/edge.py)
+            caller = credential_caller(request, state, org, authorization.removeprefix("Bearer ").strip(), claims.cid)
+            visitor.customer, chats = await asyncio.gather(upstream_customer(state, caller),
+                                                           upstream_chats(state, caller))
+            visitor.chats = [ChatSummary(chat.id, chat.active, chat.unread) for chat in chats]
+        else:
+            rec = await state.store.customer(claims.cid) or {}
+            visitor.customer = {"id": claims.cid, **{k: rec[k] for k in ("name", "email") if rec.get(k)}}
+            rows = await state.store.customer_chat_ids(claims.cid)
+            for chat in await state.store.chats([chat_id for chat_id, _ in rows[:20]]):
+                if not chat:
+                    continue
+                seen = chat.get(f"seen:{claims.cid}")
+                last_event = int(chat.get("last_event_ms") or 0)
+                unread = last_event > 0 and (not seen or rfc3339_to_ms(seen) < last_event)
+                visitor.chats.append(ChatSummary(chat["id"], bool(chat.get("active_thread")), unread))
     body = b'{"static":' + static + b',"visitor":' + _encode(visitor) + b"}"
     etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization, Accept-Language"}
@@ -590,6 +650,19 @@ async def widget_demo(request: Request[Any, Any, Any]) -> Response[str]:
     return Response(body, media_type="text/html", headers={"Cache-Control": "no-store"})
 
 
+_DEMO_CSS = b"""body { max-width: 760px; margin: 40px auto; padding: 0 20px; font: 16px/1.6 system-ui, sans-serif;
+  color: #1f2937; background: #fafafa; }
+h1 { font-size: 2rem; margin-bottom: .25rem; } a { color: #1d4ed8; }
+pre { overflow-x: auto; padding: 16px; border-radius: 8px; background: #111827; color: #e5e7eb; font-size: 13px; }
+code { font-size: .9em; }
+"""
+
+
 @get("/widget/demo.js", summary="The demo page's script", include_in_schema=False)
 async def widget_demo_js() -> Response[bytes]:
     return Response(_DEMO_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@get("/widget/demo.css", summary="The demo page's stylesheet", include_in_schema=False)
+async def widget_demo_css() -> Response[bytes]:
+    return Response(_DEMO_CSS, media_type="text/css", headers={"Cache-Control": "no-cache"})

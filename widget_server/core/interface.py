@@ -1,7 +1,7 @@
 """The ChatCore interface: everything the Customer Chat API dispatcher may ask of a chat backend.
 
-``LocalCore`` implements it on Valkey; an upstream client (scale-out issue) implements it by forwarding the same
-frames to another Customer Chat API server. Each method takes the caller and the action's decoded request Struct and
+``LocalCore`` implements it on Valkey; ``UpstreamCore`` (``upstream/``) implements it by forwarding the same
+requests to another Customer Chat API server. Each method takes the caller and the action's decoded request Struct and
 returns the response Struct (or raises ``ApiError``).
 """
 
@@ -36,6 +36,10 @@ class Caller:
     client: ClientInfo | None = None
     """The customer's IP, user agent and location (``api/client.py``) when the transport knows them: the tracker
     keeps them with a visit that starts."""
+    credential: str | None = None
+    """The access token as the customer sent it, for a core that passes it on (``UpstreamCore``)."""
+    origin: str | None = None
+    """The request's ``Origin`` header, for a core that passes it on."""
 
     @property
     def user_id(self) -> str:

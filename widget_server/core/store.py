@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -164,6 +164,10 @@ class Store:
         self._set_if_unchanged = valkey.register_script(SET_IF_UNCHANGED)
         self._add_connection = valkey.register_script(ADD_CONNECTION)
         self._configs: dict[str, tuple[float, bytes]] = {}
+        self._forgotten = 0
+        """How many times a cached configuration was dropped: a read that overlapped a drop is not kept."""
+        self.on_config_saved: Callable[[str], Awaitable[None]] | None = None
+        """Called after ``set_license_config`` (the app announces the change to every worker through the bus)."""
 
     # --- licenses ------------------------------------------------------------------------------------------------
 
@@ -179,9 +183,17 @@ class Store:
         if cached is not None and cached[0] > time.monotonic():
             raw = cached[1]
         else:
+            forgotten = self._forgotten
             raw = await self.r.get(keys.license_config(org)) or b""
-            self._configs[org] = (time.monotonic() + CONFIG_CACHE_SECONDS, raw)
+            # a change announced while this read was on its way may be newer than the value read: keep it stale
+            fresh = forgotten == self._forgotten
+            self._configs[org] = (time.monotonic() + CONFIG_CACHE_SECONDS if fresh else 0.0, raw)
         return _config_decoder.decode(raw) if raw else LicenseConfig()
+
+    def forget_config(self, org: str) -> None:
+        """Drop this worker's cached configuration of ``org`` (it changed in Valkey): the next read fetches it."""
+        self._configs.pop(org, None)
+        self._forgotten += 1
 
     def config_version(self, org: str) -> str:
         """A digest of the configuration ``license_config`` last read for ``org`` in this worker (call it after
@@ -195,6 +207,8 @@ class Store:
         encoded = _json_encode(config)
         await self.r.set(keys.license_config(org), encoded)
         self._configs[org] = (time.monotonic() + CONFIG_CACHE_SECONDS, encoded)
+        if self.on_config_saved is not None:
+            await self.on_config_saved(org)
 
     # --- files ---------------------------------------------------------------------------------------------------
 

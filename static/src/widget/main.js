@@ -287,7 +287,7 @@ function renderForm(form, { intro, submitText, onSubmit, kind }) {
   const card = h("div", { class: `ws-form-card ws-form-${kind}` }, intro ? h("p", { class: "ws-form-intro", text: intro }) : null, body);
   ui.log.append(card);
   const first = body.querySelector("input, textarea, select");
-  if (S.visible && first) first.focus();
+  if (S.visible && first && !PREVIEW) first.focus();
   return card;
 }
 
@@ -892,7 +892,8 @@ async function setVisible(visible) {
     await openConversation();
     markSeen();
     const field = ui.log.querySelector(".ws-form-card input, .ws-form-card textarea");
-    (ui.composer.hidden ? field : ui.input)?.focus();
+    // (not in the wizard's preview: it reloads as the owner types, and must leave the focus in the wizard's form)
+    if (!PREVIEW) (ui.composer.hidden ? field : ui.input)?.focus();
   }
 }
 

@@ -1,0 +1,322 @@
+"""Proxy mode: an edge server (``WIDGET_UPSTREAM_URL``) in front of a core server. The customer stories of the other
+modules are imported as they are and run through the edge: this module's ``server`` is the edge, ``server2`` the core
+itself (a customer's tab straight on the core sees what a tab on the edge does), agents work on the core (``team``),
+and ``org`` / ``live_tracker`` make each license known to the edge too, which keeps the visitor tracking.
+
+The two servers cannot share one Valkey: key names have no per-server prefix (``keys.py``), so the edge's tracker would
+count into the core's visitors and the edge would find the core's signing key. The edge gets a Valkey of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from widget_server.bootstrap import create_agent, create_license
+from widget_server.protocol.config import Group, LicenseConfig
+from widget_server.testing import Agent, Customer, LiveServer, start_valkey
+from widget_server.tracking import Tracker
+from widget_server.valkey import connect
+
+from .conftest import new_license
+
+# The stories, run here through the edge (pytest collects what a module holds, imported or not).
+from .test_agents import test_customer_chat_goes_to_the_least_busy_agent_who_answers  # noqa: F401
+from .test_customer_rtm import (  # noqa: F401
+    test_at_most_ten_pending_requests_per_socket,
+    test_pushes_for_properties_seen_marks_and_customer_updates,
+    test_socket_protocol_rules,
+    test_the_same_story_over_v35,
+    test_two_tabs_on_two_servers_see_each_others_events,
+)
+from .test_customer_web import (  # noqa: F401
+    test_configuration_endpoints_need_no_token_and_accept_one,
+    test_customer_data_session_fields_and_forms,
+    test_customer_starts_a_chat_and_sees_messages_in_list_threads,
+    test_expired_token_is_refused,
+    test_properties_of_chats_threads_and_events,
+    test_resume_after_deactivate_makes_a_new_thread_and_history_has_both,
+)
+from .test_tracking import (  # noqa: F401
+    test_send_beacon_carries_the_token_in_the_body,
+    test_the_loader_reports_page_views_and_heartbeats_over_http,
+    test_track_refuses_bad_requests_in_livechat_s_error_shape,
+)
+
+
+@pytest.fixture(scope="module")
+def edge_valkey_server() -> Iterator:
+    server = start_valkey()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def edge_valkey(edge_valkey_server):
+    client = connect(edge_valkey_server.connection_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
+    """The upstream: a plain server on the session's Valkey (where ``new_license`` creates licenses)."""
+    live = LiveServer(tmp_path_factory.mktemp("upstream-core"), valkey_url).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, edge_valkey_server, core) -> Iterator[LiveServer]:
+    """The edge, which the stories talk to."""
+    live = LiveServer(tmp_path_factory.mktemp("upstream-edge"), edge_valkey_server.connection_url,
+                      env={"WIDGET_UPSTREAM_URL": core.url, "WIDGET_UPSTREAM_RETRY_MAX": "0.5"}).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def server2(core) -> LiveServer:
+    return core
+
+
+@pytest.fixture
+async def org(valkey, edge_valkey) -> str:
+    """A license of the core, known to the edge under the same organization id (its widget and tracking)."""
+    org = await new_license(valkey)
+    await create_license(edge_valkey, f"owner-{secrets.token_hex(6)}@example.com", "pw", org=org)
+    return org
+
+
+@pytest.fixture
+def live_tracker(edge_valkey) -> Tracker:
+    """The edge keeps the visitor tracking."""
+    return Tracker(edge_valkey)
+
+
+@pytest.fixture
+async def team(core, valkey) -> AsyncIterator[tuple[str, list[Agent]]]:
+    """``test_agents.team`` with its agents on the core, where the chats are."""
+    org = await new_license(valkey, LicenseConfig(groups=[Group(id=0, name="General"), Group(id=1, name="Sales")]))
+    agents = []
+    for name, max_chats, group in (("ann", 1, 0), ("bob", 3, 0), ("cid", 2, 1)):
+        email = f"{name}-{secrets.token_hex(4)}@example.com"
+        creds = await create_agent(valkey, org, email, name.title(), "normal", max_chats, [(group, "normal")])
+        agents.append(Agent(core.url, email, creds["personal_access_token"]))
+    yield org, agents
+    for agent in agents:
+        await agent.aclose()
+
+
+# --- proxy mode itself --------------------------------------------------------------------------------------------
+
+
+async def test_tokens_identity_cookies_and_customer_ids_are_the_upstreams(server, core, org):
+    """The edge forwards the token grant: the token works on the core, and the identity cookies the core set (relayed
+    by the edge) give the same customer next time."""
+    customer = await Customer(server.url, org).authorize()
+    direct = Customer(core.url, org)
+    try:
+        assert {"__lc_cid", "__lc_cst"} <= set(customer.http.cookies.keys())
+        direct.token = customer.token
+        assert (await direct.ok("get_customer"))["id"] == customer.id
+        first_id = customer.id
+        await customer.authorize()
+        assert customer.id == first_id
+
+        r = await customer.http.post("/v2/customer/token", content=b"{nope")
+        assert r.status_code == 400 and r.json()["oauth_exception"] == "invalid_request"
+        r = await customer.http.post("/v2/customer/token", json={"grant_type": "cookie", "organization_id": "nope"})
+        assert r.status_code == 404 and r.json()["oauth_exception"] == "invalid_request"  # the core's answer
+    finally:
+        await customer.aclose()
+        await direct.aclose()
+
+
+async def test_errors_keep_their_livechat_shape_and_status_through_the_edge(customer: Customer, server, org):
+    """``test_customer_web.test_errors_have_livechat_shape_and_status`` through the edge. The one difference: a
+    request both malformed and unauthorized is a ``validation`` error, since the edge validates before anything
+    leaves it and cannot judge the upstream's tokens itself."""
+    chat_id = (await customer.ok("start_chat"))["chat_id"]
+    h = {"Authorization": f"Bearer {customer.token}"}
+    url = "/v3.6/customer/action/{}?organization_id=" + org
+
+    async def err(r, status, type_):
+        assert r.status_code == status, r.text
+        body = r.json()
+        assert body["error"]["type"] == type_ and body["error"]["message"], body
+
+    # decided by the edge
+    await err(await customer.http.post(url.format("send_event"), content=b"{nope", headers=h), 400, "validation")
+    await err(await customer.http.post(url.format("no_such_action"), json={}, headers=h), 400, "validation")
+    await err(await customer.http.post(url.format("login"), json={"token": "x"}, headers=h), 400, "validation")
+    r = await customer.call("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": 5}})
+    await err(r, 400, "validation")
+    assert "$.event.text" in r.json()["error"]["message"]
+    await err(await customer.call("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "x" * 16385}}),
+              400, "validation")
+    await err(await customer.http.post(url.format("send_event"), content=b"[" * 2_000_000, headers=h), 413,
+              "entity_too_large")
+    await err(await customer.http.post("/v3.6/customer/action/get_chat?organization_id=nope", json={}, headers=h),
+              400, "validation")
+    # decided by the upstream, relayed with its status
+    await err(await customer.call("get_chat", {"chat_id": "NOSUCHCHAT"}), 404, "not_found")
+    await err(await customer.call("get_chat", {"chat_id": chat_id}, token=""), 401, "authentication")
+    await err(await customer.call("get_chat", {"chat_id": chat_id}, token="dal:forged.token"), 401, "authentication")
+    await err(await customer.http.post("/v3.6/customer/action/get_chat?organization_id=nope",
+                                       json={"chat_id": chat_id}, headers=h), 401, "authentication")
+    other = await Customer(server.url, org).authorize()
+    try:
+        assert other.id != customer.id
+        await err(await other.call("get_chat", {"chat_id": chat_id}), 403, "authorization")
+    finally:
+        await other.aclose()
+    await customer.ok("deactivate_chat", {"id": chat_id})
+    await err(await customer.call("deactivate_chat", {"id": chat_id}), 400, "chat_inactive")
+    await err(await customer.http.get("/no/such/path"), 404, "not_found")
+
+
+async def test_the_edge_tracks_visitors_with_tokens_it_never_handed_out(server, core, org, live_tracker):
+    """A token from the core itself: the edge asks the core whose it is once, then tracks that customer."""
+    direct = await Customer(core.url, org).authorize()
+    edge = Customer(server.url, org)
+    try:
+        for _ in range(2):
+            r = await edge.http.post("/v1/track", params={"organization_id": org},
+                                     json={"type": "page_view", "url": "https://shop.example/"},
+                                     headers={"Authorization": f"Bearer {direct.token}"})
+            assert r.status_code == 200 and r.json()["tracked"], r.text
+        visitor = await live_tracker.visitor(org, direct.id)
+        assert visitor is not None and visitor.statistics.page_views_count == 2
+        r = await edge.http.post("/v1/track", params={"organization_id": org}, json={"type": "heartbeat"},
+                                 headers={"Authorization": "Bearer dal:forged.token"})
+        assert r.status_code == 401 and r.json()["error"]["type"] == "authentication"
+    finally:
+        await direct.aclose()
+        await edge.aclose()
+
+
+async def test_the_widget_on_the_edge_gets_the_upstreams_identity_and_chats(server, core, org, live_tracker):
+    """The loader's visit: the edge takes a token from the core with the browser's identity cookies, writes the site's
+    customer data there, tracks the page itself, and the frame's configuration lists the core's chats."""
+    page = {"cfg": {"organization_id": org, "customer": {"name": "Ann"}}, "url": "https://shop.example/"}
+    browser = httpx.AsyncClient(base_url=server.url, timeout=10)
+    direct = Customer(core.url, org)
+    try:
+        r = await browser.post("/v1/widget/visit", json={"type": "visit", **page})
+        assert r.status_code == 200, r.text
+        visit = r.json()
+        cid, token = visit["customer_id"], visit["token"]
+        assert visit["active_chat"] is False and visit["launcher"] and visit["cst"]
+        assert "__lc_cid" in browser.cookies
+        direct.token = token
+        me = await direct.ok("get_customer")
+        assert me["id"] == cid and me["name"] == "Ann"
+        assert (await live_tracker.visitor(org, cid)).statistics.page_views_count == 1
+
+        r = await browser.post("/v1/widget/visit", json={"type": "heartbeat", "token": token, **page})
+        assert r.status_code == 200 and r.json()["customer_id"] == cid and r.json()["token"] == token
+        r = await browser.get("/v1/widget/config", params={"organization_id": org},
+                              headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        assert r.json()["visitor"]["customer"] == {"id": cid, "name": "Ann"} and r.json()["visitor"]["chats"] == []
+
+        chat_id = (await direct.ok("start_chat", {"chat": {"thread": {"events": [
+            {"type": "message", "text": "hi"}]}}}))["chat_id"]
+        r = await browser.get("/v1/widget/config", params={"organization_id": org},
+                              headers={"Authorization": f"Bearer {token}"})
+        [chat] = r.json()["visitor"]["chats"]
+        assert chat["id"] == chat_id and chat["active"] is True
+        # the same browser is the same customer; so is a browser without cookies that kept the identity (cst)
+        again = await browser.post("/v1/widget/visit", json={"type": "visit", **page})
+        assert again.json()["customer_id"] == cid and again.json()["active_chat"] is True
+        for stored, same in ((visit["cst"], True), (None, False)):
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as cookieless:
+                r = await cookieless.post("/v1/widget/visit", json={"type": "visit", "cst": stored, **page})
+                assert (r.json()["customer_id"] == cid) is same
+    finally:
+        await browser.aclose()
+        await direct.aclose()
+
+
+async def test_files_are_uploaded_to_the_upstream(customer: Customer, core):
+    chat_id = (await customer.ok("start_chat"))["chat_id"]
+    r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={customer.org}",
+                                 headers={"Authorization": f"Bearer {customer.token}"},
+                                 files={"file": ("note.txt", b"hello", "text/plain")})
+    assert r.status_code == 200, r.text
+    url = r.json()["url"]
+    assert url.startswith(core.url + "/files/")  # the upstream's own file URL
+    assert (await customer.http.get(url)).content == b"hello"
+    await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "file", "url": url}})
+    r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={customer.org}",
+                                 headers={"Authorization": f"Bearer {customer.token}"},
+                                 files={"file": ("run.exe", b"MZ\x90\x00")})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "validation"  # the upstream's verdict, relayed
+
+
+async def _until_ok(customer: Customer, action: str, payload: dict, deadline: float = 30.0) -> dict:
+    """Call a Web action until it succeeds: the edge finds out by itself, with backoff, that the upstream is back."""
+    end = time.monotonic() + deadline
+    while True:
+        r = await customer.call(action, payload)
+        if r.status_code == 200:
+            return r.json()
+        assert r.json()["error"]["type"] == "service_unavailable", r.text
+        assert time.monotonic() < end, "the edge did not reconnect to the upstream"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_upstream_going_away_and_coming_back(server, core, org):
+    """Stopping the core: the customer's socket is told to reconnect and closed, Web actions and logins fail with
+    ``service_unavailable``, token grants with ``temporarily_unavailable``. A new core on the same port (same
+    Valkey): the edge reconnects by itself, and the old token, chat and socket logins work again."""
+    customer = await Customer(server.url, org).authorize()
+    try:
+        tab = await customer.rtm()
+        chat_id = (await tab.request("start_chat", {"chat": {"thread": {"events": [
+            {"type": "message", "text": "before"}]}}}))["payload"]["chat_id"]
+
+        core.stop()
+        bye = await tab.push("customer_disconnected", timeout=10)
+        assert bye["payload"] == {"reason": "service_temporarily_unavailable"}
+        await asyncio.wait_for(tab.closed.wait(), 10)
+        assert tab.ws.close_code == 1012
+
+        r = await customer.call("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "lost"}})
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["type"] == "service_unavailable" and r.json()["error"]["message"]
+        sock = await customer.rtm(login=False)
+        login = await sock.request("login", {"token": f"Bearer {customer.token}"})
+        assert login["success"] is False and login["payload"]["error"]["type"] == "service_unavailable"
+        assert (await sock.request("ping"))["success"]  # the edge itself is fine
+        await sock.close()
+        r = await customer.http.post("/v2/customer/token", json={"grant_type": "cookie", "organization_id": org})
+        assert r.status_code == 503 and r.json()["oauth_exception"] == "temporarily_unavailable"
+        # the edge still serves what is its own
+        assert (await customer.http.get("/widget/loader.js")).status_code == 200
+
+        core.start()
+        await _until_ok(customer, "send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "back"}})
+        tab = await customer.rtm()
+        try:
+            assert tab.login["chats"][0]["chat_id"] == chat_id
+            chat = await tab.request("get_chat", {"chat_id": chat_id})
+            assert [e["text"] for e in chat["payload"]["thread"]["events"]] == ["before", "back"]
+        finally:
+            await tab.close()
+    finally:
+        await customer.aclose()
+        if core.proc is None:  # (a failure above must not leave the other tests without their core)
+            core.start()
+
+
+def test_the_upstream_url_must_be_an_http_base_url(tmp_path, valkey_url):
+    edge = LiveServer(tmp_path, valkey_url, env={"WIDGET_UPSTREAM_URL": "ftp://example.com"})
+    with pytest.raises(RuntimeError):
+        edge.start()
+    assert "invalid WIDGET_UPSTREAM_URL" in edge.log()

@@ -1,0 +1,404 @@
+"""The theming wizard under ``/wizard``: sign-in, the settings form beside a live preview of the real widget,
+versions with restore, the install snippet, and a small dashboard of the license's visitors.
+
+Pages are Jinja2 templates rendered on the server and work without script; ``assets/wizard.js`` adds the live
+preview, the contrast check as you type, the survey builder's buttons and the copy button. Everything runs under a
+strict Content-Security-Policy (no inline script or style). Forms post back here; a bad field re-renders the page
+with a message next to it and saves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.handlers.base import BaseRouteHandler
+
+from ..api.auth import all_cookies
+from ..api.console import TEMPLATES_DIR
+from ..api.customer_web import base_url
+from ..api.state import AppState
+from ..api.widget import identity_secret, snippet_html, themes_of
+from ..core.local import DEFAULT_PRECHAT
+from ..protocol.errors import ApiError
+from ..tracking.tracker import utc_day
+from ..widget.assets import IMMUTABLE, Asset, compress, serve_headers
+from . import avatars
+from . import form as settings_form
+from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, SESSION_TTL, LoginRefused, OwnerSession, Sessions, client_ip
+from .sessions import csrf_ok, is_secure, same_origin
+from .versions import ConfigChanged, Draft, Versions, WizardSettings, save_draft
+
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
+ASSETS: dict[str, Asset] = {p.name: compress(p.read_bytes(), _MEDIA_TYPES[p.suffix])
+                            for p in sorted(ASSETS_DIR.iterdir()) if p.suffix in _MEDIA_TYPES}
+
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+PREVIEW_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+               "frame-src 'self'; frame-ancestors 'self'; form-action 'none'; base-uri 'none'; object-src 'none'")
+_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
+            "Cross-Origin-Opener-Policy": "same-origin"}
+
+_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
+_env.globals["asset"] = lambda name: f"/wizard/assets/{name}?v={ASSETS[name].digest}"
+
+
+# --- refusals ----------------------------------------------------------------------------------------------------------
+
+
+class LoginRequired(Exception):
+    """No valid session: pages go to the sign-in page, script calls get 401."""
+
+
+class Refused(Exception):
+    """A request the wizard will not take (a missing CSRF token, another site's page); shown as a page."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.endswith("/draft")
+
+
+def _login_required(request: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
+    if _wants_json(request):
+        return _json({"error": "Your session ended: sign in again."}, 401)
+    return _redirect("/wizard/login")
+
+
+def _refused(request: Request[Any, Any, Any], exc: Refused) -> Response[Any]:
+    if _wants_json(request):
+        return _json({"error": exc.message}, exc.status)
+    return render("wizard_error.html", status=exc.status, title="Not accepted", message=exc.message)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Framework refusals (a body over the size limit, a malformed form) as a page, not a 500."""
+    message = exc.detail if exc.status_code < 500 else "Something went wrong; please try again."
+    if _wants_json(request):
+        return _json({"error": message}, exc.status_code)
+    return render("wizard_error.html", status=exc.status_code, title="Not accepted", message=message)
+
+
+def same_origin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not same_origin(connection, connection.app.state.ws):  # type: ignore[arg-type]
+        raise Refused("The wizard takes requests from its own pages only.")
+
+
+async def current_owner(request: Request[Any, Any, Any]) -> OwnerSession:
+    state: AppState = request.app.state.ws
+    session = await Sessions(state).get(all_cookies(request).get(COOKIE))
+    if session is None or not await state.license_exists(session.org):
+        raise LoginRequired()
+    return session
+
+
+# --- responses ---------------------------------------------------------------------------------------------------------
+
+
+def render(template: str, status: int = 200, csp: str = PAGE_CSP, **context: Any) -> Response[bytes]:
+    body = _env.get_template(template).render(**context).encode()
+    headers = {**_HEADERS, "Content-Security-Policy": csp}
+    if csp == PAGE_CSP:
+        headers["X-Frame-Options"] = "DENY"
+    return Response(body, status_code=status, media_type="text/html", headers=headers)
+
+
+def _redirect(location: str) -> Response[bytes]:
+    return Response(b"", status_code=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def _json(value: Any, status: int = 200) -> Response[bytes]:
+    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _set_cookie(response: Response[Any], request: Request[Any, Any, Any], name: str, value: str,
+                max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path=COOKIE_PATH, httponly=True, secure=is_secure(request),
+                        samesite="lax")
+
+
+def _check_csrf(owner: OwnerSession, form: Any, request: Request[Any, Any, Any]) -> None:
+    given = form.get("csrf") if form is not None else None
+    if not csrf_ok(owner.csrf, str(given) if given else request.headers.get("x-csrf-token")):
+        raise Refused("This form was not accepted: it expired or did not come from the wizard. "
+                      "Reload the page and try again.")
+
+
+async def _form(request: Request[Any, Any, Any]) -> Any:
+    try:
+        return await request.form()
+    except HTTPException:
+        raise
+    except Exception:  # a malformed multipart body
+        raise Refused("The form could not be read; reload the page and try again.", 400) from None
+
+
+# --- the settings' view ------------------------------------------------------------------------------------------------
+
+
+def _themes_view(state: AppState) -> list[dict[str, Any]]:
+    return [{"name": t.name, "label": t.tokens.label, "colors": msgspec.structs.asdict(t.tokens.colors)}
+            for t in sorted(themes_of(state).values(), key=lambda t: (t.name != "classic", t.tokens.label))]
+
+
+def _settings_page(request: Request[Any, Any, Any], owner: OwnerSession, values: dict[str, Any],
+                   errors: dict[str, str], status: int = 200, saved: str | None = None) -> Response[bytes]:
+    state: AppState = request.app.state.ws
+    themes = themes_of(state)
+    return render(
+        "wizard_settings.html", status=status, page="settings", owner=owner, values=values, errors=errors,
+        themes=_themes_view(state), warnings=settings_form.contrast_warnings(themes, values), saved=saved,
+        positions=settings_form.POSITIONS, launchers=settings_form.LAUNCHERS, languages=settings_form.LANGUAGES,
+        survey_types=settings_form.SURVEY_TYPES, numbers=settings_form.NUMBERS, limits=settings_form.TEXTS_MAX,
+        max_avatar_kb=avatars.MAX_BYTES // 1024, label_of=settings_form.label_of,
+    )
+
+
+async def _submission(state: AppState, owner: OwnerSession, form: Any,
+                      current: WizardSettings) -> settings_form.Parsed:
+    """The settings a submitted form asks for, the avatar upload included (stored, not yet kept)."""
+    avatar = current.appearance.agent_avatar
+    avatar_error = None
+    upload = form.get("avatar_file")
+    if form.get("avatar_remove"):
+        avatar = ""
+    elif isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+        try:
+            avatar = await avatars.store(state.valkey, owner.org, data)
+        except avatars.AvatarError as exc:
+            avatar_error = str(exc)
+    else:
+        given = str(form.get("agent_avatar") or "")
+        if given and given != avatar:
+            if avatars.name_in(owner.org, given) is None:
+                avatar_error = "Choose the avatar image again."
+            else:
+                avatar = given  # uploaded for the preview
+    parsed = settings_form.parse(form, themes_of(state), avatar)
+    if avatar_error:
+        parsed.errors["avatar_file"] = avatar_error
+        parsed.settings = None
+    return parsed
+
+
+def _saved_message(number: int, restored_from: int | None = None) -> str:
+    done = f"Restored version {restored_from} as version {number}" if restored_from else f"Saved as version {number}"
+    return f"{done}. Visitors see it from now on."
+
+
+# --- the controller ----------------------------------------------------------------------------------------------------
+
+
+class WizardController(Controller):
+    path = "/wizard"
+    include_in_schema = False
+    guards = [same_origin_guard]
+    dependencies = {"owner": Provide(current_owner)}
+    exception_handlers = {LoginRequired: _login_required, Refused: _refused, HTTPException: _http_error}
+
+    # --- sign-in ---------------------------------------------------------------------------------------------------
+
+    @get("/login")
+    async def login_page(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        if await Sessions(state).get(all_cookies(request).get(COOKIE)):
+            return _redirect("/wizard")
+        notice = "You are signed out." if request.query_params.get("signed_out") else None
+        return self._login(request, notice=notice)
+
+    @staticmethod
+    def _login(request: Request[Any, Any, Any], status: int = 200, error: str | None = None, email: str = "",
+               notice: str | None = None, retry_after: int = 0) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        sessions = Sessions(state)
+        nonce = all_cookies(request).get(LOGIN_COOKIE) or ""
+        if not 20 <= len(nonce) <= 64:
+            nonce = secrets.token_urlsafe(24)
+        response = render("wizard_login.html", status=status, page="login", csrf=sessions.login_token(nonce),
+                          error=error, email=email, notice=notice)
+        _set_cookie(response, request, LOGIN_COOKIE, nonce, 3600)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @post("/login", status_code=303)
+    async def login(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        form = await _form(request)
+        sessions = Sessions(state)
+        email = str(form.get("email") or "").strip().lower()[:256]
+        password = str(form.get("password") or "")[:1024]
+        if not sessions.login_token_ok(all_cookies(request).get(LOGIN_COOKIE), str(form.get("csrf") or "")):
+            return self._login(request, 403, "The sign-in form expired. Please sign in again.", email)
+        if not email or not password:
+            return self._login(request, 400, "Enter your e-mail address and password.", email)
+        try:
+            org = await sessions.authenticate(email, password, client_ip(request, state))
+        except LoginRefused as exc:
+            status = 429 if exc.retry_after else 400
+            return self._login(request, status, exc.message, email, retry_after=exc.retry_after)
+        _, cookie = await sessions.create(org, email)
+        response = _redirect("/wizard")
+        _set_cookie(response, request, COOKIE, cookie, SESSION_TTL)
+        response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
+        return response
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        _check_csrf(owner, await _form(request), request)
+        await Sessions(request.app.state.ws).delete(owner)
+        response = _redirect("/wizard/login?signed_out=1")
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        return response
+
+    # --- settings ----------------------------------------------------------------------------------------------------
+
+    @get("/")
+    async def settings(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        config = await state.store.license_config(owner.org)
+        values = settings_form.values_of(WizardSettings.of(config), DEFAULT_PRECHAT)
+        # the form shows the saved settings: so does the preview, until the form changes
+        await save_draft(state.valkey, owner.org, owner.preview, Draft(config))
+        saved = request.query_params.get("saved")
+        restored = request.query_params.get("restored_from")
+        message = None
+        if saved and saved.isdigit():
+            message = _saved_message(int(saved), int(restored) if restored and restored.isdigit() else None)
+        return _settings_page(request, owner, values, {}, saved=message)
+
+    @post("/settings", status_code=303)
+    async def save(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        current = WizardSettings.of(await state.store.license_config(owner.org))
+        parsed = await _submission(state, owner, form, current)
+        if parsed.settings is not None and not await avatars.keep(state.valkey, owner.org,
+                                                                   parsed.settings.appearance.agent_avatar):
+            parsed.errors["avatar_file"] = "The uploaded avatar expired: choose the image again."
+            parsed.settings = None
+        if parsed.settings is None:
+            return _settings_page(request, owner, parsed.values, parsed.errors, status=400)
+        number = await self._save(state, owner, parsed.settings)
+        return _redirect(f"/wizard?saved={number}")
+
+    @staticmethod
+    async def _save(state: AppState, owner: OwnerSession, settings: WizardSettings,
+                    restored_from: int | None = None) -> int:
+        try:
+            number = await Versions(state.valkey).save(owner.org, settings, owner.email, restored_from)
+        except ConfigChanged:
+            raise Refused("The settings changed elsewhere while saving; reload the page and try again.", 409) from None
+        await state.config_changes.announce(owner.org)
+        return number
+
+    # --- the live preview --------------------------------------------------------------------------------------------
+
+    @post("/draft", status_code=200)
+    async def draft(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        """The form as it is now, for the preview: field errors (400), or the draft kept for the preview page."""
+        state: AppState = request.app.state.ws
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        config = await state.store.license_config(owner.org)
+        parsed = await _submission(state, owner, form, WizardSettings.of(config))
+        warnings = settings_form.contrast_warnings(themes_of(state), parsed.values)
+        if parsed.settings is None:
+            return _json({"errors": parsed.errors, "warnings": warnings}, 400)
+        online = {"online": True, "offline": False}.get(str(form.get("preview_agents") or ""))
+        await save_draft(state.valkey, owner.org, owner.preview, Draft(parsed.settings.applied_to(config), online))
+        return _json({"errors": {}, "warnings": warnings, "avatar": parsed.settings.appearance.agent_avatar})
+
+    @get("/preview")
+    async def preview(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        """A page like the owner's site, with the real widget showing the session's draft."""
+        state: AppState = request.app.state.ws
+        # (the settings page starts each draft; a preview opened on its own starts from the saved settings)
+        await save_draft(state.valkey, owner.org, owner.preview, Draft(await state.store.license_config(owner.org)),
+                         only_if_missing=True)
+        return render("wizard_preview.html", csp=PREVIEW_CSP, org=owner.org, token=owner.preview,
+                      open="1" if request.query_params.get("open") == "1" else "0")
+
+    # --- versions ----------------------------------------------------------------------------------------------------
+
+    @get("/history")
+    async def history(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        versions = await Versions(state.valkey).list(owner.org)
+        labels = {t.name: t.tokens.label for t in themes_of(state).values()}
+        restored = request.query_params.get("restored")
+        message = None
+        if restored and restored.isdigit() and versions and versions[0].restored_from:
+            message = _saved_message(int(restored), versions[0].restored_from)
+        return render("wizard_history.html", page="history", owner=owner, versions=versions, theme_labels=labels,
+                      positions=settings_form.POSITIONS, message=message)
+
+    @post("/restore", status_code=303)
+    async def restore(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        raw = str(form.get("version") or "")
+        version = await Versions(state.valkey).get(owner.org, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+        if version is None:
+            raise Refused(f"There is no version {raw[:12]} to restore.", 404)
+        await avatars.keep(state.valkey, owner.org, version.settings.appearance.agent_avatar)
+        number = await self._save(state, owner, version.settings, restored_from=version.number)
+        return _redirect(f"/wizard/history?restored={number}")
+
+    # --- install and dashboard ---------------------------------------------------------------------------------------
+
+    @get("/install")
+    async def install(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        base = base_url(request, state)
+        return render("wizard_install.html", page="install", owner=owner, snippet=snippet_html(base, owner.org),
+                      secret=await identity_secret(state, owner.org), base=base,
+                      demo=f"{base}/demo?organization_id={quote(owner.org)}")
+
+    @get("/dashboard")
+    async def dashboard(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+        state: AppState = request.app.state.ws
+        now = time.time()
+        days = [utc_day(now - i * 86400) for i in range(7)]  # today first
+        *counters, online = await asyncio.gather(*(state.tracker.counters(owner.org, day) for day in days),
+                                                 state.tracker.online(owner.org, limit=1))
+        totals = {name: sum(getattr(c, name) for c in counters) for name in ("page_views", "visits", "chats")}
+        peak = max([c.page_views for c in counters] + [1])
+        return render("wizard_dashboard.html", page="dashboard", owner=owner, today=counters[0], days=counters,
+                      online=online.total, totals=totals, peak=peak)
+
+    # --- files -------------------------------------------------------------------------------------------------------
+
+    @get("/assets/{name:str}")
+    async def asset(self, request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+        asset = ASSETS.get(name)
+        if asset is None:
+            raise ApiError("not_found", "No such asset")
+        # the pages link them with ?v=<digest> (the preview reloads often: no revalidation for those)
+        cache = IMMUTABLE if request.query_params.get("v") == asset.digest else "no-cache"
+        status, body, headers = serve_headers(asset, request.headers, cache)
+        return Response(body, status_code=status, headers=headers, media_type=asset.media_type)
+
+
+ROUTES = [WizardController, avatars.avatar_image]

@@ -1,0 +1,143 @@
+"""What the wizard edits of a license's configuration, its saved versions, and the unsaved drafts its preview shows.
+
+The wizard owns the widget's look (``Appearance``), the allowed origins and the pre-chat survey; groups, forms and
+properties that the Configuration API sets are left as they are. A save is one Lua script over the license's keys
+(one hash tag, so one node of a cluster): it writes the configuration only if nobody changed it since it was read
+(else the wizard reads it again and retries), and records the settings as the next numbered version. The first save
+of a license also records the settings it replaced, so "restore the previous version" works from the first save on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from .. import keys
+from ..protocol.common import now_rfc3339
+from ..protocol.config import Appearance, FormSetting, LicenseConfig
+
+MAX_VERSIONS = 50
+DRAFT_TTL = 8 * 3600
+
+# KEYS: config, versions, seq. ARGV: the config as read ("" when absent), the new config, how many versions to keep,
+# the record of the settings being replaced ("" to skip), the new version's record. The new number, or -1 when the
+# configuration changed since it was read.
+SAVE_VERSION = r"""
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return -1 end
+if ARGV[4] ~= '' and tonumber(redis.call('GET', KEYS[3]) or '0') == 0 then
+  redis.call('HSET', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[4])
+end
+local n = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[2], n, ARGV[5])
+redis.call('SET', KEYS[1], ARGV[2])
+local oldest = n - tonumber(ARGV[3])
+if oldest > 0 then redis.call('HDEL', KEYS[2], oldest) end
+return n
+"""
+
+
+class WizardSettings(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The part of a license's configuration the wizard edits."""
+
+    appearance: Appearance = msgspec.field(default_factory=Appearance)
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    prechat: FormSetting | None = None
+
+    @classmethod
+    def of(cls, config: LicenseConfig) -> "WizardSettings":
+        return cls(appearance=config.appearance, allowed_origins=list(config.allowed_origins), prechat=config.prechat)
+
+    def applied_to(self, config: LicenseConfig) -> LicenseConfig:
+        """``config`` with these settings (a copy: the rest of the configuration is kept as it is)."""
+        return msgspec.structs.replace(config, appearance=self.appearance, allowed_origins=list(self.allowed_origins),
+                                       prechat=self.prechat)
+
+
+class Version(msgspec.Struct, kw_only=True, omit_defaults=True):
+    saved_at: str
+    by: str
+    settings: WizardSettings
+    restored_from: int | None = None
+    initial: bool = False
+    """The settings the license had before its first save from the wizard."""
+    number: int = 0
+    """Not stored: the hash field is the number."""
+
+
+class ConfigChanged(Exception):
+    """The configuration kept changing under a save (it was retried)."""
+
+
+_config_decoder = msgspec.json.Decoder(LicenseConfig)
+_version_decoder = msgspec.json.Decoder(Version)
+_encode = msgspec.json.encode
+
+
+class Versions:
+    def __init__(self, valkey: Any) -> None:
+        self.r = valkey
+        self._save = valkey.register_script(SAVE_VERSION)
+
+    async def current(self, org: str) -> tuple[bytes, LicenseConfig]:
+        """The configuration as stored now (not a worker's cached copy), raw and decoded."""
+        raw = await self.r.get(keys.license_config(org)) or b""
+        return raw, (_config_decoder.decode(raw) if raw else LicenseConfig())
+
+    async def save(self, org: str, settings: WizardSettings, by: str, restored_from: int | None = None,
+                   attempts: int = 5) -> int:
+        """Apply ``settings`` to the license's configuration and record them as a new version; its number."""
+        record = _encode(Version(saved_at=now_rfc3339(), by=by, settings=settings, restored_from=restored_from))
+        for _ in range(attempts):
+            raw, config = await self.current(org)
+            initial = _encode(Version(saved_at=now_rfc3339(), by="", settings=WizardSettings.of(config), initial=True))
+            n = await self._save(keys=[keys.license_config(org), keys.wizard_versions(org), keys.wizard_version_seq(org)],
+                                 args=[raw, _encode(settings.applied_to(config)), MAX_VERSIONS, initial, record])
+            if int(n) >= 0:
+                return int(n)
+        raise ConfigChanged(org)
+
+    async def list(self, org: str) -> list[Version]:
+        """The kept versions, newest first."""
+        raw = await self.r.hgetall(keys.wizard_versions(org))
+        out = []
+        for number, body in raw.items():
+            version = _version_decoder.decode(body)
+            version.number = int(number)
+            out.append(version)
+        return sorted(out, key=lambda v: v.number, reverse=True)
+
+    async def get(self, org: str, number: int) -> Version | None:
+        body = await self.r.hget(keys.wizard_versions(org), number)
+        if body is None:
+            return None
+        version = _version_decoder.decode(body)
+        version.number = number
+        return version
+
+
+# --- the preview's drafts --------------------------------------------------------------------------------------------
+
+
+class Draft(msgspec.Struct, omit_defaults=True):
+    """An owner's unsaved settings applied to the license's configuration, for the wizard's preview page only."""
+
+    config: LicenseConfig
+    online: bool | None = None
+    """Show the widget as if agents were online (True) or away (False); None: as it really is."""
+
+
+_draft_decoder = msgspec.json.Decoder(Draft)
+
+
+async def save_draft(valkey: Any, org: str, token: str, draft: Draft, only_if_missing: bool = False) -> None:
+    await valkey.set(keys.wizard_preview(org, token), _encode(draft), ex=DRAFT_TTL, nx=only_if_missing)
+
+
+async def load_draft(valkey: Any, org: str, token: str) -> Draft | None:
+    """The draft a preview token names in this license, or None (unknown, expired, or another license's token)."""
+    if not token or len(token) > 128 or not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    raw = await valkey.get(keys.wizard_preview(org, token))
+    return _draft_decoder.decode(raw) if raw else None
