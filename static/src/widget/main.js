@@ -205,7 +205,7 @@ function clearForms() {
   for (const node of ui.log.querySelectorAll(".ws-form-card")) node.remove();
 }
 
-function renderForm(form, { intro, submitText, onSubmit, kind }) {
+function renderForm(form, { intro, submitText, onSubmit, kind, headers = true }) {
   const fields = [];
   const body = h("form", { class: "ws-form", novalidate: true });
   let index = 0;
@@ -213,7 +213,7 @@ function renderForm(form, { intro, submitText, onSubmit, kind }) {
     const id = `f-${kind}-${index++}`;
     const label = f.label || "";
     if (f.type === "header") {
-      body.append(h("p", { class: "ws-form-header", text: label }));
+      if (headers) body.append(h("p", { class: "ws-form-header", text: label }));
       continue;
     }
     const error = h("p", { class: "ws-field-error", id: `${id}-err`, hidden: true });
@@ -310,7 +310,7 @@ function showOffline() {
   showComposer(false);
   ui.log.append(h("div", { class: "ws-notice" }, h("strong", { text: S.cfg.offline_title }), h("p", { text: S.cfg.offline_text })));
   renderForm(S.cfg.ticket_form, {
-    kind: "ticket", submitText: t("send_message"),
+    kind: "ticket", submitText: t("send_message"), headers: false,  // the notice above says it, in the owner's words
     onSubmit: async (answers) => {
       await saveIdentity(answers);
       const form = { type: "filled_form", form_id: S.cfg.ticket_form.id, form_type: "ticket", fields: answers };
