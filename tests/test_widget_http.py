@@ -309,3 +309,15 @@ async def test_the_demo_page_embeds_the_snippet(http, org):
     assert r.status_code == 200 and f'window.__ws.organization_id = "{org}";' in r.text
     assert '<script async src="' in r.text and "/widget/loader.js" in r.text
     assert (await http.get("/widget/demo.js")).headers["content-type"].startswith("text/javascript")
+
+
+async def test_the_json_answers_are_compressed_for_clients_that_take_it(http, org):
+    for encoding in ("br", "gzip"):
+        r = await visit(http, org, headers={"Accept-Encoding": encoding})
+        assert r.headers["content-encoding"] == encoding and r.json()["launcher"]["css"]  # decoded by httpx
+        assert r.headers["cache-control"] == "no-store"
+    plain = await visit(http, org, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json()["token"]
+    config = await http.get("/v1/widget/config", params={"organization_id": org}, headers={"Accept-Encoding": "br"})
+    assert config.headers["content-encoding"] == "br" and config.json()["static"]["texts"]
+    assert "Accept-Encoding" in config.headers["vary"]

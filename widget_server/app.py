@@ -24,6 +24,7 @@ from .api.customer_rtm import customer_rtm
 from .api.customer_web import customer_action, customer_get_action
 from .api.edge import forward_customer_token, upstream_customer_rtm
 from .api.errors import EXCEPTION_HANDLERS
+from .api.fast_assets import FastAssets
 from .api.files import get_file
 from .api.health import healthz, readyz
 from .api.openapi import add_action_operations
@@ -91,7 +92,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
-        exclude=["/healthz", "/readyz", "/schema"],
+        # the widget's files and calls come from every page view of every visitor, many behind one address (an office,
+        # a mobile carrier): a per-address limit would refuse them, and costs two Valkey round trips a request
+        exclude=["/healthz", "/readyz", "/schema", "/widget/", "/v1/widget/", "/v1/track", "/demo"],
         store="rate_limit",
         # behind a trusted proxy (an edge in proxy mode, a load balancer), each client has its own limit
         identifier_for_request=forwarded_address if settings.trusted_proxy_headers else get_remote_address,
@@ -115,4 +118,4 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.ws = state
     add_action_operations(app)
-    return app
+    return FastAssets(app, state)  # type: ignore[return-value]  # the widget's files before Litestar's request path

@@ -50,6 +50,8 @@ class AppState:
         self.frame_pages: dict[tuple[str, ...], Any] = {}
         self.static_configs: dict[tuple[Any, ...], bytes] = {}
         self.launcher_css: str | None = None
+        self.online_groups: dict[tuple[str, int], tuple[float, bool]] = {}
+        """(license, group) -> (until, any agent accepting): the widget's per-worker second-long cache."""
         self.config_changes = ConfigChanges(self.bus, self.forget_config)
         """Saved license configurations reach every worker at once (the store announces its saves through it)."""
         self.store.on_config_saved = self.config_changes.announce

@@ -9,6 +9,7 @@ opening the chat (or an active chat) loads the frame, its assets, ``GET /v1/widg
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import hmac
 import html
@@ -17,6 +18,7 @@ import time
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+import brotli
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response, get, post
@@ -26,7 +28,7 @@ from ..protocol import customer as c
 from ..protocol.common import now_rfc3339, rfc3339_to_ms
 from ..protocol.config import Appearance, LicenseConfig
 from ..protocol.errors import ApiError
-from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, compress, serve_headers
+from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, compress, negotiate_encoding, serve_headers
 from ..widget.locales import TEXTS, negotiate
 from ..widget.themes import Theme, load_themes
 from .auth import (
@@ -42,6 +44,7 @@ from .state import AppState
 from ..wizard.versions import Draft, load_draft
 
 LOADER_CACHE = "public, max-age=300, stale-while-revalidate=86400"
+ONLINE_CACHE_SECONDS = 1.0
 MAX_BODY = 16 * 1024
 DEFAULT_THEME = "classic"
 
@@ -278,7 +281,16 @@ async def is_online(state: AppState, org: str, group: int, preview: Draft | None
         return preview.online
     if state.upstream is not None:  # proxy mode: the agents are the upstream's
         return await group_online(state, org, group)
-    return bool(await state.router.online_groups(org, [group]))
+    # every page view asks; a worker keeps the answer for a second (an agent's status change shows within it)
+    now = time.monotonic()
+    cached = state.online_groups.get((org, group))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    online = bool(await state.router.online_groups(org, [group]))
+    if len(state.online_groups) > 100_000:
+        state.online_groups.clear()
+    state.online_groups[(org, group)] = (now + ONLINE_CACHE_SECONDS, online)
+    return online
 
 
 # --- assets --------------------------------------------------------------------------------------------------------
@@ -486,7 +498,7 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
     if appearance.greeting and (preview is not None or online and activity and activity.new_visit and not active):
         greeting = Greeting(text=appearance.greeting, delay=appearance.greeting_delay,
                             close=TEXTS[lang]["greeting_close"])
-    response = Response(_encode(VisitResponse(
+    response = json_answer(request, _encode(VisitResponse(
         token=upstream.token if upstream else issue_token(state.signer, org, cid, ttl, group), customer_id=cid,
         cst=upstream.cst if upstream else state.signer.sign("cst", browser_id),
         availability="online" if online else "offline",
@@ -494,7 +506,7 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
                               req.cfg.preview if preview else None),
         active_chat=active, heartbeat=max(2, state.settings.tracking_online_seconds // 2),
         greeting=greeting, identity_error=identity_error,
-    )), media_type="application/json", headers={"Cache-Control": "no-store"})
+    )), {"Cache-Control": "no-store"})
     if upstream:
         response.cookies.extend(upstream.cookies)
     else:
@@ -607,17 +619,20 @@ async def widget_config(request: Request[Any, Any, Any]) -> Response[bytes]:
             raise ApiError("authentication", "The access token belongs to another organization")
         if preview is None:
             await check_origin(state, org, request.headers.get("origin"))
-        await check_banned(state, claims.cid)
         if state.upstream is not None:  # proxy mode: the customer and their chats are the upstream's (api/edge.py)
+            await check_banned(state, claims.cid)
             caller = credential_caller(request, state, org, authorization.removeprefix("Bearer ").strip(), claims.cid)
             visitor.customer, chats = await asyncio.gather(upstream_customer(state, caller),
                                                            upstream_chats(state, caller))
             visitor.chats = [ChatSummary(chat.id, chat.active, chat.unread) for chat in chats]
         else:
-            rec = await state.store.customer(claims.cid) or {}
+            rec, chat_ids = await state.store.customer_with_chat_ids(claims.cid, 20)
+            rec = rec or {}
+            until = rec.get("banned_until")
+            if until and int(until) > time.time():
+                raise ApiError("customer_banned", "Customer is banned", {"until": int(until)})
             visitor.customer = {"id": claims.cid, **{k: rec[k] for k in ("name", "email") if rec.get(k)}}
-            rows = await state.store.customer_chat_ids(claims.cid)
-            for chat in await state.store.chats([chat_id for chat_id, _ in rows[:20]]):
+            for chat in await state.store.chats(chat_ids) if chat_ids else []:
                 if not chat:
                     continue
                 seen = chat.get(f"seen:{claims.cid}")
@@ -630,6 +645,21 @@ async def widget_config(request: Request[Any, Any, Any]) -> Response[bytes]:
     inm = request.headers.get("if-none-match")
     if inm and etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
         return Response(b"", status_code=304, headers=headers, media_type="application/json")
+    return json_answer(request, body, headers)
+
+
+def json_answer(request: Request[Any, Any, Any], body: bytes, headers: dict[str, str]) -> Response[bytes]:
+    """A JSON answer, compressed when it is worth it and the client takes it (fast settings: it is made per
+    request; the launcher's styles make the visit answer ~3 KB, ~1.3 KB compressed)."""
+    if len(body) >= 1024:
+        encoding = negotiate_encoding(request.headers.get("accept-encoding"))
+        if encoding == "br":
+            body = brotli.compress(body, quality=4, mode=brotli.MODE_TEXT)
+        elif encoding == "gzip":
+            body = gzip.compress(body, compresslevel=5, mtime=0)
+        if encoding:
+            headers = {**headers, "Content-Encoding": encoding, "Vary": headers.get("Vary", "") + (
+                ", Accept-Encoding" if headers.get("Vary") else "Accept-Encoding")}
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -262,6 +262,15 @@ class Store:
             args += pair
         await self._update_hash(keys=[keys.customer(cid)], args=args)
 
+    async def customer_with_chat_ids(self, cid: str, limit: int) -> tuple[dict[str, str] | None, list[str]]:
+        """The customer's record and their ``limit`` most recent chat ids, in one round trip (both keys share the
+        customer's hash tag)."""
+        async with self.r.pipeline(transaction=False) as p:
+            p.hgetall(keys.customer(cid))
+            p.zrevrange(keys.customer_chats(cid), 0, limit - 1)
+            raw, ids = await p.execute()
+        return (decode_hash(raw) if raw else None), [m.decode() for m in ids]
+
     async def customer_chat_ids(self, cid: str) -> list[tuple[str, int]]:
         raw = await self.r.zrevrange(keys.customer_chats(cid), 0, -1, withscores=True)
         return [(m.decode(), int(s)) for m, s in raw]
