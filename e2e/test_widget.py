@@ -405,8 +405,8 @@ def test_a_queued_visitor_sees_the_position_until_an_agent_takes_the_chat(
     box.fill("Is anyone there?")
     box.press("Enter")
     expect(frame.get_by_text("You are number 1 in the queue", exact=False)).to_be_visible()
-    assert page.evaluate("new Promise((done) => WidgetServer.on('ready', () => "
-                         "done(WidgetServer.get('customer_data').status)))") == "queued"
+    page.evaluate("new Promise((done) => WidgetServer.on('ready', done))")  # the API is loaded
+    wait_for(lambda: page.evaluate("WidgetServer.get('customer_data').status") == "queued", what="status queued")
     free = agent_with(org, "Free", 3)
     free.ok("set_routing_status", {"status": "accepting_chats"})  # the queue drains to the new agent
     expect(frame.get_by_text("You are number 1 in the queue", exact=False)).to_be_hidden()

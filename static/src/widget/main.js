@@ -717,10 +717,13 @@ function onPush(action, p) {
       S.chatId = chat.id;
       absorbUsers(chat.users);
       if (chat.thread) {
+        // the echo of our own start_chat can come after its answer (pushes travel through the bus): it must not
+        // clear the queue position the answer's get_chat found
+        const known = chat.thread.id === S.threadId;
         S.threadId = chat.thread.id;
         S.active = !!chat.thread.active;
         addEvents(chat.thread.events || [], chat.thread.id, { live: true });
-        setQueue(chat.thread.queue);
+        if (!known || chat.thread.queue) setQueue(chat.thread.queue);
       }
       hostState();
       break;
