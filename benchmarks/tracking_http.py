@@ -3,7 +3,7 @@ page views) from many simulated visitors on loopback, against the tracker called
 
 Run it by hand from the repository root (it is not a pytest test; needs ``wrk``: ``apt-get install -y wrk``)::
 
-    .venv/bin/python benchmarks/tracking_http.py                    # ~5 minutes on a quiet machine
+    .venv/bin/python benchmarks/tracking_http.py                    # ~10 minutes on a quiet machine
     .venv/bin/python benchmarks/tracking_http.py --duration 10 --rounds 3 --json results.json
 
 What runs, for each configuration (``--workers 1`` with the server and Valkey on core 0 and ``wrk`` on core 1;
@@ -190,6 +190,7 @@ def monitor_page_views(sock_path: str, server: LiveServer, org: str, token: str,
     """Valkey commands per page view, from MONITOR while ``n`` page views are posted one after the other: those that
     name the license, the customer or the rate limiter; the workers' background commands (the bus, the webhook
     poller, presence, the retention sweeper) are counted apart."""
+    time.sleep(1)  # requests still in flight from a load that just ended would be counted
     mon = socket.socket(socket.AF_UNIX)
     mon.connect(sock_path)
     mon.sendall(b"MONITOR\r\n")
@@ -227,6 +228,8 @@ def monitor_page_views(sock_path: str, server: LiveServer, org: str, token: str,
             continue
         where, _, command = line.partition("] ")
         name = command.split(" ", 1)[0].strip('"').upper()
+        if name == "EVALSHA":  # which script: its sha's first 8 characters
+            name += " " + command.split(" ", 2)[1].strip('"')[:8]
         if where.endswith(" lua"):
             scripted[name] += 1
         elif ":tr:free" in command and ":tr:seq" not in command:
