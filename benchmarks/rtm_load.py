@@ -69,6 +69,7 @@ window out of the medians when a quieter round exists. Goals (issue 12) are chec
 
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import contextlib
@@ -606,7 +607,7 @@ def _no_cookies() -> http.cookiejar.CookieJar:
     return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
-class Stack:
+class Stack(abc.ABC):
     name = ""
     kind = ""  # rtm | sio | raw
 
@@ -642,10 +643,11 @@ class Stack:
                 out.extend(tree(p.proc.pid))
         return out
 
+    @abc.abstractmethod
     async def start(self, workers: int = 1) -> None:
-        raise NotImplementedError
+        """Each stack's own (Ours, SocketIO, NodeSocketIO)."""
 
-    async def prepare(self, customers: int, agents: int) -> None:
+    async def prepare(self, customers: int, agents: int) -> None:  # noqa: B027 (an optional hook)
         """Everything a stack needs before sockets open (tokens, agent accounts)."""
 
     def log_errors(self) -> int:
@@ -665,11 +667,13 @@ class Stack:
             self.valkey.stop()
             self.valkey = None
 
+    @abc.abstractmethod
     async def open_customer(self, i: int) -> Conn:
-        raise NotImplementedError
+        """Each stack's own (Ours, SocketIO, NodeSocketIO)."""
 
+    @abc.abstractmethod
     async def open_agent(self, i: int) -> Conn:
-        raise NotImplementedError
+        """Each stack's own (Ours, SocketIO, NodeSocketIO)."""
 
 
 class Ours(Stack):
