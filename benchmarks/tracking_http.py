@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -247,14 +248,42 @@ def run_wrk(url: str, kind: str, org: str, tokens_file: str, lua: str, connectio
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", lua, url, "--",
            kind, org, tokens_file, UA]
     preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=preexec).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
     res = json.loads(line[len("WRKJSON "):])
     errors = res["connect"] + res["read"] + res["write"] + res["status"] + res["timeout"]
     if errors:
         raise RuntimeError(f"wrk saw {errors} errors: {res}\n{out}")
+    wrk_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     return {"rps": res["requests"] / (res["duration_us"] / 1e6), "p50_ms": res["p50"] / 1000,
-            "p99_ms": res["p99"] / 1000}
+            "p99_ms": res["p99"] / 1000, "requests": res["requests"], "wrk_cpu": wrk_cpu}
+
+
+def server_pids(server: LiveServer) -> tuple[list[int], list[int]]:
+    """(the server's Python processes: granian's main process and workers, the embedded valkey-server)."""
+    python, valkey = [], []
+    for pid in descendants(server.proc.pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        (valkey if b"valkey-server" in cmdline else python).append(pid)
+    return python, valkey
+
+
+def timed_wrk(server: LiveServer, *wrk_args: Any) -> dict[str, Any]:
+    """``run_wrk``, with the CPU time the server's Python processes, its Valkey and wrk spent per page view: what a
+    page view costs whatever else the machine was doing (a shared machine slows the rate, not these)."""
+    python, valkey = server_pids(server)
+    p0, v0 = cpu_seconds(python), cpu_seconds(valkey)
+    res = run_wrk(*wrk_args)
+    n = res["requests"]
+    res["cpu_us"] = {"server": (cpu_seconds(python) - p0) / n * 1e6, "valkey": (cpu_seconds(valkey) - v0) / n * 1e6,
+                     "wrk": res["wrk_cpu"] / n * 1e6}
+    return res
 
 
 async def script_usec(r: Any) -> float:
@@ -326,18 +355,23 @@ async def bench(workers: int, split: bool, args: argparse.Namespace, lua: str) -
             runs, loads = [], []
             for _ in range(args.rounds):
                 loads.append(await wait_quiet(args.wait_quiet))
-                runs.append(run_wrk(server.url, kind, org, str(tokens_file), lua, args.connections, args.threads,
-                                    args.duration, cpus_wrk))
+                runs.append(timed_wrk(server, server.url, kind, org, str(tokens_file), lua, args.connections,
+                                      args.threads, args.duration, cpus_wrk))
             usec = await script_usec(r)
             rps = statistics.median(x["rps"] for x in runs)
+            cpu = {part: statistics.median(x["cpu_us"][part] for x in runs) for part in ("server", "valkey", "wrk")}
             out[kind] = {"rps": rps, "p50_ms": statistics.median(x["p50_ms"] for x in runs),
                          "p99_ms": statistics.median(x["p99_ms"] for x in runs), "runs": [x["rps"] for x in runs],
-                         "foreign_load": loads, "valkey_calls": calls, "script_usec": usec}
+                         "foreign_load": loads, "valkey_calls": calls, "script_usec": usec, "cpu_us": cpu,
+                         "cpu_bound_2_cores": 2e6 / sum(cpu.values())}
             print(f"  {kind}: {rps:,.0f} page views/s (rounds {', '.join(f'{x:,.0f}' for x in out[kind]['runs'])}; "
                   f"foreign load before each {', '.join(f'{x:.2f}' for x in loads)} cores), "
                   f"p50 {out[kind]['p50_ms']:.1f} ms, p99 {out[kind]['p99_ms']:.1f} ms; Valkey {usec:.1f} µs per "
                   f"script call; per page view: {json.dumps({k: round(v, 2) for k, v in calls.items()})}",
                   flush=True)
+            print(f"    CPU per page view: server (Python) {cpu['server']:.0f} µs, Valkey {cpu['valkey']:.0f} µs, "
+                  f"wrk {cpu['wrk']:.0f} µs: 2 cores doing only this would serve "
+                  f"{out[kind]['cpu_bound_2_cores']:,.0f} page views/s", flush=True)
 
         if split:  # the direct tracker runs in this process: on core 1, where wrk ran
             os.sched_setaffinity(0, {1})

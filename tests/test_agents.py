@@ -189,6 +189,10 @@ async def test_agent_tools_whispers_typing_sneak_peeks_tags_archives(server, tea
         assert (await sock.push("customer_disconnected"))["payload"] == {"reason": "customer_banned"}
         r = await customer.call("list_chats")
         assert r.status_code == 403 and r.json()["error"]["type"] == "customer_banned"
+        # the loader's page views are refused too (by the tracking script itself, in its one round trip)
+        r = await customer.http.post("/v1/track", params={"organization_id": customer.org},
+                                     json={"type": "page_view", "url": "https://shop.example/", "token": customer.token})
+        assert r.status_code == 403 and r.json()["error"]["type"] == "customer_banned"
     finally:
         await sock.close()
         await ann_rtm.close()

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from widget_server import keys
+from widget_server.protocol.errors import ApiError
 from widget_server.testing import Customer
 from widget_server.tracking import Tracker
 from widget_server.tracking.tracker import pack_visitor_id, unpack_visitor_id
@@ -240,6 +241,82 @@ async def test_thousands_of_visitors_are_counted_and_listed_online(tracker, cloc
     assert page.total == 2500 and set(page.visitor_ids) <= set(ids[:2500])
     day = await tracker.counters(lic)
     assert day.page_views == 5000 and abs(day.unique_visitors - 5000) <= 5000 * 0.02
+
+
+async def test_a_banned_visitor_is_refused_in_the_same_round_trip_and_not_recorded(tracker, clock, lic):
+    vid, other = visitor_ids(2)
+    await tracker.page_view(lic, vid, "https://shop.example/")
+    await tracker.ban(lic, vid, int(time.time()) + 3600)
+    for refused in (tracker.page_view(lic, vid, "https://shop.example/again"), tracker.heartbeat(lic, vid)):
+        with pytest.raises(ApiError) as caught:
+            await refused
+        assert caught.value.type == "customer_banned" and caught.value.data["until"] > time.time()
+    assert (await tracker.visitor(lic, vid)).statistics.page_views_count == 1
+    assert (await tracker.page_view(lic, other, "https://shop.example/")).statistics.page_views_count == 1
+
+    await tracker.ban(lic, vid, int(time.time()) - 1)  # a ban that has ended counts for nothing and is dropped
+    assert (await tracker.page_view(lic, vid, "https://shop.example/back")).statistics.page_views_count == 2
+    assert await tracker.r.hlen(keys.tracking_bans(lic)) == 0
+
+
+async def test_a_heartbeat_takes_an_agent_s_invitation_only_when_asked(tracker, valkey, lic):
+    vid = str(uuid.uuid4())
+    await tracker.page_view(lic, vid, "https://shop.example/")
+    await valkey.set(keys.invitation(lic, vid), "CHAT1")
+    assert (await tracker.heartbeat(lic, vid)).invitation is None  # e.g. /v1/track's heartbeat: left for the loader
+    assert (await tracker.heartbeat(lic, vid, take_invitation=True)).invitation == "CHAT1"
+    assert await valkey.exists(keys.invitation(lic, vid)) == 0
+    assert (await tracker.heartbeat(lic, vid, take_invitation=True)).invitation is None
+
+
+async def test_concurrent_page_views_leave_together_and_each_gets_its_own_answer(tracker, clock, lic, monkeypatch):
+    batches: list[int] = []
+    send = tracker._send
+
+    async def counting(batch):
+        batches.append(len(batch))
+        await send(batch)
+
+    monkeypatch.setattr(tracker, "_send", counting)
+    ids = visitor_ids(300)
+    await tracker.page_view(lic, ids[0], "https://shop.example/")  # one alone is sent alone
+    assert batches == [1]
+    # a burst of requests on one worker: one page view of every visitor, a second of the first 50
+    views = [tracker.page_view(lic, vid, f"https://shop.example/{n}") for n, vid in enumerate(ids)]
+    views += [tracker.page_view(lic, vid, "https://shop.example/more") for vid in ids[:50]]
+    activities = await asyncio.gather(*views)
+    assert sum(batches) == 351 and len(batches) < 10  # the burst left in a few pipelines, not 350 round trips
+    first, second = activities[:300], activities[300:]
+    assert [a.statistics.page_views_count for a in first] == [2] + [1] * 299
+    assert [a.statistics.page_views_count for a in second] == [3] + [2] * 49
+    assert len({a.dense_id for a in first}) == 300
+    assert [a.dense_id for a in second] == [a.dense_id for a in first[:50]]
+    assert (await tracker.counters(lic)).page_views == 351
+
+    # a caller that goes away does not disturb the others of its batch, and its page view is recorded all the same
+    await tracker.ban(lic, ids[1], int(time.time()) + 60)
+    gone = asyncio.ensure_future(tracker.page_view(lic, ids[2], "https://shop.example/gone"))
+    banned = asyncio.ensure_future(tracker.page_view(lic, ids[1], "https://shop.example/banned"))
+    fine = asyncio.ensure_future(tracker.page_view(lic, ids[3], "https://shop.example/fine"))
+    await asyncio.sleep(0)
+    gone.cancel()
+    results = await asyncio.gather(gone, banned, fine, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert isinstance(results[1], ApiError) and results[1].type == "customer_banned"
+    assert results[2].statistics.page_views_count == 3
+    assert (await tracker.visitor(lic, ids[2])).statistics.page_views_count == 3
+
+
+def test_the_tracking_script_names_the_keys_as_keys_py_does():
+    """The page-view script derives a license's keys from the identity bucket it is given (fewer arguments per call):
+    the names must stay those of ``keys.py``, which every other reader uses."""
+    base = keys.tracking_ids("L", 7).removesuffix("id:7")
+    assert (keys.tracking_seq("L"), keys.tracking_free_ids("L"), keys.tracking_records("L", 2),
+            keys.tracking_visit("L", 5), keys.tracking_online("L", 9), keys.tracking_day("L", "2026-01-02"),
+            keys.tracking_uniques("L", "2026-01-02"), keys.tracking_user_agents("L", 3), keys.tracking_watch("L"),
+            keys.tracking_bans("L")) == tuple(base + k for k in (
+        "seq", "free", "rec:2", "visit:5", "on:9", "day:2026-01-02", "uv:2026-01-02", "ua:3", "watch", "bans"))
+    assert keys.invitation("L", "c1") == base.removesuffix("tr:") + "invite:c1"
 
 
 def test_visitor_ids_pack_compactly_and_back():

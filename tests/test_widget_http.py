@@ -182,6 +182,40 @@ async def test_visit_bad_input_gets_typed_errors(http, org):
     assert r.status_code == 404 and r.json()["error"]["type"] == "group_not_found"
 
 
+async def test_tracking_calls_answer_with_the_app_s_cors_headers_and_its_limits(http, org):
+    """Page views and heartbeats are answered before Litestar's request path (``api/fast_assets.py``): a page on
+    another origin must still read the answer with credentials, and errors keep their types."""
+    token = (await visit(http, org)).json()["token"]
+    cors = {"access-control-allow-origin": ORIGIN, "access-control-allow-credentials": "true", "vary": "Origin"}
+    for kind in ("heartbeat", "page_view"):
+        r = await visit(http, org, kind, token=token)
+        assert r.status_code == 200 and {k: r.headers.get(k) for k in cors} == cors, r.headers
+        assert r.headers["content-type"] == "application/json" and r.json()["customer_id"]
+    tracked = await http.post("/v1/track", params={"organization_id": org}, headers={"Origin": ORIGIN},
+                              json={"type": "page_view", "url": "https://shop.example/", "token": token})
+    assert tracked.status_code == 200 and tracked.json()["tracked"]
+    assert {k: tracked.headers.get(k) for k in cors} == cors
+    # the same headers on errors, which keep LiveChat's shape
+    r = await visit(http, org, "heartbeat", token="dal:forged")
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication"
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    r = await visit(http, org, "page_view", token=token, url="https://shop.example/" + "x" * 20_000)
+    assert r.status_code == 413 and r.json()["error"]["type"] == "entity_too_large"
+    r = await http.post("/v1/track", params={"organization_id": org}, content=b"{" * 40_000,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 413 and r.json()["error"]["type"] == "entity_too_large"
+    # a body sent in pieces is read whole
+    async def pieces():
+        body = visit_body(org, "page_view", token=token, url="https://shop.example/chunked")
+        for i in range(0, len(body), 50):
+            yield body[i:i + 50]
+    r = await http.post("/v1/widget/visit", content=pieces(), headers={"Content-Type": "text/plain;charset=UTF-8"})
+    assert r.status_code == 200, r.text
+    # a visit (cookies, launcher) still takes Litestar's path, with the body the front read to learn its type
+    r = await visit(http, org)
+    assert r.status_code == 200 and r.json()["launcher"] and "set-cookie" in r.headers
+
+
 async def test_identity_verification_links_a_user_across_browsers(server, org, valkey):
     secret = (await valkey.hget(keys.license(org), "identity_secret"))
     if secret is None:  # created on first use

@@ -258,6 +258,12 @@ def tracking_watch(org: str) -> str:
     return f"{P}:{{{org}}}:tr:watch"
 
 
+def tracking_bans(org: str) -> str:
+    """Hash packed visitor id -> unix time a ban ends: the license's banned customers, beside the tracking keys so the
+    page-view script refuses a banned visitor in the same round trip (the customer record keeps ``banned_until``)."""
+    return f"{P}:{{{org}}}:tr:bans"
+
+
 def visitor_feed(org: str) -> str:
     """The bus "user" whose channel (``user_channel``) carries a license's visitor pushes to the workers that watch
     it. Never an agent's id (those are e-mail addresses) nor a customer's (uuids)."""

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 import uuid
+import weakref
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -79,6 +80,12 @@ def issue_token(signer: Signer, org: str, cid: str, ttl: int, group: int = 0) ->
     return TOKEN_PREFIX + signer.sign("token", claims)
 
 
+VERIFIED_TOKENS = 50_000
+"""Tokens whose signature a worker has checked, kept with their claims (a visitor's page views and heartbeats carry
+the same token for its whole life; a signature check is ~15 µs). Expiry is still checked on every use."""
+_verified: weakref.WeakKeyDictionary[Signer, dict[str, AccessToken]] = weakref.WeakKeyDictionary()
+
+
 def verify_token(signer: Signer, value: str | None) -> AccessToken:
     """Claims of a ``Bearer dal:…`` credential; raises ApiError('authentication') when missing, forged or expired."""
     if not value:
@@ -87,9 +94,17 @@ def verify_token(signer: Signer, value: str | None) -> AccessToken:
     region, sep, rest = token.partition(":")
     if sep and len(region) == 3:
         token = rest
-    claims = signer.unsign("token", token, AccessToken)
+    verified = _verified.get(signer)
+    if verified is None:
+        verified = _verified[signer] = {}
+    claims = verified.get(token)
     if claims is None:
-        raise ApiError("authentication", "Invalid access token")
+        claims = signer.unsign("token", token, AccessToken)
+        if claims is None:
+            raise ApiError("authentication", "Invalid access token")
+        if len(verified) >= VERIFIED_TOKENS:
+            verified.clear()
+        verified[token] = claims
     if claims.expired():
         raise ApiError("authentication", "Access token expired")
     return claims

@@ -44,11 +44,12 @@ def json_response(body: Any) -> Response[bytes]:
 
 
 async def web_caller(request: Request[Any, Any, Any], state: AppState, needs_auth: bool,
-                     body_token: str | None = None, identify: bool = False) -> Caller:
+                     body_token: str | None = None, identify: bool = False, check_ban: bool = True) -> Caller:
     """The caller of a customer Web request: token (``Authorization``, else ``body_token`` for ``sendBeacon``),
-    license, allowed origin and ban checks. In proxy mode the upstream owns tokens, licenses and bans: the caller just
-    carries the customer's credential and origin on to it, unless the edge itself needs to know the customer
-    (``identify``: tracking)."""
+    license, allowed origin and ban checks (``check_ban=False``: the caller's own Valkey call checks it, as the
+    tracking script does). In proxy mode the upstream owns tokens, licenses and bans: the caller just carries the
+    customer's credential and origin on to it, unless the edge itself needs to know the customer (``identify``:
+    tracking)."""
     q = request.query_params
     org = q.get("organization_id") or q.get("license_id")
     version = api_version(request.url.path)
@@ -66,7 +67,8 @@ async def web_caller(request: Request[Any, Any, Any], state: AppState, needs_aut
             raise ApiError("authentication", "The access token belongs to another organization")
         await require_license(state, org)
         await check_origin(state, org, request.headers.get("origin"))
-        await check_banned(state, claims.cid)
+        if check_ban:
+            await check_banned(state, claims.cid)
         return Caller(org=org, customer_id=claims.cid, version=version, transport="web",  # type: ignore[arg-type]
                       base_url=base_url(request, state), group_id=claims.group)
     org = await require_license(state, org)

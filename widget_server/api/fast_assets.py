@@ -1,16 +1,20 @@
-"""The widget's files and configuration on a fast path: a thin ASGI layer in front of Litestar answers
-``GET /widget/loader.js`` and ``GET /widget/assets/<hashed name>`` straight from memory, and ``GET /v1/widget/config``
-by calling its handler function directly.
+"""The widget's hot paths: a thin ASGI layer in front of Litestar answers ``GET /widget/loader.js`` and
+``GET /widget/assets/<hashed name>`` straight from memory, and calls the handler functions of ``GET /v1/widget/config``,
+``POST /v1/track`` and the loader's page views and heartbeats (``POST /v1/widget/visit`` of those types) directly.
 
-These are the most requested URLs of the product (every page view of every site asks for the loader; every opened
-chat for the frame's files), and they need nothing Litestar offers: no parameters, no dependencies, no middleware
-(the rate limiter and CORS do not apply; the answer carries ``Access-Control-Allow-Origin: *`` itself). Litestar's
-request path is ~75% of the time of such a request (measured with py-spy, ``benchmarks/widget_http.py``). The same
-``serve_headers`` decides the answer as in ``api/widget.py``, whose routes still answer what this layer passes on:
-an unknown file (a typed 404) or a server whose widget is not built (a typed 503)."""
+These are the most requested URLs of the product (every page view of every site asks for the loader and reports the
+view, every open page sends heartbeats, every opened chat asks for the frame's files and configuration), and they need
+nothing Litestar adds: no path parameters, no dependencies, no middleware besides CORS (the rate limiter excludes them;
+the answers carry the CORS headers the app's ``CORSConfig`` gives) and the count of requests in flight that a graceful
+drain waits for (kept here too). Litestar's request path was ~75 % of the time of such a request (py-spy,
+``benchmarks/widget_http.py``). The handlers are the routes' own functions, given the few request parts they read
+(``_Request``), so both paths answer alike; their typed errors are rendered as the app's error handlers render them.
+What this layer passes on, Litestar answers: a visit (cookies, the launcher), a preview, proxy mode, an unknown file
+(a typed 404), a server whose widget is not built (a typed 503)."""
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,9 +25,14 @@ from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
 from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, serve_headers
 from .state import AppState
 from .widget import _CORS_ANY as CORS_ANY
-from .widget import LOADER_CACHE, widget_config
+from .tracking_web import track
+from .widget import LOADER_CACHE, widget_config, widget_visit
+
+log = logging.getLogger("widget_server.api")
 
 CONFIG_PATH = "/v1/widget/config"
+TRACK_PATH = "/v1/track"
+VISIT_PATH = "/v1/widget/visit"
 
 LOADER_PATH = "/widget/loader.js"
 ASSETS_PREFIX = "/widget/assets/"
@@ -49,23 +58,65 @@ class _Headers:
 
 
 class _Request:
-    """What ``widget_config`` reads of a request (query, lower-case headers, the app's state), from an ASGI scope."""
+    """What the fast handlers read of a request (query, lower-case headers, peer, path, body, the app's state), from
+    an ASGI scope."""
 
-    __slots__ = ("app", "headers", "query_params")
+    __slots__ = ("app", "headers", "query_params", "client", "url", "_scope", "_receive", "_body")
 
-    def __init__(self, scope: dict[str, Any], state: AppState) -> None:
+    def __init__(self, scope: dict[str, Any], state: AppState, receive: Any = None) -> None:
+        self._scope = scope
+        self._receive = receive
+        self._body: bytes | None = None
         self.app = SimpleNamespace(state=SimpleNamespace(ws=state))
         self.headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         query: dict[str, str] = {}
         for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
             query.setdefault(name, value)  # the first value, as Litestar's query_params.get
         self.query_params = query
+        peer = scope.get("client")
+        self.client = SimpleNamespace(host=peer[0]) if peer else None
+        self.url = SimpleNamespace(path=scope["path"])
+
+    @property
+    def base_url(self) -> str:
+        host = self.headers.get("host") or "{}:{}".format(*self._scope.get("server") or ("localhost", 80))
+        return f"{self._scope.get('scheme', 'http')}://{host}{self._scope.get('root_path', '')}"
+
+    async def body(self) -> bytes:
+        """The whole body, at most ``MAX_BODY`` bytes (beyond it the handler's own size check refuses it)."""
+        if self._body is None:
+            chunks, size = [], 0
+            while True:
+                message = await self._receive()
+                if message["type"] == "http.disconnect":
+                    raise ApiError("validation", "The client went away before sending the whole body")
+                chunk = message.get("body", b"")
+                if size <= MAX_BODY:  # past the limit the rest is read and dropped
+                    chunks.append(chunk)
+                size += len(chunk)
+                if not message.get("more_body"):
+                    break
+            self._body = b"".join(chunks)[:MAX_BODY + 1]
+        return self._body
+
+
+class _VisitType(msgspec.Struct):
+    type: str = ""
+
+
+_visit_type = msgspec.json.Decoder(_VisitType)
+FAST_VISITS = frozenset(("page_view", "heartbeat"))
+MAX_BODY = 16 * 1024
+"""The tracking calls' bodies are a few hundred bytes; the handlers refuse more than this."""
 
 
 class FastAssets:
     def __init__(self, app: Any, state: AppState) -> None:
         self.app = app
         self.state = state
+        cors = app.cors_config
+        self._cors_allowed = cors.is_origin_allowed
+        self._cors_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cors.simple_headers.items()]
 
     def __getattr__(self, name: str) -> Any:  # the Litestar app's attributes (``state``, ``routes`` …)
         return getattr(self.app, name)
@@ -81,39 +132,92 @@ class FastAssets:
         asset = assets.get(path[len(ASSETS_PREFIX):])
         return (asset, IMMUTABLE) if asset is not None else None
 
-    async def _config(self, scope: dict[str, Any], send: Any) -> None:
-        """The frame's configuration without Litestar's request path: the same handler function, called with the
-        few request parts it reads; its typed errors rendered as the app's error handler renders them."""
+    async def _call(self, handler: Any, request: _Request, send: Any, origin: str | None = None) -> None:
+        """A route's handler function called without Litestar's request path, its answer (or typed error, rendered as
+        the app's error handlers render it) sent with the CORS headers the app's middleware would add."""
         try:
-            response = await widget_config.fn(_Request(scope, self.state))
+            response = await handler(request)
             status, body, headers = response.status_code or 200, response.content, dict(response.headers)
         except ApiError as exc:
             status, body, headers = exc.status_code, msgspec.json.encode(
                 ErrorPayload(ErrorBody(exc.type, exc.message, exc.data))), {}
+        except Exception as exc:
+            log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+            status, body, headers = 500, msgspec.json.encode(
+                ErrorPayload(ErrorBody("internal", "Internal server error"))), {}
         raw = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
         raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if origin is not None and self._cors_allowed(origin):
+            raw += self._cors_headers
+            raw += [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
+    async def _post(self, scope: dict[str, Any], receive: Any, send: Any) -> bool:
+        """A tracking call answered here (True), else nothing read and Litestar's to answer (False); a visit's body,
+        read to learn its type, is handed on."""
+        path = scope["path"]
+        if self.state.upstream is not None or path not in (TRACK_PATH, VISIT_PATH):
+            return False
+        request = _Request(scope, self.state, receive)
+        origin = request.headers.get("origin")
+        if path == TRACK_PATH:
+            await self._call(track.fn, request, send, origin)
+            return True
+        try:
+            body = await request.body()
+        except ApiError:  # the client went away
+            return True
+        try:
+            kind = _visit_type.decode(body).type
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            kind = ""  # the route answers the error
+        if len(body) > MAX_BODY or kind in FAST_VISITS and b'"preview"' not in body:  # (the handler refuses the first)
+            await self._call(widget_visit.fn, request, send, origin)
+            return True
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+        return True
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            path = scope["path"]
-            # the frame asks from its own origin (no Origin header: CORS is not involved); previews and proxy mode
-            # take the full path
-            if (path == CONFIG_PATH and self.state.upstream is None and b"preview=" not in scope["query_string"]
-                    and not any(name == b"origin" for name, _ in scope["headers"])):
-                await self._config(scope, send)
-                return
-            found = self._asset(path) if path == LOADER_PATH or path.startswith(ASSETS_PREFIX) else None
-            if found is not None:
-                asset, cache_control = found
-                status, body, headers = serve_headers(asset, _Headers(scope["headers"]), cache_control, CORS_ANY)
-                raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-                media_type = asset.media_type + ("; charset=utf-8" if asset.media_type.startswith("text/") else "")
-                raw.append((b"content-type", media_type.encode()))
-                if status == 200:
-                    raw.append((b"content-length", str(len(body)).encode()))
-                await send({"type": "http.response.start", "status": status, "headers": raw})
-                await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
-                return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        state.in_flight += 1  # as the app's count_requests middleware does, for the drain to wait on
+        try:
+            method = scope["method"]
+            if method == "POST":
+                if await self._post(scope, receive, send):
+                    return
+            elif method in ("GET", "HEAD"):
+                path = scope["path"]
+                # the frame asks from its own origin (no Origin header: CORS is not involved); previews and proxy mode
+                # take the full path
+                if (path == CONFIG_PATH and state.upstream is None and b"preview=" not in scope["query_string"]
+                        and not any(name == b"origin" for name, _ in scope["headers"])):
+                    await self._call(widget_config.fn, _Request(scope, state), send)
+                    return
+                found = self._asset(path) if path == LOADER_PATH or path.startswith(ASSETS_PREFIX) else None
+                if found is not None:
+                    asset, cache_control = found
+                    status, body, headers = serve_headers(asset, _Headers(scope["headers"]), cache_control, CORS_ANY)
+                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+                    media_type = asset.media_type + ("; charset=utf-8" if asset.media_type.startswith("text/") else "")
+                    raw.append((b"content-type", media_type.encode()))
+                    if status == 200:
+                        raw.append((b"content-length", str(len(body)).encode()))
+                    await send({"type": "http.response.start", "status": status, "headers": raw})
+                    await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+                    return
+        finally:
+            state.in_flight -= 1
         await self.app(scope, receive, send)

@@ -48,7 +48,8 @@ async def track(request: Request[Any, Any, Any]) -> Response[bytes]:
     req = decode_json(_decoder, body)
     if req.type == "page_view" and not req.url:
         raise ApiError("validation", "url is required for a page_view")
-    caller = await web_caller(request, state, needs_auth=True, body_token=req.token, identify=True)
+    # one Valkey round trip: the tracking script itself refuses a banned visitor
+    caller = await web_caller(request, state, needs_auth=True, body_token=req.token, identify=True, check_ban=False)
     org, cid = caller.org, caller.customer_id
     if req.type == "heartbeat":
         activity = await state.tracker.heartbeat(org, cid)

@@ -462,15 +462,18 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
         claims = await customer_claims(state, req.token, org)
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
-        await check_banned(state, claims.cid)
+        # one Valkey round trip: the tracking script refuses a banned visitor, and a heartbeat takes an agent's
+        # invitation to chat (then the loader opens the widget, which connects and shows the chat)
+        beat = req.type == "heartbeat"
         activity = None
-        if req.type == "heartbeat" and preview is None:
-            activity = await state.tracker.heartbeat(org, claims.cid)
+        if preview is not None:
+            await check_banned(state, claims.cid)
+        elif beat:
+            activity = await state.tracker.heartbeat(org, claims.cid, take_invitation=True)
         if activity is None and preview is None:  # a page view, or a heartbeat of a visitor the tracker forgot
-            await state.tracker.page_view(org, claims.cid, req.url, req.title, req.referrer, client.user_agent,
-                                          client.ip, client.geo)
-        # an agent started a chat with this visitor: the loader opens the widget, which connects and shows it
-        invited = req.type == "heartbeat" and await state.valkey.getdel(keys.invitation(org, claims.cid)) is not None
+            activity = await state.tracker.page_view(org, claims.cid, req.url, req.title, req.referrer,
+                                                     client.user_agent, client.ip, client.geo, take_invitation=beat)
+        invited = activity is not None and activity.invitation is not None
         token = req.token or ""
         if claims.exp - time.time() < ttl / 2 and state.upstream is None:  # (the edge cannot renew upstream tokens)
             token = issue_token(state.signer, org, claims.cid, ttl, group)

@@ -71,6 +71,8 @@ class Activity(msgspec.Struct):
     """When the visitor was seen before this action (0: never, or past retention)."""
     watched: bool = False
     """Whether an agent somewhere watches the license's visitors (``core/visitors.py``): then the change is pushed."""
+    invitation: str | None = None
+    """The chat an agent invited this visitor to, taken by this action (``take_invitation``)."""
 
 
 class OnlinePage(msgspec.Struct):
