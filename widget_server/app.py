@@ -26,6 +26,7 @@ from .api.customer_web import customer_action, customer_get_action
 from .api.edge import forward_customer_token, upstream_customer_rtm
 from .api.errors import EXCEPTION_HANDLERS
 from .api.fast_assets import FastAssets
+from .api.fast_rtm import FastRtm
 from .api.files import get_file
 from .api.health import healthz, readyz
 from .api.openapi import add_action_operations
@@ -122,4 +123,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.ws = state
     add_action_operations(app)
-    return FastAssets(app, state)  # type: ignore[return-value]  # the widget's files before Litestar's request path
+    # the RTM sockets, then the widget's files, before Litestar's request path
+    return FastRtm(FastAssets(app, state), state)  # type: ignore[return-value]

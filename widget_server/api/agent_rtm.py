@@ -15,8 +15,11 @@ from .customer_web import base_url
 from .dispatch import AGENT
 from .rtm import RtmConnection
 
+PATHS = ["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"]
+
 
 class AgentConnection(RtmConnection):
+    __slots__ = ("caller",)
     table = AGENT
     disconnect_action = "agent_disconnected"
     caller: AgentCaller
@@ -63,6 +66,7 @@ class AgentConnection(RtmConnection):
         await self.core.visitors.drop(self)
 
 
-@websocket(["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"])
+@websocket(PATHS)
 async def agent_rtm(socket: WebSocket[Any, Any, Any]) -> None:
+    """(``fast_rtm.FastRtm`` serves these paths before Litestar's routing; this route takes what it passes on.)"""
     await AgentConnection(socket, socket.app.state.ws).run()

@@ -16,8 +16,11 @@ from .customer_web import base_url
 from .dispatch import CUSTOMER
 from .rtm import RtmConnection
 
+PATHS = ["/v3.6/customer/rtm/ws", "/v3.5/customer/rtm/ws"]
+
 
 class CustomerConnection(RtmConnection):
+    __slots__ = ("caller",)
     table = CUSTOMER
     disconnect_action = "customer_disconnected"
     caller: Caller
@@ -71,6 +74,7 @@ class CustomerConnection(RtmConnection):
         await self.state.store.remove_connection(self.caller.customer_id, self.conn_id)
 
 
-@websocket(["/v3.6/customer/rtm/ws", "/v3.5/customer/rtm/ws"])
+@websocket(PATHS)
 async def customer_rtm(socket: WebSocket[Any, Any, Any]) -> None:
+    """(``fast_rtm.FastRtm`` serves these paths before Litestar's routing; this route takes what it passes on.)"""
     await CustomerConnection(socket, socket.app.state.ws).run()
