@@ -27,14 +27,7 @@ from typing import Any
 sys.path[:0] = [str(Path(__file__).resolve().parent)]
 
 import rtm_load  # noqa: E402
-from rtm_load import CLIENT_CPUS, Conn, Floor, Ours, idle_run, traced_run  # noqa: E402
-
-
-class FloorCustomers(Floor):
-    """The floor stack of ``rtm_load`` (customers only: the idle phase opens no agent socket)."""
-
-    async def open_agent(self, i: int) -> Conn:
-        raise TypeError("the floor app has customers' sockets only")
+from rtm_load import CLIENT_CPUS, Floor, Ours, idle_run, traced_run  # noqa: E402
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -42,7 +35,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="rtm-idle-") as tmpdir:
         tmp = Path(tmpdir)
         if args.idle:
-            for cls in (FloorCustomers, Ours):
+            for cls in (Floor, Ours):
                 r = await idle_run(cls, args, tmp, args.idle)
                 out["idle"][r["stack"]] = r
         if args.traced:

@@ -859,6 +859,9 @@ class Floor(Stack):
         await conn.open(self.ws_url + "/ws")
         return conn
 
+    async def open_agent(self, i: int) -> Conn:
+        raise TypeError("the floor app has customers' sockets only (the idle phase opens no agent socket)")
+
 
 STACKS: dict[str, type[Stack]] = {"ours": Ours, "python-socketio": PythonSocketIO, "node": NodeSocketIO}
 
