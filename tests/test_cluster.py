@@ -41,6 +41,13 @@ from .test_customer_web import (  # noqa: F401
     test_properties_of_chats_threads_and_events,
     test_resume_after_deactivate_makes_a_new_thread_and_history_has_both,
 )
+from .test_message_delivery import (  # noqa: F401
+    pair,
+    test_concurrent_messages_on_one_server_reach_every_socket_once_in_stored_order,
+    test_messages_sent_on_two_servers_reach_sockets_on_both_once,
+    test_the_bus_delivers_once_on_the_publishing_worker_and_once_on_another,
+    test_who_may_write_to_a_chat,
+)
 from .test_service import test_upload_a_file_and_send_it_in_a_chat  # noqa: F401
 from .test_tracking import (  # noqa: F401
     clock,

@@ -394,15 +394,18 @@ class AgentCore(ChatBase):
                 await self._drain(caller, caller.org, int(g["id"]))
         return _EMPTY
 
-    async def send_event(self, caller: AgentCaller, req: a.AgentSendEventRequest) -> c.SendEventResponse:  # type: ignore[override]
-        chat = await self._chat_for(caller, req.chat_id)
+    def _send_checks(self, caller: AgentCaller) -> tuple[str, str]:
+        return "", caller.agent_id
+
+    async def _admit(self, caller: AgentCaller, chat_id: str) -> None:
+        """An agent not in the chat may write to it through a group (or a role); writing without joining joins
+        (LiveChat adds the author; see PROTOCOL.md §5.1)."""
+        chat = await self._chat_for(caller, chat_id)
         thread_id = chat.get("active_thread")
         if thread_id and caller.agent_id not in self._agents_of(chat):
-            # writing without joining joins (LiveChat adds the author; see PROTOCOL.md §5.1)
             await self._unqueue(caller, chat, thread_id)
             await self.router.take(caller.org, caller.agent_id)
-            await self._join(caller, req.chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
-        return await super().send_event(caller, req)
+            await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
 
     async def send_typing_indicator(self, caller: AgentCaller, req: a.SendTypingIndicatorRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.chat_id)

@@ -6,13 +6,18 @@ pub/sub (SPUBLISH / SSUBSCRIBE): a channel lives on the primary that owns its sl
 broadcast to every node. valkey-py's asyncio cluster client has no pub/sub of its own, so ``ShardedChannels`` holds
 one subscriber connection per primary and moves channels when slots move (a node tells its subscribers with an
 SUNSUBSCRIBE of its own) or a node fails. Pub/sub is fire-and-forget in both: a push published while a subscription
-is being (re)made is not delivered, which is why clients catch up from the store when they reconnect."""
+is being (re)made is not delivered, which is why clients catch up from the store when they reconnect.
+
+A worker delivers its own pushes to its own sockets at once, without waiting for them to come back through Valkey:
+every message on the wire starts with the publishing worker's id, and a subscriber skips the messages of its own
+worker (they were delivered already), so each connection gets a push exactly once, from the worker it lives on."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
 import msgspec
@@ -26,9 +31,11 @@ log = logging.getLogger("widget_server.bus")
 
 
 class BusMessage(msgspec.Struct, array_like=True):
-    """One push on the wire between workers: the action, its payload, and the request that caused it (only the
-    connection that sent that request gets ``request_id`` in its push frame). Encoded in one pass."""
+    """One push on the wire between workers: the worker that published it (its subscribers skip it: it delivered the
+    push itself), the action, its payload, and the request that caused it (only the connection that sent that request
+    gets ``request_id`` in its push frame). Encoded in one pass."""
 
+    origin: str
     action: str
     payload: Any
     conn_id: str | None = None
@@ -38,6 +45,7 @@ class BusMessage(msgspec.Struct, array_like=True):
 class _ReceivedMessage(msgspec.Struct, array_like=True):
     """The same message as a subscriber decodes it: the payload stays raw and is spliced into each push frame."""
 
+    origin: str
     action: str
     payload: msgspec.Raw
     conn_id: str | None = None
@@ -293,7 +301,21 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
         pass
 
 
+_PAYLOAD_MARK = b"\x00payload\x00"
+"""Stands in for the payload while a message's head and tail are encoded (``Bus.wire_parts``)."""
+
+
+class _Ordering:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class Bus:
+    """Pushes to every connection of a user, on any worker; see the module docstring."""
+
     def __init__(self, valkey: Any) -> None:
         self._r = valkey
         self._sharded = is_cluster(valkey)
@@ -301,6 +323,13 @@ class Bus:
         self._channels: _Channels = (ShardedChannels if self._sharded else PlainChannels)(valkey, self._on_message)
         self._local: dict[str, set[Subscriber]] = {}
         self._lock = asyncio.Lock()
+        self._ordering: dict[str, _Ordering] = {}
+        self.origin = uuid_id()
+        """This worker's id at the head of every message it publishes."""
+        self._own_prefix = _encode([self.origin])[:-1] + b","
+        self.scripts_publish = not self._sharded
+        """Whether a store script may PUBLISH this bus's messages itself (``wire_parts``): on one Valkey it can; on a
+        cluster a user's channel lives in the user's slot, not in the chat's the script runs in."""
 
     async def start(self) -> None:
         await self._channels.start()
@@ -310,11 +339,12 @@ class Bus:
 
     async def publish(self, user_ids: Iterable[str], action: str, payload: Any, conn_id: str | None = None,
                       request_id: RequestId = None) -> None:
-        """Push ``payload`` (a Struct, or already-encoded bytes) to every connection of each user, on any worker."""
-        if isinstance(payload, bytes):
-            payload = msgspec.Raw(payload)
-        message = _encode(BusMessage(action, payload, conn_id, request_id))
+        """Push ``payload`` (a Struct, or already-encoded bytes) to every connection of each user, on any worker:
+        this worker's connections get it before this returns, the others' through Valkey."""
+        raw = msgspec.Raw(payload if isinstance(payload, bytes) else _encode(payload))
         users = list(dict.fromkeys(user_ids))
+        self.deliver_local(users, action, raw, conn_id, request_id)
+        message = _encode(BusMessage(self.origin, action, raw, conn_id, request_id))
         if len(users) == 1:
             await self._r.execute_command(self._publish, keys.user_channel(users[0]), message)
             return
@@ -323,6 +353,43 @@ class Bus:
             for uid in users:
                 p.execute_command(self._publish, keys.user_channel(uid), message)
             await p.execute()
+
+    def wire_parts(self, action: str, conn_id: str | None = None, request_id: RequestId = None) -> tuple[bytes, bytes]:
+        """The bytes before and after the payload in this worker's message for ``action``: a script that builds the
+        payload itself publishes ``head .. payload .. tail`` (then the caller calls ``deliver_local``)."""
+        head, _, tail = _encode(BusMessage(self.origin, action, msgspec.Raw(b'"' + _PAYLOAD_MARK + b'"'), conn_id,
+                                           request_id)).partition(b'"' + _PAYLOAD_MARK + b'"')
+        return head, tail
+
+    @contextlib.asynccontextmanager
+    async def in_order(self, key: str) -> AsyncIterator[None]:
+        """Held (per ``key``, e.g. a chat) while this worker stores something and then hands its push to its own
+        connections, so that they get pushes in the order they were stored even when several are written at once
+        (the replies of two scripts may come back in either order)."""
+        entry = self._ordering.get(key)
+        if entry is None:
+            entry = self._ordering[key] = _Ordering()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if not entry.users:
+                del self._ordering[key]
+
+    def deliver_local(self, user_ids: Iterable[str], action: str, payload: msgspec.Raw, conn_id: str | None = None,
+                      request_id: RequestId = None) -> None:
+        """Hand a push to this worker's connections of ``user_ids`` (distinct ids), as a subscriber would."""
+        local = self._local
+        for uid in user_ids:
+            subs = local.get(uid)
+            if subs:
+                for sub in tuple(subs):
+                    try:
+                        sub.deliver(action, payload, request_id if sub.conn_id == conn_id else None)
+                    except Exception:  # one broken connection must not fail the request that pushed
+                        log.exception("delivering %s to %s failed", action, sub.conn_id)
 
     async def register(self, user_id: str, sub: Subscriber) -> None:
         async with self._lock:
@@ -347,6 +414,8 @@ class Bus:
                     log.warning("unsubscribe from %s failed", user_id, exc_info=True)
 
     def _on_message(self, channel: bytes, data: bytes) -> None:
+        if data.startswith(self._own_prefix):
+            return  # published by this worker, which delivered it to its connections already
         # channel = ws:{<user_id>}:push
         user_id = channel[channel.index(b"{") + 1 : channel.rindex(b"}")].decode()
         subs = self._local.get(user_id)

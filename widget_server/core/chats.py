@@ -82,6 +82,21 @@ def check_depth(value: Any, where: str, limit: int = MAX_JSON_DEPTH) -> None:
             stack.extend((v, depth + 1) for v in item)
 
 
+_EVENT_MIDDLE = b'","event":'
+"""Between the thread id and the event in an ``incoming_event`` payload (``send_event`` splices it together)."""
+
+
+def _send_error(exc: StoreError) -> Exception:
+    """The API error of a refused ``Store.send_event``."""
+    if exc.code == "not_found":
+        return ApiError("not_found", "Chat not found")
+    if exc.code == "authorization":
+        return ApiError("authorization", "Requester is not a user of this chat")
+    if exc.code == "chat_inactive":
+        return ApiError("chat_inactive", "Chat is not active")
+    return exc
+
+
 class AnyCaller(Protocol):
     """What the shared code needs of a customer's or an agent's caller."""
 
@@ -538,15 +553,18 @@ class ChatBase(ABC):
             raise ApiError("chat_inactive", "Chat is not active")
         now = now_rfc3339()
         items = [("system_message", _encode(self._closing_message(caller, now)), True)]
-        try:
-            seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
-        except StoreError as exc:
-            if exc.code == "chat_inactive":
-                raise ApiError("chat_inactive", "Chat is not active") from None
-            raise
         users = self._recipients(chat)
-        [event] = self._event_structs(items, thread_id, seq)
-        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.id, thread_id, event), chat)
+        async with self.bus.in_order(req.id):
+            try:
+                seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
+            except StoreError as exc:
+                if exc.code == "chat_inactive":
+                    raise ApiError("chat_inactive", "Chat is not active") from None
+                raise
+            [event] = self._event_structs(items, thread_id, seq)
+            closing = p.IncomingEvent(req.id, thread_id, event)
+            await self.bus.publish(users, "incoming_event", closing, caller.conn_id, caller.request_id)
+        await self.webhooks.emit(caller.org, "incoming_event", closing, chat)
         await self._push(caller, users, "chat_deactivated",
                          p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id), chat)
         await self.store.archive_thread(caller.org, req.id, thread_id, rfc3339_to_ms(now))
@@ -554,25 +572,64 @@ class ChatBase(ABC):
         return _EMPTY
 
     async def send_event(self, caller: AnyCaller, req: Any) -> c.SendEventResponse:
-        chat = await self._chat_for(caller, req.chat_id)
-        thread_id = chat.get("active_thread")
-        require_active = True
-        if not thread_id:
-            if not req.attach_to_last_thread or not chat.get("last_thread_id"):
-                raise ApiError("chat_inactive", "Chat is not active")
-            thread_id, require_active = chat["last_thread_id"], False
+        """Store the event and push it to the chat's users. One script checks the caller's access and the thread,
+        appends and, on one Valkey, publishes to the other workers (one round trip); this worker's connections get the
+        push as soon as the script returns. The slow way (``_admit``) only when the script cannot decide alone."""
+        chat_id = req.chat_id
+        admitted = isinstance(req.event, File)
+        if admitted:  # resolving a file touches the upload: only once the caller may write to the chat
+            await self._admit(caller, chat_id)
         now = now_rfc3339()
-        items = await self._prepare_events(caller, [req.event], now)
         try:
-            seq = await self.store.append_events(req.chat_id, thread_id, items, rfc3339_to_ms(now), require_active)
-        except StoreError as exc:
-            if exc.code == "chat_inactive":
-                raise ApiError("chat_inactive", "Chat is not active") from None
+            [item] = await self._prepare_events(caller, [req.event], now)
+        except ApiError:
+            if not admitted:
+                await self._admit(caller, chat_id)  # no chat or no access is the error to report first
             raise
-        [event] = self._event_structs(items, thread_id, seq)
-        users = self._recipients(chat) if items[0][2] else self._recipients(chat)[1:]
-        await self._push(caller, users, "incoming_event", p.IncomingEvent(req.chat_id, thread_id, event), chat)
-        return c.SendEventResponse(event_id=event.id or "")
+        customer_id, agent_id = self._send_checks(caller)
+        if admitted:
+            agent_id = ""
+        payload_head = b'{"chat_id":' + _encode(chat_id) + b',"thread_id":"'
+        publish = None
+        if self.bus.scripts_publish:
+            head, tail = self.bus.wire_parts("incoming_event", caller.conn_id, caller.request_id)
+            publish = (head + payload_head, _EVENT_MIDDLE, b"}" + tail)
+        async with self.bus.in_order(chat_id):
+            while True:
+                try:
+                    sent = await self.store.send_event(
+                        chat_id, org=caller.org, customer_id=customer_id, agent_id=agent_id,
+                        attach=bool(req.attach_to_last_thread), now_ms=rfc3339_to_ms(now), item=item, publish=publish)
+                    break
+                except StoreError as exc:
+                    if exc.code == "not_member" and agent_id:
+                        await self._admit(caller, chat_id)  # access through a group; writing joins the chat
+                        agent_id = ""
+                        continue
+                    raise _send_error(exc) from None
+            event_id = f"{sent.thread_id}_{sent.seq}"
+            event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
+            payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
+            users = [sent.customer_id, *sent.agent_ids] if item[2] else sent.agent_ids
+            if publish is not None:
+                self.bus.deliver_local(users, "incoming_event", msgspec.Raw(payload), caller.conn_id, caller.request_id)
+            else:
+                await self.bus.publish(users, "incoming_event", payload, caller.conn_id, caller.request_id)
+        if await self.webhooks.wanted(caller.org, "incoming_event"):
+            await self.webhooks.emit(caller.org, "incoming_event",
+                                     p.IncomingEvent(chat_id, sent.thread_id, _event_decoder.decode(event)),
+                                     await self.store.chat(chat_id))
+        return c.SendEventResponse(event_id=event_id)
+
+    @abstractmethod
+    def _send_checks(self, caller: Any) -> tuple[str, str]:
+        """Who ``send_event``'s script lets write: (the customer the caller must be, the agent who must be in the
+        chat); an empty string for no such check. When the agent is not in it, ``_admit`` decides."""
+
+    async def _admit(self, caller: AnyCaller, chat_id: str) -> None:
+        """The checks of ``send_event`` the slow way: raises ``not_found`` or ``authorization``."""
+        await self._chat_for(caller, chat_id)
+
 
     async def _event(self, caller: AnyCaller, chat_id: str, thread_id: str, event_id: str) -> tuple[dict[str, str], int]:
         chat = await self._chat_for(caller, chat_id)

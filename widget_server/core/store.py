@@ -49,6 +49,41 @@ local tca = redis.call('HGET', KEYS[2], 'created_at')
 return append(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tca, ARGV[3], ARGV, 4)
 """
 
+# A chat message in one round trip: the caller's access, the thread, the append and the pushes, atomically (so the
+# pushes of a chat leave in the order of its events, and only once they are stored). KEYS: chat, lept. ARGV:
+# 1 organization, 2 the customer the caller must be ('' when not a customer), 3 the agent who must be in the chat ('' for
+# no such check), 4 '1' to use the last thread when none is active, 5 now_ms, 6 thread key prefix, 7 events key suffix,
+# 8 message head ('' to publish nothing), 9 between thread id and event, 10 message tail, 11 channel prefix, 12 channel
+# suffix, 13.. (type, json, public) of one event. Published: head .. thread_id .. ARGV[9] .. event .. tail, to the
+# channel of the customer (public events only) and of every agent. Returns {seq, thread_id, customer_id, agent_ids}.
+SEND_EVENT = _LUA_APPEND + r"""
+local c = redis.call('HMGET', KEYS[1], 'org', 'customer_id', 'agent_ids', 'active_thread', 'last_thread_id',
+  'last_thread_created_at')
+if c[1] ~= ARGV[1] then return redis.error_reply('not_found') end
+if ARGV[2] ~= '' and c[2] ~= ARGV[2] then return redis.error_reply('authorization') end
+local agents = cjson.decode(c[3] or '[]')
+if ARGV[3] ~= '' then
+  local member = false
+  for _, a in ipairs(agents) do if a == ARGV[3] then member = true end end
+  if not member then return redis.error_reply('not_member') end
+end
+local tid = c[4]
+if not tid or tid == '' then
+  if ARGV[4] ~= '1' or not c[5] or c[5] == '' then return redis.error_reply('chat_inactive') end
+  tid = c[5]
+end
+local thread = ARGV[6] .. tid
+local tca = c[6]
+if tid ~= c[5] then tca = redis.call('HGET', thread, 'created_at') end
+local n = append(KEYS[1], thread, thread .. ARGV[7], KEYS[2], tid, tca, ARGV[5], ARGV, 13)
+if ARGV[8] ~= '' then
+  local msg = ARGV[8] .. tid .. ARGV[9] .. '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(ARGV[14], 2) .. ARGV[10]
+  if ARGV[15] == '1' then redis.call('PUBLISH', ARGV[11] .. c[2] .. ARGV[12], msg) end
+  for _, a in ipairs(agents) do redis.call('PUBLISH', ARGV[11] .. a .. ARGV[12], msg) end
+end
+return {n, tid, c[2] or '', c[3] or '[]'}
+"""
+
 # KEYS: chat, thread, events, lept. ARGV: thread_id, now_ms, then (type, json, public) triples of closing events.
 CLOSE_THREAD = _LUA_APPEND + r"""
 if redis.call('HGET', KEYS[1], 'active_thread') ~= ARGV[1] then return redis.error_reply('chat_inactive') end
@@ -131,6 +166,20 @@ _json_encode = msgspec.json.encode
 _config_decoder = msgspec.json.Decoder(LicenseConfig)
 
 
+_list_decode = msgspec.json.Decoder(list[str]).decode
+_CHANNEL_PREFIX, _, _CHANNEL_SUFFIX = keys.user_channel("\n").partition("\n")
+_EVENTS_SUFFIX = keys.thread_events("c", "t").removeprefix(keys.thread("c", "t"))
+
+
+class SentEvent(msgspec.Struct, array_like=True):
+    """What ``Store.send_event`` did: the event's sequence number in its thread, and who the chat's users are."""
+
+    seq: int
+    thread_id: str
+    customer_id: str
+    agent_ids: list[str]
+
+
 def _s(value: bytes | None) -> str | None:
     return None if value is None else value.decode()
 
@@ -157,6 +206,7 @@ class Store:
     def __init__(self, valkey: Any) -> None:
         self.r = valkey
         self._append = valkey.register_script(APPEND_EVENTS)
+        self._send_event = valkey.register_script(SEND_EVENT)
         self._close = valkey.register_script(CLOSE_THREAD)
         self._open = valkey.register_script(OPEN_THREAD)
         self._put_hash = valkey.register_script(PUT_HASH)
@@ -391,6 +441,26 @@ class Store:
             return int(await self._append(keys=self._thread_keys(chat_id, thread_id), args=args))
         except ResponseError as exc:
             raise _script_error(exc) from None
+
+    async def send_event(
+        self, chat_id: str, *, org: str, customer_id: str, agent_id: str, attach: bool, now_ms: int,
+        item: tuple[str, bytes, bool], publish: tuple[bytes, bytes, bytes] | None,
+    ) -> SentEvent:
+        """Append one encoded event (``type``, json without ``id``, visible to customers) to the chat's active thread
+        (or, with ``attach``, its last one) if the caller may: the customer ``customer_id``, or the agent ``agent_id``
+        if they are in the chat (empty strings: no such check). With ``publish`` = (head, middle, tail) the script
+        also publishes ``head + thread_id + middle + event + tail`` to the channels of the chat's users who see the
+        event. Raises StoreError: ``not_found``, ``authorization``, ``not_member``, ``chat_inactive``."""
+        head, middle, tail = publish or (b"", b"", b"")
+        etype, body, public = item
+        args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, keys.thread(chat_id, ""),
+                _EVENTS_SUFFIX, head, middle, tail, _CHANNEL_PREFIX, _CHANNEL_SUFFIX, etype, body, "1" if public else "0"]
+        try:
+            seq, thread_id, cid, agent_ids = await self._send_event(
+                keys=[keys.chat(chat_id), keys.chat_last_events(chat_id)], args=args)
+        except ResponseError as exc:
+            raise _script_error(exc) from None
+        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids))
 
     async def close_thread(self, chat_id: str, thread_id: str, items: Iterable[tuple[str, bytes, bool]], now_ms: int) -> int:
         args: list[Any] = [thread_id, now_ms]

@@ -103,6 +103,11 @@ class Webhooks:
             self._cache[org] = cached
         return cached[1].get(action, [])
 
+    async def wanted(self, org: str, action: str) -> bool:
+        """Whether the license has a webhook for ``action`` (from this worker's cached copy of its registrations):
+        a caller that would have to read something only for ``emit`` asks first."""
+        return bool(await self._for_action(org, action))
+
     async def emit(self, org: str, action: str, payload: Any, chat: dict[str, str] | None = None) -> None:
         """Queue a delivery of ``payload`` to every webhook of the license registered for ``action``."""
         hooks = await self._for_action(org, action)
