@@ -370,6 +370,7 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
         enc = {"Accept-Encoding": "br, gzip"}
         config_targets = [
             Target("config", "ours (as shipped, one client address)", ours.url + config_path),
+            Target("config", "ours (as shipped), visitor token", ours.url + config_path, auth),
             Target("config", "ours, 100k visitors", many.url + config_path),
             Target("config", "ours, widget paths not rate-limited", nolimit.url + config_path),
             Target("config", "ours, 100k visitors, visitor token", many.url + config_path, auth),
@@ -482,7 +483,8 @@ def report(args: argparse.Namespace, org: str, targets: list[Target], asset_info
     print()
     goals = []
     ref = by.get(("config", "FastAPI + pydantic, uvicorn"))
-    for name in ("ours (as shipped, one client address)", "ours, 100k visitors", "ours, widget paths not rate-limited"):
+    for name in ("ours (as shipped, one client address)", "ours (as shipped), visitor token", "ours, 100k visitors",
+                 "ours, widget paths not rate-limited"):
         t = by.get(("config", name))
         if t and ref:
             ratio, p99 = t.median("rps") / ref.median("rps"), t.median("p99_ms")

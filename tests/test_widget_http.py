@@ -309,6 +309,47 @@ async def test_appearance_is_set_and_validated_through_the_configuration_api(htt
     assert launcher["vars"]["--c"] == "#0a7d32" and launcher["cls"] == "w text" and launcher["text"] == "Questions?"
 
 
+async def test_the_anonymous_configuration_is_shared_but_follows_changes(http, server, valkey):
+    """Without a visitor's token every visitor of a license, group and language gets the same configuration, which a
+    worker keeps and answers from memory (``FastAssets._config``): a saved change and an agent's availability must
+    still show as soon as they did before (the bus's invalidation, the availability's one second)."""
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    org = creds["organization_id"]
+    agent_creds = await create_agent(valkey, org, "cara@example.com", "Cara", "normal")
+    agent = Agent(server.url, "cara@example.com", agent_creds["personal_access_token"])
+    params = {"organization_id": org, "group_id": "0"}
+
+    async def config_until(check, headers=None):
+        for _ in range(40):  # a change shows within the workers' caches (≤ 2 s)
+            r = await http.get("/v1/widget/config", params=params, headers=headers)
+            if check(r.json()):
+                return r
+            await asyncio.sleep(0.1)
+        raise AssertionError(r.json())
+
+    try:
+        await agent.ok("set_routing_status", {"status": "accepting_chats"})
+        first = await config_until(lambda c: c["visitor"]["online"])
+        again = await http.get("/v1/widget/config", params=params)
+        assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+        cached = await http.get("/v1/widget/config", params=params, headers={"If-None-Match": first.headers["etag"]})
+        assert cached.status_code == 304 and cached.headers["etag"] == first.headers["etag"]
+        german = await http.get("/v1/widget/config", params=params, headers={"Accept-Language": "de-DE,de;q=0.9"})
+        assert german.json()["static"]["language"] == "de" and first.json()["static"]["language"] == "en"
+
+        owner = {"Authorization": f"Bearer {creds['owner']['personal_access_token']}"}
+        saved = await http.post("/v3.6/configuration/action/update_license_properties", headers=owner, json={
+            "properties": {"widget": {"appearance": {"title": "Talk to Cara"}}}})
+        assert saved.status_code == 200, saved.text
+        changed = await config_until(lambda c: c["static"]["title"] == "Talk to Cara")
+        assert changed.headers["etag"] != first.headers["etag"]
+
+        await agent.ok("set_routing_status", {"status": "not_accepting_chats"})
+        await config_until(lambda c: not c["visitor"]["online"])
+    finally:
+        await agent.aclose()
+
+
 # --- themes and texts ---------------------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ What this layer passes on, Litestar answers: a visit (cookies, the launcher), a 
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,7 +27,7 @@ from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, serve_headers
 from .state import AppState
 from .widget import _CORS_ANY as CORS_ANY
 from .tracking_web import track
-from .widget import LOADER_CACHE, widget_config, widget_visit
+from .widget import LOADER_CACHE, query_int, widget_config, widget_visit
 
 log = logging.getLogger("widget_server.api")
 
@@ -110,10 +111,26 @@ MAX_BODY = 16 * 1024
 """The tracking calls' bodies are a few hundred bytes; the handlers refuse more than this."""
 
 
+class _Answer(msgspec.Struct):
+    """A configuration answer kept for the requests that would get the same bytes (``FastAssets._config``)."""
+
+    org: str
+    version: str
+    expires: float
+    etag: bytes
+    headers: list[tuple[bytes, bytes]]
+    not_modified: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+_NOT_MODIFIED_HEADERS = frozenset((b"etag", b"cache-control", b"vary"))
+
+
 class FastAssets:
     def __init__(self, app: Any, state: AppState) -> None:
         self.app = app
         self.state = state
+        self._answers: dict[tuple[bytes, bytes | None, bytes | None], _Answer] = {}
         cors = app.cors_config
         self._cors_allowed = cors.is_origin_allowed
         self._cors_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cors.simple_headers.items()]
@@ -152,6 +169,59 @@ class FastAssets:
             raw += [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
+
+    async def _config(self, scope: dict[str, Any], send: Any) -> None:
+        """The frame's configuration. Without a visitor's token the answer is the same for every visitor of a
+        license, group and language: it is kept (``_answers``) while the license's configuration and the agents'
+        availability it was made from are: at most ``ONLINE_CACHE_SECONDS``, and no longer than the configuration
+        (a change announced on the bus drops the worker's copy, which changes ``config_version``)."""
+        key = None
+        inm = None
+        if not any(name == b"authorization" for name, _ in scope["headers"]):
+            language = encoding = None
+            for name, value in scope["headers"]:
+                if name == b"accept-language":
+                    language = value
+                elif name == b"accept-encoding":
+                    encoding = value
+                elif name == b"if-none-match":
+                    inm = value
+            key = (scope["query_string"], language, encoding)
+            entry = self._answers.get(key)
+            if (entry is not None and entry.expires > time.monotonic()
+                    and entry.version == self.state.store.config_version(entry.org)):
+                if inm is not None and entry.etag in inm:
+                    await send({"type": "http.response.start", "status": 304, "headers": entry.not_modified})
+                    await send({"type": "http.response.body", "body": b""})
+                else:
+                    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+                    await send({"type": "http.response.body", "body": entry.body})
+                return
+        captured: list[dict[str, Any]] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            captured.append(message)
+            await send(message)
+
+        request = _Request(scope, self.state)
+        await self._call(widget_config.fn, request, capture if key is not None else send)
+        if key is None or inm is not None or captured[0]["status"] != 200:
+            return
+        org = request.query_params.get("organization_id") or request.query_params.get("license_id") or ""
+        group = query_int(request, "group_id")
+        online = self.state.online_groups.get((org, group))
+        if online is None:
+            return
+        headers = captured[0]["headers"]
+        etag = next((v for k, v in headers if k == b"etag"), None)
+        if etag is None:
+            return
+        if len(self._answers) > 10_000:
+            self._answers.clear()
+        self._answers[key] = _Answer(org, self.state.store.config_version(org), online[0], etag, headers,
+                                     [*((k, v) for k, v in headers if k in _NOT_MODIFIED_HEADERS),
+                                      (b"content-type", b"application/json"), (b"content-length", b"0")],
+                                     captured[1]["body"])
 
     async def _post(self, scope: dict[str, Any], receive: Any, send: Any) -> bool:
         """A tracking call answered here (True), else nothing read and Litestar's to answer (False); a visit's body,
@@ -204,7 +274,7 @@ class FastAssets:
                 # take the full path
                 if (path == CONFIG_PATH and state.upstream is None and b"preview=" not in scope["query_string"]
                         and not any(name == b"origin" for name, _ in scope["headers"])):
-                    await self._call(widget_config.fn, _Request(scope, state), send)
+                    await self._config(scope, send)
                     return
                 found = self._asset(path) if path == LOADER_PATH or path.startswith(ASSETS_PREFIX) else None
                 if found is not None:
