@@ -271,13 +271,13 @@ async def test_a_heartbeat_takes_an_agent_s_invitation_only_when_asked(tracker, 
 
 async def test_concurrent_page_views_leave_together_and_each_gets_its_own_answer(tracker, clock, lic, monkeypatch):
     batches: list[int] = []
-    send = tracker._send
+    send = tracker._calls._send
 
     async def counting(batch):
         batches.append(len(batch))
         await send(batch)
 
-    monkeypatch.setattr(tracker, "_send", counting)
+    monkeypatch.setattr(tracker._calls, "_send", counting)
     ids = visitor_ids(300)
     await tracker.page_view(lic, ids[0], "https://shop.example/")  # one alone is sent alone
     assert batches == [1]

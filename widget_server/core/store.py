@@ -17,6 +17,7 @@ from valkey.exceptions import ResponseError
 
 from .. import keys
 from ..protocol.config import LicenseConfig
+from ..valkey import Coalescer
 
 _LUA_APPEND = r"""
 local function append(chat, thread, events, lept, tid, tca, now, items, first)
@@ -207,6 +208,8 @@ class Store:
         self.r = valkey
         self._append = valkey.register_script(APPEND_EVENTS)
         self._send_event = valkey.register_script(SEND_EVENT)
+        self._send_events = Coalescer(valkey, self._send_event)
+        """Messages of many chats at once leave in pipelined batches (each still one atomic script call)."""
         self._close = valkey.register_script(CLOSE_THREAD)
         self._open = valkey.register_script(OPEN_THREAD)
         self._put_hash = valkey.register_script(PUT_HASH)
@@ -456,8 +459,8 @@ class Store:
         args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, keys.thread(chat_id, ""),
                 _EVENTS_SUFFIX, head, middle, tail, _CHANNEL_PREFIX, _CHANNEL_SUFFIX, etype, body, "1" if public else "0"]
         try:
-            seq, thread_id, cid, agent_ids = await self._send_event(
-                keys=[keys.chat(chat_id), keys.chat_last_events(chat_id)], args=args)
+            seq, thread_id, cid, agent_ids = await self._send_events(
+                [keys.chat(chat_id), keys.chat_last_events(chat_id)], args)
         except ResponseError as exc:
             raise _script_error(exc) from None
         return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids))

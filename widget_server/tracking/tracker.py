@@ -60,7 +60,7 @@ import msgspec
 
 from .. import keys
 from ..protocol.errors import ApiError
-from ..valkey import ScriptBatch
+from ..valkey import Coalescer, ScriptBatch
 from .models import Activity, DayCounters, Geolocation, HourCounters, OnlinePage, Page, Visit, Visitor, VisitorStatistics
 
 log = logging.getLogger("widget_server.tracking")
@@ -314,13 +314,11 @@ class Tracker:
         logged, never raised: a page view is recorded whatever happens to the pushes about it."""
         self.orgs: set[str] = set()
         """Licenses this process has tracked visitors of: the ones its sweeper visits."""
-        self._pending: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
-        """Script calls waiting for the end of this turn of the event loop (``_coalesce``)."""
-        self._sending: set[asyncio.Task[None]] = set()
-        self._flush_scheduled = False
         settings = {"PER": records_per_bucket, "GAP": visit_gap, "RETENTION": retention_seconds, "SLOT": self.slot,
                     "BITMAP_TTL": self.bitmap_ttl, "DAY_TTL": self.counter_ttl, "PAGES": pages_per_visit}
         self._track = valkey.register_script(re.sub(r"@([A-Z_]+)@", lambda m: str(int(settings[m[1]])), TRACK))
+        self._calls = Coalescer(valkey, self._track)
+        """Page views and heartbeats arrive many at once on a busy worker: their calls leave in batches."""
         self._read = valkey.register_script(READ_VISITOR)
         self._online = valkey.register_script(ONLINE)
         self._sweep = valkey.register_script(SWEEP)
@@ -354,7 +352,7 @@ class Tracker:
                     now: int | None = None, client: Any = None, user_agent: str | None = None,
                     take_invitation: bool = False) -> Any:
         """The TRACK script's call: queued on ``client`` when it is a pipeline, else an awaitable of its reply, sent
-        with the other calls made during the same turn of the event loop (``_coalesce``). ``visit`` names
+        in a batch with other calls made at the same time (``Coalescer``). ``visit`` names
         ``user_agent`` by its digest (``_visit_json``)."""
         now = self._now() if now is None else now
         self.orgs.add(org)
@@ -365,64 +363,7 @@ class Tracker:
                 visitor_id if take_invitation else "", int(time.time())]
         if client is not None:
             return self._track(keys=script_keys, args=args, client=client)
-        return self._coalesce(script_keys, args)
-
-    def _coalesce(self, script_keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
-        """Page views and heartbeats arrive many at once on a busy worker (one request each). Calls leave in pipelined
-        batches (still one atomic script call each): those made during one turn of the event loop together, and while
-        ``MAX_IN_FLIGHT`` batches are on their way, the calls made meanwhile wait for one to come back and then leave
-        together (group commit: no delay when idle, bigger batches under load). A batch saves a connection checkout,
-        a write, a read and a wake-up per call, which cost more than the call itself (measured: ~200 µs of CPU for a
-        lone call's round trip, ~60 µs per call in batches)."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        if not self._pending and not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
-        self._pending.append((script_keys, args, future))
-        return future
-
-    MAX_IN_FLIGHT = 2
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        if not self._pending or len(self._sending) >= self.MAX_IN_FLIGHT:
-            return  # the next batch leaves when one on its way comes back
-        batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._send(batch))
-        self._sending.add(task)
-        task.add_done_callback(self._sent)
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
-        if self._pending and not self._flush_scheduled:
-            self._flush()
-
-    async def _send(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]) -> None:
-        try:
-            if len(batch) == 1:
-                results: list[Any] = [await self._track(keys=batch[0][0], args=batch[0][1])]
-            else:
-                pipe = ScriptBatch(self.r, self._track)
-                for script_keys, args, _ in batch:
-                    await self._track(keys=script_keys, args=args, client=pipe)
-                results = await pipe.execute(raise_on_error=False)
-        except Exception as exc:  # the connection failed: every caller of the batch gets the error
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except asyncio.CancelledError:
-            for *_, future in batch:
-                future.cancel()
-            raise
-        for (*_, future), result in zip(batch, results):
-            if future.done():  # its caller went away (the script ran all the same)
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        return self._calls(script_keys, args)
 
     @staticmethod
     def _activity(raw: list[Any]) -> Activity:
