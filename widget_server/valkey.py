@@ -161,20 +161,32 @@ class Coalescer:
         self._max_in_flight = max_in_flight
         self._pending: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._alone = 0
+        """Calls on their way by themselves (sent at once by their caller: nothing else was)."""
         self._scheduled = False
 
-    def __call__(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
+    async def __call__(self, keys: list[Any], args: list[Any]) -> Any:
+        if not self._pending and not self._sending and not self._alone:
+            # nothing else on its way: no batch to wait for, the call leaves now from its caller's task (no latency
+            # added when idle); calls made meanwhile gather behind it
+            self._alone += 1
+            try:
+                return await self._script(keys=keys, args=args)
+            finally:
+                self._alone -= 1
+                if self._pending and not self._scheduled:
+                    self._flush()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if not self._pending and not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
         self._pending.append((keys, args, future))
-        return future
+        return await future
 
     def _flush(self) -> None:
         self._scheduled = False
-        if not self._pending or len(self._sending) >= self._max_in_flight:
+        if not self._pending or len(self._sending) + self._alone >= self._max_in_flight:
             return  # the next batch leaves when one on its way comes back
         batch, self._pending = self._pending, []
         task = asyncio.get_running_loop().create_task(self._send(batch))
