@@ -49,7 +49,7 @@ from typing import Any
 import httpx
 
 from widget_server.settings import Settings
-from widget_server.testing import LiveServer
+from widget_server.testing import LiveServer, free_port
 from widget_server.tracking import Tracker
 from widget_server.valkey import connect
 
@@ -324,6 +324,66 @@ async def tracker_direct(valkey_url: str, org: str, cids: list[str], duration: f
         await r.aclose()
 
 
+async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The floor: what granian and ASGI cost a page view before any of ours. Reads the body the loader posts and
+    answers ``/v1/track``'s JSON, with no token check, no Valkey and no framework."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    body = b'{"tracked":true,"new_visit":false}'
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def floor(workers: int, split: bool, args: argparse.Namespace, lua: str, tokens_file: str) -> dict[str, Any]:
+    """``floor_app`` under granian with the flags ``serve`` gives it (ASGI, uvloop, W workers), the same wrk script."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--loop", "uvloop", "--log-level", "warning", "tracking_http:floor_app"],
+        cwd=Path(__file__).parent, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the floor app did not start") from None
+                time.sleep(0.2)
+        cpus_server, cpus_wrk = ({0}, {1}) if split else (None, None)
+        if split:
+            pin(proc.pid, cpus_server)
+        url = f"http://127.0.0.1:{port}"
+        run_wrk(url, "track", "floor", tokens_file, lua, args.connections, args.threads, 2, cpus_wrk)
+        runs = []
+        for _ in range(args.rounds):
+            pids = descendants(proc.pid)
+            c0 = cpu_seconds(pids)
+            res = run_wrk(url, "track", "floor", tokens_file, lua, args.connections, args.threads, args.duration,
+                          cpus_wrk)
+            res["cpu_us"] = {"server": (cpu_seconds(pids) - c0) / res["requests"] * 1e6,
+                             "wrk": res["wrk_cpu"] / res["requests"] * 1e6}
+            runs.append(res)
+        cpu = {part: statistics.median(x["cpu_us"][part] for x in runs) for part in ("server", "wrk")}
+        out = {"rps": statistics.median(x["rps"] for x in runs), "cpu_us": cpu}
+        print(f"  granian floor (an ASGI app that reads the body and answers, nothing else): {out['rps']:,.0f} "
+              f"requests/s; CPU per request: granian + ASGI {cpu['server']:.0f} µs, wrk {cpu['wrk']:.0f} µs",
+              flush=True)
+        return out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 async def bench(workers: int, split: bool, args: argparse.Namespace, lua: str) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="ws-track-bench-"))
     # the shipped rate limit (600 a minute per address), each visitor with its own address behind a trusted proxy
@@ -373,6 +433,7 @@ async def bench(workers: int, split: bool, args: argparse.Namespace, lua: str) -
                   f"wrk {cpu['wrk']:.0f} µs: 2 cores doing only this would serve "
                   f"{out[kind]['cpu_bound_2_cores']:,.0f} page views/s", flush=True)
 
+        out["floor"] = floor(workers, split, args, lua, str(tokens_file))
         if split:  # the direct tracker runs in this process: on core 1, where wrk ran
             os.sched_setaffinity(0, {1})
         out["tracker_foreign_load"] = await wait_quiet(args.wait_quiet)
@@ -394,14 +455,26 @@ async def bench(workers: int, split: bool, args: argparse.Namespace, lua: str) -
 
 def table(results: list[dict[str, Any]], endpoints: list[str]) -> str:
     head = "| workers | cores | " + " | ".join(f"`{e}` page views/s (p50 / p99 ms)" for e in endpoints)
-    lines = [head + " | Tracker direct (64 tasks) | server / direct | Tracker pipelined |",
-             "|---:|---|" + "---:|" * (len(endpoints) + 3)]
+    lines = [head + " | granian floor req/s | Tracker direct (64 tasks) | server / direct | Tracker pipelined |",
+             "|---:|---|" + "---:|" * (len(endpoints) + 4)]
     for res in results:
         cells = [f"{res[e]['rps']:,.0f} ({res[e]['p50_ms']:.1f} / {res[e]['p99_ms']:.1f})" for e in endpoints]
         ratio = res[endpoints[0]]["rps"] / res["tracker"]["single"]
         cores = "server + Valkey core 0, wrk core 1" if res["split"] else "all share both"
-        lines.append(f"| {res['workers']} | {cores} | " + " | ".join(cells)
+        lines.append(f"| {res['workers']} | {cores} | " + " | ".join(cells) + f" | {res['floor']['rps']:,.0f}"
                      + f" | {res['tracker']['single']:,.0f} | {ratio:.2f} | {res['tracker']['pipelined']:,.0f} |")
+    lines += ["", "CPU per page view (µs, medians; what a page view costs whatever else the machine did):", "",
+              "| workers | cores | endpoint | server (Python) | Valkey | wrk | total | 2 cores doing only this |",
+              "|---:|---|---|---:|---:|---:|---:|---:|"]
+    for res in results:
+        cores = "split" if res["split"] else "shared"
+        for e in endpoints:
+            c = res[e]["cpu_us"]
+            lines.append(f"| {res['workers']} | {cores} | `{e}` | {c['server']:.0f} | {c['valkey']:.0f} | {c['wrk']:.0f}"
+                         f" | {sum(c.values()):.0f} | {res[e]['cpu_bound_2_cores']:,.0f}/s |")
+        f = res["floor"]["cpu_us"]
+        lines.append(f"| {res['workers']} | {cores} | granian floor | {f['server']:.0f} | – | {f['wrk']:.0f}"
+                     f" | {sum(f.values()):.0f} | {2e6 / sum(f.values()):,.0f}/s |")
     return "\n".join(lines)
 
 
