@@ -185,6 +185,12 @@ def _s(value: bytes | None) -> str | None:
     return None if value is None else value.decode()
 
 
+CUSTOMER_WITH_CHATS = """
+return {redis.call('HGETALL', KEYS[1]), redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)}
+"""
+"""KEYS: the customer's record, the customer's chats (by last activity). ARGV: how many chat ids."""
+
+
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in raw.items()}
 
@@ -209,6 +215,7 @@ class Store:
         self._append = valkey.register_script(APPEND_EVENTS)
         self._send_event = valkey.register_script(SEND_EVENT)
         self._send_events = Coalescer(valkey, self._send_event)
+        self._customer_reads = Coalescer(valkey, valkey.register_script(CUSTOMER_WITH_CHATS))
         """Messages of many chats at once leave in pipelined batches (each still one atomic script call)."""
         self._close = valkey.register_script(CLOSE_THREAD)
         self._open = valkey.register_script(OPEN_THREAD)
@@ -316,13 +323,11 @@ class Store:
         await self._update_hash(keys=[keys.customer(cid)], args=args)
 
     async def customer_with_chat_ids(self, cid: str, limit: int) -> tuple[dict[str, str] | None, list[str]]:
-        """The customer's record and their ``limit`` most recent chat ids, in one round trip (both keys share the
-        customer's hash tag)."""
-        async with self.r.pipeline(transaction=False) as p:
-            p.hgetall(keys.customer(cid))
-            p.zrevrange(keys.customer_chats(cid), 0, limit - 1)
-            raw, ids = await p.execute()
-        return (decode_hash(raw) if raw else None), [m.decode() for m in ids]
+        """The customer's record and their ``limit`` most recent chat ids, in one script call (both keys share the
+        customer's hash tag), batched with the other visitors' (every chat frame that opens asks)."""
+        flat, ids = await self._customer_reads([keys.customer(cid), keys.customer_chats(cid)], [limit])
+        record = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+        return (record or None), [m.decode() for m in ids]
 
     async def customer_chat_ids(self, cid: str) -> list[tuple[str, int]]:
         raw = await self.r.zrevrange(keys.customer_chats(cid), 0, -1, withscores=True)
