@@ -28,6 +28,14 @@ Layout (all keys of one license share its hash tag ``{org}``, so each script is 
 - watch: ``tr:watch``, a flag with a TTL that workers keep set while an agent subscribes to the license's visitors.
   The script returns it, so a page view costs one round trip when nobody watches and the caller publishes the change
   (``notify``) only when somebody does.
+- bans: ``tr:bans`` maps a packed visitor id to the time its ban ends (``ban``; ``ban_customer`` writes it beside the
+  customer's record): the script refuses a banned visitor's page view or heartbeat in the same round trip, and drops
+  an ended ban. With ``take_invitation`` it also takes the visitor's ``invite`` key (an agent's invitation to chat,
+  which the loader's heartbeat carries back).
+
+One call is one script run: the script is given the identity bucket and names the license's other keys from it, and
+has the tracker's settings written into its text, so a call packs 11 values. Calls leave in pipelined batches
+(``valkey.Coalescer``): a busy worker's concurrent page views share one write, one read and one wake-up.
 
 Retention: bucketed fields cannot expire on their own, so expiry has two halves. Reads and writes treat a record not
 seen for ``retention`` seconds as absent (a returning visitor starts over as a new one, under the same dense id), so
