@@ -10,6 +10,7 @@ stream with exponential backoff; an entry a worker read but never acknowledged (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -39,7 +40,8 @@ _webhook_decoder = msgspec.json.Decoder(Webhook)
 _delivery_decoder = msgspec.json.Decoder(WebhookDelivery)
 _encode = msgspec.json.encode
 
-# KEYS: retry zset, stream. ARGV: now_ms, max entries. Moves due retries back to the stream exactly once.
+# KEYS: retry zset, stream. ARGV: now_ms, max entries. Moves due retries back to the stream exactly once; returns
+# when the next one is due (ms), -1 when none waits.
 _PUMP = r"""
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, item in ipairs(due) do
@@ -47,8 +49,13 @@ for _, item in ipairs(due) do
   local f = cjson.decode(item)
   redis.call('XADD', KEYS[2], '*', 'org', f.org, 'webhook', f.webhook, 'attempt', f.attempt, 'body', f.body)
 end
-return #due
+local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if next[2] then return tonumber(next[2]) end
+return -1
 """
+PUMP_IDLE_SECONDS = 5.0
+"""How long a worker's retry pump sleeps when no retry waits: a retry this worker schedules wakes it at once, one that
+another worker schedules is due after ``retry_base`` at the earliest and that worker's pump moves it."""
 
 # KEYS: stream. ARGV: group, entry id. Acknowledges a delivered entry and drops it from the stream together.
 _DONE = r"""
@@ -155,6 +162,7 @@ class Deliverer:
         self._pump = valkey.register_script(_PUMP)
         self._done = valkey.register_script(_DONE)
         self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
         self.internal: dict[str, Callable[[Webhook, bytes], Awaitable[None]]] = {}
         """Handlers for ``internal://<name>/…`` URLs (the built-in rule bot), called instead of an HTTP POST."""
 
@@ -200,10 +208,17 @@ class Deliverer:
                 await asyncio.sleep(1)
 
     async def _retries(self) -> None:
+        """Move due retries back to the stream: when the next one is due (at most every 0.25 s while retries wait),
+        and every ``PUMP_IDLE_SECONDS`` when none does (a worker with no failing webhook runs no script 4 times a
+        second), or as soon as this worker schedules one."""
         while True:
             try:
-                await self._pump(keys=[keys.WEBHOOK_RETRY, keys.WEBHOOK_STREAM], args=[int(time.time() * 1000), 100])
-                await asyncio.sleep(0.25)
+                self._wake.clear()
+                now = time.time()
+                next_due = await self._pump(keys=[keys.WEBHOOK_RETRY, keys.WEBHOOK_STREAM], args=[int(now * 1000), 100])
+                wait = PUMP_IDLE_SECONDS if next_due < 0 else min(PUMP_IDLE_SECONDS, max(0.25, next_due / 1000 - now))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -224,6 +239,8 @@ class Deliverer:
                 retry = {"org": org, "webhook": webhook_id, "attempt": attempt + 1, "body": body.decode()}
                 p.zadd(keys.WEBHOOK_RETRY, {_encode(retry): due})
             await p.execute()
+        if not ok and attempt < MAX_ATTEMPTS:
+            self._wake.set()  # the pump plans its next run with this retry in view
 
     async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         org, webhook_id = fields[b"org"].decode(), fields[b"webhook"].decode()
