@@ -22,6 +22,7 @@ import brotli
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from .. import keys
 from ..protocol import customer as c
@@ -312,7 +313,7 @@ async def widget_loader(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/widget/assets/{name:str}", summary="A content-hashed widget file", include_in_schema=False)
-async def widget_asset(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+async def widget_asset(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     state: AppState = request.app.state.ws
     asset = assets_of(state).get(name)
     if asset is None:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 
 from .. import keys
 from ..protocol.errors import ApiError
@@ -84,7 +85,7 @@ async def keep(valkey: Any, org: str, url: str) -> bool:
 
 
 @get("/widget/avatars/{org:str}/{name:str}", summary="An agent avatar uploaded in the wizard", include_in_schema=False)
-async def avatar_image(request: Request[Any, Any, Any], org: str, name: str) -> Response[bytes]:
+async def avatar_image(request: Request[Any, Any, Any], org: FromPath[str], name: FromPath[str]) -> Response[bytes]:
     if len(org) > 64 or not NAME_RE.match(name):
         raise ApiError("not_found", "No such avatar")
     raw = await request.app.state.ws.valkey.hmget(keys.avatar(org, name), ["type", "body"])

@@ -21,7 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
@@ -263,7 +264,7 @@ class WizardController(Controller):
         return response
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def logout(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         _check_csrf(owner, await _form(request), request)
         await Sessions(request.app.state.ws).delete(owner)
         response = _redirect("/wizard/login?signed_out=1")
@@ -273,7 +274,7 @@ class WizardController(Controller):
     # --- settings ----------------------------------------------------------------------------------------------------
 
     @get("/")
-    async def settings(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def settings(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         state: AppState = request.app.state.ws
         config = await state.store.license_config(owner.org)
         values = settings_form.values_of(WizardSettings.of(config), DEFAULT_PRECHAT)
@@ -287,7 +288,7 @@ class WizardController(Controller):
         return _settings_page(request, owner, values, {}, saved=message)
 
     @post("/settings", status_code=303)
-    async def save(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def save(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         state: AppState = request.app.state.ws
         form = await _form(request)
         _check_csrf(owner, form, request)
@@ -315,7 +316,7 @@ class WizardController(Controller):
     # --- the live preview --------------------------------------------------------------------------------------------
 
     @post("/draft", status_code=200)
-    async def draft(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def draft(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         """The form as it is now, for the preview: field errors (400), or the draft kept for the preview page."""
         state: AppState = request.app.state.ws
         form = await _form(request)
@@ -330,7 +331,7 @@ class WizardController(Controller):
         return _json({"errors": {}, "warnings": warnings, "avatar": parsed.settings.appearance.agent_avatar})
 
     @get("/preview")
-    async def preview(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def preview(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         """A page like the owner's site, with the real widget showing the session's draft."""
         state: AppState = request.app.state.ws
         # (the settings page starts each draft; a preview opened on its own starts from the saved settings)
@@ -342,7 +343,7 @@ class WizardController(Controller):
     # --- versions ----------------------------------------------------------------------------------------------------
 
     @get("/history")
-    async def history(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def history(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         state: AppState = request.app.state.ws
         versions = await Versions(state.valkey).list(owner.org)
         labels = {t.name: t.tokens.label for t in themes_of(state).values()}
@@ -354,7 +355,7 @@ class WizardController(Controller):
                       positions=settings_form.POSITIONS, message=message)
 
     @post("/restore", status_code=303)
-    async def restore(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def restore(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         state: AppState = request.app.state.ws
         form = await _form(request)
         _check_csrf(owner, form, request)
@@ -369,7 +370,7 @@ class WizardController(Controller):
     # --- install and dashboard ---------------------------------------------------------------------------------------
 
     @get("/install")
-    async def install(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def install(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         state: AppState = request.app.state.ws
         base = base_url(request, state)
         return render("wizard_install.html", page="install", owner=owner, snippet=snippet_html(base, owner.org),
@@ -377,7 +378,7 @@ class WizardController(Controller):
                       demo=f"{base}/demo?organization_id={quote(owner.org)}")
 
     @get("/dashboard")
-    async def dashboard(self, request: Request[Any, Any, Any], owner: OwnerSession) -> Response[bytes]:
+    async def dashboard(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
         state: AppState = request.app.state.ws
         now = time.time()
         days = [utc_day(now - i * 86400) for i in range(7)]  # today first
@@ -391,7 +392,7 @@ class WizardController(Controller):
     # --- files -------------------------------------------------------------------------------------------------------
 
     @get("/assets/{name:str}")
-    async def asset(self, request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+    async def asset(self, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
         asset = ASSETS.get(name)
         if asset is None:
             raise ApiError("not_found", "No such asset")
