@@ -79,6 +79,11 @@ request = function()
       '","token":"' .. tokens[i] .. '"}'
     return wrk.format("POST", "/v1/track?organization_id=" .. org, headers, body)
   end
+  if kind == "visit" then  -- a page load of a new visitor: no cookie, no token
+    body = '{"type":"visit","cfg":{"organization_id":"' .. org .. '"},"url":"https://shop.example.com/products/' ..
+      n .. '","title":"Product ' .. n .. '"}'
+    return wrk.format("POST", "/v1/widget/visit", headers, body)
+  end
   body = '{"type":"page_view","cfg":{"organization_id":"' .. org .. '"},"url":"https://shop.example.com/products/' ..
     n .. '","title":"Product ' .. n .. '","token":"' .. tokens[i] .. '"}'
   return wrk.format("POST", "/v1/widget/visit", headers, body)
@@ -196,12 +201,18 @@ def monitor_page_views(sock_path: str, server: LiveServer, org: str, token: str,
     mon.connect(sock_path)
     mon.sendall(b"MONITOR\r\n")
     assert mon.recv(100).startswith(b"+OK")
+    customers = {customer_id}
     with httpx.Client(base_url=server.url, headers={"User-Agent": UA, "X-Forwarded-For": address(0)}) as client:
         for i in range(n):
             body: dict[str, Any] = {"type": "page_view", "url": f"https://shop.example.com/p/{i}", "title": "P",
                                     "token": token}
             if kind == "track":
                 resp = client.post(f"/v1/track?organization_id={org}", json=body)
+            elif kind == "visit":  # a new visitor each time: no cookie, no token
+                client.cookies.clear()
+                resp = client.post("/v1/widget/visit", json={"type": "visit", "cfg": {"organization_id": org},
+                                                             "url": body["url"], "title": "P"})
+                customers.add(resp.json()["customer_id"])
             else:
                 resp = client.post("/v1/widget/visit", json={**body, "cfg": {"organization_id": org}})
             resp.raise_for_status()
@@ -235,7 +246,7 @@ def monitor_page_views(sock_path: str, server: LiveServer, org: str, token: str,
             scripted[name] += 1
         elif ":tr:free" in command and ":tr:seq" not in command:
             background += 1  # the retention sweeper's slice (a script per identity bucket, every minute)
-        elif org in command or customer_id in command or "ratelimit" in command:
+        elif org in command or "ratelimit" in command or any(c in command for c in customers):
             top[name] += 1
         elif name != "ECHO":
             background += 1
@@ -485,7 +496,9 @@ async def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--endpoints", nargs="+", choices=["track", "widget"], default=["track", "widget"])
+    parser.add_argument("--endpoints", nargs="+", choices=["track", "widget", "visit"], default=["track", "widget"],
+                        help="visit: the loader's first call on a page load of a new visitor (identity, token, "
+                             "page view, launcher)")
     parser.add_argument("--configs", nargs="+", default=["1:split", "1:shared", "2:shared"],
                         help="WORKERS:split|shared")
     parser.add_argument("--wait-quiet", type=float, default=300.0,

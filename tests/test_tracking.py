@@ -288,8 +288,10 @@ async def test_concurrent_page_views_leave_together_and_each_gets_its_own_answer
     # the first of the burst left at once, the other 349 behind it in a few pipelines, not 349 round trips
     assert sum(batches) == 349 and len(batches) < 10
     first, second = activities[:300], activities[300:]
-    assert [a.statistics.page_views_count for a in first] == [2] + [1] * 299
-    assert [a.statistics.page_views_count for a in second] == [3] + [2] * 49
+    assert [a.statistics.page_views_count for a in first[1:]] == [1] * 299
+    assert [a.statistics.page_views_count for a in second[1:]] == [2] * 49
+    # (the first call left alone, the rest behind it at once: its visitor's two views may have run in either order)
+    assert {first[0].statistics.page_views_count, second[0].statistics.page_views_count} == {2, 3}
     assert len({a.dense_id for a in first}) == 300
     assert [a.dense_id for a in second] == [a.dense_id for a in first[:50]]
     assert (await tracker.counters(lic)).page_views == 351

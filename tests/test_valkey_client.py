@@ -49,6 +49,7 @@ async def test_coalesced_calls_each_get_their_own_reply_or_error(valkey):
     results = await asyncio.gather(*(calls([key], [n if n != 5 else "boom"]) for n in range(1, 11)),
                                    return_exceptions=True)
     assert isinstance(results[4], Exception) and "boom" in str(results[4])
+    # each call its own reply (calls in flight at once may run in either order: callers that need an order wait)
     totals = [r for r in results if not isinstance(r, Exception)]
-    assert totals == sorted(totals) and totals[-1] == sum(range(1, 11)) - 5  # in order, each its own reply
+    assert len(set(totals)) == 9 and max(totals) == sum(range(1, 11)) - 5 == int(await valkey.get(key))
     await valkey.delete(key)

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from pathlib import Path
 
 import brotli
@@ -211,9 +212,49 @@ async def test_tracking_calls_answer_with_the_app_s_cors_headers_and_its_limits(
             yield body[i:i + 50]
     r = await http.post("/v1/widget/visit", content=pieces(), headers={"Content-Type": "text/plain;charset=UTF-8"})
     assert r.status_code == 200, r.text
-    # a visit (cookies, launcher) still takes Litestar's path, with the body the front read to learn its type
-    r = await visit(http, org)
-    assert r.status_code == 200 and r.json()["launcher"] and "set-cookie" in r.headers
+    # a page load sets the identity cookies; each cookie may come in a header field of its own (HTTP/2)
+    async with httpx.AsyncClient(base_url=http.base_url, timeout=10) as fresh:
+        first = await visit(fresh, org)
+        assert first.status_code == 200 and first.json()["launcher"]
+        set_cookies = first.headers.get_list("set-cookie")
+        assert sorted(c.split("=", 1)[0] for c in set_cookies) == ["__lc_cid", "__lc_cst"]
+        assert all("HttpOnly" in c and "Path=/" in c for c in set_cookies)
+        pairs = [c.split(";", 1)[0] for c in set_cookies]
+    fields = [("content-type", "text/plain;charset=UTF-8"), *(("cookie", pair) for pair in pairs)]
+    async with httpx.AsyncClient(base_url=http.base_url, timeout=10) as other:
+        again = await other.post("/v1/widget/visit", content=visit_body(org), headers=fields)
+    assert again.json()["customer_id"] == first.json()["customer_id"]
+    # a preview takes Litestar's path, with the body the front read to learn its type
+    r = await http.post("/v1/widget/visit", content=json.dumps({"type": "visit", "url": "https://shop.example/",
+                        "cfg": {"organization_id": org, "group": 0, "preview": "expired"}}).encode())
+    assert r.status_code == 403 and "preview" in r.json()["error"]["message"]
+
+
+def test_identity_cookies_are_written_as_litestar_writes_them():
+    from litestar.datastructures import Cookie
+
+    from widget_server.api.fast_assets import set_cookie
+
+    for cookie in (Cookie(key="__lc_cid", value="0b4f6a43-5b1e-4f32-9d0e-6f8a3c2d1e00", max_age=63072000,
+                          httponly=True, secure=False, samesite="lax", path="/"),
+                   Cookie(key="__lc_cst", value="ImFiYyI.c2ln-_=", max_age=10, httponly=True, secure=True,
+                          samesite="none"),
+                   Cookie(key="x", value="needs quoting; yes", path="/"), Cookie(key="y", value="", max_age=0)):
+        assert set_cookie(cookie) == cookie.to_encoded_header(), cookie
+
+
+async def test_a_banned_visitor_s_page_load_is_refused_and_changes_nothing(http, org, valkey):
+    body = json.loads(visit_body(org))
+    first = await http.post("/v1/widget/visit", json=body)
+    cid = first.json()["customer_id"]
+    await valkey.hset(keys.customer(cid), "banned_until", int(time.time()) + 3600)
+    body["cfg"]["customer"] = {"name": "Mallory"}
+    r = await http.post("/v1/widget/visit", json=body)
+    assert r.status_code == 403 and r.json()["error"]["type"] == "customer_banned"
+    assert await valkey.hget(keys.customer(cid), "name") is None
+    await valkey.hset(keys.customer(cid), "banned_until", int(time.time()) - 1)  # the ban ended
+    assert (await http.post("/v1/widget/visit", json=body)).json()["customer_id"] == cid
+    assert await valkey.hget(keys.customer(cid), "name") == b"Mallory"
 
 
 async def test_identity_verification_links_a_user_across_browsers(server, org, valkey):

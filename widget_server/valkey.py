@@ -153,6 +153,8 @@ class Coalescer:
     A batch saves a connection checkout, a write, a read and a wake-up per call, which cost more than a small call
     itself (measured on a page view: ~200 µs of CPU for a lone call's round trip, ~60 µs per call in batches).
     ``await coalescer(keys, args)`` is the script's reply, or raises its error, as ``await script(keys, args)`` does.
+    Calls in flight at the same time may run in either order (up to ``max_in_flight`` batches, on as many
+    connections): a caller that needs an order waits for one call before it makes the next.
     """
 
     def __init__(self, client: Any, script: Any, max_in_flight: int = 2) -> None:

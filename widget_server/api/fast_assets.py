@@ -1,6 +1,6 @@
 """The widget's hot paths: a thin ASGI layer in front of Litestar answers ``GET /widget/loader.js`` and
 ``GET /widget/assets/<hashed name>`` straight from memory, and calls the handler functions of ``GET /v1/widget/config``,
-``POST /v1/track`` and the loader's page views and heartbeats (``POST /v1/widget/visit`` of those types) directly.
+``POST /v1/track`` and the loader's calls (``POST /v1/widget/visit``: a page load, a page view, a heartbeat) directly.
 
 These are the most requested URLs of the product (every page view of every site asks for the loader and reports the
 view, every open page sends heartbeats, every opened chat asks for the frame's files and configuration), and they need
@@ -9,18 +9,20 @@ the answers carry the CORS headers the app's ``CORSConfig`` gives) and the count
 drain waits for (kept here too). Litestar's request path was ~75 % of the time of such a request (py-spy,
 ``benchmarks/widget_http.py``). The handlers are the routes' own functions, given the few request parts they read
 (``_Request``), so both paths answer alike; their typed errors are rendered as the app's error handlers render them.
-What this layer passes on, Litestar answers: a visit (cookies, the launcher), a preview, proxy mode, an unknown file
+What this layer passes on, Litestar answers: a preview, proxy mode, a body it cannot read the type of, an unknown file
 (a typed 404), a server whose widget is not built (a typed 503)."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
+from litestar.datastructures import Cookie
 
 from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
 from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, serve_headers
@@ -58,6 +60,43 @@ class _Headers:
         return default if value is None else value
 
 
+_PLAIN_COOKIE = re.compile(r"[A-Za-z0-9._~+-]+")  # (what http.cookies writes unquoted)
+
+
+def set_cookie(cookie: Cookie) -> tuple[bytes, bytes]:
+    """The ``Set-Cookie`` field of a cookie, as Litestar writes it: for the identity cookies' plain values and
+    attributes written directly (Litestar's ``to_encoded_header`` deep-copies the cookie through ``dataclasses.asdict``
+    and ``http.cookies``: ~35 µs a cookie, two on every page load); anything else through Litestar."""
+    if cookie.expires is not None or cookie.domain or not _PLAIN_COOKIE.fullmatch(cookie.value or "") \
+            or not _PLAIN_COOKIE.fullmatch(cookie.key):
+        return cookie.to_encoded_header()
+    parts = [f"{cookie.key}={cookie.value or ''}"]
+    if cookie.httponly:
+        parts.append("HttpOnly")
+    if cookie.max_age is not None:
+        parts.append(f"Max-Age={cookie.max_age}")
+    if cookie.path:
+        parts.append(f"Path={cookie.path}")
+    if cookie.samesite:
+        parts.append(f"SameSite={cookie.samesite}")
+    if cookie.secure:
+        parts.append("Secure")
+    return b"set-cookie", "; ".join(parts).encode("latin-1")
+
+
+class _HeaderMap(dict):  # type: ignore[type-arg]
+    """Lower-case header names to the last value, and ``getall`` for fields sent several times (cookies over HTTP/2)."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        super().__init__((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
+        self._raw = raw
+
+    def getall(self, name: str, default: list[str] | None = None) -> list[str]:
+        key = name.lower().encode("latin-1")
+        values = [value.decode("latin-1") for n, value in self._raw if n == key]
+        return values or (default if default is not None else [])
+
+
 class _Request:
     """What the fast handlers read of a request (query, lower-case headers, peer, path, body, the app's state), from
     an ASGI scope."""
@@ -69,14 +108,14 @@ class _Request:
         self._receive = receive
         self._body: bytes | None = None
         self.app = SimpleNamespace(state=SimpleNamespace(ws=state))
-        self.headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        self.headers = _HeaderMap(scope["headers"])
         query: dict[str, str] = {}
         for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
             query.setdefault(name, value)  # the first value, as Litestar's query_params.get
         self.query_params = query
         peer = scope.get("client")
         self.client = SimpleNamespace(host=peer[0]) if peer else None
-        self.url = SimpleNamespace(path=scope["path"])
+        self.url = SimpleNamespace(path=scope["path"], scheme=scope.get("scheme", "http"))
 
     @property
     def base_url(self) -> str:
@@ -106,7 +145,7 @@ class _VisitType(msgspec.Struct):
 
 
 _visit_type = msgspec.json.Decoder(_VisitType)
-FAST_VISITS = frozenset(("page_view", "heartbeat"))
+FAST_VISITS = frozenset(("visit", "page_view", "heartbeat"))
 MAX_BODY = 16 * 1024
 """The tracking calls' bodies are a few hundred bytes; the handlers refuse more than this."""
 
@@ -155,14 +194,16 @@ class FastAssets:
         try:
             response = await handler(request)
             status, body, headers = response.status_code or 200, response.content, dict(response.headers)
+            cookies = [set_cookie(cookie) for cookie in response.cookies]
         except ApiError as exc:
-            status, body, headers = exc.status_code, msgspec.json.encode(
-                ErrorPayload(ErrorBody(exc.type, exc.message, exc.data))), {}
+            status, body, headers, cookies = exc.status_code, msgspec.json.encode(
+                ErrorPayload(ErrorBody(exc.type, exc.message, exc.data))), {}, []
         except Exception as exc:
             log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-            status, body, headers = 500, msgspec.json.encode(
-                ErrorPayload(ErrorBody("internal", "Internal server error"))), {}
+            status, body, headers, cookies = 500, msgspec.json.encode(
+                ErrorPayload(ErrorBody("internal", "Internal server error"))), {}, []
         raw = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+        raw += cookies
         raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         if origin is not None and self._cors_allowed(origin):
             raw += self._cors_headers

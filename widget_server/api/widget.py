@@ -485,16 +485,17 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
         )), media_type="application/json", headers={"Cache-Control": "no-store"})
 
     upstream = None
+    chat_ids: list[str] = []
     if state.upstream is not None:  # proxy mode: the upstream's identity, token and chats (api/edge.py)
         upstream = await upstream_visitor(request, state, org, req.cfg, req.cst)
         cid, browser_id, identity_error = upstream.customer_id, "", upstream.identity_error
     else:
-        cid, browser_id, identity_error = await local_visitor(state, request, org, req)
+        cid, browser_id, identity_error, chat_ids = await local_visitor(state, request, org, req)
 
     activity = None if preview else await state.tracker.page_view(
         org, cid, req.url, req.title, req.referrer, client.user_agent, client.ip, client.geo)
     online = await is_online(state, org, group, preview)
-    active = upstream.active_chat if upstream else await has_active_chat(state, cid)
+    active = upstream.active_chat if upstream else await has_active_chat(state, cid, chat_ids)
     appearance = config.appearance
     lang = language_for(request, config)
     greeting = None
@@ -519,9 +520,10 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 async def local_visitor(state: AppState, request: Request[Any, Any, Any], org: str,
-                        req: VisitRequest) -> tuple[str, str, str | None]:
-    """The visitor's customer id, browser identity and identity error: from the identity cookie (or the stored
-    ``cst``, else new), or the site's verified ``user_id``; the site's customer data is stored with them."""
+                        req: VisitRequest) -> tuple[str, str, str | None, list[str]]:
+    """The visitor's customer id, browser identity, identity error and latest chat ids: from the identity cookie (or
+    the stored ``cst``, else new), or the site's verified ``user_id``; the site's customer data is stored with them.
+    A banned visitor is refused (``customer_banned``)."""
     identity_error = None
     browser_id = browser_identity(state, request, req.cst)
     cid = customer_id_for(state.secret, org, browser_id, "*")
@@ -532,8 +534,6 @@ async def local_visitor(state: AppState, request: Request[Any, Any, Any], org: s
             cid = customer_id_for(state.secret, org, "user\0" + site.user_id, "*")
         else:
             identity_error = "user_hash does not match user_id: the visitor stays anonymous"
-    await state.store.ensure_customer(cid, org, now_rfc3339())
-    await check_banned(state, cid)
     fields: dict[str, str] = {}
     if site.customer and site.customer.name is not None:
         fields["name"] = site.customer.name
@@ -543,16 +543,20 @@ async def local_visitor(state: AppState, request: Request[Any, Any, Any], org: s
         fields["session_fields"] = _encode([{k: v} for k, v in site.session_variables.items()]).decode()
     if site.user_id and identity_error is None:
         fields["user_id"] = site.user_id
-    if fields:
-        await state.store.update_customer(cid, fields)
-    return cid, browser_id, identity_error
+    # the record (made if new, the site's fields set), the ban and the latest chats: one call on the customer's slot
+    until, chat_ids = await state.store.customer_visit(cid, org, now_rfc3339(), fields, 20)
+    if until:
+        raise ApiError("customer_banned", "Customer is banned", {"until": until})
+    return cid, browser_id, identity_error, chat_ids
 
 
-async def has_active_chat(state: AppState, cid: str) -> bool:
-    rows = await state.store.customer_chat_ids(cid)
-    if not rows:
+async def has_active_chat(state: AppState, cid: str, chat_ids: list[str] | None = None) -> bool:
+    """Whether one of the customer's latest 20 chats (``chat_ids`` when the caller has them) is active."""
+    if chat_ids is None:
+        chat_ids = [chat_id for chat_id, _ in (await state.store.customer_chat_ids(cid))[:20]]
+    if not chat_ids:
         return False
-    chats = await state.store.chats([chat_id for chat_id, _ in rows[:20]])
+    chats = await state.store.chats(chat_ids)
     return any(chat.get("active_thread") for chat in chats if chat)
 
 

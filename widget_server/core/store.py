@@ -185,6 +185,19 @@ def _s(value: bytes | None) -> str | None:
     return None if value is None else value.decode()
 
 
+# KEYS: the customer's record, the customer's chats. ARGV: id, org, created_at (set when missing), how many chat ids,
+# now (unix s), then field, value pairs to set (not for a banned customer). A page load's customer work in one call:
+# returns {banned_until (a ban in force) or '', chat ids}.
+CUSTOMER_VISIT = r"""
+redis.call('HSETNX', KEYS[1], 'id', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'org', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'created_at', ARGV[3])
+local ban = redis.call('HGET', KEYS[1], 'banned_until')
+if ban and tonumber(ban) > tonumber(ARGV[5]) then return {ban, {}} end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return {'', redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[4]) - 1)}
+"""
+
 CUSTOMER_WITH_CHATS = """
 return {redis.call('HGETALL', KEYS[1]), redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)}
 """
@@ -216,6 +229,7 @@ class Store:
         self._send_event = valkey.register_script(SEND_EVENT)
         self._send_events = Coalescer(valkey, self._send_event)
         self._customer_reads = Coalescer(valkey, valkey.register_script(CUSTOMER_WITH_CHATS))
+        self._customer_visits = Coalescer(valkey, valkey.register_script(CUSTOMER_VISIT))
         """Messages of many chats at once leave in pipelined batches (each still one atomic script call)."""
         self._close = valkey.register_script(CLOSE_THREAD)
         self._open = valkey.register_script(OPEN_THREAD)
@@ -313,6 +327,17 @@ class Store:
 
     async def ensure_customer(self, cid: str, org: str, created_at: str) -> None:
         await self._update_hash(keys=[keys.customer(cid)], args=[0, 3, "id", cid, "org", org, "created_at", created_at])
+
+    async def customer_visit(self, cid: str, org: str, created_at: str, fields: dict[str, str],
+                             limit: int) -> tuple[int, list[str]]:
+        """A page load's customer work in one script call, batched with other visitors': the record made if missing,
+        ``fields`` set unless a ban is in force; returns (the end of a ban in force, else 0; the ``limit`` most recent
+        chat ids)."""
+        args: list[Any] = [cid, org, created_at, limit, int(time.time())]
+        for pair in fields.items():
+            args += pair
+        until, ids = await self._customer_visits([keys.customer(cid), keys.customer_chats(cid)], args)
+        return int(until or 0), [m.decode() for m in ids]
 
     async def update_customer(self, cid: str, fields: dict[str, str], incr: dict[str, int] | None = None) -> None:
         if not fields and not incr:
