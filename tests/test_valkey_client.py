@@ -22,7 +22,7 @@ def test_commands_pack_to_the_same_bytes_as_valkey_py_packs_them(cls):
     for command in [
         ("SET", "k", "é ünïcode"), ("HSET", b"h", b"\x00\xff", 12, -3, 1.5, 10**20),
         ("EVALSHA", "a" * 40, 1, "ws:{x}:tr:id:1", memoryview(b"packed")), ("CLIENT SETNAME", "worker"),
-        (b"CONFIG GET", b"maxmemory"), ("SET", "big", b"x" * 100_000),
+        (b"CONFIG GET", b"maxmemory"), ("SET", "big", b"x" * 100_000), ("ZADD", "z", 0.1, "a", 1 / 3, "b", 1e20, "c"),
     ]:
         assert b"".join(ours.pack_command(*command)) == b"".join(theirs.pack_command(*command)), command
     for bad in (True, None, bytearray(b"x"), object()):

@@ -495,7 +495,7 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
     activity = None if preview else await state.tracker.page_view(
         org, cid, req.url, req.title, req.referrer, client.user_agent, client.ip, client.geo)
     online = await is_online(state, org, group, preview)
-    active = upstream.active_chat if upstream else await has_active_chat(state, cid, chat_ids)
+    active = upstream.active_chat if upstream else await has_active_chat(state, chat_ids)
     appearance = config.appearance
     lang = language_for(request, config)
     greeting = None
@@ -550,10 +550,8 @@ async def local_visitor(state: AppState, request: Request[Any, Any, Any], org: s
     return cid, browser_id, identity_error, chat_ids
 
 
-async def has_active_chat(state: AppState, cid: str, chat_ids: list[str] | None = None) -> bool:
-    """Whether one of the customer's latest 20 chats (``chat_ids`` when the caller has them) is active."""
-    if chat_ids is None:
-        chat_ids = [chat_id for chat_id, _ in (await state.store.customer_chat_ids(cid))[:20]]
+async def has_active_chat(state: AppState, chat_ids: list[str]) -> bool:
+    """Whether one of these chats (a customer's latest, from ``local_visitor``) is active."""
     if not chat_ids:
         return False
     chats = await state.store.chats(chat_ids)
