@@ -375,6 +375,8 @@ async def test_the_anonymous_configuration_is_shared_but_follows_changes(http, s
         assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
         cached = await http.get("/v1/widget/config", params=params, headers={"If-None-Match": first.headers["etag"]})
         assert cached.status_code == 304 and cached.headers["etag"] == first.headers["etag"]
+        head = await http.head("/v1/widget/config", params=params)
+        assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == first.headers["etag"]
         german = await http.get("/v1/widget/config", params=params, headers={"Accept-Language": "de-DE,de;q=0.9"})
         assert german.json()["static"]["language"] == "de" and first.json()["static"]["language"] == "en"
 

@@ -140,6 +140,15 @@ class _Request:
         return self._body
 
 
+def _without_body(send: Any) -> Any:
+    """``send`` for a HEAD request: the GET answer's status and headers, no body."""
+
+    async def head(message: dict[str, Any]) -> None:
+        await send({**message, "body": b""} if message["type"] == "http.response.body" else message)
+
+    return head
+
+
 class _VisitType(msgspec.Struct):
     type: str = ""
 
@@ -315,7 +324,7 @@ class FastAssets:
                 # take the full path
                 if (path == CONFIG_PATH and state.upstream is None and b"preview=" not in scope["query_string"]
                         and not any(name == b"origin" for name, _ in scope["headers"])):
-                    await self._config(scope, send)
+                    await self._config(scope, send if method == "GET" else _without_body(send))
                     return
                 found = self._asset(path) if path == LOADER_PATH or path.startswith(ASSETS_PREFIX) else None
                 if found is not None:
