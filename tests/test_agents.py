@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 from collections.abc import AsyncIterator
@@ -197,6 +198,34 @@ async def test_agent_tools_whispers_typing_sneak_peeks_tags_archives(server, tea
         await sock.close()
         await ann_rtm.close()
         await customer.aclose()
+
+
+async def test_a_routing_status_change_reaches_every_agent_socket_of_the_license_once(server, team, valkey):
+    """One message on the license's agents feed (not one per agent): every agent socket gets it once, the changing
+    socket with its request_id, and another license's agents nothing."""
+    org, (ann, bob, cid) = team
+    other_org = await new_license(valkey)
+    email = f"zed-{secrets.token_hex(4)}@example.com"
+    zed = Agent(server.url, email, (await create_agent(valkey, other_org, email, "Zed", "normal"))["personal_access_token"])
+    sockets = [await agent.rtm(away=True) for agent in (ann, bob, cid, zed)]
+    ann_rtm, bob_rtm, cid_rtm, zed_rtm = sockets
+    bob_tab = await bob.rtm(away=True)  # a second socket of one agent gets it too
+    try:
+        reply = await ann_rtm.request("set_routing_status", {"status": "accepting_chats"})
+        assert reply["success"], reply
+        for sock in (ann_rtm, bob_rtm, cid_rtm, bob_tab):
+            push = await sock.push("routing_status_set")
+            assert push["payload"] == {"agent_id": ann.id, "status": "accepting_chats"}
+            assert push.get("request_id") == (reply["request_id"] if sock is ann_rtm else None)
+        await bob_rtm.request("set_routing_status", {"status": "not_accepting_chats"})
+        for sock in (ann_rtm, cid_rtm, bob_tab):  # the next one is bob's: ann's arrived once, not twice
+            assert (await sock.push("routing_status_set"))["payload"]["agent_id"] == bob.id
+        with pytest.raises(asyncio.TimeoutError):
+            await zed_rtm.push("routing_status_set", timeout=0.5)
+    finally:
+        for sock in (*sockets, bob_tab):
+            await sock.close()
+        await zed.aclose()
 
 
 async def test_agents_are_kept_to_their_own_license(server, team, valkey):

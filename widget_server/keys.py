@@ -264,6 +264,12 @@ def tracking_bans(org: str) -> str:
     return f"{P}:{{{org}}}:tr:bans"
 
 
+def agents_feed(org: str) -> str:
+    """The bus "user" every agent socket of a license also listens on: pushes for all of the license's agents
+    (``routing_status_set``, ``customer_banned``) are one message on it, not one per agent."""
+    return f"agents:{org}"
+
+
 def visitor_feed(org: str) -> str:
     """The bus "user" whose channel (``user_channel``) carries a license's visitor pushes to the workers that watch
     it. Never an agent's id (those are e-mail addresses) nor a customer's (uuids)."""

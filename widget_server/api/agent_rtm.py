@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 
+from .. import keys
 from ..core.agents import AgentCaller
 from ..protocol import agent as a
 from .auth import authenticate_agent
@@ -44,6 +45,7 @@ class AgentConnection(RtmConnection):
             subscribed = frozenset(req.pushes.get(self.version, ()))
             self.pushes = None if "all" in subscribed else subscribed
         await self.state.bus.register(agent["id"], self)
+        await self.state.bus.register(keys.agents_feed(org), self)
         self.user_id = agent["id"]
         await self.state.presence.opened(org, agent["id"], self.conn_id)
         self.respond(frame, await self.core.login(self.caller, req))
@@ -62,6 +64,7 @@ class AgentConnection(RtmConnection):
         """The agent's chats stay theirs for a grace period; then, with no socket of theirs left anywhere, they go
         offline and their chats are routed again (core/presence.py; any worker does it if this one is gone).
         Its visitor subscriptions end now."""
+        await self.state.bus.unregister(keys.agents_feed(self.caller.org), self)
         await self.state.presence.closed(self.caller.org, self.caller.agent_id, self.conn_id)
         await self.core.visitors.drop(self)
 

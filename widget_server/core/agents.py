@@ -166,15 +166,12 @@ class AgentCore(ChatBase):
 
     async def _set_status(self, caller: AgentCaller, agent_id: str, status: str) -> None:
         await self.router.set_status(caller.org, agent_id, status)
-        await self._push(caller, await self._license_agents(caller.org), "routing_status_set",
+        await self._push(caller, [keys.agents_feed(caller.org)], "routing_status_set",
                          a.RoutingStatusSet(agent_id=agent_id, status=status))  # type: ignore[arg-type]
         if status == "accepting_chats":
             agent = (await self.store.agents(caller.org, [agent_id])).get(agent_id, {})
             for group in agent.get("groups", []):
                 await self._drain(caller, caller.org, int(group["id"]))
-
-    async def _license_agents(self, org: str) -> list[str]:
-        return list(await self.store.agents(org))
 
     async def set_routing_status(self, caller: AgentCaller, req: a.SetRoutingStatusRequest) -> c.Empty:
         target = req.agent_id or caller.agent_id
@@ -537,6 +534,6 @@ class AgentCore(ChatBase):
         await self.store.update_customer(req.id, {"banned_until": str(until or 2**40)})
         await self.tracker.ban(caller.org, req.id, until or 2**40)  # page views are refused by the tracking script
         await self.bus.publish([req.id], "customer_disconnected", p.CustomerDisconnected(reason="customer_banned"))
-        await self.bus.publish(await self._license_agents(caller.org), "customer_banned",
+        await self.bus.publish([keys.agents_feed(caller.org)], "customer_banned",
                                a.CustomerBanned(customer_id=req.id, ban=req.ban))
         return _EMPTY
