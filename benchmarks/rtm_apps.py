@@ -207,11 +207,11 @@ def traced_widget_app() -> Any:
                             "bytes": stat.size_diff, "count": stat.count_diff,
                             "traceback": [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}"
                                           for f in stat.traceback]})
-            state = app.state
-            state = getattr(state, "ws", state)  # Litestar's app.state.ws, or the AppState an ASGI front holds
+            services = getattr(app, "services", None)  # our app's services (the ASGI front in front of Litestar holds them)
+            sockets = services.worker.sockets if services is not None else app.state.sockets
             body = json.dumps({"traced_bytes_since_mark": sum(by_package.values()),
                                "by_package": {k: v for k, v in by_package.items() if v},
-                               "top": top, "rtm_sockets": len(state.sockets),
+                               "top": top, "rtm_sockets": len(sockets),
                                "traced_now": tracemalloc.get_traced_memory()[0]}).encode()
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"),

@@ -234,7 +234,7 @@ async def bucket_encodings(r: Any, tracker: Tracker, sample: int = 256) -> dict[
 
 
 async def measure_compact(r: Any, n: int, pages: int, details: bool, id_buckets: int | None) -> dict[str, Any]:
-    # as api/state.py builds it, only the clock is fixed (and the identity buckets with --id-buckets)
+    # as services.py builds it, only the clock is fixed (and the identity buckets with --id-buckets)
     tracker = Tracker(r, clock=lambda: NOW, **({"id_buckets": id_buckets} if id_buckets else {}))
     base = await used(r)
     await r.config_resetstat()

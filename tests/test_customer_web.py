@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from widget_server.api.auth import issue_token
-from widget_server.core.signing import Signer
+from widget_server.auth.tokens import issue_token
+from widget_server.auth.signing import Signer
 from widget_server.testing import Customer
 
 
@@ -255,3 +255,4 @@ async def test_expired_token_is_refused(server, valkey, org):
     finally:
         await c.aclose()
     assert time.time()  # the clock is real; no sleeping was needed
+

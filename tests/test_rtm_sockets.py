@@ -72,7 +72,7 @@ async def app(tmp_path, valkey_url, server) -> AsyncIterator[Any]:
 
 
 def only_socket(app: Any) -> RtmConnection:
-    (conn,) = app.state.sockets
+    (conn,) = app.services.worker.sockets
     return conn
 
 
@@ -91,30 +91,30 @@ async def test_an_idle_logged_in_socket_keeps_one_task_and_nothing_of_litestar(a
     assert [t.get_coro().__name__ for t in mine] == ["_read"]
     sock.to_app.put_nowait({"type": "websocket.disconnect", "code": 1001})
     await asyncio.wait_for(sock.task, 5)
-    assert not app.state.sockets
+    assert not app.services.worker.sockets
 
 
 async def test_requests_past_the_pending_limit_are_refused_and_a_drain_answers_the_rest_then_closes_with_1012(
         app, customer: Customer, monkeypatch):
-    state = app.state
+    services = app.services
     gate = asyncio.Event()
-    list_chats = state.core.list_chats
+    list_chats = services.chats.list_chats
 
     async def held(caller: Any, req: Any) -> Any:
         await gate.wait()
         return await list_chats(caller, req)
 
-    monkeypatch.setattr(state.core, "list_chats", held)
+    monkeypatch.setattr(services.chats, "list_chats", held)
     sock = AsgiSocket(app, "/v3.6/customer/rtm/ws", f"organization_id={customer.org}")
     await sock.login(customer.token)
-    limit = state.settings.rtm_max_pending
+    limit = services.settings.rtm_max_pending
     accepted = [sock.send("list_chats") for _ in range(limit)]
     refused = [sock.send("list_chats") for _ in range(2)]
     for rid in refused:  # answered at once, while the first ones wait in the core
         reply = await sock.frame()
         assert reply["request_id"] == rid and reply["payload"]["error"]["type"] == "pending_requests_limit_reached"
 
-    draining = asyncio.create_task(drain(state, timeout=10))
+    draining = asyncio.create_task(drain(services.worker, timeout=10))
     await asyncio.sleep(0.05)
     sock.send("list_chats", request_id="after the drain began")  # not read any more
     late = AsgiSocket(app, "/v3.6/customer/rtm/ws", f"organization_id={customer.org}")
@@ -129,13 +129,13 @@ async def test_requests_past_the_pending_limit_are_refused_and_a_drain_answers_t
                                                      {"reason": "service_temporarily_unavailable"})
     assert await sock.next() == {"type": "websocket.close", "code": 1012, "reason": "service restart"}
     await asyncio.wait_for(draining, 5)
-    assert not state.sockets and sock.task.done() and late.task.done()
+    assert not services.worker.sockets and sock.task.done() and late.task.done()
 
 
 async def test_a_drain_closes_a_socket_that_never_logged_in_without_a_goodbye(app, customer: Customer):
     sock = AsgiSocket(app, "/v3.5/agent/rtm/ws")
     assert (await sock.next())["type"] == "websocket.accept"
     assert only_socket(app).version == "3.5"
-    await asyncio.wait_for(drain(app.state, timeout=10), 5)
+    await asyncio.wait_for(drain(app.services.worker, timeout=10), 5)
     assert await sock.next() == {"type": "websocket.close", "code": 1012, "reason": "service restart"}
-    assert sock.from_app.empty() and not app.state.sockets
+    assert sock.from_app.empty() and not app.services.worker.sockets

@@ -351,7 +351,7 @@ async def test_hourly_counters_count_each_visitor_once_an_hour_in_the_same_round
 
 
 def test_client_address_and_location_come_from_proxy_headers_only_when_trusted():
-    from widget_server.api.client import client_info
+    from widget_server.web.client import client_info
 
     headers = {"user-agent": "UA", "x-forwarded-for": "not-an-ip, 198.51.100.1", "x-real-ip": "[2001:db8::1]:443",
                "cf-ipcountry": "XX", "x-country-code": "de", "x-city": "Berlin", "cf-region": "\x00bad"}

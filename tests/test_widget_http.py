@@ -233,14 +233,14 @@ async def test_tracking_calls_answer_with_the_app_s_cors_headers_and_its_limits(
 def test_identity_cookies_are_written_as_litestar_writes_them():
     from litestar.datastructures import Cookie
 
-    from widget_server.api.fast_assets import set_cookie
+    from widget_server.web.responses import set_cookie_field
 
     for cookie in (Cookie(key="__lc_cid", value="0b4f6a43-5b1e-4f32-9d0e-6f8a3c2d1e00", max_age=63072000,
                           httponly=True, secure=False, samesite="lax", path="/"),
                    Cookie(key="__lc_cst", value="ImFiYyI.c2ln-_=", max_age=10, httponly=True, secure=True,
                           samesite="none"),
                    Cookie(key="x", value="needs quoting; yes", path="/"), Cookie(key="y", value="", max_age=0)):
-        assert set_cookie(cookie) == cookie.to_encoded_header(), cookie
+        assert set_cookie_field(cookie) == cookie.to_encoded_header(), cookie
 
 
 async def test_a_banned_visitor_s_page_load_is_refused_and_changes_nothing(http, org, valkey):

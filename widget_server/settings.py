@@ -53,7 +53,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Seconds between two slices of the retention sweep that reclaims forgotten visitors' memory."""
     trusted_proxy_headers: bool = False
     """Behind a proxy that sets them: take the visitor's IP from CF-Connecting-IP / X-Real-IP / X-Forwarded-For and
-    the location from CF-IPCountry, X-Country-Code, X-City and the like (``api/client.py``). Off, they are ignored:
+    the location from CF-IPCountry, X-Country-Code, X-City and the like (``web/client.py``). Off, they are ignored:
     anyone can send them."""
     upstream_url: str = ""
     """Proxy mode: the base URL (``https://api.livechatinc.com``, or another widget_server) of a Customer Chat API to

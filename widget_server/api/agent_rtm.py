@@ -6,13 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from litestar import WebSocket, websocket
-
-from .. import keys
-from ..core.agents import AgentCaller
+from ..core.agents import AgentCaller, AgentCore
 from ..protocol import agent as a
-from .auth import authenticate_agent
-from .customer_web import base_url
+from ..web.request import base_url
 from .dispatch import AGENT
 from .rtm import RtmConnection
 
@@ -26,8 +22,8 @@ class AgentConnection(RtmConnection):
     caller: AgentCaller
 
     @property
-    def core(self) -> Any:
-        return self.state.agent_core
+    def core(self) -> AgentCore:
+        return self.services.agents
 
     def caller_for(self, frame: Any) -> AgentCaller:
         base = self.caller
@@ -36,25 +32,26 @@ class AgentConnection(RtmConnection):
                            connection=self)
 
     async def login(self, frame: Any, req: a.AgentLoginRequest) -> None:
-        org, agent = await authenticate_agent(self.state, req.token)
+        services = self.services
+        org, agent = await services.access.agent(req.token)
         self.caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
                                   version=self.version, transport="rtm",  # type: ignore[arg-type]
-                                  base_url=base_url(self.socket, self.state),  # type: ignore[arg-type]
+                                  base_url=base_url(self.socket, services.settings.public_url),
                                   conn_id=self.conn_id, request_id=frame.request_id)
         if req.pushes:
             subscribed = frozenset(req.pushes.get(self.version, ()))
             self.pushes = None if "all" in subscribed else subscribed
-        await self.state.bus.register(agent["id"], self)
-        await self.state.bus.register(keys.agents_feed(org), self)
+        await services.bus.register(agent["id"], self)
+        await services.bus.register_agents_feed(org, self)
         self.user_id = agent["id"]
-        await self.state.presence.opened(org, agent["id"], self.conn_id)
+        await services.presence.opened(org, agent["id"], self.conn_id)
         self.respond(frame, await self.core.login(self.caller, req))
         if req.customer_monitoring_level:
             await self.core.monitor_customers(self.caller_for(frame), req.customer_monitoring_level)
 
     async def background(self) -> None:
         """Keep this socket's entry fresh so other workers can tell it from a dead worker's."""
-        presence = self.state.presence
+        presence = self.services.presence
         while True:
             await asyncio.sleep(presence.heartbeat)
             if self.user_id is not None:
@@ -64,12 +61,6 @@ class AgentConnection(RtmConnection):
         """The agent's chats stay theirs for a grace period; then, with no socket of theirs left anywhere, they go
         offline and their chats are routed again (core/presence.py; any worker does it if this one is gone).
         Its visitor subscriptions end now."""
-        await self.state.bus.unregister(keys.agents_feed(self.caller.org), self)
-        await self.state.presence.closed(self.caller.org, self.caller.agent_id, self.conn_id)
+        await self.services.bus.unregister_agents_feed(self.caller.org, self)
+        await self.services.presence.closed(self.caller.org, self.caller.agent_id, self.conn_id)
         await self.core.visitors.drop(self)
-
-
-@websocket(PATHS)
-async def agent_rtm(socket: WebSocket[Any, Any, Any]) -> None:
-    """(``fast_rtm.FastRtm`` serves these paths before Litestar's routing; this route takes what it passes on.)"""
-    await AgentConnection(socket, socket.app.state.ws).run()

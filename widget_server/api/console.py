@@ -11,16 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from ..protocol.errors import ApiError
+from ..web.templates import templates
 from ..widget.assets import Asset, compress, serve_headers
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 ASSETS_DIR = _PACKAGE / "console"
-TEMPLATES_DIR = _PACKAGE / "templates"
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
        "img-src 'self' data:; frame-ancestors 'none'")
@@ -36,9 +35,8 @@ def _load_assets(directory: Path) -> dict[str, Asset]:
 
 ASSETS = _load_assets(ASSETS_DIR)
 
-_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
 # ?v= makes a browser that kept an old page fetch the matching script, not one that merely revalidated in between
-PAGE = compress(_env.get_template("agent.html").render(
+PAGE = compress(templates.get_template("agent.html").render(
     script=f"/agent/assets/agent.js?v={ASSETS['agent.js'].digest}",
     stylesheet=f"/agent/assets/agent.css?v={ASSETS['agent.css'].digest}",
 ).encode(), "text/html")

@@ -5,45 +5,44 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
-from ..core.interface import Caller, UploadedFile
+from ..auth.access import Access
+from ..core.interface import Caller, ChatCore, UploadedFile
 from ..protocol.errors import ApiError
-from .auth import check_banned, check_origin, customer_claims, require_license
-from .client import client_info
-from .dispatch import CUSTOMER, WEB_GET_ACTIONS, Action, Table, convert, decode, dispatch, lookup
-from .state import AppState
+from ..services import Injected
+from ..settings import Settings
+from ..web.client import client_of
+from ..web.request import api_version, base_url
+from ..web.responses import json_response
+from .dispatch import (
+    CUSTOMER,
+    WEB_GET_ACTIONS,
+    Action,
+    Table,
+    convert,
+    decode,
+    dispatch,
+    lookup,
+)
 
 PATHS = ["/v3.6/customer/action/{action:str}", "/v3.5/customer/action/{action:str}"]
-_encode = msgspec.json.encode
 
 
-def base_url(request: Request[Any, Any, Any], state: AppState) -> str:
-    return state.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-
-
-def api_version(path: str) -> str:
-    return "3.5" if path.startswith("/v3.5/") else "3.6"
-
-
-async def read_action(request: Request[Any, Any, Any], state: AppState, table: Table, action: str) -> tuple[Action, bytes]:
+async def read_action(request: Request[Any, Any, Any], settings: Settings, table: Table,
+                      action: str) -> tuple[Action, bytes]:
     """The Web action's dispatch entry and its body. The body is read first: answering before it is read drops
     keep-alive connections, so even a refused action is refused only after reading (within the size limit)."""
     body = await request.body()
     spec = table.lookup(action, "web")
-    if len(body) > state.settings.web_max_body_bytes:
-        raise ApiError("entity_too_large", f"Request body is larger than {state.settings.web_max_body_bytes} bytes")
+    if len(body) > settings.web_max_body_bytes:
+        raise ApiError("entity_too_large", f"Request body is larger than {settings.web_max_body_bytes} bytes")
     return spec, body
 
 
-def json_response(body: Any) -> Response[bytes]:
-    return Response(_encode(body), media_type="application/json")
-
-
-async def web_caller(request: Request[Any, Any, Any], state: AppState, needs_auth: bool,
+async def web_caller(request: Request[Any, Any, Any], settings: Settings, access: Access, needs_auth: bool,
                      body_token: str | None = None, identify: bool = False, check_ban: bool = True) -> Caller:
     """The caller of a customer Web request: token (``Authorization``, else ``body_token`` for ``sendBeacon``),
     license, allowed origin and ban checks (``check_ban=False``: the caller's own Valkey call checks it, as the
@@ -54,55 +53,53 @@ async def web_caller(request: Request[Any, Any, Any], state: AppState, needs_aut
     org = q.get("organization_id") or q.get("license_id")
     version = api_version(request.url.path)
     credential = request.headers.get("authorization") or (f"Bearer {body_token}" if body_token else None)
-    if state.upstream is not None and not identify:
-        client = client_info(request.headers, request.client.host if request.client else None,
-                             state.settings.trusted_proxy_headers)
+    base = base_url(request, settings.public_url)
+    if settings.upstream_url and not identify:
         return Caller(org=org or "", customer_id="", version=version, transport="web",  # type: ignore[arg-type]
-                      base_url=base_url(request, state), client=client, credential=credential,
-                      origin=request.headers.get("origin"))
+                      base_url=base, client=client_of(request, settings.trusted_proxy_headers),
+                      credential=credential, origin=request.headers.get("origin"))
     if needs_auth:
-        claims = await customer_claims(state, credential, org)
+        claims = await access.customer(credential, org)
         org = org or claims.org
-        if claims.org != org:
-            raise ApiError("authentication", "The access token belongs to another organization")
-        await require_license(state, org)
-        await check_origin(state, org, request.headers.get("origin"))
+        await access.license(org)
+        await access.origin(org, request.headers.get("origin"))
         if check_ban:
-            await check_banned(state, claims.cid)
+            await access.not_banned(claims.cid)
         return Caller(org=org, customer_id=claims.cid, version=version, transport="web",  # type: ignore[arg-type]
-                      base_url=base_url(request, state), group_id=claims.group)
-    org = await require_license(state, org)
+                      base_url=base, group_id=claims.group)
+    org = await access.license(org)
     return Caller(org=org, customer_id="", version=version, transport="web",  # type: ignore[arg-type]
-                  base_url=base_url(request, state))
+                  base_url=base)
 
 
 @post(PATHS, status_code=200, summary="Customer Chat API action (Web)")
-async def customer_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
+async def customer_action(request: Request[Any, Any, Any], action: FromPath[str], settings: Injected[Settings], access: Injected[Access],
+                          chats: Injected[ChatCore]) -> Response[bytes]:
     if action == "upload_file":
-        return await _upload(request, state)
-    spec, body = await read_action(request, state, CUSTOMER, action)
-    caller = await web_caller(request, state, spec.auth)
+        return await _upload(request, settings, access, chats)
+    spec, body = await read_action(request, settings, CUSTOMER, action)
+    caller = await web_caller(request, settings, access, spec.auth)
     req = decode(spec, body)
-    return json_response(await dispatch(state.core, caller, spec, req))
+    return json_response(await dispatch(chats, caller, spec, req))
 
 
 @get(PATHS, summary="Customer Chat API configuration action (Web GET, no token)")
-async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
+async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[str], settings: Injected[Settings],
+                              access: Injected[Access], chats: Injected[ChatCore]) -> Response[bytes]:
     if action not in WEB_GET_ACTIONS:
         raise ApiError("validation", f"Action {action[:64]} must be called with POST")
     spec = lookup(action, "web")
-    caller = await web_caller(request, state, needs_auth=False)
+    caller = await web_caller(request, settings, access, needs_auth=False)
     params = {k: v for k, v in request.query_params.items() if k not in ("organization_id", "license_id")}
     if action == "get_dynamic_configuration":
         params["organization_id"] = caller.org
-    return json_response(await dispatch(state.core, caller, spec, convert(spec, params)))
+    return json_response(await dispatch(chats, caller, spec, convert(spec, params)))
 
 
-async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[bytes]:
+async def _upload(request: Request[Any, Any, Any], settings: Settings, access: Access,
+                  chats: ChatCore) -> Response[bytes]:
     try:
-        caller = await web_caller(request, state, needs_auth=True)
+        caller = await web_caller(request, settings, access, needs_auth=True)
     except ApiError:
         # Drain the (size-limited) body first: answering before it is read makes granian drop the keep-alive
         # connection under the client, which then sees a reset instead of the error.
@@ -120,4 +117,4 @@ async def _upload(request: Request[Any, Any, Any], state: AppState) -> Response[
     data = await item.read()
     await item.close()
     uploaded = UploadedFile(name=item.filename or "file", content_type=item.content_type or "", data=data)
-    return json_response(await state.core.upload_file(caller, uploaded))
+    return json_response(await chats.upload_file(caller, uploaded))

@@ -21,21 +21,23 @@ from urllib.parse import quote
 
 import httpx
 import msgspec
-from litestar import Request, Response, WebSocket, post, websocket
+from litestar import Request, Response, WebSocket, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
 
 from ..core.interface import Caller
 from ..protocol import config as cfg
 from ..protocol import customer as c
+from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
 from ..protocol.common import rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.frames import RequestId
-from .auth import OAuthError, TokenRequest, TokenResponse, all_cookies, parse_token_body
-from .client import client_info
+from ..services import Injected, Services
+from ..settings import Settings
+from ..web.client import client_of
+from ..web.request import all_cookies, base_url
+from .accounts import OAuthError, parse_token_body
 from .customer_rtm import CustomerConnection
-from .customer_web import base_url
-from .state import AppState
 
 log = logging.getLogger("widget_server.edge")
 
@@ -83,10 +85,9 @@ def relayed_cookies(response: httpx.Response) -> list[Cookie]:
     return cookies
 
 
-def client_headers(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any], state: AppState) -> dict[str, str]:
+def client_headers(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any], settings: Settings) -> dict[str, str]:
     """The browser's origin, user agent and address, for the upstream's own checks."""
-    client = client_info(request.headers, request.client.host if request.client else None,
-                         state.settings.trusted_proxy_headers)
+    client = client_of(request, settings.trusted_proxy_headers)
     headers = {"x-forwarded-for": client.ip} if client.ip else {}
     if client.user_agent:
         headers["user-agent"] = client.user_agent
@@ -98,14 +99,14 @@ def client_headers(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any], s
 # --- the token endpoint ------------------------------------------------------------------------------------------
 
 
-async def request_token(state: AppState, path: str, grant: Any, headers: dict[str, str]) -> httpx.Response:
+async def request_token(state: Services, path: str, grant: Any, headers: dict[str, str]) -> httpx.Response:
     """POST a grant to the upstream's token endpoint; ``ApiError('service_unavailable')`` when it cannot be reached."""
     headers = {**headers, "content-type": "application/json"}
     return await state.upstream.send("POST", state.upstream.accounts_url + path, content=_encode(grant),
                                      headers=headers)
 
 
-async def remember_token(state: AppState, response: httpx.Response, org: str | None) -> TokenResponse | None:
+async def remember_token(state: Services, response: httpx.Response, org: str | None) -> TokenResponse | None:
     """The token answer's token and customer, remembered for tracking; None when it is not one."""
     if not response.is_success:
         return None
@@ -115,17 +116,11 @@ async def remember_token(state: AppState, response: httpx.Response, org: str | N
         return None
     org = body.organization_id or org
     if org:
-        await state.tokens.remember(body.access_token, org, body.entity_id, body.expires_in)
+        await state.token_directory.remember(body.access_token, org, body.entity_id, body.expires_in)
     return body
 
 
-class _TokenError(msgspec.Struct):
-    oauth_exception: str | None = None
-    identity_exception: str | None = None
-    exception_details: str | None = None
-
-
-_token_error = msgspec.json.Decoder(_TokenError)
+_token_error = msgspec.json.Decoder(TokenError)
 
 
 def token_refused(response: httpx.Response) -> ApiError:
@@ -133,7 +128,7 @@ def token_refused(response: httpx.Response) -> ApiError:
     try:
         error = _token_error.decode(response.content)
     except msgspec.DecodeError:
-        error = _TokenError()
+        error = TokenError()
     if error.identity_exception == "customer_banned":
         return ApiError("customer_banned", "Customer is banned")
     details = error.exception_details or error.oauth_exception or error.identity_exception or "no details"
@@ -145,11 +140,12 @@ def token_refused(response: httpx.Response) -> ApiError:
 
 @post(["/v2/customer/token", "/v2/customer/{scope_org:str}/{scope_group:int}/token"], status_code=200,
       summary="Customer access token (forwarded to the upstream's accounts API)")
-async def forward_customer_token(request: Request[Any, Any, Any], scope_org: FromPath[str | None] = None,
+async def forward_customer_token(request: Request[Any, Any, Any], services: Injected[Services],
+                                 scope_org: FromPath[str | None] = None,
                                  scope_group: FromPath[int | None] = None) -> Response[bytes]:
     """The grant is validated here, re-encoded and sent on with the browser's identity cookies (and an agent's
     ``Authorization`` for the agent-token grant); the answer comes back as it is, cookies included."""
-    state: AppState = request.app.state.ws
+    state = services
     try:
         grant = parse_token_body(await request.body(), request.headers.get("content-type", ""))
     except OAuthError as exc:
@@ -157,7 +153,7 @@ async def forward_customer_token(request: Request[Any, Any, Any], scope_org: Fro
     path = "/v2/customer/token"
     if scope_org is not None:
         path = f"/v2/customer/{quote(scope_org, safe='')}/{scope_group}/token"
-    headers = client_headers(request, state)
+    headers = client_headers(request, state.settings)
     if cookies := identity_cookies(request):
         headers["cookie"] = cookie_header(cookies)
     if authorization := request.headers.get("authorization"):
@@ -191,16 +187,16 @@ class UpstreamVisitor:
     identity_error: str | None = None
 
 
-def credential_caller(request: Request[Any, Any, Any], state: AppState, org: str, token: str,
+def credential_caller(request: Request[Any, Any, Any], state: Services, org: str, token: str,
                       customer_id: str = "") -> Caller:
     """A Web caller with the customer's upstream token, for the edge's own calls on the customer's behalf."""
-    return Caller(org=org, customer_id=customer_id, version="3.6", transport="web", base_url=base_url(request, state),
-                  client=client_info(request.headers, request.client.host if request.client else None,
-                                     state.settings.trusted_proxy_headers),
+    return Caller(org=org, customer_id=customer_id, version="3.6", transport="web",
+                  base_url=base_url(request, state.settings.public_url),
+                  client=client_of(request, state.settings.trusted_proxy_headers),
                   credential=f"Bearer {token}", origin=request.headers.get("origin"))
 
 
-async def upstream_visitor(request: Request[Any, Any, Any], state: AppState, org: str, site: Any,
+async def upstream_visitor(request: Request[Any, Any, Any], state: Services, org: str, site: Any,
                            stored_cst: str | None) -> UpstreamVisitor:
     """The cookie grant on the upstream with the browser's identity cookies (or the ones the loader kept), the site's
     customer data (``window.__ws.customer`` and session variables) written to the upstream's customer, and whether
@@ -208,7 +204,7 @@ async def upstream_visitor(request: Request[Any, Any, Any], state: AppState, org
     cookies = identity_cookies(request)
     if not cookies and stored_cst:
         cookies = state.signer.unsign("ucst", stored_cst, dict[str, str]) or {}
-    headers = client_headers(request, state)
+    headers = client_headers(request, state.settings)
     if cookies:
         headers["cookie"] = cookie_header(cookies)
     grant = TokenRequest(grant_type="cookie", response_type="token", client_id="widget_server", organization_id=org)
@@ -272,7 +268,7 @@ class UpstreamChat:
     unread: bool
 
 
-async def upstream_chats(state: AppState, caller: Caller) -> list[UpstreamChat]:
+async def upstream_chats(state: Services, caller: Caller) -> list[UpstreamChat]:
     """The customer's latest chats on the upstream (``list_chats``): active, and unread by the customer."""
     raw = await state.upstream.action("list_chats", caller, c.ListChatsRequest(limit=20))
     try:
@@ -291,7 +287,7 @@ async def upstream_chats(state: AppState, caller: Caller) -> list[UpstreamChat]:
     return chats
 
 
-async def upstream_customer(state: AppState, caller: Caller) -> dict[str, str]:
+async def upstream_customer(state: Services, caller: Caller) -> dict[str, str]:
     """The customer's id, name and e-mail on the upstream (``get_customer``)."""
     raw = await state.upstream.action("get_customer", caller, c.Empty())
     try:
@@ -325,7 +321,7 @@ class _Dynamic36(msgspec.Struct):
 _dynamic_decoder = msgspec.json.Decoder(_Dynamic36)
 
 
-async def group_online(state: AppState, org: str, group: int) -> bool:
+async def group_online(state: Services, org: str, group: int) -> bool:
     """Whether the upstream has agents for the group (its dynamic configuration), remembered for a few seconds; an
     upstream that cannot say counts as offline."""
     now = time.monotonic()
@@ -375,10 +371,9 @@ class UpstreamConnection(CustomerConnection):
     async def login(self, frame: Any, req: c.LoginRequest) -> None:
         q = self.socket.query_params
         org = q.get("organization_id") or q.get("license_id") or ""
-        client = client_info(self.socket.headers, self.socket.client.host if self.socket.client else None,
-                             self.state.settings.trusted_proxy_headers)
+        client = client_of(self.socket, self.services.settings.trusted_proxy_headers)
         caller = Caller(org=org, customer_id="", version=self.version,  # type: ignore[arg-type]
-                        transport="rtm", base_url=base_url(self.socket, self.state),  # type: ignore[arg-type]
+                        transport="rtm", base_url=base_url(self.socket, self.services.settings.public_url),
                         conn_id=self.conn_id, request_id=frame.request_id, group_id=req.group_id or 0, client=client,
                         credential=req.token, origin=self.socket.headers.get("origin"))
         core = self.core
@@ -396,7 +391,7 @@ class UpstreamConnection(CustomerConnection):
         core.release(self.conn_id)
         if org:
             try:
-                await self.state.tokens.remember(req.token, org, customer_id)
+                await self.services.token_directory.remember(req.token, org, customer_id)  # type: ignore[union-attr]
             except Exception:  # tracking only: the chat goes on without it
                 log.warning("could not remember the customer of a token", exc_info=True)
 
@@ -415,8 +410,3 @@ class UpstreamConnection(CustomerConnection):
 
     async def closed(self) -> None:
         await self.core.detach(self.conn_id)
-
-
-@websocket(["/v3.6/customer/rtm/ws", "/v3.5/customer/rtm/ws"])
-async def upstream_customer_rtm(socket: WebSocket[Any, Any, Any]) -> None:
-    await UpstreamConnection(socket, socket.app.state.ws).run()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
+from ..protocol.errors import ApiError
+from ..web.responses import error_response
 
 log = logging.getLogger("widget_server.api")
 
@@ -25,14 +25,8 @@ _STATUS_TYPES = {
 }
 
 
-def _response(status: int, type_: str, message: str, data: dict | None = None,
-              headers: dict[str, str] | None = None) -> Response[bytes]:
-    body = msgspec.json.encode(ErrorPayload(ErrorBody(type_, message, data)))
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
-
-
 def api_error_handler(request: Request[Any, Any, Any], exc: ApiError) -> Response[bytes]:
-    return _response(exc.status_code, exc.type, exc.message, exc.data)
+    return error_response(exc.status_code, exc.type, exc.message, exc.data)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -42,12 +36,12 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("retry-after", "allow")}
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
-    return _response(status, type_, message, headers=headers or None)
+    return error_response(status, type_, message, headers=headers or None)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return _response(500, "internal", "Internal server error")
+    return error_response(500, "internal", "Internal server error")
 
 
 EXCEPTION_HANDLERS = {ApiError: api_error_handler, HTTPException: http_error_handler, Exception: internal_error_handler}

@@ -15,19 +15,17 @@ What this layer passes on, Litestar answers: a preview, proxy mode, a body it ca
 from __future__ import annotations
 
 import logging
-import re
 import time
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar.datastructures import Cookie
 
-from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
+from ..protocol.errors import ApiError
+from ..services import Services
+from ..web.responses import CORS_ANY, api_error_body, error_body, set_cookie_field
 from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, serve_headers
-from .state import AppState
-from .widget import _CORS_ANY as CORS_ANY
 from .tracking_web import track
 from .widget import LOADER_CACHE, query_int, widget_config, widget_visit
 
@@ -60,30 +58,6 @@ class _Headers:
         return default if value is None else value
 
 
-_PLAIN_COOKIE = re.compile(r"[A-Za-z0-9._~+-]+")  # (what http.cookies writes unquoted)
-
-
-def set_cookie(cookie: Cookie) -> tuple[bytes, bytes]:
-    """The ``Set-Cookie`` field of a cookie, as Litestar writes it: for the identity cookies' plain values and
-    attributes written directly (Litestar's ``to_encoded_header`` deep-copies the cookie through ``dataclasses.asdict``
-    and ``http.cookies``: ~35 µs a cookie, two on every page load); anything else through Litestar."""
-    if cookie.expires is not None or cookie.domain or not _PLAIN_COOKIE.fullmatch(cookie.value or "") \
-            or not _PLAIN_COOKIE.fullmatch(cookie.key):
-        return cookie.to_encoded_header()
-    parts = [f"{cookie.key}={cookie.value or ''}"]
-    if cookie.httponly:
-        parts.append("HttpOnly")
-    if cookie.max_age is not None:
-        parts.append(f"Max-Age={cookie.max_age}")
-    if cookie.path:
-        parts.append(f"Path={cookie.path}")
-    if cookie.samesite:
-        parts.append(f"SameSite={cookie.samesite}")
-    if cookie.secure:
-        parts.append("Secure")
-    return b"set-cookie", "; ".join(parts).encode("latin-1")
-
-
 class _HeaderMap(dict):  # type: ignore[type-arg]
     """Lower-case header names to the last value, and ``getall`` for fields sent several times (cookies over HTTP/2)."""
 
@@ -98,16 +72,14 @@ class _HeaderMap(dict):  # type: ignore[type-arg]
 
 
 class _Request:
-    """What the fast handlers read of a request (query, lower-case headers, peer, path, body, the app's state), from
-    an ASGI scope."""
+    """What the fast handlers read of a request (query, lower-case headers, peer, path, body), from an ASGI scope."""
 
-    __slots__ = ("app", "headers", "query_params", "client", "url", "_scope", "_receive", "_body")
+    __slots__ = ("headers", "query_params", "client", "url", "_scope", "_receive", "_body")
 
-    def __init__(self, scope: dict[str, Any], state: AppState, receive: Any = None) -> None:
+    def __init__(self, scope: dict[str, Any], receive: Any = None) -> None:
         self._scope = scope
         self._receive = receive
         self._body: bytes | None = None
-        self.app = SimpleNamespace(state=SimpleNamespace(ws=state))
         self.headers = _HeaderMap(scope["headers"])
         query: dict[str, str] = {}
         for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
@@ -175,9 +147,11 @@ _NOT_MODIFIED_HEADERS = frozenset((b"etag", b"cache-control", b"vary"))
 
 
 class FastAssets:
-    def __init__(self, app: Any, state: AppState) -> None:
+    def __init__(self, app: Any, services: Services) -> None:
         self.app = app
-        self.state = state
+        self.services = services
+        self._track = {"settings": services.settings, "access": services.access, "tracker": services.tracker}
+        """``track``'s dependencies, as Litestar would provide them."""
         self._answers: dict[tuple[bytes, bytes | None, bytes | None], _Answer] = {}
         cors = app.cors_config
         self._cors_allowed = cors.is_origin_allowed
@@ -187,9 +161,10 @@ class FastAssets:
         return getattr(self.app, name)
 
     def _asset(self, path: str) -> tuple[Asset, str] | None:
-        assets: WidgetAssets | None = self.state.widget_assets
+        cache = self.services.widget
+        assets: WidgetAssets | None = cache.assets
         if assets is None:
-            assets = self.state.widget_assets = WidgetAssets.load()
+            assets = cache.assets = WidgetAssets.load()
             if assets is None:
                 return None
         if path == LOADER_PATH:
@@ -197,20 +172,19 @@ class FastAssets:
         asset = assets.get(path[len(ASSETS_PREFIX):])
         return (asset, IMMUTABLE) if asset is not None else None
 
-    async def _call(self, handler: Any, request: _Request, send: Any, origin: str | None = None) -> None:
+    async def _call(self, handler: Any, request: _Request, send: Any, origin: str | None = None,
+                    **dependencies: Any) -> None:
         """A route's handler function called without Litestar's request path, its answer (or typed error, rendered as
         the app's error handlers render it) sent with the CORS headers the app's middleware would add."""
         try:
-            response = await handler(request)
+            response = await handler(request, **dependencies)
             status, body, headers = response.status_code or 200, response.content, dict(response.headers)
-            cookies = [set_cookie(cookie) for cookie in response.cookies]
+            cookies = [set_cookie_field(cookie) for cookie in response.cookies]
         except ApiError as exc:
-            status, body, headers, cookies = exc.status_code, msgspec.json.encode(
-                ErrorPayload(ErrorBody(exc.type, exc.message, exc.data))), {}, []
+            status, body, headers, cookies = exc.status_code, api_error_body(exc), {}, []
         except Exception as exc:
             log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-            status, body, headers, cookies = 500, msgspec.json.encode(
-                ErrorPayload(ErrorBody("internal", "Internal server error"))), {}, []
+            status, body, headers, cookies = 500, error_body("internal", "Internal server error"), {}, []
         raw = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
         raw += cookies
         raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -239,7 +213,7 @@ class FastAssets:
             key = (scope["query_string"], language, encoding)
             entry = self._answers.get(key)
             if (entry is not None and entry.expires > time.monotonic()
-                    and entry.version == self.state.store.config_version(entry.org)):
+                    and entry.version == self.services.store.config_version(entry.org)):
                 if inm is not None and entry.etag in inm:
                     await send({"type": "http.response.start", "status": 304, "headers": entry.not_modified})
                     await send({"type": "http.response.body", "body": b""})
@@ -253,13 +227,13 @@ class FastAssets:
             captured.append(message)
             await send(message)
 
-        request = _Request(scope, self.state)
-        await self._call(widget_config.fn, request, capture if key is not None else send)
+        request = _Request(scope)
+        await self._call(widget_config.fn, request, capture if key is not None else send, services=self.services)
         if key is None or inm is not None or captured[0]["status"] != 200:
             return
         org = request.query_params.get("organization_id") or request.query_params.get("license_id") or ""
         group = query_int(request, "group_id")
-        online = self.state.online_groups.get((org, group))
+        online = self.services.widget.online_groups.get((org, group))
         if online is None:
             return
         headers = captured[0]["headers"]
@@ -268,7 +242,7 @@ class FastAssets:
             return
         if len(self._answers) > 10_000:
             self._answers.clear()
-        self._answers[key] = _Answer(org, self.state.store.config_version(org), online[0], etag, headers,
+        self._answers[key] = _Answer(org, self.services.store.config_version(org), online[0], etag, headers,
                                      [*((k, v) for k, v in headers if k in _NOT_MODIFIED_HEADERS),
                                       (b"content-type", b"application/json"), (b"content-length", b"0")],
                                      captured[1]["body"])
@@ -277,12 +251,12 @@ class FastAssets:
         """A tracking call answered here (True), else nothing read and Litestar's to answer (False); a visit's body,
         read to learn its type, is handed on."""
         path = scope["path"]
-        if self.state.upstream is not None or path not in (TRACK_PATH, VISIT_PATH):
+        if self.services.upstream is not None or path not in (TRACK_PATH, VISIT_PATH):
             return False
-        request = _Request(scope, self.state, receive)
+        request = _Request(scope, receive)
         origin = request.headers.get("origin")
         if path == TRACK_PATH:
-            await self._call(track.fn, request, send, origin)
+            await self._call(track.fn, request, send, origin, **self._track)
             return True
         try:
             body = await request.body()
@@ -293,7 +267,7 @@ class FastAssets:
         except (msgspec.DecodeError, msgspec.ValidationError):
             kind = ""  # the route answers the error
         if len(body) > MAX_BODY or kind in FAST_VISITS and b'"preview"' not in body:  # (the handler refuses the first)
-            await self._call(widget_visit.fn, request, send, origin)
+            await self._call(widget_visit.fn, request, send, origin, services=self.services)
             return True
         sent = False
 
@@ -311,8 +285,9 @@ class FastAssets:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = self.state
-        state.in_flight += 1  # as the app's count_requests middleware does, for the drain to wait on
+        services = self.services
+        worker = services.worker
+        worker.in_flight += 1  # as the app's count_requests middleware does, for the drain to wait on
         try:
             method = scope["method"]
             if method == "POST":
@@ -322,7 +297,7 @@ class FastAssets:
                 path = scope["path"]
                 # the frame asks from its own origin (no Origin header: CORS is not involved); previews and proxy mode
                 # take the full path
-                if (path == CONFIG_PATH and state.upstream is None and b"preview=" not in scope["query_string"]
+                if (path == CONFIG_PATH and services.upstream is None and b"preview=" not in scope["query_string"]
                         and not any(name == b"origin" for name, _ in scope["headers"])):
                     await self._config(scope, send if method == "GET" else _without_body(send))
                     return
@@ -339,5 +314,5 @@ class FastAssets:
                     await send({"type": "http.response.body", "body": body if method == "GET" else b""})
                     return
         finally:
-            state.in_flight -= 1
+            worker.in_flight -= 1
         await self.app(scope, receive, send)

@@ -20,13 +20,13 @@ from litestar._parsers import parse_query_string
 from litestar.datastructures import URL, Address, Headers, MultiDict
 from litestar.exceptions import WebSocketDisconnect
 
+from ..services import Services
 from .agent_rtm import PATHS as AGENT_PATHS
 from .agent_rtm import AgentConnection
 from .customer_rtm import PATHS as CUSTOMER_PATHS
 from .customer_rtm import CustomerConnection
 from .edge import UpstreamConnection
 from .rtm import RtmConnection
-from .state import AppState
 
 log = logging.getLogger("widget_server.rtm")
 
@@ -68,10 +68,10 @@ class RtmSocket:
 
 
 class FastRtm:
-    def __init__(self, app: Any, state: AppState) -> None:
+    def __init__(self, app: Any, services: Services) -> None:
         self.app = app
-        self.state = state
-        customer = UpstreamConnection if state.upstream is not None else CustomerConnection
+        self.services = services
+        customer = UpstreamConnection if services.upstream is not None else CustomerConnection
         self.routes: dict[str, type[RtmConnection]] = {
             **dict.fromkeys(CUSTOMER_PATHS, customer), **dict.fromkeys(AGENT_PATHS, AgentConnection)}
 
@@ -82,7 +82,7 @@ class FastRtm:
         if scope["type"] == "websocket":
             connection = self.routes.get(scope["path"])
             if connection is not None:
-                conn = connection(RtmSocket(scope, receive, send), self.state)
+                conn = connection(RtmSocket(scope, receive, send), self.services)
                 try:
                     await conn.run()
                 except WebSocketDisconnect:  # gone before it was accepted

@@ -8,15 +8,15 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from ..core.files import INLINE_TYPES
+from ..core.store import Store
 from ..protocol.errors import ApiError
-from .state import AppState
+from ..services import Injected
 
 
 @get("/files/{org:str}/{file_id:str}/{name:str}", summary="An uploaded file")
 async def get_file(request: Request[Any, Any, Any], org: FromPath[str], file_id: FromPath[str],
-                   name: FromPath[str]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
-    found = await state.store.file_data(org, file_id)
+                   name: FromPath[str], store: Injected[Store]) -> Response[bytes]:
+    found = await store.file_data(org, file_id)
     if found is None:
         raise ApiError("not_found", "File not found or expired")
     meta, data = found

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Response, get
 
-from litestar import Request, Response, get
+from ..core.store import Store
+from ..services import Injected, Worker
 
 
 @get("/healthz", summary="The process is up", include_in_schema=True)
@@ -13,11 +14,11 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", summary="Valkey is reachable and the worker is not shutting down")
-async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
-    if request.app.state.ws.draining:
+async def readyz(worker: Injected[Worker], store: Injected[Store]) -> Response[dict[str, str]]:
+    if worker.draining:
         return Response({"status": "draining"}, status_code=503)
     try:
-        await request.app.state.ws.store.ping()
+        await store.ping()
     except Exception as exc:  # any failure to reach Valkey means not ready
         return Response({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
     return Response({"status": "ok"})

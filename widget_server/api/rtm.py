@@ -32,9 +32,9 @@ from ..core.ids import uuid_id
 from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
 from ..protocol.frames import LenientFrame, PushFrame, RequestId, ResponseFrame
 from ..protocol.pushes import PUSHES_NEW_IN_36, CustomerDisconnected
-from .customer_web import api_version
+from ..services import Services
+from ..web.request import api_version
 from .dispatch import Table, check_transport, dispatch, payload_of
-from .state import AppState
 
 log = logging.getLogger("widget_server.rtm")
 
@@ -67,7 +67,7 @@ class RtmConnection(ABC):
     and, for the login, ``query_params``, ``headers``, ``client``, ``base_url`` (Litestar's ``WebSocket``, or
     ``fast_rtm.RtmSocket`` on the fast path)."""
 
-    __slots__ = ("socket", "state", "conn_id", "version", "user_id", "expires_at", "pushes", "pushes_36", "outbox",
+    __slots__ = ("socket", "services", "conn_id", "version", "user_id", "expires_at", "pushes", "pushes_36", "outbox",
                  "requests", "pending", "closing", "restarting", "_reader", "_writer", "_processor", "_background",
                  "_timer", "_ended", "_closed")
 
@@ -77,9 +77,9 @@ class RtmConnection(ABC):
     background: ClassVar[Callable[..., Coroutine[Any, Any, None]] | None] = None
     """Optional: a coroutine method, work that runs while the socket is open (a task, cancelled when it closes)."""
 
-    def __init__(self, socket: Any, state: AppState) -> None:
+    def __init__(self, socket: Any, services: Services) -> None:
         self.socket = socket
-        self.state = state
+        self.services = services
         self.conn_id = uuid_id()
         self.version = api_version(socket.scope["path"])
         self.user_id: str | None = None
@@ -209,7 +209,7 @@ class RtmConnection(ABC):
             except UnicodeDecodeError:
                 self.respond_error("", None, ApiError("validation", "Malformed JSON: not UTF-8"))
                 return True
-        limit = self.state.settings.rtm_max_frame_bytes
+        limit = self.services.settings.rtm_max_frame_bytes
         if len(raw) > limit:
             self.respond_error(*_salvage(raw), ApiError("validation", f"Frame is larger than {limit} bytes"))
             return True
@@ -228,7 +228,7 @@ class RtmConnection(ABC):
             return True
         if frame.name == "ping":
             self.respond(frame, {})
-        elif self.pending >= self.state.settings.rtm_max_pending:
+        elif self.pending >= self.services.settings.rtm_max_pending:
             self.respond_error(frame.name, frame.request_id, ApiError(
                 "pending_requests_limit_reached", "Too many pending requests on this connection"))
         else:
@@ -322,17 +322,18 @@ class RtmConnection(ABC):
     async def run(self) -> None:
         socket = self.socket
         await socket.accept()
-        state = self.state
-        if state.draining:
+        services = self.services
+        worker = services.worker
+        if worker.draining:
             with contextlib.suppress(Exception):
                 code, reason = RESTART_CLOSE
                 await socket.send({"type": "websocket.close", "code": code, "reason": reason})
             return
-        sockets = state.sockets
+        sockets = worker.sockets
         sockets.add(self)
         loop = asyncio.get_running_loop()
         self._reader = loop.create_task(self._read())
-        self._timer = loop.call_later(state.settings.rtm_login_timeout, self._lifetime)
+        self._timer = loop.call_later(services.settings.rtm_login_timeout, self._lifetime)
         if self.background is not None:
             self._background = loop.create_task(self.background())
         try:
@@ -353,7 +354,7 @@ class RtmConnection(ABC):
                     await socket.send({"type": "websocket.close", "code": code, "reason": reason})
             try:
                 if self.user_id is not None:
-                    await state.bus.unregister(self.user_id, self)
+                    await services.bus.unregister(self.user_id, self)
                     with contextlib.suppress(Exception):
                         await self.closed()
             finally:

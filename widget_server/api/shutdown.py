@@ -23,48 +23,48 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .state import AppState
+from ..services import Worker
 
 log = logging.getLogger("widget_server.shutdown")
 
 
-def count_requests(state: AppState) -> Callable[..., Any]:
-    """Middleware: keeps ``state.in_flight``, the HTTP requests this worker is handling, for the drain to wait on."""
+def count_requests(worker: Worker) -> Callable[..., Any]:
+    """Middleware: keeps ``worker.in_flight``, the HTTP requests this worker is handling, for the drain to wait on."""
 
     def middleware(app: Any) -> Any:
         async def handle(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            state.in_flight += 1
+            worker.in_flight += 1
             try:
                 await app(scope, receive, send)
             finally:
-                state.in_flight -= 1
+                worker.in_flight -= 1
 
         return handle
 
     return middleware
 
 
-async def drain(state: AppState, timeout: float) -> None:
+async def drain(worker: Worker, timeout: float) -> None:
     """Steps 1–3 of the module docstring; returns when they are done or ``timeout`` seconds have passed."""
-    state.draining = True
+    worker.draining = True
     deadline = time.monotonic() + timeout
-    sockets = list(state.sockets)
+    sockets = list(worker.sockets)
     if sockets:
         log.info("closing %d sockets for a restart", len(sockets))
         _, pending = await asyncio.wait([asyncio.create_task(s.drain()) for s in sockets], timeout=timeout)
         for task in pending:
             task.cancel()
-    while state.in_flight and time.monotonic() < deadline:
+    while worker.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    if state.sockets or state.in_flight:
-        log.warning("stopping with %d sockets and %d requests not drained", len(state.sockets), state.in_flight)
+    if worker.sockets or worker.in_flight:
+        log.warning("stopping with %d sockets and %d requests not drained", len(worker.sockets), worker.in_flight)
 
 
 @contextlib.contextmanager
-def drain_on_sigterm(state: AppState, timeout: float):
+def drain_on_sigterm(worker: Worker, timeout: float):
     """While inside: SIGTERM drains this worker, then stops it. Only where signals can be handled (a server worker's
     main thread); elsewhere (a test client's thread) a no-op."""
     loop = asyncio.get_running_loop()
@@ -72,12 +72,12 @@ def drain_on_sigterm(state: AppState, timeout: float):
 
     async def drain_then_stop() -> None:
         try:
-            await drain(state, timeout)
+            await drain(worker, timeout)
         finally:
             os.kill(os.getpid(), signal.SIGINT)  # granian's (and uvicorn's) other stop signal
 
     def on_sigterm() -> None:
-        if not state.draining:
+        if not worker.draining:
             task = asyncio.create_task(drain_then_stop(), name="drain")
             tasks.add(task)
             task.add_done_callback(tasks.discard)

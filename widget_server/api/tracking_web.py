@@ -12,11 +12,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, post
 
+from ..auth.access import Access
 from ..protocol.errors import ApiError
-from .client import client_info
-from .customer_web import json_response, web_caller
+from ..services import Injected
+from ..settings import Settings
+from ..tracking import Tracker
+from ..web.client import client_of
+from ..web.responses import json_response
+from .customer_web import web_caller
 from .dispatch import decode_json
-from .state import AppState
 
 MAX_BODY = 16 * 1024
 
@@ -40,8 +44,7 @@ _decoder = msgspec.json.Decoder(TrackRequest)
 
 
 @post("/v1/track", status_code=200, summary="Visitor tracking: a page view or a heartbeat from the loader")
-async def track(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
+async def track(request: Request[Any, Any, Any], settings: Injected[Settings], access: Injected[Access], tracker: Injected[Tracker]) -> Response[bytes]:
     body = await request.body()  # read before any refusal, so keep-alive connections survive errors
     if len(body) > MAX_BODY:
         raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")
@@ -49,14 +52,13 @@ async def track(request: Request[Any, Any, Any]) -> Response[bytes]:
     if req.type == "page_view" and not req.url:
         raise ApiError("validation", "url is required for a page_view")
     # one Valkey round trip: the tracking script itself refuses a banned visitor
-    caller = await web_caller(request, state, needs_auth=True, body_token=req.token, identify=True, check_ban=False)
+    caller = await web_caller(request, settings, access, needs_auth=True, body_token=req.token, identify=True, check_ban=False)
     org, cid = caller.org, caller.customer_id
     if req.type == "heartbeat":
-        activity = await state.tracker.heartbeat(org, cid)
+        activity = await tracker.heartbeat(org, cid)
     else:
-        client = client_info(request.headers, request.client.host if request.client else None,
-                             state.settings.trusted_proxy_headers)
-        activity = await state.tracker.page_view(org, cid, req.url, req.title, req.referrer, client.user_agent,
+        client = client_of(request, settings.trusted_proxy_headers)
+        activity = await tracker.page_view(org, cid, req.url, req.title, req.referrer, client.user_agent,
                                                  client.ip, client.geo)
     if activity is None:
         return json_response(TrackResponse(tracked=False))

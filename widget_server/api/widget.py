@@ -12,210 +12,72 @@ import asyncio
 import gzip
 import hashlib
 import hmac
-import html
-import secrets
 import time
-from typing import Annotated, Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import brotli
 import msgspec
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from .. import keys
-from ..protocol import customer as c
+from ..auth.tokens import browser_identity, customer_id_for, issue_token, sign_browser
 from ..protocol.common import now_rfc3339, rfc3339_to_ms
-from ..protocol.config import Appearance, LicenseConfig
+from ..protocol.config import LicenseConfig
 from ..protocol.errors import ApiError
-from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, compress, negotiate_encoding, serve_headers
-from ..widget.locales import TEXTS, negotiate
-from ..widget.themes import Theme, load_themes
-from .auth import (
-    check_banned, check_origin, customer_claims, customer_id_for, browser_identity, issue_token, require_license,
-    set_identity_cookies,
+from ..services import Injected, Services
+from ..web.client import client_of
+from ..web.request import all_cookies, base_url, is_secure
+from ..web.responses import CORS_ANY, identity_cookies
+from ..web.templates import templates
+from ..widget.appearance import color_overrides, theme_for
+from ..widget.assets import (
+    IMMUTABLE,
+    Asset,
+    WidgetAssets,
+    compress,
+    negotiate_encoding,
+    serve_headers,
 )
-from .client import client_info
-from .console import TEMPLATES_DIR
-from .customer_web import base_url
+from ..widget.drafts import Draft
+from ..widget.locales import TEXTS, negotiate
+from ..widget.models import (
+    ChatSummary,
+    Greeting,
+    Launcher,
+    StaticConfig,
+    ThemeConfig,
+    VisitorConfig,
+    VisitRequest,
+    VisitResponse,
+)
+from ..widget.snippet import snippet_html
 from .dispatch import decode_json
-from .edge import credential_caller, group_online, upstream_chats, upstream_customer, upstream_visitor
-from .state import AppState
-from ..wizard.versions import Draft, load_draft
+from .edge import (
+    credential_caller,
+    group_online,
+    upstream_chats,
+    upstream_customer,
+    upstream_visitor,
+)
 
 LOADER_CACHE = "public, max-age=300, stale-while-revalidate=86400"
 ONLINE_CACHE_SECONDS = 1.0
 MAX_BODY = 16 * 1024
-DEFAULT_THEME = "classic"
 
-_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
 _encode = msgspec.json.encode
-
-
-# --- wire types ----------------------------------------------------------------------------------------------------
-
-
-class VisitCustomer(msgspec.Struct, omit_defaults=True):
-    name: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-    email: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-
-
-class SiteConfig(msgspec.Struct, omit_defaults=True):
-    """``window.__ws`` from the snippet, as the loader sends it."""
-
-    organization_id: Annotated[str, msgspec.Meta(max_length=64)]
-    group: Annotated[int, msgspec.Meta(ge=0)] = 0
-    customer: VisitCustomer | None = None
-    session_variables: Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=1024)]],
-                                 msgspec.Meta(max_length=50)] | None = None
-    user_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-    user_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    preview: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    """Set by the wizard's preview page only: show the owner's unsaved draft (``wizard/versions.py``)."""
-
-
-class VisitRequest(msgspec.Struct, omit_defaults=True):
-    type: Literal["visit", "page_view", "heartbeat"]
-    cfg: SiteConfig
-    url: Annotated[str, msgspec.Meta(max_length=4096)]
-    title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    referrer: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
-    token: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
-    """The access token of the previous answer (page views and heartbeats)."""
-    cst: Annotated[str, msgspec.Meta(max_length=512)] | None = None
-    """The signed browser identity of a previous answer, kept by the loader in the host page's storage."""
-
-
-class Launcher(msgspec.Struct):
-    css: str
-    vars: dict[str, str]
-    cls: str
-    icon: str
-    text: str
-    label: str
-    frame: str
-    host: str
-
-
-class Greeting(msgspec.Struct):
-    text: str
-    delay: int
-    close: str
-
-
-class VisitResponse(msgspec.Struct, omit_defaults=True):
-    token: str
-    customer_id: str
-    cst: str
-    availability: Literal["online", "offline"]
-    launcher: Launcher | None = None
-    active_chat: bool | None = None
-    heartbeat: int | None = None
-    greeting: Greeting | None = None
-    identity_error: str | None = None
-
-
-class ThemeConfig(msgspec.Struct):
-    name: str
-    variables: dict[str, str]
-    css: str
-
-
-class StaticConfig(msgspec.Struct, omit_defaults=True):
-    """The part of the configuration that is the same for every visitor of a license, group and language."""
-
-    organization_id: str
-    group: dict[str, Any]
-    language: str
-    texts: dict[str, str]
-    theme: ThemeConfig
-    title: str
-    agent_name: str
-    agent_avatar: str
-    position: str
-    width: int
-    height: int
-    rating: bool
-    offline_title: str
-    offline_text: str
-    upload_max_bytes: int
-    ticket_form: c.Form
-    prechat_form: c.Form | None = None
-    postchat_form: c.Form | None = None
-
-
-class ChatSummary(msgspec.Struct):
-    id: str
-    active: bool
-    unread: bool
-
-
-class VisitorConfig(msgspec.Struct, omit_defaults=True):
-    online: bool
-    chats: list[ChatSummary]
-    customer: dict[str, str] | None = None
-
-
 _visit_decoder = msgspec.json.Decoder(VisitRequest)
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
 
 
-def assets_of(state: AppState) -> WidgetAssets:
-    if state.widget_assets is None:
-        state.widget_assets = WidgetAssets.load()
-        if state.widget_assets is None:
+def assets_of(state: Services) -> WidgetAssets:
+    if state.widget.assets is None:
+        state.widget.assets = WidgetAssets.load()
+        if state.widget.assets is None:
             raise ApiError("service_unavailable", "The widget is not built: run `python -m widget_server build`")
-    return state.widget_assets
-
-
-def themes_of(state: AppState) -> dict[str, Theme]:
-    if state.themes is None:
-        state.themes = load_themes()
-    return state.themes
-
-
-def theme_for(state: AppState, appearance: Appearance) -> Theme:
-    themes = themes_of(state)
-    theme = themes.get(appearance.theme) or themes.get(DEFAULT_THEME) or next(iter(themes.values()), None)
-    if theme is None:
-        raise ApiError("service_unavailable", "No valid theme is installed")
-    return theme
-
-
-def color_overrides(appearance: Appearance) -> dict[str, str]:
-    """A saved primary colour also colours the customer's bubbles; background and text override the surfaces."""
-    out: dict[str, str] = {}
-    if appearance.primary_color:
-        out |= {"primary": appearance.primary_color, "customer_bubble": appearance.primary_color,
-                "on_primary": readable_on(appearance.primary_color),
-                "customer_text": readable_on(appearance.primary_color)}
-    if appearance.background_color:
-        out["background"] = appearance.background_color
-    if appearance.text_color:
-        out |= {"text": appearance.text_color, "agent_text": appearance.text_color}
-    return out
-
-
-def relative_luminance(color: str) -> float:
-    def channel(v: int) -> float:
-        s = v / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast_ratio(a: str, b: str) -> float:
-    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
-def readable_on(color: str) -> str:
-    """White or near-black, whichever reads better on ``color`` (WCAG contrast)."""
-    return "#ffffff" if contrast_ratio(color, "#ffffff") >= contrast_ratio(color, "#111111") else "#111111"
+    return state.widget.assets
 
 
 def language_for(request: Request[Any, Any, Any], config: LicenseConfig, explicit: str | None = None) -> str:
@@ -246,51 +108,41 @@ def query_int(request: Request[Any, Any, Any], name: str, default: int = 0) -> i
     return value
 
 
-async def license_of(request: Request[Any, Any, Any], state: AppState) -> str:
+async def license_of(request: Request[Any, Any, Any], state: Services) -> str:
     org = request.query_params.get("organization_id") or request.query_params.get("license_id")
-    return await require_license(state, org)
+    return await state.access.license(org)
 
 
 def identity_hash(secret: str, user_id: str) -> str:
     return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
-async def identity_secret(state: AppState, org: str) -> str:
-    """The license's secret for identity verification (``user_hash`` = HMAC-SHA256 of ``user_id`` with it)."""
-    key = keys.license(org)
-    secret = await state.valkey.hget(key, "identity_secret")
-    if secret is None:
-        await state.valkey.hsetnx(key, "identity_secret", secrets.token_hex(32))
-        secret = await state.valkey.hget(key, "identity_secret")
-    return secret.decode()
-
-
-async def preview_of(state: AppState, org: str, token: str | None) -> Draft | None:
+async def preview_of(state: Services, org: str, token: str | None) -> Draft | None:
     """The wizard's unsaved draft a preview token names. The preview page is on the server's own origin and is no
     visitor: origins are not checked and nothing is tracked. A wrong or expired token is refused rather than showing
     the saved widget, which the owner could take for their draft."""
     if not token:
         return None
-    draft = await load_draft(state.valkey, org, token)
+    draft = await state.drafts.load(org, token)
     if draft is None:
         raise ApiError("authorization", "The preview expired: reload the wizard")
     return draft
 
 
-async def is_online(state: AppState, org: str, group: int, preview: Draft | None) -> bool:
+async def is_online(state: Services, org: str, group: int, preview: Draft | None) -> bool:
     if preview is not None and preview.online is not None:
         return preview.online
     if state.upstream is not None:  # proxy mode: the agents are the upstream's
         return await group_online(state, org, group)
     # every page view asks; a worker keeps the answer for a second (an agent's status change shows within it)
     now = time.monotonic()
-    cached = state.online_groups.get((org, group))
+    cached = state.widget.online_groups.get((org, group))
     if cached is not None and cached[0] > now:
         return cached[1]
     online = bool(await state.router.online_groups(org, [group]))
-    if len(state.online_groups) > 100_000:
-        state.online_groups.clear()
-    state.online_groups[(org, group)] = (now + ONLINE_CACHE_SECONDS, online)
+    if len(state.widget.online_groups) > 100_000:
+        state.widget.online_groups.clear()
+    state.widget.online_groups[(org, group)] = (now + ONLINE_CACHE_SECONDS, online)
     return online
 
 
@@ -303,22 +155,19 @@ def _asset_response(request: Request[Any, Any, Any], asset: Asset, cache_control
     return Response(body, status_code=status, headers=headers, media_type=asset.media_type)
 
 
-_CORS_ANY = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
-
-
 @get("/widget/loader.js", summary="The widget loader (the snippet's script)", include_in_schema=False)
-async def widget_loader(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
-    return _asset_response(request, assets_of(state).by_logical("loader.js"), LOADER_CACHE, _CORS_ANY)
+async def widget_loader(request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
+    state = services
+    return _asset_response(request, assets_of(state).by_logical("loader.js"), LOADER_CACHE, CORS_ANY)
 
 
 @get("/widget/assets/{name:str}", summary="A content-hashed widget file", include_in_schema=False)
-async def widget_asset(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
+async def widget_asset(request: Request[Any, Any, Any], name: FromPath[str], services: Injected[Services]) -> Response[bytes]:
+    state = services
     asset = assets_of(state).get(name)
     if asset is None:
         raise ApiError("not_found", "No such widget file")
-    return _asset_response(request, asset, IMMUTABLE, _CORS_ANY)
+    return _asset_response(request, asset, IMMUTABLE, CORS_ANY)
 
 
 # --- the frame page --------------------------------------------------------------------------------------------------
@@ -332,23 +181,23 @@ def frame_csp(config: LicenseConfig, host: str, preview: bool = False) -> str:
 
 
 @get("/widget/frame", summary="The chat frame page (loaded by the loader in an iframe)", include_in_schema=False)
-async def widget_frame(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
+async def widget_frame(request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
+    state = services
     org = await license_of(request, state)
     preview = await preview_of(state, org, request.query_params.get("preview"))
     config = preview.config if preview else await state.store.license_config(org)
     group_of(config, query_int(request, "group_id"))
     assets = assets_of(state)
-    theme = theme_for(state, config.appearance)
+    theme = theme_for(state.widget, config.appearance)
     lang = language_for(request, config)
     key = (assets.manifest.source_digest, theme.name, lang)
-    page = state.frame_pages.get(key)
+    page = state.widget.frame_pages.get(key)
     if page is None:
-        body = _env.get_template("widget_frame.html").render(
+        body = templates.get_template("widget_frame.html").render(
             lang=lang, title=TEXTS[lang]["title"], widget_js=assets.url("widget.js"),
             widget_css=assets.url("widget.css"), theme_css=assets.url(f"theme-{theme.name}.css"),
         ).encode()
-        page = state.frame_pages[key] = compress(body, "text/html")
+        page = state.widget.frame_pages[key] = compress(body, "text/html")
     host = request.headers.get("host", "")
     return _asset_response(request, page, "no-cache", {
         "Content-Security-Policy": frame_csp(config, host, preview is not None),
@@ -360,31 +209,9 @@ async def widget_frame(request: Request[Any, Any, Any]) -> Response[bytes]:
 # --- the install snippet -----------------------------------------------------------------------------------------------
 
 
-def snippet_html(base: str, org: str, group: int = 0, nonce: str | None = None) -> str:
-    n = f' nonce="{html.escape(nonce, quote=True)}"' if nonce else ""
-    org_js = msgspec.json.encode(org).decode()
-    return (
-        f"<!-- widget_server: paste before </body> -->\n"
-        f"<script{n}>\n"
-        f"  window.__ws = window.__ws || {{}};\n"
-        f"  window.__ws.organization_id = {org_js};\n"
-        f"  window.__ws.group = {int(group)};\n"
-        f"  // optional: window.__ws.customer = {{ name: \"Jane Doe\", email: \"jane@example.com\" }};\n"
-        f"  // optional: window.__ws.session_variables = {{ plan: \"gold\" }};\n"
-        f"  // optional, identity verification: window.__ws.user_id = \"42\"; window.__ws.user_hash = \"<HMAC>\";\n"
-        f"  (function (w, q) {{\n"
-        f"    function s(n) {{ return function () {{ q.push([n, [].slice.call(arguments)]); }}; }}\n"
-        f"    w.WidgetServer = w.WidgetServer || {{ _q: q, call: s(\"call\"), on: s(\"on\"), off: s(\"off\"),"
-        f" get: function () {{}} }};\n"
-        f"  }})(window, []);\n"
-        f"</script>\n"
-        f"<script async src=\"{html.escape(base, quote=True)}/widget/loader.js\"{n}></script>\n"
-    )
-
-
 @get("/widget/snippet", summary="The install snippet of a license (text/html)")
-async def widget_snippet(request: Request[Any, Any, Any]) -> Response[str]:
-    state: AppState = request.app.state.ws
+async def widget_snippet(request: Request[Any, Any, Any], services: Injected[Services]) -> Response[str]:
+    state = services
     org = await license_of(request, state)
     config = await state.store.license_config(org)
     group = query_int(request, "group_id")
@@ -393,7 +220,7 @@ async def widget_snippet(request: Request[Any, Any, Any]) -> Response[str]:
     if nonce is not None and (len(nonce) > 128 or not nonce.replace("-", "").replace("_", "").replace(
             "+", "").replace("/", "").replace("=", "").isalnum()):
         raise ApiError("validation", "nonce must be base64 characters, at most 128")
-    return Response(snippet_html(base_url(request, state), org, group, nonce), media_type="text/html",
+    return Response(snippet_html(base_url(request, state.settings.public_url), org, group, nonce), media_type="text/html",
                     headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
 
 
@@ -409,16 +236,16 @@ ICONS = {
 SHAPES = {"circle": "50%", "rounded": "30%", "square": "6px"}
 
 
-def launcher_for(state: AppState, base: str, org: str, group: int, origin: str, config: LicenseConfig,
+def launcher_for(state: Services, base: str, org: str, group: int, origin: str, config: LicenseConfig,
                  lang: str, preview: str | None = None) -> Launcher:
     appearance = config.appearance
-    theme = theme_for(state, appearance)
+    theme = theme_for(state.widget, appearance)
     assets = assets_of(state)
     colors = msgspec.structs.asdict(theme.tokens.colors) | color_overrides(appearance)
     texts = TEXTS[lang]
-    css = state.launcher_css
+    css = state.widget.launcher_css
     if css is None:
-        css = state.launcher_css = assets.by_logical("launcher.css").body.decode()
+        css = state.widget.launcher_css = assets.by_logical("launcher.css").body.decode()
     cls = f"w {appearance.launcher}" + (" l" if appearance.position == "bottom-left" else "")
     return Launcher(
         css=css,
@@ -437,30 +264,29 @@ def launcher_for(state: AppState, base: str, org: str, group: int, origin: str, 
 
 
 @post("/v1/widget/visit", status_code=200, summary="The loader's calls: a visit, a page view, a heartbeat")
-async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def widget_visit(request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
     """``visit`` (the page loaded): the browser's identity (cookie, else the stored ``cst``, else new; or the site's
     verified ``user_id``), an access token, the page view, and the launcher. ``page_view`` (a single-page app
     navigated) and ``heartbeat`` (the page is still open) carry the token and get it back, renewed when it is past
     half its life; an expired or foreign token is an ``authentication`` error, on which the loader starts over."""
-    state: AppState = request.app.state.ws
+    state = services
     body = await request.body()  # read before any refusal, so keep-alive connections survive errors
     if len(body) > MAX_BODY:
         raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")
     req = decode_json(_visit_decoder, body)
-    org = await require_license(state, req.cfg.organization_id)
+    org = await state.access.license(req.cfg.organization_id)
     origin = request.headers.get("origin")
     preview = await preview_of(state, org, req.cfg.preview)
     if preview is None:
-        await check_origin(state, org, origin)
+        await state.access.origin(org, origin)
     config = preview.config if preview else await state.store.license_config(org)
     group = req.cfg.group
     group_of(config, group)
     ttl = state.settings.token_ttl
-    client = client_info(request.headers, request.client.host if request.client else None,
-                         state.settings.trusted_proxy_headers)
+    client = client_of(request, state.settings.trusted_proxy_headers)
 
     if req.type != "visit":
-        claims = await customer_claims(state, req.token, org)
+        claims = await state.access.customer(req.token, org)
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
         # one Valkey round trip: the tracking script refuses a banned visitor, and a heartbeat takes an agent's
@@ -468,7 +294,7 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
         beat = req.type == "heartbeat"
         activity = None
         if preview is not None:
-            await check_banned(state, claims.cid)
+            await state.access.not_banned(claims.cid)
         elif beat:
             activity = await state.tracker.heartbeat(org, claims.cid, take_invitation=True)
         if activity is None and preview is None:  # a page view, or a heartbeat of a visitor the tracker forgot
@@ -505,9 +331,9 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
                             close=TEXTS[lang]["greeting_close"])
     response = json_answer(request, _encode(VisitResponse(
         token=upstream.token if upstream else issue_token(state.signer, org, cid, ttl, group), customer_id=cid,
-        cst=upstream.cst if upstream else state.signer.sign("cst", browser_id),
+        cst=upstream.cst if upstream else sign_browser(state.signer, browser_id),
         availability="online" if online else "offline",
-        launcher=launcher_for(state, base_url(request, state), org, group, origin or "", config, lang,
+        launcher=launcher_for(state, base_url(request, state.settings.public_url), org, group, origin or "", config, lang,
                               req.cfg.preview if preview else None),
         active_chat=active, heartbeat=max(2, state.settings.tracking_online_seconds // 2),
         greeting=greeting, identity_error=identity_error,
@@ -515,23 +341,23 @@ async def widget_visit(request: Request[Any, Any, Any]) -> Response[bytes]:
     if upstream:
         response.cookies.extend(upstream.cookies)
     else:
-        set_identity_cookies(state, request, response, browser_id)
+        response.cookies.extend(identity_cookies(is_secure(request), browser_id, sign_browser(state.signer, browser_id)))
     return response
 
 
-async def local_visitor(state: AppState, request: Request[Any, Any, Any], org: str,
+async def local_visitor(state: Services, request: Request[Any, Any, Any], org: str,
                         req: VisitRequest) -> tuple[str, str, str | None, list[str]]:
     """The visitor's customer id, browser identity, identity error and latest chat ids: from the identity cookie (or
     the stored ``cst``, else new), or the site's verified ``user_id``; the site's customer data is stored with them.
     A banned visitor is refused (``customer_banned``)."""
     identity_error = None
-    browser_id = browser_identity(state, request, req.cst)
-    cid = customer_id_for(state.secret, org, browser_id, "*")
+    browser_id = browser_identity(state.signer, all_cookies(request), req.cst)
+    cid = customer_id_for(state.keyring.secret, org, browser_id, "*")
     site = req.cfg
     if site.user_id:
-        expected = identity_hash(await identity_secret(state, org), site.user_id)
+        expected = identity_hash(await state.licenses.identity_secret(org), site.user_id)
         if site.user_hash and hmac.compare_digest(expected, site.user_hash.lower()):
-            cid = customer_id_for(state.secret, org, "user\0" + site.user_id, "*")
+            cid = customer_id_for(state.keyring.secret, org, "user\0" + site.user_id, "*")
         else:
             identity_error = "user_hash does not match user_id: the visitor stays anonymous"
     fields: dict[str, str] = {}
@@ -550,7 +376,7 @@ async def local_visitor(state: AppState, request: Request[Any, Any, Any], org: s
     return cid, browser_id, identity_error, chat_ids
 
 
-async def has_active_chat(state: AppState, chat_ids: list[str]) -> bool:
+async def has_active_chat(state: Services, chat_ids: list[str]) -> bool:
     """Whether one of these chats (a customer's latest, from ``local_visitor``) is active."""
     if not chat_ids:
         return False
@@ -561,18 +387,18 @@ async def has_active_chat(state: AppState, chat_ids: list[str]) -> bool:
 # --- the frame's configuration -----------------------------------------------------------------------------------------
 
 
-def static_config(state: AppState, org: str, config: LicenseConfig, group_id: int, lang: str,
+def static_config(state: Services, org: str, config: LicenseConfig, group_id: int, lang: str,
                   cache: bool = True) -> bytes:
     """Encoded once per license configuration, group and language, then reused by every visitor's request (not
     kept with ``cache=False``: a preview's draft)."""
     from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
 
     appearance = config.appearance
-    theme = theme_for(state, appearance)
+    theme = theme_for(state.widget, appearance)
     assets = assets_of(state)
     version = state.store.config_version(org)
     key = (org, version, group_id, lang, assets.manifest.source_digest)
-    cached = state.static_configs.get(key) if cache else None
+    cached = state.widget.static_configs.get(key) if cache else None
     if cached is not None:
         return cached
     texts = TEXTS[lang]
@@ -601,15 +427,15 @@ def static_config(state: AppState, org: str, config: LicenseConfig, group_id: in
     ))
     if not cache:
         return encoded
-    if len(state.static_configs) > 10_000:
-        state.static_configs.clear()
-    state.static_configs[key] = encoded
+    if len(state.widget.static_configs) > 10_000:
+        state.widget.static_configs.clear()
+    state.widget.static_configs[key] = encoded
     return encoded
 
 
 @get("/v1/widget/config", summary="Everything the chat frame needs to render, for one visitor")
-async def widget_config(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state: AppState = request.app.state.ws
+async def widget_config(request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
+    state = services
     org = await license_of(request, state)
     group_id = query_int(request, "group_id")
     preview = await preview_of(state, org, request.query_params.get("preview"))
@@ -620,13 +446,13 @@ async def widget_config(request: Request[Any, Any, Any]) -> Response[bytes]:
     visitor = VisitorConfig(online=online, chats=[])
     authorization = request.headers.get("authorization")
     if authorization:
-        claims = await customer_claims(state, authorization, org)
+        claims = await state.access.customer(authorization, org)
         if claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
         if preview is None:
-            await check_origin(state, org, request.headers.get("origin"))
+            await state.access.origin(org, request.headers.get("origin"))
         if state.upstream is not None:  # proxy mode: the customer and their chats are the upstream's (api/edge.py)
-            await check_banned(state, claims.cid)
+            await state.access.not_banned(claims.cid)
             caller = credential_caller(request, state, org, authorization.removeprefix("Bearer ").strip(), claims.cid)
             visitor.customer, chats = await asyncio.gather(upstream_customer(state, caller),
                                                            upstream_chats(state, caller))
@@ -678,11 +504,11 @@ _DEMO_JS = (b'document.getElementById("spa").addEventListener("click", (e) => {\
 
 
 @get("/demo", summary="A demo page with the default license's widget", include_in_schema=False)
-async def widget_demo(request: Request[Any, Any, Any]) -> Response[str]:
-    state: AppState = request.app.state.ws
+async def widget_demo(request: Request[Any, Any, Any], services: Injected[Services]) -> Response[str]:
+    state = services
     org = await license_of(request, state)
-    snippet = snippet_html(base_url(request, state), org)
-    body = _env.get_template("demo.html").render(org=org, snippet=snippet)
+    snippet = snippet_html(base_url(request, state.settings.public_url), org)
+    body = templates.get_template("demo.html").render(org=org, snippet=snippet)
     return Response(body, media_type="text/html", headers={"Cache-Control": "no-store"})
 
 

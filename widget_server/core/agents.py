@@ -18,6 +18,7 @@ from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
+from ..auth.rules import agent_sees_chat, may_act_for
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
@@ -45,9 +46,6 @@ def _properties_match(chat: dict[str, str], wanted: dict[str, Any]) -> bool:
             if "exclude_values" in rule and present and value in rule["exclude_values"]:
                 return False
     return True
-
-
-ADMIN_ROLES = frozenset({"owner", "administrator", "viceowner"})
 
 
 @dataclass(slots=True)
@@ -96,13 +94,12 @@ class AgentCore(ChatBase):
         chat = await self.store.chat(chat_id)
         if chat is None or chat.get("org") != caller.org:
             raise ApiError("not_found", "Chat not found")
-        if caller.role in ADMIN_ROLES:
-            return chat
-        if caller.agent_id in self._agents_of(chat):
+        # (the agent's groups are read only when the cheaper rules do not already let them in)
+        if agent_sees_chat(caller.role, caller.agent_id, self._agents_of(chat), set(), set()):
             return chat
         groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
         mine = {g["id"] for g in (await self._me(caller)).get("groups", [])}
-        if groups & mine:
+        if agent_sees_chat(caller.role, caller.agent_id, (), groups, mine):
             return chat
         raise ApiError("authorization", "No access to this chat")
 
@@ -156,7 +153,7 @@ class AgentCore(ChatBase):
 
     async def logout(self, caller: AgentCaller, req: a.AgentLogoutRequest) -> c.Empty:
         target = req.agent_id or caller.agent_id
-        if target != caller.agent_id and caller.role not in ADMIN_ROLES:
+        if not may_act_for(caller.role, caller.agent_id, target):
             raise ApiError("authorization", "Only administrators may log other agents out")
         await self._set_status(caller, target, "offline")
         await self.bus.publish([target], "agent_disconnected", a.AgentDisconnected(reason="agent_logged_out_remotely"))
@@ -175,7 +172,7 @@ class AgentCore(ChatBase):
 
     async def set_routing_status(self, caller: AgentCaller, req: a.SetRoutingStatusRequest) -> c.Empty:
         target = req.agent_id or caller.agent_id
-        if target != caller.agent_id and caller.role not in ADMIN_ROLES:
+        if not may_act_for(caller.role, caller.agent_id, target):
             raise ApiError("authorization", "Only administrators may change another agent's status")
         if target not in await self.store.agents(caller.org, [target]):
             raise ApiError("validation", f"agent_id: no agent {target} in this license")
@@ -208,7 +205,7 @@ class AgentCore(ChatBase):
                 return False
             if filters.properties and not _properties_match(chat, filters.properties):
                 return False
-            return caller.role in ADMIN_ROLES or bool(groups & mine) or caller.agent_id in self._agents_of(chat)
+            return agent_sees_chat(caller.role, caller.agent_id, self._agents_of(chat), groups, mine)
 
         rows, total, next_page, _ = await self._chats_page(
             keys.org_chats(caller.org), caller.org, req.page_id, req.sort_order, req.limit, 10, keep,
@@ -303,7 +300,7 @@ class AgentCore(ChatBase):
         thread_id = chat.get("active_thread")
         if not thread_id:
             raise ApiError("chat_inactive", "Chat is not active")
-        if req.user_id != caller.agent_id and caller.role not in ADMIN_ROLES:
+        if not may_act_for(caller.role, caller.agent_id, req.user_id):
             raise ApiError("authorization", "Only administrators may add other agents")
         if req.user_id not in await self.store.agents(caller.org, [req.user_id]):
             raise ApiError("validation", f"user_id: no agent {req.user_id} in this license")
@@ -326,7 +323,7 @@ class AgentCore(ChatBase):
         chat = await self._chat_for(caller, req.chat_id)
         if req.user_type != "agent":
             raise ApiError("validation", "Only agents can be removed from a chat")
-        if req.user_id != caller.agent_id and caller.role not in ADMIN_ROLES:
+        if not may_act_for(caller.role, caller.agent_id, req.user_id):
             raise ApiError("authorization", "Only administrators may remove other agents")
         agents = self._agents_of(chat)
         if req.user_id not in agents:

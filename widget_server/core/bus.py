@@ -400,6 +400,14 @@ class Bus:
             else:
                 subs.add(sub)
 
+    async def register_agents_feed(self, org: str, sub: Subscriber) -> None:
+        """An agent's socket also hears what every agent of the license hears (routing statuses, bans: one message
+        for all of them)."""
+        await self.register(keys.agents_feed(org), sub)
+
+    async def unregister_agents_feed(self, org: str, sub: Subscriber) -> None:
+        await self.unregister(keys.agents_feed(org), sub)
+
     async def unregister(self, user_id: str, sub: Subscriber) -> None:
         async with self._lock:
             subs = self._local.get(user_id)

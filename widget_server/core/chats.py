@@ -25,7 +25,7 @@ from ..settings import Settings
 from .bus import Bus
 from .ids import short_id, split_event_id
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
-from .signing import Cursor, Signer
+from ..auth.signing import Cursor, Signer
 from .store import Store, StoreError
 from .webhooks import Webhooks
 from ..tracking import Tracker

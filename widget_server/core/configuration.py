@@ -21,7 +21,7 @@ from .chats import check_depth
 from .ids import uuid_id
 from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
-from .signing import Signer
+from ..auth.signing import BotToken, Signer
 from .store import Store
 from .webhooks import Webhooks
 
@@ -36,12 +36,6 @@ class AdminCaller:
     org: str
     agent_id: str
     role: str
-
-
-class BotToken(msgspec.Struct, array_like=True):
-    org: str
-    bot: str
-    exp: int
 
 
 class ConfigurationCore:

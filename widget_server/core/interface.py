@@ -34,7 +34,7 @@ class Caller:
     request_id: RequestId = None
     group_id: int = 0
     client: ClientInfo | None = None
-    """The customer's IP, user agent and location (``api/client.py``) when the transport knows them: the tracker
+    """The customer's IP, user agent and location (``web/client.py``) when the transport knows them: the tracker
     keeps them with a visit that starts."""
     credential: str | None = None
     """The access token as the customer sent it, for a core that passes it on (``UpstreamCore``)."""

@@ -316,6 +316,11 @@ class Store:
         raw = await self.r.hgetall(keys.customer(cid))
         return decode_hash(raw) if raw else None
 
+    async def banned_until(self, cid: str) -> int:
+        """When the customer's ban ends (unix seconds), or 0 (``auth.access.refuse_banned`` decides)."""
+        until = await self.r.hget(keys.customer(cid), "banned_until")
+        return int(until) if until is not None else 0
+
     async def customers(self, cids: list[str]) -> list[dict[str, str]]:
         """Customer records in one round trip (empty dicts for unknown ids)."""
         if not cids:

@@ -18,7 +18,7 @@ class Page(msgspec.Struct):
 
 
 class Geolocation(msgspec.Struct, omit_defaults=True):
-    """Where a visit comes from, as a trusted proxy in front of the server reported it (see ``api/client.py``)."""
+    """Where a visit comes from, as a trusted proxy in front of the server reported it (see ``web/client.py``)."""
 
     country: str = ""
     country_code: str = ""
@@ -28,7 +28,7 @@ class Geolocation(msgspec.Struct, omit_defaults=True):
 
 
 class ClientInfo(msgspec.Struct, frozen=True):
-    """Who a visitor's requests come from (built by ``api/client.py``): kept with a visit that starts."""
+    """Who a visitor's requests come from (built by ``web/client.py``): kept with a visit that starts."""
 
     ip: str | None = None
     user_agent: str | None = None

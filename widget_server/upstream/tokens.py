@@ -18,7 +18,7 @@ import msgspec
 
 from .. import keys
 from ..core.interface import Caller
-from ..core.signing import AccessToken
+from ..auth.signing import AccessToken
 from ..protocol.customer import Empty
 from ..protocol.errors import ApiError
 from .client import Upstream

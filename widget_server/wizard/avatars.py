@@ -16,6 +16,7 @@ from litestar.params import FromPath
 
 from .. import keys
 from ..protocol.errors import ApiError
+from ..services import Injected, Services
 
 MAX_BYTES = 512 * 1024
 UNSAVED_TTL = 24 * 3600
@@ -85,10 +86,11 @@ async def keep(valkey: Any, org: str, url: str) -> bool:
 
 
 @get("/widget/avatars/{org:str}/{name:str}", summary="An agent avatar uploaded in the wizard", include_in_schema=False)
-async def avatar_image(request: Request[Any, Any, Any], org: FromPath[str], name: FromPath[str]) -> Response[bytes]:
+async def avatar_image(request: Request[Any, Any, Any], org: FromPath[str], name: FromPath[str],
+                       services: Injected[Services]) -> Response[bytes]:
     if len(org) > 64 or not NAME_RE.match(name):
         raise ApiError("not_found", "No such avatar")
-    raw = await request.app.state.ws.valkey.hmget(keys.avatar(org, name), ["type", "body"])
+    raw = await services.valkey.hmget(keys.avatar(org, name), ["type", "body"])
     if raw[0] is None or raw[1] is None:
         raise ApiError("not_found", "No such avatar")
     etag = f'"{name}"'

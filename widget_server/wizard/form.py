@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ..api.widget import DEFAULT_THEME, contrast_ratio, readable_on
+from ..widget.appearance import DEFAULT_THEME, contrast_ratio, readable_on
 from ..protocol.config import Appearance, FormSetting
 from ..protocol.customer import Form, FormFieldSpec
 from ..widget.locales import TEXTS

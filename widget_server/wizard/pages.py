@@ -22,24 +22,36 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
 
-from ..api.auth import all_cookies
-from ..api.console import TEMPLATES_DIR
-from ..api.customer_web import base_url
-from ..api.state import AppState
-from ..api.widget import identity_secret, snippet_html, themes_of
 from ..core.local import DEFAULT_PRECHAT
 from ..protocol.errors import ApiError
+from ..services import Injected, Services
 from ..tracking.tracker import utc_day
+from ..web.request import all_cookies, base_url
+from ..web.templates import TEMPLATES_DIR
+from ..widget.appearance import themes_of
 from ..widget.assets import IMMUTABLE, Asset, compress, serve_headers
+from ..widget.drafts import Draft
+from ..widget.snippet import snippet_html
 from . import avatars
 from . import form as settings_form
-from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, SESSION_TTL, LoginRefused, OwnerSession, Sessions, client_ip
-from .sessions import csrf_ok, is_secure, same_origin
-from .versions import ConfigChanged, Draft, Versions, WizardSettings, save_draft
+from .sessions import (
+    COOKIE,
+    COOKIE_PATH,
+    LOGIN_COOKIE,
+    SESSION_TTL,
+    LoginRefused,
+    OwnerSession,
+    Sessions,
+    client_ip,
+    csrf_ok,
+    is_secure,
+    same_origin,
+)
+from .versions import ConfigChanged, Versions, WizardSettings
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -98,14 +110,14 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 def same_origin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if not same_origin(connection, connection.app.state.ws):  # type: ignore[arg-type]
+    if not same_origin(connection, connection.app.state.services):  # type: ignore[arg-type]
         raise Refused("The wizard takes requests from its own pages only.")
 
 
-async def current_owner(request: Request[Any, Any, Any]) -> OwnerSession:
-    state: AppState = request.app.state.ws
+async def current_owner(request: Request[Any, Any, Any], services: Injected[Services]) -> OwnerSession:
+    state = services
     session = await Sessions(state).get(all_cookies(request).get(COOKIE))
-    if session is None or not await state.license_exists(session.org):
+    if session is None or not await state.licenses.exists(session.org):
         raise LoginRequired()
     return session
 
@@ -155,15 +167,14 @@ async def _form(request: Request[Any, Any, Any]) -> Any:
 # --- the settings' view ------------------------------------------------------------------------------------------------
 
 
-def _themes_view(state: AppState) -> list[dict[str, Any]]:
+def _themes_view(state: Services) -> list[dict[str, Any]]:
     return [{"name": t.name, "label": t.tokens.label, "colors": msgspec.structs.asdict(t.tokens.colors)}
-            for t in sorted(themes_of(state).values(), key=lambda t: (t.name != "classic", t.tokens.label))]
+            for t in sorted(themes_of(state.widget).values(), key=lambda t: (t.name != "classic", t.tokens.label))]
 
 
-def _settings_page(request: Request[Any, Any, Any], owner: OwnerSession, values: dict[str, Any],
+def _settings_page(state: Services, owner: OwnerSession, values: dict[str, Any],
                    errors: dict[str, str], status: int = 200, saved: str | None = None) -> Response[bytes]:
-    state: AppState = request.app.state.ws
-    themes = themes_of(state)
+    themes = themes_of(state.widget)
     return render(
         "wizard_settings.html", status=status, page="settings", owner=owner, values=values, errors=errors,
         themes=_themes_view(state), warnings=settings_form.contrast_warnings(themes, values), saved=saved,
@@ -173,7 +184,7 @@ def _settings_page(request: Request[Any, Any, Any], owner: OwnerSession, values:
     )
 
 
-async def _submission(state: AppState, owner: OwnerSession, form: Any,
+async def _submission(state: Services, owner: OwnerSession, form: Any,
                       current: WizardSettings) -> settings_form.Parsed:
     """The settings a submitted form asks for, the avatar upload included (stored, not yet kept)."""
     avatar = current.appearance.agent_avatar
@@ -194,7 +205,7 @@ async def _submission(state: AppState, owner: OwnerSession, form: Any,
                 avatar_error = "Choose the avatar image again."
             else:
                 avatar = given  # uploaded for the preview
-    parsed = settings_form.parse(form, themes_of(state), avatar)
+    parsed = settings_form.parse(form, themes_of(state.widget), avatar)
     if avatar_error:
         parsed.errors["avatar_file"] = avatar_error
         parsed.settings = None
@@ -219,17 +230,16 @@ class WizardController(Controller):
     # --- sign-in ---------------------------------------------------------------------------------------------------
 
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    async def login_page(self, request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
+        state = services
         if await Sessions(state).get(all_cookies(request).get(COOKIE)):
             return _redirect("/wizard")
         notice = "You are signed out." if request.query_params.get("signed_out") else None
-        return self._login(request, notice=notice)
+        return self._login(request, state, notice=notice)
 
     @staticmethod
-    def _login(request: Request[Any, Any, Any], status: int = 200, error: str | None = None, email: str = "",
-               notice: str | None = None, retry_after: int = 0) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    def _login(request: Request[Any, Any, Any], state: Services, status: int = 200, error: str | None = None,
+               email: str = "", notice: str | None = None, retry_after: int = 0) -> Response[bytes]:
         sessions = Sessions(state)
         nonce = all_cookies(request).get(LOGIN_COOKIE) or ""
         if not 20 <= len(nonce) <= 64:
@@ -242,21 +252,21 @@ class WizardController(Controller):
         return response
 
     @post("/login", status_code=303)
-    async def login(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    async def login(self, request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
+        state = services
         form = await _form(request)
         sessions = Sessions(state)
         email = str(form.get("email") or "").strip().lower()[:256]
         password = str(form.get("password") or "")[:1024]
         if not sessions.login_token_ok(all_cookies(request).get(LOGIN_COOKIE), str(form.get("csrf") or "")):
-            return self._login(request, 403, "The sign-in form expired. Please sign in again.", email)
+            return self._login(request, state, 403, "The sign-in form expired. Please sign in again.", email)
         if not email or not password:
-            return self._login(request, 400, "Enter your e-mail address and password.", email)
+            return self._login(request, state, 400, "Enter your e-mail address and password.", email)
         try:
             org = await sessions.authenticate(email, password, client_ip(request, state))
         except LoginRefused as exc:
             status = 429 if exc.retry_after else 400
-            return self._login(request, status, exc.message, email, retry_after=exc.retry_after)
+            return self._login(request, state, status, exc.message, email, retry_after=exc.retry_after)
         _, cookie = await sessions.create(org, email)
         response = _redirect("/wizard")
         _set_cookie(response, request, COOKIE, cookie, SESSION_TTL)
@@ -264,9 +274,10 @@ class WizardController(Controller):
         return response
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
+    async def logout(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
         _check_csrf(owner, await _form(request), request)
-        await Sessions(request.app.state.ws).delete(owner)
+        await Sessions(services).delete(owner)
         response = _redirect("/wizard/login?signed_out=1")
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
         return response
@@ -274,22 +285,24 @@ class WizardController(Controller):
     # --- settings ----------------------------------------------------------------------------------------------------
 
     @get("/")
-    async def settings(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    async def settings(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
+        state = services
         config = await state.store.license_config(owner.org)
         values = settings_form.values_of(WizardSettings.of(config), DEFAULT_PRECHAT)
         # the form shows the saved settings: so does the preview, until the form changes
-        await save_draft(state.valkey, owner.org, owner.preview, Draft(config))
+        await state.drafts.save(owner.org, owner.preview, Draft(config))
         saved = request.query_params.get("saved")
         restored = request.query_params.get("restored_from")
         message = None
         if saved and saved.isdigit():
             message = _saved_message(int(saved), int(restored) if restored and restored.isdigit() else None)
-        return _settings_page(request, owner, values, {}, saved=message)
+        return _settings_page(state, owner, values, {}, saved=message)
 
     @post("/settings", status_code=303)
-    async def save(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    async def save(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
+        state = services
         form = await _form(request)
         _check_csrf(owner, form, request)
         current = WizardSettings.of(await state.store.license_config(owner.org))
@@ -299,12 +312,12 @@ class WizardController(Controller):
             parsed.errors["avatar_file"] = "The uploaded avatar expired: choose the image again."
             parsed.settings = None
         if parsed.settings is None:
-            return _settings_page(request, owner, parsed.values, parsed.errors, status=400)
+            return _settings_page(state, owner, parsed.values, parsed.errors, status=400)
         number = await self._save(state, owner, parsed.settings)
         return _redirect(f"/wizard?saved={number}")
 
     @staticmethod
-    async def _save(state: AppState, owner: OwnerSession, settings: WizardSettings,
+    async def _save(state: Services, owner: OwnerSession, settings: WizardSettings,
                     restored_from: int | None = None) -> int:
         try:
             number = await Versions(state.valkey).save(owner.org, settings, owner.email, restored_from)
@@ -316,26 +329,28 @@ class WizardController(Controller):
     # --- the live preview --------------------------------------------------------------------------------------------
 
     @post("/draft", status_code=200)
-    async def draft(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
+    async def draft(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
         """The form as it is now, for the preview: field errors (400), or the draft kept for the preview page."""
-        state: AppState = request.app.state.ws
+        state = services
         form = await _form(request)
         _check_csrf(owner, form, request)
         config = await state.store.license_config(owner.org)
         parsed = await _submission(state, owner, form, WizardSettings.of(config))
-        warnings = settings_form.contrast_warnings(themes_of(state), parsed.values)
+        warnings = settings_form.contrast_warnings(themes_of(state.widget), parsed.values)
         if parsed.settings is None:
             return _json({"errors": parsed.errors, "warnings": warnings}, 400)
         online = {"online": True, "offline": False}.get(str(form.get("preview_agents") or ""))
-        await save_draft(state.valkey, owner.org, owner.preview, Draft(parsed.settings.applied_to(config), online))
+        await state.drafts.save(owner.org, owner.preview, Draft(parsed.settings.applied_to(config), online))
         return _json({"errors": {}, "warnings": warnings, "avatar": parsed.settings.appearance.agent_avatar})
 
     @get("/preview")
-    async def preview(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
+    async def preview(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
         """A page like the owner's site, with the real widget showing the session's draft."""
-        state: AppState = request.app.state.ws
+        state = services
         # (the settings page starts each draft; a preview opened on its own starts from the saved settings)
-        await save_draft(state.valkey, owner.org, owner.preview, Draft(await state.store.license_config(owner.org)),
+        await state.drafts.save(owner.org, owner.preview, Draft(await state.store.license_config(owner.org)),
                          only_if_missing=True)
         return render("wizard_preview.html", csp=PREVIEW_CSP, org=owner.org, token=owner.preview,
                       open="1" if request.query_params.get("open") == "1" else "0")
@@ -343,10 +358,11 @@ class WizardController(Controller):
     # --- versions ----------------------------------------------------------------------------------------------------
 
     @get("/history")
-    async def history(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    async def history(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
+        state = services
         versions = await Versions(state.valkey).list(owner.org)
-        labels = {t.name: t.tokens.label for t in themes_of(state).values()}
+        labels = {t.name: t.tokens.label for t in themes_of(state.widget).values()}
         restored = request.query_params.get("restored")
         message = None
         if restored and restored.isdigit() and versions and versions[0].restored_from:
@@ -355,8 +371,9 @@ class WizardController(Controller):
                       positions=settings_form.POSITIONS, message=message)
 
     @post("/restore", status_code=303)
-    async def restore(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    async def restore(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
+        state = services
         form = await _form(request)
         _check_csrf(owner, form, request)
         raw = str(form.get("version") or "")
@@ -370,16 +387,18 @@ class WizardController(Controller):
     # --- install and dashboard ---------------------------------------------------------------------------------------
 
     @get("/install")
-    async def install(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
-        base = base_url(request, state)
+    async def install(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
+        state = services
+        base = base_url(request, state.settings.public_url)
         return render("wizard_install.html", page="install", owner=owner, snippet=snippet_html(base, owner.org),
-                      secret=await identity_secret(state, owner.org), base=base,
+                      secret=await state.licenses.identity_secret(owner.org), base=base,
                       demo=f"{base}/demo?organization_id={quote(owner.org)}")
 
     @get("/dashboard")
-    async def dashboard(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession]) -> Response[bytes]:
-        state: AppState = request.app.state.ws
+    async def dashboard(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                   services: Injected[Services]) -> Response[bytes]:
+        state = services
         now = time.time()
         days = [utc_day(now - i * 86400) for i in range(7)]  # today first
         *counters, online = await asyncio.gather(*(state.tracker.counters(owner.org, day) for day in days),

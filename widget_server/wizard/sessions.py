@@ -24,9 +24,10 @@ import msgspec
 from litestar import Request
 
 from .. import keys
-from ..api.client import client_info
-from ..api.state import AppState
 from ..bootstrap import hash_password, verify_password
+from ..services import Services
+from ..web.client import client_of
+from ..web.request import is_secure  # noqa: F401  (the wizard's pages import it from here)
 
 COOKIE = "ws_wizard"
 LOGIN_COOKIE = "ws_wizard_login"
@@ -56,11 +57,7 @@ class LoginRefused(Exception):
         self.retry_after = retry_after
 
 
-def is_secure(request: Request[Any, Any, Any]) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-
-
-def same_origin(request: Request[Any, Any, Any], state: AppState) -> bool:
+def same_origin(request: Request[Any, Any, Any], state: Services) -> bool:
     """False when the browser says the request comes from another origin's page (``Origin``, else Fetch
     metadata); requests without either (top-level navigations, non-browsers) pass."""
     origin = request.headers.get("origin")
@@ -73,9 +70,8 @@ def same_origin(request: Request[Any, Any, Any], state: AppState) -> bool:
     return not (site in ("cross-site", "same-site") and mode not in (None, "navigate"))
 
 
-def client_ip(request: Request[Any, Any, Any], state: AppState) -> str:
-    peer = request.client.host if request.client else None
-    return client_info(request.headers, peer, state.settings.trusted_proxy_headers).ip or "unknown"
+def client_ip(request: Request[Any, Any, Any], state: Services) -> str:
+    return client_of(request, state.settings.trusted_proxy_headers).ip or "unknown"
 
 
 def csrf_ok(expected: str, given: str | None) -> bool:
@@ -83,7 +79,7 @@ def csrf_ok(expected: str, given: str | None) -> bool:
 
 
 class Sessions:
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: Services) -> None:
         self.state = state
         self.r = state.valkey
 

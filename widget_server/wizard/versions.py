@@ -18,7 +18,6 @@ from ..protocol.common import now_rfc3339
 from ..protocol.config import Appearance, FormSetting, LicenseConfig
 
 MAX_VERSIONS = 50
-DRAFT_TTL = 8 * 3600
 
 # KEYS: config, versions, seq. ARGV: the config as read ("" when absent), the new config, how many versions to keep,
 # the record of the settings being replaced ("" to skip), the new version's record. The new number, or -1 when the
@@ -115,29 +114,3 @@ class Versions:
         version = _version_decoder.decode(body)
         version.number = number
         return version
-
-
-# --- the preview's drafts --------------------------------------------------------------------------------------------
-
-
-class Draft(msgspec.Struct, omit_defaults=True):
-    """An owner's unsaved settings applied to the license's configuration, for the wizard's preview page only."""
-
-    config: LicenseConfig
-    online: bool | None = None
-    """Show the widget as if agents were online (True) or away (False); None: as it really is."""
-
-
-_draft_decoder = msgspec.json.Decoder(Draft)
-
-
-async def save_draft(valkey: Any, org: str, token: str, draft: Draft, only_if_missing: bool = False) -> None:
-    await valkey.set(keys.wizard_preview(org, token), _encode(draft), ex=DRAFT_TTL, nx=only_if_missing)
-
-
-async def load_draft(valkey: Any, org: str, token: str) -> Draft | None:
-    """The draft a preview token names in this license, or None (unknown, expired, or another license's token)."""
-    if not token or len(token) > 128 or not token.replace("-", "").replace("_", "").isalnum():
-        return None
-    raw = await valkey.get(keys.wizard_preview(org, token))
-    return _draft_decoder.decode(raw) if raw else None

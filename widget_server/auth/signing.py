@@ -1,4 +1,5 @@
-"""HMAC-signed, URL-safe blobs: customer access tokens, identity cookies and pagination cursors."""
+"""HMAC-signed, URL-safe blobs: customer access tokens, bot tokens, identity cookies, owner sessions and pagination
+cursors. One Signer per worker, whose key is loaded when the worker starts (``Keyring``)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ def _unb64(text: str) -> bytes:
 class Signer:
     """Signs msgspec values with HMAC-SHA256 under a purpose string, so a cursor can never pass for a token."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes = b"") -> None:
+        self._secret = secret
+
+    def rekey(self, secret: bytes) -> None:
+        """Set the key (once, when the worker starts: the secret lives in Valkey); everyone holding this Signer signs
+        with it from then on."""
         self._secret = secret
 
     def _mac(self, purpose: str, body: bytes) -> bytes:
@@ -61,6 +67,14 @@ class AccessToken(msgspec.Struct, array_like=True):
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.exp
+
+
+class BotToken(msgspec.Struct, array_like=True):
+    """The claims inside a bot token (``issue_bot_token``): organization, bot, expiry (unix s)."""
+
+    org: str
+    bot: str
+    exp: int
 
 
 class Cursor(msgspec.Struct, array_like=True):

@@ -84,3 +84,8 @@ def forwarded_address(request: Any) -> str:
     """The rate limiter's key with ``WIDGET_TRUSTED_PROXY_HEADERS``: the client's IP as the proxy reports it."""
     peer = request.client.host if request.client else "127.0.0.1"
     return forwarded_ip(request.headers) or peer
+
+
+def client_of(request: Any, trusted_proxy_headers: bool) -> ClientInfo:
+    """``client_info`` of a request or websocket (Litestar's, or a fast path's stand-in)."""
+    return client_info(request.headers, request.client.host if request.client else None, trusted_proxy_headers)

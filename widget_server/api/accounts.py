@@ -1,0 +1,118 @@
+"""LiveChat's accounts token endpoint: ``POST /v2/customer/token`` with the cookie grant (the browser's identity
+cookies) or the agent-token grant (an agent's token names the customer). The tokens and rules are ``auth/``'s."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.params import FromPath
+
+from ..auth.access import Access
+from ..auth.tokens import (
+    Keyring,
+    agent_credential,
+    browser_identity,
+    customer_id_for,
+    issue_token,
+    sign_browser,
+)
+from ..core.store import Store
+from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
+from ..protocol.common import now_rfc3339
+from ..protocol.errors import ApiError
+from ..services import Injected
+from ..settings import Settings
+from ..web.request import all_cookies, is_secure
+from ..web.responses import identity_cookies
+
+
+class OAuthError(Exception):
+    """An accounts-endpoint error; the JS customer SDK reads the code from ``oauth_exception``."""
+
+    def __init__(self, code: str, details: str, status: int = 400) -> None:
+        super().__init__(details)
+        self.code, self.details, self.status = code, details, status
+
+    def response(self) -> Response[bytes]:
+        body = TokenError(oauth_exception=self.code, exception_details=self.details)
+        return Response(msgspec.json.encode(body), status_code=self.status, media_type="application/json")
+
+
+_token_request = msgspec.json.Decoder(TokenRequest)
+
+
+def parse_token_body(raw: bytes, content_type: str) -> TokenRequest:
+    """JSON whatever the Content-Type (the JS SDK posts JSON as text/plain), or a urlencoded form."""
+    raw = raw.strip()
+    try:
+        if raw.startswith(b"{") or "json" in content_type:
+            raw.decode("utf-8")
+            return _token_request.decode(raw)
+        return msgspec.convert(dict(parse_qsl(raw.decode("utf-8", "strict"))), TokenRequest, strict=False)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError) as exc:
+        raise OAuthError("invalid_request", str(exc) or "malformed body") from None
+
+
+def origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+@post(["/v2/customer/token", "/v2/customer/{scope_org:str}/{scope_group:int}/token"], status_code=200,
+      include_in_schema=True, summary="Customer access token (LiveChat accounts API)")
+async def customer_token(request: Request[Any, Any, Any], access: Injected[Access], keyring: Injected[Keyring], store: Injected[Store],
+                         settings: Injected[Settings], scope_org: FromPath[str | None] = None,
+                         scope_group: FromPath[int | None] = None) -> Response[bytes]:
+    try:
+        req = parse_token_body(await request.body(), request.headers.get("content-type", ""))
+        org = scope_org or req.organization_id or (str(req.license_id) if req.license_id is not None else None)
+        if not org:
+            raise OAuthError("invalid_request", "organization_id is required")
+        if not await access.licenses.exists(org):
+            raise OAuthError("invalid_request", "license not found", 404)
+        origin = request.headers.get("origin") or origin_of(req.redirect_uri)
+        try:
+            await access.origin(org, origin)
+        except ApiError as exc:
+            raise OAuthError("access_denied", exc.message, 403) from None
+        group = scope_group or 0
+        scope = f"g{scope_group}" if scope_group is not None else "*"
+        ttl = settings.token_ttl
+        signer = keyring.signer
+        if req.grant_type == "cookie":
+            browser_id = browser_identity(signer, all_cookies(request))
+            cid = customer_id_for(keyring.secret, org, browser_id, scope)
+            await store.ensure_customer(cid, org, now_rfc3339())
+            try:
+                await access.not_banned(cid)
+            except ApiError:
+                return Response(msgspec.json.encode(TokenError(identity_exception="customer_banned")),
+                                status_code=403, media_type="application/json")
+            body = TokenResponse(access_token=issue_token(signer, org, cid, ttl, group), entity_id=cid,
+                                 expires_in=ttl, token_type="Bearer", organization_id=org)
+            return Response(msgspec.json.encode(body), media_type="application/json",
+                            cookies=identity_cookies(is_secure(request), browser_id, sign_browser(signer, browser_id)))
+        if req.grant_type == "agent_token":
+            agent = await access.licenses.agent_for_token(agent_credential(request.headers.get("authorization")))
+            if agent is None or agent.get("org") != org:
+                raise OAuthError("unauthorized_client", "a valid agent token for this license is required", 401)
+            if req.entity_id:
+                customer = await store.customer(req.entity_id)
+                if customer is None or customer.get("org") != org:
+                    raise OAuthError("invalid_request", "entity_id: no such customer in this license")
+                cid = req.entity_id
+            else:
+                cid = str(uuid.uuid4())
+                await store.ensure_customer(cid, org, now_rfc3339())
+            body = TokenResponse(access_token=issue_token(signer, org, cid, ttl, group), entity_id=cid,
+                                 expires_in=ttl, token_type="Bearer", organization_id=org, client_id=req.client_id)
+            return Response(msgspec.json.encode(body), media_type="application/json")
+        raise OAuthError("unsupported_grant_type", f"grant_type {req.grant_type!r} is not supported")
+    except OAuthError as exc:
+        return exc.response()

@@ -1,0 +1,105 @@
+"""The access rules: which caller may use which license, chat, customer and agent. Every transport, the widget, the
+wizard, the console and the proxy edge ask here; the cores ask the pure rules of ``rules.py`` for the chat-level
+decisions they make with the records they already read. Nothing else decides access.
+
+* Customers: a credential names one customer of one license (``CustomerTokens``: this server's signed tokens, or the
+  upstream's as the edge learned them); the license must exist; a browser request must come from an origin the
+  license allows; a customer banned until a time later than now is refused (``refuse_banned``, the one ban rule:
+  the Lua scripts that read a ban in the same round trip as their work apply the same comparison).
+* Agents: a personal access token (``Bearer``/``Basic``) or a bot token names one agent of one license; only
+  administrators (``ADMIN_ROLES``) use the Configuration API, act for other agents, or speak as a bot
+  (``X-Author-Id``); an agent sees a chat they are in, a chat of one of their groups, or any chat as an administrator.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..core.licenses import Licenses
+from ..core.store import Store
+from ..protocol.errors import ApiError
+from .rules import ADMIN_ROLES, refuse_banned
+from .signing import AccessToken, BotToken, Signer
+from .tokens import CustomerTokens, agent_credential
+
+
+class Access:
+    """The request-time checks, with what they need to read."""
+
+    def __init__(self, licenses: Licenses, store: Store, signer: Signer, tokens: CustomerTokens) -> None:
+        self.licenses = licenses
+        self._store = store
+        self._signer = signer
+        self._tokens = tokens
+
+    # --- licenses and origins ------------------------------------------------------------------------------------
+
+    async def license(self, org: str | None) -> str:
+        """The license named by a request; ``validation`` when none is named, ``license_not_found`` when unknown."""
+        if not org:
+            raise ApiError("validation", "organization_id is required")
+        if not await self.licenses.exists(org):
+            raise ApiError("license_not_found", "License not found")
+        return org
+
+    async def origin(self, org: str, origin: str | None) -> None:
+        """A browser request from a site the license does not allow is refused. No Origin means not a browser and is
+        allowed; ``Origin: null`` (sandboxed frames, data: and file: pages) is refused when the license lists
+        origins."""
+        if origin is None:
+            return
+        config = await self._store.license_config(org)
+        if config.allowed_origins and origin not in config.allowed_origins:
+            raise ApiError("authorization", f"Origin {origin} is not allowed for this license")
+
+    # --- customers -----------------------------------------------------------------------------------------------
+
+    async def customer(self, credential: str | None, org: str | None = None) -> AccessToken:
+        """The customer behind a credential (``org``, when known, lets the proxy edge ask the upstream about a token
+        it never saw); ``authentication`` when it names another license than ``org``."""
+        claims = await self._tokens.claims(credential, org)
+        if org is not None and claims.org != org:
+            raise ApiError("authentication", "The access token belongs to another organization")
+        return claims
+
+    async def not_banned(self, customer_id: str) -> None:
+        refuse_banned(await self._store.banned_until(customer_id))
+
+    # --- agents --------------------------------------------------------------------------------------------------
+
+    async def agent(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
+        """(organization id, agent record) of a personal access token sent as ``Bearer`` or ``Basic`` (or bare, as
+        the RTM login's ``token``), or of a bot token from ``issue_bot_token``."""
+        token = agent_credential(authorization) if authorization and " " in authorization else authorization
+        if token and "." in token:
+            claims = self._signer.unsign("bot", token, BotToken)
+            if claims is None or claims.exp < time.time():
+                raise ApiError("authentication", "Invalid or expired bot token")
+            org, agent_id = claims.org, claims.bot
+        else:
+            link = await self.licenses.agent_for_token(token)
+            if link is None:
+                raise ApiError("authentication", "Invalid access token")
+            org, agent_id = link["org"], link["agent_id"]
+        agents = await self._store.agents(org, [agent_id])
+        if agent_id not in agents:
+            raise ApiError("authentication", "Invalid access token")
+        return org, agents[agent_id]
+
+    async def acting_agent(self, org: str, agent: dict[str, Any], author: str | None) -> dict[str, Any]:
+        """Who an Agent API request acts as: the agent, or with ``X-Author-Id`` (LiveChat's older way for a bot to
+        act: an owner's or administrator's token plus the bot's id) that bot."""
+        if not author or author == agent["id"]:
+            return agent
+        bot = (await self._store.agents(org, [author])).get(author)
+        if agent.get("role") not in ADMIN_ROLES or bot is None or bot.get("type") != "bot":
+            raise ApiError("authorization", "X-Author-Id must name a bot, and only administrators may use it")
+        return bot
+
+    async def administrator(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
+        """The agent of a Configuration API request: an owner or administrator."""
+        org, agent = await self.agent(authorization)
+        if agent.get("role") not in ADMIN_ROLES:
+            raise ApiError("authorization", "The Configuration API needs an owner's or an administrator's token")
+        return org, agent

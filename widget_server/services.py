@@ -1,0 +1,130 @@
+"""The worker's services as one typed object, built once by ``create_app``; handlers get the narrow ones they use
+through Litestar's ``Provide`` (``app.py``), the ASGI fast paths from this object.
+
+Proxy mode (``WIDGET_UPSTREAM_URL``) is one choice here: the customer chat core, the customer tokens and the
+visitors' identity are the upstream's (``upstream/``) instead of this server's; nothing downstream asks which."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any, TypeAlias, TypeVar
+
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+
+from .auth.access import Access
+from .auth.signing import Signer
+from .auth.tokens import CustomerTokens, Keyring, SignedTokens
+from .core.agents import AgentCore
+from .core.bus import Bus
+from .core.config_changes import ConfigChanges
+from .core.configuration import ConfigurationCore
+from .core.interface import ChatCore
+from .core.licenses import Licenses
+from .core.local import LocalCore
+from .core.presence import AgentPresence
+from .core.routing import Router
+from .core.rulebot import RuleBot
+from .core.store import Store
+from .core.webhooks import Deliverer, Webhooks
+from .settings import Settings
+from .tracking import Tracker
+from .upstream import Upstream, UpstreamCore
+from .upstream.tokens import TokenDirectory
+from .widget.cache import WidgetCache
+from .widget.drafts import Drafts
+
+T = TypeVar("T")
+Injected: TypeAlias = NamedDependency[SkipValidation[T]]
+"""A handler's parameter that ``create_app``'s providers fill by its name (``settings``, ``store``, ``chats`` …): the
+worker's own objects, handed over as they are (a signature model would validate them on every request)."""
+
+
+class Worker:
+    """This worker's transports in flight: what a graceful drain (``api/shutdown.py``) waits for."""
+
+    __slots__ = ("sockets", "draining", "in_flight")
+
+    def __init__(self) -> None:
+        self.sockets: set[Any] = set()
+        """This worker's open RTM connections (closed one by one by a graceful shutdown)."""
+        self.draining = False
+        self.in_flight = 0
+        """HTTP requests being handled by this worker."""
+
+
+class Services:
+    """Everything a worker serves with. Built by ``create_app`` (no I/O); ``start`` and ``stop`` run in the
+    lifespan."""
+
+    def __init__(self, settings: Settings, valkey: Any) -> None:
+        self.settings = settings
+        self.valkey = valkey
+        self.keyring = Keyring()
+        signer = self.keyring.signer
+        self.licenses = Licenses(valkey)
+        self.store = Store(valkey)
+        self.bus = Bus(valkey)
+        self.router = Router(valkey)
+        self.webhooks = Webhooks(valkey)
+        self.tracker = Tracker(valkey, online_seconds=settings.tracking_online_seconds,
+                               retention_seconds=settings.tracking_retention_days * 86400)
+        self.widget = WidgetCache()
+        self.drafts = Drafts(valkey)
+        self.worker = Worker()
+        self.config_changes = ConfigChanges(self.bus, self.forget_config)
+        """Saved license configurations reach every worker at once (the store announces its saves through it)."""
+        self.store.on_config_saved = self.config_changes.announce
+
+        self.upstream: Upstream | None = None
+        """Proxy mode: the upstream Customer Chat API's client; None when this server is the chat service."""
+        self.token_directory: TokenDirectory | None = None
+        """Proxy mode: which customer an upstream token is, as the edge learned it."""
+        tokens: CustomerTokens
+        parts = (self.store, self.bus, signer, settings, self.router, self.webhooks, self.tracker)
+        if settings.upstream_url:
+            self.upstream = Upstream(settings)
+            self.token_directory = tokens = TokenDirectory(valkey, self.upstream, settings.token_ttl)
+            self.chats: ChatCore = UpstreamCore(self.upstream)
+        else:
+            tokens = SignedTokens(signer)
+            self.chats = LocalCore(*parts)
+        self.access = Access(self.licenses, self.store, signer, tokens)
+        self.agents = AgentCore(*parts)
+        self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer)
+        self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base)
+        self.deliverer.internal["rulebot"] = RuleBot(self.agents).handle
+        self.presence = AgentPresence(self.router, self.agents.went_away, heartbeat=settings.agent_heartbeat_seconds,
+                                      grace=settings.agent_grace_seconds)
+        self._background: list[asyncio.Task[None]] = []
+
+    @property
+    def signer(self) -> Signer:
+        return self.keyring.signer
+
+    def forget_config(self, org: str) -> None:
+        """A license's configuration changed: drop this worker's copy and the widget configurations made from it."""
+        self.store.forget_config(org)
+        self.widget.forget(org)
+
+    async def start(self) -> None:
+        self.keyring.load(await self.licenses.load_secret(self.settings.secret))
+        await self.deliverer.start()
+        await self.bus.start()
+        await self.config_changes.start()
+        self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
+                            asyncio.create_task(self.presence.run_reaper())]
+        # The app's ~80,000 long-lived objects (routes, signature models, schemas) leave the cyclic collector's view:
+        # a full collection walked them all, ~35 ms, and landed in some request's latency.
+        gc.freeze()
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await self.deliverer.stop()
+        await self.bus.stop()
+        if self.upstream is not None:
+            await self.chats.aclose()  # type: ignore[attr-defined]
+            await self.upstream.aclose()
+        await self.valkey.aclose()

@@ -1,0 +1,112 @@
+"""The widget's own wire types: the loader's calls (``POST /v1/widget/visit``) and the frame's configuration
+(``GET /v1/widget/config``). Not LiveChat's API: ``protocol/`` holds that."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from ..protocol import customer as c
+
+
+class VisitCustomer(msgspec.Struct, omit_defaults=True):
+    name: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+
+
+class SiteConfig(msgspec.Struct, omit_defaults=True):
+    """``window.__ws`` from the snippet, as the loader sends it."""
+
+    organization_id: Annotated[str, msgspec.Meta(max_length=64)]
+    group: Annotated[int, msgspec.Meta(ge=0)] = 0
+    customer: VisitCustomer | None = None
+    session_variables: Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=1024)]],
+                                 msgspec.Meta(max_length=50)] | None = None
+    user_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    user_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    preview: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    """Set by the wizard's preview page only: show the owner's unsaved draft (``wizard/versions.py``)."""
+
+
+class VisitRequest(msgspec.Struct, omit_defaults=True):
+    type: Literal["visit", "page_view", "heartbeat"]
+    cfg: SiteConfig
+    url: Annotated[str, msgspec.Meta(max_length=4096)]
+    title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    referrer: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    token: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    """The access token of the previous answer (page views and heartbeats)."""
+    cst: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    """The signed browser identity of a previous answer, kept by the loader in the host page's storage."""
+
+
+class Launcher(msgspec.Struct):
+    css: str
+    vars: dict[str, str]
+    cls: str
+    icon: str
+    text: str
+    label: str
+    frame: str
+    host: str
+
+
+class Greeting(msgspec.Struct):
+    text: str
+    delay: int
+    close: str
+
+
+class VisitResponse(msgspec.Struct, omit_defaults=True):
+    token: str
+    customer_id: str
+    cst: str
+    availability: Literal["online", "offline"]
+    launcher: Launcher | None = None
+    active_chat: bool | None = None
+    heartbeat: int | None = None
+    greeting: Greeting | None = None
+    identity_error: str | None = None
+
+
+class ThemeConfig(msgspec.Struct):
+    name: str
+    variables: dict[str, str]
+    css: str
+
+
+class StaticConfig(msgspec.Struct, omit_defaults=True):
+    """The part of the configuration that is the same for every visitor of a license, group and language."""
+
+    organization_id: str
+    group: dict[str, Any]
+    language: str
+    texts: dict[str, str]
+    theme: ThemeConfig
+    title: str
+    agent_name: str
+    agent_avatar: str
+    position: str
+    width: int
+    height: int
+    rating: bool
+    offline_title: str
+    offline_text: str
+    upload_max_bytes: int
+    ticket_form: c.Form
+    prechat_form: c.Form | None = None
+    postchat_form: c.Form | None = None
+
+
+class ChatSummary(msgspec.Struct):
+    id: str
+    active: bool
+    unread: bool
+
+
+class VisitorConfig(msgspec.Struct, omit_defaults=True):
+    online: bool
+    chats: list[ChatSummary]
+    customer: dict[str, str] | None = None
+
