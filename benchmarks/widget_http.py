@@ -58,9 +58,13 @@ from typing import Any
 import brotli
 import httpx
 
-from widget_server.bootstrap import create_license
-from widget_server.testing import Agent, LiveServer, free_port, start_valkey
-from widget_server.valkey import connect
+# The test harness (tests/support/) is not part of the installed package, and a script run as
+# `python benchmarks/widget_http.py` only has benchmarks/ on sys.path: put the repository root there too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import Agent, LiveServer, free_port, start_valkey  # noqa: E402
+from widget_server.bootstrap import create_license  # noqa: E402
+from widget_server.valkey import connect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"

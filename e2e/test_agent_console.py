@@ -1,5 +1,5 @@
 """The agent console (``GET /agent``) in Chromium: an agent signs in with a personal access token and answers a
-customer who is driven from Python over the real Customer Chat API (``widget_server.testing.Customer`` on an
+customer who is driven from Python over the real Customer Chat API (``tests.support.Customer`` on an
 asyncio loop of its own in a background thread, since the sync Playwright API owns the main thread's loop).
 
 The page runs under its strict Content-Security-Policy the whole time; any CSP violation, console error, page error
@@ -21,8 +21,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support import Customer, Socket
 from widget_server.bootstrap import create_agent
-from widget_server.testing import Customer, Socket
 from widget_server.valkey import connect
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
+from tests.support import Agent, serve_http
 from widget_server.protocol.config import FormSetting, LicenseConfig
-from widget_server.testing import Agent, serve_http
 
 from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
 
@@ -343,7 +343,7 @@ def fast_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> It
     """A server whose visitors count as online for 4 s, so the loader's heartbeat comes every 2 s, and whose customer
     tokens live 8 s (renewed by a heartbeat past half their life; sockets are told of their token's expiry from the
     end of the 3 s login timeout on)."""
-    from widget_server.testing import LiveServer
+    from tests.support import LiveServer
 
     live = LiveServer(tmp_path_factory.mktemp("e2e-fast"), valkey_url,
                       env={"WIDGET_TRACKING_ONLINE_SECONDS": "4", "WIDGET_TOKEN_TTL": "8",

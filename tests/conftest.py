@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.support import Customer, LiveServer, start_valkey
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig
-from widget_server.testing import Customer, LiveServer, start_valkey
 from widget_server.valkey import connect
 
 

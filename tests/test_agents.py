@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.support import Agent, Customer
 from widget_server.bootstrap import create_agent
 from widget_server.protocol.config import Group, LicenseConfig
-from widget_server.testing import Agent, Customer
 
 from .conftest import new_license
 
@@ -254,7 +254,7 @@ async def test_agents_are_kept_to_their_own_license(server, team, valkey):
 
 @pytest.fixture(scope="module")
 def grace_server(tmp_path_factory, valkey_url):
-    from widget_server.testing import LiveServer
+    from tests.support import LiveServer
 
     live = LiveServer(tmp_path_factory.mktemp("grace"), valkey_url, env={"WIDGET_AGENT_GRACE_SECONDS": "1"})
     yield live.start()

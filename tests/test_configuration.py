@@ -9,8 +9,8 @@ import secrets
 
 import pytest
 
+from tests.support import Agent, Customer, LiveServer, WebhookReceiver
 from widget_server.bootstrap import create_license
-from widget_server.testing import Agent, Customer, LiveServer, WebhookReceiver
 
 
 @pytest.fixture

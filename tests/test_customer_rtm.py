@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from widget_server.testing import Customer, LiveServer
+from tests.support import Customer, LiveServer
 
 
 async def test_two_tabs_on_two_servers_see_each_others_events(customer: Customer, server, server2):

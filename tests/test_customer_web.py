@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from tests.support import Customer
 from widget_server.api.auth import issue_token
 from widget_server.core.signing import Signer
-from widget_server.testing import Customer
 
 
 async def test_customer_starts_a_chat_and_sees_messages_in_list_threads(customer: Customer):

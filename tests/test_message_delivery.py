@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
+from tests.support import Agent, Customer, Socket
 from widget_server.bootstrap import create_agent
 from widget_server.core.bus import Bus
 from widget_server.protocol.config import Group, LicenseConfig
-from widget_server.testing import Agent, Customer, Socket
 
 from .conftest import new_license
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from tests.support import Customer
 from widget_server.api.fast_rtm import RtmSocket
 from widget_server.api.rtm import RtmConnection
 from widget_server.api.shutdown import drain
 from widget_server.app import create_app
 from widget_server.settings import load_settings
-from widget_server.testing import Customer
 
 
 class AsgiSocket:

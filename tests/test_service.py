@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import httpx
 
+from tests.support import Agent, Customer, LiveServer
 from widget_server.api.shutdown import count_requests, drain
 from widget_server.bootstrap import create_agent
-from widget_server.testing import Agent, Customer, LiveServer
 
 from .conftest import new_license
 

@@ -6,8 +6,8 @@ import base64
 
 import httpx
 
+from tests.support import Customer
 from widget_server.bootstrap import create_license
-from widget_server.testing import Customer
 
 
 async def test_cookie_grant_in_every_body_shape_gives_the_same_customer(server, org):

@@ -10,9 +10,9 @@ import uuid
 
 import pytest
 
+from tests.support import Customer
 from widget_server import keys
 from widget_server.protocol.errors import ApiError
-from widget_server.testing import Customer
 from widget_server.tracking import Tracker
 from widget_server.tracking.tracker import pack_visitor_id, unpack_visitor_id
 

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from tests.support import Agent, Customer, LiveServer, start_valkey
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.protocol.config import Group, LicenseConfig
-from widget_server.testing import Agent, Customer, LiveServer, start_valkey
 from widget_server.tracking import Tracker
 from widget_server.valkey import connect
 

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.support import Agent, Customer, LiveServer, Socket
 from widget_server.bootstrap import create_agent
-from widget_server.testing import Agent, Customer, LiveServer, Socket
 from widget_server.tracking import Tracker, VisitorIndex
 
 from .conftest import new_license

@@ -16,11 +16,11 @@ import brotli
 import httpx
 import pytest
 
+from tests.support import Agent
 from widget_server import keys
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.core.store import Store
 from widget_server.protocol.config import Appearance, LicenseConfig
-from widget_server.testing import Agent
 from widget_server.widget.build import DIST_DIR, read_manifest
 from widget_server.widget.locales import TEXTS, negotiate
 from widget_server.widget.themes import load_themes
