@@ -62,7 +62,7 @@ from widget_http import cpu_ticks, tree_ticks, wait_quiet  # benchmarks/ is on s
 # `python benchmarks/widget_page.py` only has benchmarks/ on sys.path: put the repository root there too.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support import Agent, LiveServer, serve_http, start_valkey  # noqa: E402
+from tests.support import AgentClient, LiveServer, serve_http, start_valkey  # noqa: E402
 from widget_server.bootstrap import create_license  # noqa: E402
 from widget_server.valkey import connect  # noqa: E402
 
@@ -159,7 +159,7 @@ class OnlineAgent:
     """An agent logged in over RTM and accepting chats, so the widget is online, until ``stop``."""
 
     def __init__(self, base_url: str, account_id: str, token: str) -> None:
-        self.agent = Agent(base_url, account_id, token)
+        self.agent = AgentClient(base_url, account_id, token)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.socket: Any = None

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.support import Agent, serve_http
+from tests.support import AgentClient, serve_http
 from widget_server.protocol.config import FormSetting, LicenseConfig
 
 from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
@@ -165,7 +165,7 @@ def test_a_visitor_chats_with_an_agent_through_the_snippet(page: Page, host: str
     expect(frame.locator(".ws-msg.customer .ws-seen").filter(has_text="Seen")).to_have_count(1)
 
     # a quick reply: the click reaches the agent as a postback (and as the reply's text)
-    agent_rtm = background.run(Agent(api, agent.id, agent.token).rtm())
+    agent_rtm = background.run(AgentClient(api, agent.id, agent.token).rtm())
     try:
         agent.ok("send_event", {"chat_id": chat_id, "event": {
             "type": "rich_message", "template_id": "quick_replies",

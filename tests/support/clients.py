@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 
-class Customer:
+class CustomerClient:
     """A customer of one license: a cookie-grant token and Web API calls, plus RTM sockets on any server."""
 
     def __init__(self, base_url: str, org: str, version: str = "3.6") -> None:
@@ -22,7 +22,7 @@ class Customer:
         self.token = ""
         self.id = ""
 
-    async def authorize(self, group: int | None = None) -> "Customer":
+    async def authorize(self, group: int | None = None) -> "CustomerClient":
         path = "/v2/customer/token" if group is None else f"/v2/customer/{self.org}/{group}/token"
         r = await self.http.post(path, json={"grant_type": "cookie", "client_id": "test", "response_type": "token",
                                              "organization_id": self.org})
@@ -126,7 +126,7 @@ class Socket:
         self._reader.cancel()
 
 
-class Agent:
+class AgentClient:
     """An agent with a personal access token: Agent Web API calls and RTM sockets."""
 
     def __init__(self, base_url: str, agent_id: str, token: str) -> None:
