@@ -84,7 +84,9 @@ class File(_EventBase, tag="file"):
     alternative_text: str | None = None
 
 
-class Button(msgspec.Struct, kw_only=True, omit_defaults=True):
+class RichButton(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A button of a rich message element; ``user_ids`` are who toggled it (``send_rich_message_postback``)."""
+
     text: Annotated[str, msgspec.Meta(max_length=1024)]
     type: Literal["webview", "message", "url", "phone", "cancel"] | None = None
     value: str | None = None
@@ -108,7 +110,7 @@ class RichElement(msgspec.Struct, kw_only=True, omit_defaults=True):
     title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
     subtitle: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     image: RichImage | None = None
-    buttons: Annotated[list[Button], msgspec.Meta(max_length=50)] | None = None
+    buttons: Annotated[list[RichButton], msgspec.Meta(max_length=50)] | None = None
     ecommerce: dict[str, Any] | None = None
 
 
