@@ -39,7 +39,7 @@ from . import avatars
 from . import form as settings_form
 from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, SESSION_TTL, LoginRefused, OwnerSession, Sessions, client_ip
 from .sessions import csrf_ok, is_secure, same_origin
-from .versions import ConfigChanged, Draft, Versions, WizardSettings, save_draft
+from .versions import Draft, SaveConflict, Versions, WizardSettings, save_draft
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -308,7 +308,7 @@ class WizardController(Controller):
                     restored_from: int | None = None) -> int:
         try:
             number = await Versions(state.valkey).save(owner.org, settings, owner.email, restored_from)
-        except ConfigChanged:
+        except SaveConflict:
             raise Refused("The settings changed elsewhere while saving; reload the page and try again.", 409) from None
         await state.config_changes.announce(owner.org)
         return number
