@@ -100,10 +100,12 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 NODE_DIR = BENCH / "socketio_node"
+# A script run as `python benchmarks/rtm_load.py` only has benchmarks/ on sys.path; the test harness
+# (tests/support/) is not part of the installed package, so put the repository root there too.
 sys.path[:0] = [str(ROOT)]
 
+from tests.support import free_port, start_valkey  # noqa: E402
 from widget_server.bootstrap import create_agent, ensure_default_license  # noqa: E402
-from widget_server.testing import free_port, start_valkey  # noqa: E402
 from widget_server.tracking import Tracker  # noqa: E402
 from widget_server.valkey import connect  # noqa: E402
 

@@ -48,10 +48,14 @@ from typing import Any
 
 import httpx
 
-from widget_server.settings import Settings
-from widget_server.testing import LiveServer, free_port
-from widget_server.tracking import Tracker
-from widget_server.valkey import connect
+# The test harness (tests/support/) is not part of the installed package, and a script run as
+# `python benchmarks/tracking_http.py` only has benchmarks/ on sys.path: put the repository root there too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import LiveServer, free_port  # noqa: E402
+from widget_server.settings import Settings  # noqa: E402
+from widget_server.tracking import Tracker  # noqa: E402
+from widget_server.valkey import connect  # noqa: E402
 
 UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
       "Safari/537.36")

@@ -37,18 +37,24 @@ import argparse
 import asyncio
 import hashlib
 import json
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import valkey.asyncio as avalkey
 
-from widget_server import keys
-from widget_server.testing import start_valkey
-from widget_server.tracking import Tracker
-from widget_server.tracking.tracker import utc_day
-from widget_server.valkey import ScriptBatch
+# The test harness (tests/support/) is not part of the installed package, and a script run as
+# `python benchmarks/tracking_memory.py` only has benchmarks/ on sys.path: put the repository root there too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import start_valkey  # noqa: E402
+from widget_server import keys  # noqa: E402
+from widget_server.tracking import Tracker  # noqa: E402
+from widget_server.tracking.tracker import utc_day  # noqa: E402
+from widget_server.valkey import ScriptBatch  # noqa: E402
 
 ORG = "bench"
 NOW = 1_700_000_000 // 3600 * 3600 + 600  # ten minutes into an hour: the extra minutes stay in the same hour

@@ -58,9 +58,13 @@ from typing import Any
 import brotli
 import httpx
 
-from widget_server.bootstrap import create_license
-from widget_server.testing import Agent, LiveServer, free_port, start_valkey
-from widget_server.valkey import connect
+# The test harness (tests/support/) is not part of the installed package, and a script run as
+# `python benchmarks/widget_http.py` only has benchmarks/ on sys.path: put the repository root there too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import AgentClient, LiveServer, free_port, start_valkey  # noqa: E402
+from widget_server.bootstrap import create_license  # noqa: E402
+from widget_server.valkey import connect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
@@ -301,7 +305,7 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
     if shutil.which("taskset") is None:
         load_cpus = None
     agent_socket = None
-    agents: list[Agent] = []
+    agents: list[AgentClient] = []
     with pinned(server_cpus):
         valkey_server = start_valkey()
     procs.append(valkey_server)
@@ -328,7 +332,7 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
             p.wait_ready("/healthz")
 
         # one agent online in group 0: the configuration's visitor.online is true, as for a working license
-        agent = Agent(ours.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])
+        agent = AgentClient(ours.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])
         agents.append(agent)
         agent_socket = await agent.rtm()
         await agent.ok("set_routing_status", {"status": "accepting_chats"})

@@ -45,6 +45,7 @@ import secrets
 import shutil
 import signal
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -57,9 +58,13 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 from widget_http import cpu_ticks, tree_ticks, wait_quiet  # benchmarks/ is on sys.path when run as a script
 
-from widget_server.bootstrap import create_license
-from widget_server.testing import Agent, LiveServer, serve_http, start_valkey
-from widget_server.valkey import connect
+# The test harness (tests/support/) is not part of the installed package, and a script run as
+# `python benchmarks/widget_page.py` only has benchmarks/ on sys.path: put the repository root there too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import AgentClient, LiveServer, serve_http, start_valkey  # noqa: E402
+from widget_server.bootstrap import create_license  # noqa: E402
+from widget_server.valkey import connect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "static" / "dist"
@@ -154,7 +159,7 @@ class OnlineAgent:
     """An agent logged in over RTM and accepting chats, so the widget is online, until ``stop``."""
 
     def __init__(self, base_url: str, account_id: str, token: str) -> None:
-        self.agent = Agent(base_url, account_id, token)
+        self.agent = AgentClient(base_url, account_id, token)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.socket: Any = None

@@ -2,7 +2,7 @@
 ``python -m widget_server serve`` process, and a tiny static "customer site" on another port of 127.0.0.1 — so the
 page's origin differs from the API's (cross-origin) while both stay same-site (SameSite=Lax cookies still flow).
 
-The tests/ conftest is not shared with e2e/; the helpers of ``widget_server.testing`` are reused instead. Tests here
+The tests/ conftest is not shared with e2e/; the harness in ``tests/support/`` is reused instead. Tests here
 are plain ``def`` tests: the sync Playwright API refuses to run inside a running asyncio loop, and Valkey writes are
 done with ``asyncio.run`` on a fresh client in a worker thread."""
 
@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.support import LiveServer, serve_http, start_valkey
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig
-from widget_server.testing import LiveServer, serve_http, start_valkey
 from widget_server.valkey import connect
 
 CHROMIUM_ARGS = [

@@ -1,5 +1,5 @@
 """The agent console (``GET /agent``) in Chromium: an agent signs in with a personal access token and answers a
-customer who is driven from Python over the real Customer Chat API (``widget_server.testing.Customer`` on an
+customer who is driven from Python over the real Customer Chat API (``tests.support.CustomerClient`` on an
 asyncio loop of its own in a background thread, since the sync Playwright API owns the main thread's loop).
 
 The page runs under its strict Content-Security-Policy the whole time; any CSP violation, console error, page error
@@ -21,8 +21,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support import CustomerClient, Socket
 from widget_server.bootstrap import create_agent
-from widget_server.testing import Customer, Socket
 from widget_server.valkey import connect
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
@@ -99,7 +99,7 @@ class CustomerSide:
 
     def __init__(self, bg: Background, api: str, org: str) -> None:
         self.bg = bg
-        self.customer = Customer(api, org)
+        self.customer = CustomerClient(api, org)
         bg.run(self.customer.authorize())
         self.id = self.customer.id
         self.socket: Socket = bg.run(self.customer.rtm())
@@ -367,7 +367,7 @@ def test_agent_sees_a_visitor_arrive_and_starts_a_chat_from_the_visitors_view(
     expect(page.get_by_role("img", name=re.compile(r"^Today: 0 visitors"))).to_be_attached()
 
     # a visitor lands on the shop: the loader reports the page view over plain HTTP (no socket)
-    customer = Customer(api, org)
+    customer = CustomerClient(api, org)
     background.run(customer.authorize())
     background.run(customer.ok("update_customer", {"name": "Dana <b>Bold</b>"}))
 

@@ -32,7 +32,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserType, Page
 
-from widget_server.testing import LiveServer, serve_http
+from tests.support import LiveServer, serve_http
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 BUNDLE = JS_DIR / "dist" / "customer-sdk.js"

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
+from tests.support import AgentClient, serve_http
 from widget_server.protocol.config import FormSetting, LicenseConfig
-from widget_server.testing import Agent, serve_http
 
 from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
 
@@ -165,7 +165,7 @@ def test_a_visitor_chats_with_an_agent_through_the_snippet(page: Page, host: str
     expect(frame.locator(".ws-msg.customer .ws-seen").filter(has_text="Seen")).to_have_count(1)
 
     # a quick reply: the click reaches the agent as a postback (and as the reply's text)
-    agent_rtm = background.run(Agent(api, agent.id, agent.token).rtm())
+    agent_rtm = background.run(AgentClient(api, agent.id, agent.token).rtm())
     try:
         agent.ok("send_event", {"chat_id": chat_id, "event": {
             "type": "rich_message", "template_id": "quick_replies",
@@ -343,7 +343,7 @@ def fast_server(tmp_path_factory: pytest.TempPathFactory, valkey_url: str) -> It
     """A server whose visitors count as online for 4 s, so the loader's heartbeat comes every 2 s, and whose customer
     tokens live 8 s (renewed by a heartbeat past half their life; sockets are told of their token's expiry from the
     end of the 3 s login timeout on)."""
-    from widget_server.testing import LiveServer
+    from tests.support import LiveServer
 
     live = LiveServer(tmp_path_factory.mktemp("e2e-fast"), valkey_url,
                       env={"WIDGET_TRACKING_ONLINE_SECONDS": "4", "WIDGET_TOKEN_TTL": "8",

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support import serve_http
 from widget_server import keys
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import Appearance, LicenseConfig
-from widget_server.testing import serve_http
 from widget_server.valkey import connect
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-results" / "wizard"

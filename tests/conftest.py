@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.support import CustomerClient, LiveServer, start_valkey
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig
-from widget_server.testing import Customer, LiveServer, start_valkey
 from widget_server.valkey import connect
 
 
@@ -58,7 +58,7 @@ async def org(valkey) -> str:
 
 
 @pytest.fixture
-async def customer(server, org) -> AsyncIterator[Customer]:
-    c = await Customer(server.url, org).authorize()
+async def customer(server, org) -> AsyncIterator[CustomerClient]:
+    c = await CustomerClient(server.url, org).authorize()
     yield c
     await c.aclose()

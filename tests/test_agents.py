@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.support import AgentClient, CustomerClient
 from widget_server.bootstrap import create_agent
 from widget_server.protocol.config import Group, LicenseConfig
-from widget_server.testing import Agent, Customer
 
 from .conftest import new_license
 
 
 @pytest.fixture
-async def team(server, valkey) -> AsyncIterator[tuple[str, list[Agent]]]:
+async def team(server, valkey) -> AsyncIterator[tuple[str, list[AgentClient]]]:
     """A license with groups 0 and 1 and three agents: ann and bob in group 0 (ann takes 1 chat at most),
     cid in group 1. Nobody accepts chats until told to."""
     org = await new_license(valkey, LicenseConfig(groups=[Group(id=0, name="General"), Group(id=1, name="Sales")]))
@@ -25,13 +25,13 @@ async def team(server, valkey) -> AsyncIterator[tuple[str, list[Agent]]]:
     for name, max_chats, group in (("ann", 1, 0), ("bob", 3, 0), ("cid", 2, 1)):
         email = f"{name}-{secrets.token_hex(4)}@example.com"
         creds = await create_agent(valkey, org, email, name.title(), "normal", max_chats, [(group, "normal")])
-        agents.append(Agent(server.url, email, creds["personal_access_token"]))
+        agents.append(AgentClient(server.url, email, creds["personal_access_token"]))
     yield org, agents
     for agent in agents:
         await agent.aclose()
 
 
-async def _accepting(*agents: Agent) -> None:
+async def _accepting(*agents: AgentClient) -> None:
     for agent in agents:
         await agent.ok("set_routing_status", {"status": "accepting_chats"})
 
@@ -40,8 +40,8 @@ async def test_customer_chat_goes_to_the_least_busy_agent_who_answers(server, te
     org, (ann, bob, _) = team
     ann_rtm = await ann.rtm(away=True)
     bob_rtm = await bob.rtm(away=True)
-    first = await Customer(server.url, org).authorize()
-    second = await Customer(server.url, org).authorize()
+    first = await CustomerClient(server.url, org).authorize()
+    second = await CustomerClient(server.url, org).authorize()
     try:
         assert ann_rtm.login["my_profile"]["id"] == ann.id and ann_rtm.login["chats_summary"] == []
         await _accepting(ann, bob)
@@ -82,7 +82,7 @@ async def test_customer_chat_goes_to_the_least_busy_agent_who_answers(server, te
 async def test_queue_positions_and_the_queue_drains_in_order(server, team):
     org, (ann, _, _) = team
     await ann.ok("set_routing_status", {"status": "accepting_chats"})
-    customers = [await Customer(server.url, org).authorize() for _ in range(3)]
+    customers = [await CustomerClient(server.url, org).authorize() for _ in range(3)]
     sockets = [await c.rtm() for c in customers]
     try:
         chats = [(await c.ok("start_chat"))["chat_id"] for c in customers]
@@ -116,7 +116,7 @@ async def test_queue_positions_and_the_queue_drains_in_order(server, team):
 async def test_transfer_between_agents_and_groups(server, team):
     org, (ann, bob, cid) = team
     await _accepting(ann, bob, cid)
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     sock = await customer.rtm()
     cid_rtm = await cid.rtm()
     try:
@@ -148,7 +148,7 @@ async def test_transfer_between_agents_and_groups(server, team):
 async def test_agent_tools_whispers_typing_sneak_peeks_tags_archives(server, team):
     org, (ann, bob, _) = team
     await _accepting(ann)
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     sock = await customer.rtm()
     ann_rtm = await ann.rtm()
     try:
@@ -206,7 +206,8 @@ async def test_a_routing_status_change_reaches_every_agent_socket_of_the_license
     org, (ann, bob, cid) = team
     other_org = await new_license(valkey)
     email = f"zed-{secrets.token_hex(4)}@example.com"
-    zed = Agent(server.url, email, (await create_agent(valkey, other_org, email, "Zed", "normal"))["personal_access_token"])
+    zed_token = (await create_agent(valkey, other_org, email, "Zed", "normal"))["personal_access_token"]
+    zed = AgentClient(server.url, email, zed_token)
     sockets = [await agent.rtm(away=True) for agent in (ann, bob, cid, zed)]
     ann_rtm, bob_rtm, cid_rtm, zed_rtm = sockets
     bob_tab = await bob.rtm(away=True)  # a second socket of one agent gets it too
@@ -231,7 +232,7 @@ async def test_a_routing_status_change_reaches_every_agent_socket_of_the_license
 async def test_agents_are_kept_to_their_own_license(server, team, valkey):
     org, (ann, _, _) = team
     other_org = await new_license(valkey)
-    stranger = await Customer(server.url, other_org).authorize()
+    stranger = await CustomerClient(server.url, other_org).authorize()
     try:
         chat_id = (await stranger.ok("start_chat"))["chat_id"]
         for action, payload in (("get_chat", {"chat_id": chat_id}),
@@ -254,7 +255,7 @@ async def test_agents_are_kept_to_their_own_license(server, team, valkey):
 
 @pytest.fixture(scope="module")
 def grace_server(tmp_path_factory, valkey_url):
-    from widget_server.testing import LiveServer
+    from tests.support import LiveServer
 
     live = LiveServer(tmp_path_factory.mktemp("grace"), valkey_url, env={"WIDGET_AGENT_GRACE_SECONDS": "1"})
     yield live.start()
@@ -267,10 +268,10 @@ async def test_a_disconnected_agents_chats_are_rerouted_after_the_grace_period(g
     for name in ("dee", "eve"):
         email = f"{name}-{secrets.token_hex(4)}@example.com"
         creds = await create_agent(valkey, org, email, name, "normal", 3, [(0, "normal")])
-        agents.append(Agent(grace_server.url, email, creds["personal_access_token"]))
+        agents.append(AgentClient(grace_server.url, email, creds["personal_access_token"]))
     dee, eve = agents
     dee_rtm = await dee.rtm()  # logging in over RTM makes an offline agent accepting
-    customer = await Customer(grace_server.url, org).authorize()
+    customer = await CustomerClient(grace_server.url, org).authorize()
     sock = await customer.rtm()
     try:
         chat_id = (await customer.ok("start_chat"))["chat_id"]
@@ -293,7 +294,7 @@ async def test_a_disconnected_agents_chats_are_rerouted_after_the_grace_period(g
 
 async def test_an_agent_starts_and_resumes_a_chat_with_a_visitor(server, team):
     org, (ann, _, _) = team
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     sock = await customer.rtm()
     try:
         started = await ann.ok("start_chat", {"chat": {"users": [{"id": customer.id, "type": "customer"}],
@@ -319,9 +320,9 @@ async def test_an_agent_who_reconnects_within_the_grace_period_keeps_their_chats
     org = await new_license(valkey)
     email = f"fay-{secrets.token_hex(4)}@example.com"
     creds = await create_agent(valkey, org, email, "Fay", "normal", 3, [(0, "normal")])
-    fay = Agent(grace_server.url, email, creds["personal_access_token"])
+    fay = AgentClient(grace_server.url, email, creds["personal_access_token"])
     first = await fay.rtm()
-    customer = await Customer(grace_server.url, org).authorize()
+    customer = await CustomerClient(grace_server.url, org).authorize()
     sock = await customer.rtm()
     try:
         chat_id = (await customer.ok("start_chat"))["chat_id"]
@@ -342,7 +343,7 @@ async def test_an_agent_who_reconnects_within_the_grace_period_keeps_their_chats
 
 async def test_agents_see_the_customers_visit_and_statistics(server, team):
     org, (ann, _, _) = team
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     sock = await customer.rtm(customer_page={"url": "https://shop.example/", "title": "Shop"},
                               referrer="https://search.example/?q=shoes")
     try:
@@ -362,7 +363,7 @@ async def test_agents_see_the_customers_visit_and_statistics(server, team):
 
 async def test_agent_chat_lists_keep_their_filters_across_pages(server, team):
     org, (ann, bob, cid) = team
-    customers = [await Customer(server.url, org).authorize() for _ in range(5)]
+    customers = [await CustomerClient(server.url, org).authorize() for _ in range(5)]
     try:
         chats = [(await c.ok("start_chat"))["chat_id"] for c in customers]
         for c, chat_id in zip(customers[:2], chats[:2]):  # two of five end

@@ -14,9 +14,9 @@ import msgspec
 import pytest
 import valkey as sync_valkey
 
+from tests.support import LiveServer, ValkeyCluster
 from widget_server import keys
 from widget_server.core.bus import Bus
-from widget_server.testing import LiveServer, ValkeyCluster
 from widget_server.valkey import connect, is_cluster
 
 # The stories, run here a second time against the cluster (pytest collects what a module holds, imported or not).

@@ -9,22 +9,23 @@ import secrets
 
 import pytest
 
+from tests.support import AgentClient, CustomerClient, LiveServer, WebhookReceiver
 from widget_server.bootstrap import create_license
-from widget_server.testing import Agent, Customer, LiveServer, WebhookReceiver
 
 
 @pytest.fixture
 async def owner(server, valkey):
     creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
-    owner = Agent(server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    owner = AgentClient(server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
     owner.org = creds["organization_id"]  # type: ignore[attr-defined]
-    owner.normal = Agent(server.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])  # type: ignore[attr-defined]
+    owner.normal = AgentClient(  # type: ignore[attr-defined]
+        server.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])
     yield owner
     await owner.aclose()
     await owner.normal.aclose()  # type: ignore[attr-defined]
 
 
-async def config(agent: Agent, action: str, payload=None):
+async def config(agent: AgentClient, action: str, payload=None):
     return await agent.http.post(f"/v3.6/configuration/action/{action}", json=payload or {},
                                  headers={"Authorization": f"Bearer {agent.token}"})
 
@@ -48,7 +49,7 @@ async def test_owner_manages_agents_and_groups(owner, server):
     assert email in [a["id"] for a in (await config(owner, "list_agents")).json()]
 
     # the new agent works with its token, and a normal agent may not configure anything
-    new_agent = Agent(server.url, email, created["personal_access_token"])
+    new_agent = AgentClient(server.url, email, created["personal_access_token"])
     assert (await new_agent.ok("list_routing_statuses"))
     r = await config(owner.normal, "create_group", {"name": "Nope"})
     assert r.status_code == 403 and r.json()["error"]["type"] == "authorization"
@@ -72,11 +73,11 @@ async def test_a_bot_takes_chats_first_and_hands_over_to_humans(owner, server):
     r = await config(owner, "issue_bot_token", {"bot_id": bot["id"], "bot_secret": "wrong", "client_id": "cid",
                                                 "organization_id": owner.org})
     assert r.status_code == 403
-    as_bot = Agent(server.url, bot["id"], token)
+    as_bot = AgentClient(server.url, bot["id"], token)
     human = owner.normal
     await as_bot.ok("set_routing_status", {"status": "accepting_chats"})
     await human.ok("set_routing_status", {"status": "accepting_chats"})
-    customer = await Customer(server.url, owner.org).authorize()
+    customer = await CustomerClient(server.url, owner.org).authorize()
     sock = await customer.rtm()
     try:
         chat_id = (await customer.ok("start_chat"))["chat_id"]
@@ -114,7 +115,7 @@ def quick_retry_server(tmp_path_factory, valkey_url):
 
 async def test_webhooks_are_signed_and_retried_until_delivered(quick_retry_server, valkey):
     creds = await create_license(valkey, f"hooks-{secrets.token_hex(4)}@example.com", "pw")
-    owner = Agent(quick_retry_server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    owner = AgentClient(quick_retry_server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
     with WebhookReceiver(fail=2) as receiver:
         r = await config(owner, "register_webhook", {
             "action": "incoming_event", "secret_key": "s3cret", "url": receiver.url, "owner_client_id": "cid",
@@ -124,7 +125,7 @@ async def test_webhooks_are_signed_and_retried_until_delivered(quick_retry_serve
         bad = await config(owner, "register_webhook", {"action": "fly", "secret_key": "s", "url": receiver.url})
         assert bad.json()["error"]["type"] == "validation"
 
-        customer = await Customer(quick_retry_server.url, creds["organization_id"]).authorize()
+        customer = await CustomerClient(quick_retry_server.url, creds["organization_id"]).authorize()
         chat_id = (await customer.ok("start_chat"))["chat_id"]
         sent = await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "hook me"}})
         deliveries = await receiver.wait_for(3)
@@ -153,10 +154,10 @@ async def test_a_pending_delivery_survives_a_server_restart(tmp_path, valkey_url
     creds = await create_license(valkey, f"restart-{secrets.token_hex(4)}@example.com", "pw")
     env = {"WIDGET_WEBHOOK_RETRY_BASE": "0.3"}
     first = LiveServer(tmp_path / "a", valkey_url, env=env).start()
-    owner = Agent(first.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    owner = AgentClient(first.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
     receiver = WebhookReceiver()
     await config(owner, "register_webhook", {"action": "incoming_chat", "secret_key": "k", "url": receiver.url})
-    customer = await Customer(first.url, creds["organization_id"]).authorize()
+    customer = await CustomerClient(first.url, creds["organization_id"]).authorize()
     chat_id = (await customer.ok("start_chat"))["chat_id"]
     first.stop()  # the receiver is not even listening yet: the delivery is waiting for a retry in Valkey
     with receiver:
@@ -177,10 +178,10 @@ async def test_the_rule_bot_greets_answers_keywords_and_hands_over_to_a_human(ow
                                                 "rules": rules})).json()
     token = (await config(owner, "issue_bot_token", {"bot_id": bot["id"], "bot_secret": bot["secret"],
                                                      "client_id": "c", "organization_id": owner.org})).json()["token"]
-    as_bot = Agent(server.url, bot["id"], token)
+    as_bot = AgentClient(server.url, bot["id"], token)
     await as_bot.ok("set_routing_status", {"status": "accepting_chats"})
     await owner.normal.ok("set_routing_status", {"status": "accepting_chats"})
-    customer = await Customer(server.url, owner.org).authorize()
+    customer = await CustomerClient(server.url, owner.org).authorize()
     sock = await customer.rtm()
     try:
         started = await customer.ok("start_chat")
@@ -217,7 +218,7 @@ async def test_the_owner_sets_the_widgets_forms_and_greeting(owner, server):
     r = await config(owner, "update_license_properties", {"properties": {
         "widget": {"prechat_form": prechat, "greeting": "Welcome to our shop!"}, "acme": {"plan": "gold"}}})
     assert r.status_code == 200, r.text
-    customer = await Customer(server.url, owner.org).authorize()
+    customer = await CustomerClient(server.url, owner.org).authorize()
     try:
         form = await customer.ok("get_form", {"group_id": 0, "type": "prechat"})
         assert form == {"enabled": True, "form": prechat["form"] | {"fields": [

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from widget_server.testing import Customer, LiveServer
+from tests.support import CustomerClient, LiveServer
 
 
-async def test_two_tabs_on_two_servers_see_each_others_events(customer: Customer, server, server2):
+async def test_two_tabs_on_two_servers_see_each_others_events(customer: CustomerClient, server, server2):
     tab1 = await customer.rtm(server.url, customer_page={"url": "https://shop.example/", "title": "Shop"})
     tab2 = await customer.rtm(server2.url)
     try:
@@ -52,7 +52,7 @@ async def test_two_tabs_on_two_servers_see_each_others_events(customer: Customer
         await tab2.close()
 
 
-async def test_pushes_for_properties_seen_marks_and_customer_updates(customer: Customer, server, server2):
+async def test_pushes_for_properties_seen_marks_and_customer_updates(customer: CustomerClient, server, server2):
     tab = await customer.rtm(server2.url)
     try:
         started = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "hi"}]}}})
@@ -108,7 +108,7 @@ async def test_pushes_for_properties_seen_marks_and_customer_updates(customer: C
         await tab.close()
 
 
-async def test_socket_protocol_rules(customer: Customer, server):
+async def test_socket_protocol_rules(customer: CustomerClient, server):
     sock = await customer.rtm(server.url, login=False)
     try:
         pong = await sock.request("ping")
@@ -155,7 +155,7 @@ async def test_socket_protocol_rules(customer: Customer, server):
 
 
 async def test_the_same_story_over_v35(server, org):
-    customer = await Customer(server.url, org, version="3.5").authorize()
+    customer = await CustomerClient(server.url, org, version="3.5").authorize()
     tab = await customer.rtm(pushes={"3.5": ["incoming_chat", "incoming_event"]})
     try:
         started = await tab.request("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "v35"}]}}})
@@ -189,7 +189,7 @@ def strict_server(tmp_path_factory, valkey_url):
 
 
 async def test_socket_without_login_is_closed_after_the_login_timeout(strict_server, org):
-    customer = Customer(strict_server.url, org)
+    customer = CustomerClient(strict_server.url, org)
     sock = await customer.rtm(login=False)
     try:
         push = await sock.push("customer_disconnected", timeout=5)
@@ -200,7 +200,7 @@ async def test_socket_without_login_is_closed_after_the_login_timeout(strict_ser
 
 
 async def test_token_expiry_disconnects_and_connection_limit_holds(strict_server, org):
-    customer = await Customer(strict_server.url, org).authorize()
+    customer = await CustomerClient(strict_server.url, org).authorize()
     try:
         a = await customer.rtm()
         b = await customer.rtm()
@@ -220,7 +220,7 @@ async def test_token_expiry_disconnects_and_connection_limit_holds(strict_server
         await customer.aclose()
 
 
-async def test_at_most_ten_pending_requests_per_socket(customer: Customer, server, valkey):
+async def test_at_most_ten_pending_requests_per_socket(customer: CustomerClient, server, valkey):
     sock = await customer.rtm(server.url)
     try:
         chat_id = (await sock.request("start_chat"))["payload"]["chat_id"]

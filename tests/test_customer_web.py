@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from widget_server.auth.tokens import issue_token
+from tests.support import CustomerClient
 from widget_server.auth.signing import Signer
-from widget_server.testing import Customer
+from widget_server.auth.tokens import issue_token
 
 
-async def test_customer_starts_a_chat_and_sees_messages_in_list_threads(customer: Customer):
+async def test_customer_starts_a_chat_and_sees_messages_in_list_threads(customer: CustomerClient):
     started = await customer.ok("start_chat", {"chat": {"thread": {"events": [
         {"type": "message", "text": "Hello, is anybody there?", "custom_id": "draft-1"}]}}})
     chat_id, thread_id = started["chat_id"], started["thread_id"]
@@ -40,7 +40,7 @@ async def test_customer_starts_a_chat_and_sees_messages_in_list_threads(customer
     assert chat["thread"]["id"] == thread_id and len(chat["thread"]["events"]) == 2
 
 
-async def test_every_event_type_a_customer_may_send(customer: Customer):
+async def test_every_event_type_a_customer_may_send(customer: CustomerClient):
     chat_id = (await customer.ok("start_chat"))["chat_id"]
     events = [
         {"type": "filled_form", "form_id": "prechat", "fields": [
@@ -58,7 +58,7 @@ async def test_every_event_type_a_customer_may_send(customer: Customer):
     assert got[2]["content"] == {"cart": [1, 2, 3]}
 
 
-async def test_resume_after_deactivate_makes_a_new_thread_and_history_has_both(customer: Customer):
+async def test_resume_after_deactivate_makes_a_new_thread_and_history_has_both(customer: CustomerClient):
     first = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "one"}]}}})
     chat_id = first["chat_id"]
     assert await customer.ok("deactivate_chat", {"id": chat_id}) == {}
@@ -88,7 +88,7 @@ async def test_resume_after_deactivate_makes_a_new_thread_and_history_has_both(c
     assert customer_record["id"] == customer.id
 
 
-async def test_history_is_paginated_across_threads(customer: Customer):
+async def test_history_is_paginated_across_threads(customer: CustomerClient):
     chat_id = (await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "t0"}]}}}))["chat_id"]
     for i in range(1, 5):
         await customer.ok("deactivate_chat", {"id": chat_id})
@@ -107,7 +107,7 @@ async def test_history_is_paginated_across_threads(customer: Customer):
     assert sum(len(t["events"]) for t in by_events["threads"]) >= 3
 
 
-async def test_list_chats_pages_through_concurrent_chats(customer: Customer):
+async def test_list_chats_pages_through_concurrent_chats(customer: CustomerClient):
     ids = [(await customer.ok("start_chat"))["chat_id"] for _ in range(5)]
     page = await customer.ok("list_chats", {"limit": 2})
     assert page["total_chats"] == 5
@@ -120,7 +120,7 @@ async def test_list_chats_pages_through_concurrent_chats(customer: Customer):
     assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
 
 
-async def test_properties_of_chats_threads_and_events(customer: Customer):
+async def test_properties_of_chats_threads_and_events(customer: CustomerClient):
     started = await customer.ok("start_chat", {"chat": {"properties": {"shop": {"cart": 3}}}})
     chat_id, thread_id = started["chat_id"], started["thread_id"]
     event_id = (await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "x"}}))["event_id"]
@@ -149,7 +149,7 @@ async def test_properties_of_chats_threads_and_events(customer: Customer):
     assert r.status_code == 404 and r.json()["error"]["type"] == "not_found"
 
 
-async def test_customer_data_session_fields_and_forms(customer: Customer):
+async def test_customer_data_session_fields_and_forms(customer: CustomerClient):
     await customer.ok("update_customer", {"name": "Ann", "email": "ann@example.com"})
     await customer.ok("set_customer_session_fields", {"session_fields": [{"plan": "pro"}, {"cart": "450"}]})
     me = await customer.ok("get_customer")
@@ -169,7 +169,7 @@ async def test_customer_data_session_fields_and_forms(customer: Customer):
     assert await customer.ok("deactivate_customer_page") == {}
 
 
-async def test_configuration_endpoints_need_no_token_and_accept_one(customer: Customer):
+async def test_configuration_endpoints_need_no_token_and_accept_one(customer: CustomerClient):
     for version, nested in (("3.6", True), ("3.5", False)):
         r = await customer.http.get(f"/v{version}/customer/action/get_dynamic_configuration",
                                     params={"organization_id": customer.org, "url": "https://shop.example/"},
@@ -189,7 +189,7 @@ async def test_configuration_endpoints_need_no_token_and_accept_one(customer: Cu
     assert r.status_code == 404 and r.json()["error"]["type"] == "license_not_found"
 
 
-async def test_errors_have_livechat_shape_and_status(customer: Customer, server, org):
+async def test_errors_have_livechat_shape_and_status(customer: CustomerClient, server, org):
     chat_id = (await customer.ok("start_chat"))["chat_id"]
     h = {"Authorization": f"Bearer {customer.token}"}
     url = "/v3.6/customer/action/{}?organization_id=" + org
@@ -218,7 +218,7 @@ async def test_errors_have_livechat_shape_and_status(customer: Customer, server,
     await err(await customer.call("get_chat", {"chat_id": chat_id}, token=issue_token(signer, org, customer.id, 60)),
               401, "authentication")
 
-    other = await Customer(server.url, org).authorize()
+    other = await CustomerClient(server.url, org).authorize()
     try:
         await err(await other.call("get_chat", {"chat_id": chat_id}), 403, "authorization")
         await err(await other.call("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "hi"}}),
@@ -245,7 +245,7 @@ async def test_expired_token_is_refused(server, valkey, org):
 
     secret = await valkey.get(keys.SECRET)
     signer = Signer(hashlib.sha256(b"widget_server\0" + secret).digest())
-    c = Customer(server.url, org)
+    c = CustomerClient(server.url, org)
     try:
         expired = issue_token(signer, org, "c-1", -1)
         r = await c.call("list_chats", token=expired)

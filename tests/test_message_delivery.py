@@ -10,29 +10,29 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
+from tests.support import AgentClient, CustomerClient, Socket
 from widget_server.bootstrap import create_agent
 from widget_server.core.bus import Bus
 from widget_server.protocol.config import Group, LicenseConfig
-from widget_server.testing import Agent, Customer, Socket
 
 from .conftest import new_license
 
 
 @pytest.fixture
-async def pair(server, valkey) -> AsyncIterator[tuple[str, Agent, Agent]]:
+async def pair(server, valkey) -> AsyncIterator[tuple[str, AgentClient, AgentClient]]:
     """A license with groups 0 and 1: dee (group 0) takes every chat, eve (group 1) takes none."""
     org = await new_license(valkey, LicenseConfig(groups=[Group(id=0, name="General"), Group(id=1, name="Sales")]))
     agents = []
     for name, group in (("dee", 0), ("eve", 1)):
         email = f"{name}-{secrets.token_hex(4)}@example.com"
         creds = await create_agent(valkey, org, email, name.title(), "normal", 10, [(group, "normal")])
-        agents.append(Agent(server.url, email, creds["personal_access_token"]))
+        agents.append(AgentClient(server.url, email, creds["personal_access_token"]))
     yield org, agents[0], agents[1]
     for agent in agents:
         await agent.aclose()
 
 
-async def _routed_chat(customer: Customer, dee: Agent, *dee_sockets: Socket) -> tuple[str, str]:
+async def _routed_chat(customer: CustomerClient, dee: AgentClient, *dee_sockets: Socket) -> tuple[str, str]:
     await dee.ok("set_routing_status", {"status": "accepting_chats"})
     started = await customer.ok("start_chat", {})
     for sock in dee_sockets:
@@ -53,7 +53,7 @@ def _seq(push: dict) -> int:
 
 async def test_concurrent_messages_on_one_server_reach_every_socket_once_in_stored_order(server, pair):
     org, dee, _ = pair
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     tab = await customer.rtm()
     console = await dee.rtm()
     try:
@@ -97,7 +97,7 @@ async def test_concurrent_messages_on_one_server_reach_every_socket_once_in_stor
 
 async def test_messages_sent_on_two_servers_reach_sockets_on_both_once(server, server2, pair):
     org, dee, _ = pair
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     tabs = [await customer.rtm(server.url), await customer.rtm(server2.url)]
     consoles = [await dee.rtm(server.url), await dee.rtm(server2.url)]
     try:
@@ -136,8 +136,8 @@ async def test_messages_sent_on_two_servers_reach_sockets_on_both_once(server, s
 
 async def test_who_may_write_to_a_chat(server, pair):
     org, dee, eve = pair
-    customer = await Customer(server.url, org).authorize()
-    stranger = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
+    stranger = await CustomerClient(server.url, org).authorize()
     tab = await customer.rtm()
     try:
         chat_id, thread_id = await _routed_chat(customer, dee)
@@ -185,8 +185,8 @@ async def test_an_agent_of_the_chats_group_who_writes_joins_it(server, pair, val
     org, dee, _ = pair
     email = f"fay-{secrets.token_hex(4)}@example.com"
     creds = await create_agent(valkey, org, email, "Fay", "normal", 10, [(0, "normal")])
-    fay = Agent(server.url, email, creds["personal_access_token"])
-    customer = await Customer(server.url, org).authorize()
+    fay = AgentClient(server.url, email, creds["personal_access_token"])
+    customer = await CustomerClient(server.url, org).authorize()
     tab = await customer.rtm()
     try:
         chat_id, _ = await _routed_chat(customer, dee)

@@ -22,8 +22,8 @@ pytest.importorskip("livechat", reason="lc-sdk-python is not installed")
 from livechat.customer.rtm.base import CustomerRTM  # noqa: E402
 from livechat.customer.web.base import CustomerWeb  # noqa: E402
 
+from tests.support import LiveServer  # noqa: E402
 from widget_server.bootstrap import create_license  # noqa: E402
-from widget_server.testing import LiveServer  # noqa: E402
 
 
 class TlsServer:

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from tests.support import CustomerClient
 from widget_server.api.fast_rtm import RtmSocket
 from widget_server.api.rtm import RtmConnection
 from widget_server.api.shutdown import drain
 from widget_server.app import create_app
 from widget_server.settings import load_settings
-from widget_server.testing import Customer
 
 
 class AsgiSocket:
@@ -76,7 +76,7 @@ def only_socket(app: Any) -> RtmConnection:
     return conn
 
 
-async def test_an_idle_logged_in_socket_keeps_one_task_and_nothing_of_litestar(app, customer: Customer):
+async def test_an_idle_logged_in_socket_keeps_one_task_and_nothing_of_litestar(app, customer: CustomerClient):
     sock = AsgiSocket(app, "/v3.6/customer/rtm/ws", f"organization_id={customer.org}")
     await sock.login(customer.token)
     sock.send("ping", request_id="p")
@@ -95,7 +95,7 @@ async def test_an_idle_logged_in_socket_keeps_one_task_and_nothing_of_litestar(a
 
 
 async def test_requests_past_the_pending_limit_are_refused_and_a_drain_answers_the_rest_then_closes_with_1012(
-        app, customer: Customer, monkeypatch):
+        app, customer: CustomerClient, monkeypatch):
     services = app.services
     gate = asyncio.Event()
     list_chats = services.chats.list_chats
@@ -132,7 +132,7 @@ async def test_requests_past_the_pending_limit_are_refused_and_a_drain_answers_t
     assert not services.worker.sockets and sock.task.done() and late.task.done()
 
 
-async def test_a_drain_closes_a_socket_that_never_logged_in_without_a_goodbye(app, customer: Customer):
+async def test_a_drain_closes_a_socket_that_never_logged_in_without_a_goodbye(app, customer: CustomerClient):
     sock = AsgiSocket(app, "/v3.5/agent/rtm/ws")
     assert (await sock.next())["type"] == "websocket.accept"
     assert only_socket(app).version == "3.5"

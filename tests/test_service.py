@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import httpx
 
+from tests.support import AgentClient, CustomerClient, LiveServer
 from widget_server.api.shutdown import count_requests, drain
 from widget_server.bootstrap import create_agent
-from widget_server.testing import Agent, Customer, LiveServer
 
 from .conftest import new_license
 
@@ -57,7 +57,7 @@ async def test_first_start_creates_credentials_and_data_survives_a_restart(tmp_p
         assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/SendEventRequest"}
         assert "event" in schema["components"]["schemas"]["SendEventRequest"]["properties"]
 
-        customer = await Customer(live.url, creds["organization_id"]).authorize()
+        customer = await CustomerClient(live.url, creds["organization_id"]).authorize()
         chat = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "keep me"}]}}})
         valkey_pid = _valkey_pid(data)
         assert _alive(valkey_pid)
@@ -100,7 +100,7 @@ async def test_a_valkey_orphaned_by_a_killed_server_is_stopped_on_the_next_start
         again.stop()
 
 
-async def test_upload_a_file_and_send_it_in_a_chat(customer: Customer):
+async def test_upload_a_file_and_send_it_in_a_chat(customer: CustomerClient):
     chat_id = (await customer.ok("start_chat"))["chat_id"]
     h = {"Authorization": f"Bearer {customer.token}"}
     url = f"/v3.6/customer/action/upload_file?organization_id={customer.org}"
@@ -144,7 +144,7 @@ async def test_web_api_is_rate_limited_per_client(tmp_path):
     # its own (embedded) Valkey: the counters are shared by every worker and host on one Valkey
     live = LiveServer(tmp_path, env={"WIDGET_RATE_LIMIT_PER_MINUTE": "5"}).start()
     try:
-        customer = await Customer(live.url, live.credentials["organization_id"]).authorize()
+        customer = await CustomerClient(live.url, live.credentials["organization_id"]).authorize()
         statuses = [(await customer.call("list_chats")).status_code for _ in range(6)]
         assert statuses[:4] == [200] * 4 and statuses[-1] == 429
         r = await customer.call("list_chats")
@@ -213,9 +213,11 @@ async def test_a_customer_and_an_agent_on_two_processes_chat_and_a_killed_proces
     b = LiveServer(tmp_path / "b", valkey_url, env=FAST_PRESENCE).start()
     org = await new_license(valkey)
     ann_id, bob_id = (f"{n}-{secrets.token_hex(4)}@example.com" for n in ("ann", "bob"))
-    ann = Agent(b.url, ann_id, (await create_agent(valkey, org, ann_id, "Ann", "normal", 5))["personal_access_token"])
-    bob = Agent(a.url, bob_id, (await create_agent(valkey, org, bob_id, "Bob", "normal", 5))["personal_access_token"])
-    first, second = Customer(a.url, org), Customer(b.url, org)
+    ann = AgentClient(b.url, ann_id,
+                      (await create_agent(valkey, org, ann_id, "Ann", "normal", 5))["personal_access_token"])
+    bob = AgentClient(a.url, bob_id,
+                      (await create_agent(valkey, org, bob_id, "Bob", "normal", 5))["personal_access_token"])
+    first, second = CustomerClient(a.url, org), CustomerClient(b.url, org)
     await first.authorize()
     await second.authorize()
     sockets = []
@@ -279,7 +281,7 @@ async def test_a_customer_and_an_agent_on_two_processes_chat_and_a_killed_proces
 async def test_sigterm_answers_the_requests_in_flight_and_closes_sockets_with_a_reconnect_hint(
         tmp_path, valkey_url, server, org):
     live = LiveServer(tmp_path, valkey_url).start()
-    customer = await Customer(live.url, org).authorize()
+    customer = await CustomerClient(live.url, org).authorize()
     sock = await customer.rtm()
     chat_id = (await sock.request("start_chat"))["payload"]["chat_id"]
     for i in range(10):  # sent without waiting: the stop arrives while the process is working through them

@@ -6,8 +6,8 @@ import base64
 
 import httpx
 
+from tests.support import CustomerClient
 from widget_server.bootstrap import create_license
-from widget_server.testing import Customer
 
 
 async def test_cookie_grant_in_every_body_shape_gives_the_same_customer(server, org):
@@ -69,7 +69,7 @@ async def test_agent_token_grant_lets_a_server_act_as_a_visitor(server, valkey):
         assert r.status_code == 200, r.text
         issued = r.json()
         assert issued["client_id"] == "bridge"
-        bot = Customer(server.url, org)
+        bot = CustomerClient(server.url, org)
         bot.token = issued["access_token"]
         chat = await bot.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "from a server"}]}}})
 
@@ -88,14 +88,14 @@ async def test_agent_token_grant_lets_a_server_act_as_a_visitor(server, valkey):
         assert r.status_code == 401  # an agent of one license cannot mint customers of another
 
 
-async def test_urls_follow_the_host_the_request_came_to(customer: Customer):
+async def test_urls_follow_the_host_the_request_came_to(customer: CustomerClient):
     r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={customer.org}",
                                  headers={"Authorization": f"Bearer {customer.token}", "Host": "chat.example.com"},
                                  files={"file": ("a.txt", b"hello")})
     assert r.status_code == 200 and r.json()["url"].startswith("http://chat.example.com/files/")
 
 
-async def test_websocket_control_frame_pings_are_answered(customer: Customer, server):
+async def test_websocket_control_frame_pings_are_answered(customer: CustomerClient, server):
     sock = await customer.rtm(server.url)
     try:
         pong = await sock.ws.ping()

@@ -10,9 +10,9 @@ import uuid
 
 import pytest
 
+from tests.support import CustomerClient
 from widget_server import keys
 from widget_server.protocol.errors import ApiError
-from widget_server.testing import Customer
 from widget_server.tracking import Tracker
 from widget_server.tracking.tracker import pack_visitor_id, unpack_visitor_id
 
@@ -340,7 +340,7 @@ def live_tracker(valkey) -> Tracker:
     return Tracker(valkey)
 
 
-async def track(customer: Customer, body: dict, token: str | None = None):
+async def track(customer: CustomerClient, body: dict, token: str | None = None):
     token = customer.token if token is None else token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return await customer.http.post("/v1/track", params={"organization_id": customer.org}, json=body, headers=headers)
@@ -387,7 +387,7 @@ async def test_track_refuses_bad_requests_in_livechat_s_error_shape(customer, va
 
 
 async def test_customer_api_page_updates_login_and_chats_are_tracked(server, org, live_tracker):
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     try:
         sock = await customer.rtm(customer_page={"url": "https://shop.example/", "title": "Home"})
         try:

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from tests.support import AgentClient, CustomerClient, LiveServer, start_valkey
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.protocol.config import Group, LicenseConfig
-from widget_server.testing import Agent, Customer, LiveServer, start_valkey
 from widget_server.tracking import Tracker
 from widget_server.valkey import connect
 
@@ -99,14 +99,14 @@ def live_tracker(edge_valkey) -> Tracker:
 
 
 @pytest.fixture
-async def team(core, valkey) -> AsyncIterator[tuple[str, list[Agent]]]:
+async def team(core, valkey) -> AsyncIterator[tuple[str, list[AgentClient]]]:
     """``test_agents.team`` with its agents on the core, where the chats are."""
     org = await new_license(valkey, LicenseConfig(groups=[Group(id=0, name="General"), Group(id=1, name="Sales")]))
     agents = []
     for name, max_chats, group in (("ann", 1, 0), ("bob", 3, 0), ("cid", 2, 1)):
         email = f"{name}-{secrets.token_hex(4)}@example.com"
         creds = await create_agent(valkey, org, email, name.title(), "normal", max_chats, [(group, "normal")])
-        agents.append(Agent(core.url, email, creds["personal_access_token"]))
+        agents.append(AgentClient(core.url, email, creds["personal_access_token"]))
     yield org, agents
     for agent in agents:
         await agent.aclose()
@@ -118,8 +118,8 @@ async def team(core, valkey) -> AsyncIterator[tuple[str, list[Agent]]]:
 async def test_tokens_identity_cookies_and_customer_ids_are_the_upstreams(server, core, org):
     """The edge forwards the token grant: the token works on the core, and the identity cookies the core set (relayed
     by the edge) give the same customer next time."""
-    customer = await Customer(server.url, org).authorize()
-    direct = Customer(core.url, org)
+    customer = await CustomerClient(server.url, org).authorize()
+    direct = CustomerClient(core.url, org)
     try:
         assert {"__lc_cid", "__lc_cst"} <= set(customer.http.cookies.keys())
         direct.token = customer.token
@@ -137,7 +137,7 @@ async def test_tokens_identity_cookies_and_customer_ids_are_the_upstreams(server
         await direct.aclose()
 
 
-async def test_errors_keep_their_livechat_shape_and_status_through_the_edge(customer: Customer, server, org):
+async def test_errors_keep_their_livechat_shape_and_status_through_the_edge(customer: CustomerClient, server, org):
     """``test_customer_web.test_errors_have_livechat_shape_and_status`` through the edge. The one difference: a
     request both malformed and unauthorized is a ``validation`` error, since the edge validates before anything
     leaves it and cannot judge the upstream's tokens itself."""
@@ -169,7 +169,7 @@ async def test_errors_keep_their_livechat_shape_and_status_through_the_edge(cust
     await err(await customer.call("get_chat", {"chat_id": chat_id}, token="dal:forged.token"), 401, "authentication")
     await err(await customer.http.post("/v3.6/customer/action/get_chat?organization_id=nope",
                                        json={"chat_id": chat_id}, headers=h), 401, "authentication")
-    other = await Customer(server.url, org).authorize()
+    other = await CustomerClient(server.url, org).authorize()
     try:
         assert other.id != customer.id
         await err(await other.call("get_chat", {"chat_id": chat_id}), 403, "authorization")
@@ -182,8 +182,8 @@ async def test_errors_keep_their_livechat_shape_and_status_through_the_edge(cust
 
 async def test_the_edge_tracks_visitors_with_tokens_it_never_handed_out(server, core, org, live_tracker):
     """A token from the core itself: the edge asks the core whose it is once, then tracks that customer."""
-    direct = await Customer(core.url, org).authorize()
-    edge = Customer(server.url, org)
+    direct = await CustomerClient(core.url, org).authorize()
+    edge = CustomerClient(server.url, org)
     try:
         for _ in range(2):
             r = await edge.http.post("/v1/track", params={"organization_id": org},
@@ -205,7 +205,7 @@ async def test_the_widget_on_the_edge_gets_the_upstreams_identity_and_chats(serv
     customer data there, tracks the page itself, and the frame's configuration lists the core's chats."""
     page = {"cfg": {"organization_id": org, "customer": {"name": "Ann"}}, "url": "https://shop.example/"}
     browser = httpx.AsyncClient(base_url=server.url, timeout=10)
-    direct = Customer(core.url, org)
+    direct = CustomerClient(core.url, org)
     try:
         r = await browser.post("/v1/widget/visit", json={"type": "visit", **page})
         assert r.status_code == 200, r.text
@@ -243,7 +243,7 @@ async def test_the_widget_on_the_edge_gets_the_upstreams_identity_and_chats(serv
         await direct.aclose()
 
 
-async def test_files_are_uploaded_to_the_upstream(customer: Customer, core):
+async def test_files_are_uploaded_to_the_upstream(customer: CustomerClient, core):
     chat_id = (await customer.ok("start_chat"))["chat_id"]
     r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={customer.org}",
                                  headers={"Authorization": f"Bearer {customer.token}"},
@@ -259,7 +259,7 @@ async def test_files_are_uploaded_to_the_upstream(customer: Customer, core):
     assert r.status_code == 400 and r.json()["error"]["type"] == "validation"  # the upstream's verdict, relayed
 
 
-async def _until_ok(customer: Customer, action: str, payload: dict, deadline: float = 30.0) -> dict:
+async def _until_ok(customer: CustomerClient, action: str, payload: dict, deadline: float = 30.0) -> dict:
     """Call a Web action until it succeeds: the edge finds out by itself, with backoff, that the upstream is back."""
     end = time.monotonic() + deadline
     while True:
@@ -275,7 +275,7 @@ async def test_the_upstream_going_away_and_coming_back(server, core, org):
     """Stopping the core: the customer's socket is told to reconnect and closed, Web actions and logins fail with
     ``service_unavailable``, token grants with ``temporarily_unavailable``. A new core on the same port (same
     Valkey): the edge reconnects by itself, and the old token, chat and socket logins work again."""
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     try:
         tab = await customer.rtm()
         chat_id = (await tab.request("start_chat", {"chat": {"thread": {"events": [

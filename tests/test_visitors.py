@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.support import AgentClient, CustomerClient, LiveServer, Socket
 from widget_server.bootstrap import create_agent
-from widget_server.testing import Agent, Customer, LiveServer, Socket
 from widget_server.tracking import Tracker, VisitorIndex
 
 from .conftest import new_license
@@ -33,21 +33,21 @@ def short_server(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
     live.stop()
 
 
-async def make_agent(valkey, base_url: str, org: str, name: str = "ann") -> Agent:
+async def make_agent(valkey, base_url: str, org: str, name: str = "ann") -> AgentClient:
     email = f"{name}-{secrets.token_hex(4)}@example.com"
     creds = await create_agent(valkey, org, email, name.title(), "normal")
-    return Agent(base_url, email, creds["personal_access_token"])
+    return AgentClient(base_url, email, creds["personal_access_token"])
 
 
 @pytest.fixture
-async def shop(server, valkey) -> AsyncIterator[tuple[str, Agent]]:
+async def shop(server, valkey) -> AsyncIterator[tuple[str, AgentClient]]:
     org = await new_license(valkey)
     agent = await make_agent(valkey, server.url, org)
     yield org, agent
     await agent.aclose()
 
 
-async def track(customer: Customer, url: str, title: str, headers: dict[str, str] | None = None) -> dict:
+async def track(customer: CustomerClient, url: str, title: str, headers: dict[str, str] | None = None) -> dict:
     r = await customer.http.post("/v1/track", params={"organization_id": customer.org},
                                  json={"type": "page_view", "url": url, "title": title},
                                  headers={"Authorization": f"Bearer {customer.token}", **(headers or {})})
@@ -64,7 +64,7 @@ async def push_about(sock: Socket, action: str, customer_id: str, timeout: float
             return payload
 
 
-async def all_pages(agent: Agent, first: dict) -> tuple[list[str], list[dict]]:
+async def all_pages(agent: AgentClient, first: dict) -> tuple[list[str], list[dict]]:
     """Customer ids of every page of a listing, following next_page_id; and the responses."""
     replies = [await agent.ok("list_customers", first)]
     while "next_page_id" in replies[-1]:
@@ -137,7 +137,7 @@ async def test_list_customers_pages_and_filters_thousands_of_visitors(shop, valk
 async def test_customers_of_another_license_are_never_visible(server, shop, valkey):
     org, agent = shop
     theirs = await new_license(valkey)
-    stranger = await Customer(server.url, theirs).authorize()
+    stranger = await CustomerClient(server.url, theirs).authorize()
     try:
         await track(stranger, "https://theirs.example/", "Theirs")
         await Tracker(valkey).page_views(theirs, [(str(uuid.uuid4()), "https://theirs.example/", None)])
@@ -162,7 +162,7 @@ async def test_customers_of_another_license_are_never_visible(server, shop, valk
 
 async def test_get_customer_shows_visit_statistics_chat_state_and_ignores_untrusted_proxy_headers(server, shop):
     org, agent = shop
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     try:
         await customer.ok("update_customer", {"name": "Dana", "email": "dana@example.com"})
         await track(customer, "https://shop.example/", "Home", PROXY_HEADERS)
@@ -200,8 +200,8 @@ async def test_a_subscribed_agent_sees_visitors_arrive_move_and_leave(short_serv
     bob = await make_agent(valkey, short_server.url, org, "bob")
     outsider = await make_agent(valkey, short_server.url, await new_license(valkey), "zed")
     ann_rtm, bob_rtm, outsider_rtm = await ann.rtm(), await bob.rtm(), await outsider.rtm()
-    dana = await Customer(short_server.url, org).authorize()
-    eli = await Customer(short_server.url, org).authorize()
+    dana = await CustomerClient(short_server.url, org).authorize()
+    eli = await CustomerClient(short_server.url, org).authorize()
     try:
         sub = await ann_rtm.request("subscribe_customers", {"limit": 50})
         assert sub["success"] and sub["payload"]["customers"] == [], sub
@@ -280,7 +280,7 @@ async def test_subscriptions_are_rtm_only_and_login_can_start_one(server, shop):
     org, agent = shop
     r = await agent.call("subscribe_customers", {})
     assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
-    customer = await Customer(server.url, org).authorize()
+    customer = await CustomerClient(server.url, org).authorize()
     try:
         await track(customer, "https://shop.example/", "Home")
         sock = await agent.rtm(customer_monitoring_level="online")

@@ -16,11 +16,11 @@ import brotli
 import httpx
 import pytest
 
+from tests.support import AgentClient
 from widget_server import keys
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.core.store import Store
 from widget_server.protocol.config import Appearance, LicenseConfig
-from widget_server.testing import Agent
 from widget_server.widget.build import DIST_DIR, read_manifest
 from widget_server.widget.locales import TEXTS, negotiate
 from widget_server.widget.themes import load_themes
@@ -309,7 +309,7 @@ async def test_config_has_theme_texts_forms_and_the_visitor_part(http, valkey):
 async def test_config_shows_online_agents_and_the_visitor_s_chats(http, server, valkey):
     org = await new_license(valkey)
     creds = await create_agent(valkey, org, "ann@example.com", "Ann", "normal")
-    agent = Agent(server.url, "ann@example.com", creds["personal_access_token"])
+    agent = AgentClient(server.url, "ann@example.com", creds["personal_access_token"])
     try:
         await agent.ok("set_routing_status", {"status": "accepting_chats"})
         first = (await visit(http, org)).json()
@@ -357,7 +357,7 @@ async def test_the_anonymous_configuration_is_shared_but_follows_changes(http, s
     creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
     org = creds["organization_id"]
     agent_creds = await create_agent(valkey, org, "cara@example.com", "Cara", "normal")
-    agent = Agent(server.url, "cara@example.com", agent_creds["personal_access_token"])
+    agent = AgentClient(server.url, "cara@example.com", agent_creds["personal_access_token"])
     params = {"organization_id": org, "group_id": "0"}
 
     async def config_until(check, headers=None):

@@ -25,6 +25,8 @@ ACTION = "license_config_changed"
 
 
 class ConfigChanged(msgspec.Struct):
+    """The bus message (``license_config_changed``): every worker forgets what it keeps of this license."""
+
     organization_id: str
 
 

@@ -21,7 +21,7 @@ import msgspec
 from ..protocol import agent as a
 from ..protocol.common import rfc3339_to_ms
 from ..protocol.errors import ApiError
-from ..protocol.users import Customer, Geolocation, Statistics, Visit, VisitedPage
+from ..protocol.users import Customer, CustomerVisit, Statistics, VisitedPage, VisitGeolocation
 from ..tracking import Tracker, Visitor, VisitorIndex
 from .chats import customer_view
 from .store import Store
@@ -65,13 +65,13 @@ def build_customer(cid: str, rec: dict[str, str], visitor: Visitor | None, chats
         stats.page_views_count = visitor.statistics.page_views_count
         customer.online = visitor.online
         v = visitor.visit
-        geo = Geolocation(country=v.country or None, country_code=v.country_code or None, region=v.region or None,
-                          city=v.city or None, timezone=v.timezone or None)
-        customer.visit = Visit(
+        geo = VisitGeolocation(country=v.country or None, country_code=v.country_code or None,
+                               region=v.region or None, city=v.city or None, timezone=v.timezone or None)
+        customer.visit = CustomerVisit(
             started_at=iso(v.started_at),
             last_pages=[VisitedPage(opened_at=iso(p.opened_at), url=p.url, title=p.title) for p in visitor.last_pages],
             referrer=v.referrer or None, ip=v.ip or None, user_agent=v.user_agent or None,
-            geolocation=geo if geo != Geolocation() else None,
+            geolocation=geo if geo != VisitGeolocation() else None,
             ended_at=None if visitor.online else iso(visitor.last_seen))
     customer.statistics = stats
     state, chat_ids = chat_state(chats)

@@ -12,7 +12,7 @@ import msgspec
 
 from ..protocol import agent as a
 from ..protocol.configuration import BotRules, Webhook
-from ..protocol.events import Button, Message, RichElement, RichMessage
+from ..protocol.events import Message, RichButton, RichElement, RichMessage
 from ..protocol.errors import ApiError
 from .agents import AgentCaller, AgentCore
 
@@ -69,10 +69,10 @@ class RuleBot:
 
     @staticmethod
     def _menu(rules: BotRules, title: str) -> RichMessage:
-        buttons = [Button(text=label, type="message", value=label, postback_id=f"menu:{i}")
+        buttons = [RichButton(text=label, type="message", value=label, postback_id=f"menu:{i}")
                    for i, label in enumerate(rules.menu)]
-        buttons.append(Button(text=rules.handover_button, type="message", value=rules.handover_button,
-                              postback_id=HANDOVER))
+        buttons.append(RichButton(text=rules.handover_button, type="message", value=rules.handover_button,
+                                  postback_id=HANDOVER))
         return RichMessage(template_id="quick_replies", elements=[RichElement(title=title, buttons=buttons)])
 
     async def _send(self, caller: AgentCaller, chat_id: str, event: Any) -> None:

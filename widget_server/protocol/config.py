@@ -55,6 +55,8 @@ class ConfigurationRequest(msgspec.Struct, omit_defaults=True):
 
 
 class Button(msgspec.Struct):
+    """A chat button of the license (LiveChat's image or text chat buttons), as ``get_configuration`` lists them."""
+
     id: str
     type: str
     online_value: str

@@ -35,6 +35,8 @@ class Postback(msgspec.Struct, omit_defaults=True):
 
 
 class Image(msgspec.Struct, omit_defaults=True):
+    """An image of a message or of a rich message element (the same object in both)."""
+
     url: str
     name: str | None = None
     content_type: str | None = None
@@ -84,7 +86,9 @@ class File(_EventBase, tag="file"):
     alternative_text: str | None = None
 
 
-class Button(msgspec.Struct, kw_only=True, omit_defaults=True):
+class RichButton(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A button of a rich message element; ``user_ids`` are who toggled it (``send_rich_message_postback``)."""
+
     text: Annotated[str, msgspec.Meta(max_length=1024)]
     type: Literal["webview", "message", "url", "phone", "cancel"] | None = None
     value: str | None = None
@@ -94,21 +98,11 @@ class Button(msgspec.Struct, kw_only=True, omit_defaults=True):
     target: Literal["new", "current"] | None = None
 
 
-class RichImage(msgspec.Struct, kw_only=True, omit_defaults=True):
-    url: str
-    name: str | None = None
-    content_type: str | None = None
-    size: int | None = None
-    width: int | None = None
-    height: int | None = None
-    alternative_text: str | None = None
-
-
 class RichElement(msgspec.Struct, kw_only=True, omit_defaults=True):
     title: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
     subtitle: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
-    image: RichImage | None = None
-    buttons: Annotated[list[Button], msgspec.Meta(max_length=50)] | None = None
+    image: Image | None = None
+    buttons: Annotated[list[RichButton], msgspec.Meta(max_length=50)] | None = None
     ecommerce: dict[str, Any] | None = None
 
 

@@ -37,7 +37,7 @@ class VisitedPage(msgspec.Struct):
     title: str
 
 
-class Geolocation(msgspec.Struct, omit_defaults=True):
+class VisitGeolocation(msgspec.Struct, omit_defaults=True):
     """Where a visit comes from (LiveChat's ``visit.geolocation``), when a trusted proxy said so."""
 
     country: str | None = None
@@ -47,7 +47,7 @@ class Geolocation(msgspec.Struct, omit_defaults=True):
     timezone: str | None = None
 
 
-class Visit(msgspec.Struct, omit_defaults=True):
+class CustomerVisit(msgspec.Struct, omit_defaults=True):
     """The customer's current visit as agents see it (LiveChat 3.6 ``visit``; ``last_visit`` before 3.6)."""
 
     started_at: str
@@ -55,7 +55,7 @@ class Visit(msgspec.Struct, omit_defaults=True):
     referrer: str | None = None
     ip: str | None = None
     user_agent: str | None = None
-    geolocation: Geolocation | None = None
+    geolocation: VisitGeolocation | None = None
     ended_at: str | None = None
     """Set once the visitor has left (is not online any more)."""
 
@@ -73,7 +73,7 @@ class Customer(msgspec.Struct, kw_only=True, omit_defaults=True):
     session_fields: list[dict[str, str]] = msgspec.field(default_factory=list)
     address: Address | None = None
     statistics: Statistics | None = None
-    visit: Visit | None = None
+    visit: CustomerVisit | None = None
     online: bool | None = None
     created_at: str | None = None
     state: Literal["browsing", "chatting", "queued", "invited"] | None = None

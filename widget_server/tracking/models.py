@@ -18,7 +18,8 @@ class Page(msgspec.Struct):
 
 
 class Geolocation(msgspec.Struct, omit_defaults=True):
-    """Where a visit comes from, as a trusted proxy in front of the server reported it (see ``web/client.py``)."""
+    """Where a visit comes from, as a trusted proxy in front of the server reported it (see ``web/client.py``); "" is
+    unknown. Agents get it as ``protocol.users.VisitGeolocation``."""
 
     country: str = ""
     country_code: str = ""
@@ -36,6 +37,9 @@ class ClientInfo(msgspec.Struct, frozen=True):
 
 
 class Visit(msgspec.Struct):
+    """The current visit as the tracker keeps it (unix seconds, "" for unknown); agents get it as
+    ``protocol.users.CustomerVisit`` (``core/customers.py``)."""
+
     started_at: int
     referrer: str = ""
     user_agent: str = ""

@@ -41,17 +41,19 @@ _encode = msgspec.json.encode
 _raw = msgspec.json.Decoder(msgspec.Raw)
 
 
-class _ErrorBody(msgspec.Struct):
+class _RelayedErrorBody(msgspec.Struct):
+    """An upstream's error as it is read: ``protocol.errors.ErrorBody``, but one without a message is still relayed."""
+
     type: str
     message: str = ""
     data: dict[str, Any] | None = None
 
 
-class _ErrorPayload(msgspec.Struct):
-    error: _ErrorBody
+class _RelayedError(msgspec.Struct):
+    error: _RelayedErrorBody
 
 
-_error_decoder = msgspec.json.Decoder(_ErrorPayload)
+_error_decoder = msgspec.json.Decoder(_RelayedError)
 
 
 class UpstreamError(ApiError):

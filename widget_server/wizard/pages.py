@@ -51,7 +51,7 @@ from .sessions import (
     is_secure,
     same_origin,
 )
-from .versions import ConfigChanged, Versions, WizardSettings
+from .versions import SaveConflict, Versions, WizardSettings
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -321,7 +321,7 @@ class WizardController(Controller):
                     restored_from: int | None = None) -> int:
         try:
             number = await Versions(state.valkey).save(owner.org, settings, owner.email, restored_from)
-        except ConfigChanged:
+        except SaveConflict:
             raise Refused("The settings changed elsewhere while saving; reload the page and try again.", 409) from None
         await state.config_changes.announce(owner.org)
         return number

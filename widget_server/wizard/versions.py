@@ -65,7 +65,7 @@ class Version(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Not stored: the hash field is the number."""
 
 
-class ConfigChanged(Exception):
+class SaveConflict(Exception):
     """The configuration kept changing under a save (it was retried)."""
 
 
@@ -95,7 +95,7 @@ class Versions:
                                  args=[raw, _encode(settings.applied_to(config)), MAX_VERSIONS, initial, record])
             if int(n) >= 0:
                 return int(n)
-        raise ConfigChanged(org)
+        raise SaveConflict(org)
 
     async def list(self, org: str) -> list[Version]:
         """The kept versions, newest first."""
