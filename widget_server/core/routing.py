@@ -13,61 +13,9 @@ import time
 from typing import Any
 
 from .. import keys
+from . import scripts
 
 PRIORITIES = ("first", "normal", "last")
-
-_PICK = r"""
-local function pick(status, load, max, last, sets, bots, humans_only)
-  for _, set in ipairs(sets) do
-    local best, bload, blast = nil, nil, nil
-    for _, a in ipairs(redis.call('SMEMBERS', set)) do
-      if redis.call('HGET', status, a) == 'accepting_chats'
-         and not (humans_only and redis.call('SISMEMBER', bots, a) == 1) then
-        local l = tonumber(redis.call('HGET', load, a) or '0')
-        local m = tonumber(redis.call('HGET', max, a) or '6')
-        if l < m then
-          local t = tonumber(redis.call('HGET', last, a) or '0')
-          if best == nil or l < bload or (l == bload and (t < blast or (t == blast and a < best))) then
-            best, bload, blast = a, l, t
-          end
-        end
-      end
-    end
-    if best then return best end
-  end
-  return nil
-end
-"""
-
-# KEYS: status, load, max, last, first/normal/last member sets, bots. ARGV: now_ms, "h" for humans only.
-ASSIGN = _PICK + r"""
-local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]}, KEYS[8], ARGV[2] == 'h')
-if not a then return nil end
-redis.call('HINCRBY', KEYS[2], a, 1)
-redis.call('HSET', KEYS[4], a, ARGV[1])
-return a
-"""
-
-# KEYS: as ASSIGN, then the queue. ARGV: now_ms. Pops the oldest queued entry only if someone can take it
-# (an entry ending in " h" was handed over by a bot and goes to humans only).
-DRAIN_ONE = _PICK + r"""
-local head = redis.call('LINDEX', KEYS[9], 0)
-if not head then return nil end
-local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]}, KEYS[8], string.sub(head, -2) == ' h')
-if not a then return nil end
-local entry = redis.call('LPOP', KEYS[9])
-redis.call('HINCRBY', KEYS[2], a, 1)
-redis.call('HSET', KEYS[4], a, ARGV[1])
-return {entry, a}
-"""
-
-# KEYS: load, the agent's chats. ARGV: agent id, chat id. Counts a chat out once, never below zero.
-RELEASE = r"""
-if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return 0 end
-local l = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if l > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end
-return 1
-"""
 
 AVERAGE_WAIT_PER_POSITION = 60
 """Seconds of expected wait per queue position (LiveChat reports an estimate too)."""
@@ -80,9 +28,9 @@ def _ms() -> int:
 class Router:
     def __init__(self, valkey: Any) -> None:
         self.r = valkey
-        self._assign = valkey.register_script(ASSIGN)
-        self._drain = valkey.register_script(DRAIN_ONE)
-        self._release = valkey.register_script(RELEASE)
+        self._assign = scripts.register(valkey, "route_chat")
+        self._drain = scripts.register(valkey, "route_queued_chat")
+        self._release = scripts.register(valkey, "release_chat")
 
     @staticmethod
     def _keys(org: str, group_id: int) -> list[str]:

@@ -1,8 +1,9 @@
 """Valkey storage of licenses, customers, chats, threads and events.
 
 Writes that must see a consistent state (open or close a thread, append events to an active thread) are Lua scripts
-over keys of one hash tag, so they are atomic on a single Valkey and in a cluster alike. Events are stored already
-encoded, with their server id spliced in by the script, so reading a thread never re-encodes anything.
+(``core/scripts/``) over keys of one hash tag, so they are atomic on a single Valkey and in a cluster alike. Events
+are stored already encoded, with their server id spliced in by the script, so reading a thread never re-encodes
+anything.
 """
 
 from __future__ import annotations
@@ -18,148 +19,7 @@ from valkey.exceptions import ResponseError
 from .. import keys
 from ..protocol.config import LicenseConfig
 from ..valkey import Coalescer
-
-_LUA_APPEND = r"""
-local function append(chat, thread, events, lept, tid, tca, now, items, first)
-  local n0 = nil
-  local i = first
-  while i <= #items do
-    local etype, json, public = items[i], items[i + 1], items[i + 2]
-    local n = redis.call('HINCRBY', thread, 'seq', 1)
-    if not n0 then n0 = n end
-    local full = '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(json, 2)
-    redis.call('HSET', events, n, full)
-    if public == '1' then
-      redis.call('HSET', lept, etype,
-        '{"thread_id":"' .. tid .. '","thread_created_at":"' .. tca .. '","event":' .. full .. '}')
-    end
-    i = i + 3
-  end
-  redis.call('HSET', chat, 'last_event_ms', now)
-  return n0
-end
-"""
-
-# KEYS: chat, thread, events, lept. ARGV: thread_id, "active"|"any", now_ms, then (type, json, public) triples.
-APPEND_EVENTS = _LUA_APPEND + r"""
-if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('thread_not_found') end
-if ARGV[2] == 'active' and redis.call('HGET', KEYS[2], 'active') ~= '1' then
-  return redis.error_reply('chat_inactive')
-end
-local tca = redis.call('HGET', KEYS[2], 'created_at')
-return append(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tca, ARGV[3], ARGV, 4)
-"""
-
-# A chat message in one round trip: the caller's access, the thread, the append and the pushes, atomically (so the
-# pushes of a chat leave in the order of its events, and only once they are stored). KEYS: chat, lept. ARGV:
-# 1 organization, 2 the customer the caller must be ('' when not a customer), 3 the agent who must be in the chat ('' for
-# no such check), 4 '1' to use the last thread when none is active, 5 now_ms, 6 thread key prefix, 7 events key suffix,
-# 8 message head ('' to publish nothing), 9 between thread id and event, 10 message tail, 11 channel prefix, 12 channel
-# suffix, 13.. (type, json, public) of one event. Published: head .. thread_id .. ARGV[9] .. event .. tail, to the
-# channel of the customer (public events only) and of every agent. Returns {seq, thread_id, customer_id, agent_ids}.
-SEND_EVENT = _LUA_APPEND + r"""
-local c = redis.call('HMGET', KEYS[1], 'org', 'customer_id', 'agent_ids', 'active_thread', 'last_thread_id',
-  'last_thread_created_at')
-if c[1] ~= ARGV[1] then return redis.error_reply('not_found') end
-if ARGV[2] ~= '' and c[2] ~= ARGV[2] then return redis.error_reply('authorization') end
-local agents = cjson.decode(c[3] or '[]')
-if ARGV[3] ~= '' then
-  local member = false
-  for _, a in ipairs(agents) do if a == ARGV[3] then member = true end end
-  if not member then return redis.error_reply('not_member') end
-end
-local tid = c[4]
-if not tid or tid == '' then
-  if ARGV[4] ~= '1' or not c[5] or c[5] == '' then return redis.error_reply('chat_inactive') end
-  tid = c[5]
-end
-local thread = ARGV[6] .. tid
-local tca = c[6]
-if tid ~= c[5] then tca = redis.call('HGET', thread, 'created_at') end
-local n = append(KEYS[1], thread, thread .. ARGV[7], KEYS[2], tid, tca, ARGV[5], ARGV, 13)
-if ARGV[8] ~= '' then
-  local msg = ARGV[8] .. tid .. ARGV[9] .. '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(ARGV[14], 2) .. ARGV[10]
-  if ARGV[15] == '1' then redis.call('PUBLISH', ARGV[11] .. c[2] .. ARGV[12], msg) end
-  for _, a in ipairs(agents) do redis.call('PUBLISH', ARGV[11] .. a .. ARGV[12], msg) end
-end
-return {n, tid, c[2] or '', c[3] or '[]'}
-"""
-
-# KEYS: chat, thread, events, lept. ARGV: thread_id, now_ms, then (type, json, public) triples of closing events.
-CLOSE_THREAD = _LUA_APPEND + r"""
-if redis.call('HGET', KEYS[1], 'active_thread') ~= ARGV[1] then return redis.error_reply('chat_inactive') end
-local tca = redis.call('HGET', KEYS[2], 'created_at')
-local n = append(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tca, ARGV[2], ARGV, 3)
-redis.call('HSET', KEYS[2], 'active', '0')
-redis.call('HSET', KEYS[1], 'active_thread', '')
-return n
-"""
-
-# KEYS: chat, threads, new thread. ARGV: mode (start|resume), thread_id, created_at, created_ms, active (1|0),
-# access json, properties json, user_ids json, thread key prefix, then chat field/value pairs (start only).
-OPEN_THREAD = r"""
-local chat = KEYS[1]
-if ARGV[1] == 'start' then
-  if redis.call('EXISTS', chat) == 1 then return redis.error_reply('chat_exists') end
-  local fields = {}
-  for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
-  redis.call('HSET', chat, unpack(fields))
-else
-  if redis.call('EXISTS', chat) == 0 then return redis.error_reply('chat_not_found') end
-  local active = redis.call('HGET', chat, 'active_thread')
-  if active and active ~= '' then return redis.error_reply('chat_active') end
-end
-local prev = redis.call('HGET', chat, 'last_thread_id') or ''
-redis.call('HSET', KEYS[3], 'id', ARGV[2], 'created_at', ARGV[3], 'created_ms', ARGV[4], 'active', ARGV[5],
-  'seq', 0, 'access', ARGV[6], 'properties', ARGV[7], 'user_ids', ARGV[8], 'previous_thread_id', prev)
-if prev ~= '' then redis.call('HSET', ARGV[9] .. prev, 'next_thread_id', ARGV[2]) end
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('HSET', chat, 'last_thread_id', ARGV[2], 'last_thread_created_at', ARGV[3], 'last_thread_ms', ARGV[4])
-if ARGV[5] == '1' then redis.call('HSET', chat, 'active_thread', ARGV[2]) end
-return prev
-"""
-
-# KEYS: a hash. ARGV: ttl in seconds ("" for none), then field/value pairs. Writes the fields and the expiry together.
-PUT_HASH = r"""
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-if ARGV[1] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return 1
-"""
-
-# KEYS: a hash. ARGV: the number of field/value pairs to set, the number to set only if absent, those pairs, then
-# field/increment pairs. One atomic update of a hash (what a MULTI would be, which a cluster client cannot send).
-UPDATE_HASH = r"""
-local set_end = 2 + 2 * tonumber(ARGV[1])
-local setnx_end = set_end + 2 * tonumber(ARGV[2])
-for i = 3, set_end, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-for i = set_end + 1, setnx_end, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
-for i = setnx_end + 1, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""
-
-# KEYS: a hash. ARGV: field, "1" if the field was present when read (else "0"), the value read, the new value.
-# Compare-and-set of one field (the cluster-safe form of a WATCHed read-modify-write): 0 when the field changed since.
-SET_IF_UNCHANGED = r"""
-if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('not_found') end
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if ARGV[2] == '1' then
-  if current ~= ARGV[3] then return 0 end
-elseif current then
-  return 0
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-return 1
-"""
-
-# KEYS: the customer's connections. ARGV: connection id, now (s), max age (s), limit. Forgets connections older
-# than max age, then adds this one unless the customer already has ``limit``: 1 when added, 0 when refused.
-ADD_CONNECTION = r"""
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
-"""
+from . import scripts
 
 CONFIG_CACHE_SECONDS = 2.0
 _json_decode = msgspec.json.decode
@@ -168,8 +28,6 @@ _config_decoder = msgspec.json.Decoder(LicenseConfig)
 
 
 _list_decode = msgspec.json.Decoder(list[str]).decode
-_CHANNEL_PREFIX, _, _CHANNEL_SUFFIX = keys.user_channel("\n").partition("\n")
-_EVENTS_SUFFIX = keys.thread_events("c", "t").removeprefix(keys.thread("c", "t"))
 
 
 class SentEvent(msgspec.Struct, array_like=True):
@@ -183,25 +41,6 @@ class SentEvent(msgspec.Struct, array_like=True):
 
 def _s(value: bytes | None) -> str | None:
     return None if value is None else value.decode()
-
-
-# KEYS: the customer's record, the customer's chats. ARGV: id, org, created_at (set when missing), how many chat ids,
-# now (unix s), then field, value pairs to set (not for a banned customer). A page load's customer work in one call:
-# returns {banned_until (a ban in force) or '', chat ids}.
-CUSTOMER_VISIT = r"""
-redis.call('HSETNX', KEYS[1], 'id', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'org', ARGV[2])
-redis.call('HSETNX', KEYS[1], 'created_at', ARGV[3])
-local ban = redis.call('HGET', KEYS[1], 'banned_until')
-if ban and tonumber(ban) > tonumber(ARGV[5]) then return {ban, {}} end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return {'', redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[4]) - 1)}
-"""
-
-CUSTOMER_WITH_CHATS = """
-return {redis.call('HGETALL', KEYS[1]), redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)}
-"""
-"""KEYS: the customer's record, the customer's chats (by last activity). ARGV: how many chat ids."""
 
 
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
@@ -225,18 +64,18 @@ class Store:
 
     def __init__(self, valkey: Any) -> None:
         self.r = valkey
-        self._append = valkey.register_script(APPEND_EVENTS)
-        self._send_event = valkey.register_script(SEND_EVENT)
+        self._append = scripts.register(valkey, "append_events")
+        self._send_event = scripts.register(valkey, "send_event")
         self._send_events = Coalescer(valkey, self._send_event)
-        self._customer_reads = Coalescer(valkey, valkey.register_script(CUSTOMER_WITH_CHATS))
-        self._customer_visits = Coalescer(valkey, valkey.register_script(CUSTOMER_VISIT))
+        self._customer_reads = Coalescer(valkey, scripts.register(valkey, "customer_with_chat_ids"))
+        self._customer_visits = Coalescer(valkey, scripts.register(valkey, "customer_visit"))
         """Messages of many chats at once leave in pipelined batches (each still one atomic script call)."""
-        self._close = valkey.register_script(CLOSE_THREAD)
-        self._open = valkey.register_script(OPEN_THREAD)
-        self._put_hash = valkey.register_script(PUT_HASH)
-        self._update_hash = valkey.register_script(UPDATE_HASH)
-        self._set_if_unchanged = valkey.register_script(SET_IF_UNCHANGED)
-        self._add_connection = valkey.register_script(ADD_CONNECTION)
+        self._close = scripts.register(valkey, "close_thread")
+        self._open = scripts.register(valkey, "open_thread")
+        self._put_hash = scripts.register(valkey, "put_hash")
+        self._update_hash = scripts.register(valkey, "update_hash")
+        self._set_if_unchanged = scripts.register(valkey, "set_if_unchanged")
+        self._add_connection = scripts.register(valkey, "add_connection")
         self._configs: dict[str, tuple[float, bytes]] = {}
         self._forgotten = 0
         """How many times a cached configuration was dropped: a read that overlapped a drop is not kept."""
@@ -491,8 +330,8 @@ class Store:
         event. Raises StoreError: ``not_found``, ``authorization``, ``not_member``, ``chat_inactive``."""
         head, middle, tail = publish or (b"", b"", b"")
         etype, body, public = item
-        args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, keys.thread(chat_id, ""),
-                _EVENTS_SUFFIX, head, middle, tail, _CHANNEL_PREFIX, _CHANNEL_SUFFIX, etype, body, "1" if public else "0"]
+        args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, head, middle, tail, etype, body,
+                "1" if public else "0"]
         try:
             seq, thread_id, cid, agent_ids = await self._send_events(
                 [keys.chat(chat_id), keys.chat_last_events(chat_id)], args)

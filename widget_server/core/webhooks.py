@@ -25,6 +25,7 @@ from valkey.exceptions import ResponseError
 from .. import keys
 from ..protocol.common import now_rfc3339
 from ..protocol.configuration import Webhook, WebhookDelivery
+from . import scripts
 from .ids import uuid_id
 
 log = logging.getLogger("widget_server.webhooks")
@@ -40,29 +41,9 @@ _webhook_decoder = msgspec.json.Decoder(Webhook)
 _delivery_decoder = msgspec.json.Decoder(WebhookDelivery)
 _encode = msgspec.json.encode
 
-# KEYS: retry zset, stream. ARGV: now_ms, max entries. Moves due retries back to the stream exactly once; returns
-# when the next one is due (ms), -1 when none waits.
-_PUMP = r"""
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, item in ipairs(due) do
-  redis.call('ZREM', KEYS[1], item)
-  local f = cjson.decode(item)
-  redis.call('XADD', KEYS[2], '*', 'org', f.org, 'webhook', f.webhook, 'attempt', f.attempt, 'body', f.body)
-end
-local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if next[2] then return tonumber(next[2]) end
-return -1
-"""
 PUMP_IDLE_SECONDS = 5.0
 """How long a worker's retry pump sleeps when no retry waits: a retry this worker schedules wakes it at once, one that
 another worker schedules is due after ``retry_base`` at the earliest and that worker's pump moves it."""
-
-# KEYS: stream. ARGV: group, entry id. Acknowledges a delivered entry and drops it from the stream together.
-_DONE = r"""
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('XDEL', KEYS[1], ARGV[2])
-"""
-
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -159,8 +140,8 @@ class Deliverer:
         self.retry_base = retry_base
         self.consumer = uuid_id()
         self.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._pump = valkey.register_script(_PUMP)
-        self._done = valkey.register_script(_DONE)
+        self._pump = scripts.register(valkey, "pump_webhook_retries")
+        self._done = scripts.register(valkey, "finish_webhook_delivery")
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self.internal: dict[str, Callable[[Webhook, bytes], Awaitable[None]]] = {}

@@ -56,7 +56,6 @@ import functools
 import hashlib
 import logging
 import math
-import re
 import struct
 import time
 import uuid
@@ -67,6 +66,7 @@ from typing import Any
 import msgspec
 
 from .. import keys
+from ..core import scripts
 from ..protocol.errors import ApiError
 from ..valkey import Coalescer, ScriptBatch
 from .models import Activity, DayCounters, Geolocation, HourCounters, OnlinePage, Page, Visit, Visitor, VisitorStatistics
@@ -76,164 +76,6 @@ log = logging.getLogger("widget_server.tracking")
 RECORD = ">IIIIHH"
 """first seen, last seen, visit start, page views, visits, chats; the packed visitor id follows."""
 RECORD_SIZE = 20
-
-# KEYS: 1 the visitor's identity bucket (``<base>id:<n>``, base = "<P>:{<org>}:tr:"); every other key of the license
-# is named from its base (they share its hash tag, so they live in its slot).
-# ARGV: 1 mode (view|beat|seen|chat), 2 packed visitor id, 3 now, 4 the UTC day (YYYY-MM-DD), 5 visit json, 6 page
-# json, 7 user agent ('' when none), 8 its digest (as the visit json names it), 9 the customer id whose invitation to
-# take ('' for none), 10 the wall clock (bans end by it, whatever the tracker's clock says).
-# @NAMES@ are the tracker's settings, written into the script's text (one script per configuration): fewer arguments
-# to pack and send on every page view.
-# Returns the record's fields after the action, then the previous "last seen", the watch flag and the invitation
-# taken ('' when none); {-1, until} for a banned visitor (nothing recorded); nil for a heartbeat of an unknown one.
-TRACK = r"""
-local mode, vid, now, day = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local per, gap, retention = @PER@, @GAP@, @RETENTION@
-local base = string.match(KEYS[1], '^(.*)id:%d+$')
-local banned = redis.call('HGET', base .. 'bans', vid)
-if banned then
-  if tonumber(banned) > tonumber(ARGV[10]) then return {-1, banned} end
-  redis.call('HDEL', base .. 'bans', vid)
-end
-local id = redis.call('HGET', KEYS[1], vid)
-local rkey, field, rec
-if id then
-  id = tonumber(id)
-  rkey, field = base .. 'rec:' .. math.floor(id / per), id % per
-  rec = redis.call('HGET', rkey, field)
-end
-local first, last, vstart, views, visits, chats = now, 0, now, 0, 0, 0
-if rec then
-  local f, l, s, pv, v, c = struct.unpack('>IIIIHH', rec)
-  -- a record past retention that the sweep has not reached yet is a new visitor's
-  if now - l <= retention then first, last, vstart, views, visits, chats = f, l, s, pv, v, c end
-end
-if mode == 'beat' and last == 0 then return false end
-local counters = base .. 'day:' .. day
-local previous = last
-local hour = math.floor(now / 3600)
-if math.floor(previous / 3600) < hour then redis.call('HINCRBY', counters, 'v' .. (hour % 24), 1) end
-if not id then
-  id = redis.call('LPOP', base .. 'free')
-  if id then id = tonumber(id) else id = redis.call('INCR', base .. 'seq') - 1 end
-  redis.call('HSET', KEYS[1], vid, id)
-  rkey, field = base .. 'rec:' .. math.floor(id / per), id % per
-end
-local visit = base .. 'visit:' .. id
-local new_visit = now - last > gap
-if now > last then last = now end
-if new_visit then
-  vstart = now
-  visits = math.min(visits + 1, 65535)
-  redis.call('HINCRBY', counters, 'visits', 1)
-  redis.call('DEL', visit)
-end
-if mode == 'view' then
-  views = views + 1
-  redis.call('HINCRBY', counters, 'page_views', 1)
-  redis.call('HINCRBY', counters, 'p' .. (hour % 24), 1)
-elseif mode == 'chat' then
-  chats = math.min(chats + 1, 65535)
-  redis.call('HINCRBY', counters, 'chats', 1)
-  redis.call('HINCRBY', counters, 'c' .. (hour % 24), 1)
-end
-redis.call('HSET', rkey, field, struct.pack('>IIIIHH', first, last, vstart, views, visits, chats) .. vid)
-local online = base .. 'on:' .. math.floor(now / @SLOT@)
-redis.call('SETBIT', online, id, 1)
-redis.call('EXPIRE', online, @BITMAP_TTL@)
-redis.call('PFADD', base .. 'uv:' .. day, vid)
-redis.call('EXPIRE', counters, @DAY_TTL@)
-redis.call('EXPIRE', base .. 'uv:' .. day, @DAY_TTL@)
-if redis.call('EXISTS', visit) == 0 then
-  redis.call('RPUSH', visit, ARGV[5])
-  if ARGV[7] ~= '' then
-    -- interned once per license and retention period; the hash outlives every visit list that names it
-    local period = math.floor(now / retention)
-    local agents = base .. 'ua:' .. period
-    if redis.call('HSET', agents, ARGV[8], ARGV[7]) == 1 then
-      redis.call('EXPIRE', agents, (period + 3) * retention - now)
-    end
-  end
-end
-if mode == 'view' then
-  if redis.call('RPUSH', visit, ARGV[6]) > @PAGES@ + 1 then
-    -- drop the oldest page, keeping the visit's details in front
-    local head = redis.call('LPOP', visit)
-    redis.call('LPOP', visit)
-    redis.call('LPUSH', visit, head)
-  end
-end
-redis.call('EXPIRE', visit, retention)
-local invitation = ''
-if ARGV[9] ~= '' then
-  invitation = redis.call('GETDEL', string.sub(base, 1, -4) .. 'invite:' .. ARGV[9]) or ''
-end
-return {id, new_visit and 1 or 0, first, last, vstart, views, visits, chats, previous,
-        redis.call('EXISTS', base .. 'watch'), invitation}
-"""
-
-# KEYS: 1 identity bucket. ARGV: 1 packed visitor id, 2 records prefix, 3 visit prefix, 4 records per bucket, 5 user
-# agents prefix. Returns {dense id, record, visit list, the user agent its details name (false: none)}.
-READ_VISITOR = r"""
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return false end
-id = tonumber(id)
-local per = tonumber(ARGV[4])
-local rec = redis.call('HGET', ARGV[2] .. math.floor(id / per), id % per)
-if not rec then return false end
-local items = redis.call('LRANGE', ARGV[3] .. id, 0, -1)
-local ua = false
-if items[1] then
-  -- (a '"' inside a JSON string is escaped, so no value can fake this)
-  local period, digest = string.match(items[1], '"ua":"(%d+)%.([%w_-]+)"')
-  if period then ua = redis.call('HGET', ARGV[5] .. period, digest) end
-end
-return {id, rec, items, ua}
-"""
-
-# KEYS: 1 scratch union, 2.. online minutes. ARGV: 1 cursor (bit), 2 limit, 3 records prefix, 4 records per bucket.
-ONLINE = r"""
-redis.call('BITOP', 'OR', KEYS[1], unpack(KEYS, 2))
-local total = redis.call('BITCOUNT', KEYS[1])
-local pos, limit, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-local out = {total, -1}
-local n = 0
-while true do
-  local bit = redis.call('BITPOS', KEYS[1], 1, pos, -1, 'BIT')
-  if bit < 0 then break end
-  if n == limit then out[2] = bit break end
-  out[#out + 1] = redis.call('HGET', ARGV[3] .. math.floor(bit / per), bit % per) or ''
-  n = n + 1
-  pos = bit + 1
-end
-redis.call('DEL', KEYS[1])
-return out
-"""
-
-# KEYS: 1 identity bucket, 2 free ids. ARGV: 1 now, 2 retention, 3 records prefix, 4 visit prefix, 5 per bucket.
-SWEEP = r"""
-local now, retention, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
-local all = redis.call('HGETALL', KEYS[1])
-local removed = 0
-for i = 1, #all, 2 do
-  local id = tonumber(all[i + 1])
-  local rkey, field = ARGV[3] .. math.floor(id / per), id % per
-  local rec = redis.call('HGET', rkey, field)
-  local stale = true
-  if rec then
-    local _, last = struct.unpack('>II', rec)
-    stale = now - last > retention
-  end
-  if stale then
-    redis.call('HDEL', KEYS[1], all[i])
-    if rec then redis.call('HDEL', rkey, field) end
-    redis.call('DEL', ARGV[4] .. id)
-    redis.call('RPUSH', KEYS[2], id)
-    removed = removed + 1
-  end
-end
-return removed
-"""
 
 _encode = msgspec.json.encode
 _page_decoder = msgspec.json.Decoder(tuple[int, str, str])
@@ -324,12 +166,12 @@ class Tracker:
         """Licenses this process has tracked visitors of: the ones its sweeper visits."""
         settings = {"PER": records_per_bucket, "GAP": visit_gap, "RETENTION": retention_seconds, "SLOT": self.slot,
                     "BITMAP_TTL": self.bitmap_ttl, "DAY_TTL": self.counter_ttl, "PAGES": pages_per_visit}
-        self._track = valkey.register_script(re.sub(r"@([A-Z_]+)@", lambda m: str(int(settings[m[1]])), TRACK))
+        self._track = scripts.register(valkey, "track_activity", **settings)
         self._calls = Coalescer(valkey, self._track)
         """Page views and heartbeats arrive many at once on a busy worker: their calls leave in batches."""
-        self._read = valkey.register_script(READ_VISITOR)
-        self._online = valkey.register_script(ONLINE)
-        self._sweep = valkey.register_script(SWEEP)
+        self._read = scripts.register(valkey, "read_visitor")
+        self._online = scripts.register(valkey, "list_online")
+        self._sweep = scripts.register(valkey, "sweep_visitors")
 
     def id_bucket(self, packed: bytes) -> int:
         # blake2b rather than the raw uuid bytes: ids that are not random uuids must spread evenly too
@@ -359,9 +201,9 @@ class Tracker:
     def _track_call(self, org: str, visitor_id: str, mode: str, visit: bytes = b"{}", page: bytes = b"",
                     now: int | None = None, client: Any = None, user_agent: str | None = None,
                     take_invitation: bool = False) -> Any:
-        """The TRACK script's call: queued on ``client`` when it is a pipeline, else an awaitable of its reply, sent
-        in a batch with other calls made at the same time (``Coalescer``). ``visit`` names
-        ``user_agent`` by its digest (``_visit_json``)."""
+        """The ``track_activity`` script's call: queued on ``client`` when it is a pipeline, else an awaitable of its
+        reply, sent in a batch with other calls made at the same time (``Coalescer``). ``visit`` names ``user_agent``
+        by its digest (``_visit_json``)."""
         now = self._now() if now is None else now
         self.orgs.add(org)
         packed = pack_visitor_id(visitor_id)
@@ -484,7 +326,7 @@ class Tracker:
 
     def build_visitor(self, visitor_id: str, rec: bytes, visit_items: list[bytes], now: int,
                       user_agent: bytes | None = None) -> Visitor:
-        """A Visitor from its record, its visit list and its interned user agent (as READ_VISITOR returns them)."""
+        """A Visitor from its record, its visit list and its interned user agent (as ``read_visitor`` returns them)."""
         first, last, vstart, views, visits, chats = unpack_record(rec)
         details = _visit_decoder.decode(visit_items[0]) if visit_items else {}
         if "ua" in details:  # "" when the string is gone (a visit longer than a retention window)

@@ -14,28 +14,11 @@ from typing import Any
 import msgspec
 
 from .. import keys
+from ..core import scripts
 from ..protocol.common import now_rfc3339
 from ..protocol.config import Appearance, FormSetting, LicenseConfig
 
 MAX_VERSIONS = 50
-
-# KEYS: config, versions, seq. ARGV: the config as read ("" when absent), the new config, how many versions to keep,
-# the record of the settings being replaced ("" to skip), the new version's record. The new number, or -1 when the
-# configuration changed since it was read.
-SAVE_VERSION = r"""
-local current = redis.call('GET', KEYS[1]) or ''
-if current ~= ARGV[1] then return -1 end
-if ARGV[4] ~= '' and tonumber(redis.call('GET', KEYS[3]) or '0') == 0 then
-  redis.call('HSET', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[4])
-end
-local n = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[2], n, ARGV[5])
-redis.call('SET', KEYS[1], ARGV[2])
-local oldest = n - tonumber(ARGV[3])
-if oldest > 0 then redis.call('HDEL', KEYS[2], oldest) end
-return n
-"""
-
 
 class WizardSettings(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The part of a license's configuration the wizard edits."""
@@ -77,7 +60,7 @@ _encode = msgspec.json.encode
 class Versions:
     def __init__(self, valkey: Any) -> None:
         self.r = valkey
-        self._save = valkey.register_script(SAVE_VERSION)
+        self._save = scripts.register(valkey, "save_wizard_version")
 
     async def current(self, org: str) -> tuple[bytes, LicenseConfig]:
         """The configuration as stored now (not a worker's cached copy), raw and decoded."""

@@ -1,0 +1,95 @@
+"""Routing's scripts (``core/routing.py``) with their KEYS and ARGV on the session's real Valkey: who gets a chat, and
+that capacity is never handed out twice when workers route at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from widget_server import keys
+from widget_server.core import scripts
+from widget_server.core.routing import PRIORITIES
+
+
+async def _license(valkey, agents: dict[str, tuple[str, int]], status: str = "accepting_chats") -> str:
+    """A license whose group 0 has these agents: id -> (priority, max chats)."""
+    org = f"r{secrets.token_hex(6)}"
+    for agent, (priority, max_chats) in agents.items():
+        await valkey.sadd(keys.group_members(org, 0, priority), agent)
+        await valkey.hset(keys.routing_status(org), agent, status)
+        await valkey.hset(keys.routing_max(org), agent, max_chats)
+    return org
+
+
+def _keys(org: str) -> list[str]:
+    return [keys.routing_status(org), keys.routing_load(org), keys.routing_max(org), keys.routing_last(org),
+            *(keys.group_members(org, 0, p) for p in PRIORITIES), keys.bots(org)]
+
+
+async def test_route_chat_never_exceeds_an_agents_limit_under_concurrent_calls(valkey):
+    """Twenty chats routed at once to two agents who take two each: four are assigned, two per agent, and the load
+    counts them; the rest find nobody (and are queued by the caller)."""
+    route = scripts.register(valkey, "route_chat")
+    org = await _license(valkey, {"a@x": ("normal", 2), "b@x": ("normal", 2)})
+    got = await asyncio.gather(*(route(keys=_keys(org), args=[1000 + i, ""]) for i in range(20)))
+    assigned = [a for a in got if a is not None]
+    assert sorted(assigned) == [b"a@x", b"a@x", b"b@x", b"b@x"]
+    assert await valkey.hgetall(keys.routing_load(org)) == {b"a@x": b"2", b"b@x": b"2"}
+
+
+async def test_route_chat_prefers_priority_then_the_least_busy_then_the_longest_waiting(valkey):
+    route = scripts.register(valkey, "route_chat")
+    org = await _license(valkey, {"bot@x": ("first", 1), "a@x": ("normal", 5), "b@x": ("normal", 5),
+                                  "z@x": ("last", 5)})
+    await valkey.sadd(keys.bots(org), "bot@x")
+    assert await route(keys=_keys(org), args=[1, "h"]) == b"a@x"  # humans only: the bot is skipped
+    assert await route(keys=_keys(org), args=[2, ""]) == b"bot@x"  # priority first, while it has room
+    assert await route(keys=_keys(org), args=[3, ""]) == b"b@x"  # fewest chats
+    assert await route(keys=_keys(org), args=[4, ""]) == b"a@x"  # equal load: who got one least recently
+    assert await valkey.hget(keys.routing_last(org), "a@x") == b"4"
+    await valkey.hset(keys.routing_status(org), mapping={"a@x": "not_accepting_chats", "b@x": "offline"})
+    assert await route(keys=_keys(org), args=[5, ""]) == b"z@x"
+
+
+async def test_route_queued_chat_pops_the_oldest_entry_only_when_someone_takes_it(valkey):
+    """A queued chat leaves the queue in the same step as an agent gets it: drains racing for the last free place
+    pop one entry, and nothing is lost when nobody has room."""
+    drain = scripts.register(valkey, "route_queued_chat")
+    org = await _license(valkey, {"a@x": ("normal", 1), "bot@x": ("first", 3)})
+    await valkey.sadd(keys.bots(org), "bot@x")
+    queue = keys.group_queue(org, 0)
+    k = [*_keys(org), queue]
+    assert await drain(keys=k, args=[1]) is None  # an empty queue
+    await valkey.rpush(queue, "c1 t1 h", "c2 t2", "c3 t3")
+    got = await asyncio.gather(*(drain(keys=k, args=[2]) for _ in range(5)))
+    # oldest first, each to whoever may take it: the entry a bot handed over goes to the human
+    assert sorted(g for g in got if g) == [[b"c1 t1 h", b"a@x"], [b"c2 t2", b"bot@x"], [b"c3 t3", b"bot@x"]]
+    assert await valkey.hgetall(keys.routing_load(org)) == {b"a@x": b"1", b"bot@x": b"2"}
+    # the only human is full: a bot's hand-over waits, though the bot has room
+    await valkey.rpush(queue, "c4 t4 h", "c5 t5")
+    assert await drain(keys=k, args=[3]) is None
+    assert await valkey.lrange(queue, 0, -1) == [b"c4 t4 h", b"c5 t5"]
+
+
+async def test_route_queued_chat_leaves_the_queue_alone_when_nobody_has_room(valkey):
+    drain = scripts.register(valkey, "route_queued_chat")
+    org = await _license(valkey, {"a@x": ("normal", 1)})
+    await valkey.hset(keys.routing_load(org), "a@x", 1)
+    queue = keys.group_queue(org, 0)
+    await valkey.rpush(queue, "c1 t1")
+    assert await drain(keys=[*_keys(org), queue], args=[1]) is None
+    assert await valkey.lrange(queue, 0, -1) == [b"c1 t1"]
+
+
+async def test_release_chat_counts_a_chat_out_once_and_never_below_zero(valkey):
+    """An agent leaving a chat and its thread ending at the same time: the load drops by one, not two."""
+    release = scripts.register(valkey, "release_chat")
+    org = f"r{secrets.token_hex(6)}"
+    k = [keys.routing_load(org), keys.agent_chats(org, "a@x")]
+    await valkey.hset(keys.routing_load(org), "a@x", 2)
+    await valkey.sadd(keys.agent_chats(org, "a@x"), "c1", "c2")
+    assert sorted(await asyncio.gather(*(release(keys=k, args=["a@x", "c1"]) for _ in range(3)))) == [0, 0, 1]
+    assert await valkey.hget(keys.routing_load(org), "a@x") == b"1"
+    await valkey.hset(keys.routing_load(org), "a@x", 0)  # (counted out by hand already)
+    assert await release(keys=k, args=["a@x", "c2"]) == 1
+    assert await valkey.hget(keys.routing_load(org), "a@x") == b"0"

@@ -1,0 +1,253 @@
+"""The store's scripts (``core/store.py``), each called with its KEYS and ARGV on the session's real Valkey: what it
+returns, and the race or partial write it exists to prevent."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import msgspec
+import pytest
+from valkey.exceptions import ResponseError
+
+from widget_server import keys
+from widget_server.core import scripts
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(6)}"
+
+
+async def _pushes(pubsub, n: int, wait: float = 2.0) -> list[tuple[bytes, bytes]]:
+    """The next ``n`` messages (channel, data) a subscriber gets, fewer when ``wait`` seconds pass first."""
+    out: list[tuple[bytes, bytes]] = []
+    deadline = asyncio.get_running_loop().time() + wait
+    while len(out) < n and asyncio.get_running_loop().time() < deadline:
+        m = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if m is not None:  # (None also for a subscription's confirmation)
+            out.append((m["channel"], m["data"]))
+    return out
+
+
+def _thread_keys(chat: str, tid: str) -> list[str]:
+    return [keys.chat(chat), keys.thread(chat, tid), keys.thread_events(chat, tid), keys.chat_last_events(chat)]
+
+
+async def _chat_with_thread(valkey, active: bool = True, **fields: str) -> tuple[str, str]:
+    chat, tid = _id("c"), _id("t")
+    await valkey.hset(keys.chat(chat), mapping={"org": "o1", "customer_id": "cust", "agent_ids": '["a@x"]',
+                                                "active_thread": tid if active else "", "last_thread_id": tid,
+                                                "last_thread_created_at": "2026-01-01T00:00:00Z", **fields})
+    await valkey.hset(keys.thread(chat, tid), mapping={"id": tid, "created_at": "2026-01-01T00:00:00Z",
+                                                       "active": "1" if active else "0", "seq": 0})
+    return chat, tid
+
+
+async def test_append_events_gives_concurrent_appends_distinct_ids_in_one_sequence(valkey):
+    """Two workers appending to one thread at once never hand out the same event id: the sequence number, the event
+    and the chat's last event per type are written together."""
+    append = scripts.register(valkey, "append_events")
+    chat, tid = await _chat_with_thread(valkey)
+    firsts = await asyncio.gather(*(
+        append(keys=_thread_keys(chat, tid), args=[tid, "active", 1000 + i, "message", f'{{"text":"{i}"}}', "1"])
+        for i in range(20)))
+    assert sorted(firsts) == list(range(1, 21))
+    events = await valkey.hgetall(keys.thread_events(chat, tid))
+    assert sorted(int(n) for n in events) == list(range(1, 21))
+    assert all(msgspec.json.decode(body)["id"] == f"{tid}_{int(n)}" for n, body in events.items())
+
+    # several events in one call: consecutive numbers, the first returned; a private one is not a "last event"
+    n = await append(keys=_thread_keys(chat, tid), args=[tid, "any", 2000, "message", b'{"text":"a"}', "1",
+                                                          "system_message", b'{"text":"b"}', "0"])
+    assert n == 21
+    last = msgspec.json.decode(await valkey.hget(keys.chat_last_events(chat), "message"))
+    assert last == {"thread_id": tid, "thread_created_at": "2026-01-01T00:00:00Z",
+                    "event": {"id": f"{tid}_21", "text": "a"}}
+    assert await valkey.hget(keys.chat_last_events(chat), "system_message") is None
+    assert await valkey.hget(keys.chat(chat), "last_event_ms") == b"2000"
+
+
+async def test_append_events_refuses_a_missing_or_ended_thread_and_writes_nothing(valkey):
+    append = scripts.register(valkey, "append_events")
+    chat, tid = await _chat_with_thread(valkey, active=False)
+    with pytest.raises(ResponseError, match="thread_not_found"):
+        await append(keys=_thread_keys(chat, "nope"), args=["nope", "any", 1, "message", "{}", "1"])
+    with pytest.raises(ResponseError, match="chat_inactive"):
+        await append(keys=_thread_keys(chat, tid), args=[tid, "active", 1, "message", "{}", "1"])
+    assert await valkey.hget(keys.thread(chat, tid), "seq") == b"0"
+    assert await append(keys=_thread_keys(chat, tid), args=[tid, "any", 1, "message", "{}", "1"]) == 1
+
+
+async def test_send_event_stores_then_publishes_to_who_may_see_it_in_event_order(valkey):
+    """A message is checked, stored and pushed in one step: concurrent messages of a chat reach every subscriber in
+    the order of their ids, and a private event reaches the agents only."""
+    send = scripts.register(valkey, "send_event")
+    chat, tid = await _chat_with_thread(valkey)
+    pubsub = valkey.pubsub()
+    await pubsub.subscribe(keys.user_channel("cust"), keys.user_channel("a@x"))
+    try:
+        def args(i: int, public: str = "1") -> list:
+            return ["o1", "cust", "", "0", 5000 + i, "H", "|", "T", "message", f'{{"text":"{i}"}}', public]
+
+        replies = await asyncio.gather(*(send(keys=[keys.chat(chat), keys.chat_last_events(chat)], args=args(i))
+                                         for i in range(10)))
+        assert sorted(r[0] for r in replies) == list(range(1, 11))
+        assert {(r[1], r[2], r[3]) for r in replies} == {(tid.encode(), b"cust", b'["a@x"]')}
+        got: dict[bytes, list[bytes]] = {}
+        for channel, data in await _pushes(pubsub, 20):
+            got.setdefault(channel, []).append(data)
+        assert sorted(map(len, got.values())) == [10, 10]
+        for pushes in got.values():
+            ids = [msgspec.json.decode(p[len(b"H") + len(tid) + 1:-1])["id"] for p in pushes]
+            assert ids == [f"{tid}_{n}" for n in range(1, 11)]
+        assert got[keys.user_channel("cust").encode()][0].startswith(f"H{tid}|".encode())
+
+        await send(keys=[keys.chat(chat), keys.chat_last_events(chat)], args=args(99, public="0"))
+        assert [channel for channel, _ in await _pushes(pubsub, 2, wait=0.5)] == [keys.user_channel("a@x").encode()]
+    finally:
+        await pubsub.aclose()
+    assert await valkey.hlen(keys.thread_events(chat, tid)) == 11
+
+
+async def test_send_event_refuses_who_may_not_write_and_a_chat_without_a_thread(valkey):
+    send = scripts.register(valkey, "send_event")
+    chat, tid = await _chat_with_thread(valkey)
+    k = [keys.chat(chat), keys.chat_last_events(chat)]
+
+    def args(org="o1", customer="cust", agent="", attach="0") -> list:
+        return [org, customer, agent, attach, 1, "", "", "", "message", "{}", "1"]
+
+    for bad, error in ((args(org="o2"), "not_found"), (args(customer="other"), "authorization"),
+                       (args(customer="", agent="b@x"), "not_member")):
+        with pytest.raises(ResponseError, match=error):
+            await send(keys=k, args=bad)
+    assert await valkey.hlen(keys.thread_events(chat, tid)) == 0
+    assert (await send(keys=k, args=args(customer="", agent="a@x")))[0] == 1
+
+    await valkey.hset(keys.chat(chat), "active_thread", "")
+    with pytest.raises(ResponseError, match="chat_inactive"):
+        await send(keys=k, args=args())
+    seq, thread_id, *_ = await send(keys=k, args=args(attach="1"))  # e.g. a rating after the chat ended
+    assert (seq, thread_id) == (2, tid.encode())
+
+
+async def test_close_thread_closes_once(valkey):
+    """Two agents closing a chat at the same time: one close is stored with its events, the other is refused and
+    adds nothing (no second "chat closed" event)."""
+    close = scripts.register(valkey, "close_thread")
+    chat, tid = await _chat_with_thread(valkey)
+    results = await asyncio.gather(*(close(keys=_thread_keys(chat, tid), args=[tid, 7000, "system_message",
+                                                                              b'{"text":"closed"}', "1"])
+                                     for _ in range(2)), return_exceptions=True)
+    assert sorted(map(str, results)) == ["1", "chat_inactive"]
+    assert await valkey.hmget(keys.chat(chat), ["active_thread"]) == [b""]
+    assert await valkey.hget(keys.thread(chat, tid), "active") == b"0"
+    assert await valkey.hlen(keys.thread_events(chat, tid)) == 1
+
+
+async def test_open_thread_starts_a_chat_once_and_resumes_only_an_inactive_one(valkey):
+    """Starting a chat twice, or resuming it twice at once, never opens two active threads."""
+    open_thread = scripts.register(valkey, "open_thread")
+    chat = _id("c")
+
+    def call(mode: str, tid: str):
+        return open_thread(keys=[keys.chat(chat), keys.chat_threads(chat), keys.thread(chat, tid)],
+                           args=[mode, tid, f"at-{tid}", 100, "1", "{}", "{}", '["cust"]', keys.thread(chat, ""),
+                                 "id", chat, "org", "o1"])
+
+    assert await call("start", "t1") == b""
+    with pytest.raises(ResponseError, match="chat_exists"):
+        await call("start", "t0")
+    with pytest.raises(ResponseError, match="chat_active"):
+        await call("resume", "t2")
+    await valkey.hset(keys.chat(chat), "active_thread", "")
+    results = await asyncio.gather(call("resume", "t2"), call("resume", "t3"), return_exceptions=True)
+    assert sorted(map(str, results)) == ["b't1'", "chat_active"]
+    winner = "t2" if results[0] == b"t1" else "t3"
+    assert await valkey.lrange(keys.chat_threads(chat), 0, -1) == [b"t1", winner.encode()]
+    assert await valkey.hget(keys.thread(chat, "t1"), "next_thread_id") == winner.encode()
+    assert await valkey.hmget(keys.chat(chat), ["active_thread", "last_thread_id", "org"]) == [
+        winner.encode(), winner.encode(), b"o1"]
+    with pytest.raises(ResponseError, match="chat_not_found"):
+        await open_thread(keys=[keys.chat("nope"), keys.chat_threads("nope"), keys.thread("nope", "t")],
+                          args=["resume", "t", "", 0, "1", "{}", "{}", "[]", keys.thread("nope", "")])
+
+
+async def test_put_hash_writes_the_fields_and_their_expiry_together(valkey):
+    """An uploaded file never exists without its 24 h expiry (a crash between HSET and EXPIRE would keep it)."""
+    put = scripts.register(valkey, "put_hash")
+    key = keys.file("o1", _id("f"))
+    assert await put(keys=[key], args=[60, "name", "a.png", "data", b"\x89PNG"]) == 1
+    assert await valkey.hgetall(key) == {b"name": b"a.png", b"data": b"\x89PNG"}
+    assert 0 < await valkey.ttl(key) <= 60
+    forever = keys.file("o1", _id("f"))
+    await put(keys=[forever], args=["", "name", "b"])
+    assert await valkey.ttl(forever) == -1
+
+
+async def test_update_hash_sets_keeps_and_counts_in_one_step(valkey):
+    """A customer's update on a cluster, where a MULTI cannot be sent: set, set-if-absent and increments at once, so
+    concurrent updates add up and a first-seen field is never overwritten."""
+    update = scripts.register(valkey, "update_hash")
+    key = keys.customer(_id("cust"))
+    await asyncio.gather(*(update(keys=[key], args=[1, 1, "name", f"n{i}", "created_at", f"c{i}", "chats_count", 1])
+                           for i in range(10)))
+    first = await valkey.hgetall(key)
+    assert first[b"chats_count"] == b"10" and first[b"created_at"] in {f"c{i}".encode() for i in range(10)}
+    await update(keys=[key], args=[1, 1, "name", "Ann", "created_at", "later", "chats_count", -1])
+    assert await valkey.hgetall(key) == {b"name": b"Ann", b"created_at": first[b"created_at"], b"chats_count": b"9"}
+
+
+async def test_set_if_unchanged_lets_one_of_two_read_modify_writes_win(valkey):
+    """Two writers read the same value and write their change: the second is told (0) instead of overwriting the
+    first's, and reads again."""
+    cas = scripts.register(valkey, "set_if_unchanged")
+    key = keys.chat(_id("c"))
+    with pytest.raises(ResponseError, match="not_found"):
+        await cas(keys=[key], args=["tags", "0", "", "[]"])
+    await valkey.hset(key, "tags", "[1]")
+    assert await cas(keys=[key], args=["tags", "1", "[1]", "[1,2]"]) == 1
+    assert await cas(keys=[key], args=["tags", "1", "[1]", "[1,3]"]) == 0
+    assert await cas(keys=[key], args=["new", "0", "", "a"]) == 1
+    assert await cas(keys=[key], args=["new", "0", "", "b"]) == 0  # absent when read, present now
+    assert await valkey.hmget(key, ["tags", "new"]) == [b"[1,2]", b"a"]
+
+
+async def test_add_connection_never_lets_a_customer_exceed_the_socket_limit(valkey):
+    """Sockets opened at once on several workers: exactly ``limit`` are let in; sockets older than the max age (a
+    worker died without removing them) no longer count."""
+    add = scripts.register(valkey, "add_connection")
+    key = keys.customer_connections(_id("cust"))
+    added = await asyncio.gather(*(add(keys=[key], args=[f"conn{i}", 1000, 300, 3]) for i in range(10)))
+    assert sorted(added) == [0] * 7 + [1] * 3
+    assert await valkey.zcard(key) == 3 and 0 < await valkey.ttl(key) <= 300
+    assert await add(keys=[key], args=["later", 1000 + 301, 300, 3]) == 1
+    assert await valkey.zrange(key, 0, -1) == [b"later"]
+
+
+async def test_customer_visit_creates_the_customer_and_refuses_a_banned_one(valkey):
+    """A page load's customer work: the record made if missing (never overwritten), fields set and the latest chat
+    ids read, unless a ban is in force, in which case nothing is written."""
+    visit = scripts.register(valkey, "customer_visit")
+    cid = _id("cust")
+    k = [keys.customer(cid), keys.customer_chats(cid)]
+    await valkey.zadd(keys.customer_chats(cid), {"old": 1, "new": 3, "mid": 2})
+    assert await visit(keys=k, args=[cid, "o1", "2026-01-01", 2, 100, "ip", "1.2.3.4"]) == [b"", [b"new", b"mid"]]
+    assert await visit(keys=k, args=[cid, "o2", "2027-01-01", 2, 100]) == [b"", [b"new", b"mid"]]
+    assert await valkey.hmget(keys.customer(cid), ["id", "org", "created_at", "ip"]) == [
+        cid.encode(), b"o1", b"2026-01-01", b"1.2.3.4"]
+
+    await valkey.hset(keys.customer(cid), "banned_until", 200)
+    assert await visit(keys=k, args=[cid, "o1", "x", 2, 150, "ip", "5.6.7.8"]) == [b"200", []]
+    assert await valkey.hget(keys.customer(cid), "ip") == b"1.2.3.4"
+    assert (await visit(keys=k, args=[cid, "o1", "x", 2, 250, "ip", "5.6.7.8"]))[0] == b""  # the ban is over
+
+
+async def test_customer_with_chat_ids_reads_the_record_and_the_latest_chats_together(valkey):
+    read = scripts.register(valkey, "customer_with_chat_ids")
+    cid = _id("cust")
+    await valkey.hset(keys.customer(cid), mapping={"id": cid, "name": "Ann"})
+    await valkey.zadd(keys.customer_chats(cid), {"a": 1, "b": 2, "c": 3})
+    flat, ids = await read(keys=[keys.customer(cid), keys.customer_chats(cid)], args=[2])
+    assert dict(zip(flat[::2], flat[1::2])) == {b"id": cid.encode(), b"name": b"Ann"} and ids == [b"c", b"b"]
+    assert await read(keys=[keys.customer("nobody"), keys.customer_chats("nobody")], args=[5]) == [[], []]

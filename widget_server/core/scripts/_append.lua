@@ -1,0 +1,21 @@
+-- append(chat, thread, events, lept, tid, tca, now, items, first): appends the (type, json, public) triples of
+-- ``items`` from index ``first`` on to the thread, each with its server id spliced in (so reading a thread never
+-- re-encodes anything), keeps the chat's last public event per type, and returns the first sequence number.
+local function append(chat, thread, events, lept, tid, tca, now, items, first)
+  local n0 = nil
+  local i = first
+  while i <= #items do
+    local etype, json, public = items[i], items[i + 1], items[i + 2]
+    local n = redis.call('HINCRBY', thread, 'seq', 1)
+    if not n0 then n0 = n end
+    local full = '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(json, 2)
+    redis.call('HSET', events, n, full)
+    if public == '1' then
+      redis.call('HSET', lept, etype,
+        '{"thread_id":"' .. tid .. '","thread_created_at":"' .. tca .. '","event":' .. full .. '}')
+    end
+    i = i + 3
+  end
+  redis.call('HSET', chat, 'last_event_ms', now)
+  return n0
+end

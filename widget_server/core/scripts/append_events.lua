@@ -1,0 +1,8 @@
+-- Append events to a thread, atomically with the check that it exists (and is active, unless "any").
+-- KEYS: chat, thread, events, lept. ARGV: thread_id, "active"|"any", now_ms, then (type, json, public) triples.
+if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('thread_not_found') end
+if ARGV[2] == 'active' and redis.call('HGET', KEYS[2], 'active') ~= '1' then
+  return redis.error_reply('chat_inactive')
+end
+local tca = redis.call('HGET', KEYS[2], 'created_at')
+return append(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tca, ARGV[3], ARGV, 4)

@@ -1,0 +1,10 @@
+-- KEYS: the customer's record, the customer's chats. ARGV: id, org, created_at (set when missing), how many chat ids,
+-- now (unix s), then field, value pairs to set (not for a banned customer). A page load's customer work in one call:
+-- returns {banned_until (a ban in force) or '', chat ids}.
+redis.call('HSETNX', KEYS[1], 'id', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'org', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'created_at', ARGV[3])
+local ban = redis.call('HGET', KEYS[1], 'banned_until')
+if ban and tonumber(ban) > tonumber(ARGV[5]) then return {ban, {}} end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return {'', redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[4]) - 1)}
