@@ -14,12 +14,11 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.stores.valkey import ValkeyStore
 
 from . import __version__
-from .api.accounts import customer_token
+from .api.accounts import customer_token, forward_customer_token
 from .api.agent_web import agent_action
 from .api.configuration_web import configuration_action
 from .api.console import agent_console, agent_console_asset
 from .api.customer_web import customer_action, customer_get_action
-from .api.edge import forward_customer_token
 from .api.errors import EXCEPTION_HANDLERS
 from .api.fast_assets import FastAssets
 from .api.fast_rtm import FastRtm
@@ -104,7 +103,7 @@ def providers(services: Services) -> dict[str, Provide]:
     values = {
         "services": services, "settings": services.settings, "access": services.access, "keyring": services.keyring,
         "store": services.store, "tracker": services.tracker, "worker": services.worker, "chats": services.chats,
-        "agents": services.agents, "configuration": services.configuration,
+        "agents": services.agents, "configuration": services.configuration, "widget": services.widget,
     }
     return {name: Provide(_constant(value), use_cache=True, sync_to_thread=False) for name, value in values.items()}
 

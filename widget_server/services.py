@@ -31,9 +31,13 @@ from .core.webhooks import Deliverer, Webhooks
 from .settings import Settings
 from .tracking import Tracker
 from .upstream import Upstream, UpstreamCore
+from .upstream.accounts import UpstreamAccounts
 from .upstream.tokens import TokenDirectory
-from .widget.cache import WidgetCache
+from .upstream.visitors import UpstreamVisitors
 from .widget.drafts import Drafts
+from .widget.local_visitors import LocalVisitors
+from .widget.service import Widget
+from .widget.visitors import Visitors
 
 T = TypeVar("T")
 Injected: TypeAlias = NamedDependency[SkipValidation[T]]
@@ -70,7 +74,6 @@ class Services:
         self.webhooks = Webhooks(valkey)
         self.tracker = Tracker(valkey, online_seconds=settings.tracking_online_seconds,
                                retention_seconds=settings.tracking_retention_days * 86400)
-        self.widget = WidgetCache()
         self.drafts = Drafts(valkey)
         self.worker = Worker()
         self.config_changes = ConfigChanges(self.bus, self.forget_config)
@@ -79,18 +82,25 @@ class Services:
 
         self.upstream: Upstream | None = None
         """Proxy mode: the upstream Customer Chat API's client; None when this server is the chat service."""
-        self.token_directory: TokenDirectory | None = None
-        """Proxy mode: which customer an upstream token is, as the edge learned it."""
+        self.accounts: UpstreamAccounts | None = None
+        """Proxy mode: the upstream's token endpoint, and which customer each of its tokens is."""
         tokens: CustomerTokens
         parts = (self.store, self.bus, signer, settings, self.router, self.webhooks, self.tracker)
         if settings.upstream_url:
             self.upstream = Upstream(settings)
-            self.token_directory = tokens = TokenDirectory(valkey, self.upstream, settings.token_ttl)
+            directory = TokenDirectory(valkey, self.upstream, settings.token_ttl)
+            self.accounts, tokens = UpstreamAccounts(self.upstream, directory), directory
             self.chats: ChatCore = UpstreamCore(self.upstream)
         else:
             tokens = SignedTokens(signer)
             self.chats = LocalCore(*parts)
         self.access = Access(self.licenses, self.store, signer, tokens)
+        visitors: Visitors
+        if self.upstream is not None and self.accounts is not None:
+            visitors = UpstreamVisitors(self.upstream, self.accounts, signer, self.access.not_banned)
+        else:
+            visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.router, settings.token_ttl)
+        self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer)
         self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base)
@@ -106,7 +116,7 @@ class Services:
     def forget_config(self, org: str) -> None:
         """A license's configuration changed: drop this worker's copy and the widget configurations made from it."""
         self.store.forget_config(org)
-        self.widget.forget(org)
+        self.widget.cache.forget(org)
 
     async def start(self) -> None:
         self.keyring.load(await self.licenses.load_secret(self.settings.secret))

@@ -1,11 +1,12 @@
 """LiveChat's accounts token endpoint: ``POST /v2/customer/token`` with the cookie grant (the browser's identity
-cookies) or the agent-token grant (an agent's token names the customer). The tokens and rules are ``auth/``'s."""
+cookies) or the agent-token grant (an agent's token names the customer). The tokens and rules are ``auth/``'s. In
+proxy mode ``forward_customer_token`` is routed instead: the upstream's accounts API answers (``upstream/``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
 from litestar import Request, Response, post
@@ -24,8 +25,11 @@ from ..core.store import Store
 from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
 from ..protocol.common import now_rfc3339
 from ..protocol.errors import ApiError
-from ..services import Injected
+from ..services import Injected, Services
 from ..settings import Settings
+from ..upstream.accounts import client_headers, cookie_header, relayed_cookies
+from ..upstream.accounts import identity_cookies as upstream_identity_cookies
+from ..web.client import client_of
 from ..web.request import all_cookies, is_secure
 from ..web.responses import identity_cookies
 
@@ -116,3 +120,40 @@ async def customer_token(request: Request[Any, Any, Any], access: Injected[Acces
         raise OAuthError("unsupported_grant_type", f"grant_type {req.grant_type!r} is not supported")
     except OAuthError as exc:
         return exc.response()
+
+
+_json = msgspec.json.Decoder(msgspec.Raw)
+
+
+@post(["/v2/customer/token", "/v2/customer/{scope_org:str}/{scope_group:int}/token"], status_code=200,
+      summary="Customer access token (forwarded to the upstream's accounts API)")
+async def forward_customer_token(request: Request[Any, Any, Any], services: Injected[Services],
+                                 scope_org: FromPath[str | None] = None,
+                                 scope_group: FromPath[int | None] = None) -> Response[bytes]:
+    """Proxy mode: the grant is validated here, re-encoded and sent on with the browser's identity cookies (and an
+    agent's ``Authorization`` for the agent-token grant); the answer comes back as it is, cookies included."""
+    accounts = services.accounts
+    assert accounts is not None  # (routed only in proxy mode)
+    try:
+        grant = parse_token_body(await request.body(), request.headers.get("content-type", ""))
+    except OAuthError as exc:
+        return exc.response()
+    path = "/v2/customer/token"
+    if scope_org is not None:
+        path = f"/v2/customer/{quote(scope_org, safe='')}/{scope_group}/token"
+    headers = client_headers(client_of(request, services.settings.trusted_proxy_headers),
+                             request.headers.get("origin"))
+    if cookies := upstream_identity_cookies(all_cookies(request)):
+        headers["cookie"] = cookie_header(cookies)
+    if authorization := request.headers.get("authorization"):
+        headers["authorization"] = authorization
+    try:
+        r = await accounts.request(path, grant, headers)
+        _json.decode(r.content)  # a gateway's error page is not an answer to relay
+    except (ApiError, msgspec.DecodeError):
+        # the JS customer SDK retries on this code
+        return OAuthError("temporarily_unavailable", "The accounts service is unavailable; try again", 503).response()
+    org = scope_org or grant.organization_id or (str(grant.license_id) if grant.license_id is not None else None)
+    await accounts.remember(r, org)
+    return Response(r.content, status_code=r.status_code, media_type="application/json",
+                    cookies=relayed_cookies(r), headers={"Cache-Control": "no-store"})

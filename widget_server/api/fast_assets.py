@@ -151,7 +151,8 @@ class FastAssets:
         self.app = app
         self.services = services
         self._track = {"settings": services.settings, "access": services.access, "tracker": services.tracker}
-        """``track``'s dependencies, as Litestar would provide them."""
+        self._widget = {"widget": services.widget, "settings": services.settings}
+        """The handlers' dependencies, as Litestar would provide them."""
         self._answers: dict[tuple[bytes, bytes | None, bytes | None], _Answer] = {}
         cors = app.cors_config
         self._cors_allowed = cors.is_origin_allowed
@@ -161,7 +162,7 @@ class FastAssets:
         return getattr(self.app, name)
 
     def _asset(self, path: str) -> tuple[Asset, str] | None:
-        cache = self.services.widget
+        cache = self.services.widget.cache
         assets: WidgetAssets | None = cache.assets
         if assets is None:
             assets = cache.assets = WidgetAssets.load()
@@ -197,7 +198,7 @@ class FastAssets:
     async def _config(self, scope: dict[str, Any], send: Any) -> None:
         """The frame's configuration. Without a visitor's token the answer is the same for every visitor of a
         license, group and language: it is kept (``_answers``) while the license's configuration and the agents'
-        availability it was made from are: at most ``ONLINE_CACHE_SECONDS``, and no longer than the configuration
+        availability it was made from are: at most ``online_cache_seconds`` of the visitors, and no longer than the configuration
         (a change announced on the bus drops the worker's copy, which changes ``config_version``)."""
         key = None
         inm = None
@@ -228,12 +229,12 @@ class FastAssets:
             await send(message)
 
         request = _Request(scope)
-        await self._call(widget_config.fn, request, capture if key is not None else send, services=self.services)
+        await self._call(widget_config.fn, request, capture if key is not None else send, **self._widget)
         if key is None or inm is not None or captured[0]["status"] != 200:
             return
         org = request.query_params.get("organization_id") or request.query_params.get("license_id") or ""
         group = query_int(request, "group_id")
-        online = self.services.widget.online_groups.get((org, group))
+        online = self.services.widget.cache.online_groups.get((org, group))
         if online is None:
             return
         headers = captured[0]["headers"]
@@ -267,7 +268,7 @@ class FastAssets:
         except (msgspec.DecodeError, msgspec.ValidationError):
             kind = ""  # the route answers the error
         if len(body) > MAX_BODY or kind in FAST_VISITS and b'"preview"' not in body:  # (the handler refuses the first)
-            await self._call(widget_visit.fn, request, send, origin, services=self.services)
+            await self._call(widget_visit.fn, request, send, origin, **self._widget)
             return True
         sent = False
 

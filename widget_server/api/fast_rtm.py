@@ -24,8 +24,7 @@ from ..services import Services
 from .agent_rtm import PATHS as AGENT_PATHS
 from .agent_rtm import AgentConnection
 from .customer_rtm import PATHS as CUSTOMER_PATHS
-from .customer_rtm import CustomerConnection
-from .edge import UpstreamConnection
+from .customer_rtm import CustomerConnection, UpstreamConnection
 from .rtm import RtmConnection
 
 log = logging.getLogger("widget_server.rtm")

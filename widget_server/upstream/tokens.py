@@ -17,8 +17,8 @@ from typing import Any
 import msgspec
 
 from .. import keys
-from ..core.interface import Caller
 from ..auth.signing import AccessToken
+from ..core.interface import Caller
 from ..protocol.customer import Empty
 from ..protocol.errors import ApiError
 from .client import Upstream

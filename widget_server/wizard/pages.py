@@ -169,12 +169,12 @@ async def _form(request: Request[Any, Any, Any]) -> Any:
 
 def _themes_view(state: Services) -> list[dict[str, Any]]:
     return [{"name": t.name, "label": t.tokens.label, "colors": msgspec.structs.asdict(t.tokens.colors)}
-            for t in sorted(themes_of(state.widget).values(), key=lambda t: (t.name != "classic", t.tokens.label))]
+            for t in sorted(themes_of(state.widget.cache).values(), key=lambda t: (t.name != "classic", t.tokens.label))]
 
 
 def _settings_page(state: Services, owner: OwnerSession, values: dict[str, Any],
                    errors: dict[str, str], status: int = 200, saved: str | None = None) -> Response[bytes]:
-    themes = themes_of(state.widget)
+    themes = themes_of(state.widget.cache)
     return render(
         "wizard_settings.html", status=status, page="settings", owner=owner, values=values, errors=errors,
         themes=_themes_view(state), warnings=settings_form.contrast_warnings(themes, values), saved=saved,
@@ -205,7 +205,7 @@ async def _submission(state: Services, owner: OwnerSession, form: Any,
                 avatar_error = "Choose the avatar image again."
             else:
                 avatar = given  # uploaded for the preview
-    parsed = settings_form.parse(form, themes_of(state.widget), avatar)
+    parsed = settings_form.parse(form, themes_of(state.widget.cache), avatar)
     if avatar_error:
         parsed.errors["avatar_file"] = avatar_error
         parsed.settings = None
@@ -337,7 +337,7 @@ class WizardController(Controller):
         _check_csrf(owner, form, request)
         config = await state.store.license_config(owner.org)
         parsed = await _submission(state, owner, form, WizardSettings.of(config))
-        warnings = settings_form.contrast_warnings(themes_of(state.widget), parsed.values)
+        warnings = settings_form.contrast_warnings(themes_of(state.widget.cache), parsed.values)
         if parsed.settings is None:
             return _json({"errors": parsed.errors, "warnings": warnings}, 400)
         online = {"online": True, "offline": False}.get(str(form.get("preview_agents") or ""))
@@ -362,7 +362,7 @@ class WizardController(Controller):
                    services: Injected[Services]) -> Response[bytes]:
         state = services
         versions = await Versions(state.valkey).list(owner.org)
-        labels = {t.name: t.tokens.label for t in themes_of(state.widget).values()}
+        labels = {t.name: t.tokens.label for t in themes_of(state.widget.cache).values()}
         restored = request.query_params.get("restored")
         message = None
         if restored and restored.isdigit() and versions and versions[0].restored_from:

@@ -1,0 +1,89 @@
+"""The visitor side of the widget: who a page's visitor is (identity, access token, identity cookies), what the frame
+shows of them (their record and latest chats), and whether a group has agents. Behind one interface, ``Visitors``,
+with two implementations: ``local_visitors.LocalVisitors`` (this server's identities, customers and agents) and
+``upstream.visitors.UpstreamVisitors`` (proxy mode: the upstream's). ``Services`` picks one; the widget's domain
+(``service.py``) never asks which."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from litestar.datastructures import Cookie
+
+from ..auth.signing import AccessToken
+from ..tracking import ClientInfo
+from .models import ChatSummary, SiteConfig
+
+LATEST_CHATS = 20
+"""How many of a customer's latest chats the widget looks at (an active one opens the widget; unread ones badge it)."""
+
+@dataclass(slots=True)
+class Browser:
+    """What the visitor side reads of the browser's request."""
+
+    cookies: dict[str, str]
+    origin: str | None
+    client: ClientInfo
+    base_url: str
+    secure: bool
+    """Reached over TLS (the identity cookies are then ``SameSite=None; Secure``)."""
+
+
+@dataclass(slots=True)
+class Arrival:
+    """A page load's visitor: their customer id, access token, the signed identity the loader keeps (``cst``), the
+    cookies to set, whether they have an active chat, and why a site's ``user_id`` was not taken."""
+
+    customer_id: str
+    token: str
+    cst: str
+    cookies: list[Cookie] = field(default_factory=list)
+    active_chat: bool = False
+    identity_error: str | None = None
+
+
+@dataclass(slots=True)
+class VisitorView:
+    """What the chat frame shows of a visitor: their id, name and e-mail, and their latest chats."""
+
+    customer: dict[str, str]
+    chats: list[ChatSummary]
+
+
+def is_unread(last_event_ms: int, seen_ms: int | None) -> bool:
+    """A chat is unread by a user while its last event is later than what they have seen (nothing seen: any event)."""
+    return last_event_ms > 0 and (seen_ms is None or seen_ms < last_event_ms)
+
+
+def site_fields(site: SiteConfig) -> dict[str, object]:
+    """The customer data a site gives in ``window.__ws`` (``customer`` and ``session_variables``)."""
+    fields: dict[str, object] = {}
+    if site.customer and site.customer.name is not None:
+        fields["name"] = site.customer.name
+    if site.customer and site.customer.email is not None:
+        fields["email"] = site.customer.email
+    if site.session_variables is not None:
+        fields["session_fields"] = [{k: v} for k, v in site.session_variables.items()]
+    return fields
+
+
+class Visitors(Protocol):
+    online_cache_seconds: float
+    """How long a worker may reuse ``group_online``'s answer (every page view and heartbeat asks)."""
+
+    async def arrive(self, browser: Browser, org: str, group: int, site: SiteConfig,
+                     stored_cst: str | None) -> Arrival:
+        """A page load: the visitor's identity and token; ``customer_banned`` for a banned visitor."""
+        ...
+
+    def renewed(self, claims: AccessToken, group: int) -> str | None:
+        """A new token for a visitor whose token is past half its life, or None (kept as it is)."""
+        ...
+
+    async def view(self, browser: Browser, org: str, claims: AccessToken, credential: str) -> VisitorView:
+        """The visitor as the frame shows them; ``customer_banned`` for a banned visitor."""
+        ...
+
+    async def group_online(self, org: str, group: int) -> bool:
+        ...
