@@ -1,4 +1,4 @@
-"""The wizard's save script (``wizard/versions.py``) with its KEYS and ARGV on the session's real Valkey."""
+"""The wizard's save script (``widget/versions.py``) with its KEYS and ARGV on the session's real Valkey."""
 
 from __future__ import annotations
 

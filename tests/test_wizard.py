@@ -19,7 +19,7 @@ import pytest
 from widget_server import keys
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig
-from widget_server.wizard.sessions import MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP
+from widget_server.auth.sessions import MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP
 
 ORIGIN = "https://shop.example"
 CLASSIC_PRIMARY = "#1d4ed8"

@@ -28,6 +28,7 @@ from .api.openapi import add_action_operations
 from .api.shutdown import count_requests, drain_on_sigterm
 from .api.tracking_web import track
 from .api.widget import (
+    avatar_image,
     widget_asset,
     widget_config,
     widget_demo,
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[healthz, readyz, token_route, customer_action, customer_get_action, get_file,
                         agent_action, configuration_action, agent_console, agent_console_asset, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
-                        widget_demo, widget_demo_js, widget_demo_css, *WIZARD_ROUTES],
+                        widget_demo, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
@@ -104,6 +105,7 @@ def providers(services: Services) -> dict[str, Provide]:
         "services": services, "settings": services.settings, "access": services.access, "keyring": services.keyring,
         "store": services.store, "tracker": services.tracker, "worker": services.worker, "chats": services.chats,
         "agents": services.agents, "configuration": services.configuration, "widget": services.widget,
+        "avatars": services.avatars,
     }
     return {name: Provide(_constant(value), use_cache=True, sync_to_thread=False) for name, value in values.items()}
 

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from .auth.access import Access
+from .auth.sessions import Sessions
 from .auth.signing import Signer
 from .auth.tokens import CustomerTokens, Keyring, SignedTokens
 from .core.agents import AgentCore
@@ -34,9 +35,11 @@ from .upstream import Upstream, UpstreamCore
 from .upstream.accounts import UpstreamAccounts
 from .upstream.tokens import TokenDirectory
 from .upstream.visitors import UpstreamVisitors
+from .widget.avatars import Avatars
 from .widget.drafts import Drafts
 from .widget.local_visitors import LocalVisitors
 from .widget.service import Widget
+from .widget.versions import Versions
 from .widget.visitors import Visitors
 
 T = TypeVar("T")
@@ -75,6 +78,11 @@ class Services:
         self.tracker = Tracker(valkey, online_seconds=settings.tracking_online_seconds,
                                retention_seconds=settings.tracking_retention_days * 86400)
         self.drafts = Drafts(valkey)
+        self.avatars = Avatars(valkey)
+        self.versions = Versions(valkey)
+        """The wizard's saved versions of a license's settings."""
+        self.sessions = Sessions(valkey, signer)
+        """Site owners' sessions (the wizard's sign-in)."""
         self.worker = Worker()
         self.config_changes = ConfigChanges(self.bus, self.forget_config)
         """Saved license configurations reach every worker at once (the store announces its saves through it)."""

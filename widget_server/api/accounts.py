@@ -13,14 +13,7 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from ..auth.access import Access
-from ..auth.tokens import (
-    Keyring,
-    agent_credential,
-    browser_identity,
-    customer_id_for,
-    issue_token,
-    sign_browser,
-)
+from ..auth.tokens import Keyring, agent_credential, browser_identity, customer_id_for, issue_token, sign_browser
 from ..core.store import Store
 from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
 from ..protocol.common import now_rfc3339

@@ -17,16 +17,7 @@ from ..settings import Settings
 from ..web.client import client_of
 from ..web.request import api_version, base_url
 from ..web.responses import json_response
-from .dispatch import (
-    CUSTOMER,
-    WEB_GET_ACTIONS,
-    Action,
-    Table,
-    convert,
-    decode,
-    dispatch,
-    lookup,
-)
+from .dispatch import CUSTOMER, WEB_GET_ACTIONS, Action, Table, convert, decode, dispatch, lookup
 
 PATHS = ["/v3.6/customer/action/{action:str}", "/v3.5/customer/action/{action:str}"]
 
@@ -43,18 +34,18 @@ async def read_action(request: Request[Any, Any, Any], settings: Settings, table
 
 
 async def web_caller(request: Request[Any, Any, Any], settings: Settings, access: Access, needs_auth: bool,
-                     body_token: str | None = None, identify: bool = False, check_ban: bool = True) -> Caller:
+                     body_token: str | None = None, forwarded: bool = False, check_ban: bool = True) -> Caller:
     """The caller of a customer Web request: token (``Authorization``, else ``body_token`` for ``sendBeacon``),
     license, allowed origin and ban checks (``check_ban=False``: the caller's own Valkey call checks it, as the
-    tracking script does). In proxy mode the upstream owns tokens, licenses and bans: the caller just carries the
-    customer's credential and origin on to it, unless the edge itself needs to know the customer (``identify``:
-    tracking)."""
+    tracking script does). For a core that forwards its callers (``ChatCore.forwards_callers``: the upstream owns
+    tokens, licenses and bans) the caller just carries the customer's credential and origin on to it
+    (``forwarded``)."""
     q = request.query_params
     org = q.get("organization_id") or q.get("license_id")
     version = api_version(request.url.path)
     credential = request.headers.get("authorization") or (f"Bearer {body_token}" if body_token else None)
     base = base_url(request, settings.public_url)
-    if settings.upstream_url and not identify:
+    if forwarded:
         return Caller(org=org or "", customer_id="", version=version, transport="web",  # type: ignore[arg-type]
                       base_url=base, client=client_of(request, settings.trusted_proxy_headers),
                       credential=credential, origin=request.headers.get("origin"))
@@ -78,7 +69,7 @@ async def customer_action(request: Request[Any, Any, Any], action: FromPath[str]
     if action == "upload_file":
         return await _upload(request, settings, access, chats)
     spec, body = await read_action(request, settings, CUSTOMER, action)
-    caller = await web_caller(request, settings, access, spec.auth)
+    caller = await web_caller(request, settings, access, spec.auth, forwarded=chats.forwards_callers)
     req = decode(spec, body)
     return json_response(await dispatch(chats, caller, spec, req))
 
@@ -89,7 +80,7 @@ async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[
     if action not in WEB_GET_ACTIONS:
         raise ApiError("validation", f"Action {action[:64]} must be called with POST")
     spec = lookup(action, "web")
-    caller = await web_caller(request, settings, access, needs_auth=False)
+    caller = await web_caller(request, settings, access, needs_auth=False, forwarded=chats.forwards_callers)
     params = {k: v for k, v in request.query_params.items() if k not in ("organization_id", "license_id")}
     if action == "get_dynamic_configuration":
         params["organization_id"] = caller.org
@@ -99,7 +90,7 @@ async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[
 async def _upload(request: Request[Any, Any, Any], settings: Settings, access: Access,
                   chats: ChatCore) -> Response[bytes]:
     try:
-        caller = await web_caller(request, settings, access, needs_auth=True)
+        caller = await web_caller(request, settings, access, needs_auth=True, forwarded=chats.forwards_callers)
     except ApiError:
         # Drain the (size-limited) body first: answering before it is read makes granian drop the keep-alive
         # connection under the client, which then sees a reset instead of the error.

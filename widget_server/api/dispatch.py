@@ -34,6 +34,16 @@ class Action:
 _WEB = frozenset({"web"})
 _RTM = frozenset({"rtm"})
 
+_PROPERTY_ACTIONS: dict[str, Action] = {
+    "update_chat_properties": Action(c.UpdateChatPropertiesRequest, "update_chat_properties"),
+    "delete_chat_properties": Action(c.DeleteChatPropertiesRequest, "delete_chat_properties"),
+    "update_thread_properties": Action(c.UpdateThreadPropertiesRequest, "update_thread_properties"),
+    "delete_thread_properties": Action(c.DeleteThreadPropertiesRequest, "delete_thread_properties"),
+    "update_event_properties": Action(c.UpdateEventPropertiesRequest, "update_event_properties"),
+    "delete_event_properties": Action(c.DeleteEventPropertiesRequest, "delete_event_properties"),
+}
+"""Chat, thread and event properties: the same actions and requests for customers and agents."""
+
 CUSTOMER_ACTIONS: dict[str, Action] = {
     "login": Action(c.LoginRequest, "login", _RTM),
     "list_group_statuses": Action(c.ListGroupStatusesRequest, "list_group_statuses"),
@@ -47,12 +57,7 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
     "send_rich_message_postback": Action(c.SendRichMessagePostbackRequest, "send_rich_message_postback"),
     "send_sneak_peek": Action(c.SendSneakPeekRequest, "send_sneak_peek"),
     "mark_events_as_seen": Action(c.MarkEventsAsSeenRequest, "mark_events_as_seen"),
-    "update_chat_properties": Action(c.UpdateChatPropertiesRequest, "update_chat_properties"),
-    "delete_chat_properties": Action(c.DeleteChatPropertiesRequest, "delete_chat_properties"),
-    "update_thread_properties": Action(c.UpdateThreadPropertiesRequest, "update_thread_properties"),
-    "delete_thread_properties": Action(c.DeleteThreadPropertiesRequest, "delete_thread_properties"),
-    "update_event_properties": Action(c.UpdateEventPropertiesRequest, "update_event_properties"),
-    "delete_event_properties": Action(c.DeleteEventPropertiesRequest, "delete_event_properties"),
+    **_PROPERTY_ACTIONS,
     "get_customer": Action(c.Empty, "get_customer"),
     "update_customer": Action(c.UpdateCustomerRequest, "update_customer"),
     "set_customer_session_fields": Action(c.SetCustomerSessionFieldsRequest, "set_customer_session_fields"),
@@ -88,12 +93,7 @@ AGENT_ACTIONS: dict[str, Action] = {
     "send_rich_message_postback": Action(c.SendRichMessagePostbackRequest, "send_rich_message_postback"),
     "send_typing_indicator": Action(a.SendTypingIndicatorRequest, "send_typing_indicator"),
     "mark_events_as_seen": Action(c.MarkEventsAsSeenRequest, "mark_events_as_seen"),
-    "update_chat_properties": Action(c.UpdateChatPropertiesRequest, "update_chat_properties"),
-    "delete_chat_properties": Action(c.DeleteChatPropertiesRequest, "delete_chat_properties"),
-    "update_thread_properties": Action(c.UpdateThreadPropertiesRequest, "update_thread_properties"),
-    "delete_thread_properties": Action(c.DeleteThreadPropertiesRequest, "delete_thread_properties"),
-    "update_event_properties": Action(c.UpdateEventPropertiesRequest, "update_event_properties"),
-    "delete_event_properties": Action(c.DeleteEventPropertiesRequest, "delete_event_properties"),
+    **_PROPERTY_ACTIONS,
     "tag_thread": Action(a.TagThreadRequest, "tag_thread"),
     "untag_thread": Action(a.TagThreadRequest, "untag_thread"),
     "get_customer": Action(a.GetCustomerRequest, "get_customer"),

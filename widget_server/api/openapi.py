@@ -9,14 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
-from litestar.openapi.spec import (
-    OpenAPIResponse,
-    Operation,
-    PathItem,
-    Reference,
-    RequestBody,
-    Schema,
-)
+from litestar.openapi.spec import OpenAPIResponse, Operation, PathItem, Reference, RequestBody, Schema
 
 from ..core.interface import ChatCore
 from ..protocol.config import DynamicConfig36

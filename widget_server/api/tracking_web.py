@@ -52,7 +52,7 @@ async def track(request: Request[Any, Any, Any], settings: Injected[Settings], a
     if req.type == "page_view" and not req.url:
         raise ApiError("validation", "url is required for a page_view")
     # one Valkey round trip: the tracking script itself refuses a banned visitor
-    caller = await web_caller(request, settings, access, needs_auth=True, body_token=req.token, identify=True, check_ban=False)
+    caller = await web_caller(request, settings, access, needs_auth=True, body_token=req.token, check_ban=False)
     org, cid = caller.org, caller.customer_id
     if req.type == "heartbeat":
         activity = await tracker.heartbeat(org, cid)

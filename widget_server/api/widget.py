@@ -22,6 +22,7 @@ from ..web.request import all_cookies, base_url, is_secure
 from ..web.responses import CORS_ANY
 from ..web.templates import templates
 from ..widget.assets import IMMUTABLE, Asset, negotiate_encoding, serve_headers
+from ..widget.avatars import Avatars
 from ..widget.models import VisitRequest
 from ..widget.service import Widget, frame_csp, group_of, language_for
 from ..widget.snippet import snippet_html
@@ -154,6 +155,26 @@ def json_answer(request: Request[Any, Any, Any], body: bytes, headers: dict[str,
             headers = {**headers, "Content-Encoding": encoding, "Vary": headers.get("Vary", "") + (
                 ", Accept-Encoding" if headers.get("Vary") else "Accept-Encoding")}
     return Response(body, media_type="application/json", headers=headers)
+
+
+@get("/widget/avatars/{org:str}/{name:str}", summary="An agent avatar uploaded in the wizard", include_in_schema=False)
+async def avatar_image(request: Request[Any, Any, Any], org: FromPath[str], name: FromPath[str],
+                       avatars: Injected[Avatars]) -> Response[bytes]:
+    found = await avatars.read(org, name)
+    if found is None:
+        raise ApiError("not_found", "No such avatar")
+    media_type, body = found
+    etag = f'"{name}"'
+    headers = {
+        "Cache-Control": "public, max-age=31536000, immutable",  # named by its content
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 # --- the demo page -------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The token kinds and identities the server hands out and checks: customer access tokens (``dal:…``, signed claims),
 the browser identity behind the ``__lc_*`` cookies, customer ids derived from it, and agents' credentials (a personal
-access token, ``Bearer`` or ``Basic``, or a bot token). Owner sessions are the wizard's (``wizard/sessions.py``),
-signed by the same ``Signer``."""
+access token, ``Bearer`` or ``Basic``, or a bot token). Owner sessions are ``sessions.py``'s, signed by the same
+``Signer``."""
 
 from __future__ import annotations
 

@@ -53,6 +53,10 @@ class UploadedFile(msgspec.Struct):
 
 
 class ChatCore(Protocol):
+    forwards_callers: bool
+    """True for a core that passes the customer's credential on and lets another server decide on it
+    (``UpstreamCore``): the transports then check no token, license, origin or ban themselves."""
+
     # session
     async def login(self, caller: Caller, req: c.LoginRequest) -> c.LoginResponse: ...
     async def list_group_statuses(self, caller: Caller, req: c.ListGroupStatusesRequest) -> c.ListGroupStatusesResponse: ...

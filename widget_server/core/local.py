@@ -75,6 +75,7 @@ class LocalCore(ChatBase):
     """The built-in implementation of ChatCore: the customer's side of chats on Valkey."""
 
     FOR_CUSTOMER = True
+    forwards_callers = False
 
     # --- helpers -------------------------------------------------------------------------------------------------
 

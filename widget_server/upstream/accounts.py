@@ -18,7 +18,7 @@ from litestar.datastructures import Cookie
 
 from ..protocol.accounts import TokenError, TokenResponse
 from ..protocol.errors import ApiError
-from ..tracking import ClientInfo
+from ..tracking.models import ClientInfo
 from .client import Upstream
 from .tokens import TokenDirectory
 

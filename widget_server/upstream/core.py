@@ -22,6 +22,9 @@ from .rtm import Sink, UpstreamSocket
 
 
 class UpstreamCore:
+    forwards_callers = True
+    """The upstream decides on tokens, licenses, origins and bans."""
+
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
         self._sinks: dict[str, Sink] = {}

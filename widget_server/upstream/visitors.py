@@ -21,14 +21,7 @@ from ..protocol.accounts import TokenRequest
 from ..protocol.common import rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..widget.models import ChatSummary, SiteConfig
-from ..widget.visitors import (
-    LATEST_CHATS,
-    Arrival,
-    Browser,
-    VisitorView,
-    is_unread,
-    site_fields,
-)
+from ..widget.visitors import LATEST_CHATS, Arrival, Browser, VisitorView, is_unread, site_fields
 from .accounts import (
     IDENTITY_COOKIE_PREFIX,
     UpstreamAccounts,

@@ -10,27 +10,14 @@ import msgspec
 
 from ..auth.rules import refuse_banned
 from ..auth.signing import AccessToken, Signer
-from ..auth.tokens import (
-    Keyring,
-    browser_identity,
-    customer_id_for,
-    issue_token,
-    sign_browser,
-)
+from ..auth.tokens import Keyring, browser_identity, customer_id_for, issue_token, sign_browser
 from ..core.licenses import Licenses
 from ..core.routing import Router
 from ..core.store import Store
 from ..protocol.common import now_rfc3339, rfc3339_to_ms
 from ..web.responses import identity_cookies
 from .models import ChatSummary, SiteConfig
-from .visitors import (
-    LATEST_CHATS,
-    Arrival,
-    Browser,
-    VisitorView,
-    is_unread,
-    site_fields,
-)
+from .visitors import LATEST_CHATS, Arrival, Browser, VisitorView, is_unread, site_fields
 
 _encode = msgspec.json.encode
 

@@ -26,7 +26,7 @@ class SiteConfig(msgspec.Struct, omit_defaults=True):
     user_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
     user_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     preview: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    """Set by the wizard's preview page only: show the owner's unsaved draft (``wizard/versions.py``)."""
+    """Set by the wizard's preview page only: show the owner's unsaved draft (``widget/drafts.py``)."""
 
 
 class VisitRequest(msgspec.Struct, omit_defaults=True):

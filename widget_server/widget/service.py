@@ -26,15 +26,7 @@ from .assets import Asset, WidgetAssets, compress
 from .cache import WidgetCache
 from .drafts import Draft, Drafts
 from .locales import TEXTS, negotiate
-from .models import (
-    Greeting,
-    Launcher,
-    StaticConfig,
-    ThemeConfig,
-    VisitorConfig,
-    VisitRequest,
-    VisitResponse,
-)
+from .models import Greeting, Launcher, StaticConfig, ThemeConfig, VisitorConfig, VisitRequest, VisitResponse
 from .visitors import Browser, Visitors
 
 _encode = msgspec.json.encode

@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ..widget.appearance import DEFAULT_THEME, contrast_ratio, readable_on
 from ..protocol.config import Appearance, FormSetting
 from ..protocol.customer import Form, FormFieldSpec
+from ..widget.appearance import DEFAULT_THEME, contrast_ratio, readable_on
 from ..widget.locales import TEXTS
 from ..widget.themes import Theme
-from .versions import WizardSettings
+from ..widget.versions import WizardSettings
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 SHORT_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{3}$")

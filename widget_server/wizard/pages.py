@@ -26,32 +26,21 @@ from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 
+from ..auth.sessions import SESSION_TTL, LoginRefused, OwnerSession
 from ..core.local import DEFAULT_PRECHAT
 from ..protocol.errors import ApiError
 from ..services import Injected, Services
 from ..tracking.tracker import utc_day
-from ..web.request import all_cookies, base_url
+from ..web.request import all_cookies, base_url, is_secure
 from ..web.templates import TEMPLATES_DIR
+from ..widget import avatars
 from ..widget.appearance import themes_of
 from ..widget.assets import IMMUTABLE, Asset, compress, serve_headers
 from ..widget.drafts import Draft
 from ..widget.snippet import snippet_html
-from . import avatars
+from ..widget.versions import SaveConflict, WizardSettings
 from . import form as settings_form
-from .sessions import (
-    COOKIE,
-    COOKIE_PATH,
-    LOGIN_COOKIE,
-    SESSION_TTL,
-    LoginRefused,
-    OwnerSession,
-    Sessions,
-    client_ip,
-    csrf_ok,
-    is_secure,
-    same_origin,
-)
-from .versions import SaveConflict, Versions, WizardSettings
+from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, client_ip, csrf_ok, same_origin
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -116,7 +105,7 @@ def same_origin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
 
 async def current_owner(request: Request[Any, Any, Any], services: Injected[Services]) -> OwnerSession:
     state = services
-    session = await Sessions(state).get(all_cookies(request).get(COOKIE))
+    session = await state.sessions.get(all_cookies(request).get(COOKIE))
     if session is None or not await state.licenses.exists(session.org):
         raise LoginRequired()
     return session
@@ -195,7 +184,7 @@ async def _submission(state: Services, owner: OwnerSession, form: Any,
     elif isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read()
         try:
-            avatar = await avatars.store(state.valkey, owner.org, data)
+            avatar = await state.avatars.store(owner.org, data)
         except avatars.AvatarError as exc:
             avatar_error = str(exc)
     else:
@@ -232,7 +221,7 @@ class WizardController(Controller):
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
         state = services
-        if await Sessions(state).get(all_cookies(request).get(COOKIE)):
+        if await state.sessions.get(all_cookies(request).get(COOKIE)):
             return _redirect("/wizard")
         notice = "You are signed out." if request.query_params.get("signed_out") else None
         return self._login(request, state, notice=notice)
@@ -240,7 +229,7 @@ class WizardController(Controller):
     @staticmethod
     def _login(request: Request[Any, Any, Any], state: Services, status: int = 200, error: str | None = None,
                email: str = "", notice: str | None = None, retry_after: int = 0) -> Response[bytes]:
-        sessions = Sessions(state)
+        sessions = state.sessions
         nonce = all_cookies(request).get(LOGIN_COOKIE) or ""
         if not 20 <= len(nonce) <= 64:
             nonce = secrets.token_urlsafe(24)
@@ -255,7 +244,7 @@ class WizardController(Controller):
     async def login(self, request: Request[Any, Any, Any], services: Injected[Services]) -> Response[bytes]:
         state = services
         form = await _form(request)
-        sessions = Sessions(state)
+        sessions = state.sessions
         email = str(form.get("email") or "").strip().lower()[:256]
         password = str(form.get("password") or "")[:1024]
         if not sessions.login_token_ok(all_cookies(request).get(LOGIN_COOKIE), str(form.get("csrf") or "")):
@@ -277,7 +266,7 @@ class WizardController(Controller):
     async def logout(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
                    services: Injected[Services]) -> Response[bytes]:
         _check_csrf(owner, await _form(request), request)
-        await Sessions(services).delete(owner)
+        await services.sessions.delete(owner)
         response = _redirect("/wizard/login?signed_out=1")
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
         return response
@@ -307,7 +296,7 @@ class WizardController(Controller):
         _check_csrf(owner, form, request)
         current = WizardSettings.of(await state.store.license_config(owner.org))
         parsed = await _submission(state, owner, form, current)
-        if parsed.settings is not None and not await avatars.keep(state.valkey, owner.org,
+        if parsed.settings is not None and not await state.avatars.keep(owner.org,
                                                                    parsed.settings.appearance.agent_avatar):
             parsed.errors["avatar_file"] = "The uploaded avatar expired: choose the image again."
             parsed.settings = None
@@ -320,7 +309,7 @@ class WizardController(Controller):
     async def _save(state: Services, owner: OwnerSession, settings: WizardSettings,
                     restored_from: int | None = None) -> int:
         try:
-            number = await Versions(state.valkey).save(owner.org, settings, owner.email, restored_from)
+            number = await state.versions.save(owner.org, settings, owner.email, restored_from)
         except SaveConflict:
             raise Refused("The settings changed elsewhere while saving; reload the page and try again.", 409) from None
         await state.config_changes.announce(owner.org)
@@ -361,7 +350,7 @@ class WizardController(Controller):
     async def history(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
                    services: Injected[Services]) -> Response[bytes]:
         state = services
-        versions = await Versions(state.valkey).list(owner.org)
+        versions = await state.versions.list(owner.org)
         labels = {t.name: t.tokens.label for t in themes_of(state.widget.cache).values()}
         restored = request.query_params.get("restored")
         message = None
@@ -377,10 +366,10 @@ class WizardController(Controller):
         form = await _form(request)
         _check_csrf(owner, form, request)
         raw = str(form.get("version") or "")
-        version = await Versions(state.valkey).get(owner.org, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+        version = await state.versions.get(owner.org, int(raw)) if raw.isdigit() and len(raw) < 10 else None
         if version is None:
             raise Refused(f"There is no version {raw[:12]} to restore.", 404)
-        await avatars.keep(state.valkey, owner.org, version.settings.appearance.agent_avatar)
+        await state.avatars.keep(owner.org, version.settings.appearance.agent_avatar)
         number = await self._save(state, owner, version.settings, restored_from=version.number)
         return _redirect(f"/wizard/history?restored={number}")
 
@@ -421,4 +410,4 @@ class WizardController(Controller):
         return Response(body, status_code=status, headers=headers, media_type=asset.media_type)
 
 
-ROUTES = [WizardController, avatars.avatar_image]
+ROUTES = [WizardController]

@@ -1,4 +1,4 @@
-"""Site owners' wizard sessions.
+"""The wizard's side of owners' sessions (``auth/sessions.py``): its cookies and the checks of a request.
 
 An owner signs in with the e-mail and password from the first start (``keys.owner_login``). The session lives in
 Valkey (idle expiry, renewed as it is used); the browser holds only its id, signed, in an HttpOnly SameSite=Lax
@@ -14,47 +14,18 @@ so wizard routes also refuse requests whose ``Origin`` is not the wizard's own: 
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Request
 
-from .. import keys
-from ..bootstrap import hash_password, verify_password
 from ..services import Services
 from ..web.client import client_of
-from ..web.request import is_secure  # noqa: F401  (the wizard's pages import it from here)
 
 COOKIE = "ws_wizard"
 LOGIN_COOKIE = "ws_wizard_login"
 COOKIE_PATH = "/wizard"
-SESSION_TTL = 8 * 3600
-LOCKOUT_SECONDS = 15 * 60
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_IP = 20
-
-# compared against when the e-mail is unknown, so a wrong address costs the same time as a wrong password
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
-
-
-class OwnerSession(msgspec.Struct):
-    id: str
-    org: str
-    email: str
-    csrf: str
-    preview: str
-    """The token that lets the widget show this session's unsaved draft (``wizard/versions.py`` Draft)."""
-
-
-class LoginRefused(Exception):
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
 
 
 def same_origin(request: Request[Any, Any, Any], state: Services) -> bool:
@@ -76,85 +47,3 @@ def client_ip(request: Request[Any, Any, Any], state: Services) -> str:
 
 def csrf_ok(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
-
-
-class Sessions:
-    def __init__(self, state: Services) -> None:
-        self.state = state
-        self.r = state.valkey
-
-    # --- sessions ----------------------------------------------------------------------------------------------------
-
-    async def create(self, org: str, email: str) -> tuple[OwnerSession, str]:
-        """A new session and the cookie value that names it."""
-        session = OwnerSession(id=secrets.token_urlsafe(32), org=org, email=email, csrf=secrets.token_urlsafe(32),
-                               preview=secrets.token_urlsafe(24))
-        key = keys.wizard_session(session.id)
-        await self.r.hset(key, mapping={"org": org, "email": email, "csrf": session.csrf, "preview": session.preview})
-        await self.r.expire(key, SESSION_TTL)
-        return session, self.state.signer.sign("wizard-session", session.id)
-
-    async def get(self, cookie: str | None) -> OwnerSession | None:
-        """The session a cookie names, renewed; None when the cookie is missing, forged or the session ended."""
-        session_id = self.state.signer.unsign("wizard-session", cookie, str) if cookie else None
-        if not session_id:
-            return None
-        key = keys.wizard_session(session_id)
-        async with self.r.pipeline(transaction=False) as p:
-            p.hgetall(key)
-            p.expire(key, SESSION_TTL)
-            raw, _ = await p.execute()
-        if not raw or b"org" not in raw:
-            return None
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
-        return OwnerSession(id=session_id, org=fields["org"], email=fields.get("email", ""),
-                            csrf=fields.get("csrf", ""), preview=fields.get("preview", ""))
-
-    async def delete(self, session: OwnerSession) -> None:
-        await self.r.delete(keys.wizard_session(session.id))
-
-    # --- sign-in -----------------------------------------------------------------------------------------------------
-
-    def login_token(self, nonce: str) -> str:
-        """The sign-in form's CSRF token, bound to the nonce in the sign-in cookie."""
-        return self.state.signer.sign("wizard-login", nonce)
-
-    def login_token_ok(self, nonce: str | None, token: str | None) -> bool:
-        value = self.state.signer.unsign("wizard-login", token, str) if token else None
-        return bool(nonce) and value is not None and hmac.compare_digest(value.encode(), (nonce or "").encode())
-
-    async def authenticate(self, email: str, password: str, ip: str) -> str:
-        """The license of the owner ``email`` when ``password`` is theirs. Raises LoginRefused: over the failure
-        limit (for the address or the IP; 429), or on a wrong address or password (counted)."""
-        email_key = keys.wizard_login_failures("email", email)
-        ip_key = keys.wizard_login_failures("ip", ip)
-        async with self.r.pipeline(transaction=False) as p:
-            p.get(email_key)
-            p.ttl(email_key)
-            p.get(ip_key)
-            p.ttl(ip_key)
-            by_email, email_ttl, by_ip, ip_ttl = await p.execute()
-        if int(by_email or 0) >= MAX_FAILURES_PER_EMAIL:
-            raise LoginRefused(f"Too many failed sign-ins for {email}. Try again in {_minutes(email_ttl)}.",
-                               max(int(email_ttl), 1))
-        if int(by_ip or 0) >= MAX_FAILURES_PER_IP:
-            raise LoginRefused(f"Too many failed sign-ins from your network. Try again in {_minutes(ip_ttl)}.",
-                               max(int(ip_ttl), 1))
-        raw = await self.r.hgetall(keys.owner_login(email)) if email else {}
-        stored = raw.get(b"password", b"").decode() or _DUMMY_HASH
-        # scrypt takes tens of milliseconds of CPU: off the event loop
-        matches = await asyncio.to_thread(verify_password, password, stored)
-        if matches and raw.get(b"org"):
-            await self.r.delete(email_key)
-            return raw[b"org"].decode()
-        async with self.r.pipeline(transaction=False) as p:
-            for key in (email_key, ip_key):
-                p.incr(key)
-                p.expire(key, LOCKOUT_SECONDS, nx=True)
-            await p.execute()
-        raise LoginRefused("Wrong e-mail address or password.", 0)
-
-
-def _minutes(ttl: Any) -> str:
-    minutes = max(1, (int(ttl) + 59) // 60) if int(ttl) > 0 else LOCKOUT_SECONDS // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -115,7 +115,7 @@ SCRIPTS: dict[str, Script] = {
     # tracking/index.py
     "scan_visitors": Script(),
     "visitor_departures": Script(),
-    # wizard/versions.py
+    # widget/versions.py
     "save_wizard_version": Script(),
 }
 

@@ -1,4 +1,4 @@
-"""What the wizard edits of a license's configuration, its saved versions, and the unsaved drafts its preview shows.
+"""What the wizard edits of a license's configuration (``WizardSettings``) and its saved versions.
 
 The wizard owns the widget's look (``Appearance``), the allowed origins and the pre-chat survey; groups, forms and
 properties that the Configuration API sets are left as they are. A save is one Lua script over the license's keys
