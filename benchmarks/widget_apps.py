@@ -1,7 +1,7 @@
 """The ASGI apps ``widget_http.py`` serves, besides ``python -m widget_server serve`` itself. Not a test, not the product.
 
 - ``fastapi_config``: ``GET /v1/widget/config`` as a typical Python team writes it: FastAPI, typed query parameters,
-  pydantic v2 models mirroring ``widget_server.api.widget.StaticConfig`` / ``VisitorConfig`` and a
+  pydantic v2 models mirroring ``widget_server.widget.models.StaticConfig`` / ``VisitorConfig`` and a
   ``response_model``. The static part is a model built once at start-up (from the JSON document our server answered,
   whose path is in ``WIDGET_BENCH_CONFIG``); each request builds the small visitor part, as ours does. It reads
   nothing from Valkey (ours does: agent presence for ``visitor.online``), so the comparison flatters it.

@@ -25,7 +25,7 @@ from .api.fast_rtm import FastRtm
 from .api.files import get_file
 from .api.health import healthz, readyz
 from .api.openapi import add_action_operations
-from .api.shutdown import count_requests, drain_on_sigterm
+from .api.shutdown import drain_on_sigterm
 from .api.tracking_web import track
 from .api.widget import (
     avatar_image,
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
                                expose_headers=["Retry-After"]),
         dependencies=providers(services),
-        middleware=[count_requests(services.worker), rate_limit.middleware],
+        middleware=[rate_limit.middleware],
         stores={"rate_limit": ValkeyStore(services.valkey, namespace="ws:ratelimit")},
         openapi_config=OpenAPIConfig(title="widget_server", version=__version__,
                                      description="LiveChat-compatible Customer Chat API 3.6/3.5"),

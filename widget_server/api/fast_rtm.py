@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
-from litestar._parsers import parse_query_string
 from litestar.datastructures import URL, Address, Headers, MultiDict
 from litestar.exceptions import WebSocketDisconnect
 
@@ -48,7 +48,9 @@ class RtmSocket:
 
     @property
     def query_params(self) -> MultiDict[Any]:
-        return MultiDict(parse_query_string(self.scope.get("query_string", b"")))
+        # (as Litestar parses a query: its own parser is private)
+        query = self.scope.get("query_string", b"").decode("latin-1")
+        return MultiDict(parse_qsl(query, keep_blank_values=True, separator="&"))
 
     @property
     def headers(self) -> Headers:

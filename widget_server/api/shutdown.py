@@ -29,7 +29,8 @@ log = logging.getLogger("widget_server.shutdown")
 
 
 def count_requests(worker: Worker) -> Callable[..., Any]:
-    """Middleware: keeps ``worker.in_flight``, the HTTP requests this worker is handling, for the drain to wait on."""
+    """Wraps an ASGI app: keeps ``worker.in_flight``, the HTTP requests this worker is handling, for the drain to wait
+    on (``fast_assets.FastAssets`` wraps every HTTP request in it)."""
 
     def middleware(app: Any) -> Any:
         async def handle(scope: Any, receive: Any, send: Any) -> None:

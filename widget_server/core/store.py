@@ -39,10 +39,6 @@ class SentEvent(msgspec.Struct, array_like=True):
     agent_ids: list[str]
 
 
-def _s(value: bytes | None) -> str | None:
-    return None if value is None else value.decode()
-
-
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in raw.items()}
 

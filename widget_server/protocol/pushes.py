@@ -32,12 +32,6 @@ class IncomingEvent(msgspec.Struct):
 EventUpdated = IncomingEvent
 
 
-class EventDeleted(msgspec.Struct):
-    chat_id: str
-    thread_id: str
-    event_id: str
-
-
 class IncomingRichMessagePostback(msgspec.Struct, omit_defaults=True):
     user_id: str
     chat_id: str
