@@ -122,6 +122,63 @@ def _without_body(send: Any) -> Any:
     return head
 
 
+class _BodyLeft:
+    """``receive`` for the app, noting how much of the request body it read, so that what it left unread can be read
+    and dropped after the app's call (``drop_rest``).
+
+    granian (hyper) keeps an HTTP/1.1 connection only if the request body was read to its end before the app's call
+    returns; else it closes it, with the answer marked ``connection: close``, or (when it wrote the answer's head while
+    the call still ran) not marked. A client still sending the body then sees a reset instead of the answer
+    (``ReadError``), and a client that pooled the unmarked connection finds it closed at its next request ("Server
+    disconnected without sending a response"). Every answer given without reading the body had that risk: a 404 or
+    405 (no handler runs), a guard's or the rate limiter's refusal, a handler that refuses before it reads. Draining
+    after the call, not before the answer, lets the answer go out at once: the connection is kept all the same."""
+
+    __slots__ = ("receive", "read", "done")
+
+    def __init__(self, receive: Any) -> None:
+        self.receive = receive
+        self.read = 0
+        self.done = False
+
+    async def __call__(self) -> dict[str, Any]:
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.read += len(message.get("body", b""))
+            if not message.get("more_body"):
+                self.done = True
+        else:  # http.disconnect
+            self.done = True
+        return message
+
+    async def drop_rest(self, limit: int) -> None:
+        """The rest of the body read and dropped, unless the whole body is over ``limit`` (the app refuses such a body
+        anyway; the connection is then closed, as before)."""
+        while not self.done and self.read <= limit:
+            await self()
+
+
+def _body_to_drain(headers: list[tuple[bytes, bytes]], limit: int) -> bool:
+    """Whether a request may have a body worth draining after the app's answer: one is announced (``Content-Length``
+    above zero, up to ``limit``, or ``Transfer-Encoding``), and the client does not wait for a ``100 Continue``
+    before sending it."""
+    announced = False
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                return False
+            if not 0 < length <= limit:
+                return False
+            announced = True
+        elif name == b"transfer-encoding":
+            announced = True
+        elif name == b"expect" and value.lower() == b"100-continue":
+            return False
+    return announced
+
+
 class _VisitType(msgspec.Struct):
     type: str = ""
 
@@ -161,6 +218,8 @@ class FastAssets:
         cors = app.cors_config
         self._cors_allowed = cors.is_origin_allowed
         self._cors_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cors.simple_headers.items()]
+        self._body_limit: int = getattr(app, "request_max_body_size", None) or 10 * 1024 * 1024
+        """Beyond it a body the app left unread is not drained (the app's own limit)."""
 
     def __getattr__(self, name: str) -> Any:  # the Litestar app's attributes (``state``, ``routes`` …)
         return getattr(self.app, name)
@@ -318,4 +377,11 @@ class FastAssets:
                 await send({"type": "http.response.start", "status": status, "headers": raw})
                 await send({"type": "http.response.body", "body": body if method == "GET" else b""})
                 return
+        if _body_to_drain(scope["headers"], self._body_limit):
+            # what the app leaves unread of the body is read and dropped before the request ends, so the connection
+            # survives an answer given without reading it (``_BodyLeft``)
+            body = _BodyLeft(receive)
+            await self.app(scope, body, send)
+            await body.drop_rest(self._body_limit)
+            return
         await self.app(scope, receive, send)
