@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any, TypeAlias, TypeVar
+from typing import Protocol, TypeAlias, TypeVar
 
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
+from valkey.asyncio import Valkey
+from valkey.asyncio.cluster import ValkeyCluster
 
 from .auth.access import Access
 from .auth.sessions import Sessions
@@ -48,13 +50,19 @@ Injected: TypeAlias = NamedDependency[SkipValidation[T]]
 worker's own objects, handed over as they are (a signature model would validate them on every request)."""
 
 
+class Drainable(Protocol):
+    async def drain(self) -> None:
+        """Finish what was read, tell the client to reconnect elsewhere, close (``api/rtm.py``)."""
+        ...
+
+
 class Worker:
     """This worker's transports in flight: what a graceful drain (``api/shutdown.py``) waits for."""
 
     __slots__ = ("sockets", "draining", "in_flight")
 
     def __init__(self) -> None:
-        self.sockets: set[Any] = set()
+        self.sockets: set[Drainable] = set()
         """This worker's open RTM connections (closed one by one by a graceful shutdown)."""
         self.draining = False
         self.in_flight = 0
@@ -65,7 +73,7 @@ class Services:
     """Everything a worker serves with. Built by ``create_app`` (no I/O); ``start`` and ``stop`` run in the
     lifespan."""
 
-    def __init__(self, settings: Settings, valkey: Any) -> None:
+    def __init__(self, settings: Settings, valkey: Valkey | ValkeyCluster) -> None:
         self.settings = settings
         self.valkey = valkey
         self.keyring = Keyring()
