@@ -27,8 +27,10 @@ ours also with the visitor's ``Authorization: Bearer`` token, as the chat frame 
 checked: the same configuration JSON, the asset's bytes (after brotli for ours).
 
 The 2 cores are split with ``sched_setaffinity``: every server process (and Valkey) on core 0, ``wrk -t1 -c64`` on
-core 1. Targets are interleaved round by round (warm-up round first); figures are medians over the rounds and the
-ratios are between medians of the same run. The machine may be shared: the script waits until other processes use
+core 1. Targets are interleaved round by round (warm-up round first; each round starts one target further on);
+figures are medians over the rounds and the ratios are between medians of the same run. For ours (and the
+``--compare`` checkout) the server's and Valkey's CPU time per request is measured too (from /proc): unlike req/s, it
+hardly moves when other work shares the cores. The machine may be shared: the script waits until other processes use
 less than ``--max-other-load`` cores before starting, measures what they took during each run (from /proc), and
 repeats a run they disturbed by more than ``--rerun-above`` cores (at most twice, the least disturbed one counts).
 ``wrk`` reports latency from its own connections; p99 includes queueing in the server at 64 connections.
@@ -229,6 +231,8 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     note: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
+    cpu_roots: set[int] = field(default_factory=set)
+    """Processes whose CPU time (with their descendants') a request costs: the server's and Valkey's, when known."""
 
     def median(self, key: str) -> float:
         return statistics.median(r[key] for r in self.runs)
@@ -242,11 +246,12 @@ async def wrk(target: Target, duration: float, connections: int, load_cpus: set[
     if load_cpus is not None:
         argv = ["taskset", "-c", ",".join(map(str, sorted(load_cpus))), *argv]
     hz = os.sysconf("SC_CLK_TCK")
-    machine, mine = cpu_ticks(), tree_ticks({os.getpid()})
+    machine, mine, server = cpu_ticks(), tree_ticks({os.getpid()}), tree_ticks(target.cpu_roots)
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     elapsed = time.monotonic() - started
+    server = tree_ticks(target.cpu_roots) - server
     # what other processes (another session's tests, say) took from the 2 cores meanwhile, in cores
     other = ((cpu_ticks() - machine) - (tree_ticks({os.getpid()}) - mine)) / hz / elapsed
     line = next((x for x in out.decode().splitlines() if x.startswith("WRKJSON ")), None)
@@ -258,7 +263,9 @@ async def wrk(target: Target, duration: float, connections: int, load_cpus: set[
             "p99_ms": r["p99"] / 1000, "max_ms": r["max"] / 1000, "bytes_per_response": r["bytes"] / max(1, r["requests"]),
             "mb_per_s": r["bytes"] / seconds / 1e6, "requests": r["requests"],
             "errors": r["connect"] + r["read"] + r["write"] + r["timeout"], "non_2xx": r["status"],
-            "other_load": max(0.0, other)}
+            "other_load": max(0.0, other),
+            # (CPU time, unlike req/s, hardly moves when other work shares the cores)
+            "cpu_us": server / hz * 1e6 / max(1, r["requests"]) if target.cpu_roots else None}
 
 
 # --- checks ---------------------------------------------------------------------------------------------------------------
@@ -313,6 +320,7 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
         valkey_url = valkey_server.connection_url
         client = connect(valkey_url)
         creds = await create_license(client, "owner-bench@example.com", "pw")
+        valkey_pid = int((await client.info("server"))["process_id"])
         await client.aclose()
         org = creds["organization_id"]
 
@@ -323,6 +331,12 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
             ours = LiveServer(tmp / "ours", valkey_url, env={"WIDGET_RATE_LIMIT_PER_MINUTE": str(10**9)})
             ours.start()  # builds the widget first when its sources changed
             procs.append(ours)
+            compare = None
+            if args.compare is not None:  # another checkout's server on the same Valkey (same license and secret)
+                compare = LiveServer(tmp / "compare", valkey_url, env={"WIDGET_RATE_LIMIT_PER_MINUTE": str(10**9)},
+                                     checkout=args.compare)
+                compare.start()
+                procs.append(compare)
             many = Proc("ours-many-visitors", granian_argv("widget_apps:ours_many_visitors", "--factory", "--ws"),
                         base_env, tmp / "many.log").start()
             nolimit = Proc("ours-no-limiter", granian_argv("widget_apps:ours_no_limiter", "--factory", "--ws"),
@@ -372,9 +386,10 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
 
         auth = {"Authorization": f"Bearer {token}"}
         enc = {"Accept-Encoding": "br, gzip"}
+        ours_cpu = {ours.proc.pid, valkey_pid}  # type: ignore[union-attr]
         config_targets = [
-            Target("config", "ours (as shipped, one client address)", ours.url + config_path),
-            Target("config", "ours (as shipped), visitor token", ours.url + config_path, auth),
+            Target("config", "ours (as shipped, one client address)", ours.url + config_path, cpu_roots=ours_cpu),
+            Target("config", "ours (as shipped), visitor token", ours.url + config_path, auth, cpu_roots=ours_cpu),
             Target("config", "ours, 100k visitors", many.url + config_path),
             Target("config", "ours, widget paths not rate-limited", nolimit.url + config_path),
             Target("config", "ours, 100k visitors, visitor token", many.url + config_path, auth),
@@ -382,12 +397,24 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
             Target("config", "FastAPI + pydantic, uvicorn", fastapi.url + config_path),
         ]
         asset_targets = [
-            Target("assets", "ours (as shipped, one client address)", ours.url + asset_path, enc),
+            Target("assets", "ours (as shipped, one client address)", ours.url + asset_path, enc, cpu_roots=ours_cpu),
             Target("assets", "ours, 100k visitors", many.url + asset_path, enc),
             Target("assets", "ours, widget paths not rate-limited", nolimit.url + asset_path, enc),
             Target("assets", "uvicorn + StaticFiles", static.url + asset_path, enc),
             Target("assets", "granian static", gstatic.url + asset_path, enc),
         ]
+        if compare is not None:
+            label = f"ours at {args.compare.name}"
+            roots = {compare.proc.pid, valkey_pid}  # type: ignore[union-attr]
+            compare_manifest = json.loads((args.compare / "static" / "dist" / "manifest.json").read_text())
+            compare_asset = f"/widget/assets/{compare_manifest['files']['widget.js']['file']}"
+            config_targets += [
+                Target("config", f"{label} (as shipped, one client address)", compare.url + config_path,
+                       cpu_roots=roots),
+                Target("config", f"{label} (as shipped), visitor token", compare.url + config_path, auth,
+                       cpu_roots=roots)]
+            asset_targets.append(Target("assets", f"{label} (as shipped, one client address)",
+                                        compare.url + compare_asset, enc, cpu_roots=roots))
         if args.only:
             config_targets = [t for t in config_targets if any(o in t.name for o in args.only)]
             asset_targets = [t for t in asset_targets if any(o in t.name for o in args.only)]
@@ -404,7 +431,9 @@ async def run(args: argparse.Namespace, procs: list[Any], tmp: Path) -> dict:
         for t in targets:  # warm-up round, not counted
             await wrk(t, args.warmup, args.connections, load_cpus, script)
         for round_no in range(args.rounds):
-            for t in targets:
+            # each round starts one target further on, so no target always runs right after the same one
+            shift = round_no % len(targets)
+            for t in targets[shift:] + targets[:shift]:
                 # a run during which other processes took a noticeable share of the cores is repeated (at most
                 # twice, after waiting for a quieter machine); the least disturbed attempt counts
                 attempts = []
@@ -453,8 +482,8 @@ def report(args: argparse.Namespace, org: str, targets: list[Target], asset_info
         print(f"{title}")
         head = "| server | req/s | p50 ms | p99 ms | bytes/response | vs " + ("FastAPI" if group == "config" else "uvicorn")
         head += " |" if group == "config" else " | vs granian static |"
-        print(head)
-        print("|---|---:|---:|---:|---:|---:|" + ("" if group == "config" else "---:|"))
+        print(head + " server + Valkey CPU µs/request |")
+        print("|---|---:|---:|---:|---:|---:|" + ("" if group == "config" else "---:|") + "---:|")
         for t in group_targets:
             rps = t.median("rps")
             row = {"group": group, "name": t.name, "rps": rps, "p50_ms": t.median("p50_ms"),
@@ -474,6 +503,9 @@ def report(args: argparse.Namespace, org: str, targets: list[Target], asset_info
                     f"{row['bytes_per_response']:,.0f} | – |")
             if group == "assets":
                 line += f" {vs_ceiling:.2f}× |" if vs_ceiling else " – |"
+            cpu = [r["cpu_us"] for r in t.runs if r.get("cpu_us") is not None]
+            row["cpu_us"] = statistics.median(cpu) if cpu else None
+            line += f" {row['cpu_us']:.1f} |" if cpu else " – |"
             if row["non_2xx"] or row["errors"]:
                 line += f" ({row['non_2xx']} non-2xx, {row['errors']} socket errors)"
             print(line)
@@ -522,6 +554,10 @@ def main() -> None:
     parser.add_argument("--rerun-above", type=float, default=0.3,
                         help="repeat a run (at most twice) when other processes used more than this many cores")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--compare", type=Path, help="also serve this checkout's widget_server (a worktree at another "
+                        "commit: git worktree add /tmp/before <commit>) beside ours, on the same Valkey and license; "
+                        "its answers must be the same bytes, and its req/s and CPU per request are measured in the same "
+                        "rounds")
     args = parser.parse_args()
     procs: list[Any] = []
     tmp = Path(tempfile.mkdtemp(prefix="widget-http-"))

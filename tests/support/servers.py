@@ -44,8 +44,10 @@ class LiveServer:
     """``python -m widget_server serve`` in a subprocess, exactly as a user runs it."""
 
     def __init__(self, data_dir: Path, valkey_url: str | None = None, workers: int = 1, env: dict[str, str] | None = None,
-                 port: int | None = None, tls_names: list[str] | None = None) -> None:
+                 port: int | None = None, tls_names: list[str] | None = None, checkout: Path | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.checkout = checkout
+        """Serve this checkout's ``widget_server`` (another commit's, in a worktree) instead of the installed one."""
         self.port = port or free_port()
         tls = tls_names is not None
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -80,7 +82,7 @@ class LiveServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--workers", str(self.workers), "--data-dir", str(self.data_dir), *tls],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.checkout,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -17,8 +17,7 @@ from litestar.params import FromPath
 from ..protocol.errors import ApiError
 from ..services import Injected
 from ..settings import Settings
-from ..web.client import client_of
-from ..web.request import all_cookies, base_url, is_secure
+from ..web.request import base_url
 from ..web.responses import CORS_ANY
 from ..web.templates import templates
 from ..widget.assets import IMMUTABLE, Asset, negotiate_encoding, serve_headers
@@ -49,9 +48,7 @@ def query_int(request: Request[Any, Any, Any], name: str, default: int = 0) -> i
 
 
 def browser_of(request: Request[Any, Any, Any], settings: Settings) -> Browser:
-    return Browser(cookies=all_cookies(request), origin=request.headers.get("origin"),
-                   client=client_of(request, settings.trusted_proxy_headers),
-                   base_url=base_url(request, settings.public_url), secure=is_secure(request))
+    return Browser(request, settings.trusted_proxy_headers, settings.public_url)
 
 
 async def license_of(request: Request[Any, Any, Any], widget: Widget) -> str:

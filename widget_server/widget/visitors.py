@@ -7,27 +7,57 @@ with two implementations: ``local_visitors.LocalVisitors`` (this server's identi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from litestar.datastructures import Cookie
 
 from ..auth.signing import AccessToken
-from ..tracking import ClientInfo
+from ..tracking.models import ClientInfo
+from ..web.client import client_of
+from ..web.request import all_cookies, base_url, is_secure
 from .models import ChatSummary, SiteConfig
 
 LATEST_CHATS = 20
 """How many of a customer's latest chats the widget looks at (an active one opens the widget; unread ones badge it)."""
 
-@dataclass(slots=True)
 class Browser:
-    """What the visitor side reads of the browser's request."""
+    """What the visitor side reads of the browser's request, each part read when first asked: a visitor's page view
+    and this server's frame configuration read none of it but the origin, and the frame configuration is asked for
+    on every open chat."""
 
-    cookies: dict[str, str]
-    origin: str | None
-    client: ClientInfo
-    base_url: str
-    secure: bool
-    """Reached over TLS (the identity cookies are then ``SameSite=None; Secure``)."""
+    __slots__ = ("_request", "_trusted_proxy_headers", "_public_url", "_cookies", "_client")
+
+    def __init__(self, request: Any, trusted_proxy_headers: bool, public_url: str) -> None:
+        self._request = request
+        self._trusted_proxy_headers = trusted_proxy_headers
+        self._public_url = public_url
+        self._cookies: dict[str, str] | None = None
+        self._client: ClientInfo | None = None
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            self._cookies = all_cookies(self._request)
+        return self._cookies
+
+    @property
+    def origin(self) -> str | None:
+        return self._request.headers.get("origin")
+
+    @property
+    def client(self) -> ClientInfo:
+        if self._client is None:
+            self._client = client_of(self._request, self._trusted_proxy_headers)
+        return self._client
+
+    @property
+    def base_url(self) -> str:
+        return base_url(self._request, self._public_url)
+
+    @property
+    def secure(self) -> bool:
+        """Reached over TLS (the identity cookies are then ``SameSite=None; Secure``)."""
+        return is_secure(self._request)
 
 
 @dataclass(slots=True)
