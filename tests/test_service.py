@@ -13,12 +13,12 @@ import stat
 import subprocess
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 
 from tests.support import AgentClient, CustomerClient, LiveServer
 from widget_server.api.shutdown import count_requests, drain
+from widget_server.services import Worker
 from widget_server.bootstrap import create_agent
 
 from .conftest import new_license
@@ -315,7 +315,7 @@ async def test_sigterm_answers_the_requests_in_flight_and_closes_sockets_with_a_
 
 
 async def test_a_draining_worker_waits_for_its_http_requests_in_flight():
-    state = SimpleNamespace(draining=False, sockets=set(), in_flight=0)
+    state = Worker()
     release = asyncio.Event()
     sent: list[dict] = []
 
@@ -329,6 +329,7 @@ async def test_a_draining_worker_waits_for_its_http_requests_in_flight():
     app = count_requests(state)(app=slow_app)
     request = asyncio.create_task(app({"type": "http"}, None, collect))
     while state.in_flight == 0:
+        assert not request.done(), request  # (a request that failed before it was counted ends the test)
         await asyncio.sleep(0)
     draining = asyncio.create_task(drain(state, timeout=60))
     for _ in range(20):

@@ -68,6 +68,14 @@ class Worker:
         self.in_flight = 0
         """HTTP requests being handled by this worker."""
 
+    def __enter__(self) -> None:
+        """``with worker:`` around the handling of one HTTP request keeps ``in_flight``. (A plain context manager, not
+        a wrapping coroutine: a wrapper's frame would be resumed at every await of every request.)"""
+        self.in_flight += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+
 
 class Services:
     """Everything a worker serves with. Built by ``create_app`` (no I/O); ``start`` and ``stop`` run in the

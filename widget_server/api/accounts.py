@@ -63,8 +63,8 @@ def origin_of(url: str | None) -> str | None:
 
 @post(["/v2/customer/token", "/v2/customer/{scope_org:str}/{scope_group:int}/token"], status_code=200,
       include_in_schema=True, summary="Customer access token (LiveChat accounts API)")
-async def customer_token(request: Request[Any, Any, Any], access: Injected[Access], keyring: Injected[Keyring], store: Injected[Store],
-                         settings: Injected[Settings], scope_org: FromPath[str | None] = None,
+async def customer_token(request: Request[Any, Any, Any], access: Injected[Access], keyring: Injected[Keyring],
+                         store: Injected[Store], settings: Injected[Settings], scope_org: FromPath[str | None] = None,
                          scope_group: FromPath[int | None] = None) -> Response[bytes]:
     try:
         req = parse_token_body(await request.body(), request.headers.get("content-type", ""))

@@ -19,8 +19,8 @@ from .dispatch import AGENT, decode, dispatch
 
 @post(["/v3.6/agent/action/{action:str}", "/v3.5/agent/action/{action:str}"], status_code=200,
       summary="Agent Chat API action (Web)")
-async def agent_action(request: Request[Any, Any, Any], action: FromPath[str], settings: Injected[Settings], access: Injected[Access],
-                       agents: Injected[AgentCore]) -> Response[bytes]:
+async def agent_action(request: Request[Any, Any, Any], action: FromPath[str], settings: Injected[Settings],
+                       access: Injected[Access], agents: Injected[AgentCore]) -> Response[bytes]:
     spec, body = await read_action(request, settings, AGENT, action)
     org, agent = await access.agent(request.headers.get("authorization"))
     agent = await access.acting_agent(org, agent, request.headers.get("x-author-id"))

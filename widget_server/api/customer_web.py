@@ -64,8 +64,8 @@ async def web_caller(request: Request[Any, Any, Any], settings: Settings, access
 
 
 @post(PATHS, status_code=200, summary="Customer Chat API action (Web)")
-async def customer_action(request: Request[Any, Any, Any], action: FromPath[str], settings: Injected[Settings], access: Injected[Access],
-                          chats: Injected[ChatCore]) -> Response[bytes]:
+async def customer_action(request: Request[Any, Any, Any], action: FromPath[str], settings: Injected[Settings],
+                          access: Injected[Access], chats: Injected[ChatCore]) -> Response[bytes]:
     if action == "upload_file":
         return await _upload(request, settings, access, chats)
     spec, body = await read_action(request, settings, CUSTOMER, action)

@@ -7,8 +7,9 @@ view, every open page sends heartbeats, every opened chat asks for the frame's f
 nothing Litestar adds: no path parameters, no dependencies, no middleware besides CORS (the rate limiter excludes them;
 the answers carry the CORS headers the app's ``CORSConfig`` gives) and the count of requests in flight that a graceful
 drain waits for (kept here, for every HTTP request). Litestar's request path was ~75 % of the time of such a request
-(py-spy, ``benchmarks/widget_http.py``). The handlers are the routes' own functions, given the few request parts they read
-(``_Request``), so both paths answer alike; their typed errors are rendered as the app's error handlers render them.
+(py-spy, ``benchmarks/widget_http.py``). The handlers are the routes' own functions, given the few request parts they
+read (``_Request``) and the dependencies Litestar would provide, so both paths answer alike; their typed errors are
+rendered as the app's error handlers render them.
 What this layer passes on, Litestar answers: a preview, proxy mode, a body it cannot read the type of, an unknown file
 (a typed 404), a server whose widget is not built (a typed 503)."""
 
@@ -26,7 +27,6 @@ from ..protocol.errors import ApiError
 from ..services import Services
 from ..web.responses import CORS_ANY, api_error_body, error_body, set_cookie_field
 from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, serve_headers
-from .shutdown import count_requests
 from .tracking_web import track
 from .widget import LOADER_CACHE, query_int, widget_config, widget_visit
 
@@ -210,9 +210,6 @@ class FastAssets:
         self.services = services
         self._track = {"settings": services.settings, "access": services.access, "tracker": services.tracker}
         self._widget = {"widget": services.widget, "settings": services.settings}
-        self._counted = count_requests(services.worker)(self._http)
-        """Every HTTP request of the worker passes here, so this is where the drain's count of requests in flight is
-        kept (``shutdown.count_requests``), for the answers of this layer and of Litestar alike."""
         """The handlers' dependencies, as Litestar would provide them."""
         self._answers: dict[tuple[bytes, bytes | None, bytes | None], _Answer] = {}
         cors = app.cors_config
@@ -261,8 +258,8 @@ class FastAssets:
     async def _config(self, scope: dict[str, Any], send: Any) -> None:
         """The frame's configuration. Without a visitor's token the answer is the same for every visitor of a
         license, group and language: it is kept (``_answers``) while the license's configuration and the agents'
-        availability it was made from are: at most ``online_cache_seconds`` of the visitors, and no longer than the configuration
-        (a change announced on the bus drops the worker's copy, which changes ``config_version``)."""
+        availability it was made from are: at most the visitors' ``online_cache_seconds``, and no longer than the
+        configuration (a change announced on the bus drops the worker's copy, which changes ``config_version``)."""
         key = None
         inm = None
         if not any(name == b"authorization" for name, _ in scope["headers"]):
@@ -349,39 +346,38 @@ class FastAssets:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await self._counted(scope, receive, send)
-
-    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Every HTTP request: answered here, or by Litestar (both counted for the drain, by ``_counted``)."""
-        method = scope["method"]
-        if method == "POST":
-            if await self._post(scope, receive, send):
+        # every HTTP request of the worker passes here, so this is where the drain's count of requests in flight is
+        # kept, for the answers of this layer and of Litestar alike
+        with self.services.worker:
+            method = scope["method"]
+            if method == "POST":
+                if await self._post(scope, receive, send):
+                    return
+            elif method in ("GET", "HEAD"):
+                path = scope["path"]
+                # the frame asks from its own origin (no Origin header: CORS is not involved); previews and proxy mode
+                # take the full path
+                if (path == CONFIG_PATH and self.services.upstream is None and b"preview=" not in scope["query_string"]
+                        and not any(name == b"origin" for name, _ in scope["headers"])):
+                    await self._config(scope, send if method == "GET" else _without_body(send))
+                    return
+                found = self._asset(path) if path == LOADER_PATH or path.startswith(ASSETS_PREFIX) else None
+                if found is not None:
+                    asset, cache_control = found
+                    status, body, headers = serve_headers(asset, _Headers(scope["headers"]), cache_control, CORS_ANY)
+                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+                    media_type = asset.media_type + ("; charset=utf-8" if asset.media_type.startswith("text/") else "")
+                    raw.append((b"content-type", media_type.encode()))
+                    if status == 200:
+                        raw.append((b"content-length", str(len(body)).encode()))
+                    await send({"type": "http.response.start", "status": status, "headers": raw})
+                    await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+                    return
+            if _body_to_drain(scope["headers"], self._body_limit):
+                # what the app leaves unread of the body is read and dropped before the request ends, so the connection
+                # survives an answer given without reading it (``_BodyLeft``)
+                body = _BodyLeft(receive)
+                await self.app(scope, body, send)
+                await body.drop_rest(self._body_limit)
                 return
-        elif method in ("GET", "HEAD"):
-            path = scope["path"]
-            # the frame asks from its own origin (no Origin header: CORS is not involved); previews and proxy mode
-            # take the full path
-            if (path == CONFIG_PATH and self.services.upstream is None and b"preview=" not in scope["query_string"]
-                    and not any(name == b"origin" for name, _ in scope["headers"])):
-                await self._config(scope, send if method == "GET" else _without_body(send))
-                return
-            found = self._asset(path) if path == LOADER_PATH or path.startswith(ASSETS_PREFIX) else None
-            if found is not None:
-                asset, cache_control = found
-                status, body, headers = serve_headers(asset, _Headers(scope["headers"]), cache_control, CORS_ANY)
-                raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-                media_type = asset.media_type + ("; charset=utf-8" if asset.media_type.startswith("text/") else "")
-                raw.append((b"content-type", media_type.encode()))
-                if status == 200:
-                    raw.append((b"content-length", str(len(body)).encode()))
-                await send({"type": "http.response.start", "status": status, "headers": raw})
-                await send({"type": "http.response.body", "body": body if method == "GET" else b""})
-                return
-        if _body_to_drain(scope["headers"], self._body_limit):
-            # what the app leaves unread of the body is read and dropped before the request ends, so the connection
-            # survives an answer given without reading it (``_BodyLeft``)
-            body = _BodyLeft(receive)
-            await self.app(scope, body, send)
-            await body.drop_rest(self._body_limit)
-            return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)

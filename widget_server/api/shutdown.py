@@ -30,18 +30,15 @@ log = logging.getLogger("widget_server.shutdown")
 
 def count_requests(worker: Worker) -> Callable[..., Any]:
     """Wraps an ASGI app: keeps ``worker.in_flight``, the HTTP requests this worker is handling, for the drain to wait
-    on (``fast_assets.FastAssets`` wraps every HTTP request in it)."""
+    on. (In the server, ``fast_assets.FastAssets`` counts every HTTP request the same way, with ``with worker:``.)"""
 
     def middleware(app: Any) -> Any:
         async def handle(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            worker.in_flight += 1
-            try:
+            with worker:
                 await app(scope, receive, send)
-            finally:
-                worker.in_flight -= 1
 
         return handle
 

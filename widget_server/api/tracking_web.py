@@ -44,7 +44,8 @@ _decoder = msgspec.json.Decoder(TrackRequest)
 
 
 @post("/v1/track", status_code=200, summary="Visitor tracking: a page view or a heartbeat from the loader")
-async def track(request: Request[Any, Any, Any], settings: Injected[Settings], access: Injected[Access], tracker: Injected[Tracker]) -> Response[bytes]:
+async def track(request: Request[Any, Any, Any], settings: Injected[Settings], access: Injected[Access],
+                tracker: Injected[Tracker]) -> Response[bytes]:
     body = await request.body()  # read before any refusal, so keep-alive connections survive errors
     if len(body) > MAX_BODY:
         raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")

@@ -68,7 +68,8 @@ async def widget_loader(request: Request[Any, Any, Any], widget: Injected[Widget
 
 
 @get("/widget/assets/{name:str}", summary="A content-hashed widget file", include_in_schema=False)
-async def widget_asset(request: Request[Any, Any, Any], name: FromPath[str], widget: Injected[Widget]) -> Response[bytes]:
+async def widget_asset(request: Request[Any, Any, Any], name: FromPath[str],
+                       widget: Injected[Widget]) -> Response[bytes]:
     asset = widget.assets().get(name)
     if asset is None:
         raise ApiError("not_found", "No such widget file")

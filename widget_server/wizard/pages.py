@@ -158,7 +158,8 @@ async def _form(request: Request[Any, Any, Any]) -> Any:
 
 def _themes_view(state: Services) -> list[dict[str, Any]]:
     return [{"name": t.name, "label": t.tokens.label, "colors": msgspec.structs.asdict(t.tokens.colors)}
-            for t in sorted(themes_of(state.widget.cache).values(), key=lambda t: (t.name != "classic", t.tokens.label))]
+            for t in sorted(themes_of(state.widget.cache).values(),
+                            key=lambda t: (t.name != "classic", t.tokens.label))]
 
 
 def _settings_page(state: Services, owner: OwnerSession, values: dict[str, Any],
