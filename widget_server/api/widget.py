@@ -80,7 +80,7 @@ async def widget_asset(request: Request[Any, Any, Any], name: FromPath[str],
 async def widget_frame(request: Request[Any, Any, Any], widget: Injected[Widget]) -> Response[bytes]:
     org = await license_of(request, widget)
     preview = await widget.preview(org, request.query_params.get("preview"))
-    config = await widget.config(org, preview)
+    config = (preview.config if preview else await widget.store.license_config(org))
     group_of(config, query_int(request, "group_id"))
     page = widget.frame_page(config, language_for(config, request.headers.get("accept-language")))
     return _asset_response(request, page, "no-cache", {
@@ -95,7 +95,7 @@ async def widget_snippet(request: Request[Any, Any, Any], widget: Injected[Widge
                          settings: Injected[Settings]) -> Response[str]:
     org = await license_of(request, widget)
     group = query_int(request, "group_id")
-    group_of(await widget.config(org, None), group)
+    group_of(await widget.store.license_config(org), group)
     nonce = request.query_params.get("nonce")
     if nonce is not None and (len(nonce) > 128 or not nonce.replace("-", "").replace("_", "").replace(
             "+", "").replace("/", "").replace("=", "").isalnum()):
@@ -128,7 +128,7 @@ async def widget_config(request: Request[Any, Any, Any], widget: Injected[Widget
     org = await license_of(request, widget)
     group_id = query_int(request, "group_id")
     preview = await widget.preview(org, request.query_params.get("preview"))
-    config = await widget.config(org, preview)
+    config = (preview.config if preview else await widget.store.license_config(org))
     lang = language_for(config, request.headers.get("accept-language"), request.query_params.get("lang"))
     body = await widget.frame_config(browser_of(request, settings), org, group_id, preview, config, lang,
                                      request.headers.get("authorization"))

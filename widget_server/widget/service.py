@@ -94,9 +94,6 @@ class Widget:
             raise ApiError("authorization", "The preview expired: reload the wizard")
         return draft
 
-    async def config(self, org: str, preview: Draft | None) -> LicenseConfig:
-        return preview.config if preview else await self.store.license_config(org)
-
     async def online(self, org: str, group: int, preview: Draft | None) -> bool:
         """Whether the group has agents. Every page view asks, so a worker keeps the answer for a moment
         (``visitors.online_cache_seconds``: an agent's status change shows within it)."""
@@ -142,7 +139,7 @@ class Widget:
         preview = await self.preview(org, req.cfg.preview)
         if preview is None:
             await access.origin(org, browser.origin)
-        config = await self.config(org, preview)
+        config = preview.config if preview else await self.store.license_config(org)
         group = req.cfg.group
         group_of(config, group)
         client = browser.client
