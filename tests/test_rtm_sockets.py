@@ -139,3 +139,38 @@ async def test_a_drain_closes_a_socket_that_never_logged_in_without_a_goodbye(ap
     await asyncio.wait_for(drain(app.services.worker, timeout=10), 5)
     assert await sock.next() == {"type": "websocket.close", "code": 1012, "reason": "service restart"}
     assert sock.from_app.empty() and not app.services.worker.sockets
+
+
+async def test_a_draining_worker_waits_for_an_http_request_whose_body_is_still_arriving(app, customer: CustomerClient):
+    """Every HTTP request is counted where it enters the app (the fast layer in front of Litestar), so a drain waits
+    for a page view whose body is still on its way, and it is answered before the worker stops."""
+    worker = app.services.worker
+    arrived = asyncio.Event()
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        await arrived.wait()
+        return {"type": "http.request", "more_body": False,
+                "body": json.dumps({"type": "page_view", "url": "https://shop.example.com/", "token": customer.token})
+                .encode()}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "http", "method": "POST",
+             "path": "/v1/track", "raw_path": b"/v1/track", "query_string": f"organization_id={customer.org}".encode(),
+             "root_path": "", "headers": [(b"host", b"chat.example.com"), (b"content-type", b"text/plain")],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": {}}
+    request = asyncio.create_task(app(scope, receive, send))
+    for _ in range(1000):  # the request reaches the point where it waits for its body
+        assert not request.done(), request
+        await asyncio.sleep(0)
+    assert worker.in_flight == 1
+    draining = asyncio.create_task(drain(worker, timeout=60))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert worker.draining and not draining.done()  # it cannot finish while the request is in flight
+    arrived.set()
+    await request
+    await asyncio.wait_for(draining, 5)
+    assert worker.in_flight == 0 and sent[0]["status"] == 200

@@ -17,8 +17,6 @@ from pathlib import Path
 import httpx
 
 from tests.support import AgentClient, CustomerClient, LiveServer
-from widget_server.api.shutdown import count_requests, drain
-from widget_server.services import Worker
 from widget_server.bootstrap import create_agent
 
 from .conftest import new_license
@@ -312,30 +310,3 @@ async def test_sigterm_answers_the_requests_in_flight_and_closes_sockets_with_a_
     finally:
         await elsewhere.close()
         await customer.aclose()
-
-
-async def test_a_draining_worker_waits_for_its_http_requests_in_flight():
-    state = Worker()
-    release = asyncio.Event()
-    sent: list[dict] = []
-
-    async def slow_app(scope, receive, send):
-        await release.wait()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-
-    async def collect(message):
-        sent.append(message)
-
-    app = count_requests(state)(app=slow_app)
-    request = asyncio.create_task(app({"type": "http"}, None, collect))
-    while state.in_flight == 0:
-        assert not request.done(), request  # (a request that failed before it was counted ends the test)
-        await asyncio.sleep(0)
-    draining = asyncio.create_task(drain(state, timeout=60))
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert state.draining and not draining.done()  # it cannot finish while the request is in flight
-    release.set()
-    await request
-    await draining
-    assert state.in_flight == 0 and sent[0]["status"] == 200

@@ -66,15 +66,9 @@ class Worker:
         """This worker's open RTM connections (closed one by one by a graceful shutdown)."""
         self.draining = False
         self.in_flight = 0
-        """HTTP requests being handled by this worker."""
+        """HTTP requests being handled by this worker (counted where every one enters: ``api/fast_assets.py``)."""
 
-    def __enter__(self) -> None:
-        """``with worker:`` around the handling of one HTTP request keeps ``in_flight``. (A plain context manager, not
-        a wrapping coroutine: a wrapper's frame would be resumed at every await of every request.)"""
-        self.in_flight += 1
 
-    def __exit__(self, *exc: object) -> None:
-        self.in_flight -= 1
 
 
 class Services:

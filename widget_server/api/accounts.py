@@ -20,8 +20,7 @@ from ..protocol.common import now_rfc3339
 from ..protocol.errors import ApiError
 from ..services import Injected, Services
 from ..settings import Settings
-from ..upstream.accounts import client_headers, cookie_header, relayed_cookies
-from ..upstream.accounts import identity_cookies as upstream_identity_cookies
+from ..upstream.accounts import client_headers, cookie_header, identity_cookies_in, relayed_cookies
 from ..web.client import client_of
 from ..web.request import all_cookies, is_secure
 from ..web.responses import identity_cookies
@@ -136,7 +135,7 @@ async def forward_customer_token(request: Request[Any, Any, Any], services: Inje
         path = f"/v2/customer/{quote(scope_org, safe='')}/{scope_group}/token"
     headers = client_headers(client_of(request, services.settings.trusted_proxy_headers),
                              request.headers.get("origin"))
-    if cookies := upstream_identity_cookies(all_cookies(request)):
+    if cookies := identity_cookies_in(all_cookies(request)):
         headers["cookie"] = cookie_header(cookies)
     if authorization := request.headers.get("authorization"):
         headers["authorization"] = authorization

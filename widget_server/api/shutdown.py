@@ -20,29 +20,10 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
-from typing import Any
 
 from ..services import Worker
 
 log = logging.getLogger("widget_server.shutdown")
-
-
-def count_requests(worker: Worker) -> Callable[..., Any]:
-    """Wraps an ASGI app: keeps ``worker.in_flight``, the HTTP requests this worker is handling, for the drain to wait
-    on. (In the server, ``fast_assets.FastAssets`` counts every HTTP request the same way, with ``with worker:``.)"""
-
-    def middleware(app: Any) -> Any:
-        async def handle(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            with worker:
-                await app(scope, receive, send)
-
-        return handle
-
-    return middleware
 
 
 async def drain(worker: Worker, timeout: float) -> None:

@@ -16,10 +16,6 @@ def refuse_banned(until: int | None) -> None:
         raise ApiError("customer_banned", "Customer is banned", {"until": int(until)})
 
 
-def is_admin(role: str) -> bool:
-    return role in ADMIN_ROLES
-
-
 def may_act_for(role: str, agent_id: str, target: str) -> bool:
     """An agent acts for themselves; administrators for anyone of their license."""
     return target == agent_id or role in ADMIN_ROLES

@@ -31,7 +31,7 @@ _token_response = msgspec.json.Decoder(TokenResponse)
 _token_error = msgspec.json.Decoder(TokenError)
 
 
-def identity_cookies(cookies: dict[str, str]) -> dict[str, str]:
+def identity_cookies_in(cookies: dict[str, str]) -> dict[str, str]:
     """Of a request's cookies, the identity cookies the upstream set."""
     return {k: v for k, v in cookies.items() if k.startswith(IDENTITY_COOKIE_PREFIX)}
 

@@ -27,7 +27,7 @@ from .accounts import (
     UpstreamAccounts,
     client_headers,
     cookie_header,
-    identity_cookies,
+    identity_cookies_in,
     relayed_cookies,
     token_refused,
 )
@@ -101,7 +101,7 @@ class UpstreamVisitors:
 
     async def arrive(self, browser: Browser, org: str, group: int, site: SiteConfig,
                      stored_cst: str | None) -> Arrival:
-        cookies = identity_cookies(browser.cookies)
+        cookies = identity_cookies_in(browser.cookies)
         if not cookies and stored_cst:
             cookies = self._signer.unsign("ucst", stored_cst, dict[str, str]) or {}
         headers = client_headers(browser.client, browser.origin)
