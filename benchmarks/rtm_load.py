@@ -770,7 +770,7 @@ class Traced(Ours):
         data_dir = self.tmp / f"traced-{self.port}"
         r = connect(self.valkey.connection_url)
         try:
-            self.org = (await ensure_default_license(r, data_dir))["organization_id"]
+            self.org = (await ensure_default_license(r, data_dir))[0]["organization_id"]
         finally:
             await r.aclose()
         env = self.env() | {"WIDGET_DATA_DIR": str(data_dir), "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT)])}

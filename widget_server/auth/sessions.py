@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from .. import keys
-from ..bootstrap import hash_password, verify_password
+from .passwords import hash_password, verify_password
 from .signing import Signer
 
 SESSION_TTL = 8 * 3600
@@ -106,9 +106,12 @@ class Sessions:
                                max(int(ip_ttl), 1))
         raw = await self.r.hgetall(keys.owner_login(email)) if email else {}
         stored = raw.get(b"password", b"").decode() or _DUMMY_HASH
-        # scrypt takes tens of milliseconds of CPU: off the event loop
-        matches = await asyncio.to_thread(verify_password, password, stored)
+        # argon2id takes tens of milliseconds of CPU: off the event loop
+        matches, stale = await asyncio.to_thread(verify_password, password, stored)
         if matches and raw.get(b"org"):
+            if stale:  # made with older parameters or the old scrypt: made again now that the password is known
+                fresh = await asyncio.to_thread(hash_password, password)
+                await self.r.hset(keys.owner_login(email), "password", fresh)
             await self.r.delete(email_key)
             return raw[b"org"].decode()
         async with self.r.pipeline(transaction=False) as p:
