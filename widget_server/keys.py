@@ -42,6 +42,22 @@ def org_archives(org: str) -> str:
     return f"{P}:{{{org}}}:archives"
 
 
+def archive_index(org: str, kind: str, value: str) -> str:
+    """Sorted set, as ``org_archives``, of the ended threads of one customer (kind ``c``), agent (``a``), group
+    (``g``) or with one word in their texts (``w``): list_archives' index (core/archives.py)."""
+    return f"{P}:{{{org}}}:arch:{kind}:{value}"
+
+
+def archive_scratch(org: str, nonce: str) -> str:
+    """A union of index sets, made and deleted inside one archive search."""
+    return f"{P}:{{{org}}}:arch:tmp:{nonce}"
+
+
+def archives_indexed(org: str) -> str:
+    """Set once every archived thread of the license is in its index (threads archived before it existed)."""
+    return f"{P}:{{{org}}}:arch:indexed"
+
+
 # routing (all of a license's routing keys share its hash tag, so one script sees them together)
 def routing_status(org: str) -> str:
     """Hash agent id -> accepting_chats | not_accepting_chats | offline."""

@@ -25,3 +25,12 @@ def agent_sees_chat(role: str, agent_id: str, chat_agents: list[str] | set[str],
                     agent_groups: set[int]) -> bool:
     """An administrator sees every chat of the license; an agent the chats they are in and those of their groups."""
     return role in ADMIN_ROLES or agent_id in chat_agents or bool(chat_groups & agent_groups)
+
+
+def archive_scope(role: str, agent_id: str, agent_groups: set[int]) -> tuple[list[str], list[int]] | None:
+    """The archived threads an agent may read, as ``agent_sees_chat`` for archives: ``None`` for an administrator
+    (all of the license's), else (agent ids, group ids) of which a thread must have one: the agent themself (the
+    threads they were in) and their groups."""
+    if role in ADMIN_ROLES:
+        return None
+    return [agent_id], sorted(agent_groups)

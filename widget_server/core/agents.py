@@ -18,7 +18,8 @@ from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
-from ..auth.rules import agent_sees_chat, may_act_for
+from ..auth.rules import agent_sees_chat, archive_scope, may_act_for
+from .archives import ArchiveQuery
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
@@ -214,6 +215,9 @@ class AgentCore(ChatBase):
                                         next_page_id=next_page)
 
     async def list_archives(self, caller: AgentCaller, req: a.ListArchivesRequest) -> a.ListArchivesResponse:
+        """Ended threads, newest first by default, found through the archive index (``core/archives.py``): the
+        filters and the caller's scope (``archive_scope``: an agent reads the threads they were in and those of
+        their groups) narrow the search before any chat is read; only the page's chats are read."""
         filters = req.filters or a.ArchiveFilters()
         if req.page_id is not None:
             if req.limit is not None or req.sort_order is not None or req.filters is not None:
@@ -223,45 +227,40 @@ class AgentCore(ChatBase):
             filters = msgspec.json.decode(str(cur.pos[1]), type=a.ArchiveFilters)
         else:
             desc, limit, offset = (req.sort_order or "desc") == "desc", req.limit or 10, 0
-        key = keys.org_archives(caller.org)
         lo = rfc3339_to_ms(filters.from_) if filters.from_ else "-inf"
         hi = rfc3339_to_ms(filters.to) if filters.to else "+inf"
-        if desc:
-            entries = await self.store.r.zrevrangebyscore(key, hi, lo)
-        else:
-            entries = await self.store.r.zrangebyscore(key, lo, hi)
-        query = (filters.query or "").lower()
+        query = ArchiveQuery(caller.org)
+        if filters.customer_id:
+            query.any_of("c", [filters.customer_id])
+        if filters.agent_ids:
+            query.any_of("a", filters.agent_ids)
+        if filters.group_ids:
+            query.any_of("g", filters.group_ids)
+        query.text(filters.query or "")
+        scope = archive_scope(caller.role, caller.agent_id,
+                              {g["id"] for g in (await self._me(caller)).get("groups", [])})
+        if scope is not None:
+            agents, groups = scope
+            query.clauses.append([*(keys.archive_index(caller.org, "a", x) for x in agents),
+                                  *(keys.archive_index(caller.org, "g", str(g)) for g in groups)])
+        await self.archives.ensure_indexed(caller.org, lambda chat_id, thread_id, closed_ms: self._archive(
+            caller.org, chat_id, thread_id, closed_ms))
+        total, page = await self.archives.search(query, lo, hi, desc, offset, limit)
         found: list[a.ArchivedChat] = []
-        matched = 0
-        for entry in entries:
-            chat_id, thread_id = entry.decode().split(" ", 1)
+        for chat_id, thread_id in page:
             chat = await self.store.chat(chat_id)
             if not chat:
                 continue
-            if filters.customer_id and chat.get("customer_id") != filters.customer_id:
-                continue
             groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
-            if filters.group_ids and not groups & set(filters.group_ids):
-                continue
             [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
-            thread = self._build_thread(thash, raw)
-            if filters.agent_ids and not set(filters.agent_ids) & set(thread.user_ids):
-                continue
-            if query and not any(query in (getattr(e, "text", "") or "").lower() for e in thread.events):
-                continue
-            matched += 1
-            if matched <= offset:
-                continue
-            if len(found) == limit:
-                break
-            found.append(a.ArchivedChat(id=chat_id, thread=thread, users=await self._chat_users(chat),
-                                        access=Access(group_ids=sorted(groups)),
+            found.append(a.ArchivedChat(id=chat_id, thread=self._build_thread(thash, raw),
+                                        users=await self._chat_users(chat), access=Access(group_ids=sorted(groups)),
                                         properties=msgspec.json.decode(chat.get("properties") or "{}")))
         next_page = None
-        if len(found) == limit and matched > offset + limit:
+        if total > offset + limit:
             next_page = self._make_cursor("archives", caller.org, desc, limit,
                                           [offset + limit, msgspec.json.encode(filters).decode()])
-        return a.ListArchivesResponse(chats=found, found_chats=matched, next_page_id=next_page)
+        return a.ListArchivesResponse(chats=found, found_chats=total, next_page_id=next_page)
 
     async def start_chat(self, caller: AgentCaller, req: a.AgentStartChatRequest) -> c.StartChatResponse:
         spec = req.chat or a.AgentInitialChat()

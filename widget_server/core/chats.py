@@ -22,6 +22,7 @@ from ..protocol.events import Event, File, SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
+from .archives import ArchiveFacts, ArchiveIndex
 from .bus import Bus
 from .ids import short_id, split_event_id
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
@@ -124,6 +125,7 @@ class ChatBase(ABC):
         self.settings = settings
         self.router = router
         self.webhooks = webhooks
+        self.archives = ArchiveIndex(store.r)
 
     @abstractmethod
     async def _chat_for(self, caller: Any, chat_id: str) -> dict[str, str]:
@@ -335,6 +337,25 @@ class ChatBase(ABC):
             moved = True
         if moved:
             await self._push_queue_positions(caller, org, group_id)
+
+    async def _archive(self, org: str, chat_id: str, thread_id: str, closed_ms: int,
+                       chat: dict[str, str] | None = None) -> None:
+        """The ended thread in the license's archives, indexed by its customer, agents, groups and words
+        (``core/archives.py``)."""
+        chat = chat if chat is not None else await self.store.chat(chat_id) or {}
+        [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
+        if not thash or not chat:
+            return
+        thread = self._build_thread(thash, raw, for_customer=False)
+        customer = chat.get("customer_id", "")
+        groups = _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
+        facts = ArchiveFacts(customer, agent_ids={u for u in thread.user_ids if u != customer} | set(self._agents_of(chat)),
+                             group_ids={*groups, *thread.access.group_ids})
+        for event in thread.events:
+            text = getattr(event, "text", None)
+            if isinstance(text, str):
+                facts.add_text(text)
+        await self.archives.add(org, chat_id, thread_id, closed_ms, facts)
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
         events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
@@ -567,7 +588,7 @@ class ChatBase(ABC):
         await self.webhooks.emit(caller.org, "incoming_event", closing, chat)
         await self._push(caller, users, "chat_deactivated",
                          p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id), chat)
-        await self.store.archive_thread(caller.org, req.id, thread_id, rfc3339_to_ms(now))
+        await self._archive(caller.org, req.id, thread_id, rfc3339_to_ms(now), chat)
         await self._release(caller, chat, thread_id)
         return _EMPTY
 

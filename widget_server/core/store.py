@@ -286,9 +286,6 @@ class Store:
             p.zadd(keys.org_chats(org), {chat_id: last_thread_ms})
             await p.execute()
 
-    async def archive_thread(self, org: str, chat_id: str, thread_id: str, closed_ms: int) -> None:
-        await self.r.zadd(keys.org_archives(org), {f"{chat_id} {thread_id}": closed_ms})
-
     async def agents(self, org: str, ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """Agent records by id (all of the license's when ``ids`` is None)."""
         if ids is None:

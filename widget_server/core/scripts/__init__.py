@@ -99,6 +99,9 @@ SCRIPTS: dict[str, Script] = {
     "add_connection": Script(),
     "customer_visit": Script(),
     "customer_with_chat_ids": Script(),
+    # core/archives.py
+    "archive_add": Script(),
+    "archive_search": Script(),
     # core/routing.py
     "route_chat": Script(uses=("_pick_agent",)),
     "route_queued_chat": Script(uses=("_pick_agent",)),

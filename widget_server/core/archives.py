@@ -1,0 +1,120 @@
+"""The archive index: list_archives finds ended threads by customer, agent, group, words and close time without
+reading every archived chat.
+
+Each ended thread is a member ``"<chat_id> <thread_id>"`` scored by its close time (ms) in the license's
+``org_archives`` set and in one index set per fact about it (``keys.archive_index``): its customer, each agent in it,
+each of its groups, and each word of its texts (lower-cased, Unicode word characters; at most ``MAX_WORDS`` distinct
+words a thread, of at most ``MAX_WORD`` characters). A search (``archive_search.lua``) walks the smallest matching set
+and checks the others, so its cost follows the most selective filter. All of a license's index keys share its hash
+tag: one cluster slot, one script.
+
+A text query matches the threads that contain every word of it (as a search engine does), not a substring of a word.
+Threads archived before the index existed are indexed on the license's first search (``ensure_indexed``)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import keys
+from . import scripts
+
+MAX_WORDS = 2000
+MAX_WORD = 64
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    """The distinct words of ``text`` as the index keeps them, in order of appearance."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if len(word) <= MAX_WORD:
+            seen.setdefault(word)
+    return list(seen)
+
+
+@dataclass(slots=True)
+class ArchiveFacts:
+    """What an ended thread is found by."""
+
+    customer_id: str
+    agent_ids: set[str] = field(default_factory=set)
+    group_ids: set[int] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)
+
+    def add_text(self, text: str) -> None:
+        for word in words(text):
+            if len(self.words) >= MAX_WORDS:
+                return
+            self.words.add(word)
+
+    def index_keys(self, org: str) -> list[str]:
+        return [keys.archive_index(org, "c", self.customer_id),
+                *(keys.archive_index(org, "a", a) for a in sorted(self.agent_ids)),
+                *(keys.archive_index(org, "g", str(g)) for g in sorted(self.group_ids)),
+                *(keys.archive_index(org, "w", w) for w in sorted(self.words))]
+
+
+@dataclass(slots=True)
+class ArchiveQuery:
+    """A search: every clause must hold; a clause holds when the thread is in any of its sets."""
+
+    org: str
+    clauses: list[list[str]] = field(default_factory=list)
+
+    def any_of(self, kind: str, values: Iterable[Any]) -> ArchiveQuery:
+        self.clauses.append([keys.archive_index(self.org, kind, str(v)) for v in values])
+        return self
+
+    def text(self, query: str) -> ArchiveQuery:
+        for word in words(query)[:64]:  # (a 512-character query has at most 256 words; 64 narrow enough)
+            self.any_of("w", [word])
+        return self
+
+
+class ArchiveIndex:
+    def __init__(self, valkey: Any) -> None:
+        self.r = valkey
+        self._add = scripts.register(valkey, "archive_add")
+        self._search = scripts.register(valkey, "archive_search")
+
+    async def add(self, org: str, chat_id: str, thread_id: str, closed_ms: int, facts: ArchiveFacts) -> None:
+        """The thread in the license's archives and every index set of its facts, at once (one script, one slot)."""
+        await self._add(keys=[keys.org_archives(org), *facts.index_keys(org)], args=[f"{chat_id} {thread_id}", closed_ms])
+
+    async def search(self, query: ArchiveQuery, lo: float | str, hi: float | str, desc: bool, offset: int,
+                     limit: int) -> tuple[int, list[tuple[str, str]]]:
+        """(how many threads match, the page of them as (chat id, thread id)) between close times ``lo``..``hi``."""
+        clauses = [[keys.org_archives(query.org)], *(c for c in query.clauses if c)]
+        if any(not c for c in query.clauses):  # a clause of no sets (an agent of no group...) holds for no thread
+            return 0, []
+        flat = [k for c in clauses for k in c]
+        found = await self._search(
+            keys=[*flat, keys.archive_scratch(query.org, secrets.token_hex(8))],
+            args=[lo, hi, "1" if desc else "0", offset, limit, len(clauses), *(len(c) for c in clauses)])
+        total, members = int(found[0]), found[1:]
+        return total, [tuple(m.decode().split(" ", 1)) for m in members]  # type: ignore[misc]
+
+    async def ensure_indexed(self, org: str, index_one: Callable[[str, str, int], Awaitable[None]]) -> None:
+        """Index the threads archived before the index existed, once per license (a lock keeps it to one worker;
+        indexing a thread twice changes nothing, so a search that runs meanwhile only finds fewer)."""
+        done = keys.archives_indexed(org)
+        if await self.r.exists(done):
+            return
+        if not await self.r.set(done + ":lock", "1", nx=True, ex=300):
+            return
+        try:
+            cursor = 0
+            while True:
+                cursor, entries = await self.r.zscan(keys.org_archives(org), cursor, count=500)
+                for member, score in entries:
+                    chat_id, thread_id = member.decode().split(" ", 1)
+                    await index_one(chat_id, thread_id, int(score))
+                if cursor == 0:
+                    break
+            await self.r.set(done, "1")
+        finally:
+            await self.r.delete(done + ":lock")
