@@ -20,6 +20,7 @@ from .auth.sessions import Sessions
 from .auth.signing import Signer
 from .auth.tokens import CustomerTokens, Keyring, SignedTokens
 from .core.agents import AgentCore
+from .core.retention import ChatRetention
 from .core.bus import Bus
 from .core.config_changes import ConfigChanges
 from .core.configuration import ConfigurationCore
@@ -143,6 +144,9 @@ class Services:
         await self.config_changes.start()
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
                             asyncio.create_task(self.presence.run_reaper())]
+        if self.settings.chat_retention_days > 0:
+            retention = ChatRetention(self.agents, self.settings.chat_retention_days)
+            self._background.append(asyncio.create_task(retention.run(self.settings.chat_retention_sweep_interval)))
         # The app's ~80,000 long-lived objects (routes, signature models, schemas) leave the cyclic collector's view:
         # a full collection walked them all, ~35 ms, and landed in some request's latency.
         gc.freeze()

@@ -51,6 +51,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Tracked visitors not seen for this many days are forgotten."""
     tracking_sweep_interval: float = 60.0
     """Seconds between two slices of the retention sweep that reclaims forgotten visitors' memory."""
+    chat_retention_days: float = 365.0
+    """A chat whose every thread ended this many days ago is deleted with its threads, events and files (anyone can
+    start a chat: nothing they create is kept for ever). 0 keeps chats for ever."""
+    chat_retention_sweep_interval: float = 3600.0
+    """Seconds between two passes of the chat retention sweep (one worker at a time does it)."""
     trusted_proxy_headers: bool = False
     """Behind a proxy that sets them: take the visitor's IP from CF-Connecting-IP / X-Real-IP / X-Forwarded-For and
     the location from CF-IPCountry, X-Country-Code, X-City and the like (``web/client.py``). Off, they are ignored:

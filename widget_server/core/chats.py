@@ -346,7 +346,11 @@ class ChatBase(ABC):
         [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
         if not thash or not chat:
             return
-        thread = self._build_thread(thash, raw, for_customer=False)
+        facts = self._archive_facts(chat, self._build_thread(thash, raw, for_customer=False))
+        await self.archives.add(org, chat_id, thread_id, closed_ms, facts)
+
+    def _archive_facts(self, chat: dict[str, str], thread: Thread) -> ArchiveFacts:
+        """What an ended thread is found by (and, when retention deletes it, which index sets it leaves)."""
         customer = chat.get("customer_id", "")
         groups = _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
         facts = ArchiveFacts(customer, agent_ids={u for u in thread.user_ids if u != customer} | set(self._agents_of(chat)),
@@ -355,7 +359,7 @@ class ChatBase(ABC):
             text = getattr(event, "text", None)
             if isinstance(text, str):
                 facts.add_text(text)
-        await self.archives.add(org, chat_id, thread_id, closed_ms, facts)
+        return facts
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
         events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]

@@ -102,6 +102,8 @@ SCRIPTS: dict[str, Script] = {
     # core/archives.py
     "archive_add": Script(),
     "archive_search": Script(),
+    # core/retention.py
+    "forget_chat": Script(),
     # core/routing.py
     "route_chat": Script(uses=("_pick_agent",)),
     "route_queued_chat": Script(uses=("_pick_agent",)),
