@@ -5,11 +5,13 @@ Agent Chat API (Web actions, and an RTM socket on a background loop to see postb
 Every story runs twice (the ``host`` fixture's two sites): the page on another port of ``127.0.0.1`` (another origin,
 the same *site* as the API at ``127.0.0.1``), and the page on ``localhost`` (another site: the chat frame is a
 third-party frame there). Playwright's browser contexts are off-the-record profiles, in which Chromium blocks
-third-party cookies and storage by default (Chromium's own switches ``--test-third-party-cookie-phaseout`` and
-``--enable-features=TrackingProtection3pcd`` change nothing in Debian's Chromium 156; the profile's cookie controls
-decide), so in the second run the frame has no cookies and ``sessionStorage``/``localStorage`` throw, as in
-Chromium with "block third-party cookies", incognito windows, Brave or Safari. ``chat_frame`` checks that this is so
-each time a story opens the frame: a story that passes there passed without third-party storage.
+third-party cookies and storage by default. What decides is the profile's cookie controls: a persistent profile
+whose preferences say ``profile.cookie_controls_mode: 0`` lets the same frame use its storage, and neither
+``--test-third-party-cookie-phaseout`` nor ``--enable-features=TrackingProtection3pcd`` blocks anything there (checked
+in Debian's Chromium 156). So in the second run the frame has no cookies and ``sessionStorage``/``localStorage``
+throw, as in Chromium with "block third-party cookies", incognito windows, Brave or Safari. ``chat_frame`` checks
+that this is so each time a story opens the frame: a story that passes there passed without third-party storage,
+and should a Chromium ever allow it by default, the check fails instead of the run silently proving nothing.
 
 Every test fails on any console error or page error (CSP violations are console errors in Chromium, in the page and
 in the frame alike) and on any dialog (an ``alert`` from injected markup)."""
