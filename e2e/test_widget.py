@@ -2,6 +2,17 @@
 install snippet (from ``GET /widget/snippet``), against a real server and Valkey. The agent side answers over the
 Agent Chat API (Web actions, and an RTM socket on a background loop to see postbacks).
 
+Every story runs twice (the ``host`` fixture's two sites): the page on another port of ``127.0.0.1`` (another origin,
+the same *site* as the API at ``127.0.0.1``), and the page on ``localhost`` (another site: the chat frame is a
+third-party frame there). Playwright's browser contexts are off-the-record profiles, in which Chromium blocks
+third-party cookies and storage by default. What decides is the profile's cookie controls: a persistent profile
+whose preferences say ``profile.cookie_controls_mode: 0`` lets the same frame use its storage, and neither
+``--test-third-party-cookie-phaseout`` nor ``--enable-features=TrackingProtection3pcd`` blocks anything there (checked
+in Debian's Chromium 156). So in the second run the frame has no cookies and ``sessionStorage``/``localStorage``
+throw, as in Chromium with "block third-party cookies", incognito windows, Brave or Safari. ``chat_frame`` checks
+that this is so each time a story opens the frame: a story that passes there passed without third-party storage,
+and should a Chromium ever allow it by default, the check fails instead of the run silently proving nothing.
+
 Every test fails on any console error or page error (CSP violations are console errors in Chromium, in the page and
 in the frame alike) and on any dialog (an ``alert`` from injected markup)."""
 
@@ -12,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -46,10 +58,13 @@ class _HostHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[str]:
+@pytest.fixture(scope="module", params=["same-site", "cross-site"])
+def host(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The customer's site: ``http://127.0.0.1:<port>`` (same site as the API) or ``http://localhost:<port>`` (the
+    same server by another name: another site, and still a secure context like the HTTPS sites that embed the
+    widget, which ``http://shop.test`` mapped by ``--host-resolver-rules`` would not be)."""
     with serve_http(_HostHandler, "e2e-widget-host") as origin:
-        yield origin
+        yield origin if request.param == "same-site" else origin.replace("//127.0.0.1:", "//localhost:", 1)
 
 
 def host_page(host: str, api: str, org: str, *, nonce: str | None = None, csp: str | None = None,
@@ -83,8 +98,33 @@ def launcher(page: Page) -> Any:
     return page.get_by_role("button", name="Open chat")
 
 
+# In the frame: whether its storage throws, whether it has its cookies (the Storage Access API's answer), and whether a
+# cookie it sets sticks. The cookie is Secure (allowed on 127.0.0.1, a potentially trustworthy origin) and
+# SameSite=None: the kind a cross-site frame would need.
+FRAME_STORAGE_JS = """async () => {
+    let storage = "usable";
+    try { sessionStorage.setItem("ws_probe", "1"); sessionStorage.removeItem("ws_probe"); }
+    catch (e) { storage = e.name; }
+    document.cookie = "ws_probe=1; SameSite=None; Secure; Max-Age=5";
+    return {storage, access: await document.hasStorageAccess(), cookie: document.cookie.includes("ws_probe=1")};
+}"""
+
+
 def chat_frame(page: Page) -> FrameLocator:
-    return page.frame_locator("iframe[title='Open chat']")
+    """The chat frame, once it is there; first checks that it has third-party storage exactly when the page is on the
+    API's site (the ``host`` fixture's two runs), so no story passes in the cross-site run with storage available."""
+    locator = page.locator("iframe[title='Open chat']")
+    frame = page.frame_locator("iframe[title='Open chat']")
+    expect(locator).to_have_count(1, timeout=15000)  # (an invitation opens it at the next heartbeat)
+    frame_host = urlsplit(locator.get_attribute("src") or "").hostname
+    same_site = urlsplit(page.url).hostname == frame_host
+    probe = frame.locator("body").evaluate(FRAME_STORAGE_JS)
+    if same_site:
+        assert probe == {"storage": "usable", "access": True, "cookie": True}, probe
+    else:
+        assert probe == {"storage": "SecurityError", "access": False, "cookie": False}, probe
+        assert page.evaluate("localStorage.length") >= 1  # the host page's own storage: the loader's identity
+    return frame
 
 
 def agent_online(make_agent: Callable[..., AgentAccount], org: str) -> AgentAccount:  # noqa: F811
@@ -190,9 +230,11 @@ def test_a_visitor_chats_with_an_agent_through_the_snippet(page: Page, host: str
     assert page.evaluate("WidgetServer.get('state').visibility") == "maximized"
     assert page.evaluate("WidgetServer.get('chat_data').chatId") == chat_id
 
-    # a reload keeps the history (the same browser identity, the active chat reconnects)
+    # a reload keeps the history (the same browser identity, the active chat reconnects); on another site the
+    # identity cookies are third-party and never sent: the loader's copy in the page's own storage carries it
     page.reload()
     expect(launcher(page)).to_be_visible()
+    assert page.evaluate("new Promise((done) => WidgetServer.on('ready', (d) => done(d.customerData.id)))") == customer_id
     launcher(page).click()
     frame = chat_frame(page)
     expect(frame.get_by_text("Hi Jane, happy to help")).to_be_visible()
@@ -213,6 +255,32 @@ def test_a_visitor_chats_with_an_agent_through_the_snippet(page: Page, host: str
     # minimizing from the frame closes the window on the host page
     frame.get_by_role("button", name="Minimize chat").click()
     assert wait_for(lambda: page.evaluate("WidgetServer.get('state').visibility") == "minimized", what="minimize")
+    assert problems == []
+
+
+def test_a_reloaded_chat_frame_gets_its_token_from_the_page_and_keeps_the_chat(
+        page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    org = make_license()
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+    launcher(page).click()
+    frame = chat_frame(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Before the frame reloads")
+    box.press("Enter")
+    chat_id = customer_chat(agent)["id"]
+    agent_sees(agent, chat_id, "Before the frame reloads")
+    # the frame's URL lost its token fragment at the start; a reload finds no token in sessionStorage where third-party
+    # storage is blocked, and asks the page's loader for it
+    with page.expect_event("framenavigated", lambda f: f.parent_frame is not None):
+        frame.locator("body").evaluate("() => location.reload()")
+    frame = chat_frame(page)
+    expect(frame.get_by_text("Before the frame reloads")).to_be_visible()
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("After the frame reloaded")
+    box.press("Enter")
+    agent_sees(agent, chat_id, "After the frame reloaded")
     assert problems == []
 
 

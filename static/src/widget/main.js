@@ -12,9 +12,30 @@ const API = `/v3.6/customer`;
 const TOKEN_KEY = `ws_token_${ORG}`;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-let token = new URLSearchParams(location.hash.slice(1)).get("t") || sessionStorage.getItem(TOKEN_KEY);
+// This frame is a third-party frame on every site but the server's own: where the browser blocks third-party storage
+// (Chromium's "block third-party cookies", incognito windows, Brave, Safari), merely reading sessionStorage throws a
+// SecurityError. So every use is guarded, and nothing depends on it: the visitor's identity is kept by the loader in
+// the host page's own storage, the loader hands this frame its token (the URL fragment, then postMessage when asked),
+// and sessionStorage only spares a reloaded frame that question.
+function savedToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch (e) {
+    return null;
+  }
+}
+
+function saveToken(value) {
+  token = value;
+  try {
+    sessionStorage.setItem(TOKEN_KEY, value);
+  } catch (e) { /* blocked: the token lives in memory, the loader has it too */ }
+}
+
+let token = null;
+const handed = new URLSearchParams(location.hash.slice(1)).get("t") || savedToken();
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-if (token) sessionStorage.setItem(TOKEN_KEY, token);
+if (handed) saveToken(handed);
 
 const app = document.getElementById("ws-app");
 const S = {
@@ -861,6 +882,7 @@ function ensureConnected() {
 const tokenWaiters = [];
 
 function tokenFromHost() {
+  if (!HOST_ORIGIN || window.parent === window) return Promise.resolve(null);  // no page to ask
   return new Promise((resolve) => {
     tokenWaiters.push(resolve);
     toHost({ t: "token" });
@@ -873,18 +895,14 @@ async function renewToken() {
   // for the same visitor however identified); failing that, the browser's identity cookie
   const fresh = await tokenFromHost();
   if (fresh && fresh !== token) {
-    token = fresh;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    saveToken(fresh);
     return;
   }
   try {
     const r = await fetch("/v2/customer/token", { method: "POST", credentials: "include",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify({ grant_type: "cookie", organization_id: ORG }) });
     const body = await r.json();
-    if (body.access_token) {
-      token = body.access_token;
-      sessionStorage.setItem(TOKEN_KEY, token);
-    }
+    if (body.access_token) saveToken(body.access_token);
   } catch (e) { /* retried on the next reconnection */ }
 }
 
@@ -919,6 +937,11 @@ async function openConversation() {
 
 async function boot() {
   toHost({ t: "ready" });
+  // a reloaded frame has no fragment, and no sessionStorage where third-party storage is blocked: ask the loader
+  if (!token && ORG) {
+    const fresh = await tokenFromHost();
+    if (fresh) saveToken(fresh);
+  }
   if (!ORG || !token) {
     app.textContent = "The chat could not start: open it from the site's chat button.";
     return;
