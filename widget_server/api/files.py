@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
@@ -11,6 +14,25 @@ from ..core.files import INLINE_TYPES
 from ..core.store import Store
 from ..protocol.errors import ApiError
 from ..services import Injected
+
+_NOT_TOKEN_SAFE = re.compile(r'[^\x20-\x7e]|["\\%]')
+"""What may not stand in the quoted ``filename="…"`` fallback: non-ASCII, control characters (CR/LF would end the
+header), the quote and backslash of the quoted-string, and ``%`` (some browsers percent-decode the fallback)."""
+
+
+def _ascii(text: str) -> str:
+    """``é`` -> ``e``; what has no ASCII form is dropped, what would break the quoted-string becomes ``_``."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _NOT_TOKEN_SAFE.sub("_", plain).strip(" _")
+
+
+def content_disposition(disposition: str, name: str) -> str:
+    """RFC 6266: an ASCII ``filename`` for old clients and ``filename*=UTF-8''…`` (RFC 8187) with the real name.
+
+    Header values must be Latin-1 on the wire, so a name like ``файл.pdf`` written raw made the response a 500."""
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    fallback = (_ascii(stem) or "file") + (dot + _ascii(ext) if _ascii(ext) else "")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @get("/files/{org:str}/{file_id:str}/{name:str}", summary="An uploaded file")
@@ -26,7 +48,7 @@ async def get_file(request: Request[Any, Any, Any], org: FromPath[str], file_id:
         data,
         media_type=content_type,
         headers={
-            "Content-Disposition": f'{disposition}; filename="{meta.get("name", "file")}"',
+            "Content-Disposition": content_disposition(disposition, meta.get("name") or "file"),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
             "Cache-Control": "private, max-age=86400",

@@ -34,3 +34,9 @@ def archive_scope(role: str, agent_id: str, agent_groups: set[int]) -> tuple[lis
     if role in ADMIN_ROLES:
         return None
     return [agent_id], sorted(agent_groups)
+
+
+def may_attach_file(for_customer: bool, caller_id: str, uploader_id: str) -> bool:
+    """A customer attaches only files they uploaded; an agent any file uploaded to their license (they see its
+    chats' files anyway, and ids are unguessable). The upload record's key binds it to the license."""
+    return not for_customer or (bool(uploader_id) and uploader_id == caller_id)

@@ -7,7 +7,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -26,6 +26,7 @@ from .archives import ArchiveFacts, ArchiveIndex
 from .bus import Bus
 from .ids import short_id, split_event_id
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
+from ..auth.rules import may_attach_file
 from ..auth.signing import Cursor, Signer
 from .store import Store, StoreError
 from .webhooks import Webhooks
@@ -395,20 +396,33 @@ class ChatBase(ABC):
         return out
 
     async def _resolve_file(self, caller: AnyCaller, ev: File) -> File:
-        """A file event must name a file uploaded to this license; its metadata comes from the upload."""
-        parts = urlsplit(ev.url).path.split("/")
+        """A file event must name a file uploaded to this license, by this customer when a customer sends it. What
+        the event says about the file (url, name, type, size, dimensions) comes from the upload record, so no event
+        shows another host's URL under a real upload's name; thumbnails are not made here, so a client's are
+        dropped (the widget would load them as the image)."""
+        given = urlsplit(ev.url)
+        parts = given.path.split("/")
         # /files/<org>/<file_id>/<name>
-        if len(parts) < 4 or parts[1] != "files" or parts[2] != caller.org:
-            raise ApiError("validation", "event.url: not a file uploaded with upload_file")
-        meta = await self.store.file_meta(caller.org, parts[3])
+        not_an_upload = ApiError("validation", "event.url: not a file uploaded with upload_file")
+        if len(parts) < 4 or parts[1] != "files" or parts[2] != caller.org or not parts[3]:
+            raise not_an_upload
+        file_id = parts[3]
+        meta = await self.store.file_meta(caller.org, file_id)
         if meta is None:
             raise ApiError("validation", "event.url: the uploaded file has expired or does not exist")
-        await self.store.keep_file(caller.org, parts[3])
+        if not may_attach_file(self.FOR_CUSTOMER, caller.user_id, meta.get("customer_id", "")):
+            raise not_an_upload  # the same answer as for an unknown file: it tells nothing about other uploads
+        # uploads made before the record kept its url: the url upload_file answered had this form
+        url = meta.get("url") or f"{caller.base_url}/files/{caller.org}/{file_id}/{quote(meta['name'])}"
+        stored = urlsplit(url)
+        if given.netloc and (given.scheme, given.netloc) != (stored.scheme, stored.netloc):
+            raise not_an_upload  # our path on another host: refused rather than quietly rewritten
+        await self.store.keep_file(caller.org, file_id)
         width = int(meta["width"]) if meta.get("width") else None
         height = int(meta["height"]) if meta.get("height") else None
         return msgspec.structs.replace(
-            ev, name=meta["name"], content_type=meta["content_type"], size=int(meta["size"]), width=width, height=height
-        )
+            ev, url=url, name=meta["name"], content_type=meta["content_type"], size=int(meta["size"]), width=width,
+            height=height, thumbnail_url=None, thumbnail2x_url=None)
 
     def _event_structs(self, items: list[tuple[str, bytes, bool]], thread_id: str, first_seq: int) -> list[Event]:
         out = []

@@ -243,11 +243,15 @@ class LocalCore(ChatBase):
             raise ApiError("entity_too_large", f"File is larger than {self.settings.upload_max_bytes} bytes")
         name, content_type, dims = file_rules.check(file.name, file.content_type, file.data)
         file_id = uuid_id()
-        meta = {"name": name, "content_type": content_type, "size": len(file.data), "customer_id": caller.customer_id}
+        url = f"{caller.base_url}/files/{caller.org}/{file_id}/{quote(name)}"
+        # the record is bound to its license (the key) and its uploader; a file event takes its url and metadata
+        # from here, never from the client (``ChatBase._resolve_file``)
+        meta = {"name": name, "content_type": content_type, "size": len(file.data), "customer_id": caller.customer_id,
+                "url": url}
         if dims:
             meta["width"], meta["height"] = dims
         await self.store.put_file(caller.org, file_id, meta, file.data, self.settings.upload_ttl)
-        return c.UploadFileResponse(url=f"{caller.base_url}/files/{caller.org}/{file_id}/{quote(name)}")
+        return c.UploadFileResponse(url=url)
 
     # --- customer ------------------------------------------------------------------------------------------------
 

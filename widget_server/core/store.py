@@ -128,10 +128,10 @@ class Store:
         await self._put_hash(keys=[keys.file(org, file_id)], args=[*args, "data", data])
 
     async def file_meta(self, org: str, file_id: str) -> dict[str, str] | None:
-        raw = await self.r.hmget(keys.file(org, file_id), ["name", "content_type", "size", "customer_id", "width", "height"])
+        names = ("name", "content_type", "size", "customer_id", "width", "height", "url")
+        raw = await self.r.hmget(keys.file(org, file_id), names)
         if raw[0] is None:
             return None
-        names = ("name", "content_type", "size", "customer_id", "width", "height")
         return {n: v.decode() for n, v in zip(names, raw) if v is not None}
 
     async def file_data(self, org: str, file_id: str) -> tuple[dict[str, str], bytes] | None:
