@@ -17,16 +17,20 @@ def _stream_keys() -> tuple[str, str]:
 
 
 async def test_pump_webhook_retries_moves_each_due_retry_to_the_stream_once(valkey):
-    """Every worker runs the pump: two running at once still send a due retry once, and one not due stays."""
+    """Every worker runs the pump: two running at once still send a due retry once, and one not due stays. The
+    delivery id goes with it (the receiver's dedup key); a retry queued before ids existed gets an empty one."""
     pump = scripts.register(valkey, "pump_webhook_retries")
     retry, stream = _stream_keys()
     for i, due in enumerate((1000, 1500, 9000)):
-        item = msgspec.json.encode({"org": "o1", "webhook": f"w{i}", "attempt": 2, "body": f'{{"n":{i}}}'})
-        await valkey.zadd(retry, {item: due})
+        retry_item = {"org": "o1", "webhook": f"w{i}", "attempt": 2, "body": f'{{"n":{i}}}'}
+        if i != 1:
+            retry_item["id"] = f"msg_{i}"
+        await valkey.zadd(retry, {msgspec.json.encode(retry_item): due})
     assert await asyncio.gather(*(pump(keys=[retry, stream], args=[2000, 100]) for _ in range(2))) == [9000, 9000]
     entries = {fields[b"webhook"]: fields for _, fields in await valkey.xrange(stream)}
     assert entries == {f"w{i}".encode(): {b"org": b"o1", b"webhook": f"w{i}".encode(), b"attempt": b"2",
-                                          b"body": f'{{"n":{i}}}'.encode()} for i in (0, 1)}
+                                          b"body": f'{{"n":{i}}}'.encode(), b"id": delivery_id}
+                       for i, delivery_id in ((0, b"msg_0"), (1, b""))}
     assert await valkey.zcard(retry) == 1
     assert await pump(keys=[retry, stream], args=[9000, 100]) == -1  # nothing waits any more
     assert await valkey.xlen(stream) == 3

@@ -31,6 +31,7 @@ from .core.presence import AgentPresence
 from .core.routing import Router
 from .core.rulebot import RuleBot
 from .core.store import Store
+from .core.targets import TargetPolicy, parse_networks
 from .core.webhooks import Deliverer, Webhooks
 from .settings import Settings
 from .tracking import Tracker
@@ -85,7 +86,7 @@ class Services:
         self.store = Store(valkey)
         self.bus = Bus(valkey)
         self.router = Router(valkey)
-        self.webhooks = Webhooks(valkey)
+        self.webhooks = Webhooks(valkey, TargetPolicy(parse_networks(settings.webhook_allowed_networks)))
         self.tracker = Tracker(valkey, online_seconds=settings.tracking_online_seconds,
                                retention_seconds=settings.tracking_retention_days * 86400)
         self.drafts = Drafts(valkey)
@@ -122,7 +123,9 @@ class Services:
         self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer)
-        self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base)
+        self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base,
+                                   timeout=settings.webhook_timeout,
+                                   target_concurrency=settings.webhook_target_concurrency)
         self.deliverer.internal["rulebot"] = RuleBot(self.agents).handle
         self.presence = AgentPresence(self.router, self.agents.went_away, heartbeat=settings.agent_heartbeat_seconds,
                                       grace=settings.agent_grace_seconds)

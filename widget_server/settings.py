@@ -6,6 +6,7 @@ granian forks its workers, so every worker builds the same Settings from ``os.en
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -45,6 +46,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     1012, "service restart", the reconnect hint) before it stops."""
     webhook_retry_base: float = 1.0
     """Seconds before the first webhook retry; each next one waits twice as long (8 attempts in all)."""
+    webhook_allowed_networks: str = ""
+    """Comma-separated addresses or CIDR networks webhooks may reach besides public ones (``127.0.0.1/32`` for a bot
+    on the same host, ``10.0.0.0/8`` …). Empty: loopback, private, link-local (cloud metadata), shared, multicast
+    and reserved addresses are refused, checked on the resolved address of every delivery."""
+    webhook_timeout: float = 10.0
+    """Seconds one webhook delivery attempt may take in all (resolving, connecting, sending, the answer's headers)."""
+    webhook_target_concurrency: int = 4
+    """Deliveries one worker sends at once to one target (scheme, host and port); as many more wait their turn, and
+    further ones go back to the retry queue for a while (not counted as an attempt), so one slow endpoint holds up
+    nobody else's deliveries nor the rule bot."""
     tracking_online_seconds: int = 60
     """A visitor is online while seen within this many seconds (to the minute: they leave within a minute after)."""
     tracking_retention_days: int = 30
@@ -96,4 +107,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         parts = urlsplit(url)
         if url and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
             raise SystemExit(f"invalid WIDGET_{name.upper()}: {url!r} is not an http:// or https:// base URL")
+    try:
+        for net in settings.webhook_allowed_networks.split(","):  # parsed for use by core/targets.py
+            if net.strip():
+                ipaddress.ip_network(net.strip(), strict=False)
+    except ValueError as exc:
+        raise SystemExit(f"invalid WIDGET_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
+    if not 0 < settings.webhook_timeout <= 300 or settings.webhook_target_concurrency < 1:
+        raise SystemExit("WIDGET_WEBHOOK_TIMEOUT must be in (0, 300] and WIDGET_WEBHOOK_TARGET_CONCURRENCY at least 1")
     return settings

@@ -57,7 +57,10 @@ class LiveServer:
         self.cafile: Path | None = None
         self.ssl_context: ssl.SSLContext | bool = True
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
-        self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_LOG_LEVEL": "warning"})
+        # every server of a test session reads the same webhook stream, and the tests' receivers listen on
+        # 127.0.0.1: all of them must be allowed to deliver there (a test of the refusal uses a Valkey of its own)
+        self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_LOG_LEVEL": "warning",
+                         "WIDGET_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"})
         if valkey_url:
             self.env["WIDGET_VALKEY_URL"] = valkey_url
         self.env.update(env or {})
@@ -120,31 +123,48 @@ class LiveServer:
 
 
 class WebhookReceiver:
-    """A small local HTTP server that records webhook deliveries; it answers 500 to the first ``fail`` requests."""
+    """A small local HTTP server that records webhook deliveries; it answers 500 to the first ``fail`` requests.
 
-    def __init__(self, fail: int = 0, port: int | None = None) -> None:
+    ``host`` is the loopback address it listens on (127.0.0.2 is another host as far as an address check can tell);
+    with ``hold`` each request waits for that event before it is answered (a hanging endpoint), and with
+    ``redirect`` every answer is a 302 to that URL."""
+
+    def __init__(self, fail: int = 0, port: int | None = None, host: str = "127.0.0.1",
+                 hold: Any = None, redirect: str | None = None) -> None:
         import http.server
         import threading
 
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.answered = 0
         self.fail = fail
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.url = f"http://{host}:{self.port}/hook"
         receiver = self
+        lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                status = 500 if len(receiver.requests) <= receiver.fail else 200
-                self.send_response(status)
+                with lock:
+                    receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    status = 500 if len(receiver.requests) <= receiver.fail else 200
+                if hold is not None:
+                    hold.wait()
+                if redirect is not None:
+                    self.send_response(302)
+                    self.send_header("Location", redirect)
+                else:
+                    self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                with lock:
+                    receiver.answered += 1
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = http.server.ThreadingHTTPServer((host, self.port), Handler)
+        self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "WebhookReceiver":

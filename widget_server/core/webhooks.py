@@ -1,15 +1,23 @@
 """Webhooks: registrations per license, and delivery from a Valkey stream read by a consumer group on every worker.
 
 A push that a license has a webhook for becomes one stream entry holding the exact body to POST (LiveChat's envelope
-with ``secret_key``), so the HMAC-SHA256 signature we add (``X-Widget-Signature: sha256=<hex>``, keyed by the
-webhook's secret) covers the bytes the receiver gets. Failed deliveries wait in a sorted set and go back to the
-stream with exponential backoff; an entry a worker read but never acknowledged (it died) is claimed by another after
-``CLAIM_IDLE_MS``. Valkey's AOF keeps all of it across restarts. Each webhook keeps a log of its latest attempts.
+with ``secret_key``) and a delivery id that stays the same on every attempt. Each attempt is signed twice, both keyed
+by the webhook's secret: ``X-Widget-Signature: sha256=<hex HMAC of the body>`` and the Standard Webhooks headers
+(``webhook-id``, ``webhook-timestamp``, ``webhook-signature: v1,<base64 HMAC of "id.timestamp.body">``). Failed
+deliveries wait in a sorted set and go back to the stream with exponential backoff; an entry a worker read but never
+acknowledged (it died) is claimed by another after ``claim_idle_ms``. Valkey's AOF keeps all of it across restarts.
+Each webhook keeps a log of its latest attempts.
+
+Targets are checked by ``targets.TargetPolicy`` on the resolved address of every attempt. A worker sends at most
+``webhook_target_concurrency`` deliveries to one target (scheme, host, port) at once and lets as many wait; a further
+one goes back to the retry set unattempted, so a slow endpoint delays only its own deliveries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import hmac
@@ -17,6 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -27,6 +36,7 @@ from ..protocol.common import now_rfc3339
 from ..protocol.configuration import Webhook, WebhookDelivery
 from . import scripts
 from .ids import uuid_id
+from .targets import TargetPolicy, TargetRefused
 
 log = logging.getLogger("widget_server.webhooks")
 
@@ -34,6 +44,11 @@ SIGNATURE_HEADER = "X-Widget-Signature"
 MAX_ATTEMPTS = 8
 LOG_SIZE = 100
 CLAIM_IDLE_MS = 30_000
+"""An entry read but not acknowledged for this long (at least; longer when attempts may take longer) is taken to
+be a dead worker's and delivered by another."""
+MAX_IN_FLIGHT = 512
+"""Deliveries one worker holds at once (sending or waiting for their target's turn); it reads no more meanwhile."""
+READ_COUNT = 20
 CACHE_SECONDS = 2.0
 """How long a worker trusts its copy of a license's registrations (other workers' changes show within this)."""
 
@@ -49,6 +64,37 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _standard_key(secret: str) -> bytes:
+    """Standard Webhooks secrets are ``whsec_<base64>`` and the key is the decoded bytes; LiveChat's ``secret_key``
+    is any string, and then its UTF-8 bytes are the key (``standardwebhooks.Webhook(secret.encode())``)."""
+    if secret.startswith("whsec_"):
+        with contextlib.suppress(binascii.Error, ValueError):
+            return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    return secret.encode()
+
+
+def sign_standard(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
+    """``webhook-signature`` of the Standard Webhooks spec: ``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``."""
+    signed = f"{delivery_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(_standard_key(secret), signed, hashlib.sha256).digest()).decode()
+
+
+def new_delivery_id() -> str:
+    return "msg_" + uuid_id().replace("-", "")
+
+
+def target_of(url: str) -> str:
+    """What one per-target limit covers: scheme, host and port; a built-in consumer's whole URL (one rule bot)."""
+    if url.startswith("internal://"):
+        return url
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port or ''}"
+
+
 class Envelope(msgspec.Struct):
     webhook_id: str
     secret_key: str
@@ -61,8 +107,9 @@ class Envelope(msgspec.Struct):
 class Webhooks:
     """Registrations and fan-out of pushes into the delivery stream."""
 
-    def __init__(self, valkey: Any) -> None:
+    def __init__(self, valkey: Any, targets: TargetPolicy | None = None) -> None:
         self.r = valkey
+        self.targets = targets or TargetPolicy()
         self._cache: dict[str, tuple[float, dict[str, list[Webhook]]]] = {}
 
     async def register(self, org: str, webhook: Webhook) -> None:
@@ -114,7 +161,8 @@ class Webhooks:
                         agents = msgspec.json.decode(chat.get("agent_ids") or "[]")
                         extra["chat_presence_user_ids"] = [chat["customer_id"], *agents]
                 body = _encode(Envelope(hook.id, hook.secret_key, action, org, builtins, extra))
-                p.xadd(keys.WEBHOOK_STREAM, {"org": org, "webhook": hook.id, "attempt": 1, "body": body})
+                p.xadd(keys.WEBHOOK_STREAM, {"org": org, "webhook": hook.id, "attempt": 1, "body": body,
+                                             "id": new_delivery_id()})
             await p.execute()
 
     async def deliveries(self, org: str, webhook_id: str) -> list[WebhookDelivery]:
@@ -134,15 +182,25 @@ def _matches(hook: Webhook, action: str, payload: Any, chat: dict[str, str] | No
 class Deliverer:
     """The worker's consumer: sends deliveries, records attempts, schedules retries."""
 
-    def __init__(self, valkey: Any, webhooks: Webhooks, retry_base: float = 1.0, timeout: float = 10.0) -> None:
+    def __init__(self, valkey: Any, webhooks: Webhooks, retry_base: float = 1.0, timeout: float = 10.0,
+                 target_concurrency: int = 4) -> None:
         self.r = valkey
         self.webhooks = webhooks
         self.retry_base = retry_base
+        self.timeout = timeout
+        self.target_concurrency = target_concurrency
+        # an entry waits at most one attempt for its turn and takes at most one: it is claimed only after both
+        self.claim_idle_ms = max(CLAIM_IDLE_MS, int((2 * timeout + 10) * 1000))
         self.consumer = uuid_id()
+        # never follow a redirect: its target would escape the address check (a 3xx is a failed attempt)
         self.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._pump = scripts.register(valkey, "pump_webhook_retries")
         self._done = scripts.register(valkey, "finish_webhook_delivery")
         self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._held: dict[str, int] = {}
+        """Per target: deliveries this worker holds (sending or waiting for a slot)."""
         self._wake = asyncio.Event()
         self.internal: dict[str, Callable[[Webhook, bytes], Awaitable[None]]] = {}
         """Handlers for ``internal://<name>/…`` URLs (the built-in rule bot), called instead of an HTTP POST."""
@@ -157,9 +215,10 @@ class Deliverer:
                        asyncio.create_task(self._retries(), name="webhook-retries")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._in_flight]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.http.aclose()
         # leave this consumer's unacknowledged entries to be claimed by a live worker; drop the idle consumer name
         try:
@@ -167,21 +226,33 @@ class Deliverer:
         except Exception:  # Valkey may already be gone at shutdown
             pass
 
+    def _dispatch(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        """Deliver in a task of its own: the consumer goes on reading while a slow target answers."""
+        task = asyncio.create_task(self._handle(entry_id, fields))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
     async def _consume(self) -> None:
         last_claim = 0.0
         while True:
             try:
-                if time.monotonic() - last_claim > CLAIM_IDLE_MS / 2000:
+                if len(self._in_flight) >= MAX_IN_FLIGHT:
+                    await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                room = min(READ_COUNT, MAX_IN_FLIGHT - len(self._in_flight))
+                if time.monotonic() - last_claim > self.claim_idle_ms / 2000:
                     last_claim = time.monotonic()
                     _, claimed, *_ = await self.r.xautoclaim(keys.WEBHOOK_STREAM, keys.WEBHOOK_GROUP, self.consumer,
-                                                            CLAIM_IDLE_MS, start_id="0-0", count=50)
+                                                            self.claim_idle_ms, start_id="0-0", count=room)
                     for entry_id, fields in claimed:
                         if fields:
-                            await self._deliver(entry_id, fields)
+                            self._dispatch(entry_id, fields)
+                    continue
                 got = await self.r.xreadgroup(keys.WEBHOOK_GROUP, self.consumer, {keys.WEBHOOK_STREAM: ">"},
-                                              count=20, block=1000)
+                                              count=room, block=1000)
                 for _, entries in got or []:
-                    await asyncio.gather(*(self._deliver(entry_id, fields) for entry_id, fields in entries))
+                    for entry_id, fields in entries:
+                        self._dispatch(entry_id, fields)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -206,29 +277,69 @@ class Deliverer:
                 log.exception("webhook retry pump failed")
                 await asyncio.sleep(1)
 
-    async def _record(self, org: str, webhook_id: str, hook: Webhook, entry_id: bytes, attempt: int, status: int,
+    async def _schedule(self, org: str, webhook_id: str, delivery_id: str, attempt: int, body: bytes,
+                        delay: float, record: WebhookDelivery | None = None) -> None:
+        """Queue ``attempt`` of the delivery ``delay`` seconds from now (and log ``record``, the attempt that
+        failed, if any)."""
+        retry = {"org": org, "webhook": webhook_id, "attempt": attempt, "body": body.decode(), "id": delivery_id}
+        async with self.r.pipeline(transaction=False) as p:
+            if record is not None:
+                p.lpush(keys.webhook_log(org, webhook_id), _encode(record))
+                p.ltrim(keys.webhook_log(org, webhook_id), 0, LOG_SIZE - 1)
+            p.zadd(keys.WEBHOOK_RETRY, {_encode(retry): int((time.time() + delay) * 1000)})
+            await p.execute()
+        self._wake.set()  # the pump plans its next run with this retry in view
+
+    async def _record(self, org: str, webhook_id: str, hook: Webhook, delivery_id: str, attempt: int, status: int,
                       error: str | None, body: bytes) -> None:
         """Log the attempt; schedule a retry with exponential backoff unless it succeeded or attempts ran out."""
         ok = 200 <= status < 300
-        record = WebhookDelivery(delivery_id=entry_id.decode(), action=hook.action, attempt=attempt,
+        record = WebhookDelivery(delivery_id=delivery_id, action=hook.action, attempt=attempt,
                                  at=now_rfc3339(), status=status, ok=ok, error=error)
+        if not ok and attempt < MAX_ATTEMPTS:
+            await self._schedule(org, webhook_id, delivery_id, attempt + 1, body,
+                                 self.retry_base * 2 ** (attempt - 1), record)
+            return
         async with self.r.pipeline(transaction=False) as p:
             p.lpush(keys.webhook_log(org, webhook_id), _encode(record))
             p.ltrim(keys.webhook_log(org, webhook_id), 0, LOG_SIZE - 1)
-            if not ok and attempt < MAX_ATTEMPTS:
-                due = int((time.time() + self.retry_base * 2 ** (attempt - 1)) * 1000)
-                retry = {"org": org, "webhook": webhook_id, "attempt": attempt + 1, "body": body.decode()}
-                p.zadd(keys.WEBHOOK_RETRY, {_encode(retry): due})
             await p.execute()
-        if not ok and attempt < MAX_ATTEMPTS:
-            self._wake.set()  # the pump plans its next run with this retry in view
 
-    async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        org, webhook_id = fields[b"org"].decode(), fields[b"webhook"].decode()
-        attempt, body = int(fields[b"attempt"]), fields[b"body"]
-        hook = await self.webhooks.get(org, webhook_id)
+    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        """One stream entry: deliver it when its target has room, else put it back for later; then acknowledge."""
+        try:
+            org, webhook_id = fields[b"org"].decode(), fields[b"webhook"].decode()
+            attempt, body = int(fields[b"attempt"]), fields[b"body"]
+            # entries queued before delivery ids existed take their first entry id as theirs from here on
+            delivery_id = (fields.get(b"id") or entry_id).decode()
+            hook = await self.webhooks.get(org, webhook_id)
+            if hook is not None:  # (unregistered since: dropped)
+                target = target_of(hook.url)
+                held = self._held.get(target, 0)
+                if held >= 2 * self.target_concurrency:
+                    # the target is slow: the entry waits in Valkey, not here (an entry held here longer than
+                    # claim_idle_ms would be claimed and sent again); this is no attempt
+                    await self._schedule(org, webhook_id, delivery_id, attempt, body, self.retry_base)
+                else:
+                    self._held[target] = held + 1
+                    slots = self._slots.setdefault(target, asyncio.Semaphore(self.target_concurrency))
+                    try:
+                        async with slots:
+                            await self._deliver(org, webhook_id, hook, delivery_id, attempt, body)
+                    finally:
+                        self._held[target] -= 1
+                        if not self._held[target]:
+                            del self._held[target], self._slots[target]
+            await self._done(keys=[keys.WEBHOOK_STREAM], args=[keys.WEBHOOK_GROUP, entry_id])
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # left pending: claimed and tried again after claim_idle_ms
+            log.exception("webhook delivery %s failed", entry_id.decode(errors="replace"))
+
+    async def _deliver(self, org: str, webhook_id: str, hook: Webhook, delivery_id: str, attempt: int,
+                       body: bytes) -> None:
         status, error = 0, None
-        if hook is not None and hook.url.startswith("internal://"):
+        if hook.url.startswith("internal://"):
             handler = self.internal.get(hook.url.removeprefix("internal://").split("/", 1)[0])
             try:
                 if handler is None:
@@ -238,15 +349,32 @@ class Deliverer:
             except Exception as exc:  # the handler failed: record it and retry like an HTTP failure
                 log.exception("internal webhook %s failed", hook.url)
                 error = f"{type(exc).__name__}: {exc}"[:500]
-            await self._record(org, webhook_id, hook, entry_id, attempt, status, error, body)
-        elif hook is not None:  # (unregistered since: dropped)
-            headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret_key, body),
-                       "X-Widget-Webhook-Id": webhook_id, "X-Widget-Delivery": entry_id.decode(),
-                       "X-Widget-Attempt": str(attempt), "User-Agent": "widget_server-webhooks"}
-            try:
-                response = await self.http.post(hook.url, content=body, headers=headers)
-                status = response.status_code
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
-            await self._record(org, webhook_id, hook, entry_id, attempt, status, error, body)
-        await self._done(keys=[keys.WEBHOOK_STREAM], args=[keys.WEBHOOK_GROUP, entry_id])
+        else:
+            status, error = await self._post(hook, delivery_id, attempt, body)
+        await self._record(org, webhook_id, hook, delivery_id, attempt, status, error, body)
+
+    async def _post(self, hook: Webhook, delivery_id: str, attempt: int, body: bytes) -> tuple[int, str | None]:
+        """POST to the hook's URL at the address the policy permits; (status, error) for the log. The error says
+        only "refused" or "failed": the log is the owner's to read, and which ports of which hosts answer how would
+        make it a scanner."""
+        timestamp = int(time.time())
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret_key, body),
+                   "X-Widget-Webhook-Id": hook.id, "X-Widget-Delivery": delivery_id,
+                   "X-Widget-Attempt": str(attempt), "User-Agent": "widget_server-webhooks",
+                   "webhook-id": delivery_id, "webhook-timestamp": str(timestamp),
+                   "webhook-signature": sign_standard(hook.secret_key, delivery_id, timestamp, body)}
+        try:
+            async with asyncio.timeout(self.timeout):
+                url = httpx.URL(hook.url)
+                host = url.raw_host.decode("ascii")  # IDNA-encoded, without an IPv6 literal's brackets
+                address = await self.webhooks.targets.resolve(host, url.port or (443 if url.scheme == "https" else 80))
+                # connect to the checked address; the name stays in Host and in TLS (SNI and certificate check)
+                headers["Host"] = url.netloc.decode("ascii")
+                pinned = url.copy_with(host=address)
+                async with self.http.stream("POST", pinned, content=body, headers=headers,
+                                            extensions={"sni_hostname": host}) as response:
+                    return response.status_code, None  # the answer's body is not read: it is not ours to hold
+        except TargetRefused:
+            return 0, "refused"
+        except (httpx.HTTPError, OSError, TimeoutError, ValueError):
+            return 0, "failed"

@@ -1,0 +1,195 @@
+"""Webhooks against hostile owners and slow receivers: no delivery to loopback, private or metadata addresses unless
+the operator allows them, a delivery id that survives retries with Standard Webhooks signatures, and one hanging
+endpoint that holds up nobody else's deliveries.
+
+Every server on one Valkey reads the same webhook stream, so each server here has a Valkey of its own: the session's
+servers (allowed to reach 127.0.0.1, where the tests' receivers listen) never take these deliveries, and these
+servers never take theirs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.support import AgentClient, CustomerClient, LiveServer, WebhookReceiver, free_port, start_valkey
+from widget_server.bootstrap import create_license
+from widget_server.valkey import connect
+
+
+def _server_on_own_valkey(tmp_path_factory, name: str, env: dict[str, str]) -> Iterator[LiveServer]:
+    valkey_server = start_valkey()
+    live = LiveServer(tmp_path_factory.mktemp(name), valkey_server.connection_url, env=env).start()
+    yield live
+    live.stop()
+    valkey_server.stop()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory) -> Iterator[LiveServer]:
+    """The default policy: nothing but public addresses."""
+    yield from _server_on_own_valkey(tmp_path_factory, "guarded", {
+        "WIDGET_WEBHOOK_ALLOWED_NETWORKS": "", "WIDGET_WEBHOOK_RETRY_BASE": "0.2"})
+
+
+@pytest.fixture(scope="module")
+def allowing(tmp_path_factory) -> Iterator[LiveServer]:
+    """A bot on the same host: the operator allows 127.0.0.1 (and only it). Attempts may take long here, so a
+    hanging receiver hangs for the whole test, whatever the machine's speed."""
+    yield from _server_on_own_valkey(tmp_path_factory, "allowing", {
+        "WIDGET_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32", "WIDGET_WEBHOOK_RETRY_BASE": "0.2",
+        "WIDGET_WEBHOOK_TIMEOUT": "300"})
+
+
+async def _owner(live: LiveServer) -> AsyncIterator[AgentClient]:
+    valkey = connect(live.env["WIDGET_VALKEY_URL"])
+    creds = await create_license(valkey, f"hooks-{secrets.token_hex(4)}@example.com", "pw")
+    await valkey.aclose()
+    owner = AgentClient(live.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    owner.org = creds["organization_id"]  # type: ignore[attr-defined]
+    yield owner
+    await owner.aclose()
+
+
+@pytest.fixture
+async def guarded_owner(guarded) -> AsyncIterator[AgentClient]:
+    async for owner in _owner(guarded):
+        yield owner
+
+
+@pytest.fixture
+async def allowing_owner(allowing) -> AsyncIterator[AgentClient]:
+    async for owner in _owner(allowing):
+        yield owner
+
+
+async def config(agent: AgentClient, action: str, payload=None):
+    return await agent.http.post(f"/v3.6/configuration/action/{action}", json=payload or {},
+                                 headers={"Authorization": f"Bearer {agent.token}"})
+
+
+async def register(owner: AgentClient, url: str, secret: str = "s3cret", action: str = "incoming_chat") -> str:
+    r = await config(owner, "register_webhook", {"action": action, "secret_key": secret, "url": url})
+    assert r.status_code == 200, r.text
+    return r.json()["id"]
+
+
+async def attempts(owner: AgentClient, hook_id: str, count: int, timeout: float = 20.0) -> list[dict]:
+    """The webhook's delivery log once it holds ``count`` attempts."""
+    for _ in range(int(timeout / 0.05)):
+        log = (await config(owner, "list_webhook_deliveries", {"id": hook_id})).json()
+        if len(log) >= count:
+            return log
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} logged attempts, got {log}")
+
+
+async def start_chat(live: LiveServer, org: str) -> CustomerClient:
+    customer = await CustomerClient(live.url, org).authorize()
+    await customer.ok("start_chat")
+    return customer
+
+
+async def test_an_owner_cannot_make_the_server_post_to_its_own_network(guarded, guarded_owner):
+    """Loopback, private, link-local (cloud metadata), shared, multicast and unspecified addresses are refused at
+    registration when written as addresses, and at send time when a name resolves to one."""
+    for url in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.7/",
+                "http://192.168.1.1/", "http://100.64.0.1/", "http://0.0.0.0:6379/", "http://[::1]:6379/",
+                "http://[::ffff:127.0.0.1]/", "http://[fd00:ec2::254]/", "http://224.0.0.1/", "http://127.1:6379/"):
+        r = await config(guarded_owner, "register_webhook", {"action": "incoming_chat", "secret_key": "k", "url": url})
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation", (url, r.text)
+
+    # a name is judged by what it resolves to when the delivery is sent (it may point elsewhere by then)
+    with WebhookReceiver() as receiver:
+        hook_id = await register(guarded_owner, receiver.url.replace("127.0.0.1", "localhost"))
+        customer = await start_chat(guarded, guarded_owner.org)  # type: ignore[attr-defined]
+        log = await attempts(guarded_owner, hook_id, 2)  # the first attempt and its retry
+        assert [(a["status"], a["ok"], a["error"]) for a in log[:2]] == [(0, False, "refused")] * 2
+        assert receiver.requests == []
+        await customer.aclose()
+
+
+async def test_the_delivery_log_tells_no_more_than_failed_and_redirects_are_not_followed(allowing, allowing_owner):
+    """An allowed address still gives away nothing about its ports (no "connection refused" against "timed out"),
+    and a redirect to an address that is not allowed goes nowhere."""
+    closed = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    elsewhere = WebhookReceiver(host="127.0.0.2")  # loopback too, but not in the allowed 127.0.0.1/32
+    with elsewhere, WebhookReceiver(redirect=elsewhere.url) as redirecting:
+        to_closed = await register(allowing_owner, closed)
+        to_redirect = await register(allowing_owner, redirecting.url)
+        r = await config(allowing_owner, "register_webhook",
+                         {"action": "incoming_chat", "secret_key": "k", "url": elsewhere.url})
+        assert r.json()["error"]["type"] == "validation"
+        customer = await start_chat(allowing, allowing_owner.org)  # type: ignore[attr-defined]
+        closed_log = await attempts(allowing_owner, to_closed, 1)
+        assert (closed_log[-1]["status"], closed_log[-1]["error"]) == (0, "failed")
+        redirect_log = await attempts(allowing_owner, to_redirect, 1)
+        assert (redirect_log[-1]["status"], redirect_log[-1]["ok"]) == (302, False)
+        assert len(redirecting.requests) >= 1 and elsewhere.requests == []
+        await customer.aclose()
+
+
+def _verify_standard_webhook(secret: bytes, headers: dict[str, str], body: bytes) -> None:
+    """The Standard Webhooks spec's check, written from the spec: HMAC-SHA256 of ``id.timestamp.body``, base64, in
+    a space-separated list of ``v1,<signature>``."""
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
+    versions = dict(sig.split(",", 1) for sig in headers["webhook-signature"].split(" "))
+    assert hmac.compare_digest(versions["v1"], expected)
+
+
+async def test_a_retried_delivery_keeps_its_id_and_every_attempt_is_signed(allowing, allowing_owner):
+    """A receiver that fails the first attempt sees the second with the same delivery id (its dedup key), each with
+    a valid Standard Webhooks signature and LiveChat's envelope (``secret_key`` in the body) unchanged."""
+    whsec = "whsec_" + base64.b64encode(b"sixteen byte key").decode()
+    with WebhookReceiver(fail=1) as plain, WebhookReceiver(fail=1) as standard:
+        plain_id = await register(allowing_owner, plain.url, secret="s3cret")
+        await register(allowing_owner, standard.url, secret=whsec)
+        customer = await start_chat(allowing, allowing_owner.org)  # type: ignore[attr-defined]
+        for receiver, key in ((plain, b"s3cret"), (standard, b"sixteen byte key")):
+            (first, body), (second, body2) = (await receiver.wait_for(2))[:2]
+            assert body == body2 and json.loads(body)["organization_id"] == allowing_owner.org  # type: ignore[attr-defined]
+            assert first["webhook-id"] == second["webhook-id"] and first["webhook-id"].startswith("msg_")
+            assert first["x-widget-delivery"] == second["x-widget-delivery"] == first["webhook-id"]
+            assert (first["x-widget-attempt"], second["x-widget-attempt"]) == ("1", "2")
+            for headers in (first, second):
+                _verify_standard_webhook(key, headers, body)
+        assert json.loads(body)["secret_key"] == whsec
+        first, _ = plain.requests[0]
+        assert first["x-widget-signature"] == "sha256=" + hmac.new(b"s3cret", plain.requests[0][1],
+                                                                   hashlib.sha256).hexdigest()
+        log = await attempts(allowing_owner, plain_id, 2)
+        assert [a["delivery_id"] for a in log[:2]] == [first["webhook-id"]] * 2
+        await customer.aclose()
+
+
+async def test_a_hanging_endpoint_does_not_hold_up_another_ones_deliveries(allowing, allowing_owner):
+    """One webhook's endpoint never answers; the other license-wide webhook still gets every delivery meanwhile,
+    and the hanging one gets all of its own once it answers again (none lost, none twice)."""
+    hold = threading.Event()
+    with WebhookReceiver(hold=hold) as slow, WebhookReceiver() as fast:
+        try:
+            await register(allowing_owner, slow.url, action="incoming_event")
+            await register(allowing_owner, fast.url, action="incoming_event")
+            customer = await start_chat(allowing, allowing_owner.org)  # type: ignore[attr-defined]
+            chat_id = (await customer.ok("list_chats"))["chats_summary"][0]["id"]
+            messages = 12  # more than a target's concurrency (4) and its waiting room (4) together
+            for i in range(messages):
+                await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": f"m{i}"}})
+            await fast.wait_for(messages, timeout=60)
+            assert slow.answered == 0  # all of this happened while the slow endpoint hung
+            assert len(slow.requests) <= 4  # it never has more than its share of this worker's sending
+        finally:
+            hold.set()
+        await slow.wait_for(messages, timeout=60)
+        texts = sorted(json.loads(body)["payload"]["event"]["text"] for _, body in slow.requests)
+        assert texts == sorted(f"m{i}" for i in range(messages))
+        assert sorted(json.loads(body)["payload"]["event"]["text"] for _, body in fast.requests) == texts
+        await customer.aclose()
