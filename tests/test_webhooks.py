@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 import threading
@@ -75,8 +76,9 @@ async def config(agent: AgentClient, action: str, payload=None):
                                  headers={"Authorization": f"Bearer {agent.token}"})
 
 
-async def register(owner: AgentClient, url: str, secret: str = "s3cret", action: str = "incoming_chat") -> str:
-    r = await config(owner, "register_webhook", {"action": action, "secret_key": secret, "url": url})
+async def register(owner: AgentClient, url: str, secret: str = "s3cret", action: str = "incoming_chat",
+                   **more) -> str:
+    r = await config(owner, "register_webhook", {"action": action, "secret_key": secret, "url": url, **more})
     assert r.status_code == 200, r.text
     return r.json()["id"]
 
@@ -97,12 +99,32 @@ async def start_chat(live: LiveServer, org: str) -> CustomerClient:
     return customer
 
 
+def test_which_addresses_a_webhook_may_reach():
+    """Public unicast only, an IPv4 address inside an IPv6 one judged as itself; the operator's networks besides."""
+    from widget_server.core.targets import TargetPolicy, is_public, parse_networks
+
+    refused = ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.100.100.200",
+               "0.0.0.0", "224.0.0.251", "255.255.255.255", "240.0.0.1", "::1", "::", "fe80::1", "fd00:ec2::254",
+               "fec0::1", "ff02::1", "::ffff:127.0.0.1", "::7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1"]
+    for address in refused:
+        assert not is_public(ipaddress.ip_address(address)), address
+    for address in ("8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"):
+        assert is_public(ipaddress.ip_address(address)), address
+    policy = TargetPolicy(parse_networks("127.0.0.1, 10.0.0.0/8"))
+    assert policy.permits(ipaddress.ip_address("127.0.0.1")) and policy.permits(ipaddress.ip_address("10.9.8.7"))
+    assert not policy.permits(ipaddress.ip_address("127.0.0.2"))
+    assert policy.registration_error("http://10.0.0.5:8080/bot") is None
+    assert policy.registration_error("http://2130706434/") is not None  # 127.0.0.2 in the numeric form
+    assert policy.registration_error("https://hooks.example.com/x") is None  # a name: judged when resolved
+
+
 async def test_an_owner_cannot_make_the_server_post_to_its_own_network(guarded, guarded_owner):
     """Loopback, private, link-local (cloud metadata), shared, multicast and unspecified addresses are refused at
     registration when written as addresses, and at send time when a name resolves to one."""
     for url in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.7/",
                 "http://192.168.1.1/", "http://100.64.0.1/", "http://0.0.0.0:6379/", "http://[::1]:6379/",
-                "http://[::ffff:127.0.0.1]/", "http://[fd00:ec2::254]/", "http://224.0.0.1/", "http://127.1:6379/"):
+                "http://[::ffff:127.0.0.1]/", "http://[fd00:ec2::254]/", "http://224.0.0.1/", "http://127.1:6379/",
+                "http://[64:ff9b::a9fe:a9fe]/", "http:///no-host"):
         r = await config(guarded_owner, "register_webhook", {"action": "incoming_chat", "secret_key": "k", "url": url})
         assert r.status_code == 400 and r.json()["error"]["type"] == "validation", (url, r.text)
 
@@ -170,26 +192,44 @@ async def test_a_retried_delivery_keeps_its_id_and_every_attempt_is_signed(allow
         await customer.aclose()
 
 
-async def test_a_hanging_endpoint_does_not_hold_up_another_ones_deliveries(allowing, allowing_owner):
-    """One webhook's endpoint never answers; the other license-wide webhook still gets every delivery meanwhile,
-    and the hanging one gets all of its own once it answers again (none lost, none twice)."""
+async def test_a_hanging_endpoint_holds_up_neither_another_webhook_nor_the_rule_bot(allowing, allowing_owner):
+    """One webhook's endpoint never answers; meanwhile the other webhook gets every delivery and the built-in rule
+    bot answers every message, and the hanging one gets all of its own once it answers again (none lost)."""
+    owner = allowing_owner
+    rules = {"greeting": "Hi", "answers": [{"keywords": ["shipping"], "answer": "We ship within 2 days."}]}
+    bot = (await config(owner, "create_bot", {"name": "Shop bot", "groups": [{"id": 0, "priority": "first"}],
+                                                "rules": rules})).json()
+    token = (await config(owner, "issue_bot_token", {"bot_id": bot["id"], "bot_secret": bot["secret"],
+                                                     "client_id": "c", "organization_id": owner.org})).json()["token"]
+    as_bot = AgentClient(allowing.url, bot["id"], token)
+    await as_bot.ok("set_routing_status", {"status": "accepting_chats"})
     hold = threading.Event()
+    customer_only = {"filters": {"author_type": "customer"}}
     with WebhookReceiver(hold=hold) as slow, WebhookReceiver() as fast:
         try:
-            await register(allowing_owner, slow.url, action="incoming_event")
-            await register(allowing_owner, fast.url, action="incoming_event")
-            customer = await start_chat(allowing, allowing_owner.org)  # type: ignore[attr-defined]
-            chat_id = (await customer.ok("list_chats"))["chats_summary"][0]["id"]
+            await register(owner, slow.url, action="incoming_event", **customer_only)
+            await register(owner, fast.url, action="incoming_event", **customer_only)
+            customer = await CustomerClient(allowing.url, owner.org).authorize()  # type: ignore[attr-defined]
+            chat_id = (await customer.ok("start_chat"))["chat_id"]
             messages = 12  # more than a target's concurrency (4) and its waiting room (4) together
             for i in range(messages):
-                await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": f"m{i}"}})
+                await customer.ok("send_event", {"chat_id": chat_id,
+                                                 "event": {"type": "message", "text": f"shipping? m{i}"}})
             await fast.wait_for(messages, timeout=60)
+            for _ in range(600):
+                events = (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]
+                answers = [e for e in events if e["author_id"] == bot["id"] and e.get("text", "").startswith("We ship")]
+                if len(answers) == messages:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(answers) == messages
             assert slow.answered == 0  # all of this happened while the slow endpoint hung
             assert len(slow.requests) <= 4  # it never has more than its share of this worker's sending
         finally:
             hold.set()
         await slow.wait_for(messages, timeout=60)
         texts = sorted(json.loads(body)["payload"]["event"]["text"] for _, body in slow.requests)
-        assert texts == sorted(f"m{i}" for i in range(messages))
+        assert texts == sorted(f"shipping? m{i}" for i in range(messages))
         assert sorted(json.loads(body)["payload"]["event"]["text"] for _, body in fast.requests) == texts
         await customer.aclose()
+        await as_bot.aclose()

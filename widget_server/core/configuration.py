@@ -271,10 +271,10 @@ class ConfigurationCore:
     async def register_webhook(self, caller: AdminCaller, req: cf.RegisterWebhookRequest) -> cf.RegisterWebhookResponse:
         if req.action not in cf.WEBHOOK_ACTIONS:
             raise ApiError("validation", f"action: {req.action[:64]} cannot trigger a webhook")
-        if self.webhooks.targets.refuses_literal(req.url):
-            # names are checked on their resolved address at every delivery; this only catches the obvious early
-            raise ApiError("validation", "url: webhooks may not target loopback, private, link-local or reserved "
-                                         "addresses (see WIDGET_WEBHOOK_ALLOWED_NETWORKS)")
+        # names are checked on their resolved address at every delivery; this only catches the obvious early
+        refused = self.webhooks.targets.registration_error(req.url)
+        if refused:
+            raise ApiError("validation", refused)
         same = [w for w in await self.webhooks.all(caller.org)
                 if w.action == req.action and w.owner_client_id == req.owner_client_id]
         if len(same) >= 3:

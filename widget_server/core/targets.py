@@ -52,7 +52,10 @@ def is_public(ip: IPAddress) -> bool:
     inner = _embedded_ipv4(ip)
     if inner is not None:
         return is_public(inner)
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:  # fec0::/10, deprecated but still routed
+        return False
+    # is_global alone lets the reserved ::/8 (IPv4-compatible ::a.b.c.d) and multicast through
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 class TargetPolicy:
@@ -66,18 +69,27 @@ class TargetPolicy:
     def permits(self, ip: IPAddress) -> bool:
         return any(ip in net for net in self.allowed) or is_public(ip)
 
-    def refuses_literal(self, url: str) -> bool:
-        """Whether ``url`` names, as a literal address, a host that would be refused at send time (a name, even
-        ``localhost``, is judged only when it is resolved, at send time: what it resolves to may change)."""
-        host = urlsplit(url).hostname or ""
+    def registration_error(self, url: str) -> str | None:
+        """Why ``url`` cannot be registered: no host, or a literal address that would be refused at send time (a
+        name, even ``localhost``, is judged only when it is resolved, at send time: what it resolves to may
+        change). None when it may be registered."""
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 literal
+            host = ""
+        if not host:
+            return "url: not an http:// or https:// URL with a host"
         try:
             ip: IPAddress = ipaddress.ip_address(host)
         except ValueError:
             try:  # the short and numeric IPv4 forms resolvers accept too: "127.1", "2130706433", "0x7f.1"
                 ip = ipaddress.IPv4Address(socket.inet_aton(host))
             except OSError:
-                return False
-        return not self.permits(ip)
+                return None
+        if self.permits(ip):
+            return None
+        return ("url: webhooks may not target loopback, private, link-local or reserved addresses "
+                "(see WIDGET_WEBHOOK_ALLOWED_NETWORKS)")
 
     async def resolve(self, host: str, port: int) -> str:
         """The address to connect to for ``host``: every address it resolves to must be permitted (one refused

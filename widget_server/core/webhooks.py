@@ -69,7 +69,9 @@ def _standard_key(secret: str) -> bytes:
     is any string, and then its UTF-8 bytes are the key (``standardwebhooks.Webhook(secret.encode())``)."""
     if secret.startswith("whsec_"):
         with contextlib.suppress(binascii.Error, ValueError):
-            return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            if key:
+                return key
     return secret.encode()
 
 
@@ -376,5 +378,5 @@ class Deliverer:
                     return response.status_code, None  # the answer's body is not read: it is not ours to hold
         except TargetRefused:
             return 0, "refused"
-        except (httpx.HTTPError, OSError, TimeoutError, ValueError):
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError, ValueError):
             return 0, "failed"
