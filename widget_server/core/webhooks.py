@@ -194,8 +194,11 @@ class Deliverer:
         # an entry waits at most one attempt for its turn and takes at most one: it is claimed only after both
         self.claim_idle_ms = max(CLAIM_IDLE_MS, int((2 * timeout + 10) * 1000))
         self.consumer = uuid_id()
-        # never follow a redirect: its target would escape the address check (a 3xx is a failed attempt)
-        self.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._tls = httpx.create_ssl_context()  # made once: every client below shares it
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        """Per target, while this worker holds deliveries for it. A request goes to the checked address, so a
+        client's pool is keyed by that address: one client per target keeps a TLS connection made for one name
+        (its SNI, its certificate) from carrying another name's delivery to the same address."""
         self._pump = scripts.register(valkey, "pump_webhook_retries")
         self._done = scripts.register(valkey, "finish_webhook_delivery")
         self._tasks: list[asyncio.Task[None]] = []
@@ -221,7 +224,8 @@ class Deliverer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.http.aclose()
+        for client in self._clients.values():
+            await client.aclose()
         # leave this consumer's unacknowledged entries to be claimed by a live worker; drop the idle consumer name
         try:
             await self.r.xgroup_delconsumer(keys.WEBHOOK_STREAM, keys.WEBHOOK_GROUP, self.consumer)
@@ -327,19 +331,22 @@ class Deliverer:
                     slots = self._slots.setdefault(target, asyncio.Semaphore(self.target_concurrency))
                     try:
                         async with slots:
-                            await self._deliver(org, webhook_id, hook, delivery_id, attempt, body)
+                            await self._deliver(org, webhook_id, hook, delivery_id, target, attempt, body)
                     finally:
                         self._held[target] -= 1
                         if not self._held[target]:
                             del self._held[target], self._slots[target]
+                            client = self._clients.pop(target, None)
+                            if client is not None:
+                                await client.aclose()
             await self._done(keys=[keys.WEBHOOK_STREAM], args=[keys.WEBHOOK_GROUP, entry_id])
         except asyncio.CancelledError:
             raise
         except Exception:  # left pending: claimed and tried again after claim_idle_ms
             log.exception("webhook delivery %s failed", entry_id.decode(errors="replace"))
 
-    async def _deliver(self, org: str, webhook_id: str, hook: Webhook, delivery_id: str, attempt: int,
-                       body: bytes) -> None:
+    async def _deliver(self, org: str, webhook_id: str, hook: Webhook, delivery_id: str, target: str,
+                       attempt: int, body: bytes) -> None:
         status, error = 0, None
         if hook.url.startswith("internal://"):
             handler = self.internal.get(hook.url.removeprefix("internal://").split("/", 1)[0])
@@ -352,10 +359,19 @@ class Deliverer:
                 log.exception("internal webhook %s failed", hook.url)
                 error = f"{type(exc).__name__}: {exc}"[:500]
         else:
-            status, error = await self._post(hook, delivery_id, attempt, body)
+            status, error = await self._post(self._client(target), hook, delivery_id, attempt, body)
         await self._record(org, webhook_id, hook, delivery_id, attempt, status, error, body)
 
-    async def _post(self, hook: Webhook, delivery_id: str, attempt: int, body: bytes) -> tuple[int, str | None]:
+    def _client(self, target: str) -> httpx.AsyncClient:
+        client = self._clients.get(target)
+        if client is None:
+            # never follow a redirect: its target would escape the address check (a 3xx is a failed attempt)
+            client = self._clients[target] = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
+                                                               verify=self._tls)
+        return client
+
+    async def _post(self, http: httpx.AsyncClient, hook: Webhook, delivery_id: str, attempt: int,
+                    body: bytes) -> tuple[int, str | None]:
         """POST to the hook's URL at the address the policy permits; (status, error) for the log. The error says
         only "refused" or "failed": the log is the owner's to read, and which ports of which hosts answer how would
         make it a scanner."""
@@ -373,8 +389,8 @@ class Deliverer:
                 # connect to the checked address; the name stays in Host and in TLS (SNI and certificate check)
                 headers["Host"] = url.netloc.decode("ascii")
                 pinned = url.copy_with(host=address)
-                async with self.http.stream("POST", pinned, content=body, headers=headers,
-                                            extensions={"sni_hostname": host}) as response:
+                async with http.stream("POST", pinned, content=body, headers=headers,
+                                       extensions={"sni_hostname": host}) as response:
                     return response.status_code, None  # the answer's body is not read: it is not ours to hold
         except TargetRefused:
             return 0, "refused"
