@@ -19,6 +19,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ``valkey+cluster://host:port,host:port`` (or ``redis+cluster://``) names a Valkey Cluster."""
     valkey_cluster: bool = False
     """Treat ``valkey_url`` (a plain ``redis://`` / ``valkey://`` URL of one node) as a Valkey Cluster."""
+    valkey_timeout: float = 5.0
+    """Seconds a Valkey command (or a connection attempt) may take before it fails: while Valkey is down, paused or
+    stuck, requests answer ``service_unavailable`` after at most this long instead of hanging. Keep it above 1 s (the
+    webhook deliverer's blocking read waits 1 s)."""
     data_dir: str = ".widget_server"
     public_url: str = ""
     """Base URL for absolute links the server hands out (files, snippets); empty means the request's own."""
