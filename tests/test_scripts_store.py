@@ -228,7 +228,7 @@ async def test_add_connection_never_lets_a_customer_exceed_the_socket_limit(valk
 async def test_customer_visit_creates_the_customer_and_refuses_a_banned_one(valkey):
     """A page load's customer work: the record made if missing (never overwritten), fields set and the latest chat
     ids read, unless a ban is in force, in which case nothing is written."""
-    visit = scripts.register(valkey, "customer_visit")
+    visit = scripts.register(valkey, "customer_visit", TTL=1000)
     cid = _id("cust")
     k = [keys.customer(cid), keys.customer_chats(cid)]
     await valkey.zadd(keys.customer_chats(cid), {"old": 1, "new": 3, "mid": 2})
@@ -241,6 +241,22 @@ async def test_customer_visit_creates_the_customer_and_refuses_a_banned_one(valk
     assert await visit(keys=k, args=[cid, "o1", "x", 2, 150, "ip", "5.6.7.8"]) == [b"200", []]
     assert await valkey.hget(keys.customer(cid), "ip") == b"1.2.3.4"
     assert (await visit(keys=k, args=[cid, "o1", "x", 2, 250, "ip", "5.6.7.8"]))[0] == b""  # the ban is over
+
+
+async def test_customer_visit_makes_a_record_that_expires_unless_it_is_kept(valkey):
+    """Anyone can make a customer record with a page load: it expires TTL seconds after the last call, which
+    refreshes the expiry; a record made permanent (a chat started, a ban) stays permanent."""
+    visit = scripts.register(valkey, "customer_visit", TTL=1000)
+    cid = _id("cust")
+    k = [keys.customer(cid), keys.customer_chats(cid)]
+    await visit(keys=k, args=[cid, "o1", "2026-01-01", 2, 100])
+    assert 990 < await valkey.ttl(keys.customer(cid)) <= 1000
+    await valkey.expire(keys.customer(cid), 5)
+    await visit(keys=k, args=[cid, "o1", "2026-01-01", 2, 100, "name", "Ann"])
+    assert 990 < await valkey.ttl(keys.customer(cid)) <= 1000  # refreshed
+    await valkey.persist(keys.customer(cid))  # (what starting a chat does)
+    await visit(keys=k, args=[cid, "o1", "2026-01-01", 2, 100])
+    assert await valkey.ttl(keys.customer(cid)) == -1
 
 
 async def test_customer_with_chat_ids_reads_the_record_and_the_latest_chats_together(valkey):

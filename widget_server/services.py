@@ -81,7 +81,7 @@ class Services:
         self.keyring = Keyring()
         signer = self.keyring.signer
         self.licenses = Licenses(valkey)
-        self.store = Store(valkey)
+        self.store = Store(valkey, customer_ttl=settings.tracking_retention_days * 86400)
         self.bus = Bus(valkey)
         self.router = Router(valkey)
         self.webhooks = Webhooks(valkey)
@@ -112,12 +112,14 @@ class Services:
         else:
             tokens = SignedTokens(signer)
             self.chats = LocalCore(*parts)
-        self.access = Access(self.licenses, self.store, signer, tokens)
+        self.access = Access(self.licenses, self.store, signer, tokens, settings.new_visitors_per_minute,
+                             settings.tracking_calls_per_minute)
         visitors: Visitors
         if self.upstream is not None and self.accounts is not None:
             visitors = UpstreamVisitors(self.upstream, self.accounts, signer, self.access.not_banned)
         else:
-            visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.router, settings.token_ttl)
+            visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.router, settings.token_ttl,
+                                     self.access.new_visitors)
         self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer)

@@ -39,6 +39,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     upload_ttl: int = 24 * 3600
     rate_limit_per_minute: int = 600
     """Web API requests per minute per client address (the RTM socket has its own pending-request limit)."""
+    new_visitors_per_minute: int = 120
+    """New visitors (page loads without the identity cookie or a stored identity, cookie grants that mint an identity:
+    each makes a customer record) per minute per client address, per worker; more get ``too_many_requests``. 0: no
+    limit. Returning visitors are not counted, so an office behind one address is not refused."""
+    tracking_calls_per_minute: int = 3000
+    """The loader's calls and tracking calls (``POST /v1/widget/visit``, ``POST /v1/track``: page loads, page views,
+    heartbeats every ~30 s per open page) per minute per client address, per worker. 0: no limit."""
     agent_grace_seconds: float = 60.0
     """How long a disconnected agent keeps their chats before they go offline and the chats are routed again."""
     agent_heartbeat_seconds: float = 20.0

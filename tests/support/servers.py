@@ -57,7 +57,10 @@ class LiveServer:
         self.cafile: Path | None = None
         self.ssl_context: ssl.SSLContext | bool = True
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
-        self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_LOG_LEVEL": "warning"})
+        # tests and benchmarks make many visitors and calls from one address: the per-address limits are tested
+        # where they are set lower
+        self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_NEW_VISITORS_PER_MINUTE": "1000000",
+                         "WIDGET_TRACKING_CALLS_PER_MINUTE": "1000000", "WIDGET_LOG_LEVEL": "warning"})
         if valkey_url:
             self.env["WIDGET_VALKEY_URL"] = valkey_url
         self.env.update(env or {})

@@ -58,13 +58,15 @@ def _script_error(exc: ResponseError) -> StoreError:
 class Store:
     """Data access on Valkey. Knows key layouts and atomicity, not chat semantics (that is LocalCore)."""
 
-    def __init__(self, valkey: Any) -> None:
+    def __init__(self, valkey: Any, customer_ttl: int = 30 * 86400) -> None:
         self.r = valkey
         self._append = scripts.register(valkey, "append_events")
         self._send_event = scripts.register(valkey, "send_event")
         self._send_events = Coalescer(valkey, self._send_event)
         self._customer_reads = Coalescer(valkey, scripts.register(valkey, "customer_with_chat_ids"))
-        self._customer_visits = Coalescer(valkey, scripts.register(valkey, "customer_visit"))
+        self._customer_visits = Coalescer(valkey, scripts.register(valkey, "customer_visit", TTL=customer_ttl))
+        """A customer record (anyone can make one) expires ``customer_ttl`` seconds after its customer was last seen,
+        until they start a chat or are banned (then it is kept, as chats are)."""
         """Messages of many chats at once leave in pipelined batches (each still one atomic script call)."""
         self._close = scripts.register(valkey, "close_thread")
         self._open = scripts.register(valkey, "open_thread")
@@ -166,7 +168,13 @@ class Store:
             return [decode_hash(raw) for raw in await p.execute()]
 
     async def ensure_customer(self, cid: str, org: str, created_at: str) -> None:
-        await self._update_hash(keys=[keys.customer(cid)], args=[0, 3, "id", cid, "org", org, "created_at", created_at])
+        """The customer's record made if missing, its expiry refreshed (``customer_visit`` without a page's fields)."""
+        await self._customer_visits([keys.customer(cid), keys.customer_chats(cid)],
+                                    [cid, org, created_at, 1, int(time.time())])
+
+    async def keep_customer(self, cid: str) -> None:
+        """Keep the customer's record for good (a ban outlives the visitor's absence)."""
+        await self.r.persist(keys.customer(cid))
 
     async def customer_visit(self, cid: str, org: str, created_at: str, fields: dict[str, str],
                              limit: int) -> tuple[int, list[str]]:
@@ -280,9 +288,11 @@ class Store:
         return prev.decode() if isinstance(prev, bytes) else str(prev or "")
 
     async def index_chat(self, org: str, cid: str, chat_id: str, last_thread_ms: int) -> None:
-        """List the chat first in its customer's and its license's chat indexes."""
+        """List the chat first in its customer's and its license's chat indexes; the customer's record, which expires
+        while they only browse, is kept from now on, as chats are."""
         async with self.r.pipeline(transaction=False) as p:
             p.zadd(keys.customer_chats(cid), {chat_id: last_thread_ms})
+            p.persist(keys.customer(cid))
             p.zadd(keys.org_chats(org), {chat_id: last_thread_ms})
             await p.execute()
 

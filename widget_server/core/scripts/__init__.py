@@ -97,7 +97,7 @@ SCRIPTS: dict[str, Script] = {
     "update_hash": Script(),
     "set_if_unchanged": Script(),
     "add_connection": Script(),
-    "customer_visit": Script(),
+    "customer_visit": Script(settings=("TTL",)),
     "customer_with_chat_ids": Script(),
     # core/routing.py
     "route_chat": Script(uses=("_pick_agent",)),
