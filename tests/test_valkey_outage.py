@@ -111,6 +111,20 @@ async def test_valkey_paused_stopped_and_back_gives_service_unavailable_then_rec
                 break
             await asyncio.sleep(0.2)
         assert await _calls(live, org, customer, socket) == FINE
+        # the bus subscribed again by itself: the socket gets the pushes of what happens now
+        started = set()
+        for _ in range(50):  # (the subscriber retries every half second)
+            chat = await customer.ok("start_chat", {"chat": {"thread": {"events": [
+                {"type": "message", "text": "back"}]}}})
+            started.add(chat["chat_id"])
+            try:
+                pushed = await socket.push("incoming_chat", timeout=1)
+            except TimeoutError:
+                continue
+            assert pushed["payload"]["chat"]["id"] in started
+            break
+        else:
+            raise AssertionError("no push after Valkey came back")
         again = await customer.rtm()
         assert (await again.request("get_customer"))["success"]
         await again.close()
