@@ -112,6 +112,7 @@ async def test_new_visitors_and_tracking_calls_have_a_budget_per_address(limited
     loads = [await _visit(limited.url, org) for _ in range(4)]  # 4 tracking calls, 4 new visitors
     assert [r.status_code for r in loads] == [200, 200, 200, 429]
     assert loads[3].json()["error"]["type"] == "too_many_requests"
+    assert 0 < int(loads[3].headers["retry-after"]) <= 60
     assert len([k for k in await _keys(valkey) if k.endswith(b":cust")]) == before + 3  # the refused one made none
 
     # a returning visitor is no new one (5 tracking calls); the cookie grant shares the new visitors' budget
@@ -128,4 +129,4 @@ async def test_new_visitors_and_tracking_calls_have_a_budget_per_address(limited
                                 json={"type": "heartbeat"})
             statuses.append(r.status_code)
         assert statuses == [200] * 5 + [429] * 2
-        assert r.json()["error"]["type"] == "too_many_requests"
+        assert r.json()["error"]["type"] == "too_many_requests" and "retry-after" in r.headers

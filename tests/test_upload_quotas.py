@@ -50,6 +50,7 @@ async def test_uploads_are_bounded_per_customer_per_address_and_per_license(quot
         assert [r.status_code for r in uploads] == [200, 200, 200, 429]
         refused = await _upload(ann, "10.0.0.1")
         assert refused.json()["error"]["type"] == "too_many_requests"
+        assert 0 < int(refused.headers["retry-after"]) <= 3600
 
         # an address: 5 KB an hour, whichever customers it claims to be (3 KB of Ann's already)
         assert [(await _upload(bob, "10.0.0.1")).status_code for _ in range(3)] == [200, 200, 429]

@@ -9,7 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from ..protocol.errors import ApiError
-from ..web.responses import error_response, unexpected_error
+from ..web.responses import error_response, retry_after, unexpected_error
 
 log = logging.getLogger("widget_server.api")
 
@@ -26,7 +26,7 @@ _STATUS_TYPES = {
 
 
 def api_error_handler(request: Request[Any, Any, Any], exc: ApiError) -> Response[bytes]:
-    return error_response(exc.status_code, exc.type, exc.message, exc.data)
+    return error_response(exc.status_code, exc.type, exc.message, exc.data, headers=retry_after(exc))
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

@@ -44,6 +44,12 @@ def unexpected_error(exc: Exception, where: str) -> ApiError:
     return ApiError("internal", "Internal server error")
 
 
+def retry_after(exc: ApiError) -> dict[str, str] | None:
+    """A ``Retry-After`` header for a refusal that says when to come back (``data.retry_after``, seconds)."""
+    seconds = exc.data.get("retry_after") if exc.data else None
+    return {"Retry-After": str(seconds)} if isinstance(seconds, int) else None
+
+
 def error_response(status: int, type_: str, message: str, data: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> Response[bytes]:
     return Response(error_body(type_, message, data), status_code=status, media_type="application/json",
