@@ -69,12 +69,11 @@ class Store:
         self._send_events = Coalescer(valkey, self._send_event)
         self._customer_reads = Coalescer(valkey, scripts.register(valkey, "customer_with_chat_ids"))
         self._customer_visits = Coalescer(valkey, scripts.register(valkey, "customer_visit", TTL=customer_ttl))
-        """A customer record (anyone can make one) expires ``customer_ttl`` seconds after its customer was last seen,
-        until they start a chat or are banned (then it is kept, as chats are)."""
-        """Messages of many chats at once leave in pipelined batches (each still one atomic script call)."""
+        """Messages of many chats at once leave in pipelined batches (each still one atomic script call). A customer
+        record (anyone can make one with a page load) expires ``customer_ttl`` seconds after its customer was last
+        seen, until they start a chat or are banned (then it is kept, as chats are)."""
         self._close = scripts.register(valkey, "close_thread")
         self._open = scripts.register(valkey, "open_thread")
-        self._put_hash = scripts.register(valkey, "put_hash")
         self._put_upload = scripts.register(valkey, "put_upload")
         self._keep_file = scripts.register(valkey, "keep_file")
         self._update_hash = scripts.register(valkey, "update_hash")
