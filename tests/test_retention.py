@@ -81,6 +81,8 @@ async def test_chats_past_retention_go_with_everything_they_left_and_the_others_
                 assert not [m for m in await valkey.zrange(key, 0, -1) if m.decode().startswith(old_chat)], key
         assert await valkey.zscore(keys.org_chats(org), old_chat) is None
         assert await valkey.zscore(keys.customer_chats(customer.id), old_chat) is None
+        assert 0 < await valkey.ttl(keys.customer(customer.id)) <= 30 * 86_400  # no chat left: the record expires
+        assert await valkey.ttl(keys.customer(other.id)) == -1  # one left: kept
         r = await boss.call("get_chat", {"chat_id": old_chat})
         assert r.status_code == 404, r.text
         archived = await boss.ok("list_archives", {"filters": {"query": "question"}})

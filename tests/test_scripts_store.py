@@ -228,7 +228,7 @@ async def test_add_connection_never_lets_a_customer_exceed_the_socket_limit(valk
 async def test_customer_visit_creates_the_customer_and_refuses_a_banned_one(valkey):
     """A page load's customer work: the record made if missing (never overwritten), fields set and the latest chat
     ids read, unless a ban is in force, in which case nothing is written."""
-    visit = scripts.register(valkey, "customer_visit")
+    visit = scripts.register(valkey, "customer_visit", TTL=1000)
     cid = _id("cust")
     k = [keys.customer(cid), keys.customer_chats(cid)]
     await valkey.zadd(keys.customer_chats(cid), {"old": 1, "new": 3, "mid": 2})
@@ -243,6 +243,22 @@ async def test_customer_visit_creates_the_customer_and_refuses_a_banned_one(valk
     assert (await visit(keys=k, args=[cid, "o1", "x", 2, 250, "ip", "5.6.7.8"]))[0] == b""  # the ban is over
 
 
+async def test_customer_visit_makes_a_record_that_expires_unless_it_is_kept(valkey):
+    """Anyone can make a customer record with a page load: it expires TTL seconds after the last call, which
+    refreshes the expiry; a record made permanent (a chat started, a ban) stays permanent."""
+    visit = scripts.register(valkey, "customer_visit", TTL=1000)
+    cid = _id("cust")
+    k = [keys.customer(cid), keys.customer_chats(cid)]
+    await visit(keys=k, args=[cid, "o1", "2026-01-01", 2, 100])
+    assert 990 < await valkey.ttl(keys.customer(cid)) <= 1000
+    await valkey.expire(keys.customer(cid), 5)
+    await visit(keys=k, args=[cid, "o1", "2026-01-01", 2, 100, "name", "Ann"])
+    assert 990 < await valkey.ttl(keys.customer(cid)) <= 1000  # refreshed
+    await valkey.persist(keys.customer(cid))  # (what starting a chat does)
+    await visit(keys=k, args=[cid, "o1", "2026-01-01", 2, 100])
+    assert await valkey.ttl(keys.customer(cid)) == -1
+
+
 async def test_customer_with_chat_ids_reads_the_record_and_the_latest_chats_together(valkey):
     read = scripts.register(valkey, "customer_with_chat_ids")
     cid = _id("cust")
@@ -251,3 +267,50 @@ async def test_customer_with_chat_ids_reads_the_record_and_the_latest_chats_toge
     flat, ids = await read(keys=[keys.customer(cid), keys.customer_chats(cid)], args=[2])
     assert dict(zip(flat[::2], flat[1::2])) == {b"id": cid.encode(), b"name": b"Ann"} and ids == [b"c", b"b"]
     assert await read(keys=[keys.customer("nobody"), keys.customer_chats("nobody")], args=[5]) == [[], []]
+
+
+def _upload_keys(org: str, file_id: str, cid: str, address: str) -> list[str]:
+    return [keys.file(org, file_id), keys.uploads_pending(org), keys.uploads_pending_bytes(org),
+            keys.uploads_by_customer(org, cid, 1), keys.uploads_by_address(org, address, 1)]
+
+
+async def test_put_upload_lets_no_two_concurrent_uploads_pass_a_quota_together(valkey):
+    """Ten uploads of 100 bytes at once against a customer quota of 350 bytes: exactly three are stored, and the
+    counters hold exactly their bytes (a check and a write in separate calls would let more through)."""
+    put = scripts.register(valkey, "put_upload")
+    org, cid = _id("o"), _id("cust")
+    ids = [_id("f") for _ in range(10)]
+    results = await asyncio.gather(*(put(keys=_upload_keys(org, f, cid, "1.2.3.4"),
+                                         args=[1000, 60, 100, 350, 0, 0, f, "name", "a.txt", "data", b"x" * 100])
+                                     for f in ids))
+    assert sorted(results) == [b"customer"] * 7 + [b"ok"] * 3
+    assert await valkey.get(keys.uploads_by_customer(org, cid, 1)) == b"300"
+    assert await valkey.get(keys.uploads_pending_bytes(org)) == b"300"
+    stored = [f for f, r in zip(ids, results) if r == b"ok"]
+    assert [await valkey.exists(keys.file(org, f)) for f in ids] == [int(f in stored) for f in ids]
+    assert 0 < await valkey.ttl(keys.file(org, stored[0])) <= 60
+
+
+async def test_pending_uploads_leave_the_license_total_when_used_or_expired(valkey):
+    """The license's quota counts uploads not used in an event: keep_file (an event uses it) and expiry (seen by
+    the next upload) take their bytes off, so the license can upload again."""
+    put = scripts.register(valkey, "put_upload")
+    keep = scripts.register(valkey, "keep_file")
+    org = _id("o")
+    a, b, c, d = (_id("f") for _ in range(4))
+
+    def upload(file_id: str, now: int, cid: str) -> object:
+        return put(keys=_upload_keys(org, file_id, cid, "1.2.3.4"),
+                   args=[now, 60, 100, 0, 0, 200, file_id, "data", b"x" * 100])
+
+    assert [await upload(a, 1000, "c1"), await upload(b, 1000, "c2"), await upload(c, 1000, "c3")] == [
+        b"ok", b"ok", b"license"]
+    assert await keep(keys=[keys.file(org, a), keys.uploads_pending(org), keys.uploads_pending_bytes(org)]) == 1
+    assert await valkey.ttl(keys.file(org, a)) == -1 and await valkey.hget(keys.file(org, a), "pending") is None
+    assert await valkey.get(keys.uploads_pending_bytes(org)) == b"100"
+    assert await upload(c, 1000, "c3") == b"ok"
+    assert await upload(d, 1030, "c4") == b"license"
+    # b and c expired at 1060: the next upload after that frees their bytes first
+    assert await upload(d, 1061, "c4") == b"ok"
+    assert await valkey.get(keys.uploads_pending_bytes(org)) == b"100"
+    assert await valkey.zcard(keys.uploads_pending(org)) == 1

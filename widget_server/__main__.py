@@ -60,7 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     if not settings.valkey_url:
         from .valkey import embedded_url, start_embedded
 
-        embedded = start_embedded(args.data_dir)
+        embedded = start_embedded(args.data_dir, settings.valkey_maxmemory)
         os.environ["WIDGET_VALKEY_URL"] = embedded_url(embedded)
     from .widget.build import BuildError, build
 

@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     if not settings.valkey_url:
         raise RuntimeError("WIDGET_VALKEY_URL is not set (the CLI sets it when it starts the embedded Valkey)")
-    services = Services(settings, connect(settings.valkey_url, settings.valkey_cluster))
+    services = Services(settings, connect(settings.valkey_url, settings.valkey_cluster,
+                                               settings.valkey_timeout))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -122,6 +122,26 @@ def file(org: str, file_id: str) -> str:
     return f"{P}:{{{org}}}:file:{file_id}"
 
 
+def uploads_pending(org: str) -> str:
+    """Sorted set '<size>:<file id>' -> expiry (unix s): the license's uploads not attached to an event yet."""
+    return f"{P}:{{{org}}}:up:pending"
+
+
+def uploads_pending_bytes(org: str) -> str:
+    """String counter: the total size of ``uploads_pending``."""
+    return f"{P}:{{{org}}}:up:bytes"
+
+
+def uploads_by_customer(org: str, cid: str, hour: int) -> str:
+    """String counter: bytes a customer uploaded to the license in one hour (unix time // 3600)."""
+    return f"{P}:{{{org}}}:up:c:{cid}:{hour}"
+
+
+def uploads_by_address(org: str, address: str, hour: int) -> str:
+    """String counter: bytes uploaded to the license from one client address (an IPv6 /64) in one hour."""
+    return f"{P}:{{{org}}}:up:a:{address}:{hour}"
+
+
 def webhooks(org: str) -> str:
     """Hash webhook id -> encoded registration."""
     return f"{P}:{{{org}}}:webhooks"

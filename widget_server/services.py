@@ -83,7 +83,7 @@ class Services:
         self.keyring = Keyring()
         signer = self.keyring.signer
         self.licenses = Licenses(valkey)
-        self.store = Store(valkey)
+        self.store = Store(valkey, customer_ttl=settings.tracking_retention_days * 86400)
         self.bus = Bus(valkey)
         self.router = Router(valkey)
         self.webhooks = Webhooks(valkey, TargetPolicy(parse_networks(settings.webhook_allowed_networks)))
@@ -114,12 +114,14 @@ class Services:
         else:
             tokens = SignedTokens(signer)
             self.chats = LocalCore(*parts)
-        self.access = Access(self.licenses, self.store, signer, tokens)
+        self.access = Access(self.licenses, self.store, signer, tokens, settings.new_visitors_per_minute,
+                             settings.tracking_calls_per_minute)
         visitors: Visitors
         if self.upstream is not None and self.accounts is not None:
             visitors = UpstreamVisitors(self.upstream, self.accounts, signer, self.access.not_banned)
         else:
-            visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.router, settings.token_ttl)
+            visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.router, settings.token_ttl,
+                                     self.access.new_visitors)
         self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer)
@@ -148,7 +150,8 @@ class Services:
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
                             asyncio.create_task(self.presence.run_reaper())]
         if self.settings.chat_retention_days > 0:
-            retention = ChatRetention(self.agents, self.settings.chat_retention_days)
+            retention = ChatRetention(self.agents, self.settings.chat_retention_days,
+                                      customer_ttl=self.settings.tracking_retention_days * 86_400)
             self._background.append(asyncio.create_task(retention.run(self.settings.chat_retention_sweep_interval)))
         # The app's ~80,000 long-lived objects (routes, signature models, schemas) leave the cyclic collector's view:
         # a full collection walked them all, ~35 ms, and landed in some request's latency.

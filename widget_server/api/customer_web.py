@@ -96,6 +96,8 @@ async def _upload(request: Request[Any, Any, Any], settings: Settings, access: A
         # connection under the client, which then sees a reset instead of the error.
         await request.body()
         raise
+    if caller.client is None:  # (the upload quotas count per client address too)
+        caller.client = client_of(request, settings.trusted_proxy_headers)
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise ApiError("validation", "upload_file expects multipart/form-data with a `file` field")
     try:

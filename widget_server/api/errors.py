@@ -9,7 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from ..protocol.errors import ApiError
-from ..web.responses import error_response
+from ..web.responses import error_response, retry_after, unexpected_error
 
 log = logging.getLogger("widget_server.api")
 
@@ -26,7 +26,7 @@ _STATUS_TYPES = {
 
 
 def api_error_handler(request: Request[Any, Any, Any], exc: ApiError) -> Response[bytes]:
-    return error_response(exc.status_code, exc.type, exc.message, exc.data)
+    return error_response(exc.status_code, exc.type, exc.message, exc.data, headers=retry_after(exc))
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -40,8 +40,8 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return error_response(500, "internal", "Internal server error")
+    error = unexpected_error(exc, request.url.path)
+    return error_response(error.status_code, error.type, error.message)
 
 
 EXCEPTION_HANDLERS = {ApiError: api_error_handler, HTTPException: http_error_handler, Exception: internal_error_handler}

@@ -25,7 +25,7 @@ import msgspec
 
 from ..protocol.errors import ApiError
 from ..services import Services
-from ..web.responses import CORS_ANY, api_error_body, error_body, set_cookie_field
+from ..web.responses import CORS_ANY, api_error_body, retry_after, set_cookie_field, unexpected_error
 from ..widget.assets import IMMUTABLE, Asset, WidgetAssets, serve_headers
 from .tracking_web import track
 from .widget import LOADER_CACHE, query_int, widget_config, widget_visit
@@ -244,10 +244,10 @@ class FastAssets:
             status, body, headers = response.status_code or 200, response.content, dict(response.headers)
             cookies = [set_cookie_field(cookie) for cookie in response.cookies]
         except ApiError as exc:
-            status, body, headers, cookies = exc.status_code, api_error_body(exc), {}, []
-        except Exception as exc:
-            log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-            status, body, headers, cookies = 500, error_body("internal", "Internal server error"), {}, []
+            status, body, headers, cookies = exc.status_code, api_error_body(exc), retry_after(exc) or {}, []
+        except Exception as exc:  # noqa: BLE001 (logged by unexpected_error; Valkey down or full: 503, else 500)
+            error = unexpected_error(exc, request.url.path)
+            status, body, headers, cookies = error.status_code, api_error_body(error), {}, []
         raw = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
         raw += cookies
         raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -34,6 +34,7 @@ from ..protocol.frames import LenientFrame, PushFrame, RequestId, ResponseFrame
 from ..protocol.pushes import PUSHES_NEW_IN_36, CustomerDisconnected
 from ..services import Services
 from ..web.request import api_version
+from ..web.responses import unexpected_error
 from .dispatch import Table, check_transport, dispatch, payload_of
 
 log = logging.getLogger("widget_server.rtm")
@@ -256,9 +257,8 @@ class RtmConnection(ABC):
                     await self.handle(frame)
                 except ApiError as exc:
                     self.respond_error(frame.name, frame.request_id, exc)
-                except Exception:
-                    log.exception("RTM action %s failed", frame.name)
-                    self.respond_error(frame.name, frame.request_id, ApiError("internal", "Internal server error"))
+                except Exception as exc:  # noqa: BLE001 (logged by unexpected_error; Valkey down: 503, else 500)
+                    self.respond_error(frame.name, frame.request_id, unexpected_error(exc, f"RTM {frame.name}"))
                 finally:
                     self.pending -= 1
         finally:

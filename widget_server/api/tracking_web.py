@@ -50,6 +50,8 @@ async def track(request: Request[Any, Any, Any], settings: Injected[Settings], a
     if len(body) > MAX_BODY:
         raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")
     req = decode_json(_decoder, body)
+    client = client_of(request, settings.trusted_proxy_headers)
+    access.tracking.take(client.ip)  # (outside the app's rate limiter: a budget of its own)
     if req.type == "page_view" and not req.url:
         raise ApiError("validation", "url is required for a page_view")
     # one Valkey round trip: the tracking script itself refuses a banned visitor
@@ -58,7 +60,6 @@ async def track(request: Request[Any, Any, Any], settings: Injected[Settings], a
     if req.type == "heartbeat":
         activity = await tracker.heartbeat(org, cid)
     else:
-        client = client_of(request, settings.trusted_proxy_headers)
         activity = await tracker.page_view(org, cid, req.url, req.title, req.referrer, client.user_agent,
                                                  client.ip, client.geo)
     if activity is None:

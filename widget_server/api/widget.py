@@ -113,7 +113,9 @@ async def widget_visit(request: Request[Any, Any, Any], widget: Injected[Widget]
     if len(body) > MAX_BODY:
         raise ApiError("entity_too_large", f"Request body is larger than {MAX_BODY} bytes")
     req = decode_json(_visit_decoder, body)
-    answer, cookies = await widget.visit(browser_of(request, settings), req, request.headers.get("accept-language"))
+    browser = browser_of(request, settings)
+    widget.access.tracking.take(browser.client.ip)  # (outside the app's rate limiter: a budget of its own)
+    answer, cookies = await widget.visit(browser, req, request.headers.get("accept-language"))
     headers = {"Cache-Control": "no-store"}
     if req.type != "visit":
         return Response(msgspec.json.encode(answer), media_type="application/json", headers=headers)

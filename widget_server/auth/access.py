@@ -21,17 +21,24 @@ from ..core.store import Store
 from ..protocol.errors import ApiError
 from .rules import ADMIN_ROLES, refuse_banned
 from .signing import AccessToken, BotToken, Signer
+from .throttle import AddressThrottle
 from .tokens import CustomerTokens, agent_credential
 
 
 class Access:
     """The request-time checks, with what they need to read."""
 
-    def __init__(self, licenses: Licenses, store: Store, signer: Signer, tokens: CustomerTokens) -> None:
+    def __init__(self, licenses: Licenses, store: Store, signer: Signer, tokens: CustomerTokens,
+                 new_visitors_per_minute: int = 0, tracking_per_minute: int = 0) -> None:
         self.licenses = licenses
         self._store = store
         self._signer = signer
         self._tokens = tokens
+        self.new_visitors = AddressThrottle(new_visitors_per_minute, "new visitors")
+        """New browser identities (each makes a customer record) per client address: page loads without the
+        identity cookie or a stored identity, and cookie grants that mint one."""
+        self.tracking = AddressThrottle(tracking_per_minute, "tracking calls")
+        """The loader's calls and tracking calls (visit, page view, heartbeat) per client address."""
 
     # --- licenses and origins ------------------------------------------------------------------------------------
 

@@ -98,9 +98,9 @@ def sign_browser(signer: Signer, browser_id: str) -> str:
     return signer.sign("cst", browser_id)
 
 
-def browser_identity(signer: Signer, cookies: dict[str, str], stored: str | None = None) -> str:
-    """The browser's identity: from the signed cookie pair, else from ``stored`` (the signed value the loader keeps
-    in the host page's storage, for browsers that block cookies in third-party context), else a new one."""
+def known_browser(signer: Signer, cookies: dict[str, str], stored: str | None = None) -> str | None:
+    """The browser's identity from the signed cookie pair, else from ``stored`` (the signed value the loader keeps
+    in the host page's storage, for browsers that block cookies in third-party context); None for a new browser."""
     browser_id = signer.unsign("cst", cookies.get(COOKIE_SIG, ""), str)
     if browser_id is not None and browser_id == cookies.get(COOKIE_ID):
         return browser_id
@@ -108,7 +108,16 @@ def browser_identity(signer: Signer, cookies: dict[str, str], stored: str | None
         browser_id = signer.unsign("cst", stored, str)
         if browser_id is not None:
             return browser_id
+    return None
+
+
+def new_browser_id() -> str:
     return str(uuid.uuid4())
+
+
+def browser_identity(signer: Signer, cookies: dict[str, str], stored: str | None = None) -> str:
+    """The browser's identity (``known_browser``), or a new one."""
+    return known_browser(signer, cookies, stored) or new_browser_id()
 
 
 def agent_credential(authorization: str | None) -> str | None:

@@ -528,6 +528,7 @@ class AgentCore(ChatBase):
         await self._customer_of_license(caller, req.id)
         until = int(time.time()) + req.ban.days * 86400 if req.ban.days else 0
         await self.store.update_customer(req.id, {"banned_until": str(until or 2**40)})
+        await self.store.keep_customer(req.id)  # (a visitor's record expires while they are away; a ban must not)
         await self.tracker.ban(caller.org, req.id, until or 2**40)  # page views are refused by the tracking script
         await self.bus.publish([req.id], "customer_disconnected", p.CustomerDisconnected(reason="customer_banned"))
         await self.bus.publish([keys.agents_feed(caller.org)], "customer_banned",

@@ -24,7 +24,7 @@ import msgspec
 
 from .. import keys
 from ..protocol.frames import RequestId
-from ..valkey import is_cluster
+from ..valkey import is_cluster, log_failure
 from .ids import uuid_id
 
 log = logging.getLogger("widget_server.bus")
@@ -142,8 +142,8 @@ class PlainChannels(_Channels):
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("bus subscriber failed; resubscribing")
+            except Exception as exc:  # noqa: BLE001 (log_failure logs it)
+                log_failure(log, exc, "bus subscriber failed; resubscribing")
                 await asyncio.sleep(0.5)
                 await self._resubscribe()
                 continue
@@ -162,8 +162,8 @@ class PlainChannels(_Channels):
         self._pubsub = self._r.pubsub()
         try:
             await self._pubsub.subscribe(self._worker_channel, *self.wanted)
-        except Exception:
-            log.exception("resubscribe failed")
+        except Exception as exc:  # noqa: BLE001 (log_failure logs it)
+            log_failure(log, exc, "resubscribe failed")
 
 
 class _NodeSubscriber:

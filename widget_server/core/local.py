@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 import msgspec
 
 from .. import keys
+from ..auth.throttle import address_key
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol import pushes as p
@@ -250,7 +251,17 @@ class LocalCore(ChatBase):
                 "url": url}
         if dims:
             meta["width"], meta["height"] = dims
-        await self.store.put_file(caller.org, file_id, meta, file.data, self.settings.upload_ttl)
+        st = self.settings
+        address = address_key(caller.client.ip if caller.client else None)
+        refused = await self.store.put_upload(
+            caller.org, file_id, meta, file.data, st.upload_ttl, caller.customer_id, address,
+            (st.upload_customer_bytes_per_hour, st.upload_address_bytes_per_hour, st.upload_license_pending_bytes))
+        if refused == "license":
+            raise ApiError("limit_reached", "The license holds too many files not sent yet; try again later")
+        if refused != "ok":
+            who = "you" if refused == "customer" else "your address"
+            raise ApiError("too_many_requests", f"Too many bytes uploaded by {who} this hour",
+                           {"retry_after": 3600 - int(time.time()) % 3600})
         return c.UploadFileResponse(url=url)
 
     # --- customer ------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from ..valkey import log_failure
 from .routing import Router
 
 log = logging.getLogger("widget_server.presence")
@@ -80,5 +81,5 @@ class AgentPresence:
                 await self.reap()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a Valkey hiccup must not end the reaper for the worker's life
-                log.exception("agent presence reaper failed")
+            except Exception as exc:  # noqa: BLE001 (log_failure logs it); a Valkey hiccup must not end the reaper for the worker's life
+                log_failure(log, exc, "agent presence reaper failed")

@@ -31,10 +31,12 @@ LOCK = f"{keys.P}:retention:lock"
 
 
 class ChatRetention:
-    def __init__(self, core: ChatBase, retention_days: float) -> None:
+    def __init__(self, core: ChatBase, retention_days: float, customer_ttl: int = 30 * 86_400) -> None:
         self.core = core
         self.r = core.store.r
         self.retention_ms = int(retention_days * 86_400_000)
+        self.customer_ttl = customer_ttl
+        """How long the customer record of a customer left without chats lives (the tracking retention)."""
         self._forget_chat = scripts.register(self.r, "forget_chat")
 
     async def licenses(self) -> list[str]:
@@ -101,7 +103,12 @@ class ChatRetention:
                     p.delete(keys.file(org, file_id))
                 await p.execute()
             if chat.get("customer_id"):
-                await self.r.zrem(keys.customer_chats(chat["customer_id"]), chat_id)
+                customer = chat["customer_id"]
+                await self.r.zrem(keys.customer_chats(customer), chat_id)
+                if not await self.r.zcard(keys.customer_chats(customer)):
+                    # no chat left: the record expires as a visitor's who never chatted does (a ban keeps it)
+                    if not await self.core.store.banned_until(customer):
+                        await self.r.expire(keys.customer(customer), self.customer_ttl)
         # last: the archive entries (also those of a chat already gone: a pass that was cut short)
         await self.r.zrem(keys.org_archives(org), *{*members, *archived})
         return True

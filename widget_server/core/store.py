@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
-from valkey.exceptions import ResponseError
+from valkey.exceptions import OutOfMemoryError, ResponseError
 
 from .. import keys
 from ..protocol.config import LicenseConfig
@@ -51,24 +51,31 @@ class StoreError(Exception):
         self.code = code
 
 
-def _script_error(exc: ResponseError) -> StoreError:
+def _script_error(exc: ResponseError) -> Exception:
+    """The refusal a script's error word names, or the error itself when Valkey refused the script (full: an
+    ``OutOfMemoryError``, which the transports answer with ``service_unavailable``)."""
+    if isinstance(exc, OutOfMemoryError):
+        return exc
     return StoreError(str(exc).split()[0] if str(exc) else "error")
 
 
 class Store:
     """Data access on Valkey. Knows key layouts and atomicity, not chat semantics (that is LocalCore)."""
 
-    def __init__(self, valkey: Any) -> None:
+    def __init__(self, valkey: Any, customer_ttl: int = 30 * 86400) -> None:
         self.r = valkey
         self._append = scripts.register(valkey, "append_events")
         self._send_event = scripts.register(valkey, "send_event")
         self._send_events = Coalescer(valkey, self._send_event)
         self._customer_reads = Coalescer(valkey, scripts.register(valkey, "customer_with_chat_ids"))
-        self._customer_visits = Coalescer(valkey, scripts.register(valkey, "customer_visit"))
-        """Messages of many chats at once leave in pipelined batches (each still one atomic script call)."""
+        self._customer_visits = Coalescer(valkey, scripts.register(valkey, "customer_visit", TTL=customer_ttl))
+        """Messages of many chats at once leave in pipelined batches (each still one atomic script call). A customer
+        record (anyone can make one with a page load) expires ``customer_ttl`` seconds after its customer was last
+        seen, until they start a chat or are banned (then it is kept, as chats are)."""
         self._close = scripts.register(valkey, "close_thread")
         self._open = scripts.register(valkey, "open_thread")
-        self._put_hash = scripts.register(valkey, "put_hash")
+        self._put_upload = scripts.register(valkey, "put_upload")
+        self._keep_file = scripts.register(valkey, "keep_file")
         self._update_hash = scripts.register(valkey, "update_hash")
         self._set_if_unchanged = scripts.register(valkey, "set_if_unchanged")
         self._add_connection = scripts.register(valkey, "add_connection")
@@ -121,11 +128,21 @@ class Store:
 
     # --- files ---------------------------------------------------------------------------------------------------
 
-    async def put_file(self, org: str, file_id: str, meta: dict[str, Any], data: bytes, ttl: int) -> None:
-        args: list[Any] = [ttl]
+    async def put_upload(self, org: str, file_id: str, meta: dict[str, Any], data: bytes, ttl: int, customer_id: str,
+                         address: str, limits: tuple[int, int, int]) -> str:
+        """Store an uploaded file for ``ttl`` seconds if the quotas allow it (``put_upload.lua``): ``limits`` are the
+        customer's and the address's bytes per hour and the license's bytes of pending uploads (0: none). Returns
+        ``"ok"``, or the quota that refused it (``"customer"``, ``"address"``, ``"license"``)."""
+        now = int(time.time())
+        hour = now // 3600
+        args: list[Any] = [now, ttl, len(data), *limits, file_id]
         for k, v in meta.items():
             args += [k, str(v)]
-        await self._put_hash(keys=[keys.file(org, file_id)], args=[*args, "data", data])
+        result = await self._put_upload(
+            keys=[keys.file(org, file_id), keys.uploads_pending(org), keys.uploads_pending_bytes(org),
+                  keys.uploads_by_customer(org, customer_id, hour), keys.uploads_by_address(org, address, hour)],
+            args=[*args, "data", data])
+        return result.decode()
 
     async def file_meta(self, org: str, file_id: str) -> dict[str, str] | None:
         names = ("name", "content_type", "size", "customer_id", "width", "height", "url")
@@ -142,8 +159,9 @@ class Store:
         return decode_hash(raw), data
 
     async def keep_file(self, org: str, file_id: str) -> None:
-        """A file used in an event lives as long as the chat: drop its 24 h expiry."""
-        await self.r.persist(keys.file(org, file_id))
+        """A file used in an event lives as long as the chat: drop its 24 h expiry (and its place in the license's
+        pending uploads)."""
+        await self._keep_file(keys=[keys.file(org, file_id), keys.uploads_pending(org), keys.uploads_pending_bytes(org)])
 
     # --- customers -----------------------------------------------------------------------------------------------
 
@@ -166,7 +184,13 @@ class Store:
             return [decode_hash(raw) for raw in await p.execute()]
 
     async def ensure_customer(self, cid: str, org: str, created_at: str) -> None:
-        await self._update_hash(keys=[keys.customer(cid)], args=[0, 3, "id", cid, "org", org, "created_at", created_at])
+        """The customer's record made if missing, its expiry refreshed (``customer_visit`` without a page's fields)."""
+        await self._customer_visits([keys.customer(cid), keys.customer_chats(cid)],
+                                    [cid, org, created_at, 1, int(time.time())])
+
+    async def keep_customer(self, cid: str) -> None:
+        """Keep the customer's record for good (a ban outlives the visitor's absence)."""
+        await self.r.persist(keys.customer(cid))
 
     async def customer_visit(self, cid: str, org: str, created_at: str, fields: dict[str, str],
                              limit: int) -> tuple[int, list[str]]:
@@ -280,9 +304,11 @@ class Store:
         return prev.decode() if isinstance(prev, bytes) else str(prev or "")
 
     async def index_chat(self, org: str, cid: str, chat_id: str, last_thread_ms: int) -> None:
-        """List the chat first in its customer's and its license's chat indexes."""
+        """List the chat first in its customer's and its license's chat indexes; the customer's record, which expires
+        while they only browse, is kept from now on, as chats are."""
         async with self.r.pipeline(transaction=False) as p:
             p.zadd(keys.customer_chats(cid), {chat_id: last_thread_ms})
+            p.persist(keys.customer(cid))
             p.zadd(keys.org_chats(org), {chat_id: last_thread_ms})
             await p.execute()
 

@@ -36,6 +36,7 @@ from ..protocol.errors import ApiError
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
 from ..tracking import Activity, Page, Tracker
+from ..valkey import log_failure
 from .bus import Bus
 from .customers import CustomerDirectory, iso
 from .store import Store
@@ -223,8 +224,8 @@ class VisitorFeed:
                     await self.check(watched)
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # a Valkey hiccup must not stop the pushes for good
-                    log.exception("visitor check of %s failed", watched.org)
+                except Exception as exc:  # noqa: BLE001 (log_failure logs it); a Valkey hiccup must not stop the pushes for good
+                    log_failure(log, exc, "visitor check of %s failed", watched.org)
 
     async def check(self, watched: _Watched) -> None:
         """One check of a watched license: who left since the last slot boundary, how many are online, and each

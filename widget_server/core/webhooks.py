@@ -34,6 +34,7 @@ from valkey.exceptions import ResponseError
 from .. import keys
 from ..protocol.common import now_rfc3339
 from ..protocol.configuration import Webhook, WebhookDelivery
+from ..valkey import log_failure
 from . import scripts
 from .ids import uuid_id
 from .targets import TargetPolicy, TargetRefused
@@ -261,8 +262,8 @@ class Deliverer:
                         self._dispatch(entry_id, fields)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("webhook consumer failed; retrying")
+            except Exception as exc:  # noqa: BLE001 (log_failure logs it)
+                log_failure(log, exc, "webhook consumer failed; retrying")
                 await asyncio.sleep(1)
 
     async def _retries(self) -> None:
@@ -279,8 +280,8 @@ class Deliverer:
                     await asyncio.wait_for(self._wake.wait(), wait)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("webhook retry pump failed")
+            except Exception as exc:  # noqa: BLE001 (log_failure logs it)
+                log_failure(log, exc, "webhook retry pump failed")
                 await asyncio.sleep(1)
 
     async def _schedule(self, org: str, webhook_id: str, delivery_id: str, attempt: int, body: bytes,

@@ -68,7 +68,7 @@ import msgspec
 from .. import keys
 from ..core import scripts
 from ..protocol.errors import ApiError
-from ..valkey import Coalescer, ScriptBatch
+from ..valkey import Coalescer, ScriptBatch, log_failure
 from .models import Activity, DayCounters, Geolocation, HourCounters, OnlinePage, Page, Visit, Visitor, VisitorStatistics
 
 log = logging.getLogger("widget_server.tracking")
@@ -435,8 +435,8 @@ class Tracker:
                         log.info("tracking: %s visitors of %s past retention removed", removed, org)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a Valkey hiccup must not end the sweeper for the worker's life
-                log.exception("tracking sweep failed")
+            except Exception as exc:  # noqa: BLE001 (log_failure logs it); a Valkey hiccup must not end the sweeper for the worker's life
+                log_failure(log, exc, "tracking sweep failed")
 
 
 def unpack_record(rec: bytes) -> tuple[int, ...]:

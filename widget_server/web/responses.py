@@ -4,6 +4,7 @@ without Litestar's encoder on the fast paths)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -13,8 +14,10 @@ from litestar.datastructures import Cookie
 
 from ..auth.tokens import COOKIE_ID, COOKIE_MAX_AGE, COOKIE_SIG
 from ..protocol.errors import ApiError, ErrorBody, ErrorPayload
+from ..valkey import unavailable
 
 _encode = msgspec.json.encode
+log = logging.getLogger("widget_server.api")
 
 CORS_ANY = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 """Headers of the files any site may load (the loader, the hashed widget files)."""
@@ -27,6 +30,24 @@ def error_body(type_: str, message: str, data: dict[str, Any] | None = None) -> 
 
 def api_error_body(exc: ApiError) -> bytes:
     return error_body(exc.type, exc.message, exc.data)
+
+
+def unexpected_error(exc: Exception, where: str) -> ApiError:
+    """The typed error a client gets for an exception no handler turned into one (logged here, ``where`` naming the
+    request): ``service_unavailable`` while Valkey is unreachable, paused or full (the request may be retried, and
+    the worker recovers by itself when Valkey is back; one log line each, not a traceback), else ``internal``."""
+    reason = unavailable(exc)
+    if reason is not None:
+        log.warning("%s: %s (%s)", where, reason, type(exc).__name__)
+        return ApiError("service_unavailable", reason)
+    log.error("unhandled error on %s", where, exc_info=exc)
+    return ApiError("internal", "Internal server error")
+
+
+def retry_after(exc: ApiError) -> dict[str, str] | None:
+    """A ``Retry-After`` header for a refusal that says when to come back (``data.retry_after``, seconds)."""
+    seconds = exc.data.get("retry_after") if exc.data else None
+    return {"Retry-After": str(seconds)} if isinstance(seconds, int) else None
 
 
 def error_response(status: int, type_: str, message: str, data: dict[str, Any] | None = None,

@@ -10,7 +10,8 @@ import msgspec
 
 from ..auth.rules import refuse_banned
 from ..auth.signing import AccessToken, Signer
-from ..auth.tokens import Keyring, browser_identity, customer_id_for, issue_token, sign_browser
+from ..auth.throttle import AddressThrottle
+from ..auth.tokens import Keyring, customer_id_for, issue_token, known_browser, new_browser_id, sign_browser
 from ..core.licenses import Licenses
 from ..core.routing import Router
 from ..core.store import Store
@@ -32,8 +33,10 @@ class LocalVisitors:
 
     online_cache_seconds = 1.0
 
-    def __init__(self, keyring: Keyring, licenses: Licenses, store: Store, router: Router, token_ttl: int) -> None:
+    def __init__(self, keyring: Keyring, licenses: Licenses, store: Store, router: Router, token_ttl: int,
+                 new_visitors: AddressThrottle | None = None) -> None:
         self._keyring = keyring
+        self._new_visitors = new_visitors or AddressThrottle(0, "new visitors")
         self._licenses = licenses
         self._store = store
         self._router = router
@@ -49,7 +52,10 @@ class LocalVisitors:
         customer data is stored with them."""
         signer, secret = self._signer, self._keyring.secret
         identity_error = None
-        browser_id = browser_identity(signer, browser.cookies, stored_cst)
+        browser_id = known_browser(signer, browser.cookies, stored_cst)
+        if browser_id is None:  # a new visitor makes a customer record: a budget per address (``too_many_requests``)
+            self._new_visitors.take(browser.client.ip)
+            browser_id = new_browser_id()
         cid = customer_id_for(secret, org, browser_id, "*")
         if site.user_id:
             expected = identity_hash(await self._licenses.identity_secret(org), site.user_id)

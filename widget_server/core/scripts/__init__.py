@@ -94,10 +94,12 @@ SCRIPTS: dict[str, Script] = {
     "close_thread": Script(uses=("_append",)),
     "open_thread": Script(),
     "put_hash": Script(),
+    "put_upload": Script(),
+    "keep_file": Script(),
     "update_hash": Script(),
     "set_if_unchanged": Script(),
     "add_connection": Script(),
-    "customer_visit": Script(),
+    "customer_visit": Script(settings=("TTL",)),
     "customer_with_chat_ids": Script(),
     # core/archives.py
     "archive_add": Script(),
