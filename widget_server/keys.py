@@ -183,6 +183,12 @@ def chat_last_events(chat_id: str) -> str:
     return f"{P}:{{{chat_id}}}:lept"
 
 
+def chat_custom_ids(chat_id: str) -> str:
+    """Hash "<author id> <custom_id>" -> event id of the chat's events sent with a ``custom_id``: a retried
+    ``send_event`` returns the stored event instead of storing a copy. Lives as long as the chat."""
+    return f"{P}:{{{chat_id}}}:cids"
+
+
 # bus
 def user_channel(user_id: str) -> str:
     return f"{P}:{{{user_id}}}:push"

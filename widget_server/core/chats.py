@@ -628,6 +628,9 @@ class ChatBase(ABC):
         customer_id, agent_id = self._send_checks(caller)
         if admitted:
             agent_id = ""
+        # a client that lost the answer sends the same custom_id again: the script hands back the stored event
+        custom_id = req.event.custom_id
+        dedup = f"{caller.user_id} {custom_id}" if custom_id else ""
         payload_head = b'{"chat_id":' + _encode(chat_id) + b',"thread_id":"'
         publish = None
         if self.bus.scripts_publish:
@@ -638,7 +641,8 @@ class ChatBase(ABC):
                 try:
                     sent = await self.store.send_event(
                         chat_id, org=caller.org, customer_id=customer_id, agent_id=agent_id,
-                        attach=bool(req.attach_to_last_thread), now_ms=rfc3339_to_ms(now), item=item, publish=publish)
+                        attach=bool(req.attach_to_last_thread), now_ms=rfc3339_to_ms(now), item=item, publish=publish,
+                        dedup=dedup)
                     break
                 except StoreError as exc:
                     if exc.code == "not_member" and agent_id:
@@ -647,6 +651,8 @@ class ChatBase(ABC):
                         continue
                     raise _send_error(exc) from None
             event_id = f"{sent.thread_id}_{sent.seq}"
+            if sent.duplicate:  # stored, pushed and queued for webhooks by the first try
+                return c.SendEventResponse(event_id=event_id)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
             users = [sent.customer_id, *sent.agent_ids] if item[2] else sent.agent_ids
