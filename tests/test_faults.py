@@ -31,7 +31,7 @@ MAX_TRIES = 40
 
 def _workers(live: LiveServer) -> list[int]:
     assert live.proc is not None
-    found = subprocess.run(["pgrep", "-P", str(live.proc.pid)], capture_output=True, text=True).stdout.split()
+    found = subprocess.run(["pgrep", "-P", str(live.proc.pid)], capture_output=True, text=True, check=False).stdout.split()
     return sorted(int(pid) for pid in found)
 
 

@@ -89,6 +89,23 @@ def agent_chats(org: str, agent_id: str) -> str:
     return f"{P}:{{{org}}}:rt:chats:{agent_id}"
 
 
+def chat_operations(org: str) -> str:
+    """Sorted set "<kind> <chat_id> ..." -> when it began (ms): the license's chat operations of several steps in
+    flight ("join <chat> <thread> <agent>", "close <chat> <thread>", "route <chat> <thread>", "start <chat>"). Each
+    is noted before (or, for a join, in the same script as) its first write and removed after its last, so the entries
+    older than a grace period are the work of a worker that died midway; the repair pass (core/repair.py) finishes
+    them."""
+    return f"{P}:{{{org}}}:rt:ops"
+
+
+REPAIR_LICENSES = f"{P}:{{repair}}:orgs"
+"""Sorted set organization id -> when a worker last noted an operation of it (s): the licenses the repair pass
+looks at."""
+
+REPAIR_LOCK = f"{P}:{{repair}}:lock"
+"""Held (SET NX PX, a random token) by the one worker running the repair pass."""
+
+
 def agent_connections(org: str) -> str:
     """Sorted set "agent_id conn_id" -> last seen (s): agents' RTM sockets on any worker. A closed socket stays,
     scored as long silent, until the grace period after it is over (see core/presence.py)."""

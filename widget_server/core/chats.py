@@ -266,6 +266,8 @@ class ChatBase(ABC):
         await self._push(caller, self._recipients(chat), "user_added_to_chat", UserAddedToChat(
             chat_id=chat_id, thread_id=thread_id, user=user, reason=reason, requester_id=requester_id), chat)
         await self._incoming_chat_to(caller, chat, thread_id, [agent_id], webhook=False)
+        # routing or take() noted this join as in flight; it is complete now
+        await self.router.done(chat["org"], f"join {chat_id} {thread_id} {agent_id}")
         return chat
 
     async def _incoming_chat_to(self, caller: AnyCaller, chat: dict[str, str], thread_id: str,
@@ -287,7 +289,7 @@ class ChatBase(ABC):
                      humans_only: bool = False) -> str | None:
         """Give a new active thread to an agent of its group, or queue it. Returns the agent, if any."""
         org = caller.org
-        agent = await self.router.assign(org, group_id, humans_only)
+        agent = await self.router.assign(org, group_id, chat_id, thread_id, humans_only)
         if agent is not None:
             await self._join(caller, chat_id, thread_id, agent, "other", None)
             return agent
@@ -593,10 +595,15 @@ class ChatBase(ABC):
         now = now_rfc3339()
         items = [("system_message", _encode(self._closing_message(caller, now)), True)]
         users = self._recipients(chat)
+        # closing and releasing the agents are several writes: noted in flight, so a worker that dies between them
+        # leaves the release to the repair pass (core/repair.py)
+        operation = f"close {req.id} {thread_id}"
+        await self.router.begin(caller.org, operation)
         async with self.bus.in_order(req.id):
             try:
                 seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
             except StoreError as exc:
+                await self.router.done(caller.org, operation)
                 if exc.code == "chat_inactive":
                     raise ApiError("chat_inactive", "Chat is not active") from None
                 raise
@@ -608,6 +615,7 @@ class ChatBase(ABC):
                          p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id), chat)
         await self._archive(caller.org, req.id, thread_id, rfc3339_to_ms(now), chat)
         await self._release(caller, chat, thread_id)
+        await self.router.done(caller.org, operation)
         return _EMPTY
 
     async def send_event(self, caller: AnyCaller, req: Any) -> c.SendEventResponse:
