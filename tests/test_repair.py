@@ -11,12 +11,14 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from tests.support import AgentClient, CustomerClient, LiveServer
+from tests.support import AgentClient, CustomerClient, LiveServer, WebhookReceiver
 from widget_server import keys
 from widget_server.bootstrap import create_agent
 from widget_server.core.routing import Router
 from widget_server.core.store import Store
+from widget_server.core.webhooks import Webhooks
 from widget_server.protocol.common import now_rfc3339, rfc3339_to_ms
+from widget_server.protocol.configuration import Webhook
 from widget_server.protocol.events import SystemMessage
 
 from .conftest import new_license
@@ -40,6 +42,8 @@ async def test_the_repair_pass_finishes_what_a_dead_worker_left_half_done(tmp_pa
     email = f"ann-{secrets.token_hex(4)}@example.com"
     ann = AgentClient(live.url, email, (await create_agent(valkey, org, email, "Ann", "normal", 1))["personal_access_token"])
     first, second, third = [await CustomerClient(live.url, org).authorize() for _ in range(3)]
+    receiver = WebhookReceiver().__enter__()
+    await Webhooks(valkey).register(org, Webhook(id="hook", action="incoming_event", secret_key="k", url=receiver.url))
     try:
         async def users(customer: CustomerClient, chat_id: str) -> set[str]:
             return {u["id"] for u in (await customer.ok("get_chat", {"chat_id": chat_id}))["users"]}
@@ -105,6 +109,19 @@ async def test_the_repair_pass_finishes_what_a_dead_worker_left_half_done(tmp_pa
 
         await _until(the_load_is_her_chats, "the load is not the agent's chats")
 
+        # 5. A message was stored and its worker died before queueing its webhook deliveries (another one was not).
+        said = await second.ok("send_event", {"chat_id": b["chat_id"], "event": {"type": "message", "text": "hi"}})
+        await router.begin(org, f"hook {b['chat_id']} lost")
+        lost = await store.send_event(
+            b["chat_id"], org=org, customer_id=second.id, agent_id="", attach=False, now_ms=rfc3339_to_ms(now_rfc3339()),
+            item=("message", msgspec.json.encode({"type": "message", "text": "lost?", "author_id": second.id,
+                                                  "created_at": now_rfc3339(), "recipients": "all"}), True),
+            publish=None, outbox="lost")
+        deliveries = await receiver.wait_for(2)
+        delivered = [msgspec.json.decode(body)["payload"]["event"] for _, body in deliveries]
+        assert sorted(e["id"] for e in delivered) == sorted([said["event_id"], f"{lost.thread_id}_{lost.seq}"])
+        assert await valkey.hlen(keys.chat_outbox(b["chat_id"])) == 0
+
         # nothing is left in flight, and the server answers as ever
         assert await valkey.zcard(keys.chat_operations(org)) == 0
         assert live.proc.poll() is None
@@ -112,3 +129,4 @@ async def test_the_repair_pass_finishes_what_a_dead_worker_left_half_done(tmp_pa
         for client in (first, second, third, ann):
             await client.aclose()
         live.stop()
+        receiver.__exit__(None, None, None)

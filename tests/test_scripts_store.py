@@ -30,7 +30,7 @@ async def _pushes(pubsub, n: int, wait: float = 2.0) -> list[tuple[bytes, bytes]
 
 
 def _send_keys(chat: str) -> list[str]:
-    return [keys.chat(chat), keys.chat_last_events(chat), keys.chat_custom_ids(chat)]
+    return [keys.chat(chat), keys.chat_last_events(chat), keys.chat_custom_ids(chat), keys.chat_outbox(chat)]
 
 
 def _thread_keys(chat: str, tid: str) -> list[str]:
@@ -91,7 +91,7 @@ async def test_send_event_stores_then_publishes_to_who_may_see_it_in_event_order
     await pubsub.subscribe(keys.user_channel("cust"), keys.user_channel("a@x"))
     try:
         def args(i: int, public: str = "1") -> list:
-            return ["o1", "cust", "", "0", 5000 + i, "H", "|", "T", "", "message", f'{{"text":"{i}"}}', public]
+            return ["o1", "cust", "", "0", 5000 + i, "H", "|", "T", "", "", "message", f'{{"text":"{i}"}}', public]
 
         replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args(i))
                                          for i in range(10)))
@@ -119,7 +119,7 @@ async def test_send_event_refuses_who_may_not_write_and_a_chat_without_a_thread(
     k = _send_keys(chat)
 
     def args(org="o1", customer="cust", agent="", attach="0") -> list:
-        return [org, customer, agent, attach, 1, "", "", "", "", "message", "{}", "1"]
+        return [org, customer, agent, attach, 1, "", "", "", "", "", "message", "{}", "1"]
 
     for bad, error in ((args(org="o2"), "not_found"), (args(customer="other"), "authorization"),
                        (args(customer="", agent="b@x"), "not_member")):
@@ -146,7 +146,7 @@ async def test_send_event_with_a_custom_id_stores_it_once(valkey):
     await pubsub.subscribe(keys.user_channel("a@x"))
     try:
         def args(text: str, dedup: str, customer: str = "cust", agent: str = "") -> list:
-            return ["o1", customer, agent, "0", 1, "H", "|", "T", dedup, "message", f'{{"text":"{text}"}}', "1"]
+            return ["o1", customer, agent, "0", 1, "H", "|", "T", dedup, "", "message", f'{{"text":"{text}"}}', "1"]
 
         replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args("hi", "cust m-1")) for _ in range(10)))
         assert {(r[0], r[1]) for r in replies} == {(1, tid.encode())}
@@ -171,6 +171,21 @@ async def test_send_event_with_a_custom_id_stores_it_once(valkey):
     finally:
         await pubsub.aclose()
     assert await valkey.hlen(keys.thread_events(chat, tid)) == 4
+
+
+async def test_send_event_keeps_a_stored_event_in_the_webhook_outbox_in_the_same_step(valkey):
+    """The event and the outbox entry that stands for its webhook deliveries are written together (a worker that
+    dies after the script leaves the entry for the repair pass); a repeated custom_id writes no second entry."""
+    send = scripts.register(valkey, "send_event")
+    chat, tid = await _chat_with_thread(valkey)
+
+    def args(dedup: str, outbox: str) -> list:
+        return ["o1", "cust", "", "0", 1, "", "", "", dedup, outbox, "message", '{"text":"hi"}', "1"]
+
+    assert (await send(keys=_send_keys(chat), args=args("cust m-1", "e1")))[0] == 1
+    assert (await send(keys=_send_keys(chat), args=args("cust m-1", "e2")))[4] == 1  # a retry: stored before
+    assert (await send(keys=_send_keys(chat), args=args("", "")))[0] == 2  # a license without webhooks
+    assert await valkey.hgetall(keys.chat_outbox(chat)) == {b"e1": f"{tid}_1".encode()}
 
 
 async def test_close_thread_closes_once(valkey):

@@ -206,6 +206,12 @@ def chat_custom_ids(chat_id: str) -> str:
     return f"{P}:{{{chat_id}}}:cids"
 
 
+def chat_outbox(chat_id: str) -> str:
+    """Hash entry -> event id: the chat's stored events whose webhook deliveries are not queued yet (written by the
+    send_event script, removed once they are; the repair pass queues those of a worker that died in between)."""
+    return f"{P}:{{{chat_id}}}:outbox"
+
+
 # bus
 def user_channel(user_id: str) -> str:
     return f"{P}:{{{user_id}}}:push"

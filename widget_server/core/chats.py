@@ -3,6 +3,7 @@ events, properties, read markers, pushes to a chat's users, and page cursors."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -639,6 +640,13 @@ class ChatBase(ABC):
         # a client that lost the answer sends the same custom_id again: the script hands back the stored event
         custom_id = req.event.custom_id
         dedup = f"{caller.user_id} {custom_id}" if custom_id else ""
+        # the event and its webhook deliveries are written by different calls: the script keeps the event in the
+        # chat's outbox and the operation is noted in flight, so a worker that dies between the two leaves the
+        # deliveries to the repair pass (core/repair.py)
+        outbox = ""
+        if await self.webhooks.wanted(caller.org, "incoming_event"):
+            outbox = secrets.token_hex(8)
+            await self.router.begin(caller.org, f"hook {chat_id} {outbox}")
         payload_head = b'{"chat_id":' + _encode(chat_id) + b',"thread_id":"'
         publish = None
         if self.bus.scripts_publish:
@@ -650,16 +658,20 @@ class ChatBase(ABC):
                     sent = await self.store.send_event(
                         chat_id, org=caller.org, customer_id=customer_id, agent_id=agent_id,
                         attach=bool(req.attach_to_last_thread), now_ms=rfc3339_to_ms(now), item=item, publish=publish,
-                        dedup=dedup)
+                        dedup=dedup, outbox=outbox)
                     break
                 except StoreError as exc:
                     if exc.code == "not_member" and agent_id:
                         await self._admit(caller, chat_id)  # access through a group; writing joins the chat
                         agent_id = ""
                         continue
+                    if outbox:
+                        await self.router.done(caller.org, f"hook {chat_id} {outbox}")
                     raise _send_error(exc) from None
             event_id = f"{sent.thread_id}_{sent.seq}"
             if sent.duplicate:  # stored, pushed and queued for webhooks by the first try
+                if outbox:
+                    await self.router.done(caller.org, f"hook {chat_id} {outbox}")
                 return c.SendEventResponse(event_id=event_id)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
@@ -668,10 +680,12 @@ class ChatBase(ABC):
                 self.bus.deliver_local(users, "incoming_event", msgspec.Raw(payload), caller.conn_id, caller.request_id)
             else:
                 await self.bus.publish(users, "incoming_event", payload, caller.conn_id, caller.request_id)
-        if await self.webhooks.wanted(caller.org, "incoming_event"):
+        if outbox:
             await self.webhooks.emit(caller.org, "incoming_event",
                                      p.IncomingEvent(chat_id, sent.thread_id, _event_decoder.decode(event)),
                                      await self.store.chat(chat_id))
+            await self.store.clear_outbox(chat_id, outbox)
+            await self.router.done(caller.org, f"hook {chat_id} {outbox}")
         return c.SendEventResponse(event_id=event_id)
 
     @abstractmethod

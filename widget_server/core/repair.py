@@ -11,13 +11,17 @@ and every ``repair_interval`` seconds, finishes each one from what the chat says
 - ``close <chat> <thread>``: if the thread closed, its agents are released and the queues drain;
 - ``route <chat> <thread>`` (a transfer) and ``start <chat>``: the chat is indexed for its customer, and an active
   thread that nobody has and no queue holds is routed;
-- ``leave <chat> <agent>``: the chat leaves the load of an agent who is no longer in it.
+- ``leave <chat> <agent>``: the chat leaves the load of an agent who is no longer in it;
+- ``hook <chat> <entry>``: the message stored under the entry of the chat's webhook outbox gets its webhook
+  deliveries queued (at least once: a worker that died after queueing them and before clearing the entry gets them
+  queued twice; each delivery carries its event's id).
 
 Every step is idempotent, so a pass that finishes an operation its worker was still doing repeats at most a push.
 Then every agent's load is set to the number of chats they are in (what the routing scripts keep equal).
 
 Invariants after a pass: every active chat whose start, transfer or join was interrupted is assigned or queued; each
-agent's load equals the chats they are in; a closed thread holds no agent's capacity.
+agent's load equals the chats they are in; a closed thread holds no agent's capacity; every stored message of a
+license with an ``incoming_event`` webhook is in the delivery stream.
 """
 
 from __future__ import annotations
@@ -31,9 +35,12 @@ from typing import Any
 import msgspec
 
 from .. import keys
+from ..protocol import pushes as p
 from ..protocol.common import Access
+from ..protocol.events import Event
 from . import scripts
 from .chats import ChatBase
+from .ids import split_event_id
 from .interface import Caller
 from .routing import Router
 from .store import Store
@@ -44,6 +51,7 @@ LICENSE_KEEP_SECONDS = 3600.0
 """A license with no operation in flight and none noted for this long leaves the repair pass's list."""
 
 _access_decoder = msgspec.json.Decoder(Access)
+_event_decoder = msgspec.json.Decoder(Event)
 
 
 class Repair:
@@ -134,6 +142,15 @@ class Repair:
             if active != rest[0]:  # the thread did close: what followed the close
                 await self.core._archive(org, chat_id, rest[0], int(chat.get("last_event_ms") or 0), chat)
                 await self.core._release(caller, chat, rest[0])
+        elif kind == "hook":
+            # the event was stored (its id is in the outbox) but its webhook deliveries may not have been queued
+            event_id = await self.store.outbox_event(chat_id, rest[0])
+            place = split_event_id(event_id) if event_id else None
+            raw = await self.store.event_raw(chat_id, *place) if place else None
+            if place and raw is not None:
+                await self.core.webhooks.emit(org, "incoming_event",
+                                              p.IncomingEvent(chat_id, place[0], _event_decoder.decode(raw)), chat)
+            await self.store.clear_outbox(chat_id, rest[0])
         elif kind in ("start", "route"):
             await self.store.index_chat(org, chat["customer_id"], chat_id, int(chat.get("last_thread_ms") or 0))
             if active and not agents and not await self._queued(org, chat_id, active):
