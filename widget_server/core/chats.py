@@ -254,14 +254,15 @@ class ChatBase(ABC):
 
     async def _join(self, caller: AnyCaller, chat_id: str, thread_id: str, agent_id: str, reason: str,
                     requester_id: str | None) -> dict[str, str]:
-        """Put an agent in the chat and its thread; tell everyone in it. Returns the updated chat."""
+        """Put an agent in the chat and its thread; tell everyone in it. Returns the updated chat. The caller has
+        counted the chat for the agent first (``Router.assign``, ``drain_one`` or ``take``: their load, their chat set
+        and this join noted in flight, in one script); the join ends that note."""
         def add(ids: list[str]) -> list[str]:
             return ids if agent_id in ids else [*ids, agent_id]
 
         await self.store.update_json_field(keys.chat(chat_id), "agent_ids", add, default=[])
         await self.store.update_json_field(keys.thread(chat_id, thread_id), "user_ids", add, default=[])
         chat = await self.store.chat(chat_id) or {}
-        await self.router.track(chat["org"], agent_id, chat_id)
         agents = await self.store.agents(chat["org"], [agent_id])
         user = self._agent_user(agents.get(agent_id, {"id": agent_id}))
         await self._push(caller, self._recipients(chat), "user_added_to_chat", UserAddedToChat(

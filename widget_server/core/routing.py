@@ -83,10 +83,6 @@ class Router:
         await self._take(keys=[keys.routing_load(org), keys.agent_chats(org, agent_id), keys.chat_operations(org)],
                          args=[agent_id, chat_id, thread_id, _ms()])
 
-    async def track(self, org: str, agent_id: str, chat_id: str) -> None:
-        """Remember that the agent is in the chat (see ``chats_of``)."""
-        await self.r.sadd(keys.agent_chats(org, agent_id), chat_id)
-
     async def release(self, org: str, agent_id: str, chat_id: str) -> None:
         """The agent left the chat, or its thread ended: one chat less in their load."""
         await self._release(keys=[keys.routing_load(org), keys.agent_chats(org, agent_id)], args=[agent_id, chat_id])
