@@ -130,3 +130,49 @@ async def test_the_repair_pass_finishes_what_a_dead_worker_left_half_done(tmp_pa
             await client.aclose()
         live.stop()
         receiver.__exit__(None, None, None)
+
+
+async def test_an_agent_keeps_no_place_for_a_chat_a_dead_worker_routed_or_removed_them_from(
+        tmp_path, valkey_url, valkey):
+    """Routing gave Ann a chat and the worker died before she joined it: she joins it (before, the place was counted
+    and never given back). An administrator removed her from a chat and the worker died before her load went down:
+    the place comes back."""
+    live = LiveServer(tmp_path, valkey_url, env=FAST_REPAIR).start()
+    router, store = Router(valkey), Store(valkey)
+    org = await new_license(valkey)
+    email = f"ann-{secrets.token_hex(4)}@example.com"
+    ann = AgentClient(live.url, email, (await create_agent(valkey, org, email, "Ann", "normal", 2))["personal_access_token"])
+    customer = await CustomerClient(live.url, org).authorize()
+    try:
+        await ann.ok("set_routing_status", {"status": "accepting_chats"})
+        chat_id, thread_id = f"R{secrets.token_hex(4).upper()}", f"T{secrets.token_hex(4).upper()}"
+        now = now_rfc3339()
+        await store.open_thread(
+            mode="start", chat_id=chat_id, thread_id=thread_id, created_at=now, created_ms=rfc3339_to_ms(now),
+            active=True, access=b'{"group_ids":[0]}', properties=b"{}", user_ids=msgspec.json.encode([customer.id]),
+            chat_fields={"id": chat_id, "org": org, "customer_id": customer.id, "created_at": now,
+                         "access": '{"group_ids":[0]}', "properties": "{}"})
+        await store.index_chat(org, customer.id, chat_id, rfc3339_to_ms(now))
+        assert await router.assign(org, 0, chat_id, thread_id) == email  # ... and the worker dies
+
+        async def ann_is_in_the_chat() -> bool:
+            users = (await customer.ok("get_chat", {"chat_id": chat_id}))["users"]
+            return email in {u["id"] for u in users}
+
+        await _until(ann_is_in_the_chat, "the routed chat has no agent")
+        assert await valkey.hget(keys.routing_load(org), email) == b"1"
+
+        # removed from the chat (the chat says so), and the worker dies before her load goes down
+        await router.begin(org, f"leave {chat_id} {email}")
+        await store.set_chat_fields(chat_id, {"agent_ids": "[]"})
+
+        async def her_place_is_back() -> bool:
+            return await valkey.hget(keys.routing_load(org), email) == b"0"
+
+        await _until(her_place_is_back, "the agent's load still counts a chat she left")
+        assert await valkey.smembers(keys.agent_chats(org, email)) in ([], set())
+        assert await valkey.zcard(keys.chat_operations(org)) == 0
+    finally:
+        await customer.aclose()
+        await ann.aclose()
+        live.stop()
