@@ -248,3 +248,52 @@ async def test_the_bus_delivers_once_on_the_publishing_worker_and_once_on_anothe
             await bus.unregister(user, sink)
         await here.stop()
         await there.stop()
+
+
+async def test_a_retried_message_with_the_same_custom_id_is_stored_once(server, pair, valkey):
+    """The customer's and the agent's clients lose the answer to a message and send it again with the same
+    custom_id, over RTM and over the Web API: each gets the first try's event id back, the chat holds each message
+    once, and every socket gets one push per message."""
+    org, dee, _ = pair
+    customer = await CustomerClient(server.url, org).authorize()
+    tab = await customer.rtm()
+    console = await dee.rtm()
+    try:
+        chat_id, thread_id = await _routed_chat(customer, dee, console)
+
+        def message(custom_id: str) -> dict:
+            return {"chat_id": chat_id, "event": {"type": "message", "text": custom_id, "custom_id": custom_id}}
+
+        async def over_rtm(sock: Socket, custom_id: str) -> str:
+            reply = await sock.request("send_event", message(custom_id))
+            assert reply["success"], reply
+            return reply["payload"]["event_id"]
+
+        async def over_web(client: CustomerClient | AgentClient, custom_id: str) -> str:
+            return (await client.ok("send_event", message(custom_id)))["event_id"]
+
+        sent: dict[str, set[str]] = {}
+        for custom_id, tries in (("c-rtm", [over_rtm(tab, "c-rtm") for _ in range(3)]),
+                                 ("c-web", [over_web(customer, "c-web") for _ in range(3)]),
+                                 ("a-rtm", [over_rtm(console, "a-rtm") for _ in range(3)]),
+                                 ("a-web", [over_web(dee, "a-web") for _ in range(3)])):
+            first = await tries[0]
+            sent[custom_id] = {first, *await asyncio.gather(*tries[1:])}  # the retries, some at the same time
+        assert all(len(ids) == 1 for ids in sent.values()), sent
+        # a retry on the other transport is still the same message
+        assert await over_web(customer, "c-rtm") in sent["c-rtm"]
+        assert await over_rtm(console, "a-web") in sent["a-web"]
+        # the agent's "c-web" is their own message, not the customer's
+        agents_own = await over_web(dee, "c-web")
+        assert agents_own not in sent["c-web"]
+
+        chat = await customer.ok("get_chat", {"chat_id": chat_id, "thread_id": thread_id})
+        texts = [e["text"] for e in chat["thread"]["events"] if e["type"] == "message"]
+        assert sorted(texts) == ["a-rtm", "a-web", "c-rtm", "c-web", "c-web"]
+        for sock in (tab, console):
+            pushes = await _events(sock, 5)
+            assert sorted(p["payload"]["event"]["text"] for p in pushes) == sorted(texts)
+    finally:
+        await tab.close()
+        await console.close()
+        await customer.aclose()

@@ -29,7 +29,8 @@ async def _ended_chat(customer: CustomerClient, text: str, file: bool = False) -
         r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={customer.org}",
                                      headers={"Authorization": f"Bearer {customer.token}"},
                                      files={"file": ("old.png", PNG_1x1)})
-        await customer.ok("send_event", {"chat_id": chat["chat_id"], "event": {"type": "file", "url": r.json()["url"]}})
+        await customer.ok("send_event", {"chat_id": chat["chat_id"], "event": {"type": "file", "url": r.json()["url"],
+                                                                             "custom_id": "the-file"}})
     await customer.ok("deactivate_chat", {"id": chat["chat_id"]})
     return chat["chat_id"], chat["thread_id"]
 

@@ -26,19 +26,32 @@ def _keys(org: str) -> list[str]:
             *(keys.group_members(org, 0, p) for p in PRIORITIES), keys.bots(org)]
 
 
+async def _operations(valkey, org: str) -> list[str]:
+    return sorted(m.decode() for m in await valkey.zrange(keys.chat_operations(org), 0, -1))
+
+
 async def test_route_chat_never_exceeds_an_agents_limit_under_concurrent_calls(valkey):
     """Twenty chats routed at once to two agents who take two each: four are assigned, two per agent, and the load
     counts them; the rest find nobody (and are queued by the caller)."""
     route = scripts.register(valkey, "route_chat")
     org = await _license(valkey, {"a@x": ("normal", 2), "b@x": ("normal", 2)})
-    got = await asyncio.gather(*(route(keys=_keys(org), args=[1000 + i, ""]) for i in range(20)))
+    got = await asyncio.gather(*(route(keys=[*_keys(org), keys.chat_operations(org)], args=[1000 + i, "", f"c{i}", "t"])
+                                 for i in range(20)))
     assigned = [a for a in got if a is not None]
     assert sorted(assigned) == [b"a@x", b"a@x", b"b@x", b"b@x"]
     assert await valkey.hgetall(keys.routing_load(org)) == {b"a@x": b"2", b"b@x": b"2"}
+    # in the same step: each chat is in its agent's chats, and its join is noted as in flight
+    chats = {a: {m.decode() for m in await valkey.smembers(keys.agent_chats(org, a))} for a in ("a@x", "b@x")}
+    assert sorted(len(c) for c in chats.values()) == [2, 2]
+    assert await _operations(valkey, org) == sorted(f"join {c} t {a}" for a, cs in chats.items() for c in cs)
 
 
 async def test_route_chat_prefers_priority_then_the_least_busy_then_the_longest_waiting(valkey):
-    route = scripts.register(valkey, "route_chat")
+    script = scripts.register(valkey, "route_chat")
+
+    async def route(keys: list[str], args: list) -> bytes | None:
+        return await script(keys=[*keys, f"ops{secrets.token_hex(4)}{{{org}}}"], args=[*args, "c", "t"])
+
     org = await _license(valkey, {"bot@x": ("first", 1), "a@x": ("normal", 5), "b@x": ("normal", 5),
                                   "z@x": ("last", 5)})
     await valkey.sadd(keys.bots(org), "bot@x")
@@ -58,13 +71,16 @@ async def test_route_queued_chat_pops_the_oldest_entry_only_when_someone_takes_i
     org = await _license(valkey, {"a@x": ("normal", 1), "bot@x": ("first", 3)})
     await valkey.sadd(keys.bots(org), "bot@x")
     queue = keys.group_queue(org, 0)
-    k = [*_keys(org), queue]
+    k = [*_keys(org), queue, keys.chat_operations(org)]
     assert await drain(keys=k, args=[1]) is None  # an empty queue
     await valkey.rpush(queue, "c1 t1 h", "c2 t2", "c3 t3")
     got = await asyncio.gather(*(drain(keys=k, args=[2]) for _ in range(5)))
     # oldest first, each to whoever may take it: the entry a bot handed over goes to the human
     assert sorted(g for g in got if g) == [[b"c1 t1 h", b"a@x"], [b"c2 t2", b"bot@x"], [b"c3 t3", b"bot@x"]]
     assert await valkey.hgetall(keys.routing_load(org)) == {b"a@x": b"1", b"bot@x": b"2"}
+    # popped, counted and noted together: a worker that dies now leaves the joins to the repair pass
+    assert set(await valkey.smembers(keys.agent_chats(org, "bot@x"))) == {b"c2", b"c3"}
+    assert await _operations(valkey, org) == ["join c1 t1 a@x", "join c2 t2 bot@x", "join c3 t3 bot@x"]
     # the only human is full: a bot's hand-over waits, though the bot has room
     await valkey.rpush(queue, "c4 t4 h", "c5 t5")
     assert await drain(keys=k, args=[3]) is None
@@ -77,8 +93,50 @@ async def test_route_queued_chat_leaves_the_queue_alone_when_nobody_has_room(val
     await valkey.hset(keys.routing_load(org), "a@x", 1)
     queue = keys.group_queue(org, 0)
     await valkey.rpush(queue, "c1 t1")
-    assert await drain(keys=[*_keys(org), queue], args=[1]) is None
+    assert await drain(keys=[*_keys(org), queue, keys.chat_operations(org)], args=[1]) is None
     assert await valkey.lrange(queue, 0, -1) == [b"c1 t1"]
+    assert await _operations(valkey, org) == []
+
+
+async def test_take_chat_counts_a_hand_join_once_and_notes_it(valkey):
+    """An agent added to a chat twice at once (two administrators, or a retry) holds one place of their capacity."""
+    take = scripts.register(valkey, "take_chat")
+    org = f"r{secrets.token_hex(6)}"
+    k = [keys.routing_load(org), keys.agent_chats(org, "a@x"), keys.chat_operations(org)]
+    await asyncio.gather(*(take(keys=k, args=["a@x", "c1", "t1", 5]) for _ in range(3)))
+    assert await valkey.hget(keys.routing_load(org), "a@x") == b"1"
+    assert set(await valkey.smembers(keys.agent_chats(org, "a@x"))) == {b"c1"}
+    assert await _operations(valkey, org) == ["join c1 t1 a@x"]
+
+
+async def test_recount_load_sets_each_agents_load_to_their_chats(valkey):
+    """A load that drifted from the chats the agent is in (data written before loads and chat sets were kept in one
+    step, or by hand) is corrected: a lost place is given back, a missing one taken."""
+    recount = scripts.register(valkey, "recount_load")
+    org = f"r{secrets.token_hex(6)}"
+    await valkey.hset(keys.routing_load(org), mapping={"a@x": 3, "b@x": 0, "c@x": 1})
+    await valkey.sadd(keys.agent_chats(org, "b@x"), "c1", "c2")
+    await valkey.sadd(keys.agent_chats(org, "c@x"), "c3")
+    assert await recount(keys=[keys.routing_load(org)]) == 2
+    assert await valkey.hgetall(keys.routing_load(org)) == {b"a@x": b"0", b"b@x": b"2", b"c@x": b"1"}
+    assert await recount(keys=[keys.routing_load(org)]) == 0
+
+
+async def test_the_repair_lock_is_released_only_by_its_holder_and_a_license_unlisted_only_when_stale(valkey):
+    unlock = scripts.register(valkey, "release_lock")
+    lock = f"lock{{{secrets.token_hex(4)}}}"
+    await valkey.set(lock, "mine")
+    assert await unlock(keys=[lock], args=["theirs"]) == 0
+    assert await unlock(keys=[lock], args=["mine"]) == 1
+    assert await valkey.get(lock) is None
+
+    drop = scripts.register(valkey, "drop_repair_license")
+    listed = f"orgs{{{secrets.token_hex(4)}}}"
+    await valkey.zadd(listed, {"old": 100, "fresh": 5000})
+    assert await drop(keys=[listed], args=["fresh", 1000]) == 0  # listed again since: about to note an operation
+    assert await drop(keys=[listed], args=["old", 1000]) == 1
+    assert await drop(keys=[listed], args=["gone", 1000]) == 0
+    assert await valkey.zrange(listed, 0, -1) == [b"fresh"]
 
 
 async def test_release_chat_counts_a_chat_out_once_and_never_below_zero(valkey):

@@ -29,6 +29,10 @@ async def _pushes(pubsub, n: int, wait: float = 2.0) -> list[tuple[bytes, bytes]
     return out
 
 
+def _send_keys(chat: str) -> list[str]:
+    return [keys.chat(chat), keys.chat_last_events(chat), keys.chat_custom_ids(chat), keys.chat_outbox(chat)]
+
+
 def _thread_keys(chat: str, tid: str) -> list[str]:
     return [keys.chat(chat), keys.thread(chat, tid), keys.thread_events(chat, tid), keys.chat_last_events(chat)]
 
@@ -87,9 +91,9 @@ async def test_send_event_stores_then_publishes_to_who_may_see_it_in_event_order
     await pubsub.subscribe(keys.user_channel("cust"), keys.user_channel("a@x"))
     try:
         def args(i: int, public: str = "1") -> list:
-            return ["o1", "cust", "", "0", 5000 + i, "H", "|", "T", "message", f'{{"text":"{i}"}}', public]
+            return ["o1", "cust", "", "0", 5000 + i, "H", "|", "T", "", "", "message", f'{{"text":"{i}"}}', public]
 
-        replies = await asyncio.gather(*(send(keys=[keys.chat(chat), keys.chat_last_events(chat)], args=args(i))
+        replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args(i))
                                          for i in range(10)))
         assert sorted(r[0] for r in replies) == list(range(1, 11))
         assert {(r[1], r[2], r[3]) for r in replies} == {(tid.encode(), b"cust", b'["a@x"]')}
@@ -102,7 +106,7 @@ async def test_send_event_stores_then_publishes_to_who_may_see_it_in_event_order
             assert ids == [f"{tid}_{n}" for n in range(1, 11)]
         assert got[keys.user_channel("cust").encode()][0].startswith(f"H{tid}|".encode())
 
-        await send(keys=[keys.chat(chat), keys.chat_last_events(chat)], args=args(99, public="0"))
+        await send(keys=_send_keys(chat), args=args(99, public="0"))
         assert [channel for channel, _ in await _pushes(pubsub, 2, wait=0.5)] == [keys.user_channel("a@x").encode()]
     finally:
         await pubsub.aclose()
@@ -112,10 +116,10 @@ async def test_send_event_stores_then_publishes_to_who_may_see_it_in_event_order
 async def test_send_event_refuses_who_may_not_write_and_a_chat_without_a_thread(valkey):
     send = scripts.register(valkey, "send_event")
     chat, tid = await _chat_with_thread(valkey)
-    k = [keys.chat(chat), keys.chat_last_events(chat)]
+    k = _send_keys(chat)
 
     def args(org="o1", customer="cust", agent="", attach="0") -> list:
-        return [org, customer, agent, attach, 1, "", "", "", "message", "{}", "1"]
+        return [org, customer, agent, attach, 1, "", "", "", "", "", "message", "{}", "1"]
 
     for bad, error in ((args(org="o2"), "not_found"), (args(customer="other"), "authorization"),
                        (args(customer="", agent="b@x"), "not_member")):
@@ -129,6 +133,59 @@ async def test_send_event_refuses_who_may_not_write_and_a_chat_without_a_thread(
         await send(keys=k, args=args())
     seq, thread_id, *_ = await send(keys=k, args=args(attach="1"))  # e.g. a rating after the chat ended
     assert (seq, thread_id) == (2, tid.encode())
+
+
+async def test_send_event_with_a_custom_id_stores_it_once(valkey):
+    """A client that lost the answer sends the same message again with the same custom_id, even many times at once:
+    it is stored and published once, and every try gets the stored event's id. Another author may use the same
+    custom_id, the custom ids live as long as the chat, and a retry still gets its id after the thread closed."""
+    send = scripts.register(valkey, "send_event")
+    chat, tid = await _chat_with_thread(valkey)
+    await valkey.expire(keys.chat(chat), 3600)  # a chat with a lifetime
+    pubsub = valkey.pubsub()
+    await pubsub.subscribe(keys.user_channel("a@x"))
+    try:
+        def args(text: str, dedup: str, customer: str = "cust", agent: str = "") -> list:
+            return ["o1", customer, agent, "0", 1, "H", "|", "T", dedup, "", "message", f'{{"text":"{text}"}}', "1"]
+
+        replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args("hi", "cust m-1")) for _ in range(10)))
+        assert {(r[0], r[1]) for r in replies} == {(1, tid.encode())}
+        assert sorted(r[4] for r in replies) == [0] + [1] * 9  # one stored it, nine were answered from the store
+        assert len(await _pushes(pubsub, 10, wait=0.5)) == 1
+        assert await valkey.hlen(keys.thread_events(chat, tid)) == 1
+        assert await valkey.hget(keys.chat_custom_ids(chat), "cust m-1") == f"{tid}_1".encode()
+        assert 0 < await valkey.ttl(keys.chat_custom_ids(chat)) <= 3600
+
+        # the agent's own m-1 is another message; events without a custom_id are never merged
+        agent = await send(keys=_send_keys(chat), args=args("agent's", "a@x m-1", customer="", agent="a@x"))
+        plain = [await send(keys=_send_keys(chat), args=args("same", "")) for _ in range(2)]
+        assert (agent[0], agent[4], [r[0] for r in plain]) == (2, 0, [3, 4])
+
+        await valkey.hset(keys.chat(chat), "active_thread", "")  # the thread closed before the retry came
+        assert (await send(keys=_send_keys(chat), args=args("hi", "cust m-1")))[:2] == [1, tid.encode()]
+        with pytest.raises(ResponseError, match="chat_inactive"):
+            await send(keys=_send_keys(chat), args=args("new", "cust m-2"))
+        # access is checked before the stored ids are looked at: nobody else learns them
+        with pytest.raises(ResponseError, match="authorization"):
+            await send(keys=_send_keys(chat), args=args("hi", "cust m-1", customer="other"))
+    finally:
+        await pubsub.aclose()
+    assert await valkey.hlen(keys.thread_events(chat, tid)) == 4
+
+
+async def test_send_event_keeps_a_stored_event_in_the_webhook_outbox_in_the_same_step(valkey):
+    """The event and the outbox entry that stands for its webhook deliveries are written together (a worker that
+    dies after the script leaves the entry for the repair pass); a repeated custom_id writes no second entry."""
+    send = scripts.register(valkey, "send_event")
+    chat, tid = await _chat_with_thread(valkey)
+
+    def args(dedup: str, outbox: str) -> list:
+        return ["o1", "cust", "", "0", 1, "", "", "", dedup, outbox, "message", '{"text":"hi"}', "1"]
+
+    assert (await send(keys=_send_keys(chat), args=args("cust m-1", "e1")))[0] == 1
+    assert (await send(keys=_send_keys(chat), args=args("cust m-1", "e2")))[4] == 1  # a retry: stored before
+    assert (await send(keys=_send_keys(chat), args=args("", "")))[0] == 2  # a license without webhooks
+    assert await valkey.hgetall(keys.chat_outbox(chat)) == {b"e1": f"{tid}_1".encode()}
 
 
 async def test_close_thread_closes_once(valkey):

@@ -92,6 +92,9 @@ def serve(args: argparse.Namespace) -> int:
             ssl_cert=Path(args.ssl_certfile) if args.ssl_certfile else None,
             ssl_key=Path(args.ssl_keyfile) if args.ssl_keyfile else None,
             workers_kill_timeout=int(settings.shutdown_drain_seconds) + 3,  # a worker drains first (api/shutdown.py)
+            # a worker that dies (OOM kill, segfault, SIGKILL) is started again while the others keep serving;
+            # without this granian stops the whole server when one worker exits unexpectedly
+            respawn_failed_workers=True,
             log_level=settings.log_level.lower(),
         )
         server.serve()

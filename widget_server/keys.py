@@ -89,6 +89,23 @@ def agent_chats(org: str, agent_id: str) -> str:
     return f"{P}:{{{org}}}:rt:chats:{agent_id}"
 
 
+def chat_operations(org: str) -> str:
+    """Sorted set "<kind> <chat_id> ..." -> when it began (ms): the license's chat operations of several steps in
+    flight ("join <chat> <thread> <agent>", "close <chat> <thread>", "route <chat> <thread>", "start <chat>"). Each
+    is noted before (or, for a join, in the same script as) its first write and removed after its last, so the entries
+    older than a grace period are the work of a worker that died midway; the repair pass (core/repair.py) finishes
+    them."""
+    return f"{P}:{{{org}}}:rt:ops"
+
+
+REPAIR_LICENSES = f"{P}:{{repair}}:orgs"
+"""Sorted set organization id -> when a worker last noted an operation of it (s): the licenses the repair pass
+looks at."""
+
+REPAIR_LOCK = f"{P}:{{repair}}:lock"
+"""Held (SET NX PX, a random token) by the one worker running the repair pass."""
+
+
 def agent_connections(org: str) -> str:
     """Sorted set "agent_id conn_id" -> last seen (s): agents' RTM sockets on any worker. A closed socket stays,
     scored as long silent, until the grace period after it is over (see core/presence.py)."""
@@ -201,6 +218,18 @@ def thread_events(chat_id: str, thread_id: str) -> str:
 def chat_last_events(chat_id: str) -> str:
     """Hash event type -> encoded {thread_id, thread_created_at, event} (list_chats' last_event_per_type)."""
     return f"{P}:{{{chat_id}}}:lept"
+
+
+def chat_custom_ids(chat_id: str) -> str:
+    """Hash "<author id> <custom_id>" -> event id of the chat's events sent with a ``custom_id``: a retried
+    ``send_event`` returns the stored event instead of storing a copy. Lives as long as the chat."""
+    return f"{P}:{{{chat_id}}}:cids"
+
+
+def chat_outbox(chat_id: str) -> str:
+    """Hash entry -> event id: the chat's stored events whose webhook deliveries are not queued yet (written by the
+    send_event script, removed once they are; the repair pass queues those of a worker that died in between)."""
+    return f"{P}:{{{chat_id}}}:outbox"
 
 
 # bus

@@ -28,6 +28,7 @@ from .core.interface import ChatCore
 from .core.licenses import Licenses
 from .core.local import LocalCore
 from .core.presence import AgentPresence
+from .core.repair import Repair
 from .core.routing import Router
 from .core.rulebot import RuleBot
 from .core.store import Store
@@ -131,6 +132,7 @@ class Services:
         self.deliverer.internal["rulebot"] = RuleBot(self.agents).handle
         self.presence = AgentPresence(self.router, self.agents.went_away, heartbeat=settings.agent_heartbeat_seconds,
                                       grace=settings.agent_grace_seconds)
+        self.repair = Repair(valkey, self.agents, grace=settings.repair_grace, interval=settings.repair_interval)
         self._background: list[asyncio.Task[None]] = []
 
     @property
@@ -148,7 +150,8 @@ class Services:
         await self.bus.start()
         await self.config_changes.start()
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
-                            asyncio.create_task(self.presence.run_reaper())]
+                            asyncio.create_task(self.presence.run_reaper()),
+                            asyncio.create_task(self.repair.run())]
         if self.settings.chat_retention_days > 0:
             retention = ChatRetention(self.agents, self.settings.chat_retention_days,
                                       customer_ttl=self.settings.tracking_retention_days * 86_400)

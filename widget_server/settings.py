@@ -68,6 +68,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     shutdown_drain_seconds: float = 10.0
     """On SIGTERM, how long a worker may take to finish the requests in flight and close its sockets (with close code
     1012, "service restart", the reconnect hint) before it stops."""
+    repair_interval: float = 60.0
+    """Seconds between two runs of the repair pass (``core/repair.py``; one worker at a time, and one at start-up):
+    it finishes the chat operations a dead worker left half done."""
+    repair_grace: float = 30.0
+    """How old an operation in flight must be before the repair pass takes it for a dead worker's (a live one takes
+    milliseconds)."""
     webhook_retry_base: float = 1.0
     """Seconds before the first webhook retry; each next one waits twice as long (8 attempts in all)."""
     webhook_allowed_networks: str = ""

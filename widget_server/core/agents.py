@@ -23,6 +23,7 @@ from .archives import ArchiveQuery
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
+from .store import StoreError
 from .visitors import DEFAULT_LIMIT, VisitorFeed
 
 _EMPTY = c.Empty()
@@ -105,7 +106,7 @@ class AgentCore(ChatBase):
         raise ApiError("authorization", "No access to this chat")
 
     async def _after_resume(self, caller: AgentCaller, chat_id: str, thread_id: str, access: Access) -> None:
-        await self.router.take(caller.org, caller.agent_id)
+        await self.router.take(caller.org, caller.agent_id, chat_id, thread_id)
         await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
 
     def _closing_message(self, caller: AgentCaller, now: str) -> SystemMessage:
@@ -277,18 +278,25 @@ class AgentCore(ChatBase):
         chat_fields = {"id": chat_id, "org": caller.org, "customer_id": customers[0], "created_at": now_rfc3339(),
                        "access": msgspec.json.encode(access).decode(),
                        "properties": msgspec.json.encode(spec.properties or {}).decode()}
-        thread_id, _, events, _ = await self._open_thread(
-            caller, customers[0], mode="start", chat_id=chat_id, active=req.active, access=access,
-            thread_props=thread.properties or {}, chat_fields=chat_fields, events=thread.events)
+        operation = f"start {chat_id}"  # several writes: see LocalCore.start_chat
+        await self.router.begin(caller.org, operation)
+        try:
+            thread_id, _, events, _ = await self._open_thread(
+                caller, customers[0], mode="start", chat_id=chat_id, active=req.active, access=access,
+                thread_props=thread.properties or {}, chat_fields=chat_fields, events=thread.events)
+        except (StoreError, ApiError):
+            await self.router.done(caller.org, operation)
+            raise
         await self.store.update_customer(customers[0], {}, {"chats_count": 1, "threads_count": 1})
         await self.tracker.chat_offered(caller.org)
         chat = await self.store.chat(chat_id) or {}
         if req.active:
-            await self.router.take(caller.org, caller.agent_id)
+            await self.router.take(caller.org, caller.agent_id, chat_id, thread_id)
             chat = await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
         await self._incoming_chat_to(caller, chat, thread_id, [customers[0]], webhook=True)
         if req.active:  # the visitor's widget holds no socket yet: its next heartbeat learns of the chat
             await self.store.r.set(keys.invitation(caller.org, customers[0]), chat_id, ex=INVITATION_TTL)
+        await self.router.done(caller.org, operation)
         event_ids = [e.id for e in events] if events else None
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id, event_ids=event_ids)  # type: ignore[arg-type]
 
@@ -306,7 +314,7 @@ class AgentCore(ChatBase):
         if req.user_id in self._agents_of(chat):
             return _EMPTY
         await self._unqueue(caller, chat, thread_id)
-        await self.router.take(caller.org, req.user_id)
+        await self.router.take(caller.org, req.user_id, req.chat_id, thread_id)
         await self._join(caller, req.chat_id, thread_id, req.user_id, "manual", caller.agent_id)
         return _EMPTY
 
@@ -327,9 +335,12 @@ class AgentCore(ChatBase):
         agents = self._agents_of(chat)
         if req.user_id not in agents:
             raise ApiError("validation", "user_id: not a user of this chat")
+        operation = f"leave {req.chat_id} {req.user_id}"  # out of the chat, then out of their load: see repair.py
+        await self.router.begin(caller.org, operation)
         await self.store.set_chat_fields(req.chat_id, {"agent_ids": msgspec.json.encode(
             [x for x in agents if x != req.user_id]).decode()})
         await self.router.release(caller.org, req.user_id, req.chat_id)
+        await self.router.done(caller.org, operation)
         await self._push(caller, self._recipients(chat), "user_removed_from_chat", a.UserRemovedFromChat(
             chat_id=req.chat_id, user_id=req.user_id, reason="manual", thread_id=chat.get("active_thread") or None,
             requester_id=caller.agent_id))
@@ -360,7 +371,10 @@ class AgentCore(ChatBase):
             group_ids = await self._group_ids(caller, Access(group_ids=[gid]))
             if not req.ignore_agents_availability and not await self.router.online_groups(caller.org, group_ids):
                 raise ApiError("group_offline", f"Group {gid} has no agent accepting chats")
-        # everyone who was in it leaves; the chat then goes to the target
+        # everyone who was in it leaves; the chat then goes to the target. Noted in flight: a worker that dies
+        # between the two leaves a chat nobody has, which the repair pass routes (core/repair.py)
+        operation = f"route {req.id} {thread_id}"
+        await self.router.begin(caller.org, operation)
         for agent in previous:
             await self.router.release(caller.org, agent, req.id)
             await self._push(caller, self._recipients(chat), "user_removed_from_chat", a.UserRemovedFromChat(
@@ -376,12 +390,13 @@ class AgentCore(ChatBase):
         users = list(dict.fromkeys([chat["customer_id"], *previous]))
         await self._push(caller, users, "chat_transferred", transferred)
         if target.type == "agent":
-            await self.router.take(caller.org, str(target.ids[0]))
+            await self.router.take(caller.org, str(target.ids[0]), req.id, thread_id)
             await self._join(caller, req.id, thread_id, str(target.ids[0]), "chat_transferred", caller.agent_id)
         else:
             # a bot handing a chat over means "a human, please": routing skips bots for it
             me = await self._me(caller)
             await self._route(caller, req.id, thread_id, group_ids[0], humans_only=me.get("type") == "bot")
+        await self.router.done(caller.org, operation)
         for agent in previous:
             for g in (await self.store.agents(caller.org, [agent])).get(agent, {}).get("groups", []):
                 await self._drain(caller, caller.org, int(g["id"]))
@@ -397,7 +412,7 @@ class AgentCore(ChatBase):
         thread_id = chat.get("active_thread")
         if thread_id and caller.agent_id not in self._agents_of(chat):
             await self._unqueue(caller, chat, thread_id)
-            await self.router.take(caller.org, caller.agent_id)
+            await self.router.take(caller.org, caller.agent_id, chat_id, thread_id)
             await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
 
     async def send_typing_indicator(self, caller: AgentCaller, req: a.SendTypingIndicatorRequest) -> c.Empty:

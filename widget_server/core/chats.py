@@ -3,6 +3,7 @@ events, properties, read markers, pushes to a chat's users, and page cursors."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -253,19 +254,22 @@ class ChatBase(ABC):
 
     async def _join(self, caller: AnyCaller, chat_id: str, thread_id: str, agent_id: str, reason: str,
                     requester_id: str | None) -> dict[str, str]:
-        """Put an agent in the chat and its thread; tell everyone in it. Returns the updated chat."""
+        """Put an agent in the chat and its thread; tell everyone in it. Returns the updated chat. The caller has
+        counted the chat for the agent first (``Router.assign``, ``drain_one`` or ``take``: their load, their chat set
+        and this join noted in flight, in one script); the join ends that note."""
         def add(ids: list[str]) -> list[str]:
             return ids if agent_id in ids else [*ids, agent_id]
 
         await self.store.update_json_field(keys.chat(chat_id), "agent_ids", add, default=[])
         await self.store.update_json_field(keys.thread(chat_id, thread_id), "user_ids", add, default=[])
         chat = await self.store.chat(chat_id) or {}
-        await self.router.track(chat["org"], agent_id, chat_id)
         agents = await self.store.agents(chat["org"], [agent_id])
         user = self._agent_user(agents.get(agent_id, {"id": agent_id}))
         await self._push(caller, self._recipients(chat), "user_added_to_chat", UserAddedToChat(
             chat_id=chat_id, thread_id=thread_id, user=user, reason=reason, requester_id=requester_id), chat)
         await self._incoming_chat_to(caller, chat, thread_id, [agent_id], webhook=False)
+        # routing or take() noted this join as in flight; it is complete now
+        await self.router.done(chat["org"], f"join {chat_id} {thread_id} {agent_id}")
         return chat
 
     async def _incoming_chat_to(self, caller: AnyCaller, chat: dict[str, str], thread_id: str,
@@ -287,7 +291,7 @@ class ChatBase(ABC):
                      humans_only: bool = False) -> str | None:
         """Give a new active thread to an agent of its group, or queue it. Returns the agent, if any."""
         org = caller.org
-        agent = await self.router.assign(org, group_id, humans_only)
+        agent = await self.router.assign(org, group_id, chat_id, thread_id, humans_only)
         if agent is not None:
             await self._join(caller, chat_id, thread_id, agent, "other", None)
             return agent
@@ -593,10 +597,15 @@ class ChatBase(ABC):
         now = now_rfc3339()
         items = [("system_message", _encode(self._closing_message(caller, now)), True)]
         users = self._recipients(chat)
+        # closing and releasing the agents are several writes: noted in flight, so a worker that dies between them
+        # leaves the release to the repair pass (core/repair.py)
+        operation = f"close {req.id} {thread_id}"
+        await self.router.begin(caller.org, operation)
         async with self.bus.in_order(req.id):
             try:
                 seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
             except StoreError as exc:
+                await self.router.done(caller.org, operation)
                 if exc.code == "chat_inactive":
                     raise ApiError("chat_inactive", "Chat is not active") from None
                 raise
@@ -608,6 +617,7 @@ class ChatBase(ABC):
                          p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id), chat)
         await self._archive(caller.org, req.id, thread_id, rfc3339_to_ms(now), chat)
         await self._release(caller, chat, thread_id)
+        await self.router.done(caller.org, operation)
         return _EMPTY
 
     async def send_event(self, caller: AnyCaller, req: Any) -> c.SendEventResponse:
@@ -628,6 +638,16 @@ class ChatBase(ABC):
         customer_id, agent_id = self._send_checks(caller)
         if admitted:
             agent_id = ""
+        # a client that lost the answer sends the same custom_id again: the script hands back the stored event
+        custom_id = req.event.custom_id
+        dedup = f"{caller.user_id} {custom_id}" if custom_id else ""
+        # the event and its webhook deliveries are written by different calls: the script keeps the event in the
+        # chat's outbox and the operation is noted in flight, so a worker that dies between the two leaves the
+        # deliveries to the repair pass (core/repair.py)
+        outbox = ""
+        if await self.webhooks.wanted(caller.org, "incoming_event"):
+            outbox = secrets.token_hex(8)
+            await self.router.begin(caller.org, f"hook {chat_id} {outbox}")
         payload_head = b'{"chat_id":' + _encode(chat_id) + b',"thread_id":"'
         publish = None
         if self.bus.scripts_publish:
@@ -638,15 +658,22 @@ class ChatBase(ABC):
                 try:
                     sent = await self.store.send_event(
                         chat_id, org=caller.org, customer_id=customer_id, agent_id=agent_id,
-                        attach=bool(req.attach_to_last_thread), now_ms=rfc3339_to_ms(now), item=item, publish=publish)
+                        attach=bool(req.attach_to_last_thread), now_ms=rfc3339_to_ms(now), item=item, publish=publish,
+                        dedup=dedup, outbox=outbox)
                     break
                 except StoreError as exc:
                     if exc.code == "not_member" and agent_id:
                         await self._admit(caller, chat_id)  # access through a group; writing joins the chat
                         agent_id = ""
                         continue
+                    if outbox:
+                        await self.router.done(caller.org, f"hook {chat_id} {outbox}")
                     raise _send_error(exc) from None
             event_id = f"{sent.thread_id}_{sent.seq}"
+            if sent.duplicate:  # stored, pushed and queued for webhooks by the first try
+                if outbox:
+                    await self.router.done(caller.org, f"hook {chat_id} {outbox}")
+                return c.SendEventResponse(event_id=event_id)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
             users = [sent.customer_id, *sent.agent_ids] if item[2] else sent.agent_ids
@@ -654,10 +681,12 @@ class ChatBase(ABC):
                 self.bus.deliver_local(users, "incoming_event", msgspec.Raw(payload), caller.conn_id, caller.request_id)
             else:
                 await self.bus.publish(users, "incoming_event", payload, caller.conn_id, caller.request_id)
-        if await self.webhooks.wanted(caller.org, "incoming_event"):
+        if outbox:
             await self.webhooks.emit(caller.org, "incoming_event",
                                      p.IncomingEvent(chat_id, sent.thread_id, _event_decoder.decode(event)),
                                      await self.store.chat(chat_id))
+            await self.store.clear_outbox(chat_id, outbox)
+            await self.router.done(caller.org, f"hook {chat_id} {outbox}")
         return c.SendEventResponse(event_id=event_id)
 
     @abstractmethod

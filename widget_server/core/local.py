@@ -192,6 +192,10 @@ class LocalCore(ChatBase):
                 "access": _encode(access).decode(), "properties": _encode(chat_props).decode(),
                 "continuous": "1" if req.continuous else "0",
             }
+            # a chat's start is several writes (the chat, its events, the indexes, routing): noted in flight, so a
+            # worker that dies midway leaves the rest to the repair pass (core/repair.py)
+            operation = f"start {chat_id}"
+            await self.router.begin(caller.org, operation)
             try:
                 thread_id, _, events, _ = await self._open_thread(
                     caller, caller.customer_id, mode="start", chat_id=chat_id, active=req.active, access=access,
@@ -199,6 +203,7 @@ class LocalCore(ChatBase):
                 )
                 break
             except StoreError as exc:
+                await self.router.done(caller.org, operation)
                 if exc.code != "chat_exists":
                     raise
         else:  # pragma: no cover - 5 collisions in a 36^10 space
@@ -209,6 +214,7 @@ class LocalCore(ChatBase):
         await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
         if req.active:
             await self._route(caller, chat_id, thread_id, group_ids[0])
+        await self.router.done(caller.org, operation)
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
                                    event_ids=[e.id for e in events] if events else None)
 

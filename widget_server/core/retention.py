@@ -91,6 +91,7 @@ class ChatRetention:
                 files.update(_file_ids(org, thread.events))
             forgotten = await self._forget_chat(
                 keys=[keys.chat(chat_id), keys.chat_threads(chat_id), keys.chat_last_events(chat_id),
+                      keys.chat_custom_ids(chat_id), keys.chat_outbox(chat_id),
                       *(k for t in thread_ids for k in (keys.thread(chat_id, t), keys.thread_events(chat_id, t)))],
                 args=[len(thread_ids)])
             if not forgotten:

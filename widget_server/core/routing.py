@@ -25,31 +25,63 @@ def _ms() -> int:
     return int(time.time() * 1000)
 
 
+LICENSE_NOTE_SECONDS = 60.0
+"""How long a worker trusts that it has listed a license for the repair pass (``REPAIR_LICENSES``) before it lists
+it again; the pass drops a license only after ``repair.LICENSE_KEEP_SECONDS`` without a note, far longer."""
+
+
 class Router:
     def __init__(self, valkey: Any) -> None:
         self.r = valkey
         self._assign = scripts.register(valkey, "route_chat")
         self._drain = scripts.register(valkey, "route_queued_chat")
+        self._take = scripts.register(valkey, "take_chat")
         self._release = scripts.register(valkey, "release_chat")
+        self._noted: dict[str, float] = {}
+
+    # --- operations in flight (see keys.chat_operations and core/repair.py) ----------------------------------------
+
+    async def _note_license(self, org: str) -> None:
+        """List the license for the repair pass before any operation of it is noted (once a minute per worker)."""
+        now = time.monotonic()
+        if self._noted.get(org, 0.0) > now:
+            return
+        await self.r.zadd(keys.REPAIR_LICENSES, {org: time.time()})
+        self._noted[org] = now + LICENSE_NOTE_SECONDS
+
+    async def begin(self, org: str, operation: str) -> None:
+        """Note an operation of several steps before its first write (``done`` removes it after its last)."""
+        await self._note_license(org)
+        await self.r.zadd(keys.chat_operations(org), {operation: _ms()})
+
+    async def done(self, org: str, operation: str) -> None:
+        await self.r.zrem(keys.chat_operations(org), operation)
+
+    async def operations(self, org: str, before_ms: int) -> list[str]:
+        """The license's operations noted before ``before_ms``, oldest first."""
+        return [m.decode() for m in await self.r.zrangebyscore(keys.chat_operations(org), "-inf", before_ms)]
 
     @staticmethod
     def _keys(org: str, group_id: int) -> list[str]:
         return [keys.routing_status(org), keys.routing_load(org), keys.routing_max(org), keys.routing_last(org),
                 *(keys.group_members(org, group_id, prio) for prio in PRIORITIES), keys.bots(org)]
 
-    async def assign(self, org: str, group_id: int, humans_only: bool = False) -> str | None:
-        """Give a chat of the group to the best available agent (and count it in their load); None when nobody can.
-        ``humans_only`` skips bots (a chat a bot handed over)."""
-        agent = await self._assign(keys=self._keys(org, group_id), args=[_ms(), "h" if humans_only else ""])
+    async def assign(self, org: str, group_id: int, chat_id: str, thread_id: str,
+                     humans_only: bool = False) -> str | None:
+        """Give the chat's thread to the best available agent of the group (counted in their load and chats, the
+        join noted as in flight: ``join <chat> <thread> <agent>``, which the caller's join ends); None when nobody
+        can. ``humans_only`` skips bots (a chat a bot handed over)."""
+        await self._note_license(org)
+        agent = await self._assign(keys=[*self._keys(org, group_id), keys.chat_operations(org)],
+                                   args=[_ms(), "h" if humans_only else "", chat_id, thread_id])
         return agent.decode() if agent else None
 
-    async def take(self, org: str, agent_id: str) -> None:
-        """Count a chat the agent joined by hand (routing counts the ones it assigns)."""
-        await self.r.hincrby(keys.routing_load(org), agent_id, 1)
-
-    async def track(self, org: str, agent_id: str, chat_id: str) -> None:
-        """Remember that the agent is in the chat (see ``chats_of``)."""
-        await self.r.sadd(keys.agent_chats(org, agent_id), chat_id)
+    async def take(self, org: str, agent_id: str, chat_id: str, thread_id: str) -> None:
+        """Count a chat the agent joins by hand (once, however often asked), the join noted as in flight as
+        ``assign`` does."""
+        await self._note_license(org)
+        await self._take(keys=[keys.routing_load(org), keys.agent_chats(org, agent_id), keys.chat_operations(org)],
+                         args=[agent_id, chat_id, thread_id, _ms()])
 
     async def release(self, org: str, agent_id: str, chat_id: str) -> None:
         """The agent left the chat, or its thread ended: one chat less in their load."""
@@ -124,8 +156,11 @@ class Router:
             await self.r.srem(keys.bots(org), agent_id)
 
     async def drain_one(self, org: str, group_id: int) -> tuple[str, str, str] | None:
-        """Assign the oldest queued thread of the group if an agent has capacity: (chat_id, thread_id, agent_id)."""
-        got = await self._drain(keys=[*self._keys(org, group_id), keys.group_queue(org, group_id)], args=[_ms()])
+        """Assign the oldest queued thread of the group if an agent has capacity: (chat_id, thread_id, agent_id).
+        The pop, the agent's load and chats and the note of the join in flight are one step (see ``assign``)."""
+        await self._note_license(org)
+        got = await self._drain(keys=[*self._keys(org, group_id), keys.group_queue(org, group_id),
+                                      keys.chat_operations(org)], args=[_ms()])
         if not got:
             return None
         chat_id, thread_id = got[0].decode().split(" ")[:2]

@@ -31,12 +31,15 @@ _list_decode = msgspec.json.Decoder(list[str]).decode
 
 
 class SentEvent(msgspec.Struct, array_like=True):
-    """What ``Store.send_event`` did: the event's sequence number in its thread, and who the chat's users are."""
+    """What ``Store.send_event`` did: the event's sequence number in its thread, and who the chat's users are;
+    ``duplicate`` when the event's custom_id was already stored (nothing written or published: seq and thread are the
+    stored event's)."""
 
     seq: int
     thread_id: str
     customer_id: str
     agent_ids: list[str]
+    duplicate: bool = False
 
 
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
@@ -340,23 +343,35 @@ class Store:
 
     async def send_event(
         self, chat_id: str, *, org: str, customer_id: str, agent_id: str, attach: bool, now_ms: int,
-        item: tuple[str, bytes, bool], publish: tuple[bytes, bytes, bytes] | None,
+        item: tuple[str, bytes, bool], publish: tuple[bytes, bytes, bytes] | None, dedup: str = "", outbox: str = "",
     ) -> SentEvent:
         """Append one encoded event (``type``, json without ``id``, visible to customers) to the chat's active thread
         (or, with ``attach``, its last one) if the caller may: the customer ``customer_id``, or the agent ``agent_id``
         if they are in the chat (empty strings: no such check). With ``publish`` = (head, middle, tail) the script
         also publishes ``head + thread_id + middle + event + tail`` to the channels of the chat's users who see the
-        event. Raises StoreError: ``not_found``, ``authorization``, ``not_member``, ``chat_inactive``."""
+        event. ``dedup`` (``"<author id> <custom_id>"``, empty for none) makes the call idempotent: if the chat already
+        holds an event under it, that event's place is returned with ``duplicate`` set and nothing is written. ``outbox`` (empty for none): the entry
+        of the chat's webhook outbox that keeps the new event's id until ``clear_outbox``.
+        Raises StoreError: ``not_found``, ``authorization``, ``not_member``, ``chat_inactive``."""
         head, middle, tail = publish or (b"", b"", b"")
         etype, body, public = item
-        args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, head, middle, tail, etype, body,
-                "1" if public else "0"]
+        args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, head, middle, tail, dedup, outbox, etype,
+                body, "1" if public else "0"]
         try:
-            seq, thread_id, cid, agent_ids = await self._send_events(
-                [keys.chat(chat_id), keys.chat_last_events(chat_id)], args)
+            seq, thread_id, cid, agent_ids, duplicate = await self._send_events(
+                [keys.chat(chat_id), keys.chat_last_events(chat_id), keys.chat_custom_ids(chat_id),
+                 keys.chat_outbox(chat_id)], args)
         except ResponseError as exc:
             raise _script_error(exc) from None
-        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids))
+        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate))
+
+    async def outbox_event(self, chat_id: str, entry: str) -> str | None:
+        """The id of the event kept under ``entry`` of the chat's webhook outbox (see ``send_event``)."""
+        raw = await self.r.hget(keys.chat_outbox(chat_id), entry)
+        return raw.decode() if raw is not None else None
+
+    async def clear_outbox(self, chat_id: str, entry: str) -> None:
+        await self.r.hdel(keys.chat_outbox(chat_id), entry)
 
     async def close_thread(self, chat_id: str, thread_id: str, items: Iterable[tuple[str, bytes, bool]], now_ms: int) -> int:
         args: list[Any] = [thread_id, now_ms]

@@ -107,9 +107,14 @@ SCRIPTS: dict[str, Script] = {
     # core/retention.py
     "forget_chat": Script(),
     # core/routing.py
-    "route_chat": Script(uses=("_pick_agent",)),
-    "route_queued_chat": Script(uses=("_pick_agent",)),
+    "route_chat": Script(uses=("_pick_agent",), names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
+    "route_queued_chat": Script(uses=("_pick_agent",), names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
+    "take_chat": Script(),
     "release_chat": Script(),
+    # core/repair.py
+    "recount_load": Script(names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
+    "release_lock": Script(),
+    "drop_repair_license": Script(),
     # core/webhooks.py
     "pump_webhook_retries": Script(),
     "finish_webhook_delivery": Script(),

@@ -1,10 +1,17 @@
 -- A chat message in one round trip: the caller's access, the thread, the append and the pushes, atomically (so the
 -- pushes of a chat leave in the order of its events, and only once they are stored).
--- KEYS: chat, lept. ARGV: 1 organization, 2 the customer the caller must be ('' when not a customer), 3 the agent who
--- must be in the chat ('' for no such check), 4 '1' to use the last thread when none is active, 5 now_ms, 6 message
--- head ('' to publish nothing), 7 between thread id and event, 8 message tail, 9.. (type, json, public) of one event.
+-- KEYS: chat, lept, the chat's custom ids, the chat's webhook outbox. ARGV: 1 organization, 2 the customer the caller must be ('' when not a
+-- customer), 3 the agent who must be in the chat ('' for no such check), 4 '1' to use the last thread when none is active, 5 now_ms, 6 message
+-- head ('' to publish nothing), 7 between thread id and event, 8 message tail, 9 the event's idempotency field
+-- ('<author> <custom_id>', '' when it has no custom_id), 10 the webhook outbox's entry ('' when the license has no
+-- webhook for it): the stored event's id is kept under it until the caller has queued the webhook deliveries, so the
+-- repair pass can queue them if the caller dies first (core/repair.py), 11, 12, 13 (type, json, public) of one
+-- event.
 -- Published: head .. thread_id .. ARGV[7] .. event .. tail, to the channel of the customer (public events only) and
--- of every agent. Returns {seq, thread_id, customer_id, agent_ids}.
+-- of every agent. Returns {seq, thread_id, customer_id, agent_ids, 0}; for a custom_id this author already sent in
+-- the chat (a client retrying after a lost answer) nothing is written or published and the stored event's
+-- {seq, thread_id, customer_id, agent_ids, 1} is returned (checked after access, before the thread: a retry whose
+-- first try was stored just before the thread closed still gets its id).
 -- The thread's keys are named from the chat's hash tag, so they are in the slot of KEYS[1].
 local chat = string.match(KEYS[1], '{(.-)}')
 local function channel(user) return ${USER_CHANNEL} end
@@ -18,6 +25,13 @@ if ARGV[3] ~= '' then
   for _, a in ipairs(agents) do if a == ARGV[3] then member = true end end
   if not member then return redis.error_reply('not_member') end
 end
+if ARGV[9] ~= '' then
+  local stored = redis.call('HGET', KEYS[3], ARGV[9])
+  if stored then
+    local stid, sn = string.match(stored, '^(.*)_(%d+)$')
+    return {tonumber(sn), stid, c[2] or '', c[3] or '[]', 1}
+  end
+end
 local tid = c[4]
 if not tid or tid == '' then
   if ARGV[4] ~= '1' or not c[5] or c[5] == '' then return redis.error_reply('chat_inactive') end
@@ -26,10 +40,20 @@ end
 local thread = ${THREAD}
 local tca = c[6]
 if tid ~= c[5] then tca = redis.call('HGET', thread, 'created_at') end
-local n = append(KEYS[1], thread, ${EVENTS}, KEYS[2], tid, tca, ARGV[5], ARGV, 9)
+local n = append(KEYS[1], thread, ${EVENTS}, KEYS[2], tid, tca, ARGV[5], ARGV, 11)
 if ARGV[6] ~= '' then
-  local msg = ARGV[6] .. tid .. ARGV[7] .. '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(ARGV[10], 2) .. ARGV[8]
-  if ARGV[11] == '1' then redis.call('PUBLISH', channel(c[2]), msg) end
+  local msg = ARGV[6] .. tid .. ARGV[7] .. '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(ARGV[12], 2) .. ARGV[8]
+  if ARGV[13] == '1' then redis.call('PUBLISH', channel(c[2]), msg) end
   for _, a in ipairs(agents) do redis.call('PUBLISH', channel(a), msg) end
 end
-return {n, tid, c[2] or '', c[3] or '[]'}
+-- the custom ids and the outbox live as long as the chat (no expiry while the chat has none)
+local ttl = redis.call('PTTL', KEYS[1])
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[9], tid .. '_' .. n)
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+end
+if ARGV[10] ~= '' then
+  redis.call('HSET', KEYS[4], ARGV[10], tid .. '_' .. n)
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
+end
+return {n, tid, c[2] or '', c[3] or '[]', 0}

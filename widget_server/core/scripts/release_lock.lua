@@ -1,0 +1,4 @@
+-- KEYS: a lock. ARGV: the holder's token. Deletes the lock only if this holder still has it (it may have expired
+-- and been taken by another worker since).
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
