@@ -136,6 +136,7 @@ async def test_nothing_a_visitor_types_can_add_a_header_or_a_recipient(outbox):
         _mail(to=[]),
         _mail(text="x" * 200_000),
         _mail(id="../../etc"),
+        _mail(created_at="Mon, 1 Jan 2024 00:00:00 +0000\r\nBcc: victim@example.com"),
     ]
     for mail in hostile:
         with pytest.raises(MailError):
@@ -319,6 +320,9 @@ def test_smtp_urls_and_their_errors_never_show_the_password():
         assert "secret" not in str(stop.value) and "WIDGET_SMTP_URL" in str(stop.value)
     with pytest.raises(SystemExit):
         load_settings(env={"WIDGET_MAIL_FROM": "not an address"})
+    for name, value in (("MAIL_RETRY_BASE", "-1"), ("MAIL_MAX_PENDING", "0"), ("MAIL_RETRY_MAX", "0.5")):
+        with pytest.raises(SystemExit):
+            load_settings(env={f"WIDGET_{name}": value})
 
 
 def test_the_server_says_at_start_that_mail_is_off(outbox_server, tmp_path):

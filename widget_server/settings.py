@@ -118,4 +118,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             check_sender(settings.mail_from)
     except ValueError as exc:
         raise SystemExit(f"invalid WIDGET_MAIL_FROM: {exc}") from None
+    if min(settings.mail_max_pending, settings.mail_retry_base, settings.mail_give_up_seconds,
+           settings.mail_timeout) <= 0 or settings.mail_retry_max < settings.mail_retry_base:
+        raise SystemExit("invalid WIDGET_MAIL_* setting: the bound, retry waits, give-up age and timeout are positive, "
+                         "and WIDGET_MAIL_RETRY_MAX is at least WIDGET_MAIL_RETRY_BASE")
     return settings

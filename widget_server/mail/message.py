@@ -111,6 +111,7 @@ def check(mail: OutgoingMail) -> None:
         parse_address(mail.reply_to)
     _one_line("the subject", mail.subject, MAX_SUBJECT_CHARS)
     _one_line("the language", mail.lang, 35)
+    _one_line("created_at", mail.created_at, 100)
     if len(mail.text.encode()) + len((mail.html or "").encode()) > MAX_BODY_BYTES:
         raise MailError(f"the text and HTML parts are more than {MAX_BODY_BYTES} bytes together")
     if "\0" in mail.text or "\0" in (mail.html or ""):

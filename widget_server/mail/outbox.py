@@ -45,7 +45,7 @@ FAILED_KEEP = 100
 FAILED_TTL = 30 * 86400
 SENT_KEEP = 86400
 """How long a sent message's id is remembered: enqueueing it again meanwhile does not send it again."""
-STOP_WAIT_SECONDS = 5.0
+STOP_WAIT_SECONDS = 2.0
 """How long ``stop`` lets a batch being sent finish (within the server's shutdown drain) before it cancels it; a
 cancelled claim runs out and another worker sends the message."""
 
