@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support import LiveServer, free_port, start_valkey
+from tests.support import LiveServer, ValkeyCluster, free_port, start_valkey
 from tests.support.mail import SmtpInbox, self_signed_certificate
 from widget_server import keys
 from widget_server.mail import Mailer, MailError, MailOff, OutboxFull, OutgoingMail, notification
@@ -201,6 +201,30 @@ async def test_two_workers_on_one_valkey_send_each_message_exactly_once(outbox):
     message_ids = [m["Message-ID"] for m in inbox.messages]
     assert sorted(message_ids) == sorted(f"<{i}@shop.example>" for i in ids)  # each once, none missing
     assert sum(w.sent for w in workers) == 40
+
+
+async def test_on_a_valkey_cluster_two_workers_send_each_message_once(tmp_path):
+    """The outbox's keys share one hash tag, so its scripts run on a Valkey Cluster as they do on one server."""
+    cluster = ValkeyCluster(masters=3, data_dir=tmp_path / "cluster").start()
+    clients = [connect(cluster.url) for _ in range(2)]
+    try:
+        with SmtpInbox() as inbox:
+            workers = [_mailer(client, f"smtp://127.0.0.1:{inbox.port}") for client in clients]
+            for worker in workers:
+                await worker.start()
+            try:
+                ids = [await workers[n % 2].enqueue(f"org-{n % 3}", _mail(n)) for n in range(12)]
+                await inbox.wait_for(12)
+                for org in ("org-0", "org-1", "org-2"):
+                    await _drained(workers[0], org)
+            finally:
+                for worker in workers:
+                    await worker.stop()
+    finally:
+        for client in clients:
+            await client.aclose()
+        cluster.stop()
+    assert sorted(m["Message-ID"] for m in inbox.messages) == sorted(f"<{i}@shop.example>" for i in ids)
 
 
 async def test_a_dead_workers_claim_is_taken_over_after_its_lease(outbox):

@@ -64,8 +64,12 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 
 def default_sender() -> str:
     """``widget_server@<this host's name>``: what ``WIDGET_MAIL_FROM`` is when unset."""
-    host = socket.getfqdn() or socket.gethostname() or "localhost"
-    return f"widget_server@{host}"
+    sender = f"widget_server@{socket.getfqdn() or socket.gethostname()}"
+    try:
+        parse_address(sender)
+    except ValueError:  # a host name no address can carry: mail still works, from localhost
+        return "widget_server@localhost"
+    return sender
 
 
 def check_sender(sender: str) -> str:
