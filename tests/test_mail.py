@@ -292,6 +292,19 @@ async def test_starttls_with_a_url_encoded_password(outbox, tmp_path):
     assert inbox.logins == ["mailer"] and [m["Subject"] for m in inbox.messages] == ["Message 1"]
 
 
+async def test_starttls_required_by_the_url_never_falls_back_to_plain_text(outbox):
+    """``?starttls=1`` against a server that offers no STARTTLS: nothing is sent in the clear; the message waits."""
+    with SmtpInbox() as inbox:
+        mailer = _mailer(outbox, f"smtp://127.0.0.1:{inbox.port}?starttls=1")
+        await mailer.start()
+        try:
+            await mailer.enqueue(ORG, _mail(1))
+            await _attempted(outbox, 2)
+        finally:
+            await mailer.stop()
+    assert inbox.messages == [] and await mailer.pending(ORG) == 1 and await mailer.failed(ORG) == []
+
+
 async def test_smtps_is_tls_from_the_first_byte(outbox, tmp_path):
     certificate = self_signed_certificate(tmp_path)
     with SmtpInbox(tls="implicit", certificate=certificate) as inbox:

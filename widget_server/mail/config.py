@@ -1,7 +1,8 @@
 """Where outbound mail goes: ``WIDGET_SMTP_URL`` read into an ``SmtpTarget``, and the sender address.
 
-``smtp://[user:pass@]host[:port]`` (port 25 by default; ``?starttls=1`` upgrades the connection before anything else is
-said, and then refuses a server that cannot), ``smtps://`` for TLS from the first byte (port 465). User and password are
+``smtp://[user:pass@]host[:port]`` (port 25 by default; plain unless ``?starttls=1``, which upgrades the connection
+before anything else is said and refuses a server that cannot), ``smtps://`` for TLS from the first byte (port 465).
+Certificates are checked against the system's trust store. User and password are
 URL-decoded, so a password with ``@`` or ``:`` is written ``%40`` / ``%3A``. Pure: no I/O, imported by ``settings``
 to refuse a bad URL at start-up."""
 

@@ -37,9 +37,10 @@ async def send(target: SmtpTarget, message: EmailMessage, timeout: float,
             refused, _ = await aiosmtplib.send(
                 message, hostname=target.host, port=target.port, username=target.username,
                 password=target.password, use_tls=target.implicit_tls,
-                # smtp:// without ?starttls=1 still upgrades when the server offers it (aiosmtplib's None); with it,
-                # a server that does not is an error rather than a message sent in the clear.
-                start_tls=True if target.starttls else (False if target.implicit_tls else None),
+                # Exactly what the URL says: with ?starttls=1 a server that cannot upgrade is an error, never a message
+                # sent in the clear; without it no upgrade is tried (aiosmtplib's default would try one whenever the
+                # server offers it, and then refuse a local relay's self-signed certificate, so nothing would go).
+                start_tls=target.starttls,
                 timeout=timeout, tls_context=tls_context)
     except aiosmtplib.SMTPRecipientsRefused as exc:  # every recipient refused
         if all(500 <= r.code < 600 for r in exc.recipients):
