@@ -65,7 +65,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 
 def default_sender() -> str:
     """``widget_server@<this host's name>``: what ``WIDGET_MAIL_FROM`` is when unset."""
-    sender = f"widget_server@{socket.getfqdn() or socket.gethostname()}"
+    sender = f"widget_server@{socket.gethostname()}"  # (not getfqdn: a DNS lookup at every worker's start)
     try:
         parse_address(sender)
     except ValueError:  # a host name no address can carry: mail still works, from localhost
