@@ -95,3 +95,13 @@ def test_handlers_get_their_services_by_injection_not_from_the_app_state():
     """The factory puts the services on ``app.state`` for the one place that cannot be injected into: a guard."""
     readers = {module for module, path in MODULES.items() if "app.state." in path.read_text()}
     assert readers == {"widget_server.app", "widget_server.wizard.pages"}
+
+
+@pytest.mark.parametrize("module", _in("mail"))
+def test_mail_is_a_service_below_the_transports(module):
+    """``mail/`` is a service the cores and the transports use (``Services.mailer``): it imports the key names, the
+    script registry, settings and the shared templates, never a transport, the wizard or a chat core."""
+    allowed = {"widget_server.keys", "widget_server.settings", "widget_server.core.scripts", "widget_server.core.ids",
+               "widget_server.protocol.common", "widget_server.web.templates"}
+    outside = {m for m in GRAPH[module] if not m.startswith("widget_server.mail")}
+    assert outside - allowed == set()

@@ -11,10 +11,11 @@ import signal
 import sys
 from pathlib import Path
 
+from .mail.config import describe as describe_mail
 from .settings import load_settings
 
 
-def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, scheme: str) -> None:
+def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, scheme: str, mail: str) -> None:
     from .bootstrap import ensure_default_license
     from .valkey import connect
 
@@ -45,6 +46,7 @@ def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, sch
     print(f"  snippet         : {base}/widget/snippet?organization_id={org}")
     print(f"  agent console   : {base}/agent  (sign in with a personal access token)")
     print(f"  theming wizard  : {base}/wizard  (sign in with the owner's e-mail and password)")
+    print(f"  mail            : {mail}")
     print(f"  API docs        : {base}/schema")
     print(f"  health          : {base}/healthz  {base}/readyz", flush=True)
 
@@ -73,7 +75,8 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         scheme = "https" if args.ssl_certfile else "http"
-        _bootstrap(os.environ["WIDGET_VALKEY_URL"], settings.valkey_cluster, args.data_dir, args.host, args.port, scheme)
+        _bootstrap(os.environ["WIDGET_VALKEY_URL"], settings.valkey_cluster, args.data_dir, args.host, args.port, scheme,
+                   describe_mail(settings.smtp_url, settings.mail_from))
         try:
             import uvloop  # noqa: F401
 

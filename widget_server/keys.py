@@ -176,6 +176,29 @@ WEBHOOK_RETRY = f"{P}:{{webhooks}}:retry"
 WEBHOOK_GROUP = "deliverers"
 
 
+# the mail outbox (mail/outbox.py). Every key shares the hash tag {mail}, not a license's: a script claims messages of
+# any license from one queue and settles a message, its license's pending index and failure list in one round trip.
+MAIL_QUEUE = f"{P}:{{mail}}:queue"
+"""Sorted set message id -> when it may be claimed (ms): when it is due, or, while a worker sends it, when that
+worker's lease ends (a worker that died leaves it to be claimed again then)."""
+
+
+def mail_message(mail_id: str) -> str:
+    """Hash of one queued message: org, body (the encoded OutgoingMail), enqueued (ms), attempts, lease (the token of
+    the claim that sends it now), error (the last one); expires some time after the give-up age."""
+    return f"{P}:{{mail}}:m:{mail_id}"
+
+
+def mail_pending(org: str) -> str:
+    """Sorted set message id -> enqueue time (ms): a license's queued messages, bounded by ``mail_max_pending``."""
+    return f"{P}:{{mail}}:pending:{org}"
+
+
+def mail_failed(org: str) -> str:
+    """List of a license's latest messages given up (a permanent refusal, or too old), newest first, bounded."""
+    return f"{P}:{{mail}}:failed:{org}"
+
+
 # customer
 def invitation(org: str, cid: str) -> str:
     """An agent started a chat with this visitor: the loader's next heartbeat opens the widget (string: chat id)."""

@@ -34,6 +34,7 @@ from .core.rulebot import RuleBot
 from .core.store import Store
 from .core.targets import TargetPolicy, parse_networks
 from .core.webhooks import Deliverer, Webhooks
+from .mail import Mailer
 from .settings import Settings
 from .tracking import Tracker
 from .upstream import Upstream, UpstreamCore
@@ -133,6 +134,8 @@ class Services:
         self.presence = AgentPresence(self.router, self.agents.went_away, heartbeat=settings.agent_heartbeat_seconds,
                                       grace=settings.agent_grace_seconds)
         self.repair = Repair(valkey, self.agents, grace=settings.repair_grace, interval=settings.repair_interval)
+        self.mailer = Mailer(valkey, settings)
+        """Outbound e-mail: the outbox every worker shares, and this worker's sender (off without WIDGET_SMTP_URL)."""
         self._background: list[asyncio.Task[None]] = []
 
     @property
@@ -147,6 +150,7 @@ class Services:
     async def start(self) -> None:
         self.keyring.load(await self.licenses.load_secret(self.settings.secret))
         await self.deliverer.start()
+        await self.mailer.start()
         await self.bus.start()
         await self.config_changes.start()
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
@@ -164,6 +168,7 @@ class Services:
         for task in self._background:
             task.cancel()
         await self.deliverer.stop()
+        await self.mailer.stop()
         await self.bus.stop()
         if self.upstream is not None:
             await self.chats.aclose()  # type: ignore[attr-defined]

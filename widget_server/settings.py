@@ -112,6 +112,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     upstream_retry_max: float = 10.0
     """Proxy mode: while the upstream cannot be reached, customers get ``service_unavailable`` at once and the worker
     probes it again after 0.1 s, then twice as long each time, up to this many seconds."""
+    smtp_url: str = ""
+    """Outbound mail: ``smtp://[user:pass@]host:port`` (``?starttls=1`` to require STARTTLS), ``smtps://`` for TLS
+    from the first byte; user and password URL-decoded. Empty: mail is off (``mail/config.py``)."""
+    mail_from: str = ""
+    """The From of outbound mail (``a@b`` or ``Name <a@b>``); empty means ``widget_server@<this host's name>``."""
+    mail_max_pending: int = 500
+    """Messages a license may have waiting in the outbox; enqueueing more is refused until some are sent."""
+    mail_retry_base: float = 5.0
+    """Seconds before a failed send is tried again; each next wait is twice as long, up to ``mail_retry_max``."""
+    mail_retry_max: float = 900.0
+    mail_give_up_seconds: int = 259200
+    """A message not sent within this many seconds (3 days) of being queued is given up (kept in the license's list
+    of failed messages); a permanent refusal (5xx) gives it up at once."""
+    mail_timeout: float = 30.0
+    """Seconds an SMTP command may take (a whole transaction: three times this)."""
     log_level: str = "info"
 
 
@@ -145,4 +160,20 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise SystemExit(f"invalid WIDGET_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
     if not 0 < settings.webhook_timeout <= 300 or settings.webhook_target_concurrency < 1:
         raise SystemExit("WIDGET_WEBHOOK_TIMEOUT must be in (0, 300] and WIDGET_WEBHOOK_TARGET_CONCURRENCY at least 1")
+    from .mail.config import check_sender, parse_smtp_url  # (here: the mail package imports this module)
+
+    try:  # the reasons name no part of the URL: it may hold a password
+        if settings.smtp_url:
+            parse_smtp_url(settings.smtp_url)
+    except ValueError as exc:
+        raise SystemExit(f"invalid WIDGET_SMTP_URL: {exc}") from None
+    try:
+        if settings.mail_from:
+            check_sender(settings.mail_from)
+    except ValueError as exc:
+        raise SystemExit(f"invalid WIDGET_MAIL_FROM: {exc}") from None
+    if min(settings.mail_max_pending, settings.mail_retry_base, settings.mail_give_up_seconds,
+           settings.mail_timeout) <= 0 or settings.mail_retry_max < settings.mail_retry_base:
+        raise SystemExit("invalid WIDGET_MAIL_* setting: the bound, retry waits, give-up age and timeout are positive, "
+                         "and WIDGET_MAIL_RETRY_MAX is at least WIDGET_MAIL_RETRY_BASE")
     return settings

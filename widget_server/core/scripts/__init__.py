@@ -118,6 +118,10 @@ SCRIPTS: dict[str, Script] = {
     # core/webhooks.py
     "pump_webhook_retries": Script(),
     "finish_webhook_delivery": Script(),
+    # mail/outbox.py
+    "enqueue_mail": Script(),
+    "claim_mail": Script(names={"MESSAGE": key(keys.mail_message, "id")}),
+    "settle_mail": Script(names={"PENDING": key(keys.mail_pending, "org"), "FAILED": key(keys.mail_failed, "org")}),
     # tracking/tracker.py
     "track_activity": Script(names=_TRACKING_NAMES,
                              settings=("PER", "GAP", "RETENTION", "SLOT", "BITMAP_TTL", "DAY_TTL", "PAGES")),
