@@ -216,9 +216,16 @@ def test_a_visitor_chats_with_an_agent_through_the_snippet(page: Page, host: str
         postback = background.run(agent_rtm.push("incoming_rich_message_postback", timeout=10), 15)["payload"]
         assert postback["postback"]["id"] == "pb_yes" and postback["chat_id"] == chat_id
         # the agent sees what the customer is typing before it is sent
-        frame.get_by_role("textbox", name="Write a message…").press_sequentially("Where is my parc")
-        peek = background.run(agent_rtm.push("incoming_sneak_peek", timeout=10), 15)["payload"]
-        assert peek["sneak_peek"]["text"].startswith("Where")
+        typed = "Where is my parc"
+        frame.get_by_role("textbox", name="Write a message…").press_sequentially(typed)
+        # peeks follow the typing (throttled): each one what was typed so far, until it reaches a word
+        for _ in range(len(typed) + 1):
+            peek = background.run(agent_rtm.push("incoming_sneak_peek", timeout=10), 15)["payload"]
+            assert typed.startswith(peek["sneak_peek"]["text"]), peek
+            if peek["sneak_peek"]["text"].startswith("Where"):
+                break
+        else:
+            raise AssertionError("no sneak peek reached what was typed")
     finally:
         background.run(agent_rtm.close())
     agent_sees(agent, chat_id, "Yes, delivery")
