@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core.agents import AgentCaller, AgentCore
 from ..protocol import agent as a
+from ..protocol.errors import ApiError
 from ..web.request import base_url
 from .dispatch import AGENT
 from .rtm import RtmConnection
@@ -16,10 +17,12 @@ PATHS = ["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"]
 
 
 class AgentConnection(RtmConnection):
-    __slots__ = ("caller",)
+    __slots__ = ("caller", "token")
     table = AGENT
     disconnect_action = "agent_disconnected"
     caller: AgentCaller
+    token: str
+    """The login's credential, checked again before every request (see ``handle``)."""
 
     @property
     def core(self) -> AgentCore:
@@ -34,6 +37,7 @@ class AgentConnection(RtmConnection):
     async def login(self, frame: Any, req: a.AgentLoginRequest) -> None:
         services = self.services
         org, agent = await services.access.agent(req.token)
+        self.token = req.token
         self.caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
                                   version=self.version, transport="rtm",  # type: ignore[arg-type]
                                   base_url=base_url(self.socket, services.settings.public_url),
@@ -48,6 +52,20 @@ class AgentConnection(RtmConnection):
         self.respond(frame, await self.core.login(self.caller, req))
         if req.customer_monitoring_level:
             await self.core.monitor_customers(self.caller_for(frame), req.customer_monitoring_level)
+
+    async def handle(self, frame: Any) -> None:
+        """Every request of a logged-in agent is decided with who they are now, not at login: a deleted agent, a
+        revoked or expired token is refused and the socket closed (a deletion also closes it through the bus, on
+        every worker), and a new role or new groups apply from the next request on."""
+        if self.user_id is not None and frame.name != "login":
+            try:
+                _, agent = await self.services.access.agent(self.token)
+            except ApiError as exc:
+                self.respond_error(frame.name, frame.request_id, exc)
+                self.disconnect("access_token_revoked")
+                return
+            self.caller.role = agent.get("role", "normal")
+        await super().handle(frame)
 
     async def background(self) -> None:
         """Keep this socket's entry fresh so other workers can tell it from a dead worker's."""
