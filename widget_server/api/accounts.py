@@ -158,8 +158,12 @@ async def forward_customer_token(request: Request[Any, Any, Any], services: Inje
     path = "/v2/customer/token"
     if scope_org is not None:
         path = f"/v2/customer/{quote(scope_org, safe='')}/{scope_group}/token"
-    headers = client_headers(client_of(request, services.settings.trusted_proxy_headers),
-                             request.headers.get("origin"))
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc in own_hosts(request, services.settings):
+        # the chat frame, on this edge's origin, asks for the page it is on: the upstream keys identities by the
+        # requesting site (auth.rules.identity_site), and that site is the page's
+        origin = origin_of(grant.redirect_uri) or origin
+    headers = client_headers(client_of(request, services.settings.trusted_proxy_headers), origin)
     if cookies := identity_cookies_in(all_cookies(request)):
         headers["cookie"] = cookie_header(cookies)
     if authorization := request.headers.get("authorization"):
