@@ -202,6 +202,33 @@ async def test_a_demoted_administrators_open_socket_loses_the_role_at_once(serve
         await customer.aclose()
 
 
+@pytest.fixture(scope="module")
+def quick_heartbeat_server(tmp_path_factory, valkey_url) -> Any:
+    live = LiveServer(tmp_path_factory.mktemp("heartbeat"), valkey_url,
+                      env={"WIDGET_AGENT_HEARTBEAT_SECONDS": "0.3"}).start()
+    yield live
+    live.stop()
+
+
+async def test_an_idle_socket_of_a_removed_agent_closes_within_a_heartbeat_even_without_the_bus(
+        quick_heartbeat_server, valkey):
+    from widget_server import keys
+
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    agent = AgentClient(quick_heartbeat_server.url, creds["agent"]["account_id"],
+                        creds["agent"]["personal_access_token"])
+    sock = await agent.rtm()
+    try:
+        # the record goes with no goodbye on the bus (as if its message were lost): the socket sends nothing more
+        await valkey.hdel(keys.agents(creds["organization_id"]), agent.id)
+        pushed = await sock.push("agent_disconnected", timeout=10)
+        assert pushed["payload"]["reason"] == "access_token_revoked"
+        await asyncio.wait_for(sock.closed.wait(), 5)
+    finally:
+        await sock.close()
+        await agent.aclose()
+
+
 # --- other sites ---------------------------------------------------------------------------------------------------
 
 async def cookie_grant(http: httpx.AsyncClient, org: str, origin: str | None, cookies: dict[str, str],

@@ -48,6 +48,10 @@ class AgentConnection(RtmConnection):
         await services.bus.register(agent["id"], self)
         await services.bus.register_agents_feed(org, self)
         self.user_id = agent["id"]
+        if await self._current() is None:  # deleted while logging in: the bus's goodbye went out before we listened
+            self.respond_error(frame.name, frame.request_id, ApiError("authentication", "Invalid access token"))
+            self.disconnect("access_token_revoked")
+            return
         await services.presence.opened(org, agent["id"], self.conn_id)
         self.respond(frame, await self.core.login(self.caller, req))
         if req.customer_monitoring_level:
@@ -58,21 +62,31 @@ class AgentConnection(RtmConnection):
         revoked or expired token is refused and the socket closed (a deletion also closes it through the bus, on
         every worker), and a new role or new groups apply from the next request on."""
         if self.user_id is not None and frame.name != "login":
-            try:
-                _, agent = await self.services.access.agent(self.token)
-            except ApiError as exc:
-                self.respond_error(frame.name, frame.request_id, exc)
+            agent = await self._current()
+            if agent is None:
+                self.respond_error(frame.name, frame.request_id, ApiError("authentication", "Invalid access token"))
                 self.disconnect("access_token_revoked")
                 return
             self.caller.role = agent.get("role", "normal")
         await super().handle(frame)
 
+    async def _current(self) -> dict[str, Any] | None:
+        """The agent as they are now; None when the login's token no longer names them (deleted, revoked, expired)."""
+        try:
+            return (await self.services.access.agent(self.token))[1]
+        except ApiError:
+            return None
+
     async def background(self) -> None:
-        """Keep this socket's entry fresh so other workers can tell it from a dead worker's."""
+        """Keep this socket's entry fresh so other workers can tell it from a dead worker's; and close it within a
+        heartbeat once its agent is gone, should the bus's goodbye have been lost (pub/sub delivers at most once)."""
         presence = self.services.presence
         while True:
             await asyncio.sleep(presence.heartbeat)
             if self.user_id is not None:
+                if await self._current() is None:
+                    self.disconnect("access_token_revoked")
+                    return
                 await presence.opened(self.caller.org, self.user_id, self.conn_id)
 
     async def closed(self) -> None:
