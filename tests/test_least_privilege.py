@@ -85,7 +85,7 @@ async def test_an_agent_of_another_group_finds_nothing_in_the_archives(server, t
 
 
 async def test_the_agent_token_grant_gives_only_customers_whose_chats_the_agent_may_read(server, team):
-    customer, chat_id = await archived_chat(server, team.org, "private")
+    customer, _ = await archived_chat(server, team.org, "private")
     async with httpx.AsyncClient(base_url=server.url) as http:
         try:
             refused = await http.post("/v2/customer/token", json=agent_grant(team.org, customer.id),

@@ -14,14 +14,7 @@ from litestar.params import FromPath
 
 from ..auth.access import Access
 from ..auth.rules import origin_of
-from ..auth.tokens import (
-    Keyring,
-    customer_id_for,
-    issue_token,
-    known_browser,
-    new_browser_id,
-    sign_browser,
-)
+from ..auth.tokens import Keyring, customer_id_for, issue_token, known_browser, new_browser_id, sign_browser
 from ..core.store import Store
 from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
 from ..protocol.common import now_rfc3339
