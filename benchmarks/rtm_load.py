@@ -692,7 +692,7 @@ class Ours(Stack):
         env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
         env.update({"WIDGET_VALKEY_URL": self.valkey.connection_url, "WIDGET_RATE_LIMIT_PER_MINUTE": "1000000000",
                     "WIDGET_NEW_VISITORS_PER_MINUTE": "1000000000", "WIDGET_TRACKING_CALLS_PER_MINUTE": "1000000000",
-                    "WIDGET_LOG_LEVEL": "warning"})
+                    "WIDGET_TOKEN_GRANTS_PER_MINUTE": "1000000000", "WIDGET_LOG_LEVEL": "warning"})
         return env
 
     async def start(self, workers: int = 1) -> None:

@@ -320,3 +320,20 @@ def test_the_upstream_url_must_be_an_http_base_url(tmp_path, valkey_url):
     with pytest.raises(RuntimeError):
         edge.start()
     assert "invalid WIDGET_UPSTREAM_URL" in edge.log()
+
+
+async def test_through_the_edge_another_site_gets_another_visitor_and_the_frame_its_pages(server, core, org):
+    """The core keys identities by the requesting site; the edge passes the page's origin on, and for its own chat
+    frame (the edge's origin) the page the frame is on, so the frame renews the page's visitor."""
+    async def grant(http: httpx.AsyncClient, origin: str, redirect_uri: str | None = None) -> str:
+        body = {"grant_type": "cookie", "organization_id": org, **({"redirect_uri": redirect_uri} if redirect_uri
+                                                                      else {})}
+        r = await http.post("/v2/customer/token", json=body, headers={"Origin": origin})
+        assert r.status_code == 200, r.text
+        return r.json()["entity_id"]
+
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        visitor = await grant(http, "https://shop.example")
+        assert await grant(http, "https://shop.example") == visitor
+        assert await grant(http, "https://evil.example") != visitor
+        assert await grant(http, server.url, redirect_uri="https://shop.example/") == visitor

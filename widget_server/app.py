@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
@@ -76,8 +76,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # the RTM sockets are served in front of Litestar (api/fast_rtm.py), so they have no Litestar routes
     token_route = forward_customer_token if services.upstream else customer_token
+    # customer tokens are handed out per address at a pace of their own (on top of the limit of every API call): one
+    # page load of a site with the JS SDK asks once, so a client asking for many is collecting identities
+    token_grants = Router(path="/", route_handlers=[token_route], middleware=[RateLimitConfig(
+        rate_limit=("minute", settings.token_grants_per_minute), store="token_grants",
+        identifier_for_request=rate_limit.identifier_for_request,
+    ).middleware])
     app = Litestar(
-        route_handlers=[healthz, readyz, token_route, customer_action, customer_get_action, get_file,
+        route_handlers=[healthz, readyz, token_grants, customer_action, customer_get_action, get_file,
                         agent_action, configuration_action, agent_console, agent_console_asset, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
                         widget_demo, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],
@@ -87,7 +93,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                expose_headers=["Retry-After"]),
         dependencies=providers(services),
         middleware=[rate_limit.middleware],
-        stores={"rate_limit": ValkeyStore(services.valkey, namespace="ws:ratelimit")},
+        stores={"rate_limit": ValkeyStore(services.valkey, namespace="ws:ratelimit"),
+                "token_grants": ValkeyStore(services.valkey, namespace="ws:tokengrants")},
         openapi_config=OpenAPIConfig(title="widget_server", version=__version__,
                                      description="LiveChat-compatible Customer Chat API 3.6/3.5"),
         request_max_body_size=settings.upload_max_bytes + 256 * 1024,

@@ -29,11 +29,13 @@ async def create_agent(valkey: Any, org: str, email: str, name: str, role: str, 
         raise ValueError(f"agent {email} already exists")
     groups = groups if groups is not None else [(0, "normal")]
     token = secrets.token_urlsafe(32)
+    token_sha = hashlib.sha256(token.encode()).hexdigest()
     agent = {"id": email, "name": name, "role": role, "type": kind, "max_chats_count": max_chats,
-             "groups": [{"id": gid, "priority": prio} for gid, prio in groups], "created_at": now_rfc3339()}
+             "groups": [{"id": gid, "priority": prio} for gid, prio in groups], "created_at": now_rfc3339(),
+             "token_sha": token_sha}  # (the record names its token: auth.rules.agent_token_matches)
     async with valkey.pipeline(transaction=False) as p:
         p.hset(keys.agents(org), email, msgspec.json.encode(agent))
-        p.hset(keys.agent_token(hashlib.sha256(token.encode()).hexdigest()), mapping={"agent_id": email, "org": org})
+        p.hset(keys.agent_token(token_sha), mapping={"agent_id": email, "org": org})
         await p.execute()
     await Router(valkey).set_membership(org, email, groups, max_chats)
     return {"account_id": email, "personal_access_token": token, "role": role}

@@ -126,7 +126,7 @@ class Services:
                                      self.access.new_visitors)
         self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
         self.agents = AgentCore(*parts)
-        self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer)
+        self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer, self.bus)
         self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base,
                                    timeout=settings.webhook_timeout,
                                    target_concurrency=settings.webhook_target_concurrency)

@@ -60,6 +60,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     tracking_calls_per_minute: int = 3000
     """The loader's calls and tracking calls (``POST /v1/widget/visit``, ``POST /v1/track``: page loads, page views,
     heartbeats every ~30 s per open page) per minute per client address, per worker. 0: no limit."""
+    token_grants_per_minute: int = 120
+    """Customer tokens (``POST /v2/customer/token``, every grant) per minute per client address; past it the answer is
+    ``too_many_requests`` (429, ``Retry-After``). The widget's loader gets its tokens with its visit, not here."""
     agent_grace_seconds: float = 60.0
     """How long a disconnected agent keeps their chats before they go offline and the chats are routed again."""
     agent_heartbeat_seconds: float = 20.0

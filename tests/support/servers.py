@@ -62,7 +62,8 @@ class LiveServer:
         # tests and benchmarks make many visitors and calls from one address: the per-address limits are tested
         # where they are set lower
         self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_NEW_VISITORS_PER_MINUTE": "1000000",
-                         "WIDGET_TRACKING_CALLS_PER_MINUTE": "1000000", "WIDGET_LOG_LEVEL": "warning",
+                         "WIDGET_TRACKING_CALLS_PER_MINUTE": "1000000", "WIDGET_TOKEN_GRANTS_PER_MINUTE": "1000000",
+                         "WIDGET_LOG_LEVEL": "warning",
                          "WIDGET_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"})
         if valkey_url:
             self.env["WIDGET_VALKEY_URL"] = valkey_url

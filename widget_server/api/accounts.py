@@ -13,15 +13,8 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from ..auth.access import Access
-from ..auth.tokens import (
-    Keyring,
-    agent_credential,
-    customer_id_for,
-    issue_token,
-    known_browser,
-    new_browser_id,
-    sign_browser,
-)
+from ..auth.rules import origin_of
+from ..auth.tokens import Keyring, customer_id_for, issue_token, known_browser, new_browser_id, sign_browser
 from ..core.store import Store
 from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
 from ..protocol.common import now_rfc3339
@@ -61,13 +54,6 @@ def parse_token_body(raw: bytes, content_type: str) -> TokenRequest:
         raise OAuthError("invalid_request", str(exc) or "malformed body") from None
 
 
-def origin_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
-
-
 @post(["/v2/customer/token", "/v2/customer/{scope_org:str}/{scope_group:int}/token"], status_code=200,
       include_in_schema=True, summary="Customer access token (LiveChat accounts API)")
 async def customer_token(request: Request[Any, Any, Any], access: Injected[Access], keyring: Injected[Keyring],
@@ -96,7 +82,10 @@ async def customer_token(request: Request[Any, Any, Any], access: Injected[Acces
                 # refuses this route (``too_many_requests``)
                 access.new_visitors.take(client_of(request, settings.trusted_proxy_headers).ip)
                 browser_id = new_browser_id()
-            cid = customer_id_for(keyring.secret, org, browser_id, scope)
+            # the visitor's identity on the site that asks (auth.rules.identity_site): another site gets another one
+            site = await access.identity_site(org, request.headers.get("origin"), own_hosts(request, settings),
+                                              req.redirect_uri)
+            cid = customer_id_for(keyring.secret, org, browser_id, f"{scope}\0{site}" if site else scope)
             await store.ensure_customer(cid, org, now_rfc3339())
             try:
                 await access.not_banned(cid)
@@ -108,13 +97,20 @@ async def customer_token(request: Request[Any, Any, Any], access: Injected[Acces
             return Response(msgspec.json.encode(body), media_type="application/json",
                             cookies=identity_cookies(is_secure(request), browser_id, sign_browser(signer, browser_id)))
         if req.grant_type == "agent_token":
-            agent = await access.licenses.agent_for_token(agent_credential(request.headers.get("authorization")))
-            if agent is None or agent.get("org") != org:
+            try:
+                agent_org, agent = await access.agent(request.headers.get("authorization"))
+            except ApiError:
+                agent_org, agent = "", {}
+            if agent_org != org:
                 raise OAuthError("unauthorized_client", "a valid agent token for this license is required", 401)
             if req.entity_id:
                 customer = await store.customer(req.entity_id)
                 if customer is None or customer.get("org") != org:
                     raise OAuthError("invalid_request", "entity_id: no such customer in this license")
+                try:  # the token would read every chat of the customer: only for an agent who may read them all
+                    await access.agent_acts_as_customer(org, agent, req.entity_id)
+                except ApiError as exc:
+                    raise OAuthError("access_denied", exc.message, 403) from None
                 cid = req.entity_id
             else:
                 cid = str(uuid.uuid4())
@@ -125,6 +121,15 @@ async def customer_token(request: Request[Any, Any, Any], access: Injected[Acces
         raise OAuthError("unsupported_grant_type", f"grant_type {req.grant_type!r} is not supported")
     except OAuthError as exc:
         return exc.response()
+
+
+def own_hosts(request: Request[Any, Any, Any], settings: Settings) -> set[str]:
+    """The host names this server answers as (the request's ``Host``, the public URL's): an ``Origin`` of one of
+    them is this server's own page (the chat frame)."""
+    hosts = {request.headers.get("host", "")}
+    if settings.public_url:
+        hosts.add(urlsplit(settings.public_url).netloc)
+    return hosts - {""}
 
 
 _json = msgspec.json.Decoder(msgspec.Raw)
@@ -146,8 +151,12 @@ async def forward_customer_token(request: Request[Any, Any, Any], services: Inje
     path = "/v2/customer/token"
     if scope_org is not None:
         path = f"/v2/customer/{quote(scope_org, safe='')}/{scope_group}/token"
-    headers = client_headers(client_of(request, services.settings.trusted_proxy_headers),
-                             request.headers.get("origin"))
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc in own_hosts(request, services.settings):
+        # the chat frame, on this edge's origin, asks for the page it is on: the upstream keys identities by the
+        # requesting site (auth.rules.identity_site), and that site is the page's
+        origin = origin_of(grant.redirect_uri) or origin
+    headers = client_headers(client_of(request, services.settings.trusted_proxy_headers), origin)
     if cookies := identity_cookies_in(all_cookies(request)):
         headers["cookie"] = cookie_header(cookies)
     if authorization := request.headers.get("authorization"):

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core.agents import AgentCaller, AgentCore
 from ..protocol import agent as a
+from ..protocol.errors import ApiError
 from ..web.request import base_url
 from .dispatch import AGENT
 from .rtm import RtmConnection
@@ -16,10 +17,12 @@ PATHS = ["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"]
 
 
 class AgentConnection(RtmConnection):
-    __slots__ = ("caller",)
+    __slots__ = ("caller", "token")
     table = AGENT
     disconnect_action = "agent_disconnected"
     caller: AgentCaller
+    token: str
+    """The login's credential, checked again before every request (see ``handle``)."""
 
     @property
     def core(self) -> AgentCore:
@@ -34,6 +37,7 @@ class AgentConnection(RtmConnection):
     async def login(self, frame: Any, req: a.AgentLoginRequest) -> None:
         services = self.services
         org, agent = await services.access.agent(req.token)
+        self.token = req.token
         self.caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
                                   version=self.version, transport="rtm",  # type: ignore[arg-type]
                                   base_url=base_url(self.socket, services.settings.public_url),
@@ -44,17 +48,45 @@ class AgentConnection(RtmConnection):
         await services.bus.register(agent["id"], self)
         await services.bus.register_agents_feed(org, self)
         self.user_id = agent["id"]
+        if await self._current() is None:  # deleted while logging in: the bus's goodbye went out before we listened
+            self.respond_error(frame.name, frame.request_id, ApiError("authentication", "Invalid access token"))
+            self.disconnect("access_token_revoked")
+            return
         await services.presence.opened(org, agent["id"], self.conn_id)
         self.respond(frame, await self.core.login(self.caller, req))
         if req.customer_monitoring_level:
             await self.core.monitor_customers(self.caller_for(frame), req.customer_monitoring_level)
 
+    async def handle(self, frame: Any) -> None:
+        """Every request of a logged-in agent is decided with who they are now, not at login: a deleted agent, a
+        revoked or expired token is refused and the socket closed (a deletion also closes it through the bus, on
+        every worker), and a new role or new groups apply from the next request on."""
+        if self.user_id is not None and frame.name != "login":
+            agent = await self._current()
+            if agent is None:
+                self.respond_error(frame.name, frame.request_id, ApiError("authentication", "Invalid access token"))
+                self.disconnect("access_token_revoked")
+                return
+            self.caller.role = agent.get("role", "normal")
+        await super().handle(frame)
+
+    async def _current(self) -> dict[str, Any] | None:
+        """The agent as they are now; None when the login's token no longer names them (deleted, revoked, expired)."""
+        try:
+            return (await self.services.access.agent(self.token))[1]
+        except ApiError:
+            return None
+
     async def background(self) -> None:
-        """Keep this socket's entry fresh so other workers can tell it from a dead worker's."""
+        """Keep this socket's entry fresh so other workers can tell it from a dead worker's; and close it within a
+        heartbeat once its agent is gone, should the bus's goodbye have been lost (pub/sub delivers at most once)."""
         presence = self.services.presence
         while True:
             await asyncio.sleep(presence.heartbeat)
             if self.user_id is not None:
+                if await self._current() is None:
+                    self.disconnect("access_token_revoked")
+                    return
                 await presence.opened(self.caller.org, self.user_id, self.conn_id)
 
     async def closed(self) -> None:

@@ -34,6 +34,10 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     type_ = _STATUS_TYPES.get(status, "internal" if status >= 500 else "validation")
     message = exc.detail if status < 500 else "Internal server error"
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("retry-after", "allow")}
+    if status == 429 and not headers:
+        # Litestar's rate limiter says when its window resets (RateLimit-Reset, seconds): clients read Retry-After
+        reset = next((v for k, v in (exc.headers or {}).items() if k.lower() == "ratelimit-reset"), None)
+        headers = {"Retry-After": str(max(1, int(reset)))} if reset and reset.lstrip("-").isdigit() else {}
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
     return error_response(status, type_, message, headers=headers or None)

@@ -84,7 +84,8 @@ async def widget_frame(request: Request[Any, Any, Any], widget: Injected[Widget]
     group_of(config, query_int(request, "group_id"))
     page = widget.frame_page(config, language_for(config, request.headers.get("accept-language")))
     return _asset_response(request, page, "no-cache", {
-        "Content-Security-Policy": frame_csp(config, request.headers.get("host", ""), preview is not None),
+        "Content-Security-Policy": frame_csp(config, request.headers.get("host", ""), preview is not None,
+                                             request.query_params.get("origin")),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
     })

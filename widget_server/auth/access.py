@@ -13,13 +13,22 @@ decisions they make with the records they already read. Nothing else decides acc
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
 from ..core.licenses import Licenses
 from ..core.store import Store
 from ..protocol.errors import ApiError
-from .rules import ADMIN_ROLES, refuse_banned
+from .rules import (
+    ADMIN_ROLES,
+    agent_sees_customer,
+    agent_token_matches,
+    chat_agents,
+    chat_groups,
+    identity_site,
+    refuse_banned,
+)
 from .signing import AccessToken, BotToken, Signer
 from .throttle import AddressThrottle
 from .tokens import CustomerTokens, agent_credential
@@ -60,6 +69,12 @@ class Access:
         if config.allowed_origins and origin not in config.allowed_origins:
             raise ApiError("authorization", f"Origin {origin} is not allowed for this license")
 
+    async def identity_site(self, org: str, origin: str | None, own_hosts: set[str], claimed: str | None) -> str:
+        """The site a browser identity of this license is kept for (``rules.identity_site``): ``""`` for one
+        identity across the license's listed origins, else the requesting origin."""
+        config = await self._store.license_config(org)
+        return identity_site(config.allowed_origins, origin, own_hosts, claimed)
+
     # --- customers -----------------------------------------------------------------------------------------------
 
     async def customer(self, credential: str | None, org: str | None = None) -> AccessToken:
@@ -84,15 +99,18 @@ class Access:
             if claims is None or claims.exp < time.time():
                 raise ApiError("authentication", "Invalid or expired bot token")
             org, agent_id = claims.org, claims.bot
+            token_sha = None
         else:
             link = await self.licenses.agent_for_token(token)
             if link is None:
                 raise ApiError("authentication", "Invalid access token")
             org, agent_id = link["org"], link["agent_id"]
-        agents = await self._store.agents(org, [agent_id])
-        if agent_id not in agents:
+            token_sha = hashlib.sha256(token.encode()).hexdigest()  # type: ignore[union-attr]
+        agent = (await self._store.agents(org, [agent_id])).get(agent_id)
+        # a deleted agent's tokens end with the record; a re-created one's record names its new token only
+        if agent is None or (token_sha is not None and not agent_token_matches(agent, token_sha)):
             raise ApiError("authentication", "Invalid access token")
-        return org, agents[agent_id]
+        return org, agent
 
     async def acting_agent(self, org: str, agent: dict[str, Any], author: str | None) -> dict[str, Any]:
         """Who an Agent API request acts as: the agent, or with ``X-Author-Id`` (LiveChat's older way for a bot to
@@ -103,6 +121,16 @@ class Access:
         if agent.get("role") not in ADMIN_ROLES or bot is None or bot.get("type") != "bot":
             raise ApiError("authorization", "X-Author-Id must name a bot, and only administrators may use it")
         return bot
+
+    async def agent_acts_as_customer(self, org: str, agent: dict[str, Any], customer_id: str) -> None:
+        """An agent may hold a customer's token (the ``agent_token`` grant) only for a customer every chat of whom
+        they may read: such a token reads all of them (``rules.agent_sees_customer``)."""
+        chat_ids = [chat_id for chat_id, _ in await self._store.customer_chat_ids(customer_id)]
+        chats = [chat for chat in await self._store.chats(chat_ids) if chat] if chat_ids else []
+        mine = {int(g["id"]) for g in agent.get("groups", [])}
+        seen = [(chat_agents(chat), chat_groups(chat)) for chat in chats]
+        if not agent_sees_customer(agent.get("role", "normal"), agent["id"], mine, seen):
+            raise ApiError("authorization", "The customer has chats outside your groups")
 
     async def administrator(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
         """The agent of a Configuration API request: an owner or administrator."""

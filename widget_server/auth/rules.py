@@ -4,10 +4,27 @@ holds the request-time checks that read what they need)."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
+import msgspec
+
+from ..protocol.common import Access
 from ..protocol.errors import ApiError
 
 ADMIN_ROLES = frozenset({"owner", "administrator", "viceowner"})
+
+_agent_ids = msgspec.json.Decoder(list[str])
+_access = msgspec.json.Decoder(Access)
+
+
+def chat_agents(chat: dict[str, str]) -> list[str]:
+    """The agents in a chat, from its stored record."""
+    return _agent_ids.decode(chat["agent_ids"]) if chat.get("agent_ids") else []
+
+
+def chat_groups(chat: dict[str, str]) -> set[int]:
+    """The groups a chat belongs to, from its stored record (group 0 when it names none)."""
+    return set(_access.decode(chat["access"]).group_ids) if chat.get("access") else {0}
 
 
 def refuse_banned(until: int | None) -> None:
@@ -40,3 +57,42 @@ def may_attach_file(for_customer: bool, caller_id: str, uploader_id: str) -> boo
     """A customer attaches only files they uploaded; an agent any file uploaded to their license (they see its
     chats' files anyway, and ids are unguessable). The upload record's key binds it to the license."""
     return not for_customer or (bool(uploader_id) and uploader_id == caller_id)
+
+
+def agent_sees_customer(role: str, agent_id: str, agent_groups: set[int],
+                        chats: list[tuple[list[str], set[int]]]) -> bool:
+    """An administrator sees every customer; an agent a customer every chat of whom (its agents, its groups) they
+    see. What acts as a customer (a customer token from the ``agent_token`` grant) or changes one (a ban, new
+    details) reaches all of that customer's chats, so one chat in a group the agent is not in is enough to refuse."""
+    return role in ADMIN_ROLES or all(agent_sees_chat(role, agent_id, agents, groups, agent_groups)
+                                      for agents, groups in chats)
+
+
+def agent_token_matches(agent: dict, token_sha: str) -> bool:
+    """A personal access token works for the agent record it was made with: the record keeps its token's hash
+    (``token_sha``), so a deleted agent re-created with the same e-mail does not bring the old token back. Records
+    made before the hash was kept have none and keep working until they are re-created."""
+    kept = agent.get("token_sha")
+    return kept is None or kept == token_sha
+
+
+def identity_site(allowed_origins: list[str], origin: str | None, own_hosts: set[str], claimed: str | None) -> str:
+    """Which site a browser's identity (the ``__lc_*`` cookies) is kept for: ``""`` (one customer for the whole
+    license) when the license lists its origins (only its owner's sites get a token) or the request is no browser's
+    (no ``Origin``); else the requesting origin, so that a site that is not the license's, asking with the visitor's
+    cookies, gets a customer of its own instead of theirs. The chat frame runs on this server's own origin for the
+    page that embeds it, so a request from this server's own origin may name that page's origin (``claimed``; the
+    frame page may only be framed by it, see ``widget.service.frame_csp``)."""
+    if allowed_origins or origin is None:
+        return ""
+    if claimed and urlsplit(origin).netloc in own_hosts:
+        return origin_of(claimed) or origin
+    return origin
+
+
+def origin_of(url: str | None) -> str | None:
+    """``scheme://host[:port]`` of a URL, or None when it has none."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None

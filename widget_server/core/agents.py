@@ -18,7 +18,8 @@ from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
-from ..auth.rules import agent_sees_chat, archive_scope, may_act_for
+from ..auth.rules import (ADMIN_ROLES, agent_sees_chat, agent_sees_customer, archive_scope, chat_agents,
+                          chat_groups, may_act_for)
 from .archives import ArchiveQuery
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
@@ -157,6 +158,8 @@ class AgentCore(ChatBase):
         target = req.agent_id or caller.agent_id
         if not may_act_for(caller.role, caller.agent_id, target):
             raise ApiError("authorization", "Only administrators may log other agents out")
+        if target not in await self.store.agents(caller.org, [target]):  # (agent ids are unique across licenses)
+            raise ApiError("validation", f"agent_id: no agent {target} in this license")
         await self._set_status(caller, target, "offline")
         await self.bus.publish([target], "agent_disconnected", a.AgentDisconnected(reason="agent_logged_out_remotely"))
         return _EMPTY
@@ -271,7 +274,7 @@ class AgentCore(ChatBase):
         customer = await self.store.customer(customers[0])
         if customer is None or customer.get("org") != caller.org:
             raise ApiError("validation", "chat.users: no such customer in this license")
-        group_ids = await self._group_ids(caller, spec.access)
+        group_ids = await self._own_groups(caller, spec.access)
         access = Access(group_ids=group_ids)
         thread = spec.thread or c.InitialThread()
         chat_id = short_id()
@@ -299,6 +302,25 @@ class AgentCore(ChatBase):
         await self.router.done(caller.org, operation)
         event_ids = [e.id for e in events] if events else None
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id, event_ids=event_ids)  # type: ignore[arg-type]
+
+    async def _own_groups(self, caller: AgentCaller, access: Access | None) -> list[int]:
+        """The groups a chat the agent starts or resumes goes to: those asked for (else the license's default, or
+        else the agent's first group), each of which a non-administrator must be in: an agent puts chats only where
+        they work."""
+        if caller.role in ADMIN_ROLES:
+            return await self._group_ids(caller, access)
+        mine = [int(g["id"]) for g in (await self._me(caller)).get("groups", [])]
+        if access is None or not access.group_ids:
+            access = Access(group_ids=[caller.group_id if caller.group_id in mine or not mine else mine[0]])
+        group_ids = await self._group_ids(caller, access)
+        if not set(group_ids) <= set(mine):
+            raise ApiError("authorization", "Agents may only put chats in their own groups")
+        return group_ids
+
+    async def resume_chat(self, caller: AgentCaller, req: a.AgentResumeChatRequest) -> c.ResumeChatResponse:  # type: ignore[override]
+        if req.chat.access is not None:
+            await self._own_groups(caller, req.chat.access)
+        return await super().resume_chat(caller, req)
 
     async def add_user_to_chat(self, caller: AgentCaller, req: a.AddUserToChatRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.chat_id)
@@ -517,6 +539,19 @@ class AgentCore(ChatBase):
             raise ApiError("not_found", "Customer not found")
         return rec
 
+    async def _customer_to_change(self, caller: AgentCaller, customer_id: str) -> dict[str, str]:
+        """A customer the agent may change (details, a ban): one of the license every chat of whom they see, as an
+        administrator sees them all (``rules.agent_sees_customer``). Visitors without chats are anyone's."""
+        rec = await self._customer_of_license(caller, customer_id)
+        if caller.role not in ADMIN_ROLES:
+            chat_ids = [chat_id for chat_id, _ in await self.store.customer_chat_ids(customer_id)]
+            chats = [chat for chat in await self.store.chats(chat_ids) if chat] if chat_ids else []
+            mine = {g["id"] for g in (await self._me(caller)).get("groups", [])}
+            if not agent_sees_customer(caller.role, caller.agent_id, mine,
+                                       [(chat_agents(chat), chat_groups(chat)) for chat in chats]):
+                raise ApiError("authorization", "The customer has chats outside your groups")
+        return rec
+
     async def get_customer(self, caller: AgentCaller, req: a.GetCustomerRequest) -> Customer:  # type: ignore[override]
         """The customer with what agents also see: statistics, the current visit (pages, referrer, location), online
         and chat state. A visitor the tracker knows is a customer even before it has a customer record."""
@@ -526,7 +561,7 @@ class AgentCore(ChatBase):
         return customer
 
     async def update_customer(self, caller: AgentCaller, req: a.AgentUpdateCustomerRequest) -> c.Empty:  # type: ignore[override]
-        await self._customer_of_license(caller, req.id)
+        await self._customer_to_change(caller, req.id)
         fields = {k: v for k, v in (("name", req.name), ("email", req.email), ("avatar", req.avatar)) if v is not None}
         if req.session_fields is not None:
             fields["session_fields"] = msgspec.json.encode(req.session_fields).decode()
@@ -540,7 +575,7 @@ class AgentCore(ChatBase):
         return _EMPTY
 
     async def ban_customer(self, caller: AgentCaller, req: a.BanCustomerRequest) -> c.Empty:
-        await self._customer_of_license(caller, req.id)
+        await self._customer_to_change(caller, req.id)
         until = int(time.time()) + req.ban.days * 86400 if req.ban.days else 0
         await self.store.update_customer(req.id, {"banned_until": str(until or 2**40)})
         await self.store.keep_customer(req.id)  # (a visitor's record expires while they are away; a ban must not)

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from .. import keys
+from ..protocol import agent as a
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
@@ -19,6 +20,7 @@ from ..protocol.config import Appearance, FormSetting, Group
 from ..protocol.errors import ApiError
 from .chats import check_depth
 from .ids import uuid_id
+from .bus import Bus
 from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
 from ..auth.signing import BotToken, Signer
@@ -39,8 +41,9 @@ class AdminCaller:
 
 
 class ConfigurationCore:
-    def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer) -> None:
+    def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer, bus: Bus) -> None:
         self.store = store
+        self.bus = bus
         self.router = router
         self.webhooks = webhooks
         self.signer = signer
@@ -67,12 +70,15 @@ class ConfigurationCore:
         if not await self.store.r.set(keys.agent_account(req.id), caller.org, nx=True):
             raise ApiError("already_exists", f"Agent {req.id} already exists")
         token = secrets.token_urlsafe(32)
+        token_sha = hashlib.sha256(token.encode()).hexdigest()
+        # the record names its token (auth.rules.agent_token_matches): an older token of a deleted agent of the same
+        # e-mail does not work for this one
         agent = {"id": req.id, "name": req.name, "role": req.role, "type": "agent",
                  "max_chats_count": req.max_chats_count, "groups": msgspec.to_builtins(groups),
-                 "job_title": req.job_title, "avatar": req.avatar_path, "created_at": now_rfc3339()}
+                 "job_title": req.job_title, "avatar": req.avatar_path, "created_at": now_rfc3339(),
+                 "token_sha": token_sha}
         await self.store.save_agent(caller.org, agent)
-        await self.store.r.hset(keys.agent_token(hashlib.sha256(token.encode()).hexdigest()),
-                                mapping={"agent_id": req.id, "org": caller.org})
+        await self.store.r.hset(keys.agent_token(token_sha), mapping={"agent_id": req.id, "org": caller.org})
         await self._apply_membership(caller.org, agent, [])
         return cf.CreateAgentResponse(id=req.id, personal_access_token=token)
 
@@ -114,6 +120,7 @@ class ConfigurationCore:
                 agent[key] = value
         await self.store.save_agent(caller.org, agent)
         await self._apply_membership(caller.org, agent, previous)
+        # (open sockets of the agent re-read their role and groups with every request: api/agent_rtm.py)
         return _EMPTY
 
     async def delete_agent(self, caller: AdminCaller, req: cf.AgentIdRequest) -> c.Empty:
@@ -130,7 +137,11 @@ class ConfigurationCore:
             p.hdel(keys.agents(org), agent["id"])
             p.delete(keys.agent_account(agent["id"]))
             await p.execute()
-        # its personal access tokens stop working: authentication requires the agent record
+        # its personal access token is revoked (authentication also requires the agent record, and a re-created
+        # record names its own token), and its sockets on every worker close now
+        if agent.get("token_sha"):
+            await self.store.r.delete(keys.agent_token(agent["token_sha"]))
+        await self.bus.publish([agent["id"]], "agent_disconnected", a.AgentDisconnected(reason="agent_deleted"))
 
     # --- groups --------------------------------------------------------------------------------------------------
 

@@ -100,7 +100,8 @@ class UpstreamVisitors:
                       client=browser.client, credential=f"Bearer {token}", origin=browser.origin)
 
     async def arrive(self, browser: Browser, org: str, group: int, site: SiteConfig,
-                     stored_cst: str | None) -> Arrival:
+                     stored_cst: str | None, identity_site: str = "") -> Arrival:
+        # (identity_site is not used: the upstream's accounts service keys identities, and gets the page's Origin)
         cookies = identity_cookies_in(browser.cookies)
         if not cookies and stored_cst:
             cookies = self._signer.unsign("ucst", stored_cst, dict[str, str]) or {}

@@ -47,7 +47,7 @@ class LocalVisitors:
         return self._keyring.signer
 
     async def arrive(self, browser: Browser, org: str, group: int, site: SiteConfig,
-                     stored_cst: str | None) -> Arrival:
+                     stored_cst: str | None, identity_site: str = "") -> Arrival:
         """From the identity cookie (or the stored ``cst``, else new), or the site's verified ``user_id``; the site's
         customer data is stored with them."""
         signer, secret = self._signer, self._keyring.secret
@@ -56,7 +56,8 @@ class LocalVisitors:
         if browser_id is None:  # a new visitor makes a customer record: a budget per address (``too_many_requests``)
             self._new_visitors.take(browser.client.ip)
             browser_id = new_browser_id()
-        cid = customer_id_for(secret, org, browser_id, "*")
+        # (the same scope as the accounts endpoint's cookie grant, so the loader and the JS SDK on one page agree)
+        cid = customer_id_for(secret, org, browser_id, f"*\0{identity_site}" if identity_site else "*")
         if site.user_id:
             expected = identity_hash(await self._licenses.identity_secret(org), site.user_id)
             if site.user_hash and hmac.compare_digest(expected, site.user_hash.lower()):

@@ -7,6 +7,7 @@ assets, the frame's configuration and the RTM socket."""
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import quote
 
@@ -55,8 +56,21 @@ def language_for(config: LicenseConfig, accept_language: str | None, explicit: s
     return negotiate(accept_language, config.language)
 
 
-def frame_csp(config: LicenseConfig, host: str, preview: bool = False) -> str:
-    ancestors = "'self'" if preview else " ".join(config.allowed_origins) if config.allowed_origins else "*"
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+
+
+def frame_csp(config: LicenseConfig, host: str, preview: bool = False, embedder: str | None = None) -> str:
+    """The frame page's policy. Who may frame it: the wizard's preview only this server; the license's listed
+    origins; else the page the frame was made for (the loader names it in ``origin=``): the frame acts for that
+    page's site (its visitor identity, ``auth.rules.identity_site``), so no other site may show it."""
+    if preview:
+        ancestors = "'self'"
+    elif config.allowed_origins:
+        ancestors = " ".join(config.allowed_origins)
+    elif embedder and _ORIGIN.fullmatch(embedder):
+        ancestors = embedder
+    else:
+        ancestors = "*"
     return (f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
             f"connect-src 'self' ws://{host} wss://{host}; font-src 'self'; media-src 'self' blob:; "
             f"frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'")
@@ -166,7 +180,9 @@ class Widget:
                 active_chat=True if invited else None,
             ), []
 
-        arrival = await self.visitors.arrive(browser, org, group, req.cfg, req.cst)
+        # the page's site keeps an identity of its own unless the license lists its sites (auth.rules.identity_site)
+        site = await access.identity_site(org, browser.origin, browser.own_hosts, None)
+        arrival = await self.visitors.arrive(browser, org, group, req.cfg, req.cst, site)
         activity = None if preview else await self.tracker.page_view(
             org, arrival.customer_id, req.url, req.title, req.referrer, client.user_agent, client.ip, client.geo)
         online = await self.online(org, group, preview)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from litestar.datastructures import Cookie
 
@@ -43,6 +44,14 @@ class Browser:
     @property
     def origin(self) -> str | None:
         return self._request.headers.get("origin")
+
+    @property
+    def own_hosts(self) -> set[str]:
+        """The host names this server answers as (the request's ``Host``, the public URL's)."""
+        hosts = {self._request.headers.get("host", "")}
+        if self._public_url:
+            hosts.add(urlsplit(self._public_url).netloc)
+        return hosts - {""}
 
     @property
     def client(self) -> ClientInfo:
@@ -103,8 +112,9 @@ class Visitors(Protocol):
     """How long a worker may reuse ``group_online``'s answer (every page view and heartbeat asks)."""
 
     async def arrive(self, browser: Browser, org: str, group: int, site: SiteConfig,
-                     stored_cst: str | None) -> Arrival:
-        """A page load: the visitor's identity and token; ``customer_banned`` for a banned visitor."""
+                     stored_cst: str | None, identity_site: str = "") -> Arrival:
+        """A page load: the visitor's identity and token; ``customer_banned`` for a banned visitor. ``identity_site``
+        is the site the browser's identity is kept for (``auth.rules.identity_site``; ``""``: the whole license)."""
         ...
 
     def renewed(self, claims: AccessToken, group: int) -> str | None:

@@ -892,7 +892,8 @@ function tokenFromHost() {
 
 async function renewToken() {
   // the token expired (a tab that slept for hours): the page's loader holds a fresh one (its heartbeats renew it,
-  // for the same visitor however identified); failing that, the browser's identity cookie
+  // for the same visitor however identified); failing that, the browser's identity cookie, kept for the page's site
+  // (redirect_uri: the server keys identities by the embedding page's origin, and only this frame may name it)
   const fresh = await tokenFromHost();
   if (fresh && fresh !== token) {
     saveToken(fresh);
@@ -900,7 +901,7 @@ async function renewToken() {
   }
   try {
     const r = await fetch("/v2/customer/token", { method: "POST", credentials: "include",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ grant_type: "cookie", organization_id: ORG }) });
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ grant_type: "cookie", organization_id: ORG, redirect_uri: HOST_ORIGIN || undefined }) });
     const body = await r.json();
     if (body.access_token) saveToken(body.access_token);
   } catch (e) { /* retried on the next reconnection */ }
