@@ -134,12 +134,14 @@ class _BodyLeft:
     405 (no handler runs), a guard's or the rate limiter's refusal, a handler that refuses before it reads. Draining
     after the call, not before the answer, lets the answer go out at once: the connection is kept all the same."""
 
-    __slots__ = ("receive", "read", "done")
+    __slots__ = ("receive", "read", "done", "status")
 
     def __init__(self, receive: Any) -> None:
         self.receive = receive
         self.read = 0
         self.done = False
+        self.status = 0
+        """The status the app answered with."""
 
     async def __call__(self) -> dict[str, Any]:
         message = await self.receive()
@@ -382,8 +384,15 @@ class FastAssets:
                 # what the app leaves unread of the body is read and dropped before the request ends, so the connection
                 # survives an answer given without reading it (``_BodyLeft``)
                 body = _BodyLeft(receive)
-                await self.app(scope, body, send)
-                await body.drop_rest(self._body_limit)
+
+                async def noting_status(message: dict[str, Any]) -> None:
+                    if message["type"] == "http.response.start":
+                        body.status = message["status"]
+                    await send(message)
+
+                await self.app(scope, body, noting_status)
+                if body.status != 413:  # a body refused as too large is not read on: the connection is closed
+                    await body.drop_rest(self._body_limit)
                 return
             await self.app(scope, receive, send)
         finally:
