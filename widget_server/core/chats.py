@@ -51,7 +51,7 @@ def _read_last_event(raw: bytes) -> LastEvent | None:
     """A chat's stored last event of one type as served (``limits.readable``); None when it cannot be read."""
     try:
         return readable(_last_event_decoder.decode(raw))
-    except (RecursionError, msgspec.DecodeError, msgspec.ValidationError):
+    except RecursionError:
         return None
 
 

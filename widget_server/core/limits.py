@@ -25,7 +25,9 @@ log = logging.getLogger("widget_server.limits")
 
 _props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _event_decoder = msgspec.json.Decoder(Event)
-_UNREADABLE = (RecursionError, msgspec.DecodeError, msgspec.ValidationError)
+_UNREADABLE = RecursionError
+"""What nesting too deep for msgspec raises. Anything else a stored value fails with (not JSON, a wrong shape) is a
+bug or a corruption to hear about (an ``internal`` error, logged), not a client's doing."""
 
 
 def check_request(request: Any, settings: Settings) -> None:
@@ -78,13 +80,14 @@ def too_deep(value: Any, limit: int = MAX_READABLE_DEPTH) -> bool:
 
 
 def read_properties(raw: str | bytes | None, where: str = "properties") -> dict[str, dict[str, Any]]:
-    """Stored properties as served: a value too deep to serve is left out (and logged), never an exception."""
+    """Stored properties as served: a value too deep to serve is left out (and logged) instead of failing the answer
+    with a RecursionError."""
     if not raw:
         return {}
     try:
         props = _props_decoder.decode(raw)
     except _UNREADABLE:
-        log.warning("unreadable stored %s (%d bytes) served as {}", where, len(raw))
+        log.warning("stored %s (%d bytes) too deep to decode: served as {}", where, len(raw))
         return {}
     if not too_deep(props):
         return props
@@ -119,14 +122,15 @@ def readable(value: Any) -> Any:
 
 
 def read_event(raw: bytes | str) -> Event:
-    """A stored event as served (``readable``). One that cannot be decoded at all becomes an agents-only custom
+    """A stored event as served (``readable``). One nested too deep to decode at all becomes an agents-only custom
     event that keeps its id, so a thread still lists and pages."""
     try:
         return readable(_event_decoder.decode(raw))
     except _UNREADABLE:
         data = raw.encode() if isinstance(raw, str) else raw
         event_id = data[7:data.find(b'"', 7)].decode(errors="replace") if data.startswith(b'{"id":"') else None
-        log.warning("unreadable stored event %s (%d bytes) served as an empty custom event", event_id, len(data))
+        log.warning("stored event %s (%d bytes) too deep to decode: served as an empty custom event", event_id,
+                    len(data))
         return Custom(id=event_id, visibility="agents", recipients="agents")
 
 
