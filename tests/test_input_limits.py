@@ -140,7 +140,11 @@ async def test_too_many_values_or_a_too_long_string_in_a_free_form_field_is_refu
 
 async def test_agents_get_the_same_free_form_limits_on_web_and_rtm(customer, admin):
     chat_id, thread_id, _ = await _chat_with_message(customer)
+    await customer.ok("deactivate_chat", {"id": chat_id})  # so resume_chat reaches its checks
+    rich = {"type": "rich_message", "template_id": "cards", "elements": [{"title": "t", "ecommerce": {"x": deep(40)}}]}
     payloads = [("send_event", {"chat_id": chat_id, "event": {"type": "custom", "content": deep(TOO_DEEP)}}),
+                ("send_event", {"chat_id": chat_id, "event": rich, "attach_to_last_thread": True}),
+                ("resume_chat", {"chat": {"id": chat_id, "properties": {"ns": {"k": deep(TOO_DEEP)}}}}),
                 ("update_chat_properties", {"id": chat_id, "properties": {"ns": {"k": deep(TOO_DEEP)}}}),
                 ("update_thread_properties", {"chat_id": chat_id, "thread_id": thread_id,
                                               "properties": {"ns": {"k": deep(TOO_DEEP)}}})]
