@@ -391,3 +391,14 @@ async def test_a_chunked_body_is_refused_as_soon_as_it_crosses_the_limit(small, 
     answer = await asyncio.to_thread(_raw_post, small, org, "Transfer-Encoding: chunked\r\n", parts)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"entity_too_large" in answer
+
+
+async def test_the_loader_s_visit_call_with_a_value_nested_1000_levels_deep_is_a_validation_error(server, org):
+    """(Found by the widget fuzz: the fast path's look at the call's type raised RecursionError, a 500.)"""
+    body = '{"type":"visit","cfg":' + deep_json(990) + ',"url":"https://shop.example/"}'
+    customer = CustomerClient(server.url, org)
+    try:
+        r = await customer.http.post("/v1/widget/visit", content=body, headers={"Content-Type": "text/plain"})
+    finally:
+        await customer.aclose()
+    assert r.status_code == 400 and r.json()["error"]["type"] == "validation", r.text[:300]
