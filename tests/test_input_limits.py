@@ -112,7 +112,7 @@ async def test_a_too_deep_value_in_any_free_form_field_is_refused_over_web_and_r
 
 
 async def test_real_payloads_within_the_limits_are_stored_as_sent(customer):
-    chat_id, thread_id, event_id = await _chat_with_message(customer)
+    chat_id, _, _ = await _chat_with_message(customer)
     value = deep(DEEP_OK, "leaf")
     await customer.ok("update_chat_properties", {"id": chat_id, "properties": {"ns": {"k": value}}})
     sent = await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "custom", "content": value}})
