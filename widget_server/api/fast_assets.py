@@ -134,14 +134,12 @@ class _BodyLeft:
     405 (no handler runs), a guard's or the rate limiter's refusal, a handler that refuses before it reads. Draining
     after the call, not before the answer, lets the answer go out at once: the connection is kept all the same."""
 
-    __slots__ = ("receive", "read", "done", "status")
+    __slots__ = ("receive", "read", "done")
 
     def __init__(self, receive: Any) -> None:
         self.receive = receive
         self.read = 0
         self.done = False
-        self.status = 0
-        """The status the app answered with."""
 
     async def __call__(self) -> dict[str, Any]:
         message = await self.receive()
@@ -384,15 +382,8 @@ class FastAssets:
                 # what the app leaves unread of the body is read and dropped before the request ends, so the connection
                 # survives an answer given without reading it (``_BodyLeft``)
                 body = _BodyLeft(receive)
-
-                async def noting_status(message: dict[str, Any]) -> None:
-                    if message["type"] == "http.response.start":
-                        body.status = message["status"]
-                    await send(message)
-
-                await self.app(scope, body, noting_status)
-                if body.status != 413:  # a body refused as too large is not read on: the connection is closed
-                    await body.drop_rest(self._body_limit)
+                await self.app(scope, body, send)
+                await body.drop_rest(self._body_limit)
                 return
             await self.app(scope, receive, send)
         finally:

@@ -36,7 +36,10 @@ def is_secure(request: Any) -> bool:
 async def read_body(request: Any, limit: int) -> bytes:
     """The request body, refused with ``entity_too_large`` as soon as it is known to be over ``limit`` bytes: from
     its ``Content-Length`` before reading anything, else once the chunks read add up to more. (Litestar's
-    ``request.body()`` would buffer up to the app-wide limit, which uploads set at 10 MB, before any check.)"""
+    ``request.body()`` would buffer up to the app-wide limit, which uploads set at 10 MB, before any check.) The
+    answer goes out at once; what the client still sends is read and dropped after it, up to that app-wide limit
+    (``api/fast_assets.py``, ``_BodyLeft``), so a client that writes its whole body before reading gets the answer
+    instead of a reset."""
     too_large = ApiError("entity_too_large", f"Request body is larger than {limit} bytes")
     length = request.headers.get("content-length")
     if length is not None and length.strip().isdigit() and int(length) > limit:
