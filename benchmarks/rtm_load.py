@@ -690,9 +690,12 @@ class Ours(Stack):
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+        # every simulated customer is 127.0.0.1 and writes far faster than a person: no request or write limits
         env.update({"WIDGET_VALKEY_URL": self.valkey.connection_url, "WIDGET_RATE_LIMIT_PER_MINUTE": "1000000000",
                     "WIDGET_NEW_VISITORS_PER_MINUTE": "1000000000", "WIDGET_TRACKING_CALLS_PER_MINUTE": "1000000000",
-                    "WIDGET_TOKEN_GRANTS_PER_MINUTE": "1000000000", "WIDGET_LOG_LEVEL": "warning"})
+                    "WIDGET_TOKEN_GRANTS_PER_MINUTE": "1000000000",
+                    "WIDGET_CUSTOMER_EVENTS_PER_MINUTE": "1000000000", "WIDGET_ADDRESS_EVENTS_PER_MINUTE": "1000000000",
+                    "WIDGET_LOG_LEVEL": "warning"})
         return env
 
     async def start(self, workers: int = 1) -> None:

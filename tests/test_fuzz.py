@@ -18,7 +18,12 @@ The failures these properties found are pinned down at the end of the file as pl
 
 Payload documents carry markers that are resolved per example: ``@own_chat`` … ``@victim_event`` (ids),
 and encode-time macros that would be slow or impossible to build as Python values: ``@deep:<n>:<l|o>`` (n levels
-of nested arrays/objects), ``@huge:<n>`` (an n-character string), ``@bad_utf8`` (a string with invalid UTF-8).
+of nested arrays/objects), ``@huge:<n>`` (an n-character string), ``@bad_utf8`` (a string with invalid UTF-8),
+``@wide:<n>`` (an array of n zeros).
+
+Free-form fields (issue 17): deep, huge and wide values in every free-form field of every storing action, over Web
+and RTM; afterwards an agent still logs in and lists, reads and finds the chats (a value stored too deep once locked
+agents out: RecursionError on every read).
 """
 
 from __future__ import annotations
@@ -426,7 +431,7 @@ def rtm_frame(draw: st.DrawFn) -> dict:
 
 # --- encoding -----------------------------------------------------------------------------------------------------
 
-_MACRO = re.compile(rb'"@(deep:(\d+):([lo])|huge:(\d+)|bad_utf8)"')
+_MACRO = re.compile(rb'"@(deep:(\d+):([lo])|huge:(\d+)|bad_utf8|wide:(\d+))"')
 
 
 def _expand(m: re.Match) -> bytes:
@@ -435,6 +440,8 @@ def _expand(m: re.Match) -> bytes:
         return b"[" * n + b"]" * n if m.group(3) == b"l" else b'{"a":' * n + b"0" + b"}" * n
     if m.group(4):
         return b'"' + b"x" * int(m.group(4)) + b'"'
+    if m.group(5):
+        return b"[" + b",".join([b"0"] * int(m.group(5))) + b"]"
     return b'"\xff\xfe\xc3("'
 
 
@@ -819,6 +826,142 @@ async def test_rtm_socket_survives_random_and_mutated_frames(world: World, frame
     finally:
         await peer.ws.close()
     await world.check_after(me, where)
+
+
+# --- free-form fields: deep, huge and wide values, and the agents afterwards -------------------------------------
+
+FREE_FORM_KEYS = frozenset({"content", "properties", "answer", "answers", "ecommerce", "omnichannel",
+                            "customer_side_storage", "session_fields", "text_vars", "pushes"})
+"""Where a request's type leaves the JSON open (or nearly: session fields are a list of string maps)."""
+FREE_FORM_EXTRA_TEMPLATES: dict[str, list[dict]] = {
+    "send_event": [{"chat_id": "@own_chat", "event": {"type": "rich_message", "template_id": "cards", "elements": [
+        {"title": "t", "ecommerce": {"cart": [{"sku": "A"}]}, "buttons": [{"text": "b", "value": "v"}]}]}}],
+    "send_rich_message_postback": [{**OWN_EVENT_REF, "postback": {"id": "y", "toggled": True,
+                                                                  "ecommerce": {"cart": [1]}}}],
+    "login": [{"token": "Bearer @token", "customer_side_storage": {"a": {"b": [1]}},
+               "customer": {"session_fields": [{"a": "b"}]}}],
+}
+FREE_FORM_ACTIONS = sorted(a for a in CUSTOMER_ACTIONS if a != "login" and any(
+    p and set(map(str, p)) & FREE_FORM_KEYS
+    for t in TEMPLATES[a] + FREE_FORM_EXTRA_TEMPLATES.get(a, []) for p in _paths(t)))
+FREE_FORM_CASES = [(a, t) for a in FREE_FORM_ACTIONS for t in ("web", "rtm") if t in CUSTOMER_ACTIONS[a].transports]
+FREE_FORM_CASES.append(("login", "rtm"))
+
+free_form_values = st.one_of(
+    st.sampled_from([33, 40, 200, 990, 1500, 100_000]).flatmap(
+        lambda n: st.sampled_from([f"@deep:{n}:l", f"@deep:{n}:o"])),
+    st.sampled_from(["@huge:16385", "@huge:70000", "@wide:10001", "@wide:30000"]),
+    st.sampled_from([{"k": "@deep:990:l"}, ["@deep:990:o"], {"ns": {"k": "@deep:990:l"}}]),
+    json_values,
+)
+
+
+@st.composite
+def free_form_payload(draw: st.DrawFn, action: str) -> Any:
+    """A valid payload of ``action`` with some of its free-form spots (at or below a free-form key) replaced by
+    deep, huge or wide values; a value of a valid shape nested deep is what a store would keep."""
+    template = copy.deepcopy(draw(st.sampled_from(TEMPLATES[action] + FREE_FORM_EXTRA_TEMPLATES.get(action, []))))
+    spots = [p for p in _paths(template) if any(k in FREE_FORM_KEYS for k in p if isinstance(k, str))]
+    assume(spots)
+    chosen = draw(st.lists(st.sampled_from(spots), min_size=1, max_size=3, unique=True))
+    for path in sorted(chosen, key=len, reverse=True):  # deepest first: a parent replaced later wins
+        _set(template, path, draw(free_form_values))
+    return template
+
+
+@pytest.fixture
+async def agent(world: World, valkey):
+    """An administrator of the world's license (sees every chat)."""
+    from widget_server.bootstrap import create_agent
+
+    email = f"fuzz-admin-{secrets.token_hex(4)}@example.com"
+    creds = await create_agent(valkey, world.org, email, "Ada", "administrator")
+    return email, creds["personal_access_token"]
+
+
+SERVED_MAX_DEPTH = 45
+"""How deep a chat as served may nest: the limit on a free-form value (32) below its place in the chat."""
+
+
+def check_served_within_limits(body: bytes, where: str) -> None:
+    """What the server accepted is within the free-form limits when it is served back: not nested deeper than
+    ``SERVED_MAX_DEPTH``, no string over 16384 characters, at most 10000 values."""
+    try:
+        doc = json.loads(body)
+    except RecursionError:
+        doc = None
+    assert doc is not None, f"{where}: the chat as served nests too deep to parse"
+    depth_ok = not _deeper_than(doc, SERVED_MAX_DEPTH)
+    assert depth_ok, f"{where}: the chat as served nests deeper than {SERVED_MAX_DEPTH} levels"
+    stack, values, longest = [doc], 0, 0
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            values += len(value)
+            longest = max([longest, *map(len, value)])
+            stack += value.values()
+        elif isinstance(value, list):
+            values += len(value)
+            stack += value
+        elif isinstance(value, str):
+            longest = max(longest, len(value))
+    assert values <= 10_000 and longest <= 16_384, f"{where}: served {values} values, a string of {longest}"
+
+
+async def check_agents_still_work(world: World, agent: tuple[str, str], chat_id: str, where: str) -> None:
+    """An agent logs in over RTM (login lists the chats), lists chats and archives and reads the fuzzer's chat,
+    which holds nothing over the free-form limits."""
+    _, token = agent
+    ws = await websockets.connect(f"{world.server.ws_url}/v3.6/agent/rtm/ws", max_size=None)
+    try:
+        peer = RtmPeer(ws, where)
+        login = await peer.request("login", {"token": f"Bearer {token}", "away": True})
+        assert login["success"], f"{where}: agent login failed afterwards: {login!r:.500}"
+        listed = await peer.request("list_chats", {"limit": 100})
+        assert listed["success"], f"{where}: agent list_chats failed afterwards: {listed!r:.500}"
+    finally:
+        await ws.close()
+    headers = {"Authorization": f"Bearer {token}"}
+    for action, payload in (("get_chat", {"chat_id": chat_id}), ("list_archives", {}), ("list_chats", {})):
+        r = await world.post(where, f"/v3.6/agent/action/{action}", json=payload, headers=headers)
+        assert r.status_code == 200, f"{where}: agent {action} failed afterwards: HTTP {r.status_code} {r.text[:300]}"
+        if action == "get_chat":
+            check_served_within_limits(r.content, where)
+
+
+@pytest.mark.parametrize(("action", "transport"), FREE_FORM_CASES)
+@settings(FUZZ, max_examples=4)
+@given(data=st.data())
+async def test_deep_huge_and_wide_free_form_values_never_fail_and_never_lock_agents_out(
+        world: World, agent: tuple[str, str], action: str, transport: str, data: st.DataObject):
+    me = await world.new_fuzzer()
+    if action in ("resume_chat",):  # reach the free-form fields: a chat that may be resumed
+        await world.ok(me, "deactivate_chat", {"id": me.chat})
+    payload = data.draw(free_form_payload(action), label="payload")
+    body = encode(payload, world.ids(me))
+    where = f"{transport} {action} ({len(body)} bytes: {body[:200]!r})"
+    if transport == "web":
+        r = await world.post(where, world.url(action), params={"organization_id": world.org}, content=body,
+                             headers={"Authorization": f"Bearer {me.token}", "Content-Type": "application/json"})
+        check_web_response(r, where)
+    else:
+        frame = b'{"action":"%s","request_id":"ff","payload":%s}' % (action.encode(), body)
+        if action == "login":
+            ws = await websockets.connect(
+                f"{world.server.ws_url}/v3.6/customer/rtm/ws?organization_id={world.org}", max_size=None)
+            peer = RtmPeer(ws, where)
+        else:
+            peer = await RtmPeer.open(world, me, "3.6", where)
+        try:
+            await peer.send(frame.decode())
+            reply = await peer.next_response()
+            event(f"rtm {action} " + ("success" if reply["success"] else reply["payload"]["error"]["type"]))
+            if action != "login" or not reply["success"]:
+                assert (await peer.request("ping"))["success"], where
+        finally:
+            await peer.ws.close()
+    await world.check_own_data_readable(me, where)
+    await check_agents_still_work(world, agent, me.chat, where)
 
 
 # --- what the fuzzing found, pinned down -------------------------------------------------------------------------

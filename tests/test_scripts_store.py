@@ -50,7 +50,7 @@ async def _chat_with_thread(valkey, active: bool = True, **fields: str) -> tuple
 async def test_append_events_gives_concurrent_appends_distinct_ids_in_one_sequence(valkey):
     """Two workers appending to one thread at once never hand out the same event id: the sequence number, the event
     and the chat's last event per type are written together."""
-    append = scripts.register(valkey, "append_events")
+    append = scripts.register(valkey, "append_events", CHAT_MAX_EVENTS=1000)
     chat, tid = await _chat_with_thread(valkey)
     firsts = await asyncio.gather(*(
         append(keys=_thread_keys(chat, tid), args=[tid, "active", 1000 + i, "message", f'{{"text":"{i}"}}', "1"])
@@ -72,7 +72,7 @@ async def test_append_events_gives_concurrent_appends_distinct_ids_in_one_sequen
 
 
 async def test_append_events_refuses_a_missing_or_ended_thread_and_writes_nothing(valkey):
-    append = scripts.register(valkey, "append_events")
+    append = scripts.register(valkey, "append_events", CHAT_MAX_EVENTS=1000)
     chat, tid = await _chat_with_thread(valkey, active=False)
     with pytest.raises(ResponseError, match="thread_not_found"):
         await append(keys=_thread_keys(chat, "nope"), args=["nope", "any", 1, "message", "{}", "1"])
@@ -85,7 +85,7 @@ async def test_append_events_refuses_a_missing_or_ended_thread_and_writes_nothin
 async def test_send_event_stores_then_publishes_to_who_may_see_it_in_event_order(valkey):
     """A message is checked, stored and pushed in one step: concurrent messages of a chat reach every subscriber in
     the order of their ids, and a private event reaches the agents only."""
-    send = scripts.register(valkey, "send_event")
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
     chat, tid = await _chat_with_thread(valkey)
     pubsub = valkey.pubsub()
     await pubsub.subscribe(keys.user_channel("cust"), keys.user_channel("a@x"))
@@ -114,7 +114,7 @@ async def test_send_event_stores_then_publishes_to_who_may_see_it_in_event_order
 
 
 async def test_send_event_refuses_who_may_not_write_and_a_chat_without_a_thread(valkey):
-    send = scripts.register(valkey, "send_event")
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
     chat, tid = await _chat_with_thread(valkey)
     k = _send_keys(chat)
 
@@ -139,7 +139,7 @@ async def test_send_event_with_a_custom_id_stores_it_once(valkey):
     """A client that lost the answer sends the same message again with the same custom_id, even many times at once:
     it is stored and published once, and every try gets the stored event's id. Another author may use the same
     custom_id, the custom ids live as long as the chat, and a retry still gets its id after the thread closed."""
-    send = scripts.register(valkey, "send_event")
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
     chat, tid = await _chat_with_thread(valkey)
     await valkey.expire(keys.chat(chat), 3600)  # a chat with a lifetime
     pubsub = valkey.pubsub()
@@ -176,7 +176,7 @@ async def test_send_event_with_a_custom_id_stores_it_once(valkey):
 async def test_send_event_keeps_a_stored_event_in_the_webhook_outbox_in_the_same_step(valkey):
     """The event and the outbox entry that stands for its webhook deliveries are written together (a worker that
     dies after the script leaves the entry for the repair pass); a repeated custom_id writes no second entry."""
-    send = scripts.register(valkey, "send_event")
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
     chat, tid = await _chat_with_thread(valkey)
 
     def args(dedup: str, outbox: str) -> list:
@@ -186,6 +186,27 @@ async def test_send_event_keeps_a_stored_event_in_the_webhook_outbox_in_the_same
     assert (await send(keys=_send_keys(chat), args=args("cust m-1", "e2")))[4] == 1  # a retry: stored before
     assert (await send(keys=_send_keys(chat), args=args("", "")))[0] == 2  # a license without webhooks
     assert await valkey.hgetall(keys.chat_outbox(chat)) == {b"e1": f"{tid}_1".encode()}
+
+
+async def test_a_chat_stores_at_most_its_limit_of_events_over_all_its_threads(valkey):
+    """Messages and the events a chat starts or resumes with count against one per-chat limit; the closing events
+    of a thread are stored even at the limit (a chat can always end). Nothing is written by a refused call."""
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=3)
+    append = scripts.register(valkey, "append_events", CHAT_MAX_EVENTS=3)
+    close = scripts.register(valkey, "close_thread")
+    chat, tid = await _chat_with_thread(valkey)
+    k = _send_keys(chat)
+    message = ["o1", "cust", "", "0", 1, "", "", "", "", "", "message", "{}", "1"]
+    assert await append(keys=_thread_keys(chat, tid), args=[tid, "any", 1, "message", "{}", "1",
+                                                           "message", "{}", "1"]) == 1
+    assert (await send(keys=k, args=message))[0] == 3
+    with pytest.raises(ResponseError, match="limit_reached"):
+        await send(keys=k, args=message)
+    with pytest.raises(ResponseError, match="limit_reached"):
+        await append(keys=_thread_keys(chat, tid), args=[tid, "any", 1, "message", "{}", "1"])
+    assert await valkey.hlen(keys.thread_events(chat, tid)) == 3
+    assert await close(keys=_thread_keys(chat, tid), args=[tid, 2, "system_message", "{}", "1"]) == 4
+    assert await valkey.hget(keys.chat(chat), "events_count") == b"4"
 
 
 async def test_close_thread_closes_once(valkey):

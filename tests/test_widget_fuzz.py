@@ -97,3 +97,59 @@ def test_the_frame_config_and_snippet_refuse_bad_queries_cleanly(client, org, pa
     if auth:
         headers["Authorization"] = auth
     check_error(client.get(path, params=params, headers=headers))
+
+
+# --- deep, huge and wide values in the loader's calls (issue 17), and the agents afterwards -----------------------
+
+hostile = st.sampled_from([
+    "[" * 40 + "]" * 40, "[" * 990 + "]" * 990, '{"a":' * 300 + "0" + "}" * 300, '"' + "x" * 70_000 + '"',
+    "[" + ",".join(["0"] * 20_000) + "]", '{"k":' + "[" * 990 + "]" * 990 + "}",
+])
+
+
+@st.composite
+def hostile_visit(draw: st.DrawFn, org: str) -> bytes:
+    """A valid visit with one to three fields replaced by a deep, huge or wide JSON value (spliced in as text: the
+    deepest ones cannot be built as Python values)."""
+    body = base_body(org)
+    marks = {}
+    for i, path in enumerate(draw(st.lists(st.sampled_from(PATHS[1:]), min_size=1, max_size=3, unique=True))):
+        target = body
+        for key in path[:-1]:
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            target = target[key]
+        target[path[-1]] = f"@mark{i}@"
+        marks[f'"@mark{i}@"'] = draw(hostile)
+    raw = json.dumps(body)
+    for mark, value in marks.items():
+        raw = raw.replace(mark, value)
+    return raw.encode()
+
+
+@pytest.fixture
+async def agent_token(valkey, org) -> str:
+    import secrets
+
+    from widget_server.bootstrap import create_agent
+
+    creds = await create_agent(valkey, org, f"wf-{secrets.token_hex(4)}@example.com", "Ada", "administrator")
+    return creds["personal_access_token"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_deep_huge_and_wide_values_in_the_loader_s_calls_never_fail_and_leave_agents_working(client, server, org,
+                                                                                           agent_token, data):
+    from websockets.sync.client import connect
+
+    body = data.draw(hostile_visit(org))
+    check_error(client.post("/v1/widget/visit", content=body, headers={"Content-Type": "text/plain"}))
+    headers = {"Authorization": f"Bearer {agent_token}"}
+    for action in ("list_chats", "list_customers"):
+        r = client.post(f"/v3.6/agent/action/{action}", json={}, headers=headers)
+        assert r.status_code == 200, (action, r.status_code, r.text[:300])
+    with connect(f"{server.ws_url}/v3.6/agent/rtm/ws", max_size=None) as ws:
+        ws.send(json.dumps({"action": "login", "request_id": "1", "payload": {"token": f"Bearer {agent_token}",
+                                                                             "away": True}}))
+        assert json.loads(ws.recv(timeout=10))["success"]

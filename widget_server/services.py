@@ -85,7 +85,8 @@ class Services:
         self.keyring = Keyring()
         signer = self.keyring.signer
         self.licenses = Licenses(valkey)
-        self.store = Store(valkey, customer_ttl=settings.tracking_retention_days * 86400)
+        self.store = Store(valkey, customer_ttl=settings.tracking_retention_days * 86400,
+                           chat_max_events=settings.chat_max_events)
         self.bus = Bus(valkey)
         self.router = Router(valkey)
         self.webhooks = Webhooks(valkey, TargetPolicy(parse_networks(settings.webhook_allowed_networks)))
@@ -117,7 +118,8 @@ class Services:
             tokens = SignedTokens(signer)
             self.chats = LocalCore(*parts)
         self.access = Access(self.licenses, self.store, signer, tokens, settings.new_visitors_per_minute,
-                             settings.tracking_calls_per_minute)
+                             settings.tracking_calls_per_minute,
+                             (settings.customer_events_per_minute, settings.address_events_per_minute))
         visitors: Visitors
         if self.upstream is not None and self.accounts is not None:
             visitors = UpstreamVisitors(self.upstream, self.accounts, signer, self.access.not_banned)

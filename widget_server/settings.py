@@ -63,6 +63,23 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     token_grants_per_minute: int = 120
     """Customer tokens (``POST /v2/customer/token``, every grant) per minute per client address; past it the answer is
     ``too_many_requests`` (429, ``Retry-After``). The widget's loader gets its tokens with its visit, not here."""
+    json_max_depth: int = 32
+    """How deep a free-form JSON value of a request (properties, custom event content, form answers, rich message
+    ``ecommerce``, ``customer_side_storage`` …) may nest, counted from the field that holds it (at most 256)."""
+    json_max_items: int = 10000
+    """How many values (object members and array items, all free-form fields together) one request may carry."""
+    json_max_string: int = 16384
+    """The longest string (characters) anywhere in a request, keys included, where its type sets no tighter bound."""
+    properties_max_bytes: int = 65536
+    """The encoded size a chat's (or a thread's, or an event's) properties may grow to, all namespaces together."""
+    chat_max_events: int = 20000
+    """How many events customers and agents may store in one chat, all its threads together (``limit_reached``)."""
+    customer_events_per_minute: int = 120
+    """Writes (messages, postbacks, property and customer updates, chats started or resumed) one customer may make
+    per minute, over the Web and RTM APIs together (``too_many_requests``)."""
+    address_events_per_minute: int = 600
+    """The same writes from one client address per minute, all customers together (several visitors may share an
+    address: an office, a mobile carrier)."""
     agent_grace_seconds: float = 60.0
     """How long a disconnected agent keeps their chats before they go offline and the chats are routed again."""
     agent_heartbeat_seconds: float = 20.0
@@ -134,6 +151,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
 
 _ENV_PREFIX = "WIDGET_"
+MAX_READABLE_DEPTH = 256
+"""Stored free-form values nested deeper than this are not served back (``core/limits.py``): far below the nesting
+at which decoding or encoding a response would hit Python's recursion limit."""
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -150,6 +170,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid WIDGET_* setting: {exc}") from None
+    if not 1 <= settings.json_max_depth <= MAX_READABLE_DEPTH:
+        raise SystemExit(f"invalid WIDGET_JSON_MAX_DEPTH: between 1 and {MAX_READABLE_DEPTH}")
     for name in ("upstream_url", "upstream_accounts_url"):
         url = getattr(settings, name)
         parts = urlsplit(url)

@@ -59,10 +59,11 @@ class LiveServer:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
         # every server of a test session reads the same webhook stream, and the tests' receivers listen on
         # 127.0.0.1: all of them must be allowed to deliver there (a test of the refusal uses a Valkey of its own);
-        # tests and benchmarks make many visitors and calls from one address: the per-address limits are tested
-        # where they are set lower
+        # tests and benchmarks make many visitors, calls and messages from one address (and some tests many messages
+        # as one customer): the per-address and per-customer limits are tested where they are set lower
         self.env.update({"WIDGET_RATE_LIMIT_PER_MINUTE": "100000", "WIDGET_NEW_VISITORS_PER_MINUTE": "1000000",
                          "WIDGET_TRACKING_CALLS_PER_MINUTE": "1000000", "WIDGET_TOKEN_GRANTS_PER_MINUTE": "1000000",
+                         "WIDGET_CUSTOMER_EVENTS_PER_MINUTE": "100000", "WIDGET_ADDRESS_EVENTS_PER_MINUTE": "100000",
                          "WIDGET_LOG_LEVEL": "warning",
                          "WIDGET_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"})
         if valkey_url:

@@ -23,7 +23,7 @@ from ..services import Injected, Services
 from ..settings import Settings
 from ..upstream.accounts import client_headers, cookie_header, identity_cookies_in, relayed_cookies
 from ..web.client import client_of
-from ..web.request import all_cookies, is_secure
+from ..web.request import all_cookies, is_secure, read_body
 from ..web.responses import identity_cookies
 
 
@@ -60,7 +60,8 @@ async def customer_token(request: Request[Any, Any, Any], access: Injected[Acces
                          store: Injected[Store], settings: Injected[Settings], scope_org: FromPath[str | None] = None,
                          scope_group: FromPath[int | None] = None) -> Response[bytes]:
     try:
-        req = parse_token_body(await request.body(), request.headers.get("content-type", ""))
+        req = parse_token_body(await read_body(request, settings.web_max_body_bytes),
+                               request.headers.get("content-type", ""))
         org = scope_org or req.organization_id or (str(req.license_id) if req.license_id is not None else None)
         if not org:
             raise OAuthError("invalid_request", "organization_id is required")

@@ -27,5 +27,5 @@ async def agent_action(request: Request[Any, Any, Any], action: FromPath[str], s
     caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
                          version=api_version(request.url.path), transport="web",  # type: ignore[arg-type]
                          base_url=base_url(request, settings.public_url))
-    result = await dispatch(agents, caller, spec, decode(spec, body))
+    result = await dispatch(agents, caller, spec, decode(spec, body, settings))
     return json_response(result)

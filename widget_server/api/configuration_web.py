@@ -23,5 +23,5 @@ async def configuration_action(request: Request[Any, Any, Any], action: FromPath
     spec, body = await read_action(request, settings, CONFIGURATION, action)
     org, agent = await access.administrator(request.headers.get("authorization"))
     caller = AdminCaller(org=org, agent_id=agent["id"], role=agent["role"])
-    result = await dispatch(configuration, caller, spec, decode(spec, body))
+    result = await dispatch(configuration, caller, spec, decode(spec, body, settings))
     return json_response(result)

@@ -41,6 +41,11 @@ class CustomerConnection(RtmConnection):
                       transport="rtm", base_url=base.base_url, conn_id=self.conn_id, request_id=frame.request_id,
                       group_id=base.group_id, client=base.client)
 
+    async def admit(self, spec: Any) -> None:
+        if spec.writes:
+            client = self.caller.client
+            await self.services.access.may_write(self.caller.customer_id, client.ip if client else None)
+
     async def login(self, frame: Any, req: c.LoginRequest) -> None:
         q = self.socket.query_params
         services = self.services
@@ -102,6 +107,9 @@ class UpstreamConnection(CustomerConnection):
     which decides on the token; the upstream's pushes on it come straight here, no bus involved. When the upstream
     goes away, the customer is told to reconnect (``customer_disconnected``, ``service_temporarily_unavailable``;
     close code 1012), and a login while it is away fails with ``service_unavailable``."""
+
+    async def admit(self, spec: Any) -> None:
+        """Nothing: the upstream keeps its own limits."""
 
     async def login(self, frame: Any, req: c.LoginRequest) -> None:
         q = self.socket.query_params

@@ -14,8 +14,8 @@ from ..core.interface import Caller, ChatCore, UploadedFile
 from ..protocol.errors import ApiError
 from ..services import Injected
 from ..settings import Settings
-from ..web.client import client_of
-from ..web.request import api_version, base_url
+from ..web.client import address_of, client_of
+from ..web.request import api_version, base_url, read_body
 from ..web.responses import json_response
 from .dispatch import CUSTOMER, WEB_GET_ACTIONS, Action, Table, convert, decode, dispatch, lookup
 
@@ -26,11 +26,8 @@ async def read_action(request: Request[Any, Any, Any], settings: Settings, table
                       action: str) -> tuple[Action, bytes]:
     """The Web action's dispatch entry and its body. The body is read first: answering before it is read drops
     keep-alive connections, so even a refused action is refused only after reading (within the size limit)."""
-    body = await request.body()
-    spec = table.lookup(action, "web")
-    if len(body) > settings.web_max_body_bytes:
-        raise ApiError("entity_too_large", f"Request body is larger than {settings.web_max_body_bytes} bytes")
-    return spec, body
+    body = await read_body(request, settings.web_max_body_bytes)
+    return table.lookup(action, "web"), body
 
 
 async def web_caller(request: Request[Any, Any, Any], settings: Settings, access: Access, needs_auth: bool,
@@ -70,7 +67,9 @@ async def customer_action(request: Request[Any, Any, Any], action: FromPath[str]
         return await _upload(request, settings, access, chats)
     spec, body = await read_action(request, settings, CUSTOMER, action)
     caller = await web_caller(request, settings, access, spec.auth, forwarded=chats.forwards_callers)
-    req = decode(spec, body)
+    req = decode(spec, body, settings)
+    if spec.writes and not chats.forwards_callers:  # (an upstream keeps its own limits)
+        await access.may_write(caller.customer_id, address_of(request, settings.trusted_proxy_headers))
     return json_response(await dispatch(chats, caller, spec, req))
 
 
@@ -84,7 +83,7 @@ async def customer_get_action(request: Request[Any, Any, Any], action: FromPath[
     params = {k: v for k, v in request.query_params.items() if k not in ("organization_id", "license_id")}
     if action == "get_dynamic_configuration":
         params["organization_id"] = caller.org
-    return json_response(await dispatch(chats, caller, spec, convert(spec, params)))
+    return json_response(await dispatch(chats, caller, spec, convert(spec, params, settings)))
 
 
 async def _upload(request: Request[Any, Any, Any], settings: Settings, access: Access,

@@ -9,12 +9,14 @@ from typing import Any, Literal, Union
 import msgspec
 
 from ..core.interface import Caller, ChatCore
+from ..core.limits import check_request
 from ..protocol import agent as a
 from ..protocol import config as cfg
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.errors import ApiError
 from ..protocol.frames import RequestId
+from ..settings import Settings
 
 Transport = Literal["web", "rtm"]
 
@@ -25,6 +27,8 @@ class Action:
     method: str
     transports: frozenset[str] = frozenset({"web", "rtm"})
     auth: bool = True
+    writes: bool = False
+    """A customer's call of it stores something: counted against the per-minute write limits (``Access.may_write``)."""
     decoder: msgspec.json.Decoder = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -35,32 +39,34 @@ _WEB = frozenset({"web"})
 _RTM = frozenset({"rtm"})
 
 _PROPERTY_ACTIONS: dict[str, Action] = {
-    "update_chat_properties": Action(c.UpdateChatPropertiesRequest, "update_chat_properties"),
-    "delete_chat_properties": Action(c.DeleteChatPropertiesRequest, "delete_chat_properties"),
-    "update_thread_properties": Action(c.UpdateThreadPropertiesRequest, "update_thread_properties"),
-    "delete_thread_properties": Action(c.DeleteThreadPropertiesRequest, "delete_thread_properties"),
-    "update_event_properties": Action(c.UpdateEventPropertiesRequest, "update_event_properties"),
-    "delete_event_properties": Action(c.DeleteEventPropertiesRequest, "delete_event_properties"),
+    "update_chat_properties": Action(c.UpdateChatPropertiesRequest, "update_chat_properties", writes=True),
+    "delete_chat_properties": Action(c.DeleteChatPropertiesRequest, "delete_chat_properties", writes=True),
+    "update_thread_properties": Action(c.UpdateThreadPropertiesRequest, "update_thread_properties", writes=True),
+    "delete_thread_properties": Action(c.DeleteThreadPropertiesRequest, "delete_thread_properties", writes=True),
+    "update_event_properties": Action(c.UpdateEventPropertiesRequest, "update_event_properties", writes=True),
+    "delete_event_properties": Action(c.DeleteEventPropertiesRequest, "delete_event_properties", writes=True),
 }
 """Chat, thread and event properties: the same actions and requests for customers and agents."""
 
 CUSTOMER_ACTIONS: dict[str, Action] = {
     "login": Action(c.LoginRequest, "login", _RTM),
     "list_group_statuses": Action(c.ListGroupStatusesRequest, "list_group_statuses"),
-    "start_chat": Action(c.StartChatRequest, "start_chat"),
-    "resume_chat": Action(c.ResumeChatRequest, "resume_chat"),
+    "start_chat": Action(c.StartChatRequest, "start_chat", writes=True),
+    "resume_chat": Action(c.ResumeChatRequest, "resume_chat", writes=True),
     "deactivate_chat": Action(c.DeactivateChatRequest, "deactivate_chat"),
     "list_chats": Action(c.ListChatsRequest, "list_chats"),
     "get_chat": Action(c.GetChatRequest, "get_chat"),
     "list_threads": Action(c.ListThreadsRequest, "list_threads"),
-    "send_event": Action(c.SendEventRequest, "send_event"),
-    "send_rich_message_postback": Action(c.SendRichMessagePostbackRequest, "send_rich_message_postback"),
+    "send_event": Action(c.SendEventRequest, "send_event", writes=True),
+    "send_rich_message_postback": Action(c.SendRichMessagePostbackRequest, "send_rich_message_postback",
+                                         writes=True),
     "send_sneak_peek": Action(c.SendSneakPeekRequest, "send_sneak_peek"),
     "mark_events_as_seen": Action(c.MarkEventsAsSeenRequest, "mark_events_as_seen"),
     **_PROPERTY_ACTIONS,
     "get_customer": Action(c.Empty, "get_customer"),
-    "update_customer": Action(c.UpdateCustomerRequest, "update_customer"),
-    "set_customer_session_fields": Action(c.SetCustomerSessionFieldsRequest, "set_customer_session_fields"),
+    "update_customer": Action(c.UpdateCustomerRequest, "update_customer", writes=True),
+    "set_customer_session_fields": Action(c.SetCustomerSessionFieldsRequest, "set_customer_session_fields",
+                                          writes=True),
     "update_customer_page": Action(c.UpdateCustomerPageRequest, "update_customer_page", _RTM),
     "activate_customer_page": Action(c.Empty, "activate_customer_page"),
     "deactivate_customer_page": Action(c.Empty, "deactivate_customer_page"),
@@ -171,9 +177,11 @@ CONFIGURATION = Table(CONFIGURATION_ACTIONS)
 frame_decoder = CUSTOMER.frame_decoder
 
 
-def payload_of(frame: Any) -> Any:
-    """The frame's request Struct; an absent or null payload is ``{}``, validated like any other."""
+def payload_of(frame: Any, settings: Settings) -> Any:
+    """The frame's request Struct, within the free-form limits; an absent or null payload is ``{}``, validated like
+    any other."""
     if frame.payload is not None:
+        check_request(frame.payload, settings)
         return frame.payload
     try:
         return msgspec.convert({}, frame.spec.request)
@@ -191,9 +199,12 @@ def lookup(name: str, transport: Transport) -> Action:
     return CUSTOMER.lookup(name, transport)
 
 
-def decode(action: Action, payload: bytes | None) -> Any:
-    """The action's request Struct; any malformed or invalid body becomes a ``validation`` error."""
-    return decode_json(action.decoder, payload if payload else b"{}")
+def decode(action: Action, payload: bytes | None, settings: Settings) -> Any:
+    """The action's request Struct; any malformed or invalid body, or one over the free-form limits
+    (``core/limits.py``), becomes a ``validation`` error."""
+    request = decode_json(action.decoder, payload if payload else b"{}")
+    check_request(request, settings)
+    return request
 
 
 def decode_json(decoder: msgspec.json.Decoder, data: bytes) -> Any:
@@ -210,12 +221,14 @@ def decode_json(decoder: msgspec.json.Decoder, data: bytes) -> Any:
         raise ApiError("validation", "Malformed JSON: nested too deeply") from None
 
 
-def convert(action: Action, params: dict[str, Any]) -> Any:
+def convert(action: Action, params: dict[str, Any], settings: Settings) -> Any:
     """The request Struct from query parameters (GET endpoints), strings coerced to the declared types."""
     try:
-        return msgspec.convert(params, action.request, strict=False)
+        request = msgspec.convert(params, action.request, strict=False)
     except msgspec.ValidationError as exc:
         raise ApiError("validation", str(exc)) from None
+    check_request(request, settings)
+    return request
 
 
 async def dispatch(core: ChatCore, caller: Caller, action: Action, request: Any) -> Any:

@@ -271,7 +271,7 @@ class RtmConnection(ABC):
             raise ApiError("unsupported_version", "A request version may not be lower than the connection's")
         spec = frame.spec
         check_transport(frame.name, spec, "rtm")
-        req = payload_of(frame)
+        req = payload_of(frame, self.services.settings)
         if frame.name == "login":
             if self.user_id is not None:
                 raise ApiError("validation", "Already logged in")
@@ -279,6 +279,7 @@ class RtmConnection(ABC):
             return
         if self.user_id is None:
             raise ApiError("authentication", "Log in first")
+        await self.admit(spec)
         self.respond(frame, await dispatch(self.core, self.caller_for(frame), spec, req))
 
     @property
@@ -289,6 +290,9 @@ class RtmConnection(ABC):
     @abstractmethod
     async def login(self, frame: Any, req: Any) -> None:
         """Authenticate, set ``user_id`` (and ``expires_at``), register with the bus, respond."""
+
+    async def admit(self, spec: Any) -> None:
+        """Checks of a logged-in user's request before it runs (the customer's write limits)."""
 
     @abstractmethod
     def caller_for(self, frame: Any) -> Any:

@@ -30,7 +30,7 @@ from .rules import (
     refuse_banned,
 )
 from .signing import AccessToken, BotToken, Signer
-from .throttle import AddressThrottle
+from .throttle import AddressThrottle, address_key
 from .tokens import CustomerTokens, agent_credential
 
 
@@ -38,7 +38,8 @@ class Access:
     """The request-time checks, with what they need to read."""
 
     def __init__(self, licenses: Licenses, store: Store, signer: Signer, tokens: CustomerTokens,
-                 new_visitors_per_minute: int = 0, tracking_per_minute: int = 0) -> None:
+                 new_visitors_per_minute: int = 0, tracking_per_minute: int = 0,
+                 writes_per_minute: tuple[int, int] = (120, 600)) -> None:
         self.licenses = licenses
         self._store = store
         self._signer = signer
@@ -48,6 +49,8 @@ class Access:
         identity cookie or a stored identity, and cookie grants that mint one."""
         self.tracking = AddressThrottle(tracking_per_minute, "tracking calls")
         """The loader's calls and tracking calls (visit, page view, heartbeat) per client address."""
+        self._writes_per_minute = writes_per_minute
+        """(per customer, per client address): ``WIDGET_CUSTOMER_EVENTS_PER_MINUTE``, ``…_ADDRESS_…``."""
 
     # --- licenses and origins ------------------------------------------------------------------------------------
 
@@ -87,6 +90,16 @@ class Access:
 
     async def not_banned(self, customer_id: str) -> None:
         refuse_banned(await self._store.banned_until(customer_id))
+
+    async def may_write(self, customer_id: str, address: str | None) -> None:
+        """``too_many_requests`` when the customer, or everyone at their client address, wrote more this minute than
+        allowed (messages, postbacks, properties, customer updates, chats started or resumed: the actions marked
+        ``writes`` in the dispatch table), over the Web and RTM APIs alike."""
+        per_customer, per_address = self._writes_per_minute
+        mine, address_total = await self._store.count_writes(customer_id, address_key(address) or None)
+        if mine > per_customer or address_total > per_address:
+            raise ApiError("too_many_requests", "Too many messages and changes; try again in a minute",
+                           {"retry_after": 60 - int(time.time()) % 60})
 
     # --- agents --------------------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
 from .store import StoreError
+from .limits import read_properties
 from .visitors import DEFAULT_LIMIT, VisitorFeed
 
 _EMPTY = c.Empty()
@@ -33,7 +34,7 @@ _filters_decoder = msgspec.json.Decoder(a.ChatFilters)
 
 def _properties_match(chat: dict[str, str], wanted: dict[str, Any]) -> bool:
     """LiveChat's ``filters.properties``: ``{namespace: {name: {exists | values | exclude_values}}}``, all must hold."""
-    props = msgspec.json.decode(chat.get("properties") or "{}")
+    props = read_properties(chat.get("properties"))
     for ns, names in wanted.items():
         if not isinstance(names, dict):
             raise ApiError("validation", f"filters.properties.{ns}: expected an object")
@@ -259,7 +260,7 @@ class AgentCore(ChatBase):
             [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
             found.append(a.ArchivedChat(id=chat_id, thread=self._build_thread(thash, raw),
                                         users=await self._chat_users(chat), access=Access(group_ids=sorted(groups)),
-                                        properties=msgspec.json.decode(chat.get("properties") or "{}")))
+                                        properties=read_properties(chat.get("properties"))))
         next_page = None
         if total > offset + limit:
             next_page = self._make_cursor("archives", caller.org, desc, limit,

@@ -26,6 +26,7 @@ from ..settings import Settings
 from .archives import ArchiveFacts, ArchiveIndex
 from .bus import Bus
 from .ids import short_id, split_event_id
+from .limits import check_properties_size, read_event, read_properties, readable
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from ..auth.rules import may_attach_file
 from ..auth.signing import Cursor, Signer
@@ -37,7 +38,6 @@ _encode = msgspec.json.encode
 _event_decoder = msgspec.json.Decoder(Event)
 _last_event_decoder = msgspec.json.Decoder(LastEvent)
 _access_decoder = msgspec.json.Decoder(Access)
-_props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _list_decoder = msgspec.json.Decoder(list[str])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
 _EMPTY = c.Empty()
@@ -45,6 +45,14 @@ CURSOR_TTL = 30 * 24 * 3600
 MAX_INDEX_PAGES = 20
 """How many index pages one filtered listing reads at most before it hands back a cursor to continue."""
 DEFAULT_ACCESS = b'{"group_ids":[0]}'
+
+
+def _read_last_event(raw: bytes) -> LastEvent | None:
+    """A chat's stored last event of one type as served (``limits.readable``); None when it cannot be read."""
+    try:
+        return readable(_last_event_decoder.decode(raw))
+    except RecursionError:
+        return None
 
 
 def _is_public(event: Event) -> bool:
@@ -67,24 +75,6 @@ def customer_view(cid: str, rec: dict[str, str]) -> Customer:
     )
 
 
-MAX_JSON_DEPTH = 32
-"""How deep free-form JSON (custom event content, property values) may nest: deep enough for any real payload,
-shallow enough that every stored value can be wrapped in responses and read back."""
-
-
-def check_depth(value: Any, where: str, limit: int = MAX_JSON_DEPTH) -> None:
-    """Raise a ``validation`` error when ``value`` nests deeper than ``limit`` (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            raise ApiError("validation", f"{where}: nested deeper than {limit} levels")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-
-
 _EVENT_MIDDLE = b'","event":'
 """Between the thread id and the event in an ``incoming_event`` payload (``send_event`` splices it together)."""
 
@@ -97,7 +87,13 @@ def _send_error(exc: StoreError) -> Exception:
         return ApiError("authorization", "Requester is not a user of this chat")
     if exc.code == "chat_inactive":
         return ApiError("chat_inactive", "Chat is not active")
+    if exc.code == "limit_reached":
+        return _events_limit()
     return exc
+
+
+def _events_limit() -> ApiError:
+    return ApiError("limit_reached", "The chat has reached its limit of stored events")
 
 
 class AnyCaller(Protocol):
@@ -190,7 +186,9 @@ class ChatBase(ABC):
         for chat, last in chats:
             lept = {}
             for etype, raw in last.items():
-                le = _last_event_decoder.decode(raw)
+                le = _read_last_event(raw)
+                if le is None:
+                    continue
                 if not self.FOR_CUSTOMER or _is_public(le.event):
                     lept[etype] = le
             out.append(ChatSummary(
@@ -201,7 +199,7 @@ class ChatBase(ABC):
                 users=self._users_of(chat, customer if customer is not None else customers.get(chat["customer_id"], {}),
                                      agents),
                 access=_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS),
-                properties=_props_decoder.decode(chat.get("properties") or "{}"),
+                properties=read_properties(chat.get("properties")),
                 active=bool(chat.get("active_thread")),
             ))
         return out
@@ -282,7 +280,7 @@ class ChatBase(ABC):
                 thread=self._build_thread(thread, raw, for_customer=False),
                 users=await self._chat_users(chat),
                 access=_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS),
-                properties=_props_decoder.decode(chat.get("properties") or "{}"),
+                properties=read_properties(chat.get("properties")),
             ),
         )
         await self._push(caller, users, "incoming_chat", payload, chat, webhook)
@@ -367,7 +365,7 @@ class ChatBase(ABC):
         return facts
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
-        events = [_event_decoder.decode(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
+        events = [read_event(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
         if self.FOR_CUSTOMER if for_customer is None else for_customer:
             events = [e for e in events if _is_public(e)]
         return Thread(
@@ -376,7 +374,7 @@ class ChatBase(ABC):
             active=thread.get("active") == "1",
             user_ids=_list_decoder.decode(thread.get("user_ids") or "[]"),
             events=events,
-            properties=_props_decoder.decode(thread.get("properties") or "{}"),
+            properties=read_properties(thread.get("properties")),
             access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
             previous_thread_id=thread.get("previous_thread_id") or None,
             next_thread_id=thread.get("next_thread_id") or None,
@@ -386,8 +384,6 @@ class ChatBase(ABC):
         """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
         out = []
         for ev in events:
-            check_depth(getattr(ev, "content", None), "event.content")
-            check_depth(ev.properties, "event.properties")
             if self.FOR_CUSTOMER:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
                                              visibility=None, recipients=ev.recipients or "all")
@@ -477,7 +473,7 @@ class ChatBase(ABC):
             thread=thread,
             users=await self._chat_users(chat),
             access=_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS),
-            properties=_props_decoder.decode(chat.get("properties") or "{}"),
+            properties=read_properties(chat.get("properties")),
         )
 
     async def list_threads(self, caller: AnyCaller, req: c.ListThreadsRequest) -> c.ListThreadsResponse:
@@ -528,6 +524,10 @@ class ChatBase(ABC):
         self, caller: AnyCaller, customer_id: str, *, mode: str, chat_id: str, active: bool, access: Access, thread_props: dict,
         chat_fields: dict[str, str] | None, events: list[Any],
     ) -> tuple[str, str, list[Event], str]:
+        limit = self.settings.properties_max_bytes
+        check_properties_size(thread_props, limit)
+        if chat_fields is not None and len(chat_fields.get("properties", "")) > limit:
+            raise ApiError("limit_reached", f"chat.properties: more than the {limit} bytes allowed")
         now = now_rfc3339()
         now_ms = rfc3339_to_ms(now)
         items = await self._prepare_events(caller, events, now)
@@ -546,7 +546,12 @@ class ChatBase(ABC):
             raise
         event_structs: list[Event] = []
         if items:
-            first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
+            try:
+                first = await self.store.append_events(chat_id, thread_id, items, now_ms, require_active=False)
+            except StoreError as exc:
+                if exc.code == "limit_reached":
+                    raise _events_limit() from None
+                raise
             event_structs = self._event_structs(items, thread_id, first)
         await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
         return thread_id, now, event_structs, now
@@ -568,11 +573,8 @@ class ChatBase(ABC):
         if req.continuous is not None:
             updates["continuous"] = "1" if req.continuous else "0"
         if req.chat.properties:
-            def merge(props: dict) -> dict:
-                for ns, values in (req.chat.properties or {}).items():
-                    props.setdefault(ns, {}).update(values)
-                return props
-            await self.store.update_json_field(keys.chat(req.chat.id), "properties", merge, default={})
+            await self.store.update_json_field(keys.chat(req.chat.id), "properties", self._merge(req.chat.properties),
+                                               default={})
         await self.store.set_chat_fields(req.chat.id, updates)
         await self.store.update_customer(chat["customer_id"], {}, {"threads_count": 1})
         chat = await self.store.chat(req.chat.id) or {}
@@ -705,7 +707,7 @@ class ChatBase(ABC):
         if parsed is None or parsed[0] != thread_id:
             raise ApiError("not_found", "Event not found")
         raw = await self.store.event_raw(chat_id, thread_id, parsed[1])
-        if raw is None or (self.FOR_CUSTOMER and not _is_public(_event_decoder.decode(raw))):
+        if raw is None or (self.FOR_CUSTOMER and not _is_public(read_event(raw))):
             raise ApiError("not_found", "Event not found")
         return chat, parsed[1]
 
@@ -738,13 +740,13 @@ class ChatBase(ABC):
 
     # --- properties ----------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _merge(update: dict) -> Any:
-        check_depth(update, "properties")
+    def _merge(self, update: dict) -> Any:
+        limit = self.settings.properties_max_bytes
 
         def mutate(props: dict) -> dict:
             for ns, values in update.items():
                 props.setdefault(ns, {}).update(values)
+            check_properties_size(props, limit)
             return props
         return mutate
 

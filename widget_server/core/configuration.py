@@ -18,7 +18,6 @@ from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
 from ..protocol.config import Appearance, FormSetting, Group
 from ..protocol.errors import ApiError
-from .chats import check_depth
 from .ids import uuid_id
 from .bus import Bus
 from .routing import Router
@@ -318,7 +317,6 @@ class ConfigurationCore:
         (``protocol.config.Appearance``); they are validated as such."""
         config = await self.store.license_config(caller.org)
         for ns, values in req.properties.items():
-            check_depth(values, f"properties.{ns}")
             for name, value in values.items():
                 if ns == WIDGET_NAMESPACE and name == "appearance":
                     try:

@@ -65,10 +65,10 @@ def _script_error(exc: ResponseError) -> Exception:
 class Store:
     """Data access on Valkey. Knows key layouts and atomicity, not chat semantics (that is LocalCore)."""
 
-    def __init__(self, valkey: Any, customer_ttl: int = 30 * 86400) -> None:
+    def __init__(self, valkey: Any, customer_ttl: int = 30 * 86400, chat_max_events: int = 20000) -> None:
         self.r = valkey
-        self._append = scripts.register(valkey, "append_events")
-        self._send_event = scripts.register(valkey, "send_event")
+        self._append = scripts.register(valkey, "append_events", CHAT_MAX_EVENTS=chat_max_events)
+        self._send_event = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=chat_max_events)
         self._send_events = Coalescer(valkey, self._send_event)
         self._customer_reads = Coalescer(valkey, scripts.register(valkey, "customer_with_chat_ids"))
         self._customer_visits = Coalescer(valkey, scripts.register(valkey, "customer_visit", TTL=customer_ttl))
@@ -274,6 +274,21 @@ class Store:
     async def add_connection(self, cid: str, conn_id: str, now: int, max_age: int, limit: int) -> bool:
         return bool(await self._add_connection(keys=[keys.customer_connections(cid)],
                                                args=[conn_id, now, max_age, limit]))
+
+    async def count_writes(self, customer_id: str, address: str | None) -> tuple[int, int]:
+        """Count one write of the customer (and of their client address, when known) in the current minute; returns
+        both counts so far, this one included (0 for no address). One round trip; each counter expires after its
+        minute."""
+        minute = int(time.time() // 60)
+        counters = [keys.customer_writes(customer_id, minute)]
+        if address:
+            counters.append(keys.address_writes(address, minute))
+        async with self.r.pipeline(transaction=False) as p:
+            for key in counters:
+                p.incr(key)
+                p.expire(key, 120, nx=True)
+            replies = await p.execute()
+        return int(replies[0]), int(replies[2]) if address else 0
 
     async def remove_connection(self, cid: str, conn_id: str) -> None:
         await self.r.zrem(keys.customer_connections(cid), conn_id)

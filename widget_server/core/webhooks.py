@@ -37,6 +37,7 @@ from ..protocol.configuration import Webhook, WebhookDelivery
 from ..valkey import log_failure
 from . import scripts
 from .ids import uuid_id
+from .limits import read_properties
 from .targets import TargetPolicy, TargetRefused
 
 log = logging.getLogger("widget_server.webhooks")
@@ -159,7 +160,7 @@ class Webhooks:
                 extra: dict[str, Any] = {}
                 for item in hook.additional_data or ():
                     if item == "chat_properties" and chat is not None:
-                        extra["chat_properties"] = msgspec.json.decode(chat.get("properties") or "{}")
+                        extra["chat_properties"] = read_properties(chat.get("properties"))
                     elif item == "chat_presence_user_ids" and chat is not None:
                         agents = msgspec.json.decode(chat.get("agent_ids") or "[]")
                         extra["chat_presence_user_ids"] = [chat["customer_id"], *agents]

@@ -86,6 +86,13 @@ def forwarded_address(request: Any) -> str:
     return forwarded_ip(request.headers) or peer
 
 
+def address_of(request: Any, trusted_proxy_headers: bool) -> str | None:
+    """The client's IP address alone (the per-address write limit's key): the peer's, or with
+    ``WIDGET_TRUSTED_PROXY_HEADERS`` the one the proxy reports."""
+    peer = request.client.host if request.client else None
+    return (forwarded_ip(request.headers) or peer) if trusted_proxy_headers else peer
+
+
 def client_of(request: Any, trusted_proxy_headers: bool) -> ClientInfo:
     """``client_info`` of a request or websocket (Litestar's, or a fast path's stand-in)."""
     return client_info(request.headers, request.client.host if request.client else None, trusted_proxy_headers)

@@ -85,12 +85,12 @@ _TRACKING_NAMES = {
 
 SCRIPTS: dict[str, Script] = {
     # core/store.py
-    "append_events": Script(uses=("_append",)),
+    "append_events": Script(uses=("_append",), settings=("CHAT_MAX_EVENTS",)),
     "send_event": Script(uses=("_append",), names={
         "THREAD": key(keys.thread, "chat", "tid"),
         "EVENTS": key(keys.thread_events, "chat", "tid"),
         "USER_CHANNEL": key(keys.user_channel, "user"),
-    }),
+    }, settings=("CHAT_MAX_EVENTS",)),
     "close_thread": Script(uses=("_append",)),
     "open_thread": Script(),
     "put_hash": Script(),

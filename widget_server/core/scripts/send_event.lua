@@ -12,6 +12,7 @@
 -- the chat (a client retrying after a lost answer) nothing is written or published and the stored event's
 -- {seq, thread_id, customer_id, agent_ids, 1} is returned (checked after access, before the thread: a retry whose
 -- first try was stored just before the thread closed still gets its id).
+-- Refused with limit_reached when the chat holds CHAT_MAX_EVENTS events already.
 -- The thread's keys are named from the chat's hash tag, so they are in the slot of KEYS[1].
 local chat = string.match(KEYS[1], '{(.-)}')
 local function channel(user) return ${USER_CHANNEL} end
@@ -37,6 +38,7 @@ if not tid or tid == '' then
   if ARGV[4] ~= '1' or not c[5] or c[5] == '' then return redis.error_reply('chat_inactive') end
   tid = c[5]
 end
+if chat_is_full(KEYS[1], ARGV, 11, ${CHAT_MAX_EVENTS}) then return redis.error_reply('limit_reached') end
 local thread = ${THREAD}
 local tca = c[6]
 if tid ~= c[5] then tca = redis.call('HGET', thread, 'created_at') end
