@@ -416,3 +416,22 @@ def upstream_token(digest: str) -> str:
     """String, with the token's lifetime as TTL: the organization and customer of an upstream access token (by its
     SHA-256), as the edge learned them from the upstream's token or login response (``upstream/tokens.py``)."""
     return f"{P}:uptoken:{{{digest}}}"
+
+
+# business hours (core/availability.py)
+def group_statuses(org: str) -> str:
+    """String: the license's group statuses as last announced (``{"<group id>": "online"|"offline"}`` JSON), swapped
+    with SET … GET so that of two workers seeing the same change exactly one pushes ``groups_status_updated``."""
+    return f"{P}:{{{org}}}:groups:status"
+
+
+HOURS_DUE = f"{P}:{{hours}}:due"
+"""Sorted set license -> unix ms of its groups' next business-hours transition (opening or closing time)."""
+HOURS_LOCK = f"{P}:{{hours}}:lock"
+"""Lease of the one worker that handles due transitions (SET NX PX)."""
+
+
+def customers_feed(org: str) -> str:
+    """The bus "user" every customer socket of a license also listens on: ``groups_status_updated`` is one message
+    for all of them. Never a customer's id (uuids) nor an agent's (e-mail addresses)."""
+    return f"customers:{org}"

@@ -20,6 +20,7 @@ from .auth.sessions import Sessions
 from .auth.signing import Signer
 from .auth.tokens import CustomerTokens, Keyring, SignedTokens
 from .core.agents import AgentCore
+from .core.availability import Availability
 from .core.retention import ChatRetention
 from .core.bus import Bus
 from .core.config_changes import ConfigChanges
@@ -107,8 +108,10 @@ class Services:
         """Proxy mode: the upstream Customer Chat API's client; None when this server is the chat service."""
         self.accounts: UpstreamAccounts | None = None
         """Proxy mode: the upstream's token endpoint, and which customer each of its tokens is."""
+        self.availability = Availability(self.store, self.router, self.bus)
+        """Groups' online status (business hours and agents), its pushes and the business-hours timer."""
         tokens: CustomerTokens
-        parts = (self.store, self.bus, signer, settings, self.router, self.webhooks, self.tracker)
+        parts = (self.store, self.bus, signer, settings, self.router, self.webhooks, self.tracker, self.availability)
         if settings.upstream_url:
             self.upstream = Upstream(settings)
             directory = TokenDirectory(valkey, self.upstream, settings.token_ttl)
@@ -124,11 +127,12 @@ class Services:
         if self.upstream is not None and self.accounts is not None:
             visitors = UpstreamVisitors(self.upstream, self.accounts, signer, self.access.not_banned)
         else:
-            visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.router, settings.token_ttl,
+            visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.availability, settings.token_ttl,
                                      self.access.new_visitors)
         self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
         self.agents = AgentCore(*parts)
-        self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer, self.bus)
+        self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer, self.bus,
+                                               self.availability)
         self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base,
                                    timeout=settings.webhook_timeout,
                                    target_concurrency=settings.webhook_target_concurrency)
@@ -158,6 +162,9 @@ class Services:
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
                             asyncio.create_task(self.presence.run_reaper()),
                             asyncio.create_task(self.repair.run())]
+        if self.upstream is None:  # in proxy mode the upstream owns groups and their hours
+            self._background.append(asyncio.create_task(
+                self.availability.run(self.settings.business_hours_tick_seconds)))
         if self.settings.chat_retention_days > 0:
             retention = ChatRetention(self.agents, self.settings.chat_retention_days,
                                       customer_ttl=self.settings.tracking_retention_days * 86_400)

@@ -117,6 +117,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     start a chat: nothing they create is kept for ever). 0 keeps chats for ever."""
     chat_retention_sweep_interval: float = 3600.0
     """Seconds between two passes of the chat retention sweep (one worker at a time does it)."""
+    business_hours_tick_seconds: float = 1.0
+    """Seconds between two looks (by one worker at a time) for groups whose business hours open or close now; the
+    most a ``groups_status_updated`` push lags behind the opening or closing time."""
     trusted_proxy_headers: bool = False
     """Behind a proxy that sets them: take the visitor's IP from CF-Connecting-IP / X-Real-IP / X-Forwarded-For and
     the location from CF-IPCountry, X-Country-Code, X-City and the like (``web/client.py``). Off, they are ignored:

@@ -67,6 +67,7 @@ class CustomerConnection(RtmConnection):
                         client=client_of(self.socket, settings.trusted_proxy_headers))
         self.subscribe(req)
         await services.bus.register(claims.cid, self)
+        await services.bus.register_customers_feed(org, self)
         self.caller, self.user_id, self.expires_at = caller, claims.cid, claims.exp
         response = await services.chats.login(caller, req)
         self.respond(frame, response)
@@ -81,6 +82,7 @@ class CustomerConnection(RtmConnection):
                 self.pushes_36 = frozenset(req.pushes.get("3.6", ()))
 
     async def closed(self) -> None:
+        await self.services.bus.unregister_customers_feed(self.caller.org, self)
         await self.services.store.remove_connection(self.caller.customer_id, self.conn_id)
 
 

@@ -120,6 +120,8 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "update_agent": cf.UpdateAgentRequest, "delete_agent": cf.AgentIdRequest,
         "create_group": cf.CreateGroupRequest, "get_group": cf.GroupIdRequest, "list_groups": c.Empty,
         "update_group": cf.UpdateGroupRequest, "delete_group": cf.GroupIdRequest,
+        "update_group_business_hours": cf.UpdateGroupBusinessHoursRequest,
+        "get_group_business_hours": cf.GetGroupBusinessHoursRequest,
         "create_bot": cf.CreateBotRequest, "get_bot": cf.BotIdRequest, "list_bots": c.Empty,
         "delete_bot": cf.BotIdRequest, "issue_bot_token": cf.IssueBotTokenRequest, "update_bot": cf.UpdateBotRequest,
         "register_webhook": cf.RegisterWebhookRequest, "list_webhooks": cf.ListWebhooksRequest,

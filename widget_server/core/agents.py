@@ -171,6 +171,8 @@ class AgentCore(ChatBase):
         await self.router.set_status(caller.org, agent_id, status)
         await self._push(caller, [keys.agents_feed(caller.org)], "routing_status_set",
                          a.RoutingStatusSet(agent_id=agent_id, status=status))  # type: ignore[arg-type]
+        # a group's first accepting agent, or its last one leaving, changes what customers are told
+        await self.availability.refresh(caller.org)
         if status == "accepting_chats":
             agent = (await self.store.agents(caller.org, [agent_id])).get(agent_id, {})
             for group in agent.get("groups", []):

@@ -408,6 +408,13 @@ class Bus:
     async def unregister_agents_feed(self, org: str, sub: Subscriber) -> None:
         await self.unregister(keys.agents_feed(org), sub)
 
+    async def register_customers_feed(self, org: str, sub: Subscriber) -> None:
+        """A customer's socket also hears what every customer of the license hears (``groups_status_updated``)."""
+        await self.register(keys.customers_feed(org), sub)
+
+    async def unregister_customers_feed(self, org: str, sub: Subscriber) -> None:
+        await self.unregister(keys.customers_feed(org), sub)
+
     async def unregister(self, user_id: str, sub: Subscriber) -> None:
         async with self._lock:
             subs = self._local.get(user_id)

@@ -24,6 +24,7 @@ from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
 from .archives import ArchiveFacts, ArchiveIndex
+from .availability import Availability
 from .bus import Bus
 from .ids import short_id, split_event_id
 from .limits import check_properties_size, read_event, read_properties, readable
@@ -114,7 +115,7 @@ class ChatBase(ABC):
     """Whether threads are shown as a customer sees them (without agent-only events)."""
 
     def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings, router: Router,
-                 webhooks: Webhooks, tracker: Tracker) -> None:
+                 webhooks: Webhooks, tracker: Tracker, availability: Availability | None = None) -> None:
         self.tracker = tracker
         """Visits and page views of customers (``tracking/``)."""
         self.store = store
@@ -124,6 +125,8 @@ class ChatBase(ABC):
         self.router = router
         self.webhooks = webhooks
         self.archives = ArchiveIndex(store.r)
+        self.availability = availability or Availability(store, router, bus)
+        """Groups' online status (business hours and agents) and its ``groups_status_updated`` pushes."""
 
     @abstractmethod
     async def _chat_for(self, caller: Any, chat_id: str) -> dict[str, str]:
@@ -565,8 +568,9 @@ class ChatBase(ABC):
         if chat.get("active_thread"):
             raise ApiError("validation", "Chat is already active")
         thread = req.chat.thread or c.InitialThread()
+        active = await self._thread_active(caller, access.group_ids[0], req.active)
         thread_id, _, events, _ = await self._open_thread(
-            caller, chat["customer_id"], mode="resume", chat_id=req.chat.id, active=req.active, access=access,
+            caller, chat["customer_id"], mode="resume", chat_id=req.chat.id, active=active, access=access,
             thread_props=thread.properties or {}, chat_fields=None, events=thread.events,
         )
         updates: dict[str, str] = {"access": _encode(access).decode()}
@@ -579,9 +583,14 @@ class ChatBase(ABC):
         await self.store.update_customer(chat["customer_id"], {}, {"threads_count": 1})
         chat = await self.store.chat(req.chat.id) or {}
         await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
-        if req.active:
+        if active:
             await self._after_resume(caller, req.chat.id, thread_id, access)
         return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
+
+    async def _thread_active(self, caller: Any, group_id: int, wanted: bool) -> bool:
+        """Whether a thread the caller starts or resumes is active (routed). Agents' are as asked; the customer core
+        makes a customer's thread an offline message outside the group's business hours."""
+        return wanted
 
     @abstractmethod
     async def _after_resume(self, caller: Any, chat_id: str, thread_id: str, access: Access) -> None:

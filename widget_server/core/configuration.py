@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import time
@@ -18,6 +19,8 @@ from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
 from ..protocol.config import Appearance, FormSetting, Group
 from ..protocol.errors import ApiError
+from . import hours
+from .availability import Availability
 from .ids import uuid_id
 from .bus import Bus
 from .routing import Router
@@ -40,7 +43,9 @@ class AdminCaller:
 
 
 class ConfigurationCore:
-    def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer, bus: Bus) -> None:
+    def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer, bus: Bus,
+                 availability: Availability) -> None:
+        self.availability = availability
         self.store = store
         self.bus = bus
         self.router = router
@@ -60,6 +65,7 @@ class ConfigurationCore:
         dropped = {int(g["id"]) for g in previous} - {gid for gid, _ in wanted}
         await self.router.set_membership(org, agent["id"], [*wanted, *((gid, "none") for gid in dropped)],
                                          int(agent.get("max_chats_count", 6)))
+        await self.availability.refresh(org)  # a group may have gained its first or lost its last accepting agent
 
     async def create_agent(self, caller: AdminCaller, req: cf.CreateAgentRequest) -> cf.CreateAgentResponse:
         groups = req.groups if req.groups is not None else [cf.GroupPriority(id=0)]
@@ -192,6 +198,35 @@ class ConfigurationCore:
         if req.agent_priorities is not None:
             await self._set_priorities(caller, req.id, req.agent_priorities)
         return _EMPTY
+
+    async def update_group_business_hours(self, caller: AdminCaller,
+                                          req: cf.UpdateGroupBusinessHoursRequest) -> c.Empty:
+        """Replace the group's business hours (``null`` removes them); customers connected hear of a status change
+        at once, and the license's next opening or closing time is scheduled."""
+        if req.business_hours is not None:
+            hours.check(req.business_hours)
+        config = await self.store.license_config(caller.org)
+        group = next((g for g in config.groups if g.id == req.group_id), None)
+        if group is None:
+            raise ApiError("group_not_found", f"Group {req.group_id} not found")
+        group.business_hours = req.business_hours
+        await self.store.set_license_config(caller.org, config)
+        await self.availability.refresh(caller.org)
+        return _EMPTY
+
+    async def get_group_business_hours(self, caller: AdminCaller,
+                                       req: cf.GetGroupBusinessHoursRequest) -> cf.GroupBusinessHoursView:
+        config = await self.store.license_config(caller.org)
+        group = next((g for g in config.groups if g.id == req.group_id), None)
+        if group is None:
+            raise ApiError("group_not_found", f"Group {req.group_id} not found")
+        now = self.availability.clock()
+        change = hours.next_change(group.business_hours, now)
+        online = await self.availability.online_groups(caller.org, [group.id], config=config)
+        return cf.GroupBusinessHoursView(
+            group_id=group.id, business_hours=group.business_hours, open_now=hours.is_open(group.business_hours, now),
+            online=bool(online),
+            next_change=change.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if change else None)
 
     async def delete_group(self, caller: AdminCaller, req: cf.GroupIdRequest) -> c.Empty:
         if req.id == 0:

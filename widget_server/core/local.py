@@ -165,8 +165,8 @@ class LocalCore(ChatBase):
         return fields
 
     async def _online_group_ids(self, org: str) -> list[int]:
-        config = await self.store.license_config(org)
-        return await self.router.online_groups(org, [g.id for g in config.groups])
+        """Groups open by their business hours with an agent accepting chats."""
+        return await self.availability.online_groups(org)
 
     async def list_group_statuses(self, caller: Caller, req: c.ListGroupStatusesRequest) -> c.ListGroupStatusesResponse:
         if not req.all and req.group_ids is None:
@@ -185,6 +185,7 @@ class LocalCore(ChatBase):
         access = Access(group_ids=group_ids)
         thread = spec.thread or c.InitialThread()
         chat_props = spec.properties or {}
+        active = await self._thread_active(caller, group_ids[0], req.active)
         for _ in range(5):
             chat_id = short_id()
             chat_fields = {
@@ -198,7 +199,7 @@ class LocalCore(ChatBase):
             await self.router.begin(caller.org, operation)
             try:
                 thread_id, _, events, _ = await self._open_thread(
-                    caller, caller.customer_id, mode="start", chat_id=chat_id, active=req.active, access=access,
+                    caller, caller.customer_id, mode="start", chat_id=chat_id, active=active, access=access,
                     thread_props=thread.properties or {}, chat_fields=chat_fields, events=thread.events,
                 )
                 break
@@ -212,11 +213,18 @@ class LocalCore(ChatBase):
         await self.tracker.chat_started(caller.org, caller.customer_id)
         chat = await self.store.chat(chat_id) or {}
         await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
-        if req.active:
+        if active:
             await self._route(caller, chat_id, thread_id, group_ids[0])
         await self.router.done(caller.org, operation)
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
                                    event_ids=[e.id for e in events] if events else None)
+
+    async def _thread_active(self, caller: Caller, group_id: int, wanted: bool) -> bool:
+        """Outside the group's business hours nothing is routed or queued: the thread is stored inactive, as the
+        widget's offline form stores its message (``active: false``), whatever agents are accepting chats."""
+        if not wanted:
+            return False
+        return self.availability.hours_open(await self.store.license_config(caller.org), group_id)
 
     async def _after_resume(self, caller: Caller, chat_id: str, thread_id: str, access: Access) -> None:
         await self._route(caller, chat_id, thread_id, access.group_ids[0])
@@ -353,7 +361,7 @@ class LocalCore(ChatBase):
             group_id=group_id,
             client_limit_exceeded=False,
             domain_allowed=domain_allowed,
-            online_group_ids=await self._online_group_ids(caller.org),
+            online_group_ids=await self.availability.online_groups(caller.org, config=config),
             config_version=self._version_of(encoded),
             localization_version=self._version_of(_encode(LOCALIZATION_EN) + config.language.encode()),
             language=next((g.language for g in config.groups if g.id == group_id), config.language),

@@ -83,10 +83,48 @@ class LocalizationRequest(msgspec.Struct, omit_defaults=True):
     version: str | None = None
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ClockTime = Annotated[str, msgspec.Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?|24:00)$",
+                                        description="HH:MM or HH:MM:SS in the hours' time zone; 24:00 = end of day")]
+IsoDate = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="YYYY-MM-DD")]
+
+
+class OpenRange(msgspec.Struct, forbid_unknown_fields=True):
+    """One opening: from ``open`` to ``close`` (exclusive) on that day; ``close`` is after ``open``."""
+
+    open: ClockTime
+    close: ClockTime
+
+
+class WeeklyRange(OpenRange, forbid_unknown_fields=True, kw_only=True):
+    day: Weekday
+
+
+class DateException(msgspec.Struct, forbid_unknown_fields=True):
+    """A date whose hours replace the weekly ones (a holiday: no ``ranges``, closed all day)."""
+
+    date: IsoDate
+    ranges: Annotated[list[OpenRange], msgspec.Meta(max_length=8)] = msgspec.field(default_factory=list)
+
+
+class BusinessHours(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    """When a group takes chats: weekly ranges in an IANA time zone, and dated exceptions. Outside them the group
+    is offline whatever its agents do. Checked beyond the types by ``core/hours.py`` (a known zone, ranges that end
+    after they start, one exception per date)."""
+
+    enabled: bool = True
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
+    weekly: Annotated[list[WeeklyRange], msgspec.Meta(max_length=70)] = msgspec.field(default_factory=list)
+    exceptions: Annotated[list[DateException], msgspec.Meta(max_length=366)] = msgspec.field(default_factory=list)
+
+
 class Group(msgspec.Struct, omit_defaults=True):
     id: Annotated[int, msgspec.Meta(ge=0)]
     name: str
     language: str = "en"
+    business_hours: BusinessHours | None = None
+    """None: open whenever an agent accepts chats."""
 
 
 class FormSetting(msgspec.Struct, omit_defaults=True):

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .config import BusinessHours
+
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Priority = Literal["first", "normal", "last", "supervisor"]
@@ -92,6 +94,31 @@ class GroupView(msgspec.Struct, omit_defaults=True):
 
 class GroupIdRequest(msgspec.Struct):
     id: GroupIdParam
+
+
+class UpdateGroupBusinessHoursRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``update_group_business_hours`` (this server's action; LiveChat has none in its Configuration API): the
+    group's hours, replaced whole; ``null`` removes them (the group is then open whenever an agent accepts chats)."""
+
+    group_id: GroupIdParam
+    business_hours: BusinessHours | None
+
+
+class GetGroupBusinessHoursRequest(msgspec.Struct):
+    group_id: GroupIdParam
+
+
+class GroupBusinessHoursView(msgspec.Struct):
+    """``get_group_business_hours``: the saved hours, and what they mean now."""
+
+    group_id: int
+    business_hours: BusinessHours | None
+    open_now: bool
+    """The hours are open now (always true without hours)."""
+    online: bool
+    """Open now and an agent of the group accepts chats: what customers are told."""
+    next_change: str | None
+    """When ``open_now`` next flips (RFC 3339, UTC), within the next 8 days; null if it does not."""
 
 
 class UpdateGroupRequest(msgspec.Struct, omit_defaults=True):

@@ -111,3 +111,15 @@ PUSHES_NEW_IN_36 = frozenset(
     {"event_deleted", "incoming_event_preview", "incoming_thinking_indicator", "incoming_welcome_message"}
 )
 """Pushes a 3.5 connection gets only when it subscribed to them under ``"3.6"`` in ``login.pushes``."""
+
+
+class GroupStatus(msgspec.Struct):
+    id: int
+    status: str
+    """``online`` or ``offline`` (LiveChat also knows ``online_for_queue``; this server calls a full group online)."""
+
+
+class GroupsStatusUpdated(msgspec.Struct):
+    """``groups_status_updated`` (3.5+): groups whose availability changed, for every customer of the license."""
+
+    groups: list[GroupStatus]

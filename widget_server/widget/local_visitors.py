@@ -12,8 +12,8 @@ from ..auth.rules import refuse_banned
 from ..auth.signing import AccessToken, Signer
 from ..auth.throttle import AddressThrottle
 from ..auth.tokens import Keyring, customer_id_for, issue_token, known_browser, new_browser_id, sign_browser
+from ..core.availability import Availability
 from ..core.licenses import Licenses
-from ..core.routing import Router
 from ..core.store import Store
 from ..protocol.common import now_rfc3339, rfc3339_to_ms
 from ..web.responses import identity_cookies
@@ -29,17 +29,17 @@ def identity_hash(secret: str, user_id: str) -> str:
 
 class LocalVisitors:
     """This server's visitors: identities derived from the signed browser identity (or a site's verified
-    ``user_id``), customers and chats in the store, agents' availability from the router."""
+    ``user_id``), customers and chats in the store, groups' availability (business hours and agents)."""
 
     online_cache_seconds = 1.0
 
-    def __init__(self, keyring: Keyring, licenses: Licenses, store: Store, router: Router, token_ttl: int,
-                 new_visitors: AddressThrottle | None = None) -> None:
+    def __init__(self, keyring: Keyring, licenses: Licenses, store: Store, availability: Availability,
+                 token_ttl: int, new_visitors: AddressThrottle | None = None) -> None:
         self._keyring = keyring
         self._new_visitors = new_visitors or AddressThrottle(0, "new visitors")
         self._licenses = licenses
         self._store = store
-        self._router = router
+        self._availability = availability
         self._ttl = token_ttl
 
     @property
@@ -98,4 +98,4 @@ class LocalVisitors:
         return VisitorView({"id": claims.cid, **{k: rec[k] for k in ("name", "email") if rec.get(k)}}, chats)
 
     async def group_online(self, org: str, group: int) -> bool:
-        return bool(await self._router.online_groups(org, [group]))
+        return bool(await self._availability.online_groups(org, [group]))

@@ -27,7 +27,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 
 from ..auth.sessions import SESSION_TTL, LoginRefused, OwnerSession
+from ..core.configuration import AdminCaller
 from ..core.local import DEFAULT_PRECHAT
+from ..protocol import configuration as cf
 from ..protocol.errors import ApiError
 from ..services import Injected, Services
 from ..tracking.tracker import utc_day
@@ -40,6 +42,7 @@ from ..widget.drafts import Draft
 from ..widget.snippet import snippet_html
 from ..widget.versions import SaveConflict, WizardSettings
 from . import form as settings_form
+from . import hours as hours_form
 from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, client_ip, csrf_ok, same_origin
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -373,6 +376,54 @@ class WizardController(Controller):
         await state.avatars.keep(owner.org, version.settings.appearance.agent_avatar)
         number = await self._save(state, owner, version.settings, restored_from=version.number)
         return _redirect(f"/wizard/history?restored={number}")
+
+    # --- business hours ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _hours_page(state: Services, owner: OwnerSession, config: Any, group_id: int, values: dict[str, str],
+                    errors: dict[str, str], status: int = 200, saved: bool = False) -> Response[bytes]:
+        group = next(g for g in config.groups if g.id == group_id)
+        open_now = state.availability.hours_open(config, group_id)
+        return render("wizard_hours.html", status=status, page="hours", owner=owner, groups=config.groups,
+                      group=group, values=values, errors=errors, saved=saved, days=hours_form.DAY_LABELS,
+                      open_now=open_now)
+
+    @staticmethod
+    def _group_of(config: Any, raw: Any) -> int:
+        raw = str(raw or "0")
+        if not raw.isdigit() or len(raw) > 9 or not any(g.id == int(raw) for g in config.groups):
+            raise Refused(f"There is no group {raw[:12]}.", 404)
+        return int(raw)
+
+    @get("/hours")
+    async def hours(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                    services: Injected[Services]) -> Response[bytes]:
+        """A group's business hours (``?group=<id>``, group 0 by default)."""
+        config = await services.store.license_config(owner.org)
+        group_id = self._group_of(config, request.query_params.get("group"))
+        group = next(g for g in config.groups if g.id == group_id)
+        return self._hours_page(services, owner, config, group_id, hours_form.values_of(group.business_hours), {},
+                                saved=request.query_params.get("saved") == "1")
+
+    @post("/hours", status_code=303)
+    async def save_hours(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                         services: Injected[Services]) -> Response[bytes]:
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        config = await services.store.license_config(owner.org)
+        group_id = self._group_of(config, form.get("group_id"))
+        parsed = hours_form.parse(form)
+        if not parsed.errors:
+            # the Configuration API's action: the same checks, the same pushes to connected customers
+            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            try:
+                await services.configuration.update_group_business_hours(
+                    caller, cf.UpdateGroupBusinessHoursRequest(group_id=group_id, business_hours=parsed.hours))
+            except ApiError as exc:
+                parsed.errors["form"] = exc.message
+        if parsed.errors:
+            return self._hours_page(services, owner, config, group_id, parsed.values, parsed.errors, status=400)
+        return _redirect(f"/wizard/hours?group={group_id}&saved=1")
 
     # --- install and dashboard ---------------------------------------------------------------------------------------
 
