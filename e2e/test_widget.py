@@ -30,7 +30,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.support import AgentClient, serve_http
-from widget_server.protocol.config import FormSetting, LicenseConfig
+from widget_server.protocol.config import BusinessHours, FormSetting, Group, LicenseConfig
 
 from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
 
@@ -337,6 +337,27 @@ def test_without_agents_the_visitor_leaves_a_message(page: Page, host: str, api:
     form = next(e for e in chat["thread"]["events"] if e["type"] == "filled_form")
     assert form["form_type"] == "ticket"
     assert any(f.get("answer") == "Please call me back tomorrow" for f in form["fields"])
+    assert problems == []
+
+
+def test_outside_business_hours_the_widget_is_offline_though_an_agent_accepts_chats(
+        page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    # group 0's hours have no opening at all: closed whatever its agents do
+    closed = Group(id=0, name="General", business_hours=BusinessHours(timezone="Europe/Warsaw"))
+    org = make_license(LicenseConfig(groups=[closed]))
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+    launcher(page).click()
+    frame = chat_frame(page)
+    expect(frame.get_by_text("We are away right now")).to_be_visible()
+    frame.get_by_label("Name").fill("Night Owl")
+    frame.get_by_label("E-mail").fill("owl@example.com")
+    frame.get_by_label("Message:").fill("Are you open tomorrow?")
+    frame.get_by_role("button", name="Send message").click()
+    expect(frame.get_by_role("status").filter(has_text="Thank you")).to_be_visible()
+    chat = customer_chat(agent)
+    assert chat["thread"]["active"] is False and agent.id not in [u["id"] for u in chat["users"]]
     assert problems == []
 
 

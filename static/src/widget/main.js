@@ -794,6 +794,16 @@ function onPush(action, p) {
       if (S.cfg.rating && !S.rated.has(p.thread_id)) showRating(p.thread_id || S.threadId);
       hostState();
       break;
+    case "groups_status_updated": {
+      // agents came or went, or the group's business hours opened or closed: the host page's API and the next
+      // opening of the panel (offline form or composer) follow
+      const mine = (p.groups || []).find((g) => g.id === GROUP);
+      if (mine) {
+        S.online = mine.status !== "offline";
+        hostState();
+      }
+      break;
+    }
     case "customer_disconnected":
       // a server restart or a moved connection: the socket closes next and the widget reconnects
       banner(t("reconnecting"));
