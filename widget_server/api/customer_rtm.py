@@ -82,8 +82,10 @@ class CustomerConnection(RtmConnection):
                 self.pushes_36 = frozenset(req.pushes.get("3.6", ()))
 
     async def closed(self) -> None:
-        await self.services.bus.unregister_customers_feed(self.caller.org, self)
-        await self.services.store.remove_connection(self.caller.customer_id, self.conn_id)
+        try:
+            await self.services.bus.unregister_customers_feed(self.caller.org, self)
+        finally:
+            await self.services.store.remove_connection(self.caller.customer_id, self.conn_id)
 
 
 class _LoginCustomer(msgspec.Struct):

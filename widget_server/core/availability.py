@@ -131,4 +131,4 @@ class Availability:
                 await self.tick()
             except Exception:
                 log.exception("business hours timer failed")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(interval, 0.05))  # a 0 in the settings must not spin
