@@ -202,6 +202,21 @@ async def test_outside_its_hours_a_group_is_offline_everywhere_and_routes_nothin
         await sock.close()
 
 
+async def test_an_agent_cannot_transfer_a_chat_to_a_group_outside_its_hours(team):
+    owner, agent, customer = team
+    r = await configure(owner, "create_group", {"name": "Night shift", "agent_priorities": {agent.id: "normal"}})
+    night = r.json()["id"]
+    await set_hours(owner, ALWAYS_CLOSED, group_id=night)
+    await agent.ok("set_routing_status", {"status": "accepting_chats"})
+    chat_id = (await customer.ok("start_chat"))["chat_id"]
+    assert agent.id in [u["id"] for u in (await customer.ok("get_chat", {"chat_id": chat_id}))["users"]]
+    r = await agent.call("transfer_chat", {"id": chat_id, "target": {"type": "group", "ids": [night]}})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "group_offline", r.text
+    assert agent.id in [u["id"] for u in (await customer.ok("get_chat", {"chat_id": chat_id}))["users"]]
+    await set_hours(owner, None, group_id=night)
+    await agent.ok("transfer_chat", {"id": chat_id, "target": {"type": "group", "ids": [night]}})
+
+
 # --- groups_status_updated ---------------------------------------------------------------------------------------------
 
 

@@ -394,8 +394,9 @@ class AgentCore(ChatBase):
             if not isinstance(gid, int):
                 raise ApiError("validation", "target.ids: group ids are integers")
             group_ids = await self._group_ids(caller, Access(group_ids=[gid]))
-            if not req.ignore_agents_availability and not await self.router.online_groups(caller.org, group_ids):
-                raise ApiError("group_offline", f"Group {gid} has no agent accepting chats")
+            # (outside its business hours a group is offline too: nothing new is routed there)
+            if not req.ignore_agents_availability and not await self.availability.online_groups(caller.org, group_ids):
+                raise ApiError("group_offline", f"Group {gid} is closed or has no agent accepting chats")
         # everyone who was in it leaves; the chat then goes to the target. Noted in flight: a worker that dies
         # between the two leaves a chat nobody has, which the repair pass routes (core/repair.py)
         operation = f"route {req.id} {thread_id}"
