@@ -361,6 +361,29 @@ def test_outside_business_hours_the_widget_is_offline_though_an_agent_accepts_ch
     assert problems == []
 
 
+def test_the_page_hears_when_the_group_goes_offline_and_online_during_a_chat(
+        page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    org = make_license()
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+    page.evaluate("window.__availability = [];"
+                  "WidgetServer.on('availability_changed', (e) => window.__availability.push(e.availability))")
+    launcher(page).click()
+    frame = chat_frame(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Are you still there?")
+    box.press("Enter")
+    agent_sees(agent, customer_chat(agent)["id"], "Are you still there?")  # the chat's socket is open
+    # groups_status_updated reaches the open frame, which tells the page
+    agent.ok("set_routing_status", {"status": "not_accepting_chats"})
+    wait_for(lambda: page.evaluate("window.__availability") == ["offline"], what="availability_changed offline")
+    assert page.evaluate("WidgetServer.get('state').availability") == "offline"
+    agent.ok("set_routing_status", {"status": "accepting_chats"})
+    wait_for(lambda: page.evaluate("window.__availability") == ["offline", "online"], what="back online")
+    assert problems == []
+
+
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cfc0f01f0005"
     "0001ff5a0d2f1f0000000049454e44ae426082")
