@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from tests.support import AgentClient, CustomerClient
+from tests.support import AgentClient, CustomerClient, LiveServer, start_valkey
+from widget_server import keys
 from widget_server.bootstrap import create_license
 from widget_server.core import hours
 from widget_server.protocol.config import BusinessHours
 from widget_server.protocol.errors import ApiError
+from widget_server.valkey import connect
 
 from .test_wizard import field_error, make_owner, read_form
 
@@ -275,6 +277,51 @@ async def test_the_clock_opening_and_closing_a_group_reaches_connected_customers
     finally:
         await here.close()
         await there.close()
+
+
+async def test_a_transition_scheduled_before_a_restart_is_pushed_after_it(tmp_path):
+    """The next opening time lives in Valkey: a server started after the one that saw the hours saved opens the group
+    on time (a Valkey of the test's own, so no other server's timer can do it)."""
+    store = start_valkey()
+    valkey = connect(store.connection_url)
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    org = creds["organization_id"]
+    first = LiveServer(tmp_path / "first", store.connection_url).start()
+    second = None
+    owner = AgentClient(first.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    try:
+        agent = AgentClient(first.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])
+        await agent.ok("set_routing_status", {"status": "accepting_chats"})
+        await agent.aclose()
+        now = await _local_clock_with_room(ZoneInfo("UTC"), 60)
+        opens = now + dt.timedelta(seconds=15)
+        await set_hours(owner, {"timezone": "UTC", "weekly": [
+            {"day": now.strftime("%A").lower(), "open": opens.strftime("%H:%M:%S"), "close": "24:00"}]})
+        assert json.loads(await valkey.get(keys.group_statuses(org))) == {"0": "offline"}
+        first.stop()
+
+        second = LiveServer(tmp_path / "second", store.connection_url).start()
+        customer = await CustomerClient(second.url, org).authorize()
+        sock = await customer.rtm()
+        try:
+            assert sock.login["__priv_dynamic_config"]["online_groups_ids"] == []  # still before the opening
+            pushed = await sock.push("groups_status_updated", timeout=40)
+            assert pushed["payload"] == {"groups": [{"id": 0, "status": "online"}]}
+            assert await customer.ok("list_group_statuses", {"all": True}) == {"groups_status": {"0": "online"}}
+            # and the next transition (the day's end) is scheduled
+            due = await valkey.zscore(keys.HOURS_DUE, org)
+            midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+            assert due == midnight.timestamp() * 1000
+        finally:
+            await sock.close()
+            await customer.aclose()
+    finally:
+        await owner.aclose()
+        first.stop()
+        if second is not None:
+            second.stop()
+        await valkey.aclose()
+        store.stop()
 
 
 # --- the wizard --------------------------------------------------------------------------------------------------------
