@@ -95,6 +95,14 @@ def test_a_dated_exception_replaces_that_day_and_disabled_hours_are_always_open(
     assert hours.is_open(None, utc(2026, 12, 24)) and hours.next_change(None, utc(2026, 12, 24)) is None
 
 
+def test_saved_hours_whose_zone_the_system_no_longer_knows_are_read_in_utc():
+    # (checked when saved; time zone data can still lose a name later, and no availability check may fail then)
+    h = msgspec.convert({"timezone": "Gone/Away", "weekly": [{"day": "friday", "open": "09:00", "close": "17:00"}]},
+                        BusinessHours)
+    assert hours.is_open(h, utc(2026, 12, 4, 9, 0)) and not hours.is_open(h, utc(2026, 12, 4, 8, 59))
+    assert hours.next_change(h, utc(2026, 12, 4, 9, 0)) == utc(2026, 12, 4, 17, 0)
+
+
 @pytest.mark.parametrize("raw, message", [
     ({"timezone": "Mars/Olympus"}, "unknown time zone"),
     ({"timezone": "../../etc/passwd"}, "unknown time zone"),

@@ -29,6 +29,15 @@ def zone(name: str) -> ZoneInfo:
         raise ApiError("validation", f"business_hours.timezone: unknown time zone {name[:64]!r}") from None
 
 
+def _zone_or_utc(name: str) -> ZoneInfo:
+    """The saved hours' zone, checked when they were saved; should the system's time zone data lose it later, the
+    hours are read in UTC rather than every availability check failing."""
+    try:
+        return zone(name)
+    except ApiError:
+        return zone("UTC")
+
+
 def check(hours: BusinessHours, where: str = "business_hours") -> None:
     """What the types cannot say: a known zone, ranges that end after they start, real dates, one exception each."""
     zone(hours.timezone)
@@ -75,7 +84,7 @@ def _local(day: dt.date, seconds: int, tz: ZoneInfo) -> dt.datetime:
 def _intervals(hours: BusinessHours, start: dt.date, days: int) -> list[tuple[dt.datetime, dt.datetime]]:
     """Open intervals (UTC) of ``days`` local days from ``start``, sorted, touching ones merged (23:00-24:00 and
     00:00-01:00 of the next day are one opening)."""
-    tz = zone(hours.timezone)
+    tz = _zone_or_utc(hours.timezone)
     raw = []
     for n in range(days):
         day = start + dt.timedelta(days=n)
@@ -91,7 +100,7 @@ def _intervals(hours: BusinessHours, start: dt.date, days: int) -> list[tuple[dt
 
 
 def _around(hours: BusinessHours, now: dt.datetime, days: int) -> list[tuple[dt.datetime, dt.datetime]]:
-    today = now.astimezone(zone(hours.timezone)).date()
+    today = now.astimezone(_zone_or_utc(hours.timezone)).date()
     return _intervals(hours, today - dt.timedelta(days=1), days + 1)
 
 
