@@ -23,6 +23,7 @@ import msgspec
 from .. import keys
 from ..protocol.config import LicenseConfig
 from ..protocol.pushes import GroupsStatusUpdated, GroupStatus
+from ..valkey import log_failure, unavailable
 from . import hours
 from .bus import Bus
 from .routing import Router
@@ -118,17 +119,23 @@ class Availability:
                 try:
                     await self.refresh(org)
                     done += 1
-                except Exception:  # one license's trouble must not hold the others' transitions back
-                    log.exception("business hours transition of %s failed", org)
+                except Exception as exc:  # one license's trouble must not hold the others' back
+                    if unavailable(exc) is not None:
+                        raise  # Valkey is away: the whole tick is (run() logs it once)
+                    log_failure(log, exc, "business hours transition of %s failed", org)
         finally:
             await self.r.delete(keys.HOURS_LOCK)
         return done
 
     async def run(self, interval: float) -> None:
         """Every ``interval`` seconds, one ``tick`` (by whichever worker gets the lease)."""
+        failing = False
         while True:
             try:
                 await self.tick()
-            except Exception:
-                log.exception("business hours timer failed")
+                failing = False
+            except Exception as exc:  # noqa: BLE001 (log_failure logs it, once per outage); the timer must outlive it
+                if not failing:  # once per outage, not at every tick of it
+                    log_failure(log, exc, "business hours timer failed")
+                failing = True
             await asyncio.sleep(max(interval, 0.05))  # a 0 in the settings must not spin
