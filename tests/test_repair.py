@@ -27,7 +27,8 @@ FAST_REPAIR = {"WIDGET_REPAIR_INTERVAL": "0.2", "WIDGET_REPAIR_GRACE": "0.5"}
 """A pass five times a second, and an operation half a second old is a dead worker's (the defaults: 60 s and 30 s)."""
 
 
-async def _until(check: Callable[[], Awaitable[bool]], what: str, wait: float = 15.0) -> None:
+async def _until(check: Callable[[], Awaitable[bool]], what: str, wait: float = 45.0) -> None:
+    """(``wait`` outlasts the repair lock a killed worker of an earlier test may have left: 30 s at these settings)"""
     deadline = time.monotonic() + wait
     while not await check():
         if time.monotonic() > deadline:

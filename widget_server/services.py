@@ -176,6 +176,8 @@ class Services:
     async def stop(self) -> None:
         for task in self._background:
             task.cancel()
+        # each loop finishes its turn's cleanup (the repair pass gives its lock back) before Valkey is closed
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.deliverer.stop()
         await self.mailer.stop()
         await self.bus.stop()
