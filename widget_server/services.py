@@ -176,8 +176,10 @@ class Services:
     async def stop(self) -> None:
         for task in self._background:
             task.cancel()
-        # each loop finishes its turn's cleanup (the repair pass gives its lock back) before Valkey is closed
-        await asyncio.gather(*self._background, return_exceptions=True)
+        # each loop finishes its turn's cleanup (the repair pass gives its lock back) before Valkey is closed; a loop
+        # stuck in a Valkey call that does not end holds the stop up for 2 s at most
+        if self._background:
+            await asyncio.wait(self._background, timeout=2)
         await self.deliverer.stop()
         await self.mailer.stop()
         await self.bus.stop()
