@@ -31,6 +31,7 @@ from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.support import AgentClient, serve_http
 from widget_server.protocol.config import BusinessHours, FormSetting, Group, LicenseConfig
+from widget_server.protocol.customer import Form, FormFieldSpec
 
 from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
 
@@ -432,6 +433,55 @@ def test_files_rating_and_a_new_thread_keep_one_conversation(page: Page, host: s
     frame = chat_frame(page)
     expect(frame.get_by_text("Here is a screenshot")).to_be_visible()
     expect(frame.get_by_text("One more question")).to_be_visible()
+    assert problems == []
+
+
+POSTCHAT = Form(id="postchat", fields=[
+    FormFieldSpec(id="rating_1", type="rating", label="How did we do?", required=True),
+    FormFieldSpec(id="choice_2", type="radio", label="Was your question answered?",
+                  options=[{"label": "Yes"}, {"label": "No"}]),
+    FormFieldSpec(id="question_3", type="question", label="Anything we could do better?")])
+
+
+def test_a_closed_chat_shows_the_post_chat_survey_and_its_rating_counts(
+        page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    org = make_license(LicenseConfig(postchat=FormSetting(enabled=True, form=POSTCHAT)))
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    page.goto(host_page(host, api, org))
+    page.evaluate("window.__events = [];"
+                  "for (const name of ['rating_submitted', 'form_submitted'])"
+                  "  WidgetServer.on(name, (e) => window.__events.push([name, e]))")
+    launcher(page).click()
+    frame = chat_frame(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Where is my parcel?")
+    box.press("Enter")
+    chat_id = customer_chat(agent)["id"]
+    thread_id = agent.ok("get_chat", {"chat_id": chat_id})["thread"]["id"]
+
+    # the agent closes the chat: the owner's survey shows instead of the plain good / bad card
+    agent.ok("deactivate_chat", {"id": chat_id})
+    survey = frame.locator(".ws-form-postchat")
+    expect(survey.get_by_text("How did we do?")).to_be_visible()
+    expect(frame.get_by_role("button", name="Send rating")).to_have_count(0)
+    survey.get_by_role("button", name="Send").click()
+    expect(survey.get_by_text("This field is required.")).to_be_visible()  # the rating is required: nothing sent
+    survey.get_by_role("radio", name="Bad").check()
+    survey.get_by_role("radio", name="No").check()
+    survey.get_by_label("Anything we could do better?").fill("Answer sooner")
+    survey.get_by_role("button", name="Send").click()
+    expect(frame.get_by_role("status").filter(has_text="Thank you for your feedback!")).to_be_visible()
+
+    # stored in the closed thread as LiveChat's postchat filled_form, and counted as the chat's rating
+    thread = agent.ok("get_chat", {"chat_id": chat_id, "thread_id": thread_id})["thread"]
+    [form] = [e for e in thread["events"] if e["type"] == "filled_form"]
+    assert form["form_type"] == "postchat" and form["form_id"] == "postchat"
+    assert [(f["id"], f.get("answer")) for f in form["fields"]] == [
+        ("rating_1", {"id": "bad", "label": "Bad"}), ("choice_2", "No"), ("question_3", "Answer sooner")]
+    assert thread["properties"]["rating"] == {"score": 0, "comment": "Answer sooner"}
+    events = page.evaluate("window.__events")
+    assert ["rating_submitted", "bad"] in events and ["form_submitted", {"type": "postchat"}] in events
     assert problems == []
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import CustomerClient
 from widget_server import keys
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig
@@ -470,6 +471,75 @@ async def test_the_survey_builder_saves_the_prechat_form_in_its_order(valkey, se
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         config = (await http.get("/v1/widget/config", params={"organization_id": owner.org})).json()
     assert "prechat_form" not in config["static"]
+
+
+def with_rows(values: dict[str, str], kind: str, rows: list[tuple[str, str, bool, str]]) -> dict[str, str]:
+    """The form's values with ``kind``'s builder holding exactly ``rows`` (type, label, required, options)."""
+    values = {k: v for k, v in values.items() if not k.startswith(f"{kind}-")}
+    for i, (field, label, required, options) in enumerate(rows):
+        values |= {f"{kind}-{i}-type": field, f"{kind}-{i}-label": label, f"{kind}-{i}-options": options}
+        if required:
+            values[f"{kind}-{i}-required"] = "1"
+    return values
+
+
+async def test_the_wizard_edits_the_postchat_survey_and_the_offline_message_form(valkey, server, owner):
+    page, values = await owner.settings()
+    # never saved: the builders show the widget's defaults, the post-chat survey off, the message form always on
+    assert values["postchat-0-type"] == "rating" and "postchat_enabled" not in values
+    assert [values[f"ticket-{i}-type"] for i in range(3)] == ["name", "email", "textarea"]
+    assert values.get("ticket-1-required") == "1" and 'id="ticket_enabled"' not in page
+
+    values = with_rows(values, "postchat", [("rating", "How did we do?", True, ""),
+                                            ("choice", "Was your question answered?", False, "Yes\nNo"),
+                                            ("question", "Anything else?", False, "")])
+    values = with_rows(values, "ticket", [("textarea", "What can we help with?", True, ""),
+                                          ("email", "Your e-mail", True, ""), ("name", "Your name", False, "")])
+    values["postchat_enabled"] = "1"
+    r = await owner.http.post("/wizard/settings", data=values)
+    assert r.status_code == 303, r.text[:3000]
+
+    customer = await CustomerClient(server.url, owner.org).authorize()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            static = (await http.get("/v1/widget/config", params={"organization_id": owner.org})).json()["static"]
+        post, ticket = static["postchat_form"], static["ticket_form"]
+        assert post["id"] == "postchat" and [(f["type"], f["label"], f.get("required", False)) for f in
+                                             post["fields"]] == [("rating", "How did we do?", True),
+                                                                 ("radio", "Was your question answered?", False),
+                                                                 ("question", "Anything else?", False)]
+        assert ticket["id"] == "ticket" and [(f["type"], f.get("required", False)) for f in ticket["fields"]] == [
+            ("textarea", True), ("email", True), ("name", False)]
+        # the Customer API serves the same forms
+        assert await customer.ok("get_form", {"group_id": 0, "type": "postchat"}) == {"enabled": True, "form": post}
+        assert await customer.ok("get_form", {"group_id": 0, "type": "ticket"}) == {"enabled": True, "form": ticket}
+    finally:
+        await customer.aclose()
+    # the page shows them as saved
+    _, values = await owner.settings()
+    assert values.get("postchat_enabled") == "1" and values["postchat-1-options"].split() == ["Yes", "No"]
+    assert [values[f"ticket-{i}-label"] for i in range(3)] == ["What can we help with?", "Your e-mail", "Your name"]
+
+    # refused, field by field, and nothing saved: a message form nobody can answer, two ratings, a rating before
+    # the chat, a name asked after it
+    for kind, rows, slot, message in [
+        ("ticket", [("name", "Name", True, ""), ("email", "E-mail", False, "")], "ticket", "required e-mail field"),
+        ("postchat", [("rating", "Good?", False, ""), ("rating", "Really?", False, "")], "postchat", "once"),
+        ("prechat", [("rating", "Rate us first", False, "")], "prechat-0-type", "Choose a field type"),
+        ("postchat", [("name", "Your name", False, "")], "postchat-0-type", "Choose a field type"),
+    ]:
+        _, values = await owner.settings()
+        r = await owner.http.post("/wizard/settings", data=with_rows(values, kind, rows))
+        assert r.status_code == 400 and message in field_error(r.text, slot), (kind, slot)
+    assert sorted(await versions(valkey, owner.org)) == [1, 2]  # the initial settings and the one save
+
+    # turned off: the widget shows no survey when a chat ends; the message form stays
+    _, values = await owner.settings()
+    values.pop("postchat_enabled")
+    assert (await owner.http.post("/wizard/settings", data=values)).status_code == 303
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        static = (await http.get("/v1/widget/config", params={"organization_id": owner.org})).json()["static"]
+    assert "postchat_form" not in static and static["ticket_form"] == ticket
 
 
 async def test_contrast_warnings_advise_without_blocking(valkey, owner):

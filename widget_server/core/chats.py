@@ -19,13 +19,14 @@ from ..protocol.chats import Chat, ChatSummary, LastEvent, Queue, Thread
 from ..protocol.agent import QueuePositionItem, UserAddedToChat
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
-from ..protocol.events import Event, File, SystemMessage
+from ..protocol.events import Event, File, FilledForm, SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
 from .archives import ArchiveFacts, ArchiveIndex
 from .availability import Availability
 from .bus import Bus
+from .forms import postchat_rating
 from .ids import short_id, split_event_id
 from .limits import check_properties_size, read_event, read_properties, readable
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
@@ -684,6 +685,8 @@ class ChatBase(ABC):
             if sent.duplicate:  # stored, pushed and queued for webhooks by the first try
                 if outbox:
                     await self.router.done(caller.org, f"hook {chat_id} {outbox}")
+                # the rating is set again: the first try may have stored the survey and died before rating the chat
+                await self._rate_from_survey(caller, chat_id, sent.thread_id, req.event)
                 return c.SendEventResponse(event_id=event_id)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
@@ -692,6 +695,7 @@ class ChatBase(ABC):
                 self.bus.deliver_local(users, "incoming_event", msgspec.Raw(payload), caller.conn_id, caller.request_id)
             else:
                 await self.bus.publish(users, "incoming_event", payload, caller.conn_id, caller.request_id)
+        await self._rate_from_survey(caller, chat_id, sent.thread_id, req.event)
         if outbox:
             await self.webhooks.emit(caller.org, "incoming_event",
                                      p.IncomingEvent(chat_id, sent.thread_id, _event_decoder.decode(event)),
@@ -699,6 +703,24 @@ class ChatBase(ABC):
             await self.store.clear_outbox(chat_id, outbox)
             await self.router.done(caller.org, f"hook {chat_id} {outbox}")
         return c.SendEventResponse(event_id=event_id)
+
+    async def _rate_from_survey(self, caller: AnyCaller, chat_id: str, thread_id: str, event: Any) -> None:
+        """A customer's post-chat survey with a rating question rates the thread it was added to, as
+        ``update_thread_properties`` with ``rating`` would (the same properties and push). Setting a rating is
+        idempotent, so a client that resends the survey with its ``custom_id`` after a lost answer repairs a rating
+        the first try did not get to write."""
+        if not self.FOR_CUSTOMER or not isinstance(event, FilledForm):
+            return
+        rating = postchat_rating(event)
+        if rating is None:
+            return
+        update = {"rating": rating}
+        await self.store.update_json_field(keys.thread(chat_id, thread_id), "properties", self._merge(update),
+                                           default={})
+        chat = await self.store.chat(chat_id)
+        if chat:
+            await self._push(caller, self._recipients(chat), "thread_properties_updated",
+                             p.ThreadPropertiesUpdated(chat_id, thread_id, update), chat)
 
     @abstractmethod
     def _send_checks(self, caller: Any) -> tuple[str, str]:

@@ -330,6 +330,11 @@ class LocalCore(ChatBase):
         config = await self.store.license_config(caller.org)
         if req.group_id not in {g.id for g in config.groups}:
             raise ApiError("group_not_found", f"Group {req.group_id} not found")
+        if req.type in ("ticket", "offline"):
+            # the offline form is always on: an offline group shows it whatever the setting says (as the widget
+            # and get_configuration's ticket_form do)
+            return c.GetFormResponse(enabled=True, form=config.ticket.form if config.ticket and config.ticket.form
+                                     else DEFAULT_TICKET)
         setting = config.prechat if req.type == "prechat" else config.postchat
         if setting is None:
             setting = cfg.FormSetting(enabled=False)

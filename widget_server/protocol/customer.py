@@ -299,7 +299,9 @@ class ListGroupStatusesResponse(msgspec.Struct):
 
 class GetFormRequest(msgspec.Struct):
     group_id: GroupId
-    type: Literal["prechat", "postchat"]
+    type: Literal["prechat", "postchat", "ticket", "offline"]
+    """LiveChat's ``prechat`` and ``postchat``; this server also answers ``ticket`` (or ``offline``): the form the
+    widget shows while the group is offline, which LiveChat only serves in ``get_configuration``'s ``ticket_form``."""
 
 
 class FormFieldSpec(msgspec.Struct, kw_only=True, omit_defaults=True):

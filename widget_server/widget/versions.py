@@ -1,6 +1,6 @@
 """What the wizard edits of a license's configuration (``WizardSettings``) and its saved versions.
 
-The wizard owns the widget's look (``Appearance``), the allowed origins and the pre-chat survey; groups, forms and
+The wizard owns the widget's look (``Appearance``), the allowed origins and the forms (pre-chat, post-chat, offline); groups, forms and
 properties that the Configuration API sets are left as they are. A save is one Lua script over the license's keys
 (one hash tag, so one node of a cluster): it writes the configuration only if nobody changed it since it was read
 (else the wizard reads it again and retries), and records the settings as the next numbered version. The first save
@@ -26,15 +26,22 @@ class WizardSettings(msgspec.Struct, kw_only=True, omit_defaults=True):
     appearance: Appearance = msgspec.field(default_factory=Appearance)
     allowed_origins: list[str] = msgspec.field(default_factory=list)
     prechat: FormSetting | None = None
+    postchat: FormSetting | None = None
+    ticket: FormSetting | None = None
+    """The post-chat survey and the offline message form; None in versions saved before the wizard edited them,
+    which leave the license's as they are when restored."""
 
     @classmethod
     def of(cls, config: LicenseConfig) -> "WizardSettings":
-        return cls(appearance=config.appearance, allowed_origins=list(config.allowed_origins), prechat=config.prechat)
+        return cls(appearance=config.appearance, allowed_origins=list(config.allowed_origins), prechat=config.prechat,
+                   postchat=config.postchat, ticket=config.ticket)
 
     def applied_to(self, config: LicenseConfig) -> LicenseConfig:
         """``config`` with these settings (a copy: the rest of the configuration is kept as it is)."""
         return msgspec.structs.replace(config, appearance=self.appearance, allowed_origins=list(self.allowed_origins),
-                                       prechat=self.prechat)
+                                       prechat=self.prechat,
+                                       postchat=self.postchat if self.postchat is not None else config.postchat,
+                                       ticket=self.ticket if self.ticket is not None else config.ticket)
 
 
 class Version(msgspec.Struct, kw_only=True, omit_defaults=True):

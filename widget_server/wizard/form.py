@@ -39,15 +39,24 @@ POSITIONS = {"bottom-right": "Bottom right", "bottom-left": "Bottom left"}
 LAUNCHERS = {"icon": "Icon", "text": "Icon and text", "bubble": "Speech bubble"}
 LANGUAGES = {"auto": "The visitor's browser language", "en": "English", "de": "Deutsch", "es": "Español",
              "fr": "Français", "pl": "Polski"}
-SURVEY_TYPES = {"name": "Name", "email": "E-mail", "question": "Question", "choice": "Choice"}
+SURVEY_TYPES = {"name": "Name", "email": "E-mail", "question": "Question", "textarea": "Long answer",
+                "choice": "Choice", "rating": "Rating (good or bad)"}
+FORMS = {"prechat": "Pre-chat survey", "postchat": "Post-chat survey", "ticket": "Message form"}
+"""The forms the wizard edits, by their rows' name prefix (also the form's id and its ``form_type``)."""
+FORM_TYPES = {
+    "prechat": ("name", "email", "question", "textarea", "choice"),
+    "postchat": ("rating", "question", "textarea", "choice"),
+    "ticket": ("name", "email", "question", "textarea", "choice"),
+}
+"""The field types each form offers: a rating belongs after the chat; after the chat the visitor is known, so the
+post-chat survey asks no name or e-mail."""
 LABELS = {"theme": "Theme", "primary_color": "Primary colour", "background_color": "Background colour",
           "text_color": "Text colour", "position": "Position on the page", "offset_x": "Distance from the side",
           "offset_y": "Distance from the bottom", "launcher": "Launcher style", "launcher_text": "Launcher text",
           "width": "Width", "height": "Height", "title": "Window title", "language": "Language",
           "agent_name": "Agent display name", "avatar_file": "Avatar image", "greeting": "Greeting message",
           "greeting_delay": "Greeting delay", "offline_title": "Message form title",
-          "offline_text": "Message form text", "allowed_origins": "Websites", "prechat": "Pre-chat survey",
-          "form": "Settings"}
+          "offline_text": "Message form text", "allowed_origins": "Websites", **FORMS, "form": "Settings"}
 MAX_ORIGINS = 50
 MAX_SURVEY_FIELDS = 20
 MAX_OPTIONS = 20
@@ -156,10 +165,12 @@ def parse(form: Mapping[str, str], themes: dict[str, Theme], avatar: str) -> Par
     if problem:
         errors["allowed_origins"] = problem
 
-    prechat, rows, survey_errors = parse_survey(form)
-    values["prechat_enabled"] = bool(form.get("prechat_enabled"))
-    values["survey"] = rows
-    errors |= survey_errors
+    forms: dict[str, FormSetting | None] = {}
+    values["surveys"] = {}
+    for kind in FORMS:
+        forms[kind], values["surveys"][kind], survey_errors = parse_survey(form, kind)
+        values[f"{kind}_enabled"] = kind == "ticket" or bool(form.get(f"{kind}_enabled"))
+        errors |= survey_errors
 
     if errors:
         return Parsed(None, errors, values)
@@ -167,7 +178,8 @@ def parse(form: Mapping[str, str], themes: dict[str, Theme], avatar: str) -> Par
         appearance = msgspec.convert(fields, Appearance)
     except msgspec.ValidationError as exc:  # a limit of Appearance this form does not check itself
         return Parsed(None, {"form": f"Invalid settings: {exc}"}, values)
-    return Parsed(WizardSettings(appearance=appearance, allowed_origins=origins, prechat=prechat), {}, values)
+    return Parsed(WizardSettings(appearance=appearance, allowed_origins=origins, prechat=forms["prechat"],
+                                 postchat=forms["postchat"], ticket=forms["ticket"]), {}, values)
 
 
 def parse_origins(text: str) -> tuple[list[str], str | None]:
@@ -186,76 +198,86 @@ def parse_origins(text: str) -> tuple[list[str], str | None]:
     return origins, None
 
 
-def parse_survey(form: Mapping[str, str]) -> tuple[FormSetting | None, list[dict[str, Any]], dict[str, str]]:
-    """The pre-chat survey from the rows ``prechat-<i>-type|label|required|options`` in page order; rows with no
-    label are left out (a new row not filled in, or one emptied to remove it)."""
+def parse_survey(form: Mapping[str, str], kind: str = "prechat") -> tuple[FormSetting | None, list[dict[str, Any]],
+                                                                        dict[str, str]]:
+    """One of ``FORMS`` from the rows ``<kind>-<i>-type|label|required|options`` in page order; rows with no label
+    are left out (a new row not filled in, or one emptied to remove it). The message form (``ticket``) has no
+    switch: it is what an offline group shows, and it needs a required e-mail field, the address a reply goes to."""
     errors: dict[str, str] = {}
-    enabled = bool(form.get("prechat_enabled"))
+    enabled = kind == "ticket" or bool(form.get(f"{kind}_enabled"))
+    allowed = FORM_TYPES[kind]
     indexes = sorted({int(m.group(1)) for name in form
-                      if (m := re.fullmatch(r"prechat-(\d{1,3})-type", name))})
+                      if (m := re.fullmatch(rf"{kind}-(\d{{1,3}})-type", name))})
     rows: list[dict[str, Any]] = []
     specs: list[FormFieldSpec] = []
     for i in indexes:
-        kind = str(form.get(f"prechat-{i}-type", ""))
-        label = str(form.get(f"prechat-{i}-label", "")).strip()
-        options_text = str(form.get(f"prechat-{i}-options", ""))
-        required = bool(form.get(f"prechat-{i}-required"))
-        row = {"type": kind, "label": label, "required": required, "options": options_text}
+        field_kind = str(form.get(f"{kind}-{i}-type", ""))
+        label = str(form.get(f"{kind}-{i}-label", "")).strip()
+        options_text = str(form.get(f"{kind}-{i}-options", ""))
+        required = bool(form.get(f"{kind}-{i}-required"))
+        row = {"type": field_kind, "label": label, "required": required, "options": options_text}
         if not label:
             continue
         index = len(rows)
         rows.append(row)
-        if kind not in SURVEY_TYPES:
-            errors[f"prechat-{index}-type"] = "Choose a field type: " + ", ".join(SURVEY_TYPES.values()) + "."
+        if field_kind not in allowed:
+            errors[f"{kind}-{index}-type"] = ("Choose a field type: " + ", ".join(SURVEY_TYPES[t] for t in allowed)
+                                              + ".")
             continue
         problem = text_problem(label, MAX_LABEL)
         if problem:
-            errors[f"prechat-{index}-label"] = problem
+            errors[f"{kind}-{index}-label"] = problem
         options = [o.strip() for o in options_text.splitlines() if o.strip()]
-        if kind == "choice":
+        if field_kind == "choice":
             bad = next((p for o in options if (p := text_problem(o, MAX_OPTION))), None)
             if len(options) < 2:
-                errors[f"prechat-{index}-options"] = "A choice needs at least two options, one per line."
+                errors[f"{kind}-{index}-options"] = "A choice needs at least two options, one per line."
             elif len(options) > MAX_OPTIONS:
-                errors[f"prechat-{index}-options"] = f"A choice takes at most {MAX_OPTIONS} options."
+                errors[f"{kind}-{index}-options"] = f"A choice takes at most {MAX_OPTIONS} options."
             elif len(set(options)) != len(options):
-                errors[f"prechat-{index}-options"] = "Each option must be different."
+                errors[f"{kind}-{index}-options"] = "Each option must be different."
             elif bad:
-                errors[f"prechat-{index}-options"] = bad
-        field_type = {"choice": "radio"}.get(kind, kind)
-        specs.append(FormFieldSpec(id=f"{kind}_{index + 1}", type=field_type, label=label, required=required,
-                                   options=[{"label": o} for o in options] if kind == "choice" else None))
+                errors[f"{kind}-{index}-options"] = bad
+        field_type = {"choice": "radio"}.get(field_kind, field_kind)
+        specs.append(FormFieldSpec(id=f"{field_kind}_{index + 1}", type=field_type, label=label, required=required,
+                                   options=[{"label": o} for o in options] if field_kind == "choice" else None))
     if len(rows) > MAX_SURVEY_FIELDS:
-        errors["prechat"] = f"The survey takes at most {MAX_SURVEY_FIELDS} fields."
-    if enabled and not rows:
-        errors["prechat"] = "Add at least one field, or turn the pre-chat survey off."
+        errors[kind] = f"The form takes at most {MAX_SURVEY_FIELDS} fields."
+    elif kind == "ticket" and not any(f.type == "email" and f.required for f in specs):
+        errors[kind] = "Add a required e-mail field: it is where the reply to the message goes."
+    elif kind == "postchat" and sum(f.type == "rating" for f in specs) > 1:
+        errors[kind] = "Ask for the rating once: a chat has one rating."
+    elif enabled and not rows:
+        errors[kind] = f"Add at least one field, or turn the {FORMS[kind].lower()} off."
     if errors:
         return None, rows, errors
     if not rows:
         return FormSetting(enabled=False), rows, {}
-    return FormSetting(enabled=enabled, form=Form(id="prechat", fields=specs)), rows, {}
+    return FormSetting(enabled=enabled, form=Form(id=kind, fields=specs)), rows, {}
 
 
 # --- from saved settings to the form ---------------------------------------------------------------------------------
 
 
-def values_of(settings: WizardSettings, default_survey: Form) -> dict[str, Any]:
+def values_of(settings: WizardSettings, defaults: Mapping[str, Form]) -> dict[str, Any]:
+    """The form's values for saved settings; a form never saved shows ``defaults[kind]`` (the widget's defaults)."""
     a = settings.appearance
     values: dict[str, Any] = {name: getattr(a, name) or "" for name in
                               ("theme", "position", "launcher", "language", *COLORS, *TEXTS_MAX)}
     values |= {name: str(getattr(a, name)) for name in NUMBERS}
     values |= {"rating": a.rating, "agent_avatar": a.agent_avatar,
                "allowed_origins": "\n".join(settings.allowed_origins)}
-    prechat = settings.prechat
-    values["prechat_enabled"] = bool(prechat and prechat.enabled)
-    form = prechat.form if prechat and prechat.form else default_survey
-    values["survey"] = [survey_row(f) for f in form.fields if f.type != "header"]
+    values["surveys"] = {}
+    for kind in FORMS:
+        setting: FormSetting | None = getattr(settings, kind)
+        values[f"{kind}_enabled"] = kind == "ticket" or bool(setting and setting.enabled)
+        form = setting.form if setting and setting.form else defaults[kind]
+        values["surveys"][kind] = [survey_row(f) for f in form.fields if f.type != "header"]
     return values
 
 
 def survey_row(spec: FormFieldSpec) -> dict[str, Any]:
-    kind = {"textarea": "question", "radio": "choice", "select": "choice", "checkbox": "choice"}.get(spec.type,
-                                                                                                   spec.type)
+    kind = {"radio": "choice", "select": "choice", "checkbox": "choice"}.get(spec.type, spec.type)
     if kind not in SURVEY_TYPES:
         kind = "question"
     options = "\n".join(str(o.get("label", o.get("value", ""))) for o in spec.options or [])
@@ -303,5 +325,5 @@ def _floor(ratio: float) -> str:
 
 def label_of(name: str) -> str:
     """The field's name as the page shows it, for the summary of errors at the top."""
-    m = re.fullmatch(r"prechat-(\d+)-\w+", name)
-    return f"Pre-chat field {int(m.group(1)) + 1}" if m else LABELS.get(name, name)
+    m = re.fullmatch(r"(prechat|postchat|ticket)-(\d+)-\w+", name)
+    return f"{FORMS[m.group(1)]}, field {int(m.group(2)) + 1}" if m else LABELS.get(name, name)

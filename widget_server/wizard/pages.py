@@ -28,7 +28,7 @@ from litestar.params import FromPath
 
 from ..auth.sessions import SESSION_TTL, LoginRefused, OwnerSession
 from ..core.configuration import AdminCaller
-from ..core.local import DEFAULT_PRECHAT
+from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
 from ..protocol import configuration as cf
 from ..protocol.errors import ApiError
 from ..services import Injected, Services
@@ -46,6 +46,8 @@ from . import hours as hours_form
 from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, client_ip, csrf_ok, same_origin
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+DEFAULT_FORMS = {"prechat": DEFAULT_PRECHAT, "postchat": DEFAULT_POSTCHAT, "ticket": DEFAULT_TICKET}
+"""What the form builders show for a form the owner never saved: the widget's own defaults."""
 _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 ASSETS: dict[str, Asset] = {p.name: compress(p.read_bytes(), _MEDIA_TYPES[p.suffix])
                             for p in sorted(ASSETS_DIR.iterdir()) if p.suffix in _MEDIA_TYPES}
@@ -172,7 +174,7 @@ def _settings_page(state: Services, owner: OwnerSession, values: dict[str, Any],
         "wizard_settings.html", status=status, page="settings", owner=owner, values=values, errors=errors,
         themes=_themes_view(state), warnings=settings_form.contrast_warnings(themes, values), saved=saved,
         positions=settings_form.POSITIONS, launchers=settings_form.LAUNCHERS, languages=settings_form.LANGUAGES,
-        survey_types=settings_form.SURVEY_TYPES, numbers=settings_form.NUMBERS, limits=settings_form.TEXTS_MAX,
+        survey_types=settings_form.SURVEY_TYPES, forms=settings_form.FORMS, form_types=settings_form.FORM_TYPES, numbers=settings_form.NUMBERS, limits=settings_form.TEXTS_MAX,
         max_avatar_kb=avatars.MAX_BYTES // 1024, label_of=settings_form.label_of,
     )
 
@@ -282,7 +284,7 @@ class WizardController(Controller):
                    services: Injected[Services]) -> Response[bytes]:
         state = services
         config = await state.store.license_config(owner.org)
-        values = settings_form.values_of(WizardSettings.of(config), DEFAULT_PRECHAT)
+        values = settings_form.values_of(WizardSettings.of(config), DEFAULT_FORMS)
         # the form shows the saved settings: so does the preview, until the form changes
         await state.drafts.save(owner.org, owner.preview, Draft(config))
         saved = request.query_params.get("saved")

@@ -240,7 +240,20 @@ function renderForm(form, { intro, submitText, onSubmit, kind, headers = true })
     const error = h("p", { class: "ws-field-error", id: `${id}-err`, hidden: true });
     let control;
     let read;
-    if (f.type === "radio" || f.type === "checkbox" || f.type === "group_chooser") {
+    if (f.type === "rating") {
+      // the chat's rating: good or bad, sent as a choice {id, label} that the server counts as the chat's rating
+      const options = [["good", t("rate_good"), ICONS.good], ["bad", t("rate_bad"), ICONS.bad]].map(([value, text, svg], i) => {
+        const input = h("input", { type: "radio", name: id, value, id: `${id}-${i}` });
+        return { input, text, node: h("label", { class: "ws-option ws-rate-option", for: `${id}-${i}` }, input, icon(svg), text) };
+      });
+      control = h("fieldset", { class: "ws-options ws-rating-field", "aria-describedby": `${id}-err` },
+        h("legend", { text: label + (f.required ? " *" : "") }), options.map((o) => o.node));
+      read = () => {
+        const chosen = options.find((o) => o.input.checked);
+        return chosen ? { id: chosen.input.value, label: chosen.text } : "";
+      };
+      body.append(control, error);
+    } else if (f.type === "radio" || f.type === "checkbox" || f.type === "group_chooser") {
       const type = f.type === "checkbox" ? "checkbox" : "radio";
       const options = (f.options || []).map((o, i) => {
         const value = String(o.label ?? o.value ?? o.group_id ?? i);
@@ -290,7 +303,7 @@ function renderForm(form, { intro, submitText, onSubmit, kind, headers = true })
       if (problem && !firstBad) firstBad = field.control;
       const answer = { type: field.spec.type, id: field.spec.id, label: field.spec.label || "" };
       if (Array.isArray(value)) answer.answers = value.map((v) => ({ label: v }));
-      else answer.answer = value;
+      else if (value || field.spec.type !== "rating") answer.answer = value;  // a skipped rating: no answer at all
       answers.push(answer);
     }
     if (firstBad) {
@@ -632,7 +645,7 @@ async function resumeChat(events) {
   const r = await S.rtm.request("resume_chat", { chat: { id: S.chatId, access: { group_ids: [GROUP] }, thread: { events } }, continuous: true });
   S.threadId = r.thread_id;
   S.active = true;
-  for (const node of ui.log.querySelectorAll(".ws-rating")) node.remove();
+  for (const node of ui.log.querySelectorAll(".ws-rating, .ws-form-postchat")) node.remove();
   setStatus("chatting");
   hostState();
   await sync();
@@ -791,7 +804,10 @@ function onPush(action, p) {
       setQueue(null);
       ui.typing.hidden = true;
       setStatus("browsing");
-      if (S.cfg.rating && !S.rated.has(p.thread_id)) showRating(p.thread_id || S.threadId);
+      if (!S.rated.has(p.thread_id || S.threadId)) {
+        if (S.cfg.postchat_form) showPostchat(p.thread_id || S.threadId);
+        else if (S.cfg.rating) showRating(p.thread_id || S.threadId);
+      }
       hostState();
       break;
     case "groups_status_updated": {
@@ -811,6 +827,30 @@ function onPush(action, p) {
     default:
       break;
   }
+}
+
+function showPostchat(threadId) {
+  // the owner's post-chat survey, once per thread: stored in the closed thread (attach_to_last_thread) as a
+  // postchat filled_form, whose rating question the server counts as the chat's rating
+  for (const node of ui.log.querySelectorAll(".ws-rating, .ws-form-postchat")) node.remove();
+  const chatId = S.chatId;
+  const customIdOfSurvey = customId();  // a resend after a lost answer is the same survey, stored once
+  ui.log.append(h("div", { class: "ws-system", text: t("chat_ended") }));
+  const card = renderForm(S.cfg.postchat_form, {
+    kind: "postchat", intro: t("rate_title"), submitText: t("send"),
+    onSubmit: async (answers) => {
+      const form = { type: "filled_form", form_id: S.cfg.postchat_form.id, form_type: "postchat", fields: answers,
+        custom_id: customIdOfSurvey };
+      await ensureConnected();
+      await S.rtm.request("send_event", { chat_id: chatId, event: form, attach_to_last_thread: true });
+      S.rated.add(threadId);
+      card.replaceChildren(h("p", { role: "status", text: t("rate_thanks") }));
+      toHost({ t: "event", name: "form_submitted", payload: { type: "postchat" } });
+      const rating = answers.find((a) => a.type === "rating" && a.answer);
+      if (rating) toHost({ t: "event", name: "rating_submitted", payload: rating.answer.id });
+    },
+  });
+  scrollDown();
 }
 
 function showRating(threadId) {

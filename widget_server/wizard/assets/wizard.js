@@ -1,5 +1,5 @@
 // The theming wizard's enhancements (the pages work without them): colour pickers beside the #rrggbb fields, the
-// WCAG contrast check as you type, the pre-chat survey builder's add / move / remove buttons, the live preview (the
+// WCAG contrast check as you type, the form builders' add / move / remove buttons, the live preview (the
 // form is posted as a draft, then the preview page with the real widget reloads) and the snippet's copy button.
 // Runs under a strict CSP: no inline script or style, DOM text via textContent only.
 "use strict";
@@ -124,73 +124,80 @@ if (form) {
     }
   };
 
-  // --- the survey builder --------------------------------------------------------------------------------------------
+  // --- the form builders (pre-chat, post-chat, message form): one per fieldset[data-survey] ------------------------
 
-  const rows = $("survey-rows");
-  const template = $("survey-row-template");
   const announce = (text) => { $("preview-status").textContent = text; };
 
-  const renumber = () => {
-    [...rows.children].forEach((li, i) => {
-      li.querySelector("[data-n]").textContent = String(i + 1);
-      for (const button of li.querySelectorAll("[data-move]")) {
-        button.setAttribute("aria-label", `Move field ${i + 1} ${button.dataset.move === "-1" ? "up" : "down"}`);
-      }
-      li.querySelector("[data-remove]").setAttribute("aria-label", `Remove field ${i + 1}`);
-      for (const el of li.querySelectorAll("[id], [name], [for], [aria-describedby]")) {
-        for (const attr of ["id", "name", "for", "aria-describedby"]) {
-          const value = el.getAttribute(attr);
-          if (value) el.setAttribute(attr, value.replace(/prechat-(\d+|new)-/g, `prechat-${i}-`));
+  for (const builder of document.querySelectorAll("[data-survey]")) {
+    const kind = builder.dataset.survey;
+    const rows = builder.querySelector("[data-rows]");
+    const template = builder.querySelector("[data-row-template]");
+    const add = builder.querySelector("[data-add]");
+    const prefix = new RegExp(`${kind}-(\\d+|new)-`, "g");
+
+    const renumber = () => {
+      [...rows.children].forEach((li, i) => {
+        li.querySelector("[data-n]").textContent = String(i + 1);
+        for (const button of li.querySelectorAll("[data-move]")) {
+          button.setAttribute("aria-label", `Move field ${i + 1} ${button.dataset.move === "-1" ? "up" : "down"}`);
         }
-      }
-    });
-  };
-  const toggleOptions = (li) => {
-    li.querySelector("[data-options]").hidden = li.querySelector('[data-part="type"]').value !== "choice";
-  };
-  const wire = (li) => {
-    for (const el of li.querySelectorAll("[data-js-only]")) el.hidden = false;
-    toggleOptions(li);
-  };
+        li.querySelector("[data-remove]").setAttribute("aria-label", `Remove field ${i + 1}`);
+        for (const el of li.querySelectorAll("[id], [name], [for], [aria-describedby]")) {
+          for (const attr of ["id", "name", "for", "aria-describedby"]) {
+            const value = el.getAttribute(attr);
+            if (value) el.setAttribute(attr, value.replace(prefix, `${kind}-${i}-`));
+          }
+        }
+      });
+    };
+    const toggleOptions = (li) => {
+      li.querySelector("[data-options]").hidden = li.querySelector('[data-part="type"]').value !== "choice";
+    };
+    const wire = (li) => {
+      for (const el of li.querySelectorAll("[data-js-only]")) el.hidden = false;
+      toggleOptions(li);
+    };
 
-  for (const li of [...rows.children]) {
-    if (li.classList.contains("blank")) li.remove();  // the no-script page's spare rows: "Add a field" does it here
-    else wire(li);
-  }
-  renumber();
-
-  rows.addEventListener("change", (e) => {
-    if (e.target.matches('[data-part="type"]')) toggleOptions(e.target.closest("[data-row]"));
-  });
-  rows.addEventListener("click", (e) => {
-    const button = e.target.closest("button");
-    if (!button) return;
-    const li = button.closest("[data-row]");
-    if (button.dataset.move) {
-      const other = button.dataset.move === "-1" ? li.previousElementSibling : li.nextElementSibling;
-      if (!other) return;
-      if (button.dataset.move === "-1") other.before(li);
-      else other.after(li);
-      renumber();
-      button.focus();  // moving the row took the focus away
-      announce(`Field moved to position ${[...rows.children].indexOf(li) + 1}.`);
-    } else if ("remove" in button.dataset) {
-      const next = li.nextElementSibling || li.previousElementSibling;
-      li.remove();
-      renumber();
-      (next ? next.querySelector("select") : $("survey-add")).focus();
-      announce("Field removed.");
+    for (const li of [...rows.children]) {
+      if (li.classList.contains("blank")) li.remove();  // the no-script page's spare rows: "Add a field" does it here
+      else wire(li);
     }
-    schedule();
-  });
-  $("survey-add").addEventListener("click", () => {
-    const li = template.content.firstElementChild.cloneNode(true);
-    rows.append(li);
-    wire(li);
     renumber();
-    li.querySelector('[data-part="type"]').focus();
-    schedule();
-  });
+
+    rows.addEventListener("change", (e) => {
+      if (e.target.matches('[data-part="type"]')) toggleOptions(e.target.closest("[data-row]"));
+    });
+    rows.addEventListener("click", (e) => {
+      const button = e.target.closest("button");
+      if (!button) return;
+      const li = button.closest("[data-row]");
+      if (button.dataset.move) {
+        const other = button.dataset.move === "-1" ? li.previousElementSibling : li.nextElementSibling;
+        if (!other) return;
+        if (button.dataset.move === "-1") other.before(li);
+        else other.after(li);
+        renumber();
+        button.focus();  // moving the row took the focus away
+        announce(`Field moved to position ${[...rows.children].indexOf(li) + 1}.`);
+      } else if ("remove" in button.dataset) {
+        const next = li.nextElementSibling || li.previousElementSibling;
+        li.remove();
+        renumber();
+        (next ? next.querySelector("select") : add).focus();
+        announce("Field removed.");
+      }
+      schedule();
+    });
+    add.hidden = false;
+    add.addEventListener("click", () => {
+      const li = template.content.firstElementChild.cloneNode(true);
+      rows.append(li);
+      wire(li);
+      renumber();
+      li.querySelector('[data-part="type"]').focus();
+      schedule();
+    });
+  }
 
   // --- the live preview ----------------------------------------------------------------------------------------------
 
@@ -248,7 +255,7 @@ if (form) {
   }
 
   const changed = (e) => {
-    if (e.target.closest && e.target.closest("#survey-row-template")) return;
+    if (e.target.closest && e.target.closest("[data-row-template]")) return;
     if (e.target.name === "theme" || e.target.dataset.colorFor === undefined) syncPickers();
     showWarnings();
     schedule();
