@@ -214,16 +214,6 @@ def customer_chats(cid: str) -> str:
     return f"{P}:{{{cid}}}:chats"
 
 
-def customer_writes(cid: str, minute: int) -> str:
-    """Counter: the customer's writes (messages, property updates …) in one minute since the epoch."""
-    return f"{P}:{{{cid}}}:writes:{minute}"
-
-
-def address_writes(address: str, minute: int) -> str:
-    """Counter: the writes of all customers at one client address in one minute since the epoch."""
-    return f"{P}:{{addr:{address}}}:writes:{minute}"
-
-
 def customer_connections(cid: str) -> str:
     """Sorted set connection id -> connect time (s): open RTM sockets of the customer, on any worker."""
     return f"{P}:{{{cid}}}:conns"

@@ -17,12 +17,14 @@ PATHS = ["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"]
 
 
 class AgentConnection(RtmConnection):
-    __slots__ = ("caller", "token")
+    __slots__ = ("caller", "stale", "token")
     table = AGENT
     disconnect_action = "agent_disconnected"
     caller: AgentCaller
     token: str
-    """The login's credential, checked again before every request (see ``handle``)."""
+    """The login's credential, checked again when the agent changed and at every heartbeat (see ``handle``)."""
+    stale: bool
+    """An ``agent_updated`` push for this agent arrived: the next request first reads who they are now."""
 
     @property
     def core(self) -> AgentCore:
@@ -38,6 +40,7 @@ class AgentConnection(RtmConnection):
         services = self.services
         org, agent = await services.access.agent(req.token)
         self.token = req.token
+        self.stale = False
         self.caller = AgentCaller(org=org, agent_id=agent["id"], role=agent.get("role", "normal"),
                                   version=self.version, transport="rtm",  # type: ignore[arg-type]
                                   base_url=base_url(self.socket, services.settings.public_url),
@@ -57,18 +60,33 @@ class AgentConnection(RtmConnection):
         if req.customer_monitoring_level:
             await self.core.monitor_customers(self.caller_for(frame), req.customer_monitoring_level)
 
+    def deliver(self, action: str, payload: Any, request_id: Any) -> None:
+        if action == "agent_updated":
+            self.stale = True  # (the push goes on to the agent too)
+        super().deliver(action, payload, request_id)
+
     async def handle(self, frame: Any) -> None:
-        """Every request of a logged-in agent is decided with who they are now, not at login: a deleted agent, a
-        revoked or expired token is refused and the socket closed (a deletion also closes it through the bus, on
-        every worker), and a new role or new groups apply from the next request on."""
-        if self.user_id is not None and frame.name != "login":
-            agent = await self._current()
-            if agent is None:
+        """A request of a logged-in agent is decided with who they are now, not at login. Changing an agent
+        (``update_agent``) pushes ``agent_updated`` to their sockets on every worker (on this one before the change's
+        answer), and the next request reads the agent again: a new role applies from then on (groups are read with
+        every chat decision anyway). Deleting them closes their sockets through the bus. Should a bus message be lost
+        (pub/sub delivers at most once), the heartbeat reads the agent again (``background``). Reading the agent
+        before every request instead cost two Valkey round trips a message."""
+        if self.user_id is not None and frame.name != "login" and self.stale:
+            self.stale = False
+            if not await self._refresh():
                 self.respond_error(frame.name, frame.request_id, ApiError("authentication", "Invalid access token"))
-                self.disconnect("access_token_revoked")
                 return
-            self.caller.role = agent.get("role", "normal")
         await super().handle(frame)
+
+    async def _refresh(self) -> bool:
+        """Who the agent is now: their role taken, or the socket closed when the token no longer names them."""
+        agent = await self._current()
+        if agent is None:
+            self.disconnect("access_token_revoked")
+            return False
+        self.caller.role = agent.get("role", "normal")
+        return True
 
     async def _current(self) -> dict[str, Any] | None:
         """The agent as they are now; None when the login's token no longer names them (deleted, revoked, expired)."""
@@ -84,8 +102,7 @@ class AgentConnection(RtmConnection):
         while True:
             await asyncio.sleep(presence.heartbeat)
             if self.user_id is not None:
-                if await self._current() is None:
-                    self.disconnect("access_token_revoked")
+                if not await self._refresh():
                     return
                 await presence.opened(self.caller.org, self.user_id, self.conn_id)
 

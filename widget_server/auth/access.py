@@ -30,7 +30,7 @@ from .rules import (
     refuse_banned,
 )
 from .signing import AccessToken, BotToken, Signer
-from .throttle import AddressThrottle, address_key
+from .throttle import AddressThrottle, Throttle
 from .tokens import CustomerTokens, agent_credential
 
 
@@ -49,8 +49,11 @@ class Access:
         identity cookie or a stored identity, and cookie grants that mint one."""
         self.tracking = AddressThrottle(tracking_per_minute, "tracking calls")
         """The loader's calls and tracking calls (visit, page view, heartbeat) per client address."""
-        self._writes_per_minute = writes_per_minute
-        """(per customer, per client address): ``WIDGET_CUSTOMER_EVENTS_PER_MINUTE``, ``…_ADDRESS_…``."""
+        message = "Too many messages and changes; try again in a minute"
+        self.customer_writes = Throttle(writes_per_minute[0], message)
+        """Writes per customer (``WIDGET_CUSTOMER_EVENTS_PER_MINUTE``), in the worker's memory (``throttle.py``)."""
+        self.address_writes = AddressThrottle(writes_per_minute[1], "messages and changes")
+        """Writes per client address (``WIDGET_ADDRESS_EVENTS_PER_MINUTE``)."""
 
     # --- licenses and origins ------------------------------------------------------------------------------------
 
@@ -95,11 +98,9 @@ class Access:
         """``too_many_requests`` when the customer, or everyone at their client address, wrote more this minute than
         allowed (messages, postbacks, properties, customer updates, chats started or resumed: the actions marked
         ``writes`` in the dispatch table), over the Web and RTM APIs alike."""
-        per_customer, per_address = self._writes_per_minute
-        mine, address_total = await self._store.count_writes(customer_id, address_key(address) or None)
-        if mine > per_customer or address_total > per_address:
-            raise ApiError("too_many_requests", "Too many messages and changes; try again in a minute",
-                           {"retry_after": 60 - int(time.time()) % 60})
+        self.customer_writes.take(customer_id)
+        if address:
+            self.address_writes.take(address)
 
     # --- agents --------------------------------------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
-"""Per-address request budgets for the calls Litestar's rate limiter leaves out: the loader's calls and tracking
-(``POST /v1/widget/visit``, ``POST /v1/track``) and the new visitors they (and the cookie grant) make.
+"""Request budgets for the hottest calls: per address for those Litestar's rate limiter leaves out (the loader's
+calls and tracking, ``POST /v1/widget/visit``, ``POST /v1/track``, and the new visitors they and the cookie grant
+make), per customer and per address for customers' writes (messages above all, on RTM and Web).
 
-Those calls come from every page view of every site, so they skip the app's limiter, which costs two Valkey round
-trips a request (``app.py``). These budgets are kept in the worker's memory instead: a counter per address in fixed
-one-minute windows, no Valkey work at all. So a limit holds per worker: with W workers (on H hosts) an address may
-make up to W × H times as many calls. That bounds what one address can create, which is what they are for; a
-per-deployment count would cost the round trip they avoid.
+Those calls come from every page view of every site and with every chat message, so they skip the app's limiter,
+which costs two Valkey round trips a request (``app.py``). These budgets are kept in the worker's memory instead: a
+counter per key in fixed one-minute windows, no Valkey work at all (counting a message's writes in Valkey cost ~40 %
+more server CPU per message: README, Benchmarks). So a limit holds per worker: with W workers (on H hosts) an
+address may make up to W × H times as many calls, a customer's RTM socket (where their messages go) sits on one
+worker. That bounds what one visitor can create, which is what they are for; a per-deployment count would cost the
+round trip they avoid.
 """
 
 from __future__ import annotations
@@ -30,20 +33,20 @@ def address_key(address: str | None) -> str:
         return address
 
 
-class AddressThrottle:
-    """At most ``per_minute`` calls per address and minute (0: no limit); ``take`` refuses more with LiveChat's
-    ``too_many_requests``."""
+class Throttle:
+    """At most ``per_minute`` calls per key (a customer, an address) and minute (0: no limit); ``take`` refuses
+    more with LiveChat's ``too_many_requests``."""
 
-    __slots__ = ("_counts", "_window", "per_minute", "what")
+    __slots__ = ("_counts", "_window", "message", "per_minute")
 
-    def __init__(self, per_minute: int, what: str) -> None:
+    def __init__(self, per_minute: int, message: str) -> None:
         self.per_minute = per_minute
-        self.what = what
-        """What is counted, for the error message."""
+        self.message = message
+        """The refusal's message."""
         self._window = 0
         self._counts: dict[str, int] = {}
 
-    def take(self, address: str | None) -> None:
+    def take(self, key: str) -> None:
         if self.per_minute <= 0:
             return
         window = int(time.time()) // 60
@@ -51,9 +54,19 @@ class AddressThrottle:
         if window != self._window or len(counts) >= MAX_ADDRESSES:
             self._window = window
             counts = self._counts = {}
-        key = address_key(address)
         count = counts.get(key, 0) + 1
         counts[key] = count
         if count > self.per_minute:
-            raise ApiError("too_many_requests", f"Too many {self.what} from this address; try again in a minute",
-                           {"retry_after": 60 - int(time.time()) % 60})
+            raise ApiError("too_many_requests", self.message, {"retry_after": 60 - int(time.time()) % 60})
+
+
+class AddressThrottle(Throttle):
+    """A ``Throttle`` per client address (an IPv6 client's whole /64)."""
+
+    __slots__ = ()
+
+    def __init__(self, per_minute: int, what: str) -> None:
+        super().__init__(per_minute, f"Too many {what} from this address; try again in a minute")
+
+    def take(self, address: str | None) -> None:  # type: ignore[override]
+        super().take(address_key(address))

@@ -125,7 +125,9 @@ class ConfigurationCore:
                 agent[key] = value
         await self.store.save_agent(caller.org, agent)
         await self._apply_membership(caller.org, agent, previous)
-        # (open sockets of the agent re-read their role and groups with every request: api/agent_rtm.py)
+        # LiveChat's push of a changed agent; the agent's own sockets read their role again on it (api/agent_rtm.py)
+        changed = {k: v for k, v in msgspec.to_builtins(req).items() if v is not None}
+        await self.bus.publish([agent["id"]], "agent_updated", {**changed, "id": agent["id"]})
         return _EMPTY
 
     async def delete_agent(self, caller: AdminCaller, req: cf.AgentIdRequest) -> c.Empty:

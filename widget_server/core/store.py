@@ -275,21 +275,6 @@ class Store:
         return bool(await self._add_connection(keys=[keys.customer_connections(cid)],
                                                args=[conn_id, now, max_age, limit]))
 
-    async def count_writes(self, customer_id: str, address: str | None) -> tuple[int, int]:
-        """Count one write of the customer (and of their client address, when known) in the current minute; returns
-        both counts so far, this one included (0 for no address). One round trip; each counter expires after its
-        minute."""
-        minute = int(time.time() // 60)
-        counters = [keys.customer_writes(customer_id, minute)]
-        if address:
-            counters.append(keys.address_writes(address, minute))
-        async with self.r.pipeline(transaction=False) as p:
-            for key in counters:
-                p.incr(key)
-                p.expire(key, 120, nx=True)
-            replies = await p.execute()
-        return int(replies[0]), int(replies[2]) if address else 0
-
     async def remove_connection(self, cid: str, conn_id: str) -> None:
         await self.r.zrem(keys.customer_connections(cid), conn_id)
 
