@@ -11,6 +11,7 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.stores.valkey import ValkeyStore
 
 from . import __version__
@@ -43,9 +44,21 @@ from .services import Services
 from .settings import Settings, load_settings
 from .valkey import connect
 from .web.client import forwarded_address
+from .widget.assets import WidgetAssets
 from .wizard.pages import ROUTES as WIZARD_ROUTES
 
 log = logging.getLogger("widget_server")
+
+
+def docs_ui() -> SwaggerRenderPlugin:
+    """``/schema``: Swagger UI, its files served by this server (built from npm's ``swagger-ui-dist`` with the widget,
+    ``widget/build.py``), so the docs render without reaching a CDN; before a build, from the CDN."""
+    no_icon = "<link rel='icon' href='data:,'>"  # (Litestar's default is an image on a CDN)
+    assets = WidgetAssets.load()
+    if assets is None or "docs.js" not in assets.names:
+        return SwaggerRenderPlugin(path=["/", "/swagger"], favicon=no_icon)
+    return SwaggerRenderPlugin(path=["/", "/swagger"], js_url=assets.url("docs.js"), css_url=assets.url("docs.css"),
+                               standalone_preset_js_url=assets.url("docs-preset.js"), favicon=no_icon)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -96,7 +109,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"rate_limit": ValkeyStore(services.valkey, namespace="ws:ratelimit"),
                 "token_grants": ValkeyStore(services.valkey, namespace="ws:tokengrants")},
         openapi_config=OpenAPIConfig(title="widget_server", version=__version__,
-                                     description="LiveChat-compatible Customer Chat API 3.6/3.5"),
+                                     description="LiveChat-compatible Customer Chat API 3.6/3.5",
+                                     render_plugins=[docs_ui()]),
         request_max_body_size=settings.upload_max_bytes + 256 * 1024,
         debug=False,
     )

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +46,15 @@ ENTRIES: dict[str, str] = {
     "launcher.css": "launcher.css",
     "widget.js": "widget/main.js",
     "widget.css": "widget/widget.css",
+}
+
+
+# logical name -> a file an npm package ships ready to serve, copied as it is (its source map comment dropped): the
+# API docs' UI (Swagger UI), so /schema renders without reaching a CDN
+VENDORED: dict[str, str] = {
+    "docs.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "docs-preset.js": "swagger-ui-dist/swagger-ui-standalone-preset.js",
+    "docs.css": "swagger-ui-dist/swagger-ui.css",
 }
 
 
@@ -97,7 +107,8 @@ def theme_names() -> list[str]:
 
 def _esbuild() -> Path:
     binary = STATIC_DIR / "node_modules" / ".bin" / "esbuild"
-    if not binary.exists():
+    vendored = [STATIC_DIR / "node_modules" / rel for rel in VENDORED.values()]
+    if not binary.exists() or not all(path.exists() for path in vendored):
         npm = shutil.which("npm")
         if npm is None:
             raise BuildError("npm is not installed: it is needed once to install esbuild (apt-get install -y npm)")
@@ -108,6 +119,12 @@ def _esbuild() -> Path:
         if done.returncode != 0 or not binary.exists():
             raise BuildError(f"npm {command} failed: {done.stderr.strip() or done.stdout.strip()}")
     return binary
+
+
+def _vendored(rel: str) -> bytes:
+    body = (STATIC_DIR / "node_modules" / rel).read_bytes()
+    # (the source map is not served: its comment would only make the browser ask for it)
+    return re.sub(rb"\n?(//|/\*)# sourceMappingURL=[^\n]*\s*$", b"\n", body)
 
 
 def _compile(esbuild: Path, source: Path, out: Path) -> bytes:
@@ -158,6 +175,8 @@ def build(force: bool = False) -> Manifest:
         with tempfile.TemporaryDirectory() as tmp:
             for logical, source in sources.items():
                 files[logical] = _write(DIST_DIR, logical, _compile(esbuild, source, Path(tmp) / logical))
+        for logical, rel in VENDORED.items():
+            files[logical] = _write(DIST_DIR, logical, _vendored(rel))
         previous = [f.file for f in current.files.values()] if current else []
         manifest = Manifest(source_digest=digest, files=files, previous=previous)
         keep = {MANIFEST, ".lock"} | {f.file for f in files.values()} | set(previous)
