@@ -79,6 +79,12 @@ def routing_last(org: str) -> str:
     return f"{P}:{{{org}}}:rt:last"
 
 
+def first_responses(org: str, group_id: int) -> str:
+    """List of a group's latest first-response times (seconds, newest first, capped at
+    ``core.welcome.FIRST_RESPONSES_KEPT``): the welcome message's "typically replies in"."""
+    return f"{P}:{{{org}}}:rt:first:{group_id}"
+
+
 def group_members(org: str, group_id: int, priority: str) -> str:
     """Set of agent ids of a group with a routing priority (first, normal, last; supervisors are in none)."""
     return f"{P}:{{{org}}}:rt:group:{group_id}:{priority}"

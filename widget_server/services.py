@@ -129,7 +129,8 @@ class Services:
         else:
             visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.availability, settings.token_ttl,
                                      self.access.new_visitors)
-        self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
+        self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors,
+                             greeter=None if self.upstream is not None else (signer, self.bus))
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer, self.bus,
                                                self.availability)

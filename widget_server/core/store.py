@@ -40,6 +40,10 @@ class SentEvent(msgspec.Struct, array_like=True):
     customer_id: str
     agent_ids: list[str]
     duplicate: bool = False
+    first_response_ms: int = -1
+    """The thread's first agent message: ms since the thread opened (-1 otherwise)."""
+    access: str = ""
+    """With a first response: the chat's access json (its group)."""
 
 
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
@@ -358,12 +362,14 @@ class Store:
         args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, head, middle, tail, dedup, outbox, etype,
                 body, "1" if public else "0"]
         try:
-            seq, thread_id, cid, agent_ids, duplicate = await self._send_events(
+            seq, thread_id, cid, agent_ids, duplicate, *first = await self._send_events(
                 [keys.chat(chat_id), keys.chat_last_events(chat_id), keys.chat_custom_ids(chat_id),
                  keys.chat_outbox(chat_id)], args)
         except ResponseError as exc:
             raise _script_error(exc) from None
-        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate))
+        first_ms, access = (int(first[0]), first[1].decode()) if len(first) == 2 else (-1, "")
+        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate),
+                         first_ms, access)
 
     async def outbox_event(self, chat_id: str, entry: str) -> str | None:
         """The id of the event kept under ``entry`` of the chat's webhook outbox (see ``send_event``)."""

@@ -7,6 +7,7 @@ assets, the frame's configuration and the RTM socket."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from urllib.parse import quote
@@ -15,12 +16,17 @@ import msgspec
 from litestar.datastructures import Cookie
 
 from ..auth.access import Access
+from ..auth.signing import Signer
+from ..core import greetings
+from ..core.bus import Bus
 from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
 from ..core.store import Store
+from ..protocol import pushes as p
 from ..protocol.config import Group, LicenseConfig
 from ..protocol.errors import ApiError
 from ..settings import Settings
 from ..tracking import Tracker
+from ..tracking.models import Activity
 from ..web.templates import templates
 from .appearance import color_overrides, theme_for
 from .assets import Asset, WidgetAssets, compress
@@ -78,8 +84,10 @@ def frame_csp(config: LicenseConfig, host: str, preview: bool = False, embedder:
 
 class Widget:
     def __init__(self, settings: Settings, access: Access, store: Store, tracker: Tracker, drafts: Drafts,
-                 visitors: Visitors) -> None:
+                 visitors: Visitors, greeter: tuple[Signer, Bus] | None = None) -> None:
         self.settings = settings
+        self.greeter = greeter
+        """Signs greetings' ids and pushes ``incoming_greeting``; None in proxy mode (the upstream greets)."""
         self.access = access
         self.store = store
         self.tracker = tracker
@@ -174,10 +182,14 @@ class Widget:
                                                         take_invitation=beat)
             invited = activity is not None and activity.invitation is not None
             online = await self.online(org, group, preview)
+            targeted = None
+            if req.type == "page_view" and online and activity is not None and not invited:
+                targeted = await self.targeted_greeting(org, claims.cid, config, group, req, activity,
+                                                        language_for(config, accept_language))
             return VisitResponse(
                 token=self.visitors.renewed(claims, group) or req.token or "", customer_id=claims.cid,
                 cst=req.cst or "", availability="online" if online else "offline",
-                active_chat=True if invited else None,
+                active_chat=True if invited else None, greeting=targeted,
             ), []
 
         # the page's site keeps an identity of its own unless the license lists its sites (auth.rules.identity_site)
@@ -194,6 +206,10 @@ class Widget:
                                     or online and activity and activity.new_visit and not arrival.active_chat):
             greeting = Greeting(text=appearance.greeting, delay=appearance.greeting_delay,
                                 close=TEXTS[lang]["greeting_close"])
+        if preview is None and online and activity is not None and not arrival.active_chat:
+            # an automatic greeting whose rules this page meets replaces the simple one
+            greeting = await self.targeted_greeting(org, arrival.customer_id, config, group, req, activity,
+                                                    lang) or greeting
         return VisitResponse(
             token=arrival.token, customer_id=arrival.customer_id, cst=arrival.cst,
             availability="online" if online else "offline",
@@ -202,6 +218,37 @@ class Widget:
             active_chat=arrival.active_chat, heartbeat=max(2, self.settings.tracking_online_seconds // 2),
             greeting=greeting, identity_error=arrival.identity_error,
         ), arrival.cookies
+
+    async def targeted_greeting(self, org: str, cid: str, config: LicenseConfig, group_id: int, req: VisitRequest,
+                                activity: Activity, lang: str) -> Greeting | None:
+        """The first automatic greeting (``core/greetings.py``) this page view meets, not yet seen in the visitor's
+        browser session. Matching reads only the configuration this call holds already; Valkey is called only
+        when one matches (the agent's name, and ``incoming_greeting`` to the visitor's open sockets)."""
+        if self.greeter is None or not config.greetings:
+            return None
+        page = greetings.PageContext(url=req.url, referrer=req.referrer or "", visits=activity.statistics.visits_count,
+                                     page_views=activity.statistics.page_views_count, group=group_of(config, group_id),
+                                     now=dt.datetime.now(dt.UTC))
+        template = greetings.pick(config.greetings, page, req.seen_since(activity.visit_started))
+        if template is None:
+            return None
+        signer, bus = self.greeter
+        unique_id = greetings.issue_unique_id(signer, org, cid, template.id, int(time.time()))
+        appearance = config.appearance
+        name, avatar = appearance.agent_name or TEXTS[lang]["title"], appearance.agent_avatar
+        agent_id = template.agent_id or ""
+        if agent_id:
+            record = (await self.store.agents(org, [agent_id])).get(agent_id) or {}
+            name, avatar = record.get("name") or name, record.get("avatar") or avatar
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        await bus.publish([cid], "incoming_greeting", p.IncomingGreeting(
+            id=template.id, unique_id=unique_id, displayed_first_time=True, accepted=False, subtype="announcement",
+            is_exit_intent=False,
+            event={"id": unique_id[:32], "type": "message", "text": template.text, "created_at": now,
+                   "author_id": agent_id},
+            agent=p.GreetingAgent(id=agent_id, name=name, avatar=avatar)))
+        return Greeting(text=template.text, delay=greetings.delay_of(template), close=TEXTS[lang]["greeting_close"],
+                        id=template.id, unique_id=unique_id, agent_name=name, agent_avatar=avatar or None)
 
     def launcher(self, base: str, org: str, group: int, origin: str, config: LicenseConfig, lang: str,
                  preview: str | None = None) -> Launcher:
