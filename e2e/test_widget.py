@@ -495,7 +495,8 @@ def test_a_greeting_shows_only_on_matching_pages_and_accepting_it_opens_the_chat
         page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
     pricing = GreetingTemplate(id=7, name="Pricing", text="Questions about our plans?",
                                rules=[GreetingRule(type="url_current", operator="contains", value="/pricing-")])
-    org = make_license(LicenseConfig(greetings=[pricing]))
+    general = Group(id=0, name="General", welcome_message="Hello from the shop team!")
+    org = make_license(LicenseConfig(groups=[general], greetings=[pricing]))
     agent = agent_online(make_agent, org)
     problems = watch(page)
     shop = host_page(host, api, org, extra=GREETING_EVENTS)
@@ -517,9 +518,14 @@ def test_a_greeting_shows_only_on_matching_pages_and_accepting_it_opens_the_chat
     assert displayed[0][:2] == ["displayed", 7] and displayed[0][2]
     customer_id = page.evaluate("WidgetServer.get('customer_data').id")
 
-    # accepting it opens the chat; the server counts the accepted greeting for the agents
+    # accepting it opens the chat, on the group's welcome message with the agent online; the server counts the
+    # accepted greeting for the agents
     bubble.click()
-    chat_frame(page)
+    frame = chat_frame(page)
+    welcome = frame.locator(".ws-welcome")
+    expect(welcome).to_contain_text("Hello from the shop team!")
+    expect(welcome.locator(".ws-welcome-agent")).to_have_text(["Ann"])
+    expect(welcome.locator(".ws-welcome-reply")).to_have_count(0)  # no answered chats yet: no typical reply
     expect(page.locator(".greeting")).to_have_count(0)
     assert wait_for(lambda: [e for e in page.evaluate("window.seen") if e[0] == "hidden"])[0][1] == 7
     wait_for(lambda: agent.ok("get_customer", {"id": customer_id})["statistics"]["greetings_accepted_count"] == 1,
