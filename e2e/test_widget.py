@@ -483,6 +483,7 @@ def test_a_closed_chat_shows_the_post_chat_survey_and_its_rating_counts(
     assert thread["properties"]["rating"] == {"score": 0, "comment": "Answer sooner"}
     events = page.evaluate("window.__events")
     assert ["rating_submitted", "bad"] in events and ["form_submitted", {"type": "postchat"}] in events
+    assert problems == []
 
 
 # the page's JS API listeners, queued the way the snippet's stub queues calls (so none can miss an early event)

@@ -173,7 +173,7 @@ GREETING_TEXT_OPERATORS = frozenset({"equals", "doesnt_equal", "contains", "does
 GREETING_NUMBER_OPERATORS = frozenset({"equals", "doesnt_equal", "greater_than", "lower_than"})
 
 
-class GreetingRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class GreetingRule(msgspec.Struct, forbid_unknown_fields=True):
     """One targeting condition of a greeting (LiveChat's greeting rules: ``{condition, type, operator, value}``).
     ``condition`` joins it to the rules before it (``and`` / ``or``, left to right). ``matches`` is a pattern
     without regular expressions: ``*`` stands for any run of characters, everything else is literal. Which
