@@ -7,6 +7,7 @@ group's recent median first response."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import secrets
@@ -328,3 +329,14 @@ async def test_owner_makes_a_greeting_and_a_welcome_message_in_the_wizard(valkey
     finally:
         await api.aclose()
         await owner.aclose()
+
+
+async def test_greetings_created_at_once_all_stay_with_their_own_ids(team):
+    owner, _, _ = team
+    created = await asyncio.gather(*(configure(owner, "create_greeting", {"name": f"g{i}", "text": f"hi {i}"})
+                                     for i in range(12)))
+    ids = [r.json()["id"] for r in created]
+    assert len(set(ids)) == 12
+    listed = (await configure(owner, "list_greetings")).json()
+    assert sorted(g["id"] for g in listed) == sorted(ids)
+    assert sorted(g["text"] for g in listed) == sorted(f"hi {i}" for i in range(12))

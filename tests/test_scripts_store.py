@@ -392,3 +392,15 @@ async def test_pending_uploads_leave_the_license_total_when_used_or_expired(valk
     assert await upload(d, 1061, "c4") == b"ok"
     assert await valkey.get(keys.uploads_pending_bytes(org)) == b"100"
     assert await valkey.zcard(keys.uploads_pending(org)) == 1
+
+
+async def test_set_string_if_unchanged_lets_one_of_two_configuration_writes_win(valkey):
+    """Two writers read the same license configuration and write their change (two greetings added at once): the
+    second is told (0) instead of overwriting the first's, and reads again."""
+    cas = scripts.register(valkey, "set_string_if_unchanged")
+    key = keys.license_config(_id("org"))
+    assert await cas(keys=[key], args=["0", "", '{"a":1}']) == 1
+    assert await cas(keys=[key], args=["0", "", '{"b":1}']) == 0  # absent when read, present now
+    assert await cas(keys=[key], args=["1", '{"a":1}', '{"a":2}']) == 1
+    assert await cas(keys=[key], args=["1", '{"a":1}', '{"a":3}']) == 0
+    assert await valkey.get(key) == b'{"a":2}'

@@ -256,17 +256,19 @@ class ConfigurationCore:
             raise ApiError("validation", f"agent_id: no agent {agent_id} in this license")
 
     async def create_greeting(self, caller: AdminCaller, req: cf.CreateGreetingRequest) -> cf.CreateGreetingResponse:
-        """A new automatic greeting (kept in the license configuration, ``core/greetings.py`` matches it)."""
-        config = await self.store.license_config(caller.org)
-        if len(config.greetings) >= greetings.MAX_GREETINGS:
-            raise ApiError("limit_reached", f"A license has at most {greetings.MAX_GREETINGS} greetings")
-        gid = max((g.id for g in config.greetings), default=0) + 1
-        template = GreetingTemplate(id=gid, **msgspec.structs.asdict(req))
-        greetings.check(template, config.groups)
+        """A new automatic greeting (kept in the license configuration, ``core/greetings.py`` matches it). Written
+        by compare-and-set: two greetings created at once both stay, with different ids."""
         await self._greeting_agent(caller, req.agent_id)
-        config.greetings.append(template)
-        await self.store.set_license_config(caller.org, config)
-        return cf.CreateGreetingResponse(id=gid)
+
+        def add(config: Any) -> int:
+            if len(config.greetings) >= greetings.MAX_GREETINGS:
+                raise ApiError("limit_reached", f"A license has at most {greetings.MAX_GREETINGS} greetings")
+            gid = max((g.id for g in config.greetings), default=0) + 1
+            template = GreetingTemplate(id=gid, **msgspec.structs.asdict(req))
+            greetings.check(template, config.groups)
+            config.greetings.append(template)
+            return gid
+        return cf.CreateGreetingResponse(id=await self.store.update_license_config(caller.org, add))
 
     @staticmethod
     def _greeting(config: Any, gid: int) -> GreetingTemplate:
@@ -287,21 +289,21 @@ class ConfigurationCore:
         return [self._greeting_view(g) for g in config.greetings if req.group is None or g.group == req.group]
 
     async def update_greeting(self, caller: AdminCaller, req: cf.UpdateGreetingRequest) -> c.Empty:
-        config = await self.store.license_config(caller.org)
-        template = self._greeting(config, req.id)
-        changes = {k: v for k, v in msgspec.structs.asdict(req).items() if k != "id" and v is not None}
-        updated = msgspec.structs.replace(template, **changes)
-        greetings.check(updated, config.groups)
         await self._greeting_agent(caller, req.agent_id)
-        config.greetings = [updated if g.id == req.id else g for g in config.greetings]
-        await self.store.set_license_config(caller.org, config)
+        changes = {k: v for k, v in msgspec.structs.asdict(req).items() if k != "id" and v is not None}
+
+        def update(config: Any) -> None:
+            updated = msgspec.structs.replace(self._greeting(config, req.id), **changes)
+            greetings.check(updated, config.groups)
+            config.greetings = [updated if g.id == req.id else g for g in config.greetings]
+        await self.store.update_license_config(caller.org, update)
         return _EMPTY
 
     async def delete_greeting(self, caller: AdminCaller, req: cf.GreetingIdRequest) -> c.Empty:
-        config = await self.store.license_config(caller.org)
-        self._greeting(config, req.id)
-        config.greetings = [g for g in config.greetings if g.id != req.id]
-        await self.store.set_license_config(caller.org, config)
+        def delete(config: Any) -> None:
+            self._greeting(config, req.id)
+            config.greetings = [g for g in config.greetings if g.id != req.id]
+        await self.store.update_license_config(caller.org, delete)
         return _EMPTY
 
     # --- bots ----------------------------------------------------------------------------------------------------
