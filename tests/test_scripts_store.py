@@ -404,3 +404,25 @@ async def test_set_string_if_unchanged_lets_one_of_two_configuration_writes_win(
     assert await cas(keys=[key], args=["1", '{"a":1}', '{"a":2}']) == 1
     assert await cas(keys=[key], args=["1", '{"a":1}', '{"a":3}']) == 0
     assert await valkey.get(key) == b'{"a":2}'
+
+
+async def test_send_event_returns_a_threads_first_response_once(valkey):
+    """The first agent message after the customer began waiting is the thread's first response (its delay and the
+    chat's access, for the group's list); later agent messages, an agent writing before any customer message and
+    private or non-message events are not."""
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
+    chat, tid = await _chat_with_thread(valkey, access='{"group_ids":[3]}')
+
+    def args(customer: str, ms: int, etype: str = "message", public: str = "1") -> list:
+        return ["o1", customer, "", "0", ms, "", "", "", "", "", etype, '{"text":"x"}', public]
+
+    # an agent (no customer check) writes first: nobody waited for it
+    assert (await send(keys=_send_keys(chat), args=args("", 1000)))[5:] == [-1, b""]
+    assert (await send(keys=_send_keys(chat), args=args("cust", 2000)))[5:] == [-1, b""]  # the customer asks
+    assert (await send(keys=_send_keys(chat), args=args("cust", 2500)))[5:] == [-1, b""]  # (still from 2000)
+    assert (await send(keys=_send_keys(chat), args=args("", 3000, public="0")))[5:] == [-1, b""]  # a whisper
+    assert (await send(keys=_send_keys(chat), args=args("", 3100, etype="custom")))[5:] == [-1, b""]
+    replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args("", 9000 + i)) for i in range(5)))
+    firsts = [r[5:] for r in replies if r[5] != -1]
+    assert len(firsts) == 1 and firsts[0][0] >= 7000 and firsts[0][1] == b'{"group_ids":[3]}'
+    assert (await send(keys=_send_keys(chat), args=args("", 20000)))[5:] == [-1, b""]

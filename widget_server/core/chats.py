@@ -561,6 +561,10 @@ class ChatBase(ABC):
                 raise
             event_structs = self._event_structs(items, thread_id, first)
         await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
+        if self.FOR_CUSTOMER and active:
+            # the customer asks from now: an agent's first message in the thread is its first response
+            # (send_event.lua; a thread an agent opens starts counting at the customer's first message)
+            await self.store.mark_asked(chat_id, thread_id, now_ms)
         return thread_id, now, event_structs, now
 
     async def resume_chat(self, caller: AnyCaller, req: Any) -> c.ResumeChatResponse:

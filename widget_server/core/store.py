@@ -392,6 +392,10 @@ class Store:
         return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate),
                          first_ms, access)
 
+    async def mark_asked(self, chat_id: str, thread_id: str, ms: int) -> None:
+        """When the customer began waiting for an answer in the thread (kept once): see ``send_event.lua``."""
+        await self.r.hsetnx(keys.thread(chat_id, thread_id), "asked_ms", ms)
+
     async def outbox_event(self, chat_id: str, entry: str) -> str | None:
         """The id of the event kept under ``entry`` of the chat's webhook outbox (see ``send_event``)."""
         raw = await self.r.hget(keys.chat_outbox(chat_id), entry)
