@@ -340,3 +340,27 @@ async def test_greetings_created_at_once_all_stay_with_their_own_ids(team):
     listed = (await configure(owner, "list_greetings")).json()
     assert sorted(g["id"] for g in listed) == sorted(ids)
     assert sorted(g["text"] for g in listed) == sorted(f"hi {i}" for i in range(12))
+
+
+async def test_a_heartbeat_brings_a_greeting_once_the_group_comes_online(server, team):
+    owner, agent, customer = team
+    gid = (await configure(owner, "create_greeting", {"name": "Everyone", "text": "Hello there!"})).json()["id"]
+    visitor = CustomerClient(server.url, customer.org)
+    try:
+        home = await loader_call(visitor, "visit", f"{ORIGIN}/")
+        assert home["availability"] == "offline" and "greeting" not in home  # nobody to greet them
+        visitor.token, visitor.id = home["token"], home["customer_id"]
+        sock = await visitor.rtm()
+        await agent.ok("set_routing_status", {"status": "accepting_chats"})
+        answer: dict = {}
+        for _ in range(100):  # (each worker keeps a group's availability for a moment)
+            answer = await loader_call(visitor, "heartbeat", f"{ORIGIN}/", visitor.token)
+            if "greeting" in answer:
+                break
+            await asyncio.sleep(0.1)
+        assert answer["greeting"]["id"] == gid and answer["greeting"]["text"] == "Hello there!"
+        # the heartbeat's answer carries it to the page; sockets heard of no new greeting
+        await sock.no_push("incoming_greeting", wait=0.3)
+        await sock.close()
+    finally:
+        await visitor.aclose()

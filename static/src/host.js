@@ -100,8 +100,9 @@ d.addEventListener("visibilitychange", () => {
 });
 
 // The greeting bubble. An automatic greeting (one with a unique_id) tells the server what became of it
-// (accept_greeting / cancel_greeting: its agents hear of it), is remembered for the browser session so the loader
-// asks for it no more, and is shown only if the visitor is still on the page after its delay (time on page).
+// (accept_greeting / cancel_greeting: its agents hear of it), is remembered in the page's storage so the loader's
+// later calls of this visit name it (the server then leaves it out), and is shown only if the visitor is still on
+// the page after its delay (time on page).
 const org = (w.__ws || {}).organization_id;
 const seenKey = "__ws_" + org + 1;  // "<id>.<unix seconds shown>,…": the server skips those shown in this visit
 const answer = (action, payload) => fetch(`${base}/v3.6/customer/action/${action}?organization_id=${encodeURIComponent(org)}`, {
@@ -109,9 +110,18 @@ const answer = (action, payload) => fetch(`${base}/v3.6/customer/action/${action
   body: JSON.stringify(payload),
 }).catch(() => {});
 let bubble = null;
+// greetings this page showed or is about to (waiting out their delay): a later answer (a heartbeat's, or one whose
+// "seen" list the page could not store) may bring one again
+const handled = new Set();
 const showGreeting = (greeting) => {
   const page = location.href;
+  if (greeting.unique_id) {
+    if (handled.has(greeting.id)) return;
+    handled.add(greeting.id);
+  }
   setTimeout(() => {
+    // (a navigation before the delay ran out: the greeting may come again with a later page's answer)
+    if (location.href != page) handled.delete(greeting.id);
     if (l.frame() || l.state.visibility != "minimized" || location.href != page) return;
     const ids = { id: greeting.id, uniqueId: greeting.unique_id };
     if (bubble) bubble.remove();

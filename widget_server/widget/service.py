@@ -94,6 +94,7 @@ class Widget:
         self.drafts = drafts
         self.visitors = visitors
         self.cache = WidgetCache()
+        self._agent_looks: dict[tuple[str, str], tuple[float, str, str]] = {}
 
     # --- what every call needs -------------------------------------------------------------------------------------
 
@@ -183,9 +184,11 @@ class Widget:
             invited = activity is not None and activity.invitation is not None
             online = await self.online(org, group, preview)
             targeted = None
-            if req.type == "page_view" and online and activity is not None and not invited:
+            if online and activity is not None and not invited:
+                # a heartbeat answers a greeting too (the group came online, or the visitor came back to the tab),
+                # without pushing it again: the host page shows a greeting once whichever answer brings it
                 targeted = await self.targeted_greeting(org, claims.cid, config, group, req, activity,
-                                                        language_for(config, accept_language))
+                                                        language_for(config, accept_language), push=not beat)
             return VisitResponse(
                 token=self.visitors.renewed(claims, group) or req.token or "", customer_id=claims.cid,
                 cst=req.cst or "", availability="online" if online else "offline",
@@ -220,7 +223,7 @@ class Widget:
         ), arrival.cookies
 
     async def targeted_greeting(self, org: str, cid: str, config: LicenseConfig, group_id: int, req: VisitRequest,
-                                activity: Activity, lang: str) -> Greeting | None:
+                                activity: Activity, lang: str, push: bool = True) -> Greeting | None:
         """The first automatic greeting (``core/greetings.py``) this page view meets, not yet seen in the visitor's
         browser session. Matching reads only the configuration this call holds already; Valkey is called only
         when one matches (the agent's name, and ``incoming_greeting`` to the visitor's open sockets)."""
@@ -238,17 +241,29 @@ class Widget:
         name, avatar = appearance.agent_name or TEXTS[lang]["title"], appearance.agent_avatar
         agent_id = template.agent_id or ""
         if agent_id:
-            record = (await self.store.agents(org, [agent_id])).get(agent_id) or {}
-            name, avatar = record.get("name") or name, record.get("avatar") or avatar
+            name, avatar = await self._agent_look(org, agent_id, name, avatar)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        await bus.publish([cid], "incoming_greeting", p.IncomingGreeting(
-            id=template.id, unique_id=unique_id, displayed_first_time=True, accepted=False, subtype="announcement",
-            is_exit_intent=False,
-            event={"id": unique_id[:32], "type": "message", "text": template.text, "created_at": now,
-                   "author_id": agent_id},
-            agent=p.GreetingAgent(id=agent_id, name=name, avatar=avatar)))
+        if push:
+            await bus.publish([cid], "incoming_greeting", p.IncomingGreeting(
+                id=template.id, unique_id=unique_id, displayed_first_time=True, accepted=False, subtype="announcement",
+                is_exit_intent=False,
+                event={"id": unique_id[:32], "type": "message", "text": template.text, "created_at": now,
+                       "author_id": agent_id},
+                agent=p.GreetingAgent(id=agent_id, name=name, avatar=avatar)))
         return Greeting(text=template.text, delay=greetings.delay_of(template), close=TEXTS[lang]["greeting_close"],
                         id=template.id, unique_id=unique_id, agent_name=name, agent_avatar=avatar or None)
+
+    async def _agent_look(self, org: str, agent_id: str, name: str, avatar: str) -> tuple[str, str]:
+        """A greeting's agent's name and avatar, kept by this worker for a minute: a visitor whose greeting is still
+        waiting to show gets it again with each heartbeat, and that must not cost a Valkey call each time."""
+        now = time.monotonic()
+        kept = self._agent_looks.get((org, agent_id))
+        if kept is None or kept[0] < now:
+            record = (await self.store.agents(org, [agent_id])).get(agent_id) or {}
+            if len(self._agent_looks) > 10_000:
+                self._agent_looks.clear()
+            kept = self._agent_looks[(org, agent_id)] = (now + 60, record.get("name") or "", record.get("avatar") or "")
+        return kept[1] or name, kept[2] or avatar
 
     def launcher(self, base: str, org: str, group: int, origin: str, config: LicenseConfig, lang: str,
                  preview: str | None = None) -> Launcher:
