@@ -160,7 +160,7 @@ async def test_greetings_are_the_owners_business_and_bounded_per_license(team):
 # --- delivery ----------------------------------------------------------------------------------------------------------
 
 
-async def test_a_greeting_is_given_on_matching_pages_and_its_agents_hear_the_answer(server, team):
+async def test_a_greeting_is_given_on_matching_pages_and_its_agents_hear_the_answer(server, team, valkey):
     owner, agent, customer = team
     gid = (await configure(owner, "create_greeting", PRICING)).json()["id"]
     await agent.ok("set_routing_status", {"status": "accepting_chats"})
@@ -208,6 +208,8 @@ async def test_a_greeting_is_given_on_matching_pages_and_its_agents_hear_the_ans
         assert accepted == {"unique_id": greeting["unique_id"], "customer_id": visitor.id}
         statistics = (await agent.ok("get_customer", {"id": visitor.id}))["statistics"]
         assert statistics["greetings_accepted_count"] == 1
+        # a visitor who never chats is still forgotten in time: the count lives in their expiring record
+        assert await valkey.ttl(keys.customer(visitor.id)) > 0
 
         # a greeting the visitor dismisses (Web API, as the host page's bubble does)
         again = await loader_call(visitor, "page_view", f"{ORIGIN}/pricing", visitor.token)

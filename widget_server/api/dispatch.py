@@ -72,7 +72,7 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
     "deactivate_customer_page": Action(c.Empty, "deactivate_customer_page"),
     "get_form": Action(c.GetFormRequest, "get_form"),
     "check_goals": Action(c.CheckGoalsRequest, "check_goals", _WEB),
-    "accept_greeting": Action(c.AcceptGreetingRequest, "accept_greeting"),
+    "accept_greeting": Action(c.AcceptGreetingRequest, "accept_greeting", writes=True),
     "cancel_greeting": Action(c.CancelGreetingRequest, "cancel_greeting"),
     "request_welcome_message": Action(c.RequestWelcomeMessageRequest, "request_welcome_message"),
     # GET on the Web API, no token (also callable over RTM after login)

@@ -371,6 +371,8 @@ class LocalCore(ChatBase):
         claims = greetings.read_unique_id(self.signer, req.unique_id, caller.org, caller.customer_id, int(time.time()))
         if claims.gid != req.greeting_id:
             raise ApiError("greeting_not_found", "Greeting not found")
+        # (the record made if a visitor's expired meanwhile, with its expiry: never a record that outlives them)
+        await self.store.ensure_customer(caller.customer_id, caller.org, now_rfc3339())
         await self.store.update_customer(caller.customer_id, {}, {"greetings_accepted_count": 1})
         await self.bus.publish(await self._greeting_audience(caller, claims), "greeting_accepted",
                                p.GreetingUnique(unique_id=req.unique_id, customer_id=caller.customer_id))
