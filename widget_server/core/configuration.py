@@ -178,7 +178,8 @@ class ConfigurationCore:
         for group in config.groups:
             prios = {aid: g.get("priority", "normal") for aid, a in agents.items() for g in a.get("groups", [])
                      if int(g["id"]) == group.id}
-            out.append(cf.GroupView(id=group.id, name=group.name, language_code=group.language, agent_priorities=prios))
+            out.append(cf.GroupView(id=group.id, name=group.name, language_code=group.language, agent_priorities=prios,
+                                    welcome_message=group.welcome_message))
         return out
 
     async def get_group(self, caller: AdminCaller, req: cf.GroupIdRequest) -> cf.GroupView:

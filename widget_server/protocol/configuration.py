@@ -90,6 +90,8 @@ class GroupView(msgspec.Struct, omit_defaults=True):
     name: str
     language_code: str
     agent_priorities: dict[str, str]
+    welcome_message: str = ""
+    """Our addition (``update_group``): the text the widget opens on; left out when the group has none."""
 
 
 class GroupIdRequest(msgspec.Struct):
