@@ -411,7 +411,7 @@ async def test_send_event_returns_a_threads_first_response_once(valkey):
     chat's access, for the group's list); later agent messages, an agent writing before any customer message and
     private or non-message events are not."""
     send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
-    chat, tid = await _chat_with_thread(valkey, access='{"group_ids":[3]}')
+    chat, _ = await _chat_with_thread(valkey, access='{"group_ids":[3]}')
 
     def args(customer: str, ms: int, etype: str = "message", public: str = "1") -> list:
         return ["o1", customer, "", "0", ms, "", "", "", "", "", etype, '{"text":"x"}', public]
