@@ -11,6 +11,10 @@ P = "ws"
 # process-wide
 SECRET = f"{P}:secret"
 DEFAULT_LICENSE = f"{P}:default_license"
+SCHEMA_VERSION = f"{P}:schema"
+"""The data's schema version: the last migration applied (``core/migrations.py``); missing on a store never migrated."""
+SCHEMA_LOCK = f"{P}:schema:lock"
+"""Held while one process migrates; the others wait for it."""
 
 
 # license (organization)

@@ -102,6 +102,8 @@ SCRIPTS: dict[str, Script] = {
     "add_connection": Script(),
     "customer_visit": Script(settings=("TTL",)),
     "customer_with_chat_ids": Script(),
+    # core/migrations.py
+    "expire_browsing_customer": Script(),
     # core/archives.py
     "archive_add": Script(),
     "archive_search": Script(),

@@ -1,0 +1,189 @@
+"""The CLI's commands on the store: ``migrate``, ``backup``, ``restore``, ``create-license``, ``create-agent``,
+``reset-password`` (``__main__.py`` parses the arguments and calls these).
+
+Each works on the Valkey the server uses: ``WIDGET_VALKEY_URL``, else the embedded one of ``--data-dir`` (the running
+server's, through its socket, when one runs; else started for the command and stopped after it). Secrets made here
+(passwords, tokens) are printed once, to the terminal that asked for them, never to a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import keys
+from .settings import Settings, load_settings
+
+log = logging.getLogger("widget_server.admin")
+
+ROLES = ("normal", "administrator", "viceowner")
+"""Roles ``create-agent`` gives (a license has one owner, made with it)."""
+MIN_PASSWORD = 12
+"""The shortest password ``create-license`` and ``reset-password`` accept (a generated one is 16 characters)."""
+
+
+def _password(given: str | None) -> str:
+    if given is None:
+        return secrets.token_urlsafe(12)
+    if len(given) < MIN_PASSWORD or len(given) > 1024:
+        raise ValueError(f"a password has {MIN_PASSWORD} to 1024 characters")
+    return given
+
+
+def _running_socket(data_dir: str) -> Path | None:
+    """The embedded Valkey's socket of a server running on ``data_dir``, if it answers."""
+    import valkey
+
+    sock = Path(data_dir).resolve() / "valkey" / "valkey.sock"
+    if not sock.exists():
+        return None
+    try:
+        client = valkey.Valkey(unix_socket_path=str(sock), socket_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (valkey.ValkeyError, OSError):
+        return None
+    return sock
+
+
+@contextmanager
+def store_url(settings: Settings, data_dir: str) -> Iterator[str]:
+    """The URL of the store the commands work on (see the module's docstring)."""
+    if settings.valkey_url:
+        yield settings.valkey_url
+        return
+    sock = _running_socket(data_dir)
+    if sock is not None:
+        yield f"unix://{sock}"
+        return
+    from .valkey import embedded_url, start_embedded
+
+    server = start_embedded(data_dir, settings.valkey_maxmemory)
+    try:
+        yield embedded_url(server)
+    finally:
+        server.stop()
+
+
+def run(data_dir: str, work: Callable[[Any, Settings], Awaitable[int]]) -> int:
+    """Run ``work(valkey, settings)`` against the store; its result is the exit status."""
+    from .core.backup import BackupError
+    from .core.migrations import SchemaTooNew
+    from .valkey import connect
+
+    os.environ["WIDGET_DATA_DIR"] = data_dir
+    settings = load_settings()
+
+    async def main(url: str) -> int:
+        client = connect(url, settings.valkey_cluster)
+        try:
+            return await work(client, settings)
+        finally:
+            await client.aclose()
+
+    with store_url(settings, data_dir) as url:
+        try:
+            return asyncio.run(main(url))
+        except (SchemaTooNew, BackupError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+
+def customer_ttl(settings: Settings) -> int:
+    return settings.tracking_retention_days * 86_400
+
+
+async def migrate(r: Any, settings: Settings) -> int:
+    from .core.migrations import CURRENT, migrate
+
+    applied = await migrate(r, customer_ttl(settings))
+    print(f"schema version {CURRENT}" + (f"; applied: {', '.join(applied)}" if applied else "; nothing to do"))
+    return 0
+
+
+def backup(out: str, org: str | None) -> Callable[[Any, Settings], Awaitable[int]]:
+    async def work(r: Any, settings: Settings) -> int:
+        from .core.backup import backup
+        from .datadir import private_dir
+
+        path = Path(out)
+        private_dir(path.resolve().parent) if not path.resolve().parent.exists() else None
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds password hashes and chats
+        try:
+            with os.fdopen(fd, "wb") as f:
+                header = await backup(r, f, org)
+            tmp.replace(path)  # (a backup cut short never takes the name of a complete one)
+        finally:
+            tmp.unlink(missing_ok=True)
+        print(f"{header.keys} keys of {'license ' + org if org else 'the store'} written to {path}")
+        return 0
+
+    return work
+
+
+def restore(path: str, replace: bool) -> Callable[[Any, Settings], Awaitable[int]]:
+    async def work(r: Any, settings: Settings) -> int:
+        from .core.backup import restore
+        from .core.migrations import migrate, reapply_since
+
+        header = await restore(r, Path(path), replace=replace)
+        if header.scope == "license":
+            await reapply_since(r, header.schema_version, customer_ttl(settings))
+        await migrate(r, customer_ttl(settings))
+        what = f"license {header.organization_id}" if header.scope == "license" else "the store"
+        print(f"{header.keys} keys of {what} restored from {path}")
+        return 0
+
+    return work
+
+
+def create_license(owner_email: str, password: str | None) -> Callable[[Any, Settings], Awaitable[int]]:
+    async def work(r: Any, settings: Settings) -> int:
+        from .bootstrap import create_license
+
+        if await r.exists(keys.agent_account(owner_email)) or await r.exists(keys.owner_login(owner_email)):
+            raise ValueError(f"{owner_email} already has an account")
+        creds = await create_license(r, owner_email, _password(password))
+        print(json.dumps(creds, indent=2))
+        return 0
+
+    return work
+
+
+def create_agent(org: str, email: str, name: str, role: str) -> Callable[[Any, Settings], Awaitable[int]]:
+    async def work(r: Any, settings: Settings) -> int:
+        from .bootstrap import create_agent
+
+        if not await r.exists(keys.license(org)):
+            raise ValueError(f"there is no license {org}")
+        creds = await create_agent(r, org, email, name or email.split("@")[0], role)
+        print(json.dumps(creds, indent=2))
+        return 0
+
+    return work
+
+
+def reset_password(email: str, password: str | None) -> Callable[[Any, Settings], Awaitable[int]]:
+    async def work(r: Any, settings: Settings) -> int:
+        from .auth.passwords import hash_password
+
+        new = _password(password)  # (checked before anything is looked up)
+        login = keys.owner_login(email)
+        if not await r.exists(login):
+            raise ValueError(f"{email} is not a license owner's sign-in")
+        await r.hset(login, "password", hash_password(new))
+        print(json.dumps({"email": email, "password": new}, indent=2))
+        return 0
+
+    return work
