@@ -426,3 +426,21 @@ async def test_send_event_returns_a_threads_first_response_once(valkey):
     firsts = [r[5:] for r in replies if r[5] != -1]
     assert len(firsts) == 1 and firsts[0][0] >= 7000 and firsts[0][1] == b'{"group_ids":[3]}'
     assert (await send(keys=_send_keys(chat), args=args("", 20000)))[5:] == [-1, b""]
+
+
+async def test_expire_browsing_customer_spares_a_chat_started_before_its_persist(valkey):
+    """Migration 1's step (``expire_browsing_customer.lua``): only a record without expiry, chat or ban gets one. A
+    chat that listed itself (``index_chat``'s ZADD) but has not yet PERSISTed the record is seen in the same step."""
+    expire = scripts.register(valkey, "expire_browsing_customer")
+    browsing, chatting, banned, expiring = (_id("cust-") for _ in range(4))
+    for cid in (browsing, chatting, banned, expiring):
+        await valkey.hset(keys.customer(cid), "id", cid)
+    await valkey.zadd(keys.customer_chats(chatting), {"chat": 1})  # (index_chat's first step, before its PERSIST)
+    await valkey.hset(keys.customer(banned), "banned_until", "9999999999")
+    await valkey.expire(keys.customer(expiring), 40)
+    done = [await expire(keys=[keys.customer(c), keys.customer_chats(c)], args=[3600])
+            for c in (browsing, chatting, banned, expiring)]
+    assert done == [1, 0, 0, 0]
+    assert 3500 < await valkey.ttl(keys.customer(browsing)) <= 3600
+    assert await valkey.ttl(keys.customer(chatting)) == -1 and await valkey.ttl(keys.customer(banned)) == -1
+    assert await valkey.ttl(keys.customer(expiring)) <= 40

@@ -53,7 +53,7 @@ async def expire_browsing_customers(r: Any, customer_ttl: int) -> int:
         async with r.pipeline(transaction=False) as p:
             for key in batch:
                 cid = key.decode().split("{", 1)[1].rsplit("}", 1)[0]
-                script(keys=[key, keys.customer_chats(cid)], args=[customer_ttl], client=p)
+                await script(keys=[key, keys.customer_chats(cid)], args=[customer_ttl], client=p)  # (queued)
             return sum(int(n) for n in await p.execute())
 
     async for key in r.scan_iter(match=f"{keys.P}:{{*}}:cust", count=SCAN_BATCH, _type="hash"):
