@@ -20,10 +20,11 @@ from tests.support import CustomerClient, LiveServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def test_the_installed_wheel_serves_the_widget_without_npm_or_a_checkout(tmp_path):
+def _install(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The wheel built from this checkout, installed into a fresh venv; the venv and an environment without npm."""
     dist = tmp_path / "dist"
     built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     (wheel,) = dist.glob("widget_server-*-py3-none-any.whl")
 
@@ -35,22 +36,29 @@ async def test_the_installed_wheel_serves_the_widget_without_npm_or_a_checkout(t
     env["PATH"] = str(bin_dir)
     assert shutil.which("npm", path=env["PATH"]) is None and shutil.which("node", path=env["PATH"]) is None
     installed = subprocess.run([str(bin_dir / "pip"), "install", "-q", str(wheel)], env=env, cwd=tmp_path,
-                               capture_output=True, text=True, timeout=600)
+                               capture_output=True, text=True, timeout=600, check=False)
     assert installed.returncode == 0, installed.stderr[-3000:]
     where = subprocess.run([str(bin_dir / "python"), "-c", "import widget_server; print(widget_server.__file__)"],
                            env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert where.stdout.startswith(str(venv))
-
-    cli = str(bin_dir / "widget-server")
-    build = subprocess.run([cli, "build"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    build = subprocess.run([str(bin_dir / "widget-server"), "build"], env=env, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60, check=False)
     assert build.returncode == 0 and "widget.js" in build.stdout, build.stdout + build.stderr  # no npm needed
+    return venv, env
 
+
+def _credentials(cli: str, data: Path, env: dict[str, str], cwd: Path) -> dict:
+    return json.loads(subprocess.run([cli, "credentials", "--data-dir", str(data)], env=env, cwd=cwd,
+                                     capture_output=True, text=True, check=True).stdout)
+
+
+async def test_the_installed_wheel_serves_the_widget_without_npm_or_a_checkout(tmp_path):
+    venv, env = _install(tmp_path)
+    cli = str(venv / "bin" / "widget-server")
     data = tmp_path / "data"
     live = LiveServer(data, command=[cli], checkout=tmp_path, env={"PATH": env["PATH"], "PYTHONPATH": ""}).start()
     try:
-        creds = json.loads(subprocess.run([cli, "credentials", "--data-dir", str(data)], env=env, cwd=tmp_path,
-                                          capture_output=True, text=True, check=True).stdout)
-        org = creds["organization_id"]
+        org = _credentials(cli, data, env, tmp_path)["organization_id"]
         async with httpx.AsyncClient(base_url=live.url, timeout=10) as http:
             # the page a visitor gets: the demo page with the snippet, the loader, the frame and its files
             assert (await http.get("/demo", params={"organization_id": org})).status_code == 200
