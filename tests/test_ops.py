@@ -229,3 +229,8 @@ async def test_reset_password_replaces_the_owners_password(valkey, valkey_url):
     assert unknown.returncode == 1 and "not a license owner" in unknown.stderr
     twice = cli("create-license", "--owner-email", email, valkey_url=valkey_url)
     assert twice.returncode == 1 and "already has an account" in twice.stderr
+    org = json.loads(made.stdout)["organization_id"]
+    for bad in ("no-at-sign", "a}b@example.com", "a b@example.com", "x" * 250 + "@example.com"):
+        refused = cli("create-agent", "--license", org, "--email", bad, valkey_url=valkey_url)
+        assert refused.returncode == 1 and "is not an e-mail address" in refused.stderr, bad
+    assert not await valkey.exists(keys.agent_account("a}b@example.com"))

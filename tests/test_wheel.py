@@ -41,10 +41,13 @@ def _install(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     where = subprocess.run([str(bin_dir / "python"), "-c", "import widget_server; print(widget_server.__file__)"],
                            env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert where.stdout.startswith(str(venv))
-    build = subprocess.run([str(bin_dir / "widget-server"), "build"], env=env, cwd=tmp_path, capture_output=True,
-                           text=True, timeout=60, check=False)
+    build = _build(str(bin_dir / "widget-server"), env, tmp_path)
     assert build.returncode == 0 and "widget.js" in build.stdout, build.stdout + build.stderr  # no npm needed
     return venv, env
+
+
+def _build(cli: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([cli, "build"], env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def _credentials(cli: str, data: Path, env: dict[str, str], cwd: Path) -> dict:
@@ -92,3 +95,7 @@ async def test_the_installed_wheel_serves_the_widget_without_npm_or_a_checkout(t
             await customer.aclose()
     finally:
         live.stop()
+    # a wheel whose prebuilt widget is gone says so, and never reaches for npm
+    next(venv.rglob("widget_server/_static/static/dist/manifest.json")).unlink()
+    broken = _build(cli, env, tmp_path)
+    assert broken.returncode == 1 and "reinstall the wheel" in broken.stdout, broken.stdout + broken.stderr

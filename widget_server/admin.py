@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -28,6 +29,18 @@ ROLES = ("normal", "administrator", "viceowner")
 """Roles ``create-agent`` gives (a license has one owner, made with it)."""
 MIN_PASSWORD = 12
 """The shortest password ``create-license`` and ``reset-password`` accept (a generated one is 16 characters)."""
+
+
+_EMAIL = re.compile(r"[^@\s{}]+@[^@\s{}]+\.[^@\s{}]+")
+"""An e-mail address as an account id: no spaces or braces (it is a key's hash tag: ``keys.agent_account``)."""
+MAX_EMAIL = 254
+MAX_NAME = 100
+
+
+def _email(given: str) -> str:
+    if len(given) > MAX_EMAIL or not _EMAIL.fullmatch(given):
+        raise ValueError(f"{given[:MAX_EMAIL]!r} is not an e-mail address")
+    return given
 
 
 def _password(given: str | None) -> str:
@@ -152,6 +165,7 @@ def create_license(owner_email: str, password: str | None) -> Callable[[Any, Set
     async def work(r: Any, settings: Settings) -> int:
         from .bootstrap import create_license
 
+        _email(owner_email)
         if await r.exists(keys.agent_account(owner_email)) or await r.exists(keys.owner_login(owner_email)):
             raise ValueError(f"{owner_email} already has an account")
         creds = await create_license(r, owner_email, _password(password))
@@ -165,6 +179,9 @@ def create_agent(org: str, email: str, name: str, role: str) -> Callable[[Any, S
     async def work(r: Any, settings: Settings) -> int:
         from .bootstrap import create_agent
 
+        _email(email)
+        if len(name) > MAX_NAME:
+            raise ValueError(f"a name has at most {MAX_NAME} characters")
         if not await r.exists(keys.license(org)):
             raise ValueError(f"there is no license {org}")
         creds = await create_agent(r, org, email, name or email.split("@")[0], role)
