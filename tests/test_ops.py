@@ -19,13 +19,16 @@ from widget_server import keys
 from widget_server.auth.passwords import verify_password
 from widget_server.core.bus import BUS_VERSION
 from widget_server.core.migrations import CURRENT, SchemaTooNew, migrate, schema_version
-from widget_server.valkey import connect
+from widget_server.valkey import connect, embedded_url, start_embedded
 
 from .test_visitors import track
 
 
-def cli(*args: str, valkey_url: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")} | {"WIDGET_VALKEY_URL": valkey_url}
+def cli(*args: str, valkey_url: str | None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI on ``valkey_url``, or (None) on the embedded Valkey of the ``--data-dir`` it is given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGET_")}
+    if valkey_url:
+        env["WIDGET_VALKEY_URL"] = valkey_url
     return subprocess.run([sys.executable, "-m", "widget_server", *args], env=env, input=stdin, capture_output=True,
                           text=True, timeout=60, check=False)
 
@@ -195,6 +198,27 @@ async def test_backup_and_restore_a_license_with_chats_and_visitors(server, valk
         await agent.aclose()
     finally:
         other.stop()
+
+    # Valkey's own snapshot of the restored store becomes a data dir's embedded store, then served as usual
+    snapshot = tmp_path / "store.rdb"
+    done = cli("backup", str(snapshot), "--rdb", valkey_url=own_valkey)
+    assert done.returncode == 0 and snapshot.read_bytes().startswith(b"VALKEY"), done.stderr
+    data_dir = tmp_path / "from-snapshot"
+    done = cli("restore", str(snapshot), "--rdb", "--data-dir", str(data_dir), valkey_url=None)
+    assert done.returncode == 0, done.stderr
+    again = cli("restore", str(snapshot), "--rdb", "--data-dir", str(data_dir), valkey_url=None)
+    assert again.returncode == 1 and "holds a store already" in again.stderr
+    embedded = start_embedded(data_dir, "0")  # as serve starts it: with AOF, which now holds the snapshot
+    loaded = connect(embedded_url(embedded))
+    source = connect(own_valkey)
+    try:
+        assert await loaded.dbsize() == await source.dbsize()
+        for key in dumps:
+            assert await _value(loaded, key) == await _value(source, key), key
+    finally:
+        await loaded.aclose()
+        await source.aclose()
+        embedded.stop()
 
     # the whole store's backup of the restored store restores into another, key for key
     everything = tmp_path / "all.jsonl"

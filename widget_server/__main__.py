@@ -152,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                                                      "(format: widget_server/core/backup.py)")
     b.add_argument("out", help="the file to write (mode 600)")
     b.add_argument("--license", dest="org", help="one license's portable export (its organization id)")
+    b.add_argument("--rdb", action="store_true", help="the whole store as Valkey's own point-in-time snapshot (RDB)")
     r = sub.add_parser("restore", parents=[store], help="write a backup's keys into the store, then migrate")
     r.add_argument("file")
     r.add_argument("--replace", action="store_true", help="overwrite keys the store holds already")
+    r.add_argument("--rdb", action="store_true", help="FILE is a snapshot (backup --rdb): it becomes the embedded "
+                                                      "Valkey's data in --data-dir (the server stopped)")
     cl = sub.add_parser("create-license", parents=[store], help="a new license with its owner and one agent; "
                                                               "prints their credentials once")
     cl.add_argument("--owner-email", required=True)
@@ -183,8 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return admin.run(args.data_dir, admin.migrate)
     if args.command == "backup":
+        if args.rdb:
+            if args.org:
+                parser.error("--rdb copies the whole store, not one license")
+            return admin.backup_rdb(args.data_dir, args.out)
         return admin.run(args.data_dir, admin.backup(args.out, args.org))
     if args.command == "restore":
+        if args.rdb:
+            return admin.restore_rdb(args.data_dir, args.file, args.replace)
         return admin.run(args.data_dir, admin.restore(args.file, args.replace))
     if args.command == "create-license":
         return admin.run(args.data_dir, admin.create_license(args.owner_email, _password(args)))

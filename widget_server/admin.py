@@ -124,22 +124,78 @@ async def migrate(r: Any, settings: Settings) -> int:
     return 0
 
 
+def _private_file(out: str, write: Callable[[Any], Any]) -> Any:
+    """``write(f)`` into ``out`` (mode 600: it holds password hashes and chats), under its name only once complete."""
+    from .datadir import private_dir
+
+    path = Path(out)
+    if not path.resolve().parent.exists():
+        private_dir(path.resolve().parent)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            result = write(f)
+        tmp.replace(path)  # (a backup cut short never takes the name of a complete one)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return result
+
+
+def backup_rdb(data_dir: str, out: str) -> int:
+    """``backup --rdb``: Valkey's own point-in-time snapshot of the whole store."""
+    from .core.backup import BackupError, fetch_rdb
+
+    os.environ["WIDGET_DATA_DIR"] = data_dir
+    settings = load_settings()
+    if settings.valkey_cluster:
+        print("error: --rdb copies one server: run it against each primary of the cluster", file=sys.stderr)
+        return 1
+    with store_url(settings, data_dir) as url:
+        try:
+            size = _private_file(out, lambda f: fetch_rdb(url, f))
+        except (BackupError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print(f"snapshot of the store ({size} bytes) written to {out}")
+    return 0
+
+
+def restore_rdb(data_dir: str, path: str, replace: bool) -> int:
+    """``restore --rdb``: a snapshot becomes the embedded Valkey's data (the server stopped), then ``migrate``."""
+    from .valkey import restore_snapshot
+
+    if load_settings().valkey_url:
+        print("error: --rdb restores the embedded Valkey of --data-dir; for your own Valkey, stop it and put the "
+              "snapshot in place as its dump.rdb (with AOF off for that start)", file=sys.stderr)
+        return 1
+    if _running_socket(data_dir) is not None:
+        print(f"error: a server runs on {data_dir}: stop it first", file=sys.stderr)
+        return 1
+    try:
+        count = restore_snapshot(data_dir, Path(path), replace=replace)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{count} keys restored from {path} into {data_dir}")
+    return run(data_dir, migrate)
+
+
+class _Collect:
+    """A file-like ``write`` into a list (the async backup is written to its file afterwards, in one go)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.write = chunks.append
+
+
 def backup(out: str, org: str | None) -> Callable[[Any, Settings], Awaitable[int]]:
     async def work(r: Any, settings: Settings) -> int:
         from .core.backup import backup
-        from .datadir import private_dir
 
-        path = Path(out)
-        private_dir(path.resolve().parent) if not path.resolve().parent.exists() else None
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds password hashes and chats
-        try:
-            with os.fdopen(fd, "wb") as f:
-                header = await backup(r, f, org)
-            tmp.replace(path)  # (a backup cut short never takes the name of a complete one)
-        finally:
-            tmp.unlink(missing_ok=True)
-        print(f"{header.keys} keys of {'license ' + org if org else 'the store'} written to {path}")
+        chunks: list[bytes] = []
+        header = await backup(r, _Collect(chunks), org)
+        _private_file(out, lambda f: f.writelines(chunks))
+        print(f"{header.keys} keys of {'license ' + org if org else 'the store'} written to {out}")
         return 0
 
     return work

@@ -29,8 +29,11 @@ changes.
 Consistency: on one Valkey server every ``DUMP`` of a backup runs in one ``MULTI``/``EXEC`` transaction, so the copy
 is one instant of the store (key names come from ``SCAN`` just before; a key created between the scan and the
 transaction is left out, one deleted in between is skipped). A Valkey Cluster cannot run one transaction across
-slots: there the keys are dumped in a pipeline, each key consistent with itself. For a point-in-time copy of a whole
-cluster use Valkey's own ``BGSAVE`` on each primary.
+slots: there the keys are dumped in a pipeline, each key consistent with itself.
+
+``backup --rdb`` is the other whole-store copy: Valkey's own point-in-time snapshot (RDB), fetched the way
+``valkey-cli --rdb`` does (``fetch_rdb``), written while the server keeps serving; ``restore --rdb`` makes it the
+embedded Valkey's data of a data dir (``valkey.restore_snapshot``). For your own Valkey, the file is its ``dump.rdb``.
 
 ``restore`` writes with ``RESTORE`` (the remaining expiry carried over) and refuses, before writing anything, when a
 key it would write exists already, unless told to replace.
@@ -212,3 +215,65 @@ async def restore(r: Any, path: Path, replace: bool = False, batch: int = 500) -
     if header.scope == "all" and header.schema_version:
         await r.set(keys.SCHEMA_VERSION, header.schema_version)
     return header
+
+
+# --- the whole store as Valkey's own snapshot (RDB) ------------------------------------------------------------------
+
+RDB_TIMEOUT = 120.0
+"""Seconds without a byte from Valkey (it sends a newline every second while it writes the snapshot) before a
+``--rdb`` backup gives up."""
+
+
+def fetch_rdb(url: str, out: IO[bytes]) -> int:
+    """Write a point-in-time snapshot (RDB) of the Valkey server at ``url`` to ``out``, as ``valkey-cli --rdb`` does:
+    the replication handshake's ``SYNC`` (after ``REPLCONF rdb-only 1``: the snapshot only, no command stream), so
+    the server forks and writes one consistent copy while it keeps serving. Returns the snapshot's size. One server
+    only (on a Cluster, run it against each primary)."""
+    import socket
+
+    from valkey.connection import parse_url
+
+    if url.split("://", 1)[0].lower() not in ("redis", "valkey", "unix"):
+        raise BackupError("--rdb works on a plain TCP or unix socket Valkey URL (not TLS, not a cluster)")
+    params = parse_url(url.replace("valkey://", "redis://", 1))
+    if "path" in params:
+        sock = socket.socket(socket.AF_UNIX)
+        address: Any = params["path"]
+    else:
+        sock = socket.socket(socket.AF_INET6 if ":" in params.get("host", "") else socket.AF_INET)
+        address = (params.get("host", "localhost"), params.get("port", 6379))
+    sock.settimeout(RDB_TIMEOUT)
+    with sock:
+        sock.connect(address)
+        f = sock.makefile("rb")
+
+        def reply(command: list[str]) -> bytes:
+            sock.sendall(b"".join([f"*{len(command)}\r\n".encode()]
+                                  + [f"${len(a.encode())}\r\n{a}\r\n".encode() for a in command]))
+            line = f.readline()
+            if not line.startswith(b"+"):
+                raise BackupError(f"Valkey refused {command[0]}: {line.decode(errors='replace').strip()}")
+            return line
+
+        if params.get("password"):
+            reply(["AUTH", *([params["username"]] if params.get("username") else []), params["password"]])
+        reply(["REPLCONF", "rdb-only", "1"])
+        sock.sendall(b"SYNC\r\n")
+        line = b"\n"
+        while not line.strip():  # (newlines while the snapshot is written)
+            line = f.readline()
+            if not line:
+                raise BackupError("Valkey closed the connection before sending the snapshot")
+        if line.startswith(b"-"):
+            raise BackupError(f"Valkey refused SYNC: {line.decode(errors='replace').strip()}")
+        # (this client never announces ``capa eof``, so the snapshot comes as one sized bulk, not diskless' EOF mark)
+        if not line.startswith(b"$"):
+            raise BackupError(f"unexpected answer to SYNC: {line[:80].decode(errors='replace').strip()}")
+        size = left = int(line[1:])
+        while left:
+            chunk = f.read1(min(left, 1 << 20))
+            if not chunk:
+                raise BackupError("the snapshot was cut short")
+            out.write(chunk)
+            left -= len(chunk)
+        return size
