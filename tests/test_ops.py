@@ -244,9 +244,15 @@ async def test_reset_password_replaces_the_owners_password(valkey, valkey_url):
     first = json.loads(made.stdout)["owner"]["password"]  # generated, shown once
     short = cli("reset-password", "--email", email, "--password-stdin", valkey_url=valkey_url, stdin="short\n")
     assert short.returncode == 1 and "12 to 1024" in short.stderr
+    # signed in twice (two browsers), and someone else signed in elsewhere
+    for n, who in enumerate((email, email, "someone-else@example.com")):
+        await valkey.hset(keys.wizard_session(f"ops-session-{os.getpid()}-{n}"), mapping={"org": "o", "email": who})
     done = cli("reset-password", "--email", email, valkey_url=valkey_url)
     assert done.returncode == 0, done.stderr
     new = json.loads(done.stdout)["password"]
+    assert json.loads(done.stdout)["sessions_ended"] == 2  # signed out everywhere
+    assert [await valkey.exists(keys.wizard_session(f"ops-session-{os.getpid()}-{n}")) for n in range(3)] == [0, 0, 1]
+    await valkey.delete(keys.wizard_session(f"ops-session-{os.getpid()}-2"))
     stored = (await valkey.hget(keys.owner_login(email), "password")).decode()
     assert verify_password(new, stored)[0] and not verify_password(first, stored)[0]
     unknown = cli("reset-password", "--email", "nobody@example.com", valkey_url=valkey_url)

@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ca.add_argument("--email", required=True)
     ca.add_argument("--name", default="")
     ca.add_argument("--role", default="normal", choices=admin.ROLES)
-    rp = sub.add_parser("reset-password", parents=[store], help="set a license owner's password (printed once)")
+    rp = sub.add_parser("reset-password", parents=[store], help="set a license owner's password (printed once) and end "
+                                                                 "their wizard sessions")
     rp.add_argument("--email", required=True)
     rp.add_argument("--password-stdin", action="store_true")
     args = parser.parse_args(argv)

@@ -247,6 +247,15 @@ def create_agent(org: str, email: str, name: str, role: str) -> Callable[[Any, S
     return work
 
 
+async def end_sessions(r: Any, email: str) -> int:
+    """Sign the owner out everywhere (a reset password is often a taken one): their wizard sessions are deleted."""
+    ended = 0
+    async for key in r.scan_iter(match=keys.wizard_session("*"), count=1000, _type="hash"):
+        if await r.hget(key, "email") == email.encode():
+            ended += await r.delete(key)
+    return ended
+
+
 def reset_password(email: str, password: str | None) -> Callable[[Any, Settings], Awaitable[int]]:
     async def work(r: Any, settings: Settings) -> int:
         from .auth.passwords import hash_password
@@ -256,7 +265,8 @@ def reset_password(email: str, password: str | None) -> Callable[[Any, Settings]
         if not await r.exists(login):
             raise ValueError(f"{email} is not a license owner's sign-in")
         await r.hset(login, "password", hash_password(new))
-        print(json.dumps({"email": email, "password": new}, indent=2))
+        ended = await end_sessions(r, email)
+        print(json.dumps({"email": email, "password": new, "sessions_ended": ended}, indent=2))
         return 0
 
     return work
