@@ -70,7 +70,7 @@ async def test_the_installed_wheel_serves_the_widget_without_npm_or_a_checkout(t
             frame = await http.get("/widget/frame", params={"organization_id": org})
             assert frame.status_code == 200
             files = re.findall(r'/widget/assets/[\w.-]+\.(?:js|css)', frame.text)
-            assert any(".js" in f for f in files), frame.text[:500]
+            assert any(".js" in f for f in files) and any("/theme-" in f for f in files), frame.text[:500]
             for path in files:
                 assert (await http.get(path)).status_code == 200, path
             # the themes shipped in the wheel: every one the checkout has is offered

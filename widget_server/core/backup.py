@@ -103,11 +103,11 @@ async def license_keys(r: Any, org: str) -> list[bytes]:
             by_tag.setdefault(tag, []).append(key)
     customers = [k for k in everything if k.endswith(b":cust") and k.startswith(f"{keys.P}:{{".encode())]
     owners: list[Any] = []
-    if customers:
+    for start in range(0, len(customers), SCAN_COUNT):  # (a pipeline per thousand: bounded replies)
         async with r.pipeline(transaction=False) as p:
-            for key in customers:
+            for key in customers[start:start + SCAN_COUNT]:
                 p.hget(key, "org")
-            owners = await p.execute()
+            owners += await p.execute()
     tags = {org.encode()} | chat_ids | {_tag(k) for k, o in zip(customers, owners) if o == org.encode()}
     wanted = [k for tag in tags for k in by_tag.get(tag, []) if not k.endswith(LEFT_OUT)]
     # the records that name the license's agents from outside its hash tag
