@@ -19,6 +19,7 @@ from tests.test_wizard import field_error, make_owner, read_form
 from widget_server.auth.reply_address import reply_address, ticket_of
 from widget_server.auth.signing import Signer
 from widget_server.bootstrap import create_license
+from widget_server import keys
 from widget_server.api.smtp_inbound import strip_quoted
 from widget_server.protocol.config import Group, LicenseConfig
 from widget_server.settings import load_settings
@@ -212,7 +213,14 @@ async def test_a_chat_nobody_takes_in_time_is_a_missed_chat_ticket_and_the_visit
         assert chat["thread"]["active"] is True
         await customer.ok("update_customer", {"email": "cara@visitor.example"})
         assert (await owner.ok("get_ticket", {"id": ticket["id"]}))["email"] == "cara@visitor.example"
-        # a normal agent of another group does not see the ticket
+        # a message stored while offline without an e-mail (no form asked for one) is a ticket that asks for it too
+        third = await CustomerClient(server.url, org).authorize()
+        offline = await third.ok("start_chat", {"active": False, "chat": {"thread": {"events": [
+            {"type": "message", "text": "Call me back"}]}}})
+        events = (await third.ok("get_chat", {"chat_id": offline["chat_id"]}))["thread"]["events"]
+        assert [e.get("system_message_type") for e in events if e["type"] == "system_message"] == ["ask_for_email"]
+        await third.aclose()
+        # a normal agent of another group does not see the tickets
         await config_call(owner, "create_group", {"name": "Sales", "agent_priorities": {}})
         await config_call(owner, "update_agent", {"id": agent.id, "groups": [{"id": 1, "priority": "normal"}]})
         assert (await agent.ok("list_tickets", {}))["tickets"] == []
@@ -226,8 +234,15 @@ async def test_a_chat_nobody_takes_in_time_is_a_missed_chat_ticket_and_the_visit
         await agent.ok("set_routing_status", {"status": "accepting_chats"})
         chat = await second.ok("get_chat", {"chat_id": taken["chat_id"]})
         assert agent.id in [u["id"] for u in chat["users"]]
-        await asyncio.sleep(4.5)  # past its deadline and a few ticks of the timer: nothing may appear
-        assert [t["id"] for t in (await owner.ok("list_tickets", {}))["tickets"]] == [ticket["id"]]
+        entry = f"{org} {taken['chat_id']} {taken['thread_id']}"
+        assert await valkey.zscore(keys.MISSED_DUE, entry) is not None  # it was queued, with a deadline
+        for _ in range(200):  # until the timer has looked at it (past its deadline) and let it go
+            if await valkey.zscore(keys.MISSED_DUE, entry) is None:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the missed-chat timer never decided the queued chat")
+        assert [t["id"] for t in (await owner.ok("list_tickets", {}))["tickets"]] == [offline["thread_id"], ticket["id"]]
         await second.aclose()
         await socket.close()
     finally:

@@ -609,9 +609,12 @@ class ChatBase(ABC):
                               events: list[Event]) -> None:
         """A customer's message stored while offline (the offline form, or outside business hours) is a ticket."""
         if self.tickets is not None and events:
-            await self.tickets.open_ticket(caller.org, source="offline_message", chat_id=chat["id"],
-                                           thread_id=thread_id, customer_id=chat["customer_id"], group_id=group_id,
-                                           events=events, config=await self.store.license_config(caller.org))
+            ticket = await self.tickets.open_ticket(
+                caller.org, source="offline_message", chat_id=chat["id"], thread_id=thread_id,
+                customer_id=chat["customer_id"], group_id=group_id, events=events,
+                config=await self.store.license_config(caller.org))
+            if ticket is not None and not ticket.email:  # nobody could answer it: ask where to
+                await self.tickets.ask_for_email(chat, thread_id)
 
     async def _thread_active(self, caller: Any, group_id: int, wanted: bool) -> bool:
         """Whether a thread the caller starts or resumes is active (routed). Agents' are as asked; the customer core

@@ -393,7 +393,7 @@ function renderAskForEmail(ev) {
     return box;
   }
   const input = h("input", { type: "email", autocomplete: "email", required: "", "aria-label": t("ask_for_email") });
-  const form = h("form", { class: "ws-ask-email-form" }, input, h("button", { type: "submit", text: t("send") }));
+  const form = h("form", { class: "ws-ask-email-form", novalidate: true }, input, h("button", { type: "submit", text: t("send") }));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const email = input.value.trim();
