@@ -16,11 +16,11 @@ import pytest
 from tests.support import AgentClient, CustomerClient, LiveServer, free_port, start_valkey
 from tests.support.mail import SmtpInbox
 from tests.test_wizard import field_error, make_owner, read_form
+from widget_server import keys
+from widget_server.api.smtp_inbound import strip_quoted
 from widget_server.auth.reply_address import reply_address, ticket_of
 from widget_server.auth.signing import Signer
 from widget_server.bootstrap import create_license
-from widget_server import keys
-from widget_server.api.smtp_inbound import strip_quoted
 from widget_server.protocol.config import Group, LicenseConfig
 from widget_server.settings import load_settings
 from widget_server.valkey import connect
@@ -180,6 +180,16 @@ async def test_offline_message_ticket_reply_by_mail_and_the_visitors_answer_come
             closing = [m for m in messages if m["To"] == "bo@visitor.example"]
             assert len(closing) == 1 and "Do you ship to Norway?" in parts(closing[0])[0]
             await other.aclose()
+            # or, as LiveChat's widget asks for it, with the chat property routing.transcript_email
+            third = await CustomerClient(server.url, org).authorize()
+            chat = await third.ok("start_chat", {"chat": {"properties": {"routing": {
+                "transcript_email": "cy@visitor.example"}}, "thread": {"events": [
+                    {"type": "message", "text": "Do you sell gift cards?"}]}}})
+            await third.ok("deactivate_chat", {"id": chat["chat_id"]})
+            messages = await inbox.wait_for(7)
+            assert [m["To"] for m in messages].count("cy@visitor.example") == 1
+            assert "Do you sell gift cards?" in parts(next(m for m in messages if m["To"] == "cy@visitor.example"))[0]
+            await third.aclose()
         finally:
             await customer.aclose()
             await owner.aclose()

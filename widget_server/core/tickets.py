@@ -41,7 +41,7 @@ from ..protocol.errors import ApiError
 from ..protocol.events import FilledForm, Message, SystemMessage
 from ..settings import Settings
 from .bus import Bus
-from .limits import read_event
+from .limits import read_event, read_properties
 from .store import Store, decode_hash
 
 log = logging.getLogger("widget_server.tickets")
@@ -494,8 +494,18 @@ class Transcripts:
         threads = await self.store.threads(chat["id"], thread_ids)
         events = [(tid, read_event(v)) for tid, (_, raw) in zip(thread_ids, threads)
                   for _, v in sorted(raw.items(), key=lambda kv: int(kv[0]))]
-        if automatic and not wants_transcript([ev for _, ev in events]):
+        # LiveChat's widget asks for the transcript with the chat property routing.transcript_email
+        asked = read_properties(chat.get("properties")).get("routing", {}).get("transcript_email")
+        asked = _valid_email(asked) if isinstance(asked, str) else ""
+        if automatic and not asked and not wants_transcript([ev for _, ev in events]):
             return False
+        if automatic and asked and asked != email:  # an address the visitor typed: counted like a request
+            try:
+                await self.count(chat["customer_id"])
+            except ApiError:
+                log.warning("transcript of %s not sent: the customer's hourly limit is reached", chat["id"])
+                return False
+            email = asked
         if not email:
             return False
         agents = await self.store.agents(org)
