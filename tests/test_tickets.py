@@ -7,8 +7,13 @@ The outbox is one queue per Valkey, so the mail stories run on a Valkey of their
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
+import signal
+import subprocess
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -38,6 +43,25 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     return text, html
+
+
+def listening_workers(live: LiveServer, port: int) -> list[int]:
+    """The server's worker processes that hold a listening socket on ``port`` (from /proc: the socket's inode in
+    /proc/net/tcp, and which process has it open)."""
+    assert live.proc is not None
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    workers = subprocess.run(["pgrep", "-P", str(live.proc.pid)], capture_output=True, text=True,
+                             check=False).stdout.split()
+    holders = []
+    for pid in workers:
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                holders.append(int(pid))
+    return holders
 
 
 def ticket_form(name: str, email: str, text: str) -> dict:
@@ -190,6 +214,21 @@ async def test_offline_message_ticket_reply_by_mail_and_the_visitors_answer_come
             assert [m["To"] for m in messages].count("cy@visitor.example") == 1
             assert "Do you sell gift cards?" in parts(next(m for m in messages if m["To"] == "cy@visitor.example"))[0]
             await third.aclose()
+
+            # one worker holds the listener; when it dies, a sibling takes the port over and replies get in again
+            [holder] = listening_workers(server, inbound_port)
+            os.kill(holder, signal.SIGKILL)
+            mail.set_content("One more question.")
+            for _ in range(200):
+                try:
+                    await aiosmtplib.send(mail, hostname="127.0.0.1", port=inbound_port, timeout=10)
+                    break
+                except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected):
+                    await asyncio.sleep(0.1)
+            got = await owner.ok("get_ticket", {"id": ticket["id"]})
+            assert got["messages"][-1]["text"] == "One more question." and got["status"] == "open"
+            [new_holder] = listening_workers(server, inbound_port)
+            assert new_holder != holder
         finally:
             await customer.aclose()
             await owner.aclose()

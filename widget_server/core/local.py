@@ -26,6 +26,7 @@ from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
 from .interface import Caller, UploadedFile
 from .store import StoreError
+from .tickets import valid_email
 
 _encode = msgspec.json.encode
 _access_decoder = msgspec.json.Decoder(Access)
@@ -318,14 +319,14 @@ class LocalCore(ChatBase):
         """This server's extension: e-mail the chat's transcript to the customer's own address (set with
         ``update_customer``), at most ``WIDGET_TRANSCRIPTS_PER_HOUR`` times an hour."""
         chat = await self._chat_for(caller, req.chat_id)
-        if self.transcripts is None:
-            raise ApiError("service_unavailable", "Mail is off")
-        await self.transcripts.count(caller.customer_id)
+        if self.transcripts is None or not self.transcripts.tickets.mailer.enabled:
+            raise ApiError("not_allowed", "This server sends no e-mail")
         customer = await self.store.customer(caller.customer_id) or {}
-        if not customer.get("email"):
+        if not valid_email(customer.get("email", "")):
             raise ApiError("validation", "No e-mail address is known for this customer: set it with update_customer")
+        await self.transcripts.count(caller.customer_id)
         if not await self.transcripts.send(caller.org, chat):
-            raise ApiError("service_unavailable", "The transcript could not be queued (mail is off or the outbox is full)")
+            raise ApiError("too_many_requests", "The license's outbox is full; try again later")
         return _EMPTY
 
     async def set_customer_session_fields(self, caller: Caller, req: c.SetCustomerSessionFieldsRequest) -> c.Empty:

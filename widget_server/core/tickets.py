@@ -77,7 +77,8 @@ def _answer_text(answer: Any) -> str:
     return "" if answer is None else str(answer)
 
 
-def _valid_email(value: str) -> str:
+def valid_email(value: str) -> str:
+    """The address part of ``value`` if it is one well-formed e-mail address, else ""."""
     try:
         return parse_address(value).addr_spec if value else ""
     except MailError:
@@ -102,7 +103,7 @@ def visitor_words(events: list[Any], customer_id: str) -> tuple[list[str], str, 
                 if not answer or field.type == "header":
                     continue
                 if field.type == "email":
-                    email = _valid_email(answer) or email
+                    email = valid_email(answer) or email
                 elif field.type == "name":
                     name = answer[:200]
                 elif field.type == "textarea" or field.id == "message":
@@ -173,7 +174,7 @@ class Tickets:
         if not texts:
             return None
         customer = await self.store.customer(customer_id) or {}
-        email = email or _valid_email(customer.get("email", ""))
+        email = email or valid_email(customer.get("email", ""))
         name = name or customer.get("name", "")[:200]
         tid = thread_id
         now = now_rfc3339()
@@ -328,7 +329,7 @@ class Tickets:
     async def mail_visitor(self, org: str, rec: dict[str, str], tid: str, message: tk.TicketMessage,
                            agent_name: str) -> bool:
         """E-mail an agent's reply to the visitor, in the ticket's language, replies coming back to the ticket."""
-        email = _valid_email(rec.get("email", ""))
+        email = valid_email(rec.get("email", ""))
         if not email:
             return False
         _, site = await self._site(org)
@@ -353,7 +354,7 @@ class Tickets:
         if rec is None or "org" not in rec:
             raise ApiError("not_found", "Ticket not found")
         if not rec.get("email"):  # the reply tells us where the visitor reads mail
-            address = _valid_email(sender)
+            address = valid_email(sender)
             if address:
                 await self.r.hset(keys.ticket(tid), "email", address)
         rec, message = await self.add_message(tid, author_id=rec.get("customer_id", ""), author_type="customer",
@@ -364,7 +365,7 @@ class Tickets:
 
     async def attach_email(self, customer_id: str, email: str) -> None:
         """A customer told us their e-mail address: their open tickets without one get it."""
-        address = _valid_email(email)
+        address = valid_email(email)
         customer = await self.store.customer(customer_id) if address else None
         if not customer or not customer.get("org"):
             return
@@ -489,14 +490,14 @@ class Transcripts:
         """Queue the chat's transcript to its customer's e-mail; False when no address is known (or, ``automatic``,
         the customer did not ask for it on the pre-chat form)."""
         customer = await self.store.customer(chat["customer_id"]) or {}
-        email = _valid_email(customer.get("email", ""))
+        email = valid_email(customer.get("email", ""))
         thread_ids = (await self.store.thread_ids(chat["id"]))[-20:]
         threads = await self.store.threads(chat["id"], thread_ids)
         events = [(tid, read_event(v)) for tid, (_, raw) in zip(thread_ids, threads)
                   for _, v in sorted(raw.items(), key=lambda kv: int(kv[0]))]
         # LiveChat's widget asks for the transcript with the chat property routing.transcript_email
         asked = read_properties(chat.get("properties")).get("routing", {}).get("transcript_email")
-        asked = _valid_email(asked) if isinstance(asked, str) else ""
+        asked = valid_email(asked) if isinstance(asked, str) else ""
         if automatic and not asked and not wants_transcript([ev for _, ev in events]):
             return False
         if automatic and asked and asked != email:  # an address the visitor typed: counted like a request
