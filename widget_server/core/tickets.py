@@ -1,8 +1,10 @@
 """Tickets: an offline message, or a chat nobody took from the queue in time (a missed chat), kept for an agent to
 answer by e-mail; the visitor's e-mail replies come back into the same ticket (``api/smtp_inbound.py``).
 
-Storage: one hash per ticket (``keys.ticket``, tagged by the ticket's id, so every write is one command on one key):
-its fields, ``seq`` and the messages ``m:<n>`` as JSON; it expires ``ticket_retention_days`` after its last update
+Storage: one hash per ticket (``keys.ticket``, tagged by the ticket's id): its fields, ``seq`` and the messages
+``m:<n>`` as JSON, written by the scripts ``open_ticket`` (once per thread), ``ticket_message`` (the next message, up
+to ``MAX_MESSAGES``) and ``ticket_fields``, each of which sets the expiry with its write and never recreates a hash
+that expired (no MULTI: a cluster client cannot send one); it expires ``ticket_retention_days`` after its last update
 (anyone can leave an offline message, so nothing here is kept for ever). The license finds its tickets in one sorted
 set per status and group (``keys.tickets``), pruned of expired entries on every write and skipped when the hash is
 gone or says another status (two agents racing to solve and reopen leave at worst an entry a list cleans up).
@@ -26,6 +28,7 @@ import time
 from typing import Any, Literal
 
 import msgspec
+from valkey.exceptions import ResponseError
 
 from .. import keys
 from ..auth.reply_address import reply_address
@@ -41,6 +44,7 @@ from ..protocol.errors import ApiError
 from ..protocol.events import FilledForm, Message, SystemMessage
 from ..settings import Settings
 from .bus import Bus
+from . import scripts
 from .limits import read_event, read_properties
 from .store import Store, decode_hash
 
@@ -50,6 +54,10 @@ MAX_MESSAGES = 200
 """Messages one ticket keeps; past it agents get ``limit_reached`` and e-mail replies a 552."""
 MAX_TEXT = 16384
 """Characters of one message (the chat's own limit)."""
+FIRST_MESSAGES = 50
+"""Messages a new ticket takes from its thread (a missed chat's visitor may have written many)."""
+NOTIFY_CHARS = 40_000
+"""Characters of the visitor's words a notification quotes (the outbox takes 128 KiB a message, both parts)."""
 INBOUND_PER_HOUR = 30
 """E-mail replies one ticket takes per clock hour (a loop between two auto-responders ends here)."""
 CLAIM_SECONDS = 60
@@ -121,6 +129,15 @@ def _subject(texts: list[str], fallback: str) -> str:
     return (first[:77] + "…") if len(first) > 78 else (first or fallback)
 
 
+async def hourly_count(valkey: Any, counter: str) -> int:
+    """Count one more in an hour's counter: incremented and given its expiry in one round trip (``NX``: the first)."""
+    async with valkey.pipeline(transaction=False) as pipe:
+        pipe.incr(counter)
+        pipe.expire(counter, 3600, nx=True)
+        count, _ = await pipe.execute()
+    return int(count)
+
+
 class Tickets:
     """Tickets of every license on Valkey, their mail, and the missed-chat timer."""
 
@@ -133,6 +150,9 @@ class Tickets:
         self.settings = settings
         self.mailer = mailer
         self.ttl = int(settings.ticket_retention_days * 86400)
+        self._open = scripts.register(valkey, "open_ticket")
+        self._message = scripts.register(valkey, "ticket_message")
+        self._fields = scripts.register(valkey, "ticket_fields")
 
     # --- records -------------------------------------------------------------------------------------------------
 
@@ -140,8 +160,9 @@ class Tickets:
     def _ticket(tid: str, h: dict[str, str], messages: bool = False) -> tk.Ticket:
         msgs = None
         if messages:
-            found = sorted((int(k[2:]), v) for k, v in h.items() if k.startswith("m:"))
-            msgs = [_message_decoder.decode(v) for _, v in found]
+            found = sorted((int(k[2:]), v) for k, v in h.items() if k.startswith("m:") and k[2:].isdigit())
+            # a message's id is its place (field m:<n>), which the script that appends it decides
+            msgs = [msgspec.structs.replace(_message_decoder.decode(v), id=f"{tid}_{n}") for n, v in found]
         return tk.Ticket(id=tid, status=h.get("status", "open"), source=h.get("source", "offline_message"),  # type: ignore[arg-type]
                          chat_id=h.get("chat_id", ""), thread_id=h.get("thread_id", ""),
                          customer_id=h.get("customer_id", ""), group_id=int(h.get("group_id") or 0),
@@ -173,6 +194,7 @@ class Tickets:
         texts, email, name = visitor_words(events, customer_id)
         if not texts:
             return None
+        texts = texts[:FIRST_MESSAGES]
         customer = await self.store.customer(customer_id) or {}
         email = email or valid_email(customer.get("email", ""))
         name = name or customer.get("name", "")[:200]
@@ -189,17 +211,9 @@ class Tickets:
             fields[f"m:{n}"] = _encode(tk.TicketMessage(
                 id=f"{tid}_{n}", author_id=customer_id, author_type="customer", via=via,  # type: ignore[arg-type]
                 text=text[:MAX_TEXT], created_at=now)).decode()
-        key = keys.ticket(tid)
-        async with self.r.pipeline(transaction=True) as pipe:  # the claim never outlives the retention
-            pipe.hsetnx(key, "org", org)
-            pipe.expire(key, self.ttl)
-            claimed, _ = await pipe.execute()
-        if not claimed:  # this thread made its ticket already
-            return None
-        async with self.r.pipeline(transaction=False) as pipe:
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, self.ttl)
-            await pipe.execute()
+        pairs = [x for item in {**fields, "org": org}.items() for x in item]
+        if not await self._open(keys=[keys.ticket(tid)], args=[self.ttl, *pairs]):
+            return None  # this thread made its ticket already
         await self._index(org, tid, "open", group_id, now_ms)
         ticket = self._ticket(tid, {**fields, "org": org}, messages=True)
         await self._notify_license(org, config, ticket, ticket.messages or [], new=True)
@@ -210,23 +224,25 @@ class Tickets:
                           status: str | None = None) -> tuple[dict[str, str], tk.TicketMessage]:
         """Append a message to the ticket's thread (and set its status); StoreError-free: ApiError ``not_found``
         when the ticket is gone, ``limit_reached`` when its thread is full."""
-        key = keys.ticket(tid)
         rec = await self.record(tid)
         if rec is None or "org" not in rec:
             raise ApiError("not_found", "Ticket not found")
-        if int(rec.get("seq") or 0) >= MAX_MESSAGES:
-            raise ApiError("limit_reached", f"A ticket keeps at most {MAX_MESSAGES} messages")
-        n = int(await self.r.hincrby(key, "seq", 1))
         now = now_rfc3339()
-        message = tk.TicketMessage(id=f"{tid}_{n}", author_id=author_id, author_type=author_type, via=via,
+        message = tk.TicketMessage(id="", author_id=author_id, author_type=author_type, via=via,
                                    text=text[:MAX_TEXT], created_at=now)
-        changes = {f"m:{n}": _encode(message).decode(), "updated_at": now}
+        try:
+            n = int(await self._message(keys=[keys.ticket(tid)],
+                                        args=[self.ttl, MAX_MESSAGES, _encode(message), now, status or ""]))
+        except ResponseError as exc:
+            if str(exc).startswith("limit_reached"):
+                raise ApiError("limit_reached", f"A ticket keeps at most {MAX_MESSAGES} messages") from None
+            if str(exc).startswith("not_found"):
+                raise ApiError("not_found", "Ticket not found") from None
+            raise
+        message = msgspec.structs.replace(message, id=f"{tid}_{n}")
+        changes = {f"m:{n}": _encode(message).decode(), "updated_at": now, "seq": str(n)}
         if status:
             changes["status"] = status
-        async with self.r.pipeline(transaction=False) as pipe:
-            pipe.hset(key, mapping=changes)
-            pipe.expire(key, self.ttl)
-            await pipe.execute()
         rec.update(changes)
         await self._index(rec["org"], tid, rec["status"], int(rec.get("group_id") or 0), rfc3339_to_ms(now))
         return rec, message
@@ -236,10 +252,15 @@ class Tickets:
         if rec is None or "org" not in rec:
             raise ApiError("not_found", "Ticket not found")
         now = now_rfc3339()
-        await self.r.hset(keys.ticket(tid), mapping={"status": status, "updated_at": now})
-        await self.r.expire(keys.ticket(tid), self.ttl)
+        if not await self.set_fields(tid, {"status": status, "updated_at": now}):
+            raise ApiError("not_found", "Ticket not found")
         await self._index(rec["org"], tid, status, int(rec.get("group_id") or 0), rfc3339_to_ms(now))
         return {**rec, "status": status, "updated_at": now}
+
+    async def set_fields(self, tid: str, fields: dict[str, str]) -> bool:
+        """Set fields of a ticket that exists (False when it is gone), restarting its expiry."""
+        pairs = [x for item in fields.items() for x in item]
+        return bool(await self._fields(keys=[keys.ticket(tid)], args=[self.ttl, *pairs]))
 
     async def get(self, org: str, tid: str) -> tk.Ticket | None:
         rec = await self.record(tid)
@@ -314,9 +335,16 @@ class Tickets:
                  if new else f"{who} replied to ticket #{ticket.id}.")
         link = f"{self.settings.public_url.rstrip('/')}/agent" if self.settings.public_url else None
         last = messages[-1].id.rpartition("_")[2] if messages else "0"
+        quoted: list[str] = []
+        budget = NOTIFY_CHARS
+        for m in messages:
+            quoted.append(m.text[:budget] + ("…" if len(m.text) > budget else ""))
+            budget -= len(m.text)
+            if budget <= 0:
+                break
         await self._enqueue(org, lambda: notification(
             to=[to], subject=f"{'New ticket' if new else 'Reply'}: {ticket.subject} [#{ticket.id}]",
-            lang=config.language, site=site, paragraphs=[first, *(m.text for m in messages)],
+            lang=config.language, site=site, paragraphs=[first, *quoted],
             action_url=link, id=f"ticket-{ticket.id}-{last}-notify",
             headers={"X-Widget-Ticket": ticket.id}))
 
@@ -345,9 +373,7 @@ class Tickets:
         ``too_many_requests``."""
         hour = int(time.time() // 3600)
         counter = keys.ticket_inbound(tid, hour)
-        count = int(await self.r.incr(counter))
-        if count == 1:
-            await self.r.expire(counter, 3600)
+        count = await hourly_count(self.r, counter)
         if count > INBOUND_PER_HOUR:
             raise ApiError("too_many_requests", "Too many replies to this ticket this hour")
         rec = await self.record(tid)
@@ -356,7 +382,7 @@ class Tickets:
         if not rec.get("email"):  # the reply tells us where the visitor reads mail
             address = valid_email(sender)
             if address:
-                await self.r.hset(keys.ticket(tid), "email", address)
+                await self.set_fields(tid, {"email": address})
         rec, message = await self.add_message(tid, author_id=rec.get("customer_id", ""), author_type="customer",
                                               via="email", text=text, status="open")
         config = await self.store.license_config(rec["org"])
@@ -374,7 +400,7 @@ class Tickets:
             for thread_id in (await self.store.thread_ids(chat_id))[-5:]:
                 rec = await self.record(thread_id)
                 if rec and rec.get("customer_id") == customer_id and not rec.get("email"):
-                    await self.r.hset(keys.ticket(thread_id), "email", address)
+                    await self.set_fields(thread_id, {"email": address})
 
     # --- missed chats ----------------------------------------------------------------------------------------------
 
@@ -480,9 +506,7 @@ class Transcripts:
         """One more transcript for the customer this hour; ``too_many_requests`` past the limit."""
         limit = self.tickets.settings.transcripts_per_hour
         counter = keys.transcripts_sent(customer_id, int(time.time() // 3600))
-        count = int(await self.r.incr(counter))
-        if count == 1:
-            await self.r.expire(counter, 3600)
+        count = await hourly_count(self.r, counter)
         if count > limit:
             raise ApiError("too_many_requests", f"At most {limit} transcripts an hour")
 
