@@ -43,8 +43,8 @@ from ..protocol.config import LicenseConfig
 from ..protocol.errors import ApiError
 from ..protocol.events import FilledForm, Message, SystemMessage
 from ..settings import Settings
-from .bus import Bus
 from . import scripts
+from .bus import Bus
 from .limits import read_event, read_properties
 from .store import Store, decode_hash
 
