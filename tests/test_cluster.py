@@ -49,6 +49,7 @@ from .test_message_delivery import (  # noqa: F401
     test_who_may_write_to_a_chat,
 )
 from .test_service import test_upload_a_file_and_send_it_in_a_chat  # noqa: F401
+from .test_tickets import test_a_chat_nobody_takes_in_time_is_a_missed_chat_ticket_and_the_visitor_is_asked_for_email  # noqa: F401
 from .test_tracking import (  # noqa: F401
     clock,
     lic,

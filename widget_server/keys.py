@@ -435,3 +435,36 @@ def customers_feed(org: str) -> str:
     """The bus "user" every customer socket of a license also listens on: ``groups_status_updated`` is one message
     for all of them. Never a customer's id (uuids) nor an agent's (e-mail addresses)."""
     return f"customers:{org}"
+
+
+# tickets (core/tickets.py): a ticket's hash is tagged by its own id (one key: every write is one command); the license's
+# indexes by the license
+def ticket(ticket_id: str) -> str:
+    """Hash of one ticket: its fields, ``seq`` (messages so far) and ``m:<n>`` (message n, JSON); expires
+    ``ticket_retention_days`` after its last update."""
+    return f"{P}:{{tk:{ticket_id}}}:ticket"
+
+
+def tickets(org: str, status: str, group_id: int) -> str:
+    """Sorted set ticket id -> last update (ms): the license's ``open`` or ``solved`` tickets of one group (agents
+    list their groups'); entries older than the retention are pruned on every write."""
+    return f"{P}:{{{org}}}:tickets:{status}:{group_id}"
+
+
+def ticket_inbound(ticket_id: str, hour: int) -> str:
+    """Counter of e-mail replies taken into one ticket in one clock hour."""
+    return f"{P}:{{tk:{ticket_id}}}:inbound:{hour}"
+
+
+def transcripts_sent(cid: str, hour: int) -> str:
+    """Counter of transcripts e-mailed for one customer in one clock hour (``send_transcript``)."""
+    return f"{P}:{{{cid}}}:transcripts:{hour}"
+
+
+MISSED_DUE = f"{P}:{{missed}}:due"
+"""Sorted set "org chat_id thread_id" -> when the queued thread is missed (ms), if still queued then."""
+
+
+def missed_claim(thread_id: str) -> str:
+    """Short-lived lock of the worker that handles one due queued thread (SET NX EX)."""
+    return f"{P}:{{missed}}:claim:{thread_id}"

@@ -34,9 +34,11 @@ from .core.repair import Repair
 from .core.routing import Router
 from .core.rulebot import RuleBot
 from .core.store import Store
+from .core.tickets import Tickets, Transcripts
 from .core.targets import TargetPolicy, parse_networks
 from .core.webhooks import Deliverer, Webhooks
 from .mail import Mailer
+from .api.smtp_inbound import InboundHandler, InboundListener
 from .settings import Settings
 from .tracking import Tracker
 from .upstream import Upstream, UpstreamCore
@@ -144,6 +146,17 @@ class Services:
         self.repair = Repair(valkey, self.agents, grace=settings.repair_grace, interval=settings.repair_interval)
         self.mailer = Mailer(valkey, settings)
         """Outbound e-mail: the outbox every worker shares, and this worker's sender (off without WIDGET_SMTP_URL)."""
+        self.tickets = Tickets(valkey, self.store, self.bus, signer, settings, self.mailer)
+        """Offline messages and missed chats as tickets, their mail and the missed-chat timer (``core/tickets.py``)."""
+        self.transcripts = Transcripts(self.tickets)
+        for core in (self.chats, self.agents):
+            if isinstance(core, (LocalCore, AgentCore)):
+                core.tickets, core.transcripts = self.tickets, self.transcripts
+        self.inbound: InboundListener | None = None
+        """The inbound SMTP listener for visitors' replies (``WIDGET_SMTP_INBOUND``), held by one worker at a time."""
+        if settings.smtp_inbound and self.upstream is None:
+            self.inbound = InboundListener(settings.smtp_inbound, InboundHandler(signer, self.tickets),
+                                           settings.smtp_inbound_max_bytes)
         self._background: list[asyncio.Task[None]] = []
 
     @property
@@ -171,6 +184,9 @@ class Services:
         if self.upstream is None:  # in proxy mode the upstream owns groups and their hours
             self._background.append(asyncio.create_task(
                 self.availability.run(self.settings.business_hours_tick_seconds)))
+            self._background.append(asyncio.create_task(self.tickets.run()))
+        if self.inbound is not None:
+            await self.inbound.start()
         if self.settings.chat_retention_days > 0:
             retention = ChatRetention(self.agents, self.settings.chat_retention_days,
                                       customer_ttl=self.settings.tracking_retention_days * 86_400)
@@ -186,6 +202,8 @@ class Services:
         # stuck in a Valkey call that does not end holds the stop up for 2 s at most
         if self._background:
             await asyncio.wait(self._background, timeout=2)
+        if self.inbound is not None:
+            await self.inbound.stop()
         await self.deliverer.stop()
         await self.mailer.stop()
         await self.bus.stop()

@@ -153,6 +153,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     of failed messages); a permanent refusal (5xx) gives it up at once."""
     mail_timeout: float = 30.0
     """Seconds an SMTP command may take (a whole transaction: three times this)."""
+    smtp_inbound: str = ""
+    """``host:port`` of the inbound SMTP listener that takes visitors' e-mail replies to tickets (``api/smtp_inbound.py``);
+    one worker binds it at a time. Empty: no listener, and ticket mail carries no signed reply address."""
+    smtp_inbound_max_bytes: int = 262144
+    """The largest inbound message accepted (SMTP ``SIZE``; more is refused with 552)."""
+    queue_timeout_seconds: float = 300.0
+    """A thread waiting this long in a group's queue without an agent is a missed chat and becomes a ticket (a
+    license may set its own in its ticket settings). 0: chats are never missed."""
+    ticket_retention_days: float = 90.0
+    """A ticket not updated for this many days is deleted (anyone can leave an offline message: tickets expire)."""
+    transcripts_per_hour: int = 5
+    """Transcripts one customer may have e-mailed per hour (``send_transcript``; ``too_many_requests`` beyond)."""
     log_level: str = "info"
 
 
@@ -207,4 +219,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
            settings.mail_timeout) <= 0 or settings.mail_retry_max < settings.mail_retry_base:
         raise SystemExit("invalid WIDGET_MAIL_* setting: the bound, retry waits, give-up age and timeout are positive, "
                          "and WIDGET_MAIL_RETRY_MAX is at least WIDGET_MAIL_RETRY_BASE")
+    if settings.smtp_inbound:
+        host, sep, port = settings.smtp_inbound.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SystemExit(f"invalid WIDGET_SMTP_INBOUND: {settings.smtp_inbound!r} is not host:port")
+    if settings.smtp_inbound_max_bytes < 1024 or settings.queue_timeout_seconds < 0 \
+            or settings.ticket_retention_days <= 0 or settings.transcripts_per_hour < 0:
+        raise SystemExit("invalid WIDGET_SMTP_INBOUND_MAX_BYTES (at least 1024), WIDGET_QUEUE_TIMEOUT_SECONDS, "
+                         "WIDGET_TICKET_RETENTION_DAYS or WIDGET_TRANSCRIPTS_PER_HOUR")
     return settings

@@ -35,9 +35,11 @@ from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from ..auth.rules import may_attach_file
 from ..auth.signing import Cursor, Signer
 from .store import Store, StoreError
+from .tickets import Tickets, Transcripts
 from .webhooks import Webhooks
 from ..tracking import Tracker
 
+log = logging.getLogger("widget_server.chats")
 _encode = msgspec.json.encode
 _event_decoder = msgspec.json.Decoder(Event)
 _last_event_decoder = msgspec.json.Decoder(LastEvent)
@@ -117,6 +119,10 @@ class ChatBase(ABC):
 
     FOR_CUSTOMER = True
     """Whether threads are shown as a customer sees them (without agent-only events)."""
+    tickets: Tickets | None = None
+    transcripts: Transcripts | None = None
+    """Transcripts by e-mail (``core/tickets.py``), set by ``Services``: sent on close to those who asked."""
+    """Tickets (``core/tickets.py``), set by ``Services``: queued threads are watched for missing their timeout."""
 
     def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings, router: Router,
                  webhooks: Webhooks, tracker: Tracker, availability: Availability | None = None) -> None:
@@ -302,6 +308,8 @@ class ChatBase(ABC):
             return agent
         await self.router.enqueue(org, group_id, chat_id, thread_id, humans_only)
         await self.store.set_thread_fields(chat_id, thread_id, {"queued_at": now_rfc3339(), "queue_group": str(group_id)})
+        if self.tickets is not None:
+            await self.tickets.watch_queue(org, chat_id, thread_id)
         await self._push_queue_positions(caller, org, group_id)
         chat = await self.store.chat(chat_id) or {}
         await self._incoming_chat_to(caller, chat, thread_id, await self._group_agents(org, group_id), webhook=False)
@@ -593,7 +601,20 @@ class ChatBase(ABC):
         await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
         if active:
             await self._after_resume(caller, req.chat.id, thread_id, access)
+        elif self.FOR_CUSTOMER:
+            await self._offline_ticket(caller, chat, thread_id, access.group_ids[0], events)
         return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
+
+    async def _offline_ticket(self, caller: AnyCaller, chat: dict[str, str], thread_id: str, group_id: int,
+                              events: list[Event]) -> None:
+        """A customer's message stored while offline (the offline form, or outside business hours) is a ticket."""
+        if self.tickets is not None and events:
+            ticket = await self.tickets.open_ticket(
+                caller.org, source="offline_message", chat_id=chat["id"], thread_id=thread_id,
+                customer_id=chat["customer_id"], group_id=group_id, events=events,
+                config=await self.store.license_config(caller.org))
+            if ticket is not None and not ticket.email:  # nobody could answer it: ask where to
+                await self.tickets.ask_for_email(chat, thread_id)
 
     async def _thread_active(self, caller: Any, group_id: int, wanted: bool) -> bool:
         """Whether a thread the caller starts or resumes is active (routed). Agents' are as asked; the customer core
@@ -637,6 +658,11 @@ class ChatBase(ABC):
         await self._archive(caller.org, req.id, thread_id, rfc3339_to_ms(now), chat)
         await self._release(caller, chat, thread_id)
         await self.router.done(caller.org, operation)
+        if self.transcripts is not None:  # the visitor ticked "send me the transcript" on the pre-chat form
+            try:
+                await self.transcripts.send(caller.org, chat, automatic=True)
+            except Exception as exc:  # noqa: BLE001 (the chat is closed either way; the transcript is a courtesy)
+                log.warning("transcript of %s not sent: %s", req.id, exc)
         return _EMPTY
 
     async def send_event(self, caller: AnyCaller, req: Any) -> c.SendEventResponse:

@@ -13,6 +13,8 @@ from typing import Any
 import msgspec
 
 from .. import keys
+from ..mail.message import MailError, parse_address
+from ..protocol import tickets as tk
 from ..protocol import agent as a
 from ..protocol import configuration as cf
 from ..protocol import customer as c
@@ -405,6 +407,25 @@ class ConfigurationCore:
         if await self.webhooks.get(caller.org, req.id) is None:
             raise ApiError("not_found", f"Webhook {req.id} not found")
         return await self.webhooks.deliveries(caller.org, req.id)
+
+    # --- tickets (this server's actions) ---------------------------------------------------------------------------
+
+    async def get_ticket_settings(self, caller: AdminCaller, req: c.Empty) -> tk.TicketSettings:
+        """The license's ticket settings as saved ("" / null: the defaults, the owner's address and
+        ``WIDGET_QUEUE_TIMEOUT_SECONDS``)."""
+        return (await self.store.license_config(caller.org)).tickets
+
+    async def update_ticket_settings(self, caller: AdminCaller, req: tk.UpdateTicketSettingsRequest) -> c.Empty:
+        """Replace the license's ticket settings (the address is checked as one e-mail address)."""
+        if req.settings.notification_email:
+            try:
+                parse_address(req.settings.notification_email)
+            except MailError as exc:
+                raise ApiError("validation", f"settings.notification_email: {exc}") from None
+        config = await self.store.license_config(caller.org)
+        config.tickets = req.settings
+        await self.store.set_license_config(caller.org, config)
+        return _EMPTY
 
     # --- license properties --------------------------------------------------------------------------------------
 

@@ -118,6 +118,10 @@ SCRIPTS: dict[str, Script] = {
     "recount_load": Script(names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
     "release_lock": Script(),
     "drop_repair_license": Script(),
+    # core/tickets.py
+    "open_ticket": Script(),
+    "ticket_message": Script(),
+    "ticket_fields": Script(),
     # core/webhooks.py
     "pump_webhook_retries": Script(),
     "finish_webhook_delivery": Script(),
