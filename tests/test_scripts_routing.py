@@ -143,7 +143,7 @@ async def test_release_chat_counts_a_chat_out_once_and_never_below_zero(valkey):
     """An agent leaving a chat and its thread ending at the same time: the load drops by one, not two."""
     release = scripts.register(valkey, "release_chat")
     org = f"r{secrets.token_hex(6)}"
-    k = [keys.routing_load(org), keys.agent_chats(org, "a@x")]
+    k = [keys.routing_load(org), keys.agent_chats(org, "a@x"), keys.agent_idle_chats(org, "a@x")]
     await valkey.hset(keys.routing_load(org), "a@x", 2)
     await valkey.sadd(keys.agent_chats(org, "a@x"), "c1", "c2")
     assert sorted(await asyncio.gather(*(release(keys=k, args=["a@x", "c1"]) for _ in range(3)))) == [0, 0, 1]

@@ -19,7 +19,7 @@ from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
 from ..protocol.config import Appearance, FormSetting, GreetingTemplate, Group
 from ..protocol.errors import ApiError
-from . import greetings, hours
+from . import greetings, hours, timeouts
 from .availability import Availability
 from .ids import uuid_id
 from .bus import Bus
@@ -412,7 +412,9 @@ class ConfigurationCore:
         """Properties are free-form, except the ``widget`` namespace's forms, which the widget and ``get_form``
         read: ``prechat_form``, ``postchat_form`` and ``ticket_form`` (the offline form) take
         ``{"enabled": bool, "form": {"id", "fields": [...]}}``, and ``appearance`` takes the widget's look
-        (``protocol.config.Appearance``); they are validated as such."""
+        (``protocol.config.Appearance``); they are validated as such. So are the ``chats`` namespace's inactivity
+        timeouts (``core/inactivity.py``): ``transfer_chat_after_min``, ``chat_inactive_after_min`` and
+        ``archive_chat_after_min``, minutes from 0 (off) to a week."""
         config = await self.store.license_config(caller.org)
         for ns, values in req.properties.items():
             for name, value in values.items():
@@ -428,6 +430,8 @@ class ConfigurationCore:
                         raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
                     setattr(config, FORM_PROPERTIES[name], setting)
                 else:
+                    if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
+                        timeouts.check_timeout_property(name, value)
                     config.license_properties.setdefault(ns, {})[name] = value
         await self.store.set_license_config(caller.org, config)
         return _EMPTY
