@@ -19,6 +19,7 @@ from widget_server.bootstrap import create_agent, create_license
 from widget_server.valkey import connect
 
 from .conftest import new_license
+from .test_wizard import field_error, make_owner, read_form
 
 # per license, in minutes (LiveChat's names): transfer 1.8 s, idle after 3.6 s, close after 7.2 s of silence
 TIMEOUTS = {"transfer_chat_after_min": 0.03, "chat_inactive_after_min": 0.06, "archive_chat_after_min": 0.12}
@@ -200,3 +201,42 @@ async def test_timers_run_once_across_two_workers_and_survive_a_restart(tmp_path
             second.stop()
         await valkey.aclose()
         store.stop()
+
+
+async def test_owner_sets_the_timeouts_in_the_wizard(valkey, server):
+    """The wizard's Timeouts page writes the same license properties the Configuration API reads; empty is the
+    server's default again, and a value out of range saves nothing."""
+    owner = await make_owner(valkey, server.url)
+    try:
+        assert (await owner.sign_in()).status_code == 303
+        page = await owner.http.get("/wizard/timeouts")
+        assert page.status_code == 200
+        values = read_form(page.text, "timeouts")
+        assert [values[k] for k in TIMEOUTS] == ["", "", ""]
+        r = await owner.http.post("/wizard/timeouts", data={**values, "transfer_chat_after_min": "2,5",
+                                                             "archive_chat_after_min": "-1"})
+        assert r.status_code == 400
+        assert "minutes from 0" in field_error(r.text, "archive_chat_after_min")
+        assert field_error(r.text, "transfer_chat_after_min") == ""
+        assert await saved_chats(owner) == {}
+        r = await owner.http.post("/wizard/timeouts", data={**values, "transfer_chat_after_min": "2.5",
+                                                             "chat_inactive_after_min": "0", "archive_chat_after_min": "45"})
+        assert r.status_code == 303 and r.headers["location"] == "/wizard/timeouts?saved=1"
+        assert await saved_chats(owner) == {"transfer_chat_after_min": 2.5, "chat_inactive_after_min": 0,
+                                            "archive_chat_after_min": 45}
+        again = read_form((await owner.http.get("/wizard/timeouts")).text, "timeouts")
+        assert [again[k] for k in TIMEOUTS] == ["2.5", "0", "45"]
+        r = await owner.http.post("/wizard/timeouts", data={**again, "transfer_chat_after_min": ""})
+        assert r.status_code == 303
+        assert await saved_chats(owner) == {"chat_inactive_after_min": 0, "archive_chat_after_min": 45}
+        r = await owner.http.post("/wizard/timeouts", data={**again, "csrf": "forged"})
+        assert r.status_code == 403
+    finally:
+        await owner.aclose()
+
+
+async def saved_chats(owner) -> dict:
+    r = await owner.http.post("/v3.6/configuration/action/list_license_properties", json={"namespace": "chats"},
+                              headers={"Authorization": f"Bearer {owner.token}"})
+    assert r.status_code == 200, r.text
+    return r.json().get("chats", {})

@@ -436,6 +436,25 @@ class ConfigurationCore:
         await self.store.set_license_config(caller.org, config)
         return _EMPTY
 
+    async def set_inactivity_timeouts(self, caller: AdminCaller, minutes: dict[str, float | None]) -> None:
+        """The wizard's save of the ``chats`` namespace's inactivity timeouts (``core/timeouts.py``): a number sets
+        one (checked as ``update_license_properties`` checks it), None removes it (the server's default applies)."""
+        for name, value in minutes.items():
+            if name not in timeouts.TIMEOUT_PROPERTIES:
+                raise ApiError("validation", f"{name}: not an inactivity timeout")
+            if value is not None:
+                timeouts.check_timeout_property(name, value)
+        config = await self.store.license_config(caller.org)
+        chats = config.license_properties.setdefault(timeouts.LICENSE_NAMESPACE, {})
+        for name, value in minutes.items():
+            if value is None:
+                chats.pop(name, None)
+            else:
+                chats[name] = value
+        if not chats:
+            del config.license_properties[timeouts.LICENSE_NAMESPACE]
+        await self.store.set_license_config(caller.org, config)
+
     async def list_license_properties(self, caller: AdminCaller,
                                       req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:
         config = await self.store.license_config(caller.org)
