@@ -97,7 +97,8 @@ class Inactivity:
         failing = False
         while True:
             try:
-                await self.tick()
+                if await self.tick() == DUE_BATCH:
+                    continue  # more are due: the next batch at once (a lease each, so other workers may take it)
                 failing = False
             except Exception as exc:  # noqa: BLE001 (log_failure logs it, once per outage); the timer must outlive it
                 if not failing:

@@ -20,10 +20,18 @@ ROUTING_NAMESPACE = "routing"
 """The chat-properties namespace of ``idle`` (LiveChat's routing namespace)."""
 
 
+def minutes_of(value: Any) -> float | None:
+    """A timeout as stored: a number of minutes from 0 to ``MAX_MINUTES``, else None (not a valid setting)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return float(value) if 0 <= value <= MAX_MINUTES else None  # (an int too large for a float is out of range)
+
+
 def check_timeout_property(name: str, value: Any) -> None:
     """A per-license timeout as the Configuration API accepts it: a number of minutes from 0 (off) to a week."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 <= value <= MAX_MINUTES:
+    if minutes_of(value) is None:
         raise ApiError("validation", f"properties.{LICENSE_NAMESPACE}.{name}: a number of minutes from 0 (off) "
                                      f"to {MAX_MINUTES}")
 
@@ -35,7 +43,6 @@ def inactivity_timeouts(settings: Settings, config: LicenseConfig) -> tuple[int,
                 settings.inactivity_close_seconds)
     out = []
     for name, default in zip(TIMEOUT_PROPERTIES, defaults):
-        value = props.get(name)
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
-        out.append(int(value * 60_000) if ok else int(max(default, 0) * 1000))
+        minutes = minutes_of(props.get(name))
+        out.append(int(minutes * 60_000) if minutes is not None else int(max(default, 0) * 1000))
     return out[0], out[1], out[2]
