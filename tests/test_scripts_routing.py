@@ -196,3 +196,19 @@ async def test_mark_idle_loses_to_a_message_or_a_closed_thread(valkey):
     assert await mark(keys=[chat], args=["t1", 1000]) == 1
     assert await valkey.hget(chat, "idle") == b"1"
     await valkey.delete(chat)
+
+
+async def test_claim_transfer_loses_to_an_answer_a_new_agent_or_a_closed_thread(valkey):
+    """The inactivity timer moves a chat on only as it saw it: an agent who answered (or started typing) in between,
+    another change of agents, or another thread keep it where it is."""
+    claim = scripts.register(valkey, "claim_transfer")
+    chat = keys.chat(f"c{secrets.token_hex(6)}")
+    await valkey.hset(chat, mapping={"active_thread": "t1", "agent_ids": '["a@x"]', "awaiting_ms": "1000"})
+    assert await claim(keys=[chat], args=["t1", '["a@x"]', "999", '["a@x"]']) == 0  # awaiting changed
+    assert await claim(keys=[chat], args=["t1", '["b@x"]', "1000", '["b@x"]']) == 0  # other agents by now
+    assert await claim(keys=[chat], args=["t0", '["a@x"]', "1000", '["a@x"]']) == 0  # another thread
+    assert await valkey.hget(chat, "agent_ids") == b'["a@x"]'
+    assert sorted(await asyncio.gather(*(claim(keys=[chat], args=["t1", '["a@x"]', "1000", '["a@x"]'])
+                                         for _ in range(3)))) == [0, 0, 1]  # two workers: one moves it
+    assert await valkey.hmget(chat, ["agent_ids", "tried_agents"]) == [b"[]", b'["a@x"]']
+    await valkey.delete(chat)

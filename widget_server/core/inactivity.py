@@ -72,6 +72,7 @@ class Inactivity:
         self.r: Any = core.store.r
         self._unlock = scripts.register(self.r, "release_lock")
         self._mark_idle = scripts.register(self.r, "mark_idle")
+        self._claim_transfer = scripts.register(self.r, "claim_transfer")
 
     async def tick(self) -> int:
         """Look at the chats whose time is due, if this worker gets the lease; returns how many it looked at."""
@@ -171,24 +172,32 @@ class Inactivity:
         return marked
 
     async def _transfer(self, caller: Caller, chat: dict[str, str], thread_id: str, previous: list[str]) -> None:
-        """The chat's agents did not answer in time: they leave it, and it goes to an accepting agent of its group
-        it has not been with in this thread, or to the queue. Noted in flight as a transfer (``route``), which the
-        repair pass finishes."""
+        """The chat's agents did not answer in time: unless something changed since the look (an answer, a typing
+        agent, another transfer), they leave it and it goes to an accepting agent of its group it has not been with
+        in this thread, or to the queue. Noted in flight as a transfer (``route``) and each agent's ``leave``, which
+        the repair pass finishes."""
         org, chat_id = caller.org, chat["id"]
         tried = sorted({*json.loads(chat.get("tried_agents") or "[]"), *previous})
         group = _access_decoder.decode(chat.get("access") or b'{"group_ids":[0]}').group_ids[0]
-        operation = f"route {chat_id} {thread_id}"
-        await self.router.begin(org, operation)
+        operations = [f"route {chat_id} {thread_id}", *(f"leave {chat_id} {agent}" for agent in previous)]
+        for operation in operations:
+            await self.router.begin(org, operation)
+        taken = await self._claim_transfer(keys=[keys.chat(chat_id)], args=[
+            thread_id, chat.get("agent_ids") or "", chat.get("awaiting_ms") or "", json.dumps(tried)])
+        if not taken:
+            for operation in operations:
+                await self.router.done(org, operation)
+            return
         for agent in previous:
             await self.router.release(org, agent, chat_id)
+            await self.router.done(org, f"leave {chat_id} {agent}")
             await self.core._push(caller, self.core._recipients(chat), "user_removed_from_chat",
                                   a.UserRemovedFromChat(chat_id=chat_id, user_id=agent, reason="chat_transferred",
                                                         thread_id=thread_id))
-        await self.store.set_chat_fields(chat_id, {"agent_ids": "[]", "tried_agents": json.dumps(tried)})
         await self.core._push(caller, list(dict.fromkeys([chat["customer_id"], *previous])), "chat_transferred",
                               a.ChatTransferred(chat_id=chat_id, thread_id=thread_id, reason="inactive",
                                                 transferred_to=a.TransferredTo(group_ids=[group], agent_ids=[])))
         # queued when nobody else can take it: the queue drains at routing's next change (not at once, which
         # would hand it straight back to the agent who just let it wait)
         await self.core._route(caller, chat_id, thread_id, group, exclude=tried, reason="chat_transferred")
-        await self.router.done(org, operation)
+        await self.router.done(org, operations[0])

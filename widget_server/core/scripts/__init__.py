@@ -118,6 +118,7 @@ SCRIPTS: dict[str, Script] = {
     "idle_chat": Script(),
     "wake_chat": Script(),
     "mark_idle": Script(),
+    "claim_transfer": Script(),
     # core/repair.py
     "recount_load": Script(names={"AGENT_CHATS": key(keys.agent_chats, "org", "a"),
                                   "AGENT_IDLE": key(keys.agent_idle_chats, "org", "a")}),
