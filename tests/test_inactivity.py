@@ -240,3 +240,25 @@ async def saved_chats(owner) -> dict:
                               headers={"Authorization": f"Bearer {owner.token}"})
     assert r.status_code == 200, r.text
     return r.json().get("chats", {})
+
+
+async def test_shorter_timeouts_apply_to_chats_already_open(server, valkey, crew):
+    """A chat routed under the server's defaults (minutes) is closed by a timeout the owner sets afterwards (seconds):
+    saving the timeouts looks at the license's open chats again."""
+    org, boss, agents = crew
+    await agents[0].ok("set_routing_status", {"status": "accepting_chats"})
+    customer = await CustomerClient(server.url, org).authorize()
+    sock = await customer.rtm()
+    try:
+        chat_id = (await customer.ok("start_chat", {}))["chat_id"]
+        await push_where(sock, "user_added_to_chat", lambda p: p["chat_id"] == chat_id)
+        scheduled = await valkey.zscore(keys.INACTIVITY_DUE, chat_id)
+        r = await configure(boss, "update_license_properties", {"properties": {"chats": {
+            "archive_chat_after_min": 0.05}}})
+        assert r.status_code == 200, r.text
+        now_due = await valkey.zscore(keys.INACTIVITY_DUE, chat_id)
+        assert now_due is None or now_due < scheduled  # looked at again now (or already closed), not minutes later
+        await push_where(sock, "chat_deactivated", lambda p: p["chat_id"] == chat_id)
+    finally:
+        await sock.close()
+        await customer.aclose()

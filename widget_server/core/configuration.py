@@ -434,7 +434,21 @@ class ConfigurationCore:
                         timeouts.check_timeout_property(name, value)
                     config.license_properties.setdefault(ns, {})[name] = value
         await self.store.set_license_config(caller.org, config)
+        if any(name in timeouts.TIMEOUT_PROPERTIES for name in req.properties.get(timeouts.LICENSE_NAMESPACE, {})):
+            await self._look_again(caller.org, config)
         return _EMPTY
+
+    async def _look_again(self, org: str, config: Any) -> None:
+        """The license's inactivity timeouts changed: its agents' and queues' chats are looked at now (each look
+        schedules the next by the new timeouts), not at the times the old ones set."""
+        chat_ids: set[str] = set()
+        for agent_id in await self.store.agents(org):
+            chat_ids.update(await self.router.chats_of(org, agent_id))
+        for group in config.groups:
+            chat_ids.update(chat_id for chat_id, _ in await self.router.queue(org, group.id))
+        now_ms = int(time.time() * 1000)
+        for chat_id in sorted(chat_ids):
+            await self.store.watch_inactivity(chat_id, now_ms)
 
     async def set_inactivity_timeouts(self, caller: AdminCaller, minutes: dict[str, float | None]) -> None:
         """The wizard's save of the ``chats`` namespace's inactivity timeouts (``core/timeouts.py``): a number sets
@@ -454,6 +468,7 @@ class ConfigurationCore:
         if not chats:
             del config.license_properties[timeouts.LICENSE_NAMESPACE]
         await self.store.set_license_config(caller.org, config)
+        await self._look_again(caller.org, config)
 
     async def list_license_properties(self, caller: AdminCaller,
                                       req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:
