@@ -147,7 +147,8 @@ async def test_an_unanswered_chat_moves_on_goes_idle_wakes_and_closes(server, va
             await later.aclose()
 
 
-@pytest.mark.parametrize("value", [-1, "3", True, 1e9, 10**400, None])
+@pytest.mark.parametrize("value", [-1, "3", True, 1e9, 10**400, None],
+                         ids=["negative", "string", "bool", "too-long", "huge-int", "null"])
 async def test_license_timeouts_out_of_range_are_refused(server, crew, value):
     _, boss, _ = crew
     r = await configure(boss, "update_license_properties",
