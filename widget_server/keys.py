@@ -99,6 +99,12 @@ def agent_chats(org: str, agent_id: str) -> str:
     return f"{P}:{{{org}}}:rt:chats:{agent_id}"
 
 
+def agent_idle_chats(org: str, agent_id: str) -> str:
+    """Set of the agent's chats (a subset of ``agent_chats``) that went idle (``core/inactivity.py``): they do not
+    count in the agent's load until a message wakes them."""
+    return f"{P}:{{{org}}}:rt:idle:{agent_id}"
+
+
 def chat_operations(org: str) -> str:
     """Sorted set "<kind> <chat_id> ..." -> when it began (ms): the license's chat operations of several steps in
     flight ("join <chat> <thread> <agent>", "close <chat> <thread>", "route <chat> <thread>", "start <chat>"). Each
@@ -429,6 +435,14 @@ HOURS_DUE = f"{P}:{{hours}}:due"
 """Sorted set license -> unix ms of its groups' next business-hours transition (opening or closing time)."""
 HOURS_LOCK = f"{P}:{{hours}}:lock"
 """Lease of the one worker that handles due transitions (SET NX PX)."""
+
+# chat inactivity (core/inactivity.py)
+INACTIVITY_DUE = f"{P}:{{inactivity}}:due"
+"""Sorted set chat id -> unix ms at which the chat's inactivity timers (transfer, idle, close) are next looked at:
+never later than the earliest of them (a look that finds it early schedules the next one). Written when a thread
+is routed or joined, not on each message: the chat's own fields say when it was last active."""
+INACTIVITY_LOCK = f"{P}:{{inactivity}}:lock"
+"""Lease of the one worker that handles due chats (SET NX PX, a random token)."""
 
 
 def customers_feed(org: str) -> str:

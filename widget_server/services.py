@@ -30,6 +30,7 @@ from .core.licenses import Licenses
 from .core.local import LocalCore
 from .core.migrations import migrate
 from .core.presence import AgentPresence
+from .core.inactivity import Inactivity
 from .core.repair import Repair
 from .core.routing import Router
 from .core.rulebot import RuleBot
@@ -144,6 +145,8 @@ class Services:
         self.presence = AgentPresence(self.router, self.agents.went_away, heartbeat=settings.agent_heartbeat_seconds,
                                       grace=settings.agent_grace_seconds)
         self.repair = Repair(valkey, self.agents, grace=settings.repair_grace, interval=settings.repair_interval)
+        self.inactivity = Inactivity(self.agents, settings)
+        """Chat inactivity: the transfer, idle and close timers (one worker at a time acts on each due chat)."""
         self.mailer = Mailer(valkey, settings)
         """Outbound e-mail: the outbox every worker shares, and this worker's sender (off without WIDGET_SMTP_URL)."""
         self.tickets = Tickets(valkey, self.store, self.bus, signer, settings, self.mailer)
@@ -184,6 +187,8 @@ class Services:
         if self.upstream is None:  # in proxy mode the upstream owns groups and their hours
             self._background.append(asyncio.create_task(
                 self.availability.run(self.settings.business_hours_tick_seconds)))
+            self._background.append(asyncio.create_task(
+                self.inactivity.run(self.settings.inactivity_tick_seconds)))
             self._background.append(asyncio.create_task(self.tickets.run()))
         if self.inbound is not None:
             await self.inbound.start()

@@ -123,6 +123,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     business_hours_tick_seconds: float = 1.0
     """Seconds between two looks (by one worker at a time) for groups whose business hours open or close now; the
     most a ``groups_status_updated`` push lags behind the opening or closing time."""
+    inactivity_transfer_seconds: float = 180.0
+    """Chat inactivity (``core/inactivity.py``), unless the license sets ``chats.transfer_chat_after_min``: a chat
+    whose agent has not answered the customer's first message (nor started typing) this long after it, or after they
+    got the chat, moves to another accepting agent it has not been with, or back to the queue. 0: never."""
+    inactivity_inactive_seconds: float = 600.0
+    """Unless the license sets ``chats.chat_inactive_after_min``: a chat where nobody wrote for this long goes idle
+    (property ``routing.idle`` true) and stops counting against its agents' concurrent chats until a message. 0:
+    never."""
+    inactivity_close_seconds: float = 1800.0
+    """Unless the license sets ``chats.archive_chat_after_min``: a chat where nobody wrote for this long is closed
+    (a system message, ``chat_deactivated``, webhooks), as if an agent had closed it. 0: never."""
+    inactivity_tick_seconds: float = 1.0
+    """Seconds between two looks (by one worker at a time) for chats whose inactivity timer is due: the most a
+    transfer, idle or close lags behind its time."""
     trusted_proxy_headers: bool = False
     """Behind a proxy that sets them: take the visitor's IP from CF-Connecting-IP / X-Real-IP / X-Forwarded-For and
     the location from CF-IPCountry, X-Country-Code, X-City and the like (``web/client.py``). Off, they are ignored:
@@ -188,6 +202,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid WIDGET_* setting: {exc}") from None
+    for name in ("inactivity_transfer_seconds", "inactivity_inactive_seconds", "inactivity_close_seconds"):
+        if getattr(settings, name) < 0:
+            raise SystemExit(f"invalid WIDGET_{name.upper()}: seconds, 0 (off) or more")
     if not 1 <= settings.json_max_depth <= MAX_READABLE_DEPTH:
         raise SystemExit(f"invalid WIDGET_JSON_MAX_DEPTH: between 1 and {MAX_READABLE_DEPTH}")
     for name in ("upstream_url", "upstream_accounts_url"):

@@ -447,6 +447,9 @@ class AgentCore(ChatBase):
         thread_id = chat.get("active_thread")
         if not thread_id:
             raise ApiError("chat_inactive", "Chat is not active")
+        if req.is_typing and chat.get("awaiting_ms") not in (None, "", "0"):
+            # an agent typing an answer stops the transfer timer (core/inactivity.py), as their message would
+            await self.store.set_chat_fields(req.chat_id, {"awaiting_ms": "0"})
         users = self._recipients(chat) if req.visibility == "all" else self._recipients(chat)[1:]
         users = [u for u in users if u != caller.agent_id]
         indicator = a.IncomingTypingIndicator(req.chat_id, thread_id, a.TypingIndicator(

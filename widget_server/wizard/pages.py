@@ -29,6 +29,7 @@ from litestar.params import FromPath
 from ..auth.sessions import SESSION_TTL, LoginRefused, OwnerSession
 from ..core.configuration import AdminCaller
 from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
+from ..core.timeouts import LICENSE_NAMESPACE, TIMEOUT_PROPERTIES
 from ..mail.message import MailError, parse_address
 from ..protocol import configuration as cf
 from ..protocol import tickets as tk
@@ -46,6 +47,7 @@ from ..widget.versions import SaveConflict, WizardSettings
 from . import form as settings_form
 from . import greetings as greetings_form
 from . import hours as hours_form
+from . import timeouts as timeouts_form
 from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, client_ip, csrf_ok, same_origin
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -546,6 +548,41 @@ class WizardController(Controller):
         if errors:
             return self._tickets_page(services, owner, values, errors, status=400)
         return _redirect("/wizard/tickets?saved=1")
+    # --- chat timeouts -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _timeouts_page(state: Services, owner: OwnerSession, values: dict[str, str], errors: dict[str, str],
+                       status: int = 200, saved: bool = False) -> Response[bytes]:
+        s = state.settings
+        defaults = dict(zip(TIMEOUT_PROPERTIES, (s.inactivity_transfer_seconds, s.inactivity_inactive_seconds,
+                                                 s.inactivity_close_seconds)))
+        return render("wizard_timeouts.html", status=status, page="timeouts", owner=owner, values=values,
+                      errors=errors, saved=saved, labels=timeouts_form.LABELS,
+                      defaults={k: f"{v / 60:g}" for k, v in defaults.items()})
+
+    @get("/timeouts")
+    async def timeouts(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                       services: Injected[Services]) -> Response[bytes]:
+        """The license's chat inactivity timeouts (transfer, inactive, close)."""
+        config = await services.store.license_config(owner.org)
+        values = timeouts_form.values_of(config.license_properties.get(LICENSE_NAMESPACE) or {})
+        return self._timeouts_page(services, owner, values, {}, saved=request.query_params.get("saved") == "1")
+
+    @post("/timeouts", status_code=303)
+    async def save_timeouts(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                            services: Injected[Services]) -> Response[bytes]:
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        parsed = timeouts_form.parse(form)
+        if not parsed.errors:
+            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            try:
+                await services.configuration.set_inactivity_timeouts(caller, parsed.minutes)
+            except ApiError as exc:
+                parsed.errors["form"] = exc.message
+        if parsed.errors:
+            return self._timeouts_page(services, owner, parsed.values, parsed.errors, status=400)
+        return _redirect("/wizard/timeouts?saved=1")
 
     # --- install and dashboard ---------------------------------------------------------------------------------------
 
