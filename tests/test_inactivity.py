@@ -104,6 +104,10 @@ async def test_an_unanswered_chat_moves_on_goes_idle_wakes_and_closes(server, va
             assert [c["properties"]["routing"]["idle"] for c in listed["chats_summary"] if c["id"] == chat_id] == [True]
             chat = await second.ok("get_chat", {"chat_id": chat_id})
             assert [u["id"] for u in chat["users"] if u["type"] == "agent"] == [second.id]
+            # the visitor left no e-mail: the frame is asked for one (LiveChat's "ask for email"), once a thread
+            asked = await push_where(customer_rtm, "incoming_event",
+                                     lambda p: p["event"].get("system_message_type") == "ask_for_email")
+            assert asked["payload"]["chat_id"] == chat_id
             # ... and it no longer counts against the agent's one chat: a new chat is routed to them
             other_id = (await later.ok("start_chat"))["chat_id"]
             got = await push_where(sockets[second.id], "incoming_chat", lambda p: p["chat"]["id"] == other_id)

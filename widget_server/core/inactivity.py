@@ -169,7 +169,21 @@ class Inactivity:
         await self.router.done(org, operation)
         if marked:
             await self.core._set_routing_idle(caller, chat_id, True)
+            await self._ask_for_email(chat, thread_id)
         return marked
+
+    async def _ask_for_email(self, chat: dict[str, str], thread_id: str) -> None:
+        """A visitor whose e-mail is unknown is asked for it (LiveChat's "ask for email") once a thread, when the
+        chat goes inactive: the answer may come when they have left the page."""
+        tickets = getattr(self.core, "tickets", None)
+        if tickets is None or chat.get("asked_email") == thread_id:
+            return
+        customer = await self.core.store.customer(chat["customer_id"]) or {}
+        if customer.get("email"):
+            return
+        await self.core.store.set_chat_fields(chat["id"], {"asked_email": thread_id})
+        await tickets.ask_for_email(chat, thread_id, "No hurry: leave your e-mail address and we will answer there "
+                                                     "if you have gone by then.")
 
     async def _transfer(self, caller: Caller, chat: dict[str, str], thread_id: str, previous: list[str]) -> None:
         """The chat's agents did not answer in time: unless something changed since the look (an answer, a typing

@@ -445,11 +445,13 @@ class Tickets:
             await self.ask_for_email(chat, thread_id)
         return 1
 
-    async def ask_for_email(self, chat: dict[str, str], thread_id: str) -> None:
-        """LiveChat's "ask for email": a system message the chat frame shows as a small e-mail form."""
+    async def ask_for_email(self, chat: dict[str, str], thread_id: str,
+                            text: str = "We could not answer in time. Leave your e-mail address and we will reply "
+                                        "there.") -> None:
+        """LiveChat's "ask for email": a system message the chat frame shows as a small e-mail form (a missed chat,
+        an offline message without an address, a chat gone inactive: ``core/inactivity.py``)."""
         now = now_rfc3339()
-        message = SystemMessage(text="We could not answer in time. Leave your e-mail address and we will reply there.",
-                                system_message_type=ASK_FOR_EMAIL, created_at=now, recipients="all")
+        message = SystemMessage(text=text, system_message_type=ASK_FOR_EMAIL, created_at=now, recipients="all")
         body = _encode(message)
         seq = await self.store.append_events(chat["id"], thread_id, [("system_message", body, True)],
                                              rfc3339_to_ms(now), require_active=False)
