@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import signal
 import sys
@@ -57,7 +56,12 @@ def serve(args: argparse.Namespace) -> int:
 
     os.environ["WIDGET_DATA_DIR"] = args.data_dir
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .observe.logs import configure as configure_logs
+    from .observe.logs import dictconfig
+    from .observe.setup import prepare_metrics_dir
+
+    configure_logs(settings.log_format, settings.log_level)
+    prepare_metrics_dir(args.data_dir)  # before any worker imports prometheus_client
     embedded = None
     if not settings.valkey_url:
         from .valkey import embedded_url, start_embedded
@@ -99,6 +103,7 @@ def serve(args: argparse.Namespace) -> int:
             # without this granian stops the whole server when one worker exits unexpectedly
             respawn_failed_workers=True,
             log_level=settings.log_level.lower(),
+            log_dictconfig=dictconfig(settings.log_format, settings.log_level),  # JSON lines in every worker
         )
         server.serve()
     except SystemExit as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from typing import Protocol, TypeAlias, TypeVar
 
 from litestar.di import NamedDependency
@@ -36,6 +37,7 @@ from .core.store import Store
 from .core.targets import TargetPolicy, parse_networks
 from .core.webhooks import Deliverer, Webhooks
 from .mail import Mailer
+from .observe import metrics
 from .settings import Settings
 from .tracking import Tracker
 from .upstream import Upstream, UpstreamCore
@@ -161,7 +163,8 @@ class Services:
         await self.config_changes.start()
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
                             asyncio.create_task(self.presence.run_reaper()),
-                            asyncio.create_task(self.repair.run())]
+                            asyncio.create_task(self.repair.run()),
+                            asyncio.create_task(self._sample_valkey_latency())]
         if self.upstream is None:  # in proxy mode the upstream owns groups and their hours
             self._background.append(asyncio.create_task(
                 self.availability.run(self.settings.business_hours_tick_seconds)))
@@ -172,6 +175,18 @@ class Services:
         # The app's ~80,000 long-lived objects (routes, signature models, schemas) leave the cyclic collector's view:
         # a full collection walked them all, ~35 ms, and landed in some request's latency.
         gc.freeze()
+
+    async def _sample_valkey_latency(self, every: float = 5.0) -> None:
+        """A PING's round trip every few seconds into ``/metrics`` (``widget_valkey_ping_seconds``): what every command
+        pays on top of its own work, measured without timing (and slowing) the commands of requests."""
+        while True:
+            await asyncio.sleep(every)
+            started = time.perf_counter()
+            try:
+                await self.store.ping()
+            except Exception:  # noqa: BLE001 (unreachable: /readyz and the requests' 503s say so; nothing to time)
+                continue
+            metrics.VALKEY_LATENCY.observe(time.perf_counter() - started)
 
     async def stop(self) -> None:
         for task in self._background:

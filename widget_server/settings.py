@@ -151,6 +151,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     mail_timeout: float = 30.0
     """Seconds an SMTP command may take (a whole transaction: three times this)."""
     log_level: str = "info"
+    log_format: str = "json"
+    """``json``: one JSON object a line (time, level, logger, message, request id); ``text`` for a terminal."""
+    access_log: bool = True
+    """One log line per HTTP request and per RTM socket (method, route, status, duration, request id; never the query
+    string, a header or a body). granian's own access log stays off: one access log, not two."""
+    metrics_token: str = ""
+    """``/metrics`` (Prometheus): clients on a loopback or private address may scrape it without a token; others only
+    with ``Authorization: Bearer <this>``. Empty: ``/metrics`` answers 404 to them."""
 
 
 _ENV_PREFIX = "WIDGET_"
@@ -173,6 +181,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid WIDGET_* setting: {exc}") from None
+    if settings.log_format not in ("json", "text"):
+        raise SystemExit("invalid WIDGET_LOG_FORMAT: json or text")
     if not 1 <= settings.json_max_depth <= MAX_READABLE_DEPTH:
         raise SystemExit(f"invalid WIDGET_JSON_MAX_DEPTH: between 1 and {MAX_READABLE_DEPTH}")
     for name in ("upstream_url", "upstream_accounts_url"):

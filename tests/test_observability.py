@@ -1,0 +1,134 @@
+"""Operations (issue 19): ``/metrics`` in Prometheus' text format summed over granian's workers, JSON log lines with
+request ids, one access line per request, no secret in any line, and OpenTelemetry traces."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import CustomerClient, LiveServer
+from tests.support.clients import AgentClient
+from tests.test_wizard import Owner
+from widget_server.auth.operator import may_scrape
+from widget_server.bootstrap import create_license
+
+CUSTOMER_ACTION = "/v3.6/customer/action/{action}"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a scrape by (name, sorted labels)."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(scrape: dict, name: str, **labels: str) -> float:
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def scrape(http: httpx.AsyncClient, **headers: str) -> dict:
+    r = await http.get("/metrics", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain")
+    return samples(r.text)
+
+
+def test_who_may_scrape():
+    assert may_scrape("127.0.0.1", None, "") and may_scrape("::1", None, "") and may_scrape("10.1.2.3", None, "")
+    assert may_scrape("192.168.0.9", None, "t") and may_scrape("fd00::1", None, "")
+    assert not may_scrape("93.184.216.34", None, "")  # no token set: nobody from outside
+    assert not may_scrape("93.184.216.34", "Bearer ", "")
+    assert not may_scrape("93.184.216.34", "Bearer wrong", "right")
+    assert may_scrape("93.184.216.34", "Bearer right", "right") and may_scrape("93.184.216.34", "bearer right", "right")
+    assert not may_scrape(None, None, "right") and not may_scrape("not an address", "Basic right", "right")
+
+
+async def test_a_chat_and_a_page_view_move_the_metrics_of_two_workers_and_the_log_keeps_no_secret(
+        tmp_path, valkey_url, valkey):
+    metrics_token = secrets.token_urlsafe(16)
+    live = LiveServer(tmp_path / "server", valkey_url, workers=2, env={
+        "WIDGET_LOG_LEVEL": "info", "WIDGET_METRICS_TOKEN": metrics_token, "WIDGET_TRUSTED_PROXY_HEADERS": "1"}).start()
+    email, password = f"owner-{secrets.token_hex(5)}@example.com", secrets.token_urlsafe(12)
+    creds = await create_license(valkey, email, password)
+    org, agent_creds = creds["organization_id"], creds["agent"]
+    text = f"my card is 4111 1111 {secrets.token_hex(6)}"
+    answer = f"thanks, noted {secrets.token_hex(6)}"
+    customer = await CustomerClient(live.url, org).authorize()
+    agent = AgentClient(live.url, agent_creds["account_id"], agent_creds["personal_access_token"])
+    owner = Owner(live.url, email, password, org)
+    try:
+        async with httpx.AsyncClient(base_url=live.url, timeout=10) as http:
+            before = await scrape(http)
+
+            # from outside (as a proxy reports the client): a token is needed, and only the right one works
+            outside = {"X-Forwarded-For": "93.184.216.35"}
+            assert (await http.get("/metrics", headers=outside)).status_code == 404
+            wrong = {**outside, "Authorization": "Bearer " + metrics_token[:-1] + "x"}
+            assert (await http.get("/metrics", headers=wrong)).status_code == 404
+            await scrape(http, **outside, Authorization=f"Bearer {metrics_token}")
+
+            # an agent goes online, a customer chats, the agent answers, the visitor views a page, the owner signs in
+            socket = await agent.rtm()
+            started = await customer.ok("start_chat", {"chat": {"thread": {"events": [
+                {"type": "message", "text": text}]}}})
+            await agent.ok("send_event", {"chat_id": started["chat_id"], "event": {"type": "message", "text": answer}})
+            await customer.ok("send_event", {"chat_id": started["chat_id"], "event": {"type": "message", "text": text}})
+            view = await http.post("/v1/widget/visit", content=json.dumps({
+                "type": "visit", "cfg": {"organization_id": org, "group": 0}, "url": "https://shop.example/",
+                "title": "Home"}).encode(), headers={"Content-Type": "text/plain;charset=UTF-8",
+                                                     "Origin": "https://shop.example"})
+            assert view.status_code == 200, view.text
+            assert (await owner.sign_in()).status_code == 303
+            health = [await http.get("/healthz") for _ in range(7)]  # (whichever worker each one reaches)
+
+            # both workers' counts are in one scrape, whichever worker answers it
+            during = await scrape(http)
+            assert value(during, "widget_rtm_sockets_open", api="agent") == 1
+            assert value(during, "widget_rtm_connections_total", api="agent") - value(
+                before, "widget_rtm_connections_total", api="agent") == 1
+            moved = {(name, tuple(labels.items())): value(during, name, **labels) - value(before, name, **labels)
+                     for name, labels in [("widget_chat_events_total", {"author": "customer"}),
+                                          ("widget_chat_events_total", {"author": "agent"}),
+                                          ("widget_page_views_total", {}),
+                                          ("widget_http_requests_total",
+                                           {"method": "GET", "route": "/healthz", "status": "200"}),
+                                          ("widget_http_requests_total",
+                                           {"method": "POST", "route": CUSTOMER_ACTION, "status": "200"}),
+                                          ("widget_http_requests_total",
+                                           {"method": "POST", "route": "/v1/widget/visit", "status": "200"}),
+                                          ("widget_http_request_duration_seconds_count", {"route": "/healthz"})]}
+            assert list(moved.values()) == [2, 1, 1, 7, 2, 1, 7], moved
+            assert value(during, "widget_online_visitors") >= 1  # (every license of the shared test Valkey)
+            assert any(name == "widget_http_request_duration_seconds_bucket" for name, _ in during)
+
+            await socket.close()
+            for _ in range(50):  # the socket's end is noted when the server sees the close
+                after = await scrape(http)
+                if value(after, "widget_rtm_sockets_open", api="agent") == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert value(after, "widget_rtm_sockets_open", api="agent") == 0
+    finally:
+        await customer.aclose()
+        await agent.aclose()
+        await owner.aclose()
+        live.stop()
+
+    log = live.log_path.read_text()
+    for secret in (password, agent_creds["personal_access_token"], customer.token, text, answer, metrics_token):
+        assert secret not in log
+    # after the start-up banner (printed, not logged), every line is one JSON object
+    lines = log.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    records = [json.loads(line) for line in lines[first:]]
+    access = [r for r in records if r["logger"] == "widget_server.access" and r.get("kind") == "http"]
+    assert all(r["request_id"] and r["status"] and r["route"] and "duration_ms" in r for r in access)
+    # one access line per request (granian's own access log is off), carrying the id the answer gave
+    ids = {r.headers["x-request-id"] for r in health}
+    assert len(ids) == 7
+    assert sorted(r["request_id"] for r in access if r["route"] == "/healthz") == sorted(ids)
+    assert [r["status"] for r in access if r["route"] == CUSTOMER_ACTION] == [200, 200]
+    assert any(r.get("kind") == "websocket" and r["route"] == "/v3.6/agent/rtm/ws" for r in records)

@@ -1,0 +1,86 @@
+"""The server's Prometheus metrics, one definition each, incremented where the thing happens.
+
+Several granian workers serve one port, and a scrape reaches one of them: prometheus-client's multiprocess mode keeps
+each worker's values in memory-mapped files under ``PROMETHEUS_MULTIPROC_DIR`` (the CLI points it into the data dir
+and empties it at start), and ``/metrics`` sums every worker's files. The variable must be set before this module is
+imported (prometheus-client picks its value store at import): the CLI sets it before granian starts the workers. Without it (an app made in a test, ``create_app`` under another server) the values are this process's own.
+
+granian forks its workers from the CLI's process, which imports most of the package before it knows the data dir. So
+the metrics are defined (and prometheus-client imported) on first use, in a worker, after the CLI set the variable:
+use them as ``metrics.NAME`` at call time, never ``from .metrics import NAME`` at a module's top.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""A request's latency buckets: the widget's files take ~100 µs, an action a few ms, a slow Valkey up to its timeout."""
+
+MULTIPROC = False
+_DEFINED = False
+
+
+def _define() -> None:
+    """Every metric, once per process (module globals: ``__getattr__`` below is not called again)."""
+    global MULTIPROC, _DEFINED, HTTP_REQUESTS, HTTP_LATENCY, RTM_SOCKETS, RTM_CONNECTIONS, MESSAGES, PAGE_VIEWS
+    global WEBHOOK_DELIVERIES, MAIL_DELIVERIES, VALKEY_LATENCY, ONLINE_VISITORS
+    from prometheus_client import Counter, Gauge, Histogram
+
+    MULTIPROC = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    HTTP_REQUESTS = Counter("widget_http_requests", "HTTP requests answered, by route template, method and status",
+                            ["route", "method", "status"])
+    HTTP_LATENCY = Histogram("widget_http_request_duration_seconds",
+                             "Time to answer an HTTP request, by route template", ["route"], buckets=_LATENCY)
+    RTM_SOCKETS = Gauge("widget_rtm_sockets_open", "RTM websockets open, customer and agent", ["api"],
+                        multiprocess_mode="livesum")
+    RTM_CONNECTIONS = Counter("widget_rtm_connections", "RTM websockets accepted", ["api"])
+    MESSAGES = Counter("widget_chat_events", "Chat events stored (messages, files, rich messages …), by author kind",
+                       ["author"])
+    PAGE_VIEWS = Counter("widget_page_views", "Page views recorded by visitor tracking")
+    WEBHOOK_DELIVERIES = Counter("widget_webhook_deliveries", "Webhook delivery attempts, by outcome (ok, failed)",
+                                 ["outcome"])
+    MAIL_DELIVERIES = Counter("widget_mail_deliveries", "Outbound e-mail attempts, by outcome (sent, retry, failed)",
+                              ["outcome"])
+    VALKEY_LATENCY = Histogram("widget_valkey_ping_seconds", "Round trip of a PING to Valkey, sampled by each worker "
+                               "every few seconds (the latency every command pays on top of its own work)",
+                               buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0))
+    # state of the store, read at scrape time (``api/metrics.py``): the latest value, not a sum over workers
+    ONLINE_VISITORS = Gauge("widget_online_visitors", "Visitors online now, in the licenses with agents",
+                            multiprocess_mode="mostrecent")
+    _DEFINED = True
+
+
+def __getattr__(name: str) -> Any:
+    if not _DEFINED and name.isupper():
+        _define()
+        return globals()[name]
+    raise AttributeError(name)
+
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The text format's type (prometheus-client's ``CONTENT_TYPE_LATEST``, not imported here: see above)."""
+
+
+def exposition() -> bytes:
+    """The text format of every metric: summed over the workers' files in multiprocess mode."""
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    if not _DEFINED:
+        _define()
+    if MULTIPROC:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY)
+
+
+def worker_exit(pid: int) -> None:
+    """A worker's live gauges leave the sum when it stops (a SIGKILLed worker's stay until the next start)."""
+    if MULTIPROC:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
