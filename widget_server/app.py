@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,7 @@ from .api.widget import (
     widget_asset,
     widget_config,
     widget_demo,
+    widget_demo_console,
     widget_demo_css,
     widget_demo_js,
     widget_frame,
@@ -43,6 +45,7 @@ from .api.widget import (
     widget_snippet,
     widget_visit,
 )
+from .observe import metrics
 from .observe.asgi import Observe
 from .observe.tracing import otel_plugins
 from .services import Services
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 yield
         finally:
             await services.stop()
+            metrics.worker_exit(os.getpid())  # this worker's open-socket gauge leaves the sum
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -104,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, get_file,
                         agent_action, configuration_action, agent_console, agent_console_asset, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
-                        widget_demo, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],
+                        widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
