@@ -45,22 +45,12 @@ class Observe:
         self.app = app
         self.access_log = access_log
         self.rtm_paths = rtm_paths
-        self._counters: dict[tuple[str, str, int], Any] = {}
-        self._latency: dict[str, Any] = {}
+        self._histograms: dict[tuple[str, str, int], Any] = {}
+        """The metric's child per (route, method, status): bounded, as each of the three is."""
 
     def __getattr__(self, name: str) -> Any:  # the wrapped app's attributes (``state``, ``routes`` …)
         return getattr(self.app, name)
 
-    def _observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, status)
-        counter = self._counters.get(key)
-        if counter is None:  # (bounded: routes × methods × statuses)
-            counter = self._counters[key] = metrics.HTTP_REQUESTS.labels(route, method, str(status))
-        counter.inc()
-        latency = self._latency.get(route)
-        if latency is None:
-            latency = self._latency[route] = metrics.HTTP_LATENCY.labels(route)
-        latency.observe(seconds)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -105,7 +95,11 @@ class Observe:
             method = scope["method"]
             if method not in METHODS:
                 method = "OTHER"
-            self._observe(route, method, status, seconds)
+            histogram = self._histograms.get((route, method, status))
+            if histogram is None:
+                histogram = self._histograms[route, method, status] = metrics.HTTP_REQUESTS.labels(
+                    route, method, str(status))
+            histogram.observe(seconds)
             if self.access_log:
                 log.info("request", extra={
                     "kind": "http", "method": method, "route": route, "status": status,

@@ -9,6 +9,7 @@ query string, a body or a message's text, and ``tests/test_observability.py`` gr
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import re
 import secrets
@@ -29,11 +30,16 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 _encode = msgspec.json.Encoder(enc_hook=str).encode
 
 
+_PREFIX = secrets.token_hex(6)
+_next_id = itertools.count(1).__next__
+
+
 def request_id(incoming: bytes | None) -> str:
-    """The request's id: the proxy's ``X-Request-ID`` when it is well formed, else a new random one."""
+    """The request's id: the proxy's ``X-Request-ID`` when it is well formed, else a new one: this worker's random
+    prefix and a count (unique across workers and restarts, and no ``urandom`` call per request)."""
     if incoming is not None and _INCOMING_ID.fullmatch(incoming):
         return incoming.decode("ascii")
-    return secrets.token_hex(8)
+    return f"{_PREFIX}{_next_id():x}"
 
 
 class JsonFormatter(logging.Formatter):
