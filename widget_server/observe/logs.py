@@ -45,9 +45,15 @@ def request_id(incoming: bytes | None) -> str:
 class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "message", "request_id"?, ...extra, "exc"?}`` on one line."""
 
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:  # (strftime once a second: an access line is written for every request)
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -56,7 +62,7 @@ class JsonFormatter(logging.Formatter):
         if rid:
             line["request_id"] = rid
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and not key.startswith("_"):  # (what ``extra=`` added)
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
