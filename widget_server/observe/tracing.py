@@ -32,4 +32,5 @@ def otel_plugins() -> list[Any]:
         provider = TracerProvider(resource=resource)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
+    # (span names are Litestar's: method and path; the plugin wraps the app before routing, so no route template)
     return [OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider, exclude=SKIPPED))]
