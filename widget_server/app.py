@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 yield
         finally:
             await services.stop()
+            metrics.HTTP.flush()  # (this worker's last requests)
             metrics.worker_exit(os.getpid())  # this worker's open-socket gauge leaves the sum
 
     rate_limit = RateLimitConfig(

@@ -164,7 +164,8 @@ class Services:
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
                             asyncio.create_task(self.presence.run_reaper()),
                             asyncio.create_task(self.repair.run()),
-                            asyncio.create_task(self._sample_valkey_latency())]
+                            asyncio.create_task(self._sample_valkey_latency()),
+                            asyncio.create_task(metrics.run_flusher())]
         if self.upstream is None:  # in proxy mode the upstream owns groups and their hours
             self._background.append(asyncio.create_task(
                 self.availability.run(self.settings.business_hours_tick_seconds)))

@@ -3,8 +3,8 @@ it, its answer says it in ``X-Request-ID``), is counted and timed by route templ
 ``WIDGET_ACCESS_LOG``, logged in one line.
 
 It is outside the fast paths (``api/fast_assets.py``, ``api/fast_rtm.py``) so that their answers are counted like
-Litestar's, and kept cheap for them: no Litestar objects, the metric children looked up once per (route, method,
-status) and kept, one wrapped ``send``. The route is the template Litestar matched (``scope["path_template"]``), a
+Litestar's, and kept cheap for them: no Litestar objects, the request counted into plain lists (``metrics.HttpCounts``,
+moved into the histogram every second), one wrapped ``send``. The route is the template Litestar matched (``scope["path_template"]``), a
 fast path's own fixed path, or ``unmatched``: never the raw path, whose values (ids, a 404's made-up path) would make
 the metric's label set, and the log, unbounded and would write what a client chose into every line.
 """
@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left
 from typing import Any
 
-from . import metrics
 from .logs import REQUEST_ID, request_id
+from .metrics import HTTP, HttpCounts
+
+BOUNDS = HttpCounts.BOUNDS
 
 log = logging.getLogger("widget_server.access")
 
@@ -45,8 +48,6 @@ class Observe:
         self.app = app
         self.access_log = access_log
         self.rtm_paths = rtm_paths
-        self._histograms: dict[tuple[str, str, int], Any] = {}
-        """The metric's child per (route, method, status): bounded, as each of the three is."""
 
     def __getattr__(self, name: str) -> Any:  # the wrapped app's attributes (``state``, ``routes`` …)
         return getattr(self.app, name)
@@ -95,11 +96,12 @@ class Observe:
             method = scope["method"]
             if method not in METHODS:
                 method = "OTHER"
-            histogram = self._histograms.get((route, method, status))
-            if histogram is None:
-                histogram = self._histograms[route, method, status] = metrics.HTTP_REQUESTS.labels(
-                    route, method, str(status))
-            histogram.observe(seconds)
+            pending = HTTP.pending  # (a new dict after every flush)
+            counts = pending.get((route, method, status))
+            if counts is None:  # (bounded: routes × methods × statuses)
+                counts = pending[route, method, status] = [0] * len(BOUNDS) + [0.0]
+            counts[bisect_left(BOUNDS, seconds)] += 1
+            counts[-1] += seconds
             if self.access_log:
                 log.info("request", extra={
                     "kind": "http", "method": method, "route": route, "status": status,
