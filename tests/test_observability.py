@@ -85,34 +85,31 @@ async def test_a_chat_and_a_page_view_move_the_metrics_of_two_workers_and_the_lo
             health = [await http.get("/healthz") for _ in range(7)]  # (whichever worker each one reaches)
 
             # both workers' counts are in one scrape, whichever worker answers it (a worker moves its request counts
-            # into the shared files every second: the scrape is repeated until they are there)
+            # into the shared files every second: the scrape is repeated until they are all there, or 5 s passed)
+            expected = [(2, "widget_chat_events_total", {"author": "customer"}),
+                        (1, "widget_chat_events_total", {"author": "agent"}),
+                        (1, "widget_page_views_total", {}),
+                        (7, "widget_http_request_duration_seconds_count",
+                         {"method": "GET", "route": "/healthz", "status": "200"}),
+                        (2, "widget_http_request_duration_seconds_count",
+                         {"method": "POST", "route": CUSTOMER_ACTION, "status": "200"}),
+                        (1, "widget_http_request_duration_seconds_count",
+                         {"method": "POST", "route": "/v1/widget/visit", "status": "200"})]
             for _ in range(50):
                 during = await scrape(http)
-                if value(during, "widget_http_request_duration_seconds_count", method="GET", route="/healthz",
-                         status="200") - value(before, "widget_http_request_duration_seconds_count", method="GET",
-                                               route="/healthz", status="200") >= 7:
+                moved = [value(during, name, **labels) - value(before, name, **labels) for _, name, labels in expected]
+                if moved == [n for n, _, _ in expected]:
                     break
                 await asyncio.sleep(0.1)
+            assert moved == [n for n, _, _ in expected], list(zip(moved, expected, strict=True))
             assert value(during, "widget_rtm_sockets_open", api="agent") == 1
             assert value(during, "widget_rtm_connections_total", api="agent") - value(
                 before, "widget_rtm_connections_total", api="agent") == 1
-            moved = {(name, tuple(labels.items())): value(during, name, **labels) - value(before, name, **labels)
-                     for name, labels in [("widget_chat_events_total", {"author": "customer"}),
-                                          ("widget_chat_events_total", {"author": "agent"}),
-                                          ("widget_page_views_total", {}),
-                                          ("widget_http_request_duration_seconds_count",
-                                           {"method": "GET", "route": "/healthz", "status": "200"}),
-                                          ("widget_http_request_duration_seconds_count",
-                                           {"method": "POST", "route": CUSTOMER_ACTION, "status": "200"}),
-                                          ("widget_http_request_duration_seconds_count",
-                                           {"method": "POST", "route": "/v1/widget/visit", "status": "200"}),
-                                          ]}
-            assert list(moved.values()) == [2, 1, 1, 7, 2, 1], moved
             assert value(during, "widget_online_visitors") >= 1  # (every license of the shared test Valkey)
             health_series = {"method": "GET", "route": "/healthz", "status": "200"}
             count = value(during, "widget_http_request_duration_seconds_count", **health_series)
             assert value(during, "widget_http_request_duration_seconds_bucket", **health_series, le="+Inf") == count
-            assert 0 < value(during, "widget_http_request_duration_seconds_sum", **health_series) < count * 10
+            assert value(during, "widget_http_request_duration_seconds_sum", **health_series) > 0
 
             await socket.close()
             for _ in range(50):  # the socket's end is noted when the server sees the close
