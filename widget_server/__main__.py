@@ -61,7 +61,6 @@ def serve(args: argparse.Namespace) -> int:
     from .observe.setup import prepare_metrics_dir
 
     configure_logs(settings.log_format, settings.log_level)
-    prepare_metrics_dir(args.data_dir)  # before any worker imports prometheus_client
     embedded = None
     if not settings.valkey_url:
         from .valkey import embedded_url, start_embedded
@@ -78,6 +77,7 @@ def serve(args: argparse.Namespace) -> int:
     # SIGTERM before granian installs its own handlers must still stop the embedded Valkey.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        prepare_metrics_dir(args.data_dir)  # (last before granian forks the workers: see observe/setup.py)
         scheme = "https" if args.ssl_certfile else "http"
         _bootstrap(os.environ["WIDGET_VALKEY_URL"], settings.valkey_cluster, args.data_dir, args.host, args.port, scheme,
                    describe_mail(settings.smtp_url, settings.mail_from))

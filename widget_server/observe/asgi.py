@@ -46,7 +46,8 @@ def route_of(scope: dict[str, Any]) -> str:
 class Observe:
     def __init__(self, app: Any, access_log: bool, rtm_paths: frozenset[str]) -> None:
         self.app = app
-        self.access_log = access_log
+        # (granian configured logging before it called the app factory: the level is known now, not per request)
+        self.access_log = access_log and log.isEnabledFor(logging.INFO)
         self.rtm_paths = rtm_paths
 
     def __getattr__(self, name: str) -> Any:  # the wrapped app's attributes (``state``, ``routes`` …)
@@ -81,12 +82,15 @@ class Observe:
             return
         header = (b"x-request-id", rid.encode("ascii"))
 
-        async def observed_send(message: dict[str, Any]) -> None:
+        def observed_send(message: dict[str, Any]) -> Any:
+            # a plain function handing back send's awaitable: no coroutine frame of its own on every message (the
+            # message dicts are made per call by the fast paths and by Litestar; their header lists may be shared,
+            # so the list is copied, not appended to)
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), header]}
-            await send(message)
+                message["headers"] = [*message.get("headers", ()), header]
+            return send(message)
 
         try:
             await self.app(scope, receive, observed_send)
