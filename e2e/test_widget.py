@@ -30,7 +30,8 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.support import AgentClient, serve_http
-from widget_server.protocol.config import BusinessHours, FormSetting, Group, LicenseConfig
+from widget_server.protocol.config import (BusinessHours, FormSetting, GreetingRule, GreetingTemplate, Group,
+                                          LicenseConfig)
 from widget_server.protocol.customer import Form, FormFieldSpec
 
 from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
@@ -482,6 +483,60 @@ def test_a_closed_chat_shows_the_post_chat_survey_and_its_rating_counts(
     assert thread["properties"]["rating"] == {"score": 0, "comment": "Answer sooner"}
     events = page.evaluate("window.__events")
     assert ["rating_submitted", "bad"] in events and ["form_submitted", {"type": "postchat"}] in events
+    assert problems == []
+
+
+# the page's JS API listeners, queued the way the snippet's stub queues calls (so none can miss an early event)
+GREETING_EVENTS = ("<script>window.seen = []; window.WidgetServer = {_q: ["
+                   "['on', ['greeting_displayed', (e) => seen.push(['displayed', e.id, e.uniqueId])]],"
+                   "['on', ['greeting_hidden', (e) => seen.push(['hidden', e.id, e.uniqueId])]]]};</script>")
+
+
+def test_a_greeting_shows_only_on_matching_pages_and_accepting_it_opens_the_chat(
+        page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    pricing = GreetingTemplate(id=7, name="Pricing", text="Questions about our plans?",
+                               rules=[GreetingRule(type="url_current", operator="contains", value="/pricing-")])
+    general = Group(id=0, name="General", welcome_message="Hello from the shop team!")
+    org = make_license(LicenseConfig(groups=[general], greetings=[pricing]))
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    shop = host_page(host, api, org, extra=GREETING_EVENTS)
+    path = urlsplit(shop).path
+    PAGES[path.replace("/shop-", "/pricing-")] = PAGES[path]  # the same page under a matching address
+
+    # not a pricing page: the visit's answer carries no greeting (the JS API's use loaded host.js: nothing pending)
+    page.goto(shop)
+    expect(launcher(page)).to_be_visible()
+    wait_for(lambda: page.evaluate("!!(window.WidgetServer._l && window.WidgetServer._p)"), what="host.js")
+    assert page.evaluate("window.WidgetServer._l.boot.greeting") is None
+    expect(page.locator(".greeting")).to_have_count(0)
+
+    # the pricing page: the bubble, in the agent's name, and the page hears it
+    page.goto(shop.replace("/shop-", "/pricing-"))
+    bubble = page.get_by_role("button", name="Questions about our plans?")
+    expect(bubble).to_be_visible()
+    displayed = wait_for(lambda: page.evaluate("window.seen"), what="greeting_displayed")
+    assert displayed[0][:2] == ["displayed", 7] and displayed[0][2]
+    customer_id = page.evaluate("WidgetServer.get('customer_data').id")
+
+    # accepting it opens the chat, on the group's welcome message with the agent online; the server counts the
+    # accepted greeting for the agents
+    bubble.click()
+    frame = chat_frame(page)
+    welcome = frame.locator(".ws-welcome")
+    expect(welcome).to_contain_text("Hello from the shop team!")
+    expect(welcome.locator(".ws-welcome-agent")).to_have_text(["Ann"])
+    expect(welcome.locator(".ws-welcome-reply")).to_have_count(0)  # no answered chats yet: no typical reply
+    expect(page.locator(".greeting")).to_have_count(0)
+    assert wait_for(lambda: [e for e in page.evaluate("window.seen") if e[0] == "hidden"])[0][1] == 7
+    wait_for(lambda: agent.ok("get_customer", {"id": customer_id})["statistics"]["greetings_accepted_count"] == 1,
+             what="the accepted greeting to count")
+
+    # shown in this visit already: the next pricing page does not greet again
+    page.goto(shop.replace("/shop-", "/pricing-"))
+    expect(launcher(page)).to_be_visible()
+    wait_for(lambda: page.evaluate("!!(window.WidgetServer._l && window.WidgetServer._p)"), what="host.js")
+    assert page.evaluate("window.WidgetServer._l.boot.greeting") is None
     assert problems == []
 
 

@@ -127,10 +127,11 @@ async def test_a_chat_and_a_page_view_move_the_metrics_of_two_workers_and_the_lo
     log = live.log_path.read_text()
     for secret in (password, agent_creds["personal_access_token"], customer.token, text, answer, metrics_token):
         assert secret not in log
-    # after the start-up banner (printed, not logged), every line is one JSON object
+    # the CLI prints its start-up banner (not a log); from granian's start on, every line is one JSON object
     lines = log.splitlines()
-    first = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    first = next(i for i, line in enumerate(lines) if "Starting granian" in line)
     records = [json.loads(line) for line in lines[first:]]
+    assert all(json.loads(line) for line in lines[:first] if line.startswith("{"))
     access = [r for r in records if r["logger"] == "widget_server.access" and r.get("kind") == "http"]
     assert all(r["request_id"] and r["status"] and r["route"] and "duration_ms" in r for r in access)
     # one access line per request (granian's own access log is off), carrying the id the answer gave

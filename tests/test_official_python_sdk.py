@@ -141,6 +141,15 @@ def test_customer_web_api_through_the_sdk(request, tls_server: TlsServer, creds:
     assert history["found_threads"] == 2
     assert [e["text"] for e in history["threads"][1]["events"]] == ["Back again"]
 
+    # greetings: a unique_id the server never handed out is no greeting (LiveChat's typed error); the welcome message
+    refused = web.cancel_greeting(unique_id="not-a-greeting")
+    assert refused.status_code == 404 and refused.json()["error"]["type"] == "greeting_not_found"
+    refused = web.accept_greeting(greeting_id=1, unique_id="not-a-greeting")
+    assert refused.status_code == 404 and refused.json()["error"]["type"] == "greeting_not_found"
+    if version == "3.6":
+        welcome = ok(web.request_welcome_message(payload={"group_id": 0}))
+        assert welcome["id"] and welcome["queue"] is False
+
     # the no-auth GETs: the SDK sends its Authorization header anyway, which must be accepted and ignored
     assert web.get_headers()["authorization"] == token
     dynamic = ok(web.get_dynamic_configuration())

@@ -392,3 +392,55 @@ async def test_pending_uploads_leave_the_license_total_when_used_or_expired(valk
     assert await upload(d, 1061, "c4") == b"ok"
     assert await valkey.get(keys.uploads_pending_bytes(org)) == b"100"
     assert await valkey.zcard(keys.uploads_pending(org)) == 1
+
+
+async def test_set_string_if_unchanged_lets_one_of_two_configuration_writes_win(valkey):
+    """Two writers read the same license configuration and write their change (two greetings added at once): the
+    second is told (0) instead of overwriting the first's, and reads again."""
+    cas = scripts.register(valkey, "set_string_if_unchanged")
+    key = keys.license_config(_id("org"))
+    assert await cas(keys=[key], args=["0", "", '{"a":1}']) == 1
+    assert await cas(keys=[key], args=["0", "", '{"b":1}']) == 0  # absent when read, present now
+    assert await cas(keys=[key], args=["1", '{"a":1}', '{"a":2}']) == 1
+    assert await cas(keys=[key], args=["1", '{"a":1}', '{"a":3}']) == 0
+    assert await valkey.get(key) == b'{"a":2}'
+
+
+async def test_send_event_returns_a_threads_first_response_once(valkey):
+    """The first agent message after the customer began waiting is the thread's first response (its delay and the
+    chat's access, for the group's list); later agent messages, an agent writing before any customer message and
+    private or non-message events are not."""
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
+    chat, _ = await _chat_with_thread(valkey, access='{"group_ids":[3]}')
+
+    def args(customer: str, ms: int, etype: str = "message", public: str = "1") -> list:
+        return ["o1", customer, "", "0", ms, "", "", "", "", "", etype, '{"text":"x"}', public]
+
+    # an agent (no customer check) writes first: nobody waited for it
+    assert (await send(keys=_send_keys(chat), args=args("", 1000)))[5:] == [-1, b""]
+    assert (await send(keys=_send_keys(chat), args=args("cust", 2000)))[5:] == [-1, b""]  # the customer asks
+    assert (await send(keys=_send_keys(chat), args=args("cust", 2500)))[5:] == [-1, b""]  # (still from 2000)
+    assert (await send(keys=_send_keys(chat), args=args("", 3000, public="0")))[5:] == [-1, b""]  # a whisper
+    assert (await send(keys=_send_keys(chat), args=args("", 3100, etype="custom")))[5:] == [-1, b""]
+    replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args("", 9000 + i)) for i in range(5)))
+    firsts = [r[5:] for r in replies if r[5] != -1]
+    assert len(firsts) == 1 and firsts[0][0] >= 7000 and firsts[0][1] == b'{"group_ids":[3]}'
+    assert (await send(keys=_send_keys(chat), args=args("", 20000)))[5:] == [-1, b""]
+
+
+async def test_expire_browsing_customer_spares_a_chat_started_before_its_persist(valkey):
+    """Migration 1's step (``expire_browsing_customer.lua``): only a record without expiry, chat or ban gets one. A
+    chat that listed itself (``index_chat``'s ZADD) but has not yet PERSISTed the record is seen in the same step."""
+    expire = scripts.register(valkey, "expire_browsing_customer")
+    browsing, chatting, banned, expiring = (_id("cust-") for _ in range(4))
+    for cid in (browsing, chatting, banned, expiring):
+        await valkey.hset(keys.customer(cid), "id", cid)
+    await valkey.zadd(keys.customer_chats(chatting), {"chat": 1})  # (index_chat's first step, before its PERSIST)
+    await valkey.hset(keys.customer(banned), "banned_until", "9999999999")
+    await valkey.expire(keys.customer(expiring), 40)
+    done = [await expire(keys=[keys.customer(c), keys.customer_chats(c)], args=[3600])
+            for c in (browsing, chatting, banned, expiring)]
+    assert done == [1, 0, 0, 0]
+    assert 3500 < await valkey.ttl(keys.customer(browsing)) <= 3600
+    assert await valkey.ttl(keys.customer(chatting)) == -1 and await valkey.ttl(keys.customer(banned)) == -1
+    assert await valkey.ttl(keys.customer(expiring)) <= 40

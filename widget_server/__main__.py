@@ -1,4 +1,6 @@
-"""CLI: ``python -m widget_server serve`` runs the app under granian (embedded Valkey unless WIDGET_VALKEY_URL)."""
+"""CLI: ``widget-server serve`` (or ``python -m widget_server serve``) runs the app under granian (embedded Valkey
+unless WIDGET_VALKEY_URL); the store's commands (``migrate``, ``backup``, ``restore``, ``create-license``,
+``create-agent``, ``reset-password``) are in ``admin.py``."""
 
 from __future__ import annotations
 
@@ -10,17 +12,25 @@ import signal
 import sys
 from pathlib import Path
 
+from . import admin
+from .core.migrations import SchemaTooNew
 from .mail.config import describe as describe_mail
 from .settings import load_settings
 
 
-def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, scheme: str, mail: str) -> None:
+def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, scheme: str, mail: str,
+               customer_ttl: int) -> None:
     from .bootstrap import ensure_default_license
+    from .core.migrations import migrate
     from .valkey import connect
 
     async def run() -> tuple[dict, bool]:
         client = connect(url, cluster)
         try:
+            # before any worker starts: the data brought to this release's schema (one process at a time, under a
+            # lock), or SchemaTooNew when a newer release wrote it
+            for name in await migrate(client, customer_ttl):
+                print(f"  migration applied: {name}", flush=True)
             return await ensure_default_license(client, data_dir)
         finally:
             await client.aclose()
@@ -36,7 +46,7 @@ def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, sch
         print(f"  agent PAT       : {creds['agent']['account_id']} / {creds['agent']['personal_access_token']}")
         print(f"  credentials     : {Path(data_dir).resolve() / 'credentials.json'} (mode 600)")
     else:
-        print(f"  credentials     : shown on the first start only; python -m widget_server credentials "
+        print(f"  credentials     : shown on the first start only; widget-server credentials "
               f"--data-dir {data_dir}")
     print(f"  Customer API    : {base}/v3.6/customer/action/<action>?organization_id={org}")
     print(f"  RTM             : {base.replace('http', 'ws', 1)}/v3.6/customer/rtm/ws?organization_id={org}")
@@ -79,8 +89,13 @@ def serve(args: argparse.Namespace) -> int:
     try:
         prepare_metrics_dir(args.data_dir)  # (last before granian forks the workers: see observe/setup.py)
         scheme = "https" if args.ssl_certfile else "http"
-        _bootstrap(os.environ["WIDGET_VALKEY_URL"], settings.valkey_cluster, args.data_dir, args.host, args.port, scheme,
-                   describe_mail(settings.smtp_url, settings.mail_from))
+        try:
+            _bootstrap(os.environ["WIDGET_VALKEY_URL"], settings.valkey_cluster, args.data_dir, args.host, args.port,
+                       scheme, describe_mail(settings.smtp_url, settings.mail_from),
+                       settings.tracking_retention_days * 86_400)
+        except SchemaTooNew as exc:
+            print(f"widget_server cannot start: {exc}", file=sys.stderr, flush=True)
+            return 1
         try:
             import uvloop  # noqa: F401
 
@@ -114,19 +129,54 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str | None:
+    """A password given on standard input (``--password-stdin``: never on the command line, where ``ps`` shows it),
+    or None for a generated one."""
+    return sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m widget_server")
+    parser = argparse.ArgumentParser(prog="widget-server")
+    data_dir = os.environ.get("WIDGET_DATA_DIR", ".widget_server")
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server (embedded Valkey unless WIDGET_VALKEY_URL is set)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
-    s.add_argument("--data-dir", default=os.environ.get("WIDGET_DATA_DIR", ".widget_server"))
+    s.add_argument("--data-dir", default=data_dir)
     s.add_argument("--ssl-certfile")
     s.add_argument("--ssl-keyfile")
-    sub.add_parser("build", help="bundle the widget's sources (static/, themes/) into static/dist/ with esbuild")
+    sub.add_parser("build", help="bundle the widget's sources (static/, themes/) into static/dist/ with esbuild; "
+                                 "an installed wheel checks its prebuilt widget instead (no npm)")
     c = sub.add_parser("credentials", help="print the default license's credentials from the data dir")
-    c.add_argument("--data-dir", default=os.environ.get("WIDGET_DATA_DIR", ".widget_server"))
+    c.add_argument("--data-dir", default=data_dir)
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--data-dir", default=data_dir, help="the embedded Valkey's data dir (unless WIDGET_VALKEY_URL)")
+    sub.add_parser("migrate", parents=[store], help="bring the data to this release's schema version")
+    b = sub.add_parser("backup", parents=[store], help="write the whole store, or one license, to a JSON lines file "
+                                                     "(format: widget_server/core/backup.py)")
+    b.add_argument("out", help="the file to write (mode 600)")
+    b.add_argument("--license", dest="org", help="one license's portable export (its organization id)")
+    b.add_argument("--rdb", action="store_true", help="the whole store as Valkey's own point-in-time snapshot (RDB)")
+    r = sub.add_parser("restore", parents=[store], help="write a backup's keys into the store, then migrate")
+    r.add_argument("file")
+    r.add_argument("--replace", action="store_true", help="overwrite keys the store holds already")
+    r.add_argument("--rdb", action="store_true", help="FILE is a snapshot (backup --rdb): it becomes the embedded "
+                                                      "Valkey's data in --data-dir (the server stopped)")
+    cl = sub.add_parser("create-license", parents=[store], help="a new license with its owner and one agent; "
+                                                              "prints their credentials once")
+    cl.add_argument("--owner-email", required=True)
+    cl.add_argument("--password-stdin", action="store_true", help="read the owner's password from standard input "
+                                                                 "(default: a generated one, printed once)")
+    ca = sub.add_parser("create-agent", parents=[store], help="a new agent of a license; prints its token once")
+    ca.add_argument("--license", dest="org", required=True)
+    ca.add_argument("--email", required=True)
+    ca.add_argument("--name", default="")
+    ca.add_argument("--role", default="normal", choices=admin.ROLES)
+    rp = sub.add_parser("reset-password", parents=[store], help="set a license owner's password (printed once) and end "
+                                                                 "their wizard sessions")
+    rp.add_argument("--email", required=True)
+    rp.add_argument("--password-stdin", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "serve":
         if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
@@ -139,6 +189,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "credentials":
         print(json.dumps(json.loads((Path(args.data_dir) / "credentials.json").read_text()), indent=2))
         return 0
+    if args.command == "migrate":
+        return admin.run(args.data_dir, admin.migrate)
+    if args.command == "backup":
+        if args.rdb:
+            if args.org:
+                parser.error("--rdb copies the whole store, not one license")
+            return admin.backup_rdb(args.data_dir, args.out)
+        return admin.run(args.data_dir, admin.backup(args.out, args.org))
+    if args.command == "restore":
+        if args.rdb:
+            return admin.restore_rdb(args.data_dir, args.file, args.replace)
+        return admin.run(args.data_dir, admin.restore(args.file, args.replace))
+    if args.command == "create-license":
+        return admin.run(args.data_dir, admin.create_license(args.owner_email, _password(args)))
+    if args.command == "create-agent":
+        return admin.run(args.data_dir, admin.create_agent(args.org, args.email, args.name, args.role))
+    if args.command == "reset-password":
+        return admin.run(args.data_dir, admin.reset_password(args.email, _password(args)))
     return 2
 
 

@@ -11,6 +11,10 @@ P = "ws"
 # process-wide
 SECRET = f"{P}:secret"
 DEFAULT_LICENSE = f"{P}:default_license"
+SCHEMA_VERSION = f"{P}:schema"
+"""The data's schema version: the last migration applied (``core/migrations.py``); missing on a store never migrated."""
+SCHEMA_LOCK = f"{P}:schema:lock"
+"""Held while one process migrates; the others wait for it."""
 
 
 # license (organization)
@@ -77,6 +81,12 @@ def routing_max(org: str) -> str:
 def routing_last(org: str) -> str:
     """Hash agent id -> when routing last gave the agent a chat (ms), for round-robin between equals."""
     return f"{P}:{{{org}}}:rt:last"
+
+
+def first_responses(org: str, group_id: int) -> str:
+    """List of a group's latest first-response times (seconds, newest first, capped at
+    ``core.welcome.FIRST_RESPONSES_KEPT``): the welcome message's "typically replies in"."""
+    return f"{P}:{{{org}}}:rt:first:{group_id}"
 
 
 def group_members(org: str, group_id: int, priority: str) -> str:

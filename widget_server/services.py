@@ -29,6 +29,7 @@ from .core.configuration import ConfigurationCore
 from .core.interface import ChatCore
 from .core.licenses import Licenses
 from .core.local import LocalCore
+from .core.migrations import migrate
 from .core.presence import AgentPresence
 from .core.repair import Repair
 from .core.routing import Router
@@ -131,7 +132,8 @@ class Services:
         else:
             visitors = LocalVisitors(self.keyring, self.licenses, self.store, self.availability, settings.token_ttl,
                                      self.access.new_visitors)
-        self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors)
+        self.widget = Widget(settings, self.access, self.store, self.tracker, self.drafts, visitors,
+                             greeter=None if self.upstream is not None else (signer, self.bus))
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer, self.bus,
                                                self.availability)
@@ -156,6 +158,10 @@ class Services:
         self.widget.cache.forget(org)
 
     async def start(self) -> None:
+        # the data at this release's schema before the worker serves (a no-op after ``widget-server serve`` migrated;
+        # a server started another way migrates here, one worker under the lock, the others waiting); data a newer
+        # release wrote stops the worker with SchemaTooNew
+        await migrate(self.valkey, self.settings.tracking_retention_days * 86_400)
         self.keyring.load(await self.licenses.load_secret(self.settings.secret))
         await self.deliverer.start()
         await self.mailer.start()

@@ -117,6 +117,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     start a chat: nothing they create is kept for ever). 0 keeps chats for ever."""
     chat_retention_sweep_interval: float = 3600.0
     """Seconds between two passes of the chat retention sweep (one worker at a time does it)."""
+    first_responses_kept: int = 50
+    """First-response times kept per group (a capped Valkey list): the welcome message's "typically replies in" is
+    their median."""
     business_hours_tick_seconds: float = 1.0
     """Seconds between two looks (by one worker at a time) for groups whose business hours open or close now; the
     most a ``groups_status_updated`` push lags behind the opening or closing time."""

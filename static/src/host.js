@@ -99,26 +99,67 @@ d.addEventListener("visibilitychange", () => {
   }
 });
 
-const greeting = l.boot.greeting;
-if (greeting) {
+// The greeting bubble. An automatic greeting (one with a unique_id) tells the server what became of it
+// (accept_greeting / cancel_greeting: its agents hear of it), is remembered in the page's storage so the loader's
+// later calls of this visit name it (the server then leaves it out), and is shown only if the visitor is still on
+// the page after its delay (time on page).
+const org = (w.__ws || {}).organization_id;
+const seenKey = "__ws_" + org + 1;  // "<id>.<unix seconds shown>,…": the server skips those shown in this visit
+const answer = (action, payload) => fetch(`${base}/v3.6/customer/action/${action}?organization_id=${encodeURIComponent(org)}`, {
+  method: "POST", headers: { Authorization: "Bearer " + l.token(), "Content-Type": "application/json" },
+  body: JSON.stringify(payload),
+}).catch(() => {});
+let bubble = null;
+// greetings this page showed or is about to (waiting out their delay): a later answer (a heartbeat's, or one whose
+// "seen" list the page could not store) may bring one again
+const handled = new Set();
+const showGreeting = (greeting) => {
+  const page = location.href;
+  if (greeting.unique_id) {
+    if (handled.has(greeting.id)) return;
+    handled.add(greeting.id);
+  }
   setTimeout(() => {
-    if (l.frame() || l.state.visibility != "minimized") return;
-    const bubble = d.createElement("div");
+    // (a navigation before the delay ran out: the greeting may come again with a later page's answer)
+    if (location.href != page) handled.delete(greeting.id);
+    if (l.frame() || l.state.visibility != "minimized" || location.href != page) return;
+    const ids = { id: greeting.id, uniqueId: greeting.unique_id };
+    if (bubble) bubble.remove();
+    bubble = d.createElement("div");
+    const own = bubble;
+    const hide = (accepted) => {
+      own.remove();
+      if (greeting.unique_id) {
+        if (accepted) answer("accept_greeting", { greeting_id: greeting.id, unique_id: greeting.unique_id });
+        else answer("cancel_greeting", { unique_id: greeting.unique_id });
+        emit("greeting_hidden", ids);
+      }
+    };
     bubble.className = "greeting";
     bubble.setAttribute("role", "status");
     const text = d.createElement("button");
     text.className = "greeting-text";
     text.textContent = greeting.text;
-    text.onclick = () => { bubble.remove(); l.show("maximized"); };
+    text.onclick = () => { hide(true); l.show("maximized"); };
     const close = d.createElement("button");
     close.className = "greeting-close";
     close.setAttribute("aria-label", greeting.close);
     close.textContent = "×";
-    close.onclick = () => bubble.remove();
+    close.onclick = () => hide(false);
     bubble.append(text, close);
     l.wrap.insertBefore(bubble, l.wrap.lastChild);
+    if (greeting.unique_id) {
+      try {
+        const now = Math.floor(Date.now() / 1000);
+        const kept = (localStorage[seenKey] || "").split(",").filter((e) => e && now - e.split(".")[1] < 86400);
+        localStorage[seenKey] = [...kept, greeting.id + "." + now].slice(-20).join(",");
+      } catch (e) { /* no storage: the server may greet again on a later page */ }
+      emit("greeting_displayed", ids);
+    }
   }, greeting.delay * 1000);
-}
+};
+api._p = (r) => r.greeting && showGreeting(r.greeting);
+if (l.boot.greeting) showGreeting(l.boot.greeting);
 
 // the frame says "ready" once it runs; if it ran before this script, it says it again when asked
 // ("*": the frame may still hold its initial about:blank document, and a hello carries nothing)

@@ -13,20 +13,25 @@ const script = d.currentScript;
 const key = "__ws_" + cfg.organization_id;
 const NS = "http://www.w3.org/2000/svg";
 const state = { visibility: "minimized" };
-let ls, frame, wrap, token, boot, beats = 0, href = location.href;
-try { ls = w.localStorage; } catch (e) { /* blocked: the cookie carries the identity */ }
+let ls = {}, frame, wrap, token, boot, beats = 0, href = location.href;
+// blocked storage: the cookie carries the identity, and plain objects stand in
+try { ls = w.localStorage; } catch (e) { /* see above */ }
 
 const el = (tag, parent) => parent.appendChild(d.createElement(tag));
+
 
 // a text/plain body and no custom header make it a CORS-simple request: no preflight round trip
 const post = (type) => fetch(new URL("/v1/widget/visit", script.src), {
   method: "POST", credentials: "include", keepalive: true,
-  body: JSON.stringify({ type, token, cst: ls && ls[key], url: location.href, title: d.title, referrer: d.referrer, cfg })
+  // seen: the greetings shown lately (host.js notes them), not shown again in the same visit
+  body: JSON.stringify({ type, token, cst: ls[key], seen: ls[key + 1], url: location.href, title: d.title,
+    referrer: d.referrer, cfg })
 }).then((r) => r.json()).then((r) => {
   if (token = r.token) {
     state.availability = r.availability;
     if (r.active_chat && wrap && !frame) show("maximized");  // an agent invited the visitor to chat
     try { ls[key] = r.cst; } catch (e) { /* no storage */ }
+    api._p && api._p(r);  // host.js: a greeting a later page (an app's navigation) meets
   }
   return r;
 });

@@ -44,9 +44,12 @@ class LiveServer:
     """``python -m widget_server serve`` in a subprocess, exactly as a user runs it."""
 
     def __init__(self, data_dir: Path, valkey_url: str | None = None, workers: int = 1, env: dict[str, str] | None = None,
-                 port: int | None = None, tls_names: list[str] | None = None, checkout: Path | None = None) -> None:
+                 port: int | None = None, tls_names: list[str] | None = None, checkout: Path | None = None,
+                 command: list[str] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.checkout = checkout
+        self.command = command or [sys.executable, "-m", "widget_server"]
+        """How the CLI is run: this interpreter's ``widget_server``, or e.g. an installed wheel's ``widget-server``."""
         """Serve this checkout's ``widget_server`` (another commit's, in a worktree) instead of the installed one."""
         self.port = port or free_port()
         tls = tls_names is not None
@@ -88,7 +91,7 @@ class LiveServer:
         tls = self._make_certificate() if self.tls_names is not None else []
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "widget_server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--workers", str(self.workers), "--data-dir", str(self.data_dir), *tls],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.checkout,
             )

@@ -72,6 +72,9 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
     "deactivate_customer_page": Action(c.Empty, "deactivate_customer_page"),
     "get_form": Action(c.GetFormRequest, "get_form"),
     "check_goals": Action(c.CheckGoalsRequest, "check_goals", _WEB),
+    "accept_greeting": Action(c.AcceptGreetingRequest, "accept_greeting", writes=True),
+    "cancel_greeting": Action(c.CancelGreetingRequest, "cancel_greeting"),
+    "request_welcome_message": Action(c.RequestWelcomeMessageRequest, "request_welcome_message"),
     # GET on the Web API, no token (also callable over RTM after login)
     "get_dynamic_configuration": Action(cfg.DynamicConfigRequest, "get_dynamic_configuration", auth=False),
     "get_configuration": Action(cfg.ConfigurationRequest, "get_configuration", auth=False),
@@ -128,6 +131,9 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "unregister_webhook": cf.UnregisterWebhookRequest, "list_webhook_deliveries": cf.WebhookDeliveryLogRequest,
         "update_license_properties": cf.LicensePropertiesRequest,
         "list_license_properties": cf.ListLicensePropertiesRequest,
+        "create_greeting": cf.CreateGreetingRequest, "get_greeting": cf.GreetingIdRequest,
+        "list_greetings": cf.ListGreetingsRequest, "update_greeting": cf.UpdateGreetingRequest,
+        "delete_greeting": cf.GreetingIdRequest,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""

@@ -30,16 +30,24 @@ from .ids import uuid_id
 log = logging.getLogger("widget_server.bus")
 
 
+BUS_VERSION = 2
+"""The wire format's version, the message's last element. Version 1 (before versions) had no such element. The format
+only ever grows at the end: a worker decodes the elements it knows and ignores any after them (msgspec's array-like
+decoding), so during a rolling upgrade old and new workers read each other's pushes. A change that old workers could
+not read this way needs new channel names, not a new version here."""
+
+
 class BusMessage(msgspec.Struct, array_like=True):
     """One push on the wire between workers: the worker that published it (its subscribers skip it: it delivered the
-    push itself), the action, its payload, and the request that caused it (only the connection that sent that request
-    gets ``request_id`` in its push frame). Encoded in one pass."""
+    push itself), the action, its payload, the request that caused it (only the connection that sent that request
+    gets ``request_id`` in its push frame) and the format's version. Encoded in one pass."""
 
     origin: str
     action: str
     payload: Any
     conn_id: str | None = None
     request_id: RequestId = None
+    version: int = BUS_VERSION
 
 
 class _ReceivedMessage(msgspec.Struct, array_like=True):
@@ -50,6 +58,8 @@ class _ReceivedMessage(msgspec.Struct, array_like=True):
     payload: msgspec.Raw
     conn_id: str | None = None
     request_id: RequestId = None
+    version: int = 1
+    """1 when the publisher predates versions (its message ends after ``request_id``)."""
 
 
 _encode = msgspec.json.encode
@@ -358,7 +368,7 @@ class Bus:
         """The bytes before and after the payload in this worker's message for ``action``: a script that builds the
         payload itself publishes ``head .. payload .. tail`` (then the caller calls ``deliver_local``)."""
         head, _, tail = _encode(BusMessage(self.origin, action, msgspec.Raw(b'"' + _PAYLOAD_MARK + b'"'), conn_id,
-                                           request_id)).partition(b'"' + _PAYLOAD_MARK + b'"')
+                                           request_id, BUS_VERSION)).partition(b'"' + _PAYLOAD_MARK + b'"')
         return head, tail
 
     @contextlib.asynccontextmanager

@@ -3,6 +3,7 @@ events, properties, read markers, pushes to a chat's users, and page cursors."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -24,6 +25,7 @@ from ..protocol.events import Event, File, FilledForm, SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
+from ..valkey import log_failure
 from .archives import ArchiveFacts, ArchiveIndex
 from .availability import Availability
 from .bus import Bus
@@ -41,6 +43,7 @@ _encode = msgspec.json.encode
 _event_decoder = msgspec.json.Decoder(Event)
 _last_event_decoder = msgspec.json.Decoder(LastEvent)
 _access_decoder = msgspec.json.Decoder(Access)
+log = logging.getLogger("widget_server.chats")
 _list_decoder = msgspec.json.Decoder(list[str])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
 _EMPTY = c.Empty()
@@ -560,6 +563,10 @@ class ChatBase(ABC):
             event_structs = self._event_structs(items, thread_id, first)
             metrics.MESSAGES.labels("agent" if hasattr(caller, "agent_id") else "customer").inc(len(items))
         await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
+        if self.FOR_CUSTOMER and active:
+            # the customer asks from now: an agent's first message in the thread is its first response
+            # (send_event.lua; a thread an agent opens starts counting at the customer's first message)
+            await self.store.mark_asked(chat_id, thread_id, now_ms)
         return thread_id, now, event_structs, now
 
     async def resume_chat(self, caller: AnyCaller, req: Any) -> c.ResumeChatResponse:
@@ -699,6 +706,8 @@ class ChatBase(ABC):
             else:
                 await self.bus.publish(users, "incoming_event", payload, caller.conn_id, caller.request_id)
         await self._rate_from_survey(caller, chat_id, sent.thread_id, req.event)
+        if sent.first_response_ms >= 0:
+            await self._note_first_response(caller.org, sent)
         if outbox:
             await self.webhooks.emit(caller.org, "incoming_event",
                                      p.IncomingEvent(chat_id, sent.thread_id, _event_decoder.decode(event)),
@@ -724,6 +733,18 @@ class ChatBase(ABC):
         if chat:
             await self._push(caller, self._recipients(chat), "thread_properties_updated",
                              p.ThreadPropertiesUpdated(chat_id, thread_id, update), chat)
+
+    async def _note_first_response(self, org: str, sent: Any) -> None:
+        """An agent's first answer in a thread: its time goes into the group's capped list (the welcome message's
+        "typically replies in"). A failure here must not fail the message, which is stored and pushed already."""
+        try:
+            group = _access_decoder.decode(sent.access).group_ids[0] if sent.access else 0
+            await self.router.note_first_response(org, group, sent.first_response_ms // 1000,
+                                                  self.settings.first_responses_kept)
+        except (msgspec.DecodeError, IndexError):
+            log.warning("chat %s: first response of a chat without a readable group not kept", sent.thread_id)
+        except Exception as exc:  # noqa: BLE001 (log_failure logs it)
+            log_failure(log, exc, "keeping a first-response time failed")
 
     @abstractmethod
     def _send_checks(self, caller: Any) -> tuple[str, str]:

@@ -17,9 +17,9 @@ from ..protocol import agent as a
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
-from ..protocol.config import Appearance, FormSetting, Group
+from ..protocol.config import Appearance, FormSetting, GreetingTemplate, Group
 from ..protocol.errors import ApiError
-from . import hours
+from . import greetings, hours
 from .availability import Availability
 from .ids import uuid_id
 from .bus import Bus
@@ -178,7 +178,8 @@ class ConfigurationCore:
         for group in config.groups:
             prios = {aid: g.get("priority", "normal") for aid, a in agents.items() for g in a.get("groups", [])
                      if int(g["id"]) == group.id}
-            out.append(cf.GroupView(id=group.id, name=group.name, language_code=group.language, agent_priorities=prios))
+            out.append(cf.GroupView(id=group.id, name=group.name, language_code=group.language, agent_priorities=prios,
+                                    welcome_message=group.welcome_message))
         return out
 
     async def get_group(self, caller: AdminCaller, req: cf.GroupIdRequest) -> cf.GroupView:
@@ -196,6 +197,8 @@ class ConfigurationCore:
             group.name = req.name
         if req.language_code is not None:
             group.language = req.language_code
+        if req.welcome_message is not None:
+            group.welcome_message = req.welcome_message
         await self.store.set_license_config(caller.org, config)
         if req.agent_priorities is not None:
             await self._set_priorities(caller, req.id, req.agent_priorities)
@@ -237,6 +240,7 @@ class ConfigurationCore:
         if not any(g.id == req.id for g in config.groups):
             raise ApiError("group_not_found", f"Group {req.id} not found")
         config.groups = [g for g in config.groups if g.id != req.id]
+        config.greetings = [g for g in config.greetings if g.group != req.id]
         await self.store.set_license_config(caller.org, config)
         for agent in (await self.store.agents(caller.org)).values():
             if any(int(g["id"]) == req.id for g in agent.get("groups", [])):
@@ -244,6 +248,63 @@ class ConfigurationCore:
                 agent["groups"] = [g for g in previous if int(g["id"]) != req.id]
                 await self.store.save_agent(caller.org, agent)
                 await self._apply_membership(caller.org, agent, previous)
+        return _EMPTY
+
+    # --- greetings -----------------------------------------------------------------------------------------------
+
+    async def _greeting_agent(self, caller: AdminCaller, agent_id: str | None) -> None:
+        if agent_id is not None and agent_id not in await self.store.agents(caller.org, [agent_id]):
+            raise ApiError("validation", f"agent_id: no agent {agent_id} in this license")
+
+    async def create_greeting(self, caller: AdminCaller, req: cf.CreateGreetingRequest) -> cf.CreateGreetingResponse:
+        """A new automatic greeting (kept in the license configuration, ``core/greetings.py`` matches it). Written
+        by compare-and-set: two greetings created at once both stay, with different ids."""
+        await self._greeting_agent(caller, req.agent_id)
+
+        def add(config: Any) -> int:
+            if len(config.greetings) >= greetings.MAX_GREETINGS:
+                raise ApiError("limit_reached", f"A license has at most {greetings.MAX_GREETINGS} greetings")
+            gid = max((g.id for g in config.greetings), default=0) + 1
+            template = GreetingTemplate(id=gid, **msgspec.structs.asdict(req))
+            greetings.check(template, config.groups)
+            config.greetings.append(template)
+            return gid
+        return cf.CreateGreetingResponse(id=await self.store.update_license_config(caller.org, add))
+
+    @staticmethod
+    def _greeting(config: Any, gid: int) -> GreetingTemplate:
+        template = next((g for g in config.greetings if g.id == gid), None)
+        if template is None:
+            raise ApiError("greeting_not_found", f"Greeting {gid} not found")
+        return template
+
+    @staticmethod
+    def _greeting_view(template: GreetingTemplate) -> cf.GreetingView:
+        return cf.GreetingView(**msgspec.structs.asdict(template))
+
+    async def get_greeting(self, caller: AdminCaller, req: cf.GreetingIdRequest) -> cf.GreetingView:
+        return self._greeting_view(self._greeting(await self.store.license_config(caller.org), req.id))
+
+    async def list_greetings(self, caller: AdminCaller, req: cf.ListGreetingsRequest) -> list[cf.GreetingView]:
+        config = await self.store.license_config(caller.org)
+        return [self._greeting_view(g) for g in config.greetings if req.group is None or g.group == req.group]
+
+    async def update_greeting(self, caller: AdminCaller, req: cf.UpdateGreetingRequest) -> c.Empty:
+        await self._greeting_agent(caller, req.agent_id)
+        changes = {k: v for k, v in msgspec.structs.asdict(req).items() if k != "id" and v is not None}
+
+        def update(config: Any) -> None:
+            updated = msgspec.structs.replace(self._greeting(config, req.id), **changes)
+            greetings.check(updated, config.groups)
+            config.greetings = [updated if g.id == req.id else g for g in config.greetings]
+        await self.store.update_license_config(caller.org, update)
+        return _EMPTY
+
+    async def delete_greeting(self, caller: AdminCaller, req: cf.GreetingIdRequest) -> c.Empty:
+        def delete(config: Any) -> None:
+            self._greeting(config, req.id)
+            config.greetings = [g for g in config.greetings if g.id != req.id]
+        await self.store.update_license_config(caller.org, delete)
         return _EMPTY
 
     # --- bots ----------------------------------------------------------------------------------------------------

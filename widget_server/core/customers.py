@@ -58,7 +58,8 @@ def build_customer(cid: str, rec: dict[str, str], visitor: Visitor | None, chats
         customer.created_at = iso(visitor.first_seen)
     chats_count = int(rec["chats_count"]) if rec.get("chats_count") else (
         visitor.statistics.chats_count if visitor is not None else 0)
-    stats = Statistics(chats_count=chats_count, threads_count=int(rec.get("threads_count") or 0))
+    stats = Statistics(chats_count=chats_count, threads_count=int(rec.get("threads_count") or 0),
+                       greetings_accepted_count=int(rec.get("greetings_accepted_count") or 0))
     customer.online = False
     if visitor is not None:
         stats.visits_count = visitor.statistics.visits_count
@@ -187,7 +188,8 @@ class CustomerDirectory:
             rec = {}
         chats = int(rec["chats_count"]) if rec.get("chats_count") else tracked_chats
         return Statistics(chats_count=chats, threads_count=int(rec.get("threads_count") or 0), visits_count=visits,
-                          page_views_count=page_views)
+                          page_views_count=page_views,
+                          greetings_accepted_count=int(rec.get("greetings_accepted_count") or 0))
 
     async def online(self, org: str, limit: int) -> tuple[int, list[Customer]]:
         """How many visitors are online, and the first ``limit`` of them (newest first)."""

@@ -20,6 +20,7 @@ from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
 from ..tracking import ClientInfo
 from . import files as file_rules
+from . import greetings
 from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
 from .interface import Caller, UploadedFile
@@ -56,6 +57,11 @@ DEFAULT_TICKET = c.Form(
         c.FormFieldSpec(id="message", type="textarea", label="Message:", required=True),
     ],
 )
+
+DEFAULT_WELCOME = "Hi! How can we help you today?"
+"""The welcome message of a group whose owner wrote none."""
+WELCOME_AGENTS = 5
+"""Agents online shown in the welcome message (their names and avatars)."""
 
 LOCALIZATION_EN = {
     "Agents_currently_not_available": "Our agents are not available right now.",
@@ -347,6 +353,65 @@ class LocalCore(ChatBase):
         if req.session_fields is not None:
             await self.store.update_customer(caller.customer_id, {"session_fields": _encode(req.session_fields).decode()})
         return _EMPTY
+
+    # --- greetings and the welcome message ----------------------------------------------------------------------
+
+    async def _greeting_audience(self, caller: Caller, claims: greetings.GreetingClaims) -> list[str]:
+        """Who hears of a greeting's answer: the agent it was sent as, else the agents of its group accepting chats."""
+        config = await self.store.license_config(caller.org)
+        template = next((g for g in config.greetings if g.id == claims.gid), None)
+        if template is not None and template.agent_id:
+            return [template.agent_id]
+        group = template.group if template is not None else caller.group_id
+        return await self.router.accepting_agents(caller.org, group)
+
+    async def accept_greeting(self, caller: Caller, req: c.AcceptGreetingRequest) -> c.Empty:
+        """The visitor took up a greeting (the widget opens the chat): ``greeting_accepted`` to its agents. The
+        ``unique_id`` is signed for this customer (``core/greetings.py``): nothing is looked up or stored for it."""
+        claims = greetings.read_unique_id(self.signer, req.unique_id, caller.org, caller.customer_id, int(time.time()))
+        if claims.gid != req.greeting_id:
+            raise ApiError("greeting_not_found", "Greeting not found")
+        # (the record made if a visitor's expired meanwhile, with its expiry: never a record that outlives them)
+        await self.store.ensure_customer(caller.customer_id, caller.org, now_rfc3339())
+        await self.store.update_customer(caller.customer_id, {}, {"greetings_accepted_count": 1})
+        await self.bus.publish(await self._greeting_audience(caller, claims), "greeting_accepted",
+                               p.GreetingUnique(unique_id=req.unique_id, customer_id=caller.customer_id))
+        return _EMPTY
+
+    async def cancel_greeting(self, caller: Caller, req: c.CancelGreetingRequest) -> c.Empty:
+        """The visitor dismissed a greeting: ``greeting_canceled`` to its agents."""
+        claims = greetings.read_unique_id(self.signer, req.unique_id, caller.org, caller.customer_id, int(time.time()))
+        await self.bus.publish(await self._greeting_audience(caller, claims), "greeting_canceled",
+                               p.GreetingUnique(unique_id=req.unique_id, customer_id=caller.customer_id))
+        return _EMPTY
+
+    async def request_welcome_message(self, caller: Caller,
+                                      req: c.RequestWelcomeMessageRequest) -> c.RequestWelcomeMessageResponse:
+        """The widget opens: answers with the agent a chat would likely get, then pushes ``incoming_welcome_message``
+        to the customer's connections: the group's welcome text, the agents online (names, avatars) and the
+        group's recent median first response (``typical_reply_seconds``)."""
+        config = await self.store.license_config(caller.org)
+        group_id = req.group_id if req.group_id is not None else caller.group_id
+        group = next((g for g in config.groups if g.id == group_id), None)
+        if group is None:
+            raise ApiError("group_not_found", f"Group {group_id} not found")
+        online = self.availability.hours_open(config, group_id)
+        agent_ids = await self.router.accepting_agents(caller.org, group_id) if online else []
+        records = await self.store.agents(caller.org, agent_ids[:WELCOME_AGENTS])
+        agents = [p.WelcomeAgent(id=a["id"], name=a.get("name") or "", avatar=a.get("avatar") or "")
+                  for a in records.values()]
+        typical = greetings.median(await self.router.first_responses(caller.org, group_id))
+        welcome_id = req.id or uuid_id()
+        predicted = agents[0] if agents else None
+        event = {"id": welcome_id, "created_at": now_rfc3339(), "type": "message",
+                 "text": group.welcome_message or DEFAULT_WELCOME, "author_id": predicted.id if predicted else ""}
+        await self.bus.publish([caller.customer_id], "incoming_welcome_message",
+                               p.IncomingWelcomeMessage(id=welcome_id, event=event, agents=agents,
+                                                        typical_reply_seconds=typical))
+        return c.RequestWelcomeMessageResponse(
+            id=welcome_id, queue=False,
+            predicted_agent=c.PredictedAgent(id=predicted.id, name=predicted.name, avatar=predicted.avatar)
+            if predicted else None)
 
     @staticmethod
     def _version_of(data: bytes) -> str:

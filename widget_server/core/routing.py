@@ -195,6 +195,27 @@ class Router:
                 online.append(gid)
         return online
 
+    async def accepting_agents(self, org: str, group_id: int) -> list[str]:
+        """The group's agents (any priority) accepting chats now, in id order."""
+        async with self.r.pipeline(transaction=False) as p:
+            p.hgetall(keys.routing_status(org))
+            for prio in PRIORITIES:
+                p.smembers(keys.group_members(org, group_id, prio))
+            statuses, *members = await p.execute()
+        accepting = {a for a, s in statuses.items() if s == b"accepting_chats"}
+        return sorted(m.decode() for m in set().union(*members) if m in accepting)
+
+    async def note_first_response(self, org: str, group_id: int, seconds: int, kept: int) -> None:
+        """Keep a first-response time in the group's capped list (``keys.first_responses``)."""
+        key = keys.first_responses(org, group_id)
+        async with self.r.pipeline(transaction=False) as p:
+            p.lpush(key, seconds)
+            p.ltrim(key, 0, max(1, kept) - 1)
+            await p.execute()
+
+    async def first_responses(self, org: str, group_id: int) -> list[int]:
+        return [int(x) for x in await self.r.lrange(keys.first_responses(org, group_id), 0, -1)]
+
     async def set_membership(self, org: str, agent_id: str, groups: list[tuple[int, str]], max_chats: int) -> None:
         """Put the agent in exactly these (group, priority) sets and record their capacity."""
         async with self.r.pipeline(transaction=False) as p:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from valkey.exceptions import OutOfMemoryError, ResponseError
@@ -22,6 +22,7 @@ from ..valkey import Coalescer
 from . import scripts
 
 CONFIG_CACHE_SECONDS = 2.0
+T = TypeVar("T")
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
 _config_decoder = msgspec.json.Decoder(LicenseConfig)
@@ -40,6 +41,10 @@ class SentEvent(msgspec.Struct, array_like=True):
     customer_id: str
     agent_ids: list[str]
     duplicate: bool = False
+    first_response_ms: int = -1
+    """The thread's first agent message: ms since the thread opened (-1 otherwise)."""
+    access: str = ""
+    """With a first response: the chat's access json (its group)."""
 
 
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
@@ -81,6 +86,7 @@ class Store:
         self._keep_file = scripts.register(valkey, "keep_file")
         self._update_hash = scripts.register(valkey, "update_hash")
         self._set_if_unchanged = scripts.register(valkey, "set_if_unchanged")
+        self._set_string_if_unchanged = scripts.register(valkey, "set_string_if_unchanged")
         self._add_connection = scripts.register(valkey, "add_connection")
         self._configs: dict[str, tuple[float, bytes]] = {}
         self._forgotten = 0
@@ -121,6 +127,25 @@ class Store:
         cached = self._configs.get(org)
         raw = cached[1] if cached else b""
         return hashlib.blake2b(raw, digest_size=8).hexdigest()
+
+    async def update_license_config(self, org: str, mutate: Callable[[LicenseConfig], T]) -> T:
+        """Read-modify-write the license's configuration: read fresh from Valkey (not this worker's cache), ``mutate``
+        it in place (it may raise to abort without writing), and write it only if nobody changed it since
+        (compare-and-set), else read again and retry. Two owners adding greetings at once both get theirs, with
+        different ids. Returns what ``mutate`` returned."""
+        while True:
+            raw = await self.r.get(keys.license_config(org))
+            config = _config_decoder.decode(raw) if raw else LicenseConfig()
+            result = mutate(config)
+            encoded = _json_encode(config)
+            written = await self._set_string_if_unchanged(keys=[keys.license_config(org)],
+                                                          args=["0" if raw is None else "1", raw or b"", encoded])
+            if written:
+                break
+        self._configs[org] = (time.monotonic() + CONFIG_CACHE_SECONDS, encoded)
+        if self.on_config_saved is not None:
+            await self.on_config_saved(org)
+        return result
 
     async def set_license_config(self, org: str, config: LicenseConfig) -> None:
         encoded = _json_encode(config)
@@ -358,12 +383,18 @@ class Store:
         args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, head, middle, tail, dedup, outbox, etype,
                 body, "1" if public else "0"]
         try:
-            seq, thread_id, cid, agent_ids, duplicate = await self._send_events(
+            seq, thread_id, cid, agent_ids, duplicate, *first = await self._send_events(
                 [keys.chat(chat_id), keys.chat_last_events(chat_id), keys.chat_custom_ids(chat_id),
                  keys.chat_outbox(chat_id)], args)
         except ResponseError as exc:
             raise _script_error(exc) from None
-        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate))
+        first_ms, access = (int(first[0]), first[1].decode()) if len(first) == 2 else (-1, "")
+        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate),
+                         first_ms, access)
+
+    async def mark_asked(self, chat_id: str, thread_id: str, ms: int) -> None:
+        """When the customer began waiting for an answer in the thread (kept once): see ``send_event.lua``."""
+        await self.r.hsetnx(keys.thread(chat_id, thread_id), "asked_ms", ms)
 
     async def outbox_event(self, chat_id: str, entry: str) -> str | None:
         """The id of the event kept under ``entry`` of the chat's webhook outbox (see ``send_event``)."""

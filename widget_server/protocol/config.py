@@ -125,6 +125,8 @@ class Group(msgspec.Struct, omit_defaults=True):
     language: str = "en"
     business_hours: BusinessHours | None = None
     """None: open whenever an agent accepts chats."""
+    welcome_message: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    """The text the widget opens on (``incoming_welcome_message``); empty: the language's default."""
 
 
 class FormSetting(msgspec.Struct, omit_defaults=True):
@@ -163,6 +165,40 @@ class Appearance(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknow
     language: Annotated[str, msgspec.Meta(pattern=r"^(auto|[a-z]{2})$")] = "auto"
 
 
+GreetingRuleType = Literal["url_current", "referrer", "visit_time_page", "visits_number", "pages_view_number",
+                           "returning_visitor", "business_hours"]
+GreetingOperator = Literal["equals", "doesnt_equal", "contains", "doesnt_contain", "matches", "greater_than",
+                           "lower_than"]
+GREETING_TEXT_OPERATORS = frozenset({"equals", "doesnt_equal", "contains", "doesnt_contain", "matches"})
+GREETING_NUMBER_OPERATORS = frozenset({"equals", "doesnt_equal", "greater_than", "lower_than"})
+
+
+class GreetingRule(msgspec.Struct, forbid_unknown_fields=True):
+    """One targeting condition of a greeting (LiveChat's greeting rules: ``{condition, type, operator, value}``).
+    ``condition`` joins it to the rules before it (``and`` / ``or``, left to right). ``matches`` is a pattern
+    without regular expressions: ``*`` stands for any run of characters, everything else is literal. Which
+    operators fit which type is checked by ``core/greetings.py``."""
+
+    type: GreetingRuleType
+    value: Annotated[str, msgspec.Meta(max_length=512)]
+    operator: GreetingOperator = "equals"
+    condition: Literal["and", "or"] = "and"
+
+
+class GreetingTemplate(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """An automatic greeting: shown to a visitor of ``group`` whose page view meets ``rules`` while the group is
+    online (``core/greetings.py``)."""
+
+    id: int
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    group: Annotated[int, msgspec.Meta(ge=0)] = 0
+    active: bool = True
+    rules: Annotated[list[GreetingRule], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    agent_id: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    """The agent it is sent as (name and avatar in ``incoming_greeting``); none: the widget's agent name."""
+
+
 class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     """What a site owner configures for a license (the wizard and Configuration API edit this)."""
 
@@ -175,3 +211,6 @@ class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     ticket: FormSetting | None = None
     license_properties: dict[str, Any] = msgspec.field(default_factory=dict)
     appearance: Appearance = msgspec.field(default_factory=Appearance)
+    greetings: list[GreetingTemplate] = msgspec.field(default_factory=list)
+    """Automatic greetings (``create_greeting`` …): kept in the configuration every page view reads already, so
+    matching them costs no Valkey call."""

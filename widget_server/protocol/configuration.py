@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .config import BusinessHours
+from .config import BusinessHours, GreetingRule
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -90,6 +90,8 @@ class GroupView(msgspec.Struct, omit_defaults=True):
     name: str
     language_code: str
     agent_priorities: dict[str, str]
+    welcome_message: str = ""
+    """Our addition (``update_group``): the text the widget opens on; left out when the group has none."""
 
 
 class GroupIdRequest(msgspec.Struct):
@@ -124,6 +126,8 @@ class GroupBusinessHoursView(msgspec.Struct):
 class UpdateGroupRequest(msgspec.Struct, omit_defaults=True):
     id: GroupIdParam
     name: Name | None = None
+    welcome_message: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    """Our addition: the text the widget opens on for this group (``incoming_welcome_message``)."""
     language_code: Annotated[str, msgspec.Meta(max_length=16)] | None = None
     agent_priorities: dict[str, Priority] | None = None
 
@@ -266,3 +270,55 @@ class LicensePropertiesRequest(msgspec.Struct):
 class ListLicensePropertiesRequest(msgspec.Struct, omit_defaults=True):
     namespace: str | None = None
     name_prefix: str | None = None
+
+
+# --- greetings (this server's actions, in LiveChat's greeting shape: name, group, active, rules, text) ------------
+
+GreetingText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+GreetingName = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+GreetingRules = Annotated[list[GreetingRule], msgspec.Meta(max_length=20)]
+
+
+class CreateGreetingRequest(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    name: GreetingName
+    text: GreetingText
+    group: GroupIdParam = 0
+    active: bool = True
+    rules: GreetingRules = msgspec.field(default_factory=list)
+    agent_id: Email | None = None
+
+
+class CreateGreetingResponse(msgspec.Struct):
+    id: int
+
+
+class GreetingIdRequest(msgspec.Struct):
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+
+class UpdateGreetingRequest(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """Fields left out keep their value; ``rules`` is replaced whole."""
+
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    name: GreetingName | None = None
+    text: GreetingText | None = None
+    group: GroupIdParam | None = None
+    active: bool | None = None
+    rules: GreetingRules | None = None
+    agent_id: Email | None = None
+
+
+class ListGreetingsRequest(msgspec.Struct, omit_defaults=True):
+    group: GroupIdParam | None = None
+
+
+class GreetingView(msgspec.Struct, kw_only=True):
+    """A greeting as ``get_greeting`` / ``list_greetings`` answer it: every field, defaults included."""
+
+    id: int
+    name: str
+    text: str
+    group: int
+    active: bool
+    rules: list[GreetingRule]
+    agent_id: str | None

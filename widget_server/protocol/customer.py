@@ -330,3 +330,37 @@ class CheckGoalsRequest(msgspec.Struct, omit_defaults=True):
     session_fields: SessionFields | None = None
     group_id: GroupId | None = None
     page_url: Url | None = None
+
+
+# --- greetings and the welcome message ---------------------------------------------------------------------------
+
+GreetingUniqueId = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+class AcceptGreetingRequest(msgspec.Struct):
+    greeting_id: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+    unique_id: GreetingUniqueId
+
+
+class CancelGreetingRequest(msgspec.Struct):
+    unique_id: GreetingUniqueId
+
+
+class RequestWelcomeMessageRequest(msgspec.Struct, omit_defaults=True):
+    id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    group_id: GroupId | None = None
+
+
+class PredictedAgent(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str
+    name: str
+    avatar: str = ""
+    is_bot: bool = False
+    job_title: str = ""
+    type: str = "agent"
+
+
+class RequestWelcomeMessageResponse(msgspec.Struct, omit_defaults=True):
+    id: str
+    queue: bool
+    predicted_agent: PredictedAgent | None = None

@@ -123,3 +123,48 @@ class GroupsStatusUpdated(msgspec.Struct):
     """``groups_status_updated`` (3.5+): groups whose availability changed, for every customer of the license."""
 
     groups: list[GroupStatus]
+
+
+class GreetingAgent(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    avatar: str
+    job_title: str = ""
+    is_bot: bool = False
+
+
+class IncomingGreeting(msgspec.Struct, kw_only=True):
+    """``incoming_greeting``: LiveChat's shape (the greeting's template ``id``, this showing's ``unique_id``, its
+    message and the agent it is sent as)."""
+
+    id: int
+    unique_id: str
+    displayed_first_time: bool
+    accepted: bool
+    subtype: str
+    is_exit_intent: bool
+    event: dict[str, Any]
+    agent: GreetingAgent
+
+
+class GreetingUnique(msgspec.Struct):
+    """``greeting_accepted`` / ``greeting_canceled`` (to the greeting's agent or the group's agents)."""
+
+    unique_id: str
+    customer_id: str | None = None
+
+
+class WelcomeAgent(msgspec.Struct):
+    id: str
+    name: str
+    avatar: str
+
+
+class IncomingWelcomeMessage(msgspec.Struct, kw_only=True):
+    """``incoming_welcome_message`` (3.6): ``{id, event}`` as LiveChat sends it; ``agents`` (online agents' names and
+    avatars) and ``typical_reply_seconds`` (the group's recent median first response) are our additions."""
+
+    id: str
+    event: dict[str, Any]
+    agents: list[WelcomeAgent] = msgspec.field(default_factory=list)
+    typical_reply_seconds: int | None = None

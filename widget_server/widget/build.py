@@ -33,8 +33,13 @@ import msgspec
 log = logging.getLogger("widget_server.build")
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-STATIC_DIR = Path(os.environ.get("WIDGET_STATIC_DIR") or ROOT / "static")
-THEMES_DIR = Path(os.environ.get("WIDGET_THEMES_DIR") or ROOT / "themes")
+# An installed wheel carries the built widget and the themes inside the package (``widget_server/_static/``, copied
+# there by ``setup.py``'s build hook); a checkout has the sources at the repository's root and builds them.
+PACKAGED_DIR = Path(__file__).resolve().parent.parent / "_static"
+FROM_CHECKOUT = (ROOT / "static" / "src").is_dir()
+_BASE = ROOT if FROM_CHECKOUT else PACKAGED_DIR
+STATIC_DIR = Path(os.environ.get("WIDGET_STATIC_DIR") or _BASE / "static")
+THEMES_DIR = Path(os.environ.get("WIDGET_THEMES_DIR") or _BASE / "themes")
 DIST_DIR = STATIC_DIR / "dist"
 MANIFEST = "manifest.json"
 
@@ -160,8 +165,22 @@ def _locked(dist: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def prebuilt() -> Manifest:
+    """The widget an installed wheel ships (no sources, no npm): its manifest, or a clear error when it is broken."""
+    current = read_manifest()
+    missing = [] if current is None else [f.file for f in current.files.values() if not (DIST_DIR / f.file).exists()]
+    if current is None or missing:
+        raise BuildError(f"no widget sources in {STATIC_DIR / 'src'} and the prebuilt widget in {DIST_DIR} is "
+                         f"{'missing' if current is None else 'incomplete'}: reinstall the wheel, or run from a "
+                         "checkout with npm installed")
+    return current
+
+
 def build(force: bool = False) -> Manifest:
-    """Build when the sources changed since the last build (or always with ``force``); returns the manifest."""
+    """Build when the sources changed since the last build (or always with ``force``); returns the manifest. Without
+    sources (an installed wheel) nothing is built: the prebuilt widget is checked and used, and npm is never needed."""
+    if not (STATIC_DIR / "src").is_dir():
+        return prebuilt()
     digest = source_digest()
     with _locked(DIST_DIR):
         current = read_manifest()
@@ -194,7 +213,7 @@ def build(force: bool = False) -> Manifest:
 
 def main() -> int:
     try:
-        manifest = build(force=True)
+        manifest = build(force=(STATIC_DIR / "src").is_dir())
     except BuildError as exc:
         print(f"build failed: {exc}")
         return 1

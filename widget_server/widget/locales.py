@@ -43,6 +43,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "new_messages": "{count} new messages",
         "messages": "Messages",
         "greeting_close": "Dismiss",
+        "typically_replies": "Typically replies in {time}",
+        "time_minute": "under a minute",
+        "time_minutes": "{n} minutes",
+        "time_hours": "{n} hours",
     },
     "de": {
         "title": "Chatten Sie mit uns",
@@ -78,6 +82,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "new_messages": "{count} neue Nachrichten",
         "messages": "Nachrichten",
         "greeting_close": "Schließen",
+        "typically_replies": "Antwortet meist innerhalb von {time}",
+        "time_minute": "einer Minute",
+        "time_minutes": "{n} Minuten",
+        "time_hours": "{n} Stunden",
     },
     "es": {
         "title": "Chatea con nosotros",
@@ -113,6 +121,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "new_messages": "{count} mensajes nuevos",
         "messages": "Mensajes",
         "greeting_close": "Cerrar",
+        "typically_replies": "Suele responder en {time}",
+        "time_minute": "menos de un minuto",
+        "time_minutes": "{n} minutos",
+        "time_hours": "{n} horas",
     },
     "fr": {
         "title": "Discutez avec nous",
@@ -148,6 +160,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "new_messages": "{count} nouveaux messages",
         "messages": "Messages",
         "greeting_close": "Fermer",
+        "typically_replies": "Répond généralement en {time}",
+        "time_minute": "moins d’une minute",
+        "time_minutes": "{n} minutes",
+        "time_hours": "{n} heures",
     },
     "pl": {
         "title": "Porozmawiaj z nami",
@@ -183,6 +199,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "new_messages": "Nowe wiadomości: {count}",
         "messages": "Wiadomości",
         "greeting_close": "Zamknij",
+        "typically_replies": "Zwykle odpowiada w {time}",
+        "time_minute": "niecałą minutę",
+        "time_minutes": "{n} min",
+        "time_hours": "{n} godz.",
     },
 }
 

@@ -39,6 +39,19 @@ class VisitRequest(msgspec.Struct, omit_defaults=True):
     """The access token of the previous answer (page views and heartbeats)."""
     cst: Annotated[str, msgspec.Meta(max_length=512)] | None = None
     """The signed browser identity of a previous answer, kept by the loader in the host page's storage."""
+    seen: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    """Greetings the page showed lately (``<template id>.<unix seconds shown>``, comma-separated, kept by host.js in
+    the page's storage): one shown since the visit began is not shown again in it. Read leniently (entries that are
+    not two numbers are skipped): a page's storage must never stop its widget from loading."""
+
+    def seen_since(self, visit_started: int) -> set[int]:
+        """The greetings shown at or after ``visit_started`` (the first 50 entries are read)."""
+        out = set()
+        for entry in (self.seen or "").split(",")[:50]:
+            gid, _, at = entry.partition(".")
+            if gid.isascii() and at.isascii() and gid.isdigit() and at.isdigit() and len(gid) <= 10 and len(at) <= 12 and int(at) >= visit_started:
+                out.add(int(gid))
+        return out
 
 
 class Launcher(msgspec.Struct):
@@ -52,10 +65,16 @@ class Launcher(msgspec.Struct):
     host: str
 
 
-class Greeting(msgspec.Struct):
+class Greeting(msgspec.Struct, omit_defaults=True):
     text: str
     delay: int
     close: str
+    id: int | None = None
+    """An automatic greeting's template id (none: the appearance's simple greeting)."""
+    unique_id: str | None = None
+    """This showing's signed id, for ``accept_greeting`` / ``cancel_greeting``."""
+    agent_name: str | None = None
+    agent_avatar: str | None = None
 
 
 class VisitResponse(msgspec.Struct, omit_defaults=True):

@@ -7,6 +7,7 @@ assets, the frame's configuration and the RTM socket."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from urllib.parse import quote
@@ -15,12 +16,17 @@ import msgspec
 from litestar.datastructures import Cookie
 
 from ..auth.access import Access
+from ..auth.signing import Signer
+from ..core import greetings
+from ..core.bus import Bus
 from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
 from ..core.store import Store
+from ..protocol import pushes as p
 from ..protocol.config import Group, LicenseConfig
 from ..protocol.errors import ApiError
 from ..settings import Settings
 from ..tracking import Tracker
+from ..tracking.models import Activity
 from ..web.templates import templates
 from .appearance import color_overrides, theme_for
 from .assets import Asset, WidgetAssets, compress
@@ -78,14 +84,17 @@ def frame_csp(config: LicenseConfig, host: str, preview: bool = False, embedder:
 
 class Widget:
     def __init__(self, settings: Settings, access: Access, store: Store, tracker: Tracker, drafts: Drafts,
-                 visitors: Visitors) -> None:
+                 visitors: Visitors, greeter: tuple[Signer, Bus] | None = None) -> None:
         self.settings = settings
+        self.greeter = greeter
+        """Signs greetings' ids and pushes ``incoming_greeting``; None in proxy mode (the upstream greets)."""
         self.access = access
         self.store = store
         self.tracker = tracker
         self.drafts = drafts
         self.visitors = visitors
         self.cache = WidgetCache()
+        self._agent_looks: dict[tuple[str, str], tuple[float, str, str]] = {}
 
     # --- what every call needs -------------------------------------------------------------------------------------
 
@@ -174,10 +183,16 @@ class Widget:
                                                         take_invitation=beat)
             invited = activity is not None and activity.invitation is not None
             online = await self.online(org, group, preview)
+            targeted = None
+            if online and activity is not None and not invited:
+                # a heartbeat answers a greeting too (the group came online, or the visitor came back to the tab),
+                # without pushing it again: the host page shows a greeting once whichever answer brings it
+                targeted = await self.targeted_greeting(org, claims.cid, config, group, req, activity,
+                                                        language_for(config, accept_language), push=not beat)
             return VisitResponse(
                 token=self.visitors.renewed(claims, group) or req.token or "", customer_id=claims.cid,
                 cst=req.cst or "", availability="online" if online else "offline",
-                active_chat=True if invited else None,
+                active_chat=True if invited else None, greeting=targeted,
             ), []
 
         # the page's site keeps an identity of its own unless the license lists its sites (auth.rules.identity_site)
@@ -194,6 +209,10 @@ class Widget:
                                     or online and activity and activity.new_visit and not arrival.active_chat):
             greeting = Greeting(text=appearance.greeting, delay=appearance.greeting_delay,
                                 close=TEXTS[lang]["greeting_close"])
+        if preview is None and online and activity is not None and not arrival.active_chat:
+            # an automatic greeting whose rules this page meets replaces the simple one
+            greeting = await self.targeted_greeting(org, arrival.customer_id, config, group, req, activity,
+                                                    lang) or greeting
         return VisitResponse(
             token=arrival.token, customer_id=arrival.customer_id, cst=arrival.cst,
             availability="online" if online else "offline",
@@ -202,6 +221,49 @@ class Widget:
             active_chat=arrival.active_chat, heartbeat=max(2, self.settings.tracking_online_seconds // 2),
             greeting=greeting, identity_error=arrival.identity_error,
         ), arrival.cookies
+
+    async def targeted_greeting(self, org: str, cid: str, config: LicenseConfig, group_id: int, req: VisitRequest,
+                                activity: Activity, lang: str, push: bool = True) -> Greeting | None:
+        """The first automatic greeting (``core/greetings.py``) this page view meets, not yet seen in the visitor's
+        browser session. Matching reads only the configuration this call holds already; Valkey is called only
+        when one matches (the agent's name, and ``incoming_greeting`` to the visitor's open sockets)."""
+        if self.greeter is None or not config.greetings:
+            return None
+        page = greetings.PageContext(url=req.url, referrer=req.referrer or "", visits=activity.statistics.visits_count,
+                                     page_views=activity.statistics.page_views_count, group=group_of(config, group_id),
+                                     now=dt.datetime.now(dt.UTC))
+        template = greetings.pick(config.greetings, page, req.seen_since(activity.visit_started))
+        if template is None:
+            return None
+        signer, bus = self.greeter
+        unique_id = greetings.issue_unique_id(signer, org, cid, template.id, int(time.time()))
+        appearance = config.appearance
+        name, avatar = appearance.agent_name or TEXTS[lang]["title"], appearance.agent_avatar
+        agent_id = template.agent_id or ""
+        if agent_id:
+            name, avatar = await self._agent_look(org, agent_id, name, avatar)
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        if push:
+            await bus.publish([cid], "incoming_greeting", p.IncomingGreeting(
+                id=template.id, unique_id=unique_id, displayed_first_time=True, accepted=False, subtype="announcement",
+                is_exit_intent=False,
+                event={"id": unique_id[:32], "type": "message", "text": template.text, "created_at": now,
+                       "author_id": agent_id},
+                agent=p.GreetingAgent(id=agent_id, name=name, avatar=avatar)))
+        return Greeting(text=template.text, delay=greetings.delay_of(template), close=TEXTS[lang]["greeting_close"],
+                        id=template.id, unique_id=unique_id, agent_name=name, agent_avatar=avatar or None)
+
+    async def _agent_look(self, org: str, agent_id: str, name: str, avatar: str) -> tuple[str, str]:
+        """A greeting's agent's name and avatar, kept by this worker for a minute: a visitor whose greeting is still
+        waiting to show gets it again with each heartbeat, and that must not cost a Valkey call each time."""
+        now = time.monotonic()
+        kept = self._agent_looks.get((org, agent_id))
+        if kept is None or kept[0] < now:
+            record = (await self.store.agents(org, [agent_id])).get(agent_id) or {}
+            if len(self._agent_looks) > 10_000:
+                self._agent_looks.clear()
+            kept = self._agent_looks[(org, agent_id)] = (now + 60, record.get("name") or "", record.get("avatar") or "")
+        return kept[1] or name, kept[2] or avatar
 
     def launcher(self, base: str, org: str, group: int, origin: str, config: LicenseConfig, lang: str,
                  preview: str | None = None) -> Launcher:

@@ -42,6 +42,7 @@ from ..widget.drafts import Draft
 from ..widget.snippet import snippet_html
 from ..widget.versions import SaveConflict, WizardSettings
 from . import form as settings_form
+from . import greetings as greetings_form
 from . import hours as hours_form
 from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, client_ip, csrf_ok, same_origin
 
@@ -426,6 +427,75 @@ class WizardController(Controller):
         if parsed.errors:
             return self._hours_page(services, owner, config, group_id, parsed.values, parsed.errors, status=400)
         return _redirect(f"/wizard/hours?group={group_id}&saved=1")
+
+    # --- greetings and the welcome message ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _greetings_page(owner: OwnerSession, config: Any, values: dict[str, str], errors: dict[str, str],
+                        status: int = 200, saved: str = "") -> Response[bytes]:
+        groups = {g.id: g.name for g in config.groups}
+        listed = [(g, groups.get(g.group, str(g.group)), greetings_form.describe(g)) for g in config.greetings]
+        return render("wizard_greetings.html", status=status, page="greetings", owner=owner, groups=config.groups,
+                      greetings=listed, values=values, errors=errors, saved=saved,
+                      url_operators=greetings_form.URL_OPERATORS, visitors=greetings_form.VISITORS,
+                      hours=greetings_form.HOURS, limits=greetings_form.LIMITS)
+
+    @get("/greetings")
+    async def greetings(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                        services: Injected[Services]) -> Response[bytes]:
+        """The license's automatic greetings, a form for a new one, and each group's welcome message."""
+        config = await services.store.license_config(owner.org)
+        saved = str(request.query_params.get("saved") or "")
+        return self._greetings_page(owner, config, greetings_form.blank(), {},
+                                    saved=saved if saved in ("greeting", "deleted", "welcome") else "")
+
+    @post("/greetings", status_code=303)
+    async def save_greeting(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                            services: Injected[Services]) -> Response[bytes]:
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        config = await services.store.license_config(owner.org)
+        parsed = greetings_form.parse(form, {g.id for g in config.groups})
+        if parsed.request is not None:
+            # the Configuration API's action: the same checks and limits
+            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            try:
+                await services.configuration.create_greeting(caller, parsed.request)
+            except ApiError as exc:
+                parsed.errors["form"] = exc.message
+        if parsed.errors:
+            return self._greetings_page(owner, config, parsed.values, parsed.errors, status=400)
+        return _redirect("/wizard/greetings?saved=greeting")
+
+    @post("/greetings/delete", status_code=303)
+    async def delete_greeting(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                              services: Injected[Services]) -> Response[bytes]:
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        raw = str(form.get("id") or "")
+        caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+        try:
+            if not raw.isdigit() or len(raw) > 9:
+                raise ApiError("greeting_not_found", "Greeting not found")
+            await services.configuration.delete_greeting(caller, cf.GreetingIdRequest(id=int(raw)))
+        except (ApiError, msgspec.ValidationError):
+            raise Refused(f"There is no greeting {raw[:12]}.", 404) from None
+        return _redirect("/wizard/greetings?saved=deleted")
+
+    @post("/welcome", status_code=303)
+    async def save_welcome(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                           services: Injected[Services]) -> Response[bytes]:
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        config = await services.store.license_config(owner.org)
+        group_id = self._group_of(config, form.get("group_id"))
+        text = str(form.get("welcome_message") or "").strip()
+        if len(text) > 500:
+            return self._greetings_page(owner, config, greetings_form.blank(),
+                                        {f"welcome_{group_id}": "At most 500 characters."}, status=400)
+        caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+        await services.configuration.update_group(caller, cf.UpdateGroupRequest(id=group_id, welcome_message=text))
+        return _redirect("/wizard/greetings?saved=welcome")
 
     # --- install and dashboard ---------------------------------------------------------------------------------------
 

@@ -820,6 +820,9 @@ function onPush(action, p) {
       }
       break;
     }
+    case "incoming_welcome_message":
+      renderWelcome(p);
+      break;
     case "customer_disconnected":
       // a server restart or a moved connection: the socket closes next and the widget reconnects
       banner(t("reconnecting"));
@@ -827,6 +830,38 @@ function onPush(action, p) {
     default:
       break;
   }
+}
+
+// --- the welcome message ---------------------------------------------------------------------------------------------------
+
+function replyTime(seconds) {
+  if (seconds < 60) return t("time_minute");
+  if (seconds < 3600) return t("time_minutes", { n: Math.round(seconds / 60) });
+  return t("time_hours", { n: Math.round(seconds / 3600) });
+}
+
+// The group's welcome text, who is online (avatars and names) and how soon they usually answer, above the
+// conversation. Text nodes only: names and texts are the owner's and agents' data.
+function renderWelcome(p) {
+  ui.log.querySelector(".ws-welcome")?.remove();
+  const agents = (p.agents || []).slice(0, 5).map((a) => h("span", { class: "ws-welcome-agent" },
+    safeUrl(a.avatar) ? h("img", { class: "ws-avatar-sm", src: safeUrl(a.avatar), alt: "" }) : null,
+    h("span", { text: a.name })));
+  const seconds = p.typical_reply_seconds;
+  ui.log.prepend(h("div", { class: "ws-welcome", role: "note" },
+    agents.length ? h("div", { class: "ws-welcome-agents" }, agents) : null,
+    h("p", { class: "ws-welcome-text", text: (p.event && p.event.text) || "" }),
+    typeof seconds === "number" ? h("p", { class: "ws-welcome-reply",
+      text: t("typically_replies", { time: replyTime(seconds) }) }) : null));
+}
+
+// A new conversation opens on the welcome message: the socket connects now (the visitor opened the chat) and the
+// server pushes incoming_welcome_message. Failing that, the panel works as before.
+function requestWelcome() {
+  if (PREVIEW) return;
+  ensureConnected()
+    .then(() => S.rtm.request("request_welcome_message", { group_id: GROUP }))
+    .catch(() => {});
 }
 
 function showPostchat(threadId) {
@@ -980,8 +1015,11 @@ async function openConversation() {
     return;
   }
   if (!S.online) showOffline();
-  else if (S.cfg.prechat_form) showPrechat();
-  else showComposer(true);
+  else {
+    if (S.cfg.prechat_form) showPrechat();
+    else showComposer(true);
+    requestWelcome();
+  }
 }
 
 // --- start ---------------------------------------------------------------------------------------------------------------

@@ -98,9 +98,12 @@ SCRIPTS: dict[str, Script] = {
     "keep_file": Script(),
     "update_hash": Script(),
     "set_if_unchanged": Script(),
+    "set_string_if_unchanged": Script(),
     "add_connection": Script(),
     "customer_visit": Script(settings=("TTL",)),
     "customer_with_chat_ids": Script(),
+    # core/migrations.py
+    "expire_browsing_customer": Script(),
     # core/archives.py
     "archive_add": Script(),
     "archive_search": Script(),

@@ -8,7 +8,8 @@
 -- repair pass can queue them if the caller dies first (core/repair.py), 11, 12, 13 (type, json, public) of one
 -- event.
 -- Published: head .. thread_id .. ARGV[7] .. event .. tail, to the channel of the customer (public events only) and
--- of every agent. Returns {seq, thread_id, customer_id, agent_ids, 0}; for a custom_id this author already sent in
+-- of every agent. Returns {seq, thread_id, customer_id, agent_ids, 0, first response ms (-1: not the thread's
+-- first agent message), the chat's access json ('' unless a first response)}; for a custom_id this author already sent in
 -- the chat (a client retrying after a lost answer) nothing is written or published and the stored event's
 -- {seq, thread_id, customer_id, agent_ids, 1} is returned (checked after access, before the thread: a retry whose
 -- first try was stored just before the thread closed still gets its id).
@@ -17,7 +18,7 @@
 local chat = string.match(KEYS[1], '{(.-)}')
 local function channel(user) return ${USER_CHANNEL} end
 local c = redis.call('HMGET', KEYS[1], 'org', 'customer_id', 'agent_ids', 'active_thread', 'last_thread_id',
-  'last_thread_created_at')
+  'last_thread_created_at', 'access')
 if c[1] ~= ARGV[1] then return redis.error_reply('not_found') end
 if ARGV[2] ~= '' and c[2] ~= ARGV[2] then return redis.error_reply('authorization') end
 local agents = cjson.decode(c[3] or '[]')
@@ -58,4 +59,20 @@ if ARGV[10] ~= '' then
   redis.call('HSET', KEYS[4], ARGV[10], tid .. '_' .. n)
   if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
 end
-return {n, tid, c[2] or '', c[3] or '[]', 0}
+-- First responses: a customer's message marks when they began waiting (``asked_ms``, kept once; a thread a customer
+-- opens has it from its start, Store.mark_asked), and the first agent (or bot) message after that is the thread's
+-- first response: its delay in ms, with the chat's access (its group), is returned for the caller to keep in the
+-- group's capped list (Router.note_first_response). Messages of the chat's last thread only.
+local first_ms, access = -1, ''
+if ARGV[13] == '1' and ARGV[11] == 'message' and tid == c[5] then
+  if ARGV[2] ~= '' then
+    redis.call('HSETNX', thread, 'asked_ms', ARGV[5])
+  else
+    local asked = redis.call('HGET', thread, 'asked_ms')
+    if asked and redis.call('HSETNX', thread, 'answered_ms', ARGV[5]) == 1 then
+      first_ms = math.max(0, tonumber(ARGV[5]) - tonumber(asked))
+      access = c[7] or ''
+    end
+  end
+end
+return {n, tid, c[2] or '', c[3] or '[]', 0, first_ms, access}

@@ -1,0 +1,119 @@
+"""The data's schema version and the ordered migrations that bring an older store up to it.
+
+``keys.SCHEMA_VERSION`` holds the version of the last migration applied (missing: 0, a store from before versions).
+``migrate`` runs at every start-up, before the workers start (``widget-server serve``), and on demand
+(``widget-server migrate``); one process migrates at a time (valkey-py's lock), the others wait and then find the work
+done. Each migration records its version as soon as it is done, and is idempotent, so a migration cut short by a
+crash is simply run again. A server refuses to start on data newer than it understands (``SchemaTooNew``): an older
+release could not know what a newer one's records mean.
+
+Migrations, in order:
+
+1. ``expire_browsing_customers``: customer records from before the customer record expiry (anyone can make one with a
+   page load; ``customer_visit.lua`` now gives each an expiry) that have no chat and no ban get the expiry new
+   records get (``WIDGET_TRACKING_RETENTION_DAYS``), so they no longer stay for good.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import keys
+from . import scripts
+
+log = logging.getLogger("widget_server.migrations")
+
+
+class SchemaTooNew(RuntimeError):
+    """The store was migrated by a newer release than this one."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Any, int], Awaitable[int]]
+    """``apply(valkey, customer_ttl)``: does the work and returns how many records it changed."""
+
+
+SCAN_BATCH = 500
+
+
+async def expire_browsing_customers(r: Any, customer_ttl: int) -> int:
+    """Give every customer record without an expiry, a chat or a ban the expiry a browsing visitor's record has
+    (``expire_browsing_customer.lua`` checks and sets it in one step per record)."""
+    script = scripts.register(r, "expire_browsing_customer")
+    changed = 0
+    batch: list[bytes] = []
+
+    async def settle(batch: list[bytes]) -> int:
+        async with r.pipeline(transaction=False) as p:
+            for key in batch:
+                cid = key.decode().split("{", 1)[1].rsplit("}", 1)[0]
+                await script(keys=[key, keys.customer_chats(cid)], args=[customer_ttl], client=p)  # (queued)
+            return sum(int(n) for n in await p.execute())
+
+    async for key in r.scan_iter(match=f"{keys.P}:{{*}}:cust", count=SCAN_BATCH, _type="hash"):
+        batch.append(key)
+        if len(batch) >= SCAN_BATCH:
+            changed += await settle(batch)
+            batch = []
+    if batch:
+        changed += await settle(batch)
+    return changed
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "expire_browsing_customers", expire_browsing_customers),
+]
+CURRENT = MIGRATIONS[-1].version
+"""The schema version this release writes and understands."""
+
+
+async def schema_version(r: Any) -> int:
+    raw = await r.get(keys.SCHEMA_VERSION)
+    return int(raw) if raw is not None else 0
+
+
+def _check(version: int) -> None:
+    if version > CURRENT:
+        raise SchemaTooNew(f"the data in Valkey has schema version {version}, newer than this release understands "
+                           f"({CURRENT}): run the release that wrote it (or a newer one)")
+
+
+async def migrate(r: Any, customer_ttl: int, lock_seconds: int = 600, wait_seconds: float = 900) -> list[str]:
+    """Apply the pending migrations in order; returns the names of those applied here (none when the data is current
+    or another process applied them). Raises ``SchemaTooNew`` on data newer than ``CURRENT``."""
+    version = await schema_version(r)
+    _check(version)
+    if version == CURRENT:
+        return []
+    applied: list[str] = []
+    # valkey-py's lock: a token per holder, released only by its holder, expiring if the holder dies
+    async with r.lock(keys.SCHEMA_LOCK, timeout=lock_seconds, blocking_timeout=wait_seconds):
+        version = await schema_version(r)  # (another process may have migrated while this one waited)
+        _check(version)
+        for migration in MIGRATIONS:
+            if migration.version <= version:
+                continue
+            changed = await migration.apply(r, customer_ttl)
+            await r.set(keys.SCHEMA_VERSION, migration.version)
+            log.info("migration %d %s applied (%d records changed)", migration.version, migration.name, changed)
+            applied.append(migration.name)
+    return applied
+
+
+async def reapply_since(r: Any, version: int, customer_ttl: int, lock_seconds: int = 600,
+                        wait_seconds: float = 900) -> list[str]:
+    """Run the migrations after ``version`` again on the whole store (they are idempotent): records restored from a
+    license's backup of that schema version into a store already migrated past it (``widget-server restore``)."""
+    applied: list[str] = []
+    async with r.lock(keys.SCHEMA_LOCK, timeout=lock_seconds, blocking_timeout=wait_seconds):
+        for migration in MIGRATIONS:
+            if migration.version > version:
+                await migration.apply(r, customer_ttl)
+                applied.append(migration.name)
+    return applied
