@@ -26,7 +26,7 @@ _DEFINED = False
 def _define() -> None:
     """Every metric, once per process (module globals: ``__getattr__`` below is not called again)."""
     global MULTIPROC, _DEFINED, HTTP_REQUESTS, RTM_SOCKETS, RTM_CONNECTIONS, MESSAGES, PAGE_VIEWS
-    global WEBHOOK_DELIVERIES, MAIL_DELIVERIES, VALKEY_LATENCY, ONLINE_VISITORS
+    global WEBHOOK_DELIVERIES, MAIL_DELIVERIES, VALKEY_LATENCY, ONLINE_VISITORS, QUEUED_CHATS
     from prometheus_client import Counter, Gauge, Histogram
 
     MULTIPROC = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -51,6 +51,8 @@ def _define() -> None:
     # state of the store, read at scrape time (``api/metrics.py``): the latest value, not a sum over workers
     ONLINE_VISITORS = Gauge("widget_online_visitors", "Visitors online now, in the licenses with agents",
                             multiprocess_mode="mostrecent")
+    QUEUED_CHATS = Gauge("widget_queued_chats", "Chats waiting in a group's queue, in the licenses with agents",
+                         multiprocess_mode="mostrecent")
     _DEFINED = True
 
 
