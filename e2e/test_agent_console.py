@@ -54,18 +54,18 @@ def make_agent(valkey_url: str, api: str) -> Callable[..., AgentAccount]:
     """``make_agent(org, name) -> AgentAccount``: an agent of group 0 with a fresh personal access token, written
     the way ``make_license`` writes licenses (own asyncio loop in a worker thread)."""
 
-    async def _create(org: str, name: str) -> AgentAccount:
+    async def _create(org: str, name: str, role: str) -> AgentAccount:
         client = connect(valkey_url)
         try:
             email = f"{name.lower()}-{secrets.token_hex(4)}@example.com"
-            creds = await create_agent(client, org, email, name, "normal")
+            creds = await create_agent(client, org, email, name, role)
         finally:
             await client.aclose()
         return AgentAccount(api, email, creds["personal_access_token"])
 
-    def make(org: str, name: str) -> AgentAccount:
+    def make(org: str, name: str, role: str = "normal") -> AgentAccount:
         with ThreadPoolExecutor(1, thread_name_prefix="e2e-agent") as pool:
-            return pool.submit(asyncio.run, _create(org, name)).result(timeout=30)
+            return pool.submit(asyncio.run, _create(org, name, role)).result(timeout=30)
 
     return make
 
@@ -321,6 +321,36 @@ def test_agent_joins_a_queued_chat_and_transfers_it(watched: Page, api: str, mak
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Personal access token")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") is None
+
+
+def test_the_console_marks_a_silent_chat_inactive_until_the_next_message(
+        watched: Page, api: str, make_license: Callable[..., str], make_agent: Callable[..., AgentAccount],
+        customer_of: Callable[[str], CustomerSide]) -> None:
+    """The license's chat_inactive_after_min (3 s here; the other timers off): the chat's routing.idle property
+    shows as an "Inactive" badge in the list, and the customer's next message takes it away."""
+    page = watched
+    org = make_license()
+    owner = make_agent(org, "Owen", "owner")
+    r = httpx.post(f"{api}/v3.6/configuration/action/update_license_properties", timeout=10,
+                   headers={"Authorization": f"Bearer {owner.token}"},
+                   json={"properties": {"chats": {"transfer_chat_after_min": 0, "chat_inactive_after_min": 0.05,
+                                                  "archive_chat_after_min": 0}}})
+    assert r.status_code == 200, r.text
+    ann = make_agent(org, "Ann")
+    sign_in(page, api, ann)
+    customer = customer_of(org)
+    chat_id = customer.ok("start_chat", {"chat": {"thread": {"events": [
+        {"type": "message", "text": "Hello"}]}}})["chat_id"]
+    item = page.locator(f'#chat-list [data-chat-id="{chat_id}"]')
+    expect(item).to_contain_text("Mine")
+    expect(item).to_contain_text("Inactive", timeout=20_000)
+    customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "still there?"}})
+    expect(item).not_to_contain_text("Inactive")
+    expect(item).to_contain_text("still there?")
+    # a reload reads the mark from list_chats' properties
+    expect(item).to_contain_text("Inactive", timeout=20_000)
+    page.reload()
+    expect(page.locator(f'#chat-list [data-chat-id="{chat_id}"]')).to_contain_text("Inactive")
 
 
 def test_a_wrong_token_is_refused(watched: Page, api: str) -> None:

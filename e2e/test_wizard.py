@@ -285,7 +285,8 @@ def test_the_wizard_works_by_keyboard_and_every_field_has_a_label(
     expect(page.locator(f"#theme-{chosen}")).to_be_checked()
     assert page.evaluate("document.querySelector('#prechat-0-label').value") == "E-mail"  # the moved order, saved
 
-    for path in ("/wizard/history", "/wizard/hours", "/wizard/greetings", "/wizard/install", "/wizard/dashboard"):
+    for path in ("/wizard/history", "/wizard/hours", "/wizard/greetings", "/wizard/tickets", "/wizard/timeouts",
+                 "/wizard/install", "/wizard/dashboard"):
         page.goto(api + path)
         assert page.evaluate(unlabelled) == []
         page.keyboard.press("Tab")

@@ -41,6 +41,7 @@ from .test_customer_web import (  # noqa: F401
     test_properties_of_chats_threads_and_events,
     test_resume_after_deactivate_makes_a_new_thread_and_history_has_both,
 )
+from .test_inactivity import crew, test_an_unanswered_chat_moves_on_goes_idle_wakes_and_closes  # noqa: F401
 from .test_message_delivery import (  # noqa: F401
     pair,
     test_concurrent_messages_on_one_server_reach_every_socket_once_in_stored_order,
@@ -49,6 +50,7 @@ from .test_message_delivery import (  # noqa: F401
     test_who_may_write_to_a_chat,
 )
 from .test_service import test_upload_a_file_and_send_it_in_a_chat  # noqa: F401
+from .test_tickets import test_a_chat_nobody_takes_in_time_is_a_missed_chat_ticket_and_the_visitor_is_asked_for_email  # noqa: F401
 from .test_tracking import (  # noqa: F401
     clock,
     lic,

@@ -132,6 +132,7 @@ TEMPLATES: dict[str, list[dict]] = {
     "activate_customer_page": [{}],
     "deactivate_customer_page": [{}],
     "get_form": [{"group_id": 0, "type": "prechat"}, {"group_id": 0, "type": "postchat"}],
+    "send_transcript": [{"chat_id": "@own_chat"}],
     "check_goals": [{"session_fields": [{"a": "b"}], "group_id": 0, "page_url": "https://shop.example/"}],
     "accept_greeting": [{"greeting_id": 1, "unique_id": "not-a-signed-id"}],
     "cancel_greeting": [{"unique_id": "not-a-signed-id"}],

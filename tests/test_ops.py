@@ -145,6 +145,9 @@ async def test_backup_and_restore_a_license_with_chats_and_visitors(server, valk
     await track(chatter, "https://shop.example/pricing", "Pricing")
     await track(browser, "https://shop.example/home", "Home")
     chat = await chatter.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "hello"}]}}})
+    # and one who leaves a message while offline: a ticket (tagged by its own id, not the license's)
+    offline = await browser.ok("start_chat", {"active": False, "chat": {"thread": {"events": [
+        {"type": "message", "text": "call me"}]}}})
     await chatter.aclose()
     await browser.aclose()
     # an agent made by the CLI answers
@@ -168,9 +171,11 @@ async def test_backup_and_restore_a_license_with_chats_and_visitors(server, valk
     assert header["keys"] == len(dumps)
     # the license's keys and its chat's and customers' keys, nothing of another license
     assert {keys.license(org), keys.agents(org), keys.chat(chat["chat_id"]), keys.customer(chatter.id),
-            keys.customer(browser.id), keys.agent_account(agent_creds["account_id"])} <= set(dumps)
+            keys.customer(browser.id), keys.agent_account(agent_creds["account_id"]),
+            keys.ticket(offline["thread_id"]), keys.chat(offline["chat_id"])} <= set(dumps)
     assert any(k.startswith(f"ws:{{{org}}}:tr:") for k in dumps)  # visitor tracking
     assert not any(k.startswith("ws:{") and "{" + org + "}" not in k and chat["chat_id"] not in k
+                   and offline["chat_id"] not in k and offline["thread_id"] not in k
                    and chatter.id not in k and browser.id not in k for k in dumps)
 
     # into an empty store: the same values, and a server there shows the chat and the visitors
@@ -191,8 +196,10 @@ async def test_backup_and_restore_a_license_with_chats_and_visitors(server, valk
     try:
         agent = AgentClient(other.url, agent_creds["account_id"], agent_creds["personal_access_token"])
         chats = await agent.ok("list_chats", {})
-        texts = [e.get("text") for s in chats["chats_summary"] for e in [s["last_event_per_type"]["message"]["event"]]]
-        assert [s["id"] for s in chats["chats_summary"]] == [chat["chat_id"]] and texts == ["hi there"]
+        texts = {s["id"]: s["last_event_per_type"]["message"]["event"].get("text") for s in chats["chats_summary"]}
+        assert texts == {chat["chat_id"]: "hi there", offline["chat_id"]: "call me"}
+        [ticket] = (await agent.ok("list_tickets", {}))["tickets"]
+        assert ticket["id"] == offline["thread_id"] and ticket["subject"] == "call me"
         after = await agent.ok("list_customers", {})
         assert {c["id"] for c in after["customers"]} == {c["id"] for c in before["customers"]}
         await agent.aclose()

@@ -177,3 +177,50 @@ async def test_an_agent_keeps_no_place_for_a_chat_a_dead_worker_routed_or_remove
         await customer.aclose()
         await ann.aclose()
         live.stop()
+
+
+async def test_a_chat_the_inactivity_timer_counted_out_and_never_marked_idle_counts_again(tmp_path, valkey_url, valkey):
+    """The inactivity timer takes a silent chat out of its agent's load, then marks it idle; a worker that dies
+    between the two leaves a chat that counts for nobody and that no message would wake: the repair pass counts it
+    back. A chat that was marked idle stays out of the load (the pass's recount agrees)."""
+    live = LiveServer(tmp_path, valkey_url, env={**FAST_REPAIR, "WIDGET_INACTIVITY_TRANSFER_SECONDS": "0",
+                                                 "WIDGET_INACTIVITY_INACTIVE_SECONDS": "0",
+                                                 "WIDGET_INACTIVITY_CLOSE_SECONDS": "0"}).start()
+    router, store = Router(valkey), Store(valkey)
+    org = await new_license(valkey)
+    email = f"ann-{secrets.token_hex(4)}@example.com"
+    ann = AgentClient(live.url, email, (await create_agent(valkey, org, email, "Ann", "normal", 2))["personal_access_token"])
+    customer = await CustomerClient(live.url, org).authorize()
+    try:
+        await ann.ok("set_routing_status", {"status": "accepting_chats"})
+        chat_id = (await customer.ok("start_chat", {}))["chat_id"]
+
+        async def load() -> bytes | None:
+            return await valkey.hget(keys.routing_load(org), email)
+
+        async def routed() -> bool:
+            return await load() == b"1"
+        await _until(routed, "the chat was not routed")
+
+        await router.begin(org, f"idle {chat_id}")
+        assert await router.idle(org, email, chat_id)  # ... and the worker dies before marking the chat idle
+        assert await load() == b"0"
+
+        async def counted_again() -> bool:
+            return await load() == b"1" and not await valkey.sismember(keys.agent_idle_chats(org, email), chat_id)
+        await _until(counted_again, "the chat counts for nobody")
+
+        # the same, but the chat was marked: it stays idle, out of the load
+        await router.begin(org, f"idle {chat_id}")
+        assert await router.idle(org, email, chat_id)
+        await store.set_chat_fields(chat_id, {"idle": "1"})
+
+        async def settled() -> bool:
+            return await valkey.zcard(keys.chat_operations(org)) == 0
+        await _until(settled, "the idle operation was not finished")
+        assert await load() == b"0"
+        assert await valkey.sismember(keys.agent_idle_chats(org, email), chat_id)
+    finally:
+        await customer.aclose()
+        await ann.aclose()
+        live.stop()

@@ -143,7 +143,7 @@ async def test_release_chat_counts_a_chat_out_once_and_never_below_zero(valkey):
     """An agent leaving a chat and its thread ending at the same time: the load drops by one, not two."""
     release = scripts.register(valkey, "release_chat")
     org = f"r{secrets.token_hex(6)}"
-    k = [keys.routing_load(org), keys.agent_chats(org, "a@x")]
+    k = [keys.routing_load(org), keys.agent_chats(org, "a@x"), keys.agent_idle_chats(org, "a@x")]
     await valkey.hset(keys.routing_load(org), "a@x", 2)
     await valkey.sadd(keys.agent_chats(org, "a@x"), "c1", "c2")
     assert sorted(await asyncio.gather(*(release(keys=k, args=["a@x", "c1"]) for _ in range(3)))) == [0, 0, 1]
@@ -151,3 +151,64 @@ async def test_release_chat_counts_a_chat_out_once_and_never_below_zero(valkey):
     await valkey.hset(keys.routing_load(org), "a@x", 0)  # (counted out by hand already)
     assert await release(keys=k, args=["a@x", "c2"]) == 1
     assert await valkey.hget(keys.routing_load(org), "a@x") == b"0"
+
+
+async def test_an_idle_chat_leaves_the_load_once_comes_back_once_and_the_recount_agrees(valkey):
+    """The inactivity timer (core/inactivity.py) and a message racing it: idle and wake each count once however often
+    they are asked, a release of an idle chat does not count it out twice, and the repair pass's recount leaves idle
+    chats out of the load."""
+    idle, wake = scripts.register(valkey, "idle_chat"), scripts.register(valkey, "wake_chat")
+    release, recount = scripts.register(valkey, "release_chat"), scripts.register(valkey, "recount_load")
+    org = f"r{secrets.token_hex(6)}"
+    k = [keys.routing_load(org), keys.agent_chats(org, "a@x"), keys.agent_idle_chats(org, "a@x")]
+    await valkey.hset(keys.routing_load(org), "a@x", 2)
+    await valkey.sadd(keys.agent_chats(org, "a@x"), "c1", "c2")
+    assert sorted(await asyncio.gather(*(idle(keys=k, args=["a@x", "c1"]) for _ in range(3)))) == [0, 0, 1]
+    assert await idle(keys=k, args=["a@x", "gone"]) == 0  # not the agent's chat: nothing to count out
+    assert await valkey.hget(keys.routing_load(org), "a@x") == b"1"
+    assert await recount(keys=[keys.routing_load(org)]) == 0  # two chats, one idle: a load of 1 is right
+    assert sorted(await asyncio.gather(*(wake(keys=k, args=["a@x", "c1"]) for _ in range(3)))) == [0, 0, 1]
+    assert await valkey.hget(keys.routing_load(org), "a@x") == b"2"
+    await idle(keys=k, args=["a@x", "c2"])
+    assert await release(keys=k, args=["a@x", "c2"]) == 1  # an idle chat ends: it was counted out already
+    assert await valkey.hget(keys.routing_load(org), "a@x") == b"1"
+    assert not await valkey.sismember(keys.agent_idle_chats(org, "a@x"), "c2")
+    assert await wake(keys=k, args=["a@x", "c2"]) == 0  # a late wake of an ended chat counts nothing
+    assert await valkey.hget(keys.routing_load(org), "a@x") == b"1"
+
+
+async def test_routing_skips_the_agents_a_chat_moved_on_from(valkey):
+    org = await _license(valkey, {"a@x": ("normal", 3), "b@x": ("normal", 3)})
+    route = scripts.register(valkey, "route_chat")
+    ops = keys.chat_operations(org)
+    assert await route(keys=[*_keys(org), ops], args=[1, "", "c1", "t1", '["a@x"]']) == b"b@x"
+    assert await route(keys=[*_keys(org), ops], args=[2, "", "c2", "t2", '["a@x","b@x"]']) is None
+    assert await route(keys=[*_keys(org), ops], args=[3, "", "c3", "t3"]) == b"a@x"  # no list: anyone
+
+
+async def test_mark_idle_loses_to_a_message_or_a_closed_thread(valkey):
+    mark = scripts.register(valkey, "mark_idle")
+    chat = keys.chat(f"c{secrets.token_hex(6)}")
+    await valkey.hset(chat, mapping={"active_thread": "t1", "last_event_ms": 1000})
+    assert await mark(keys=[chat], args=["t1", 999]) == 0  # a message came after the timer looked
+    assert await mark(keys=[chat], args=["t0", 1000]) == 0  # another thread is the active one
+    assert await valkey.hget(chat, "idle") is None
+    assert await mark(keys=[chat], args=["t1", 1000]) == 1
+    assert await valkey.hget(chat, "idle") == b"1"
+    await valkey.delete(chat)
+
+
+async def test_claim_transfer_loses_to_an_answer_a_new_agent_or_a_closed_thread(valkey):
+    """The inactivity timer moves a chat on only as it saw it: an agent who answered (or started typing) in between,
+    another change of agents, or another thread keep it where it is."""
+    claim = scripts.register(valkey, "claim_transfer")
+    chat = keys.chat(f"c{secrets.token_hex(6)}")
+    await valkey.hset(chat, mapping={"active_thread": "t1", "agent_ids": '["a@x"]', "awaiting_ms": "1000"})
+    assert await claim(keys=[chat], args=["t1", '["a@x"]', "999", '["a@x"]']) == 0  # awaiting changed
+    assert await claim(keys=[chat], args=["t1", '["b@x"]', "1000", '["b@x"]']) == 0  # other agents by now
+    assert await claim(keys=[chat], args=["t0", '["a@x"]', "1000", '["a@x"]']) == 0  # another thread
+    assert await valkey.hget(chat, "agent_ids") == b'["a@x"]'
+    assert sorted(await asyncio.gather(*(claim(keys=[chat], args=["t1", '["a@x"]', "1000", '["a@x"]'])
+                                         for _ in range(3)))) == [0, 0, 1]  # two workers: one moves it
+    assert await valkey.hmget(chat, ["agent_ids", "tried_agents"]) == [b"[]", b'["a@x"]']
+    await valkey.delete(chat)

@@ -417,15 +417,15 @@ async def test_send_event_returns_a_threads_first_response_once(valkey):
         return ["o1", customer, "", "0", ms, "", "", "", "", "", etype, '{"text":"x"}', public]
 
     # an agent (no customer check) writes first: nobody waited for it
-    assert (await send(keys=_send_keys(chat), args=args("", 1000)))[5:] == [-1, b""]
-    assert (await send(keys=_send_keys(chat), args=args("cust", 2000)))[5:] == [-1, b""]  # the customer asks
-    assert (await send(keys=_send_keys(chat), args=args("cust", 2500)))[5:] == [-1, b""]  # (still from 2000)
-    assert (await send(keys=_send_keys(chat), args=args("", 3000, public="0")))[5:] == [-1, b""]  # a whisper
-    assert (await send(keys=_send_keys(chat), args=args("", 3100, etype="custom")))[5:] == [-1, b""]
+    assert (await send(keys=_send_keys(chat), args=args("", 1000)))[5:7] == [-1, b""]
+    assert (await send(keys=_send_keys(chat), args=args("cust", 2000)))[5:7] == [-1, b""]  # the customer asks
+    assert (await send(keys=_send_keys(chat), args=args("cust", 2500)))[5:7] == [-1, b""]  # (still from 2000)
+    assert (await send(keys=_send_keys(chat), args=args("", 3000, public="0")))[5:7] == [-1, b""]  # a whisper
+    assert (await send(keys=_send_keys(chat), args=args("", 3100, etype="custom")))[5:7] == [-1, b""]
     replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args("", 9000 + i)) for i in range(5)))
-    firsts = [r[5:] for r in replies if r[5] != -1]
+    firsts = [r[5:7] for r in replies if r[5] != -1]
     assert len(firsts) == 1 and firsts[0][0] >= 7000 and firsts[0][1] == b'{"group_ids":[3]}'
-    assert (await send(keys=_send_keys(chat), args=args("", 20000)))[5:] == [-1, b""]
+    assert (await send(keys=_send_keys(chat), args=args("", 20000)))[5:7] == [-1, b""]
 
 
 async def test_expire_browsing_customer_spares_a_chat_started_before_its_persist(valkey):
@@ -444,3 +444,26 @@ async def test_expire_browsing_customer_spares_a_chat_started_before_its_persist
     assert 3500 < await valkey.ttl(keys.customer(browsing)) <= 3600
     assert await valkey.ttl(keys.customer(chatting)) == -1 and await valkey.ttl(keys.customer(banned)) == -1
     assert await valkey.ttl(keys.customer(expiring)) <= 40
+
+
+async def test_send_event_keeps_the_inactivity_fields_and_wakes_an_idle_chat_once(valkey):
+    """core/inactivity.py reads what send_event keeps in the chat: the customer's first unanswered message (later
+    ones leave it), '0' once an agent answers (for good), and the idle mark, which the next message clears, saying
+    so once (the caller then counts the chat in its agents' loads again)."""
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
+    chat, _ = await _chat_with_thread(valkey)
+
+    def args(now: int, customer: str = "cust", agent: str = "") -> list:
+        return ["o1", customer, agent, "0", now, "", "", "", "", "", "message", '{"text":"x"}', "1"]
+
+    assert (await send(keys=_send_keys(chat), args=args(1000)))[7] == 0
+    await send(keys=_send_keys(chat), args=args(2000))
+    assert await valkey.hget(keys.chat(chat), "awaiting_ms") == b"1000"  # the first unanswered one
+    await send(keys=_send_keys(chat), args=args(3000, customer="", agent="a@x"))
+    await send(keys=_send_keys(chat), args=args(4000))
+    assert await valkey.hget(keys.chat(chat), "awaiting_ms") == b"0"  # answered: no transfer in this thread
+    assert await valkey.hget(keys.chat(chat), "last_event_ms") == b"4000"
+    await valkey.hset(keys.chat(chat), "idle", "1")
+    replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args(5000 + i)) for i in range(5)))
+    assert sorted(r[7] for r in replies) == [0, 0, 0, 0, 1]
+    assert await valkey.hget(keys.chat(chat), "idle") is None

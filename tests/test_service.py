@@ -76,7 +76,7 @@ async def test_first_start_creates_credentials_and_data_survives_a_restart(tmp_p
         output = again.log_path.read_bytes()[first_log:].decode()  # (the same port: the same log file, appended)
         secrets_ = [creds["owner"]["password"], creds["owner"]["personal_access_token"],
                     creds["agent"]["personal_access_token"]]
-        assert creds["organization_id"] in output and "widget_server credentials" in output
+        assert creds["organization_id"] in output and "credentials --data-dir" in output
         assert not [s for s in secrets_ if s in output], "secrets are shown on the first start only"
         shown = subprocess.run([sys.executable, "-m", "widget_server", "credentials", "--data-dir", str(data)],
                                capture_output=True, text=True, check=True).stdout

@@ -99,6 +99,12 @@ def agent_chats(org: str, agent_id: str) -> str:
     return f"{P}:{{{org}}}:rt:chats:{agent_id}"
 
 
+def agent_idle_chats(org: str, agent_id: str) -> str:
+    """Set of the agent's chats (a subset of ``agent_chats``) that went idle (``core/inactivity.py``): they do not
+    count in the agent's load until a message wakes them."""
+    return f"{P}:{{{org}}}:rt:idle:{agent_id}"
+
+
 def chat_operations(org: str) -> str:
     """Sorted set "<kind> <chat_id> ..." -> when it began (ms): the license's chat operations of several steps in
     flight ("join <chat> <thread> <agent>", "close <chat> <thread>", "route <chat> <thread>", "start <chat>"). Each
@@ -430,8 +436,49 @@ HOURS_DUE = f"{P}:{{hours}}:due"
 HOURS_LOCK = f"{P}:{{hours}}:lock"
 """Lease of the one worker that handles due transitions (SET NX PX)."""
 
+# chat inactivity (core/inactivity.py)
+INACTIVITY_DUE = f"{P}:{{inactivity}}:due"
+"""Sorted set chat id -> unix ms at which the chat's inactivity timers (transfer, idle, close) are next looked at:
+never later than the earliest of them (a look that finds it early schedules the next one). Written when a thread
+is routed or joined, not on each message: the chat's own fields say when it was last active."""
+INACTIVITY_LOCK = f"{P}:{{inactivity}}:lock"
+"""Lease of the one worker that handles due chats (SET NX PX, a random token)."""
+
 
 def customers_feed(org: str) -> str:
     """The bus "user" every customer socket of a license also listens on: ``groups_status_updated`` is one message
     for all of them. Never a customer's id (uuids) nor an agent's (e-mail addresses)."""
     return f"customers:{org}"
+
+
+# tickets (core/tickets.py): a ticket's hash is tagged by its own id (one key: every write is one command); the license's
+# indexes by the license
+def ticket(ticket_id: str) -> str:
+    """Hash of one ticket: its fields, ``seq`` (messages so far) and ``m:<n>`` (message n, JSON); expires
+    ``ticket_retention_days`` after its last update."""
+    return f"{P}:{{tk:{ticket_id}}}:ticket"
+
+
+def tickets(org: str, status: str, group_id: int) -> str:
+    """Sorted set ticket id -> last update (ms): the license's ``open`` or ``solved`` tickets of one group (agents
+    list their groups'); entries older than the retention are pruned on every write."""
+    return f"{P}:{{{org}}}:tickets:{status}:{group_id}"
+
+
+def ticket_inbound(ticket_id: str, hour: int) -> str:
+    """Counter of e-mail replies taken into one ticket in one clock hour."""
+    return f"{P}:{{tk:{ticket_id}}}:inbound:{hour}"
+
+
+def transcripts_sent(cid: str, hour: int) -> str:
+    """Counter of transcripts e-mailed for one customer in one clock hour (``send_transcript``)."""
+    return f"{P}:{{{cid}}}:transcripts:{hour}"
+
+
+MISSED_DUE = f"{P}:{{missed}}:due"
+"""Sorted set "org chat_id thread_id" -> when the queued thread is missed (ms), if still queued then."""
+
+
+def missed_claim(thread_id: str) -> str:
+    """Short-lived lock of the worker that handles one due queued thread (SET NX EX)."""
+    return f"{P}:{{missed}}:claim:{thread_id}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 from typing import Protocol, TypeAlias, TypeVar
 
@@ -16,26 +17,29 @@ from litestar.params import SkipValidation
 from valkey.asyncio import Valkey
 from valkey.asyncio.cluster import ValkeyCluster
 
+from .api.smtp_inbound import InboundHandler, InboundListener
 from .auth.access import Access
 from .auth.sessions import Sessions
 from .auth.signing import Signer
 from .auth.tokens import CustomerTokens, Keyring, SignedTokens
 from .core.agents import AgentCore
 from .core.availability import Availability
-from .core.retention import ChatRetention
 from .core.bus import Bus
 from .core.config_changes import ConfigChanges
 from .core.configuration import ConfigurationCore
+from .core.inactivity import Inactivity
 from .core.interface import ChatCore
 from .core.licenses import Licenses
 from .core.local import LocalCore
 from .core.migrations import migrate
 from .core.presence import AgentPresence
 from .core.repair import Repair
+from .core.retention import ChatRetention
 from .core.routing import Router
 from .core.rulebot import RuleBot
 from .core.store import Store
 from .core.targets import TargetPolicy, parse_networks
+from .core.tickets import Tickets, Transcripts
 from .core.webhooks import Deliverer, Webhooks
 from .mail import Mailer
 from .observe import metrics
@@ -53,6 +57,8 @@ from .widget.versions import Versions
 from .widget.visitors import Visitors
 
 T = TypeVar("T")
+log = logging.getLogger("widget_server.services")
+
 Injected: TypeAlias = NamedDependency[SkipValidation[T]]
 """A handler's parameter that ``create_app``'s providers fill by its name (``settings``, ``store``, ``chats`` …): the
 worker's own objects, handed over as they are (a signature model would validate them on every request)."""
@@ -144,8 +150,21 @@ class Services:
         self.presence = AgentPresence(self.router, self.agents.went_away, heartbeat=settings.agent_heartbeat_seconds,
                                       grace=settings.agent_grace_seconds)
         self.repair = Repair(valkey, self.agents, grace=settings.repair_grace, interval=settings.repair_interval)
+        self.inactivity = Inactivity(self.agents, settings)
+        """Chat inactivity: the transfer, idle and close timers (one worker at a time acts on each due chat)."""
         self.mailer = Mailer(valkey, settings)
         """Outbound e-mail: the outbox every worker shares, and this worker's sender (off without WIDGET_SMTP_URL)."""
+        self.tickets = Tickets(valkey, self.store, self.bus, signer, settings, self.mailer)
+        """Offline messages and missed chats as tickets, their mail and the missed-chat timer (``core/tickets.py``)."""
+        self.transcripts = Transcripts(self.tickets)
+        for core in (self.chats, self.agents):
+            if isinstance(core, (LocalCore, AgentCore)):
+                core.tickets, core.transcripts = self.tickets, self.transcripts
+        self.inbound: InboundListener | None = None
+        """The inbound SMTP listener for visitors' replies (``WIDGET_SMTP_INBOUND``), held by one worker at a time."""
+        if settings.smtp_inbound and self.upstream is None:
+            self.inbound = InboundListener(settings.smtp_inbound, InboundHandler(signer, self.tickets),
+                                           settings.smtp_inbound_max_bytes)
         self._background: list[asyncio.Task[None]] = []
 
     @property
@@ -175,6 +194,11 @@ class Services:
         if self.upstream is None:  # in proxy mode the upstream owns groups and their hours
             self._background.append(asyncio.create_task(
                 self.availability.run(self.settings.business_hours_tick_seconds)))
+            self._background.append(asyncio.create_task(
+                self.inactivity.run(self.settings.inactivity_tick_seconds)))
+            self._background.append(asyncio.create_task(self.tickets.run()))
+        if self.inbound is not None:
+            await self.inbound.start()
         if self.settings.chat_retention_days > 0:
             retention = ChatRetention(self.agents, self.settings.chat_retention_days,
                                       customer_ttl=self.settings.tracking_retention_days * 86_400)
@@ -191,7 +215,8 @@ class Services:
             started = time.perf_counter()
             try:
                 await self.store.ping()
-            except Exception:  # noqa: BLE001 (unreachable: /readyz and the requests' 503s say so; nothing to time)
+            except Exception:
+                log.debug("Valkey latency sample failed", exc_info=True)
                 continue
             metrics.VALKEY_LATENCY.observe(time.perf_counter() - started)
 
@@ -202,6 +227,8 @@ class Services:
         # stuck in a Valkey call that does not end holds the stop up for 2 s at most
         if self._background:
             await asyncio.wait(self._background, timeout=2)
+        if self.inbound is not None:
+            await self.inbound.stop()
         await self.deliverer.stop()
         await self.mailer.stop()
         await self.bus.stop()

@@ -123,6 +123,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     business_hours_tick_seconds: float = 1.0
     """Seconds between two looks (by one worker at a time) for groups whose business hours open or close now; the
     most a ``groups_status_updated`` push lags behind the opening or closing time."""
+    inactivity_transfer_seconds: float = 180.0
+    """Chat inactivity (``core/inactivity.py``), unless the license sets ``chats.transfer_chat_after_min``: a chat
+    whose agent has not answered the customer's first message (nor started typing) this long after it, or after they
+    got the chat, moves to another accepting agent it has not been with, or back to the queue. 0: never."""
+    inactivity_inactive_seconds: float = 600.0
+    """Unless the license sets ``chats.chat_inactive_after_min``: a chat where nobody wrote for this long goes idle
+    (property ``routing.idle`` true) and stops counting against its agents' concurrent chats until a message. 0:
+    never."""
+    inactivity_close_seconds: float = 1800.0
+    """Unless the license sets ``chats.archive_chat_after_min``: a chat where nobody wrote for this long is closed
+    (a system message, ``chat_deactivated``, webhooks), as if an agent had closed it. 0: never."""
+    inactivity_tick_seconds: float = 1.0
+    """Seconds between two looks (by one worker at a time) for chats whose inactivity timer is due: the most a
+    transfer, idle or close lags behind its time."""
     trusted_proxy_headers: bool = False
     """Behind a proxy that sets them: take the visitor's IP from CF-Connecting-IP / X-Real-IP / X-Forwarded-For and
     the location from CF-IPCountry, X-Country-Code, X-City and the like (``web/client.py``). Off, they are ignored:
@@ -153,6 +167,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     of failed messages); a permanent refusal (5xx) gives it up at once."""
     mail_timeout: float = 30.0
     """Seconds an SMTP command may take (a whole transaction: three times this)."""
+    smtp_inbound: str = ""
+    """``host:port`` of the inbound SMTP listener that takes visitors' e-mail replies to tickets (``api/smtp_inbound.py``);
+    one worker binds it at a time. Empty: no listener, and ticket mail carries no signed reply address."""
+    smtp_inbound_max_bytes: int = 262144
+    """The largest inbound message accepted (SMTP ``SIZE``; more is refused with 552)."""
+    queue_timeout_seconds: float = 300.0
+    """A thread waiting this long in a group's queue without an agent is a missed chat and becomes a ticket (a
+    license may set its own in its ticket settings). 0: chats are never missed."""
+    ticket_retention_days: float = 90.0
+    """A ticket not updated for this many days is deleted (anyone can leave an offline message: tickets expire)."""
+    transcripts_per_hour: int = 5
+    """Transcripts one customer may have e-mailed per hour (``send_transcript``; ``too_many_requests`` beyond)."""
     log_level: str = "info"
     log_format: str = "json"
     """``json``: one JSON object a line (time, level, logger, message, request id); ``text`` for a terminal."""
@@ -186,6 +212,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise SystemExit(f"invalid WIDGET_* setting: {exc}") from None
     if settings.log_format not in ("json", "text"):
         raise SystemExit("invalid WIDGET_LOG_FORMAT: json or text")
+    for name in ("inactivity_transfer_seconds", "inactivity_inactive_seconds", "inactivity_close_seconds"):
+        if getattr(settings, name) < 0:
+            raise SystemExit(f"invalid WIDGET_{name.upper()}: seconds, 0 (off) or more")
     if not 1 <= settings.json_max_depth <= MAX_READABLE_DEPTH:
         raise SystemExit(f"invalid WIDGET_JSON_MAX_DEPTH: between 1 and {MAX_READABLE_DEPTH}")
     for name in ("upstream_url", "upstream_accounts_url"):
@@ -217,4 +246,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
            settings.mail_timeout) <= 0 or settings.mail_retry_max < settings.mail_retry_base:
         raise SystemExit("invalid WIDGET_MAIL_* setting: the bound, retry waits, give-up age and timeout are positive, "
                          "and WIDGET_MAIL_RETRY_MAX is at least WIDGET_MAIL_RETRY_BASE")
+    if settings.smtp_inbound:
+        host, sep, port = settings.smtp_inbound.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SystemExit(f"invalid WIDGET_SMTP_INBOUND: {settings.smtp_inbound!r} is not host:port")
+    if settings.smtp_inbound_max_bytes < 1024 or settings.queue_timeout_seconds < 0 \
+            or settings.ticket_retention_days <= 0 or settings.transcripts_per_hour < 0:
+        raise SystemExit("invalid WIDGET_SMTP_INBOUND_MAX_BYTES (at least 1024), WIDGET_QUEUE_TIMEOUT_SECONDS, "
+                         "WIDGET_TICKET_RETENTION_DAYS or WIDGET_TRANSCRIPTS_PER_HOUR")
     return settings

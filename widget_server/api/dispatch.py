@@ -14,6 +14,7 @@ from ..protocol import agent as a
 from ..protocol import config as cfg
 from ..protocol import configuration as cf
 from ..protocol import customer as c
+from ..protocol import tickets as tk
 from ..protocol.errors import ApiError
 from ..protocol.frames import RequestId
 from ..settings import Settings
@@ -71,6 +72,7 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
     "activate_customer_page": Action(c.Empty, "activate_customer_page"),
     "deactivate_customer_page": Action(c.Empty, "deactivate_customer_page"),
     "get_form": Action(c.GetFormRequest, "get_form"),
+    "send_transcript": Action(tk.SendTranscriptRequest, "send_transcript", writes=True),  # this server's extension
     "check_goals": Action(c.CheckGoalsRequest, "check_goals", _WEB),
     "accept_greeting": Action(c.AcceptGreetingRequest, "accept_greeting", writes=True),
     "cancel_greeting": Action(c.CancelGreetingRequest, "cancel_greeting"),
@@ -114,6 +116,12 @@ AGENT_ACTIONS: dict[str, Action] = {
     "ban_customer": Action(a.BanCustomerRequest, "ban_customer"),
     "set_routing_status": Action(a.SetRoutingStatusRequest, "set_routing_status"),
     "list_routing_statuses": Action(a.ListRoutingStatusesRequest, "list_routing_statuses"),
+    # tickets: this server's extension (README "Tickets")
+    "list_tickets": Action(tk.ListTicketsRequest, "list_tickets"),
+    "get_ticket": Action(tk.TicketIdRequest, "get_ticket"),
+    "reply_ticket": Action(tk.ReplyTicketRequest, "reply_ticket"),
+    "solve_ticket": Action(tk.TicketIdRequest, "solve_ticket"),
+    "reopen_ticket": Action(tk.TicketIdRequest, "reopen_ticket"),
 }
 """The Agent Chat API subset; methods of AgentCore."""
 
@@ -134,6 +142,7 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "create_greeting": cf.CreateGreetingRequest, "get_greeting": cf.GreetingIdRequest,
         "list_greetings": cf.ListGreetingsRequest, "update_greeting": cf.UpdateGreetingRequest,
         "delete_greeting": cf.GreetingIdRequest,
+        "get_ticket_settings": c.Empty, "update_ticket_settings": tk.UpdateTicketSettingsRequest,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""

@@ -44,6 +44,12 @@ def agent_sees_chat(role: str, agent_id: str, chat_agents: list[str] | set[str],
     return role in ADMIN_ROLES or agent_id in chat_agents or bool(chat_groups & agent_groups)
 
 
+def agent_sees_ticket(role: str, ticket_group: int, agent_groups: set[int]) -> bool:
+    """An administrator sees every ticket of the license; an agent the tickets of their groups (a ticket is its
+    chat's group's, as the chat would have been routed there)."""
+    return role in ADMIN_ROLES or ticket_group in agent_groups
+
+
 def archive_scope(role: str, agent_id: str, agent_groups: set[int]) -> tuple[list[str], list[int]] | None:
     """The archived threads an agent may read, as ``agent_sees_chat`` for archives: ``None`` for an administrator
     (all of the license's), else (agent ids, group ids) of which a thread must have one: the agent themself (the

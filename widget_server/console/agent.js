@@ -193,11 +193,18 @@ function setUsers(chat, users) {
   rememberUsers(chat.users);
 }
 
+/** Whether the server's inactivity timer marked the chat idle: its chat property routing.idle (LiveChat's routing
+ * namespace). An idle chat does not count against the agent's concurrent chats until the next message. */
+function isIdle(data) {
+  return data?.properties?.routing?.idle === true;
+}
+
 /** A chat from login's or list_chats' summaries. */
 function upsertSummary(summary) {
   const chat = state.chats.get(summary.id) || newChat(summary.id);
   setUsers(chat, summary.users);
   chat.active = Boolean(summary.active);
+  chat.idle = isIdle(summary);
   chat.threadId = summary.last_thread_id || chat.threadId;
   const last = Object.values(summary.last_event_per_type || {})
     .map((x) => x.event)
@@ -213,6 +220,7 @@ function upsertChat(data) {
   const chat = state.chats.get(data.id) || newChat(data.id);
   setUsers(chat, data.users);
   chat.gone = false;
+  chat.idle = isIdle(data);
   if (data.thread) {
     chat.threadId = data.thread.id;
     chat.active = Boolean(data.thread.active);
@@ -280,6 +288,7 @@ function renderChatItem(chat) {
   else if (isMine(chat)) badges.push(["Mine", "mine"]);
   else if (isQueued(chat)) badges.push([chat.queue ? `Queued #${chat.queue.position}` : "Queued", "queued"]);
   else badges.push([agentsOf(chat).map((u) => u.name || u.id).join(", ") || "Other agent", "other"]);
+  if (chat.idle && chat.active && !chat.gone) badges.push(["Inactive", "idle"]);
   button.classList.toggle("is-mine", isMine(chat));
   button.classList.toggle("is-queued", isQueued(chat));
   button.classList.toggle("is-closed", !isOpen(chat));
@@ -880,6 +889,13 @@ const PUSHES = {
     storeChat(chat);
     renderPeek(chat);
     renderTyping(chat);
+  },
+  chat_properties_updated({ chat_id: chatId, properties }) {
+    const chat = state.chats.get(chatId);
+    const idle = properties?.routing?.idle;
+    if (!chat || typeof idle !== "boolean") return;
+    chat.idle = idle;
+    storeChat(chat);
   },
   chat_transferred({ chat_id: chatId, transferred_to: to, queue }) {
     const chat = state.chats.get(chatId);

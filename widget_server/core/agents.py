@@ -13,13 +13,14 @@ from .. import keys
 from ..protocol import agent as a
 from ..protocol import customer as c
 from ..protocol import pushes as p
+from ..protocol import tickets as tk
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
-from ..auth.rules import (ADMIN_ROLES, agent_sees_chat, agent_sees_customer, archive_scope, chat_agents,
-                          chat_groups, may_act_for)
+from ..auth.rules import (ADMIN_ROLES, agent_sees_chat, agent_sees_customer, agent_sees_ticket, archive_scope,
+                          chat_agents, chat_groups, may_act_for)
 from .archives import ArchiveQuery
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
@@ -446,6 +447,9 @@ class AgentCore(ChatBase):
         thread_id = chat.get("active_thread")
         if not thread_id:
             raise ApiError("chat_inactive", "Chat is not active")
+        if req.is_typing and chat.get("awaiting_ms") not in (None, "", "0"):
+            # an agent typing an answer stops the transfer timer (core/inactivity.py), as their message would
+            await self.store.set_chat_fields(req.chat_id, {"awaiting_ms": "0"})
         users = self._recipients(chat) if req.visibility == "all" else self._recipients(chat)[1:]
         users = [u for u in users if u != caller.agent_id]
         indicator = a.IncomingTypingIndicator(req.chat_id, thread_id, a.TypingIndicator(
@@ -587,4 +591,60 @@ class AgentCore(ChatBase):
         await self.bus.publish([req.id], "customer_disconnected", p.CustomerDisconnected(reason="customer_banned"))
         await self.bus.publish([keys.agents_feed(caller.org)], "customer_banned",
                                a.CustomerBanned(customer_id=req.id, ban=req.ban))
+        return _EMPTY
+
+    # --- tickets (this server's extension) --------------------------------------------------------------------------
+
+    def _ticket_store(self) -> Any:
+        if self.tickets is None:
+            raise ApiError("service_unavailable", "Tickets are not available")
+        return self.tickets
+
+    async def _my_groups(self, caller: AgentCaller) -> set[int]:
+        return {g["id"] for g in (await self._me(caller)).get("groups", [])}
+
+    async def _ticket_for(self, caller: AgentCaller, ticket_id: str) -> dict[str, str]:
+        rec = await self._ticket_store().record(ticket_id)
+        if rec is None or rec.get("org") != caller.org:
+            raise ApiError("not_found", "Ticket not found")
+        mine = set() if caller.role in ADMIN_ROLES else await self._my_groups(caller)
+        if not agent_sees_ticket(caller.role, int(rec.get("group_id") or 0), mine):
+            raise ApiError("authorization", "No access to this ticket")
+        return rec
+
+    async def list_tickets(self, caller: AgentCaller, req: tk.ListTicketsRequest) -> tk.ListTicketsResponse:
+        """The tickets of the agent's groups (an administrator's: the license's) with ``status``, latest first."""
+        config = await self.store.license_config(caller.org)
+        groups = sorted({g.id for g in config.groups})
+        if caller.role not in ADMIN_ROLES:
+            mine = await self._my_groups(caller)
+            groups = [g for g in groups if agent_sees_ticket(caller.role, g, mine)]
+        return await self._ticket_store().list(caller.org, req.status, groups, req.limit, req.page_id)
+
+    async def get_ticket(self, caller: AgentCaller, req: tk.TicketIdRequest) -> tk.Ticket:
+        await self._ticket_for(caller, req.id)
+        ticket = await self._ticket_store().get(caller.org, req.id)
+        if ticket is None:
+            raise ApiError("not_found", "Ticket not found")
+        return ticket
+
+    async def reply_ticket(self, caller: AgentCaller, req: tk.ReplyTicketRequest) -> tk.ReplyTicketResponse:
+        """Keep the agent's reply in the ticket's thread and e-mail it to the visitor (replies come back by mail)."""
+        await self._ticket_for(caller, req.id)
+        tickets = self._ticket_store()
+        rec, message = await tickets.add_message(req.id, author_id=caller.agent_id, author_type="agent",
+                                                 via="agent", text=req.text,
+                                                 status="solved" if req.solve else None)
+        me = await self._me(caller)
+        emailed = await tickets.mail_visitor(caller.org, rec, req.id, message, me.get("name") or caller.agent_id)
+        return tk.ReplyTicketResponse(message_id=message.id, emailed=emailed)
+
+    async def solve_ticket(self, caller: AgentCaller, req: tk.TicketIdRequest) -> c.Empty:
+        await self._ticket_for(caller, req.id)
+        await self._ticket_store().set_status(req.id, "solved")
+        return _EMPTY
+
+    async def reopen_ticket(self, caller: AgentCaller, req: tk.TicketIdRequest) -> c.Empty:
+        await self._ticket_for(caller, req.id)
+        await self._ticket_store().set_status(req.id, "open")
         return _EMPTY

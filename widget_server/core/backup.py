@@ -20,7 +20,8 @@ Scope ``all`` is every key of the store. Scope ``license`` is one license's keys
 store: every key hash-tagged with the organization id (license, configuration, agents, routing, queues, archives and
 their index, webhooks, files, avatars, the wizard's versions, visitor tracking), every key of each of its chats
 (``{chat_id}``: the chat, threads, events), every key of each customer whose record names the license
-(``{customer_id}``: the record and its chat index; open connections are left out), and the records that name its
+(``{customer_id}``: the record and its chat index; open connections are left out), every ticket whose hash names the
+license (``{tk:<ticket id>}``), and the records that name its
 agents from outside (``account:{agent}``, ``pat:{token hash}``, ``owner:{email}``). Signed tokens (customers' identity
 cookies, agents' sign-in tokens) are signed with the server's secret (``WIDGET_SECRET`` or the store's own): restored
 into another store with another secret, visitors come back as new visitors and agents sign in again; nothing else
@@ -109,6 +110,14 @@ async def license_keys(r: Any, org: str) -> list[bytes]:
                 p.hget(key, "org")
             owners += await p.execute()
     tags = {org.encode()} | chat_ids | {_tag(k) for k, o in zip(customers, owners) if o == org.encode()}
+    # tickets (core/tickets.py) are tagged by their own id; their hash names the license
+    tickets = [k for k in everything if k.startswith(f"{keys.P}:{{tk:".encode()) and k.endswith(b":ticket")]
+    for start in range(0, len(tickets), SCAN_COUNT):
+        async with r.pipeline(transaction=False) as p:
+            for key in tickets[start:start + SCAN_COUNT]:
+                p.hget(key, "org")
+            ticket_owners = await p.execute()
+        tags |= {_tag(k) for k, o in zip(tickets[start:start + SCAN_COUNT], ticket_owners) if o == org.encode()}
     wanted = [k for tag in tags for k in by_tag.get(tag, []) if not k.endswith(LEFT_OUT)]
     # the records that name the license's agents from outside its hash tag
     license = await r.hgetall(keys.license(org))

@@ -31,14 +31,17 @@ from .availability import Availability
 from .bus import Bus
 from .forms import postchat_rating
 from .ids import short_id, split_event_id
+from .timeouts import ROUTING_NAMESPACE, inactivity_timeouts
 from .limits import check_properties_size, read_event, read_properties, readable
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from ..auth.rules import may_attach_file
 from ..auth.signing import Cursor, Signer
 from .store import Store, StoreError
+from .tickets import Tickets, Transcripts
 from .webhooks import Webhooks
 from ..tracking import Tracker
 
+log = logging.getLogger("widget_server.chats")
 _encode = msgspec.json.encode
 _event_decoder = msgspec.json.Decoder(Event)
 _last_event_decoder = msgspec.json.Decoder(LastEvent)
@@ -118,6 +121,10 @@ class ChatBase(ABC):
 
     FOR_CUSTOMER = True
     """Whether threads are shown as a customer sees them (without agent-only events)."""
+    tickets: Tickets | None = None
+    transcripts: Transcripts | None = None
+    """Transcripts by e-mail (``core/tickets.py``), set by ``Services``: sent on close to those who asked."""
+    """Tickets (``core/tickets.py``), set by ``Services``: queued threads are watched for missing their timeout."""
 
     def __init__(self, store: Store, bus: Bus, signer: Signer, settings: Settings, router: Router,
                  webhooks: Webhooks, tracker: Tracker, availability: Availability | None = None) -> None:
@@ -254,6 +261,14 @@ class ChatBase(ABC):
     def _agents_of(chat: dict[str, str]) -> list[str]:
         return _list_decoder.decode(chat["agent_ids"]) if chat.get("agent_ids") else []
 
+    async def _watch(self, org: str, chat_id: str) -> None:
+        """Make sure the inactivity timer (``core/inactivity.py``) looks at the chat no later than the shortest of
+        the license's timeouts from now (a thread was routed, queued or joined)."""
+        soonest = min((t for t in inactivity_timeouts(self.settings, await self.store.license_config(org)) if t > 0),
+                      default=0)
+        if soonest:
+            await self.store.watch_inactivity(chat_id, int(time.time() * 1000) + soonest)
+
     async def _group_agents(self, org: str, group_id: int) -> list[str]:
         agents = await self.store.agents(org)
         return [a for a, rec in agents.items() if any(g.get("id") == group_id for g in rec.get("groups", []))]
@@ -276,6 +291,9 @@ class ChatBase(ABC):
         await self._incoming_chat_to(caller, chat, thread_id, [agent_id], webhook=False)
         # routing or take() noted this join as in flight; it is complete now
         await self.router.done(chat["org"], f"join {chat_id} {thread_id} {agent_id}")
+        # the transfer timer counts from when this agent got the chat (core/inactivity.py)
+        await self.store.set_chat_fields(chat_id, {"joined_ms": str(int(time.time() * 1000))})
+        await self._watch(chat["org"], chat_id)
         return chat
 
     async def _incoming_chat_to(self, caller: AnyCaller, chat: dict[str, str], thread_id: str,
@@ -294,15 +312,20 @@ class ChatBase(ABC):
         await self._push(caller, users, "incoming_chat", payload, chat, webhook)
 
     async def _route(self, caller: AnyCaller, chat_id: str, thread_id: str, group_id: int,
-                     humans_only: bool = False) -> str | None:
-        """Give a new active thread to an agent of its group, or queue it. Returns the agent, if any."""
+                     humans_only: bool = False, exclude: list[str] | None = None,
+                     reason: str = "other") -> str | None:
+        """Give a new active thread to an agent of its group (not one of ``exclude``), or queue it. Returns the
+        agent, if any."""
         org = caller.org
-        agent = await self.router.assign(org, group_id, chat_id, thread_id, humans_only)
+        agent = await self.router.assign(org, group_id, chat_id, thread_id, humans_only, exclude)
         if agent is not None:
-            await self._join(caller, chat_id, thread_id, agent, "other", None)
+            await self._join(caller, chat_id, thread_id, agent, reason, None)
             return agent
+        await self._watch(org, chat_id)  # a queued chat closes when silent too
         await self.router.enqueue(org, group_id, chat_id, thread_id, humans_only)
         await self.store.set_thread_fields(chat_id, thread_id, {"queued_at": now_rfc3339(), "queue_group": str(group_id)})
+        if self.tickets is not None:
+            await self.tickets.watch_queue(org, chat_id, thread_id)
         await self._push_queue_positions(caller, org, group_id)
         chat = await self.store.chat(chat_id) or {}
         await self._incoming_chat_to(caller, chat, thread_id, await self._group_agents(org, group_id), webhook=False)
@@ -562,6 +585,8 @@ class ChatBase(ABC):
                 raise
             event_structs = self._event_structs(items, thread_id, first)
             metrics.MESSAGES.labels("agent" if hasattr(caller, "agent_id") else "customer").inc(len(items))
+            if self.FOR_CUSTOMER:  # the customer's first message starts the transfer timer (core/inactivity.py)
+                await self.store.set_chat_fields(chat_id, {"awaiting_ms": str(now_ms)})
         await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
         if self.FOR_CUSTOMER and active:
             # the customer asks from now: an agent's first message in the thread is its first response
@@ -595,7 +620,20 @@ class ChatBase(ABC):
         await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
         if active:
             await self._after_resume(caller, req.chat.id, thread_id, access)
+        elif self.FOR_CUSTOMER:
+            await self._offline_ticket(caller, chat, thread_id, access.group_ids[0], events)
         return c.ResumeChatResponse(thread_id=thread_id, event_ids=[e.id for e in events] if events else None)
+
+    async def _offline_ticket(self, caller: AnyCaller, chat: dict[str, str], thread_id: str, group_id: int,
+                              events: list[Event]) -> None:
+        """A customer's message stored while offline (the offline form, or outside business hours) is a ticket."""
+        if self.tickets is not None and events:
+            ticket = await self.tickets.open_ticket(
+                caller.org, source="offline_message", chat_id=chat["id"], thread_id=thread_id,
+                customer_id=chat["customer_id"], group_id=group_id, events=events,
+                config=await self.store.license_config(caller.org))
+            if ticket is not None and not ticket.email:  # nobody could answer it: ask where to
+                await self.tickets.ask_for_email(chat, thread_id)
 
     async def _thread_active(self, caller: Any, group_id: int, wanted: bool) -> bool:
         """Whether a thread the caller starts or resumes is active (routed). Agents' are as asked; the customer core
@@ -615,31 +653,45 @@ class ChatBase(ABC):
         thread_id = chat.get("active_thread")
         if not thread_id:
             raise ApiError("chat_inactive", "Chat is not active")
+        await self._deactivate(caller, chat, thread_id, lambda now: self._closing_message(caller, now),
+                               caller.user_id)
+        return _EMPTY
+
+    async def _deactivate(self, caller: AnyCaller, chat: dict[str, str], thread_id: str,
+                          message: Callable[[str], SystemMessage], user_id: str | None) -> None:
+        """Close the chat's thread ``thread_id`` with the system message ``message(now)``: pushes, webhooks, archive,
+        the agents' capacity back. The one way a thread ends (``deactivate_chat``, the inactivity timer). Raises
+        ``chat_inactive`` when that thread is no longer the active one."""
+        chat_id = chat["id"]
         now = now_rfc3339()
-        items = [("system_message", _encode(self._closing_message(caller, now)), True)]
+        items = [("system_message", _encode(message(now)), True)]
         users = self._recipients(chat)
         # closing and releasing the agents are several writes: noted in flight, so a worker that dies between them
         # leaves the release to the repair pass (core/repair.py)
-        operation = f"close {req.id} {thread_id}"
+        operation = f"close {chat_id} {thread_id}"
         await self.router.begin(caller.org, operation)
-        async with self.bus.in_order(req.id):
+        async with self.bus.in_order(chat_id):
             try:
-                seq = await self.store.close_thread(req.id, thread_id, items, rfc3339_to_ms(now))
+                seq = await self.store.close_thread(chat_id, thread_id, items, rfc3339_to_ms(now))
             except StoreError as exc:
                 await self.router.done(caller.org, operation)
                 if exc.code == "chat_inactive":
                     raise ApiError("chat_inactive", "Chat is not active") from None
                 raise
             [event] = self._event_structs(items, thread_id, seq)
-            closing = p.IncomingEvent(req.id, thread_id, event)
+            closing = p.IncomingEvent(chat_id, thread_id, event)
             await self.bus.publish(users, "incoming_event", closing, caller.conn_id, caller.request_id)
         await self.webhooks.emit(caller.org, "incoming_event", closing, chat)
         await self._push(caller, users, "chat_deactivated",
-                         p.ChatDeactivated(chat_id=req.id, thread_id=thread_id, user_id=caller.user_id), chat)
-        await self._archive(caller.org, req.id, thread_id, rfc3339_to_ms(now), chat)
+                         p.ChatDeactivated(chat_id=chat_id, thread_id=thread_id, user_id=user_id), chat)
+        await self._archive(caller.org, chat_id, thread_id, rfc3339_to_ms(now), chat)
         await self._release(caller, chat, thread_id)
         await self.router.done(caller.org, operation)
-        return _EMPTY
+        if self.transcripts is not None:  # the visitor ticked "send me the transcript" on the pre-chat form
+            try:
+                await self.transcripts.send(caller.org, chat, automatic=True)
+            except Exception as exc:  # noqa: BLE001 (the chat is closed either way; the transcript is a courtesy)
+                log.warning("transcript of %s not sent: %s", chat_id, exc)
 
     async def send_event(self, caller: AnyCaller, req: Any) -> c.SendEventResponse:
         """Store the event and push it to the chat's users. One script checks the caller's access and the thread,
@@ -708,6 +760,8 @@ class ChatBase(ABC):
         await self._rate_from_survey(caller, chat_id, sent.thread_id, req.event)
         if sent.first_response_ms >= 0:
             await self._note_first_response(caller.org, sent)
+        if sent.woke:  # (rare: the first message after the chat went idle)
+            await self._woke(caller, chat_id, sent.agent_ids)
         if outbox:
             await self.webhooks.emit(caller.org, "incoming_event",
                                      p.IncomingEvent(chat_id, sent.thread_id, _event_decoder.decode(event)),
@@ -745,6 +799,23 @@ class ChatBase(ABC):
             log.warning("chat %s: first response of a chat without a readable group not kept", sent.thread_id)
         except Exception as exc:  # noqa: BLE001 (log_failure logs it)
             log_failure(log, exc, "keeping a first-response time failed")
+
+    async def _woke(self, caller: AnyCaller, chat_id: str, agent_ids: list[str]) -> None:
+        """A message made an idle chat active (``send_event``'s script cleared its idle mark): it counts in its
+        agents' loads again, says so in its ``routing.idle`` property, and goes idle again only after a new silence."""
+        for agent in agent_ids:
+            await self.router.wake(caller.org, agent, chat_id)
+        await self._set_routing_idle(caller, chat_id, False)
+        await self._watch(caller.org, chat_id)
+
+    async def _set_routing_idle(self, caller: AnyCaller, chat_id: str, idle: bool) -> None:
+        """The chat's ``routing.idle`` property (LiveChat's routing namespace), pushed as any property update."""
+        change = {ROUTING_NAMESPACE: {"idle": idle}}
+        await self.store.update_json_field(keys.chat(chat_id), "properties", self._merge(change), default={})
+        chat = await self.store.chat(chat_id) or {}
+        if chat:
+            await self._push(caller, self._recipients(chat), "chat_properties_updated",
+                             p.ChatPropertiesUpdated(chat_id, change), chat)
 
     @abstractmethod
     def _send_checks(self, caller: Any) -> tuple[str, str]:

@@ -13,13 +13,15 @@ from typing import Any
 import msgspec
 
 from .. import keys
+from ..mail.message import MailError, parse_address
+from ..protocol import tickets as tk
 from ..protocol import agent as a
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
 from ..protocol.config import Appearance, FormSetting, GreetingTemplate, Group
 from ..protocol.errors import ApiError
-from . import greetings, hours
+from . import greetings, hours, timeouts
 from .availability import Availability
 from .ids import uuid_id
 from .bus import Bus
@@ -406,13 +408,34 @@ class ConfigurationCore:
             raise ApiError("not_found", f"Webhook {req.id} not found")
         return await self.webhooks.deliveries(caller.org, req.id)
 
+    # --- tickets (this server's actions) ---------------------------------------------------------------------------
+
+    async def get_ticket_settings(self, caller: AdminCaller, req: c.Empty) -> tk.TicketSettings:
+        """The license's ticket settings as saved ("" / null: the defaults, the owner's address and
+        ``WIDGET_QUEUE_TIMEOUT_SECONDS``)."""
+        return (await self.store.license_config(caller.org)).tickets
+
+    async def update_ticket_settings(self, caller: AdminCaller, req: tk.UpdateTicketSettingsRequest) -> c.Empty:
+        """Replace the license's ticket settings (the address is checked as one e-mail address)."""
+        if req.settings.notification_email:
+            try:
+                parse_address(req.settings.notification_email)
+            except MailError as exc:
+                raise ApiError("validation", f"settings.notification_email: {exc}") from None
+        config = await self.store.license_config(caller.org)
+        config.tickets = req.settings
+        await self.store.set_license_config(caller.org, config)
+        return _EMPTY
+
     # --- license properties --------------------------------------------------------------------------------------
 
     async def update_license_properties(self, caller: AdminCaller, req: cf.LicensePropertiesRequest) -> c.Empty:
         """Properties are free-form, except the ``widget`` namespace's forms, which the widget and ``get_form``
         read: ``prechat_form``, ``postchat_form`` and ``ticket_form`` (the offline form) take
         ``{"enabled": bool, "form": {"id", "fields": [...]}}``, and ``appearance`` takes the widget's look
-        (``protocol.config.Appearance``); they are validated as such."""
+        (``protocol.config.Appearance``); they are validated as such. So are the ``chats`` namespace's inactivity
+        timeouts (``core/inactivity.py``): ``transfer_chat_after_min``, ``chat_inactive_after_min`` and
+        ``archive_chat_after_min``, minutes from 0 (off) to a week."""
         config = await self.store.license_config(caller.org)
         for ns, values in req.properties.items():
             for name, value in values.items():
@@ -428,9 +451,45 @@ class ConfigurationCore:
                         raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
                     setattr(config, FORM_PROPERTIES[name], setting)
                 else:
+                    if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
+                        timeouts.check_timeout_property(name, value)
                     config.license_properties.setdefault(ns, {})[name] = value
         await self.store.set_license_config(caller.org, config)
+        if any(name in timeouts.TIMEOUT_PROPERTIES for name in req.properties.get(timeouts.LICENSE_NAMESPACE, {})):
+            await self._look_again(caller.org, config)
         return _EMPTY
+
+    async def _look_again(self, org: str, config: Any) -> None:
+        """The license's inactivity timeouts changed: its agents' and queues' chats are looked at now (each look
+        schedules the next by the new timeouts), not at the times the old ones set."""
+        chat_ids: set[str] = set()
+        for agent_id in await self.store.agents(org):
+            chat_ids.update(await self.router.chats_of(org, agent_id))
+        for group in config.groups:
+            chat_ids.update(chat_id for chat_id, _ in await self.router.queue(org, group.id))
+        now_ms = int(time.time() * 1000)
+        for chat_id in sorted(chat_ids):
+            await self.store.watch_inactivity(chat_id, now_ms)
+
+    async def set_inactivity_timeouts(self, caller: AdminCaller, minutes: dict[str, float | None]) -> None:
+        """The wizard's save of the ``chats`` namespace's inactivity timeouts (``core/timeouts.py``): a number sets
+        one (checked as ``update_license_properties`` checks it), None removes it (the server's default applies)."""
+        for name, value in minutes.items():
+            if name not in timeouts.TIMEOUT_PROPERTIES:
+                raise ApiError("validation", f"{name}: not an inactivity timeout")
+            if value is not None:
+                timeouts.check_timeout_property(name, value)
+        config = await self.store.license_config(caller.org)
+        chats = config.license_properties.setdefault(timeouts.LICENSE_NAMESPACE, {})
+        for name, value in minutes.items():
+            if value is None:
+                chats.pop(name, None)
+            else:
+                chats[name] = value
+        if not chats:
+            del config.license_properties[timeouts.LICENSE_NAMESPACE]
+        await self.store.set_license_config(caller.org, config)
+        await self._look_again(caller.org, config)
 
     async def list_license_properties(self, caller: AdminCaller,
                                       req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ import msgspec
 
 from ..protocol import config as cfg
 from ..protocol import customer as c
+from ..protocol import tickets as tk
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
 from ..tracking import ClientInfo
@@ -101,6 +102,7 @@ class ChatCore(Protocol):
 
     # configuration (no token)
     async def get_form(self, caller: Caller, req: c.GetFormRequest) -> c.GetFormResponse: ...
+    async def send_transcript(self, caller: Caller, req: tk.SendTranscriptRequest) -> c.Empty: ...
     async def check_goals(self, caller: Caller, req: c.CheckGoalsRequest) -> c.Empty: ...
     async def get_dynamic_configuration(
         self, caller: Caller, req: cfg.DynamicConfigRequest

@@ -14,6 +14,7 @@ from ..auth.throttle import address_key
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol import pushes as p
+from ..protocol import tickets as tk
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
@@ -25,6 +26,7 @@ from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
 from .interface import Caller, UploadedFile
 from .store import StoreError
+from .tickets import valid_email
 
 _encode = msgspec.json.encode
 _access_decoder = msgspec.json.Decoder(Access)
@@ -221,6 +223,8 @@ class LocalCore(ChatBase):
         await self._incoming_chat_to(caller, chat, thread_id, self._recipients(chat), webhook=True)
         if active:
             await self._route(caller, chat_id, thread_id, group_ids[0])
+        else:
+            await self._offline_ticket(caller, chat, thread_id, group_ids[0], events)
         await self.router.done(caller.org, operation)
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
                                    event_ids=[e.id for e in events] if events else None)
@@ -307,6 +311,22 @@ class LocalCore(ChatBase):
             raise ApiError("validation", "At least one customer field is required")
         if fields:
             await self._customer_updated(caller, fields)
+            if fields.get("email") and self.tickets is not None:  # e.g. answering the chat's "ask for email"
+                await self.tickets.attach_email(caller.customer_id, fields["email"])
+        return _EMPTY
+
+    async def send_transcript(self, caller: Caller, req: tk.SendTranscriptRequest) -> c.Empty:
+        """This server's extension: e-mail the chat's transcript to the customer's own address (set with
+        ``update_customer``), at most ``WIDGET_TRANSCRIPTS_PER_HOUR`` times an hour."""
+        chat = await self._chat_for(caller, req.chat_id)
+        if self.transcripts is None or not self.transcripts.tickets.mailer.enabled:
+            raise ApiError("not_allowed", "This server sends no e-mail")
+        customer = await self.store.customer(caller.customer_id) or {}
+        if not valid_email(customer.get("email", "")):
+            raise ApiError("validation", "No e-mail address is known for this customer: set it with update_customer")
+        await self.transcripts.count(caller.customer_id)
+        if not await self.transcripts.send(caller.org, chat):
+            raise ApiError("too_many_requests", "The license's outbox is full; try again later")
         return _EMPTY
 
     async def set_customer_session_fields(self, caller: Caller, req: c.SetCustomerSessionFieldsRequest) -> c.Empty:

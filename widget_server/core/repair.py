@@ -12,12 +12,15 @@ and every ``repair_interval`` seconds, finishes each one from what the chat says
 - ``route <chat> <thread>`` (a transfer) and ``start <chat>``: the chat is indexed for its customer, and an active
   thread that nobody has and no queue holds is routed;
 - ``leave <chat> <agent>``: the chat leaves the load of an agent who is no longer in it;
+- ``idle <chat>`` (the inactivity timer, ``core/inactivity.py``): a chat counted out of its agents' loads but not
+  marked idle is counted back;
 - ``hook <chat> <entry>``: the message stored under the entry of the chat's webhook outbox gets its webhook
   deliveries queued (at least once: a worker that died after queueing them and before clearing the entry gets them
   queued twice; each delivery carries its event's id).
 
 Every step is idempotent, so a pass that finishes an operation its worker was still doing repeats at most a push.
-Then every agent's load is set to the number of chats they are in (what the routing scripts keep equal).
+Then every agent's load is set to the number of chats they are in that are not idle (what the routing scripts keep
+equal).
 
 Invariants after a pass: every active chat whose start, transfer or join was interrupted is assigned or queued; each
 agent's load equals the chats they are in; a closed thread holds no agent's capacity; every stored message of a
@@ -135,6 +138,11 @@ class Repair:
                     await self.core._join(caller, chat_id, thread_id, agent, "other", None)
             elif agent not in agents or not active:
                 await self.router.release(org, agent, chat_id)
+        elif kind == "idle":
+            # the inactivity timer counted the chat out of its agents' loads and died before marking it idle
+            if chat.get("idle") != "1":
+                for agent in agents:
+                    await self.router.wake(org, agent, chat_id)
         elif kind == "leave":
             if not active or rest[0] not in agents:
                 await self.router.release(org, rest[0], chat_id)

@@ -9,6 +9,7 @@ ties go to whoever got a chat least recently (round robin).
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -37,6 +38,8 @@ class Router:
         self._drain = scripts.register(valkey, "route_queued_chat")
         self._take = scripts.register(valkey, "take_chat")
         self._release = scripts.register(valkey, "release_chat")
+        self._idle = scripts.register(valkey, "idle_chat")
+        self._wake = scripts.register(valkey, "wake_chat")
         self._noted: dict[str, float] = {}
 
     # --- operations in flight (see keys.chat_operations and core/repair.py) ----------------------------------------
@@ -67,13 +70,15 @@ class Router:
                 *(keys.group_members(org, group_id, prio) for prio in PRIORITIES), keys.bots(org)]
 
     async def assign(self, org: str, group_id: int, chat_id: str, thread_id: str,
-                     humans_only: bool = False) -> str | None:
+                     humans_only: bool = False, exclude: list[str] | None = None) -> str | None:
         """Give the chat's thread to the best available agent of the group (counted in their load and chats, the
         join noted as in flight: ``join <chat> <thread> <agent>``, which the caller's join ends); None when nobody
-        can. ``humans_only`` skips bots (a chat a bot handed over)."""
+        can. ``humans_only`` skips bots (a chat a bot handed over); agents in ``exclude`` are skipped (a chat the
+        inactivity timer moves on)."""
         await self._note_license(org)
         agent = await self._assign(keys=[*self._keys(org, group_id), keys.chat_operations(org)],
-                                   args=[_ms(), "h" if humans_only else "", chat_id, thread_id])
+                                   args=[_ms(), "h" if humans_only else "", chat_id, thread_id,
+                                         json.dumps(exclude) if exclude else ""])
         return agent.decode() if agent else None
 
     async def take(self, org: str, agent_id: str, chat_id: str, thread_id: str) -> None:
@@ -85,7 +90,19 @@ class Router:
 
     async def release(self, org: str, agent_id: str, chat_id: str) -> None:
         """The agent left the chat, or its thread ended: one chat less in their load."""
-        await self._release(keys=[keys.routing_load(org), keys.agent_chats(org, agent_id)], args=[agent_id, chat_id])
+        await self._release(keys=self._agent_keys(org, agent_id), args=[agent_id, chat_id])
+
+    @staticmethod
+    def _agent_keys(org: str, agent_id: str) -> list[str]:
+        return [keys.routing_load(org), keys.agent_chats(org, agent_id), keys.agent_idle_chats(org, agent_id)]
+
+    async def idle(self, org: str, agent_id: str, chat_id: str) -> bool:
+        """The agent's chat went idle: it stays theirs but leaves their load (once). True if it was counted out."""
+        return bool(await self._idle(keys=self._agent_keys(org, agent_id), args=[agent_id, chat_id]))
+
+    async def wake(self, org: str, agent_id: str, chat_id: str) -> bool:
+        """The agent's idle chat is active again: counted in their load again (once)."""
+        return bool(await self._wake(keys=self._agent_keys(org, agent_id), args=[agent_id, chat_id]))
 
     async def chats_of(self, org: str, agent_id: str) -> list[str]:
         return sorted(m.decode() for m in await self.r.smembers(keys.agent_chats(org, agent_id)))

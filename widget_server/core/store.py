@@ -45,6 +45,8 @@ class SentEvent(msgspec.Struct, array_like=True):
     """The thread's first agent message: ms since the thread opened (-1 otherwise)."""
     access: str = ""
     """With a first response: the chat's access json (its group)."""
+    woke: bool = False
+    """The chat was idle (``core/inactivity.py``) and this message made it active: its agents count it again."""
 
 
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
@@ -383,18 +385,23 @@ class Store:
         args = [org, customer_id, agent_id, "1" if attach else "0", now_ms, head, middle, tail, dedup, outbox, etype,
                 body, "1" if public else "0"]
         try:
-            seq, thread_id, cid, agent_ids, duplicate, *first = await self._send_events(
+            seq, thread_id, cid, agent_ids, duplicate, *rest = await self._send_events(
                 [keys.chat(chat_id), keys.chat_last_events(chat_id), keys.chat_custom_ids(chat_id),
                  keys.chat_outbox(chat_id)], args)
         except ResponseError as exc:
             raise _script_error(exc) from None
-        first_ms, access = (int(first[0]), first[1].decode()) if len(first) == 2 else (-1, "")
+        # (a duplicate's answer has no more than the first five)
+        first_ms, access = (int(rest[0]), rest[1].decode()) if len(rest) >= 2 else (-1, "")
         return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate),
-                         first_ms, access)
+                         first_ms, access, bool(len(rest) >= 3 and rest[2]))
 
     async def mark_asked(self, chat_id: str, thread_id: str, ms: int) -> None:
         """When the customer began waiting for an answer in the thread (kept once): see ``send_event.lua``."""
         await self.r.hsetnx(keys.thread(chat_id, thread_id), "asked_ms", ms)
+
+    async def watch_inactivity(self, chat_id: str, at_ms: int) -> None:
+        """The inactivity timer looks at the chat at ``at_ms`` at the latest (an earlier time already set stays)."""
+        await self.r.zadd(keys.INACTIVITY_DUE, {chat_id: at_ms}, lt=True)
 
     async def outbox_event(self, chat_id: str, entry: str) -> str | None:
         """The id of the event kept under ``entry`` of the chat's webhook outbox (see ``send_event``)."""

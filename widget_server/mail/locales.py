@@ -6,6 +6,7 @@ from __future__ import annotations
 
 MAIL_TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "transcript_subject": "Your conversation with {site}",
         "greeting": "Hello,",
         "greeting_name": "Hello {name},",
         "open": "Open",
@@ -14,6 +15,7 @@ MAIL_TEXTS: dict[str, dict[str, str]] = {
         "link_hint": "If the button does not work, copy this address into your browser:",
     },
     "de": {
+        "transcript_subject": "Ihr Gespräch mit {site}",
         "greeting": "Hallo,",
         "greeting_name": "Hallo {name},",
         "open": "Öffnen",
@@ -22,6 +24,7 @@ MAIL_TEXTS: dict[str, dict[str, str]] = {
         "link_hint": "Falls die Schaltfläche nicht funktioniert, kopieren Sie diese Adresse in Ihren Browser:",
     },
     "es": {
+        "transcript_subject": "Su conversación con {site}",
         "greeting": "Hola:",
         "greeting_name": "Hola, {name}:",
         "open": "Abrir",
@@ -30,6 +33,7 @@ MAIL_TEXTS: dict[str, dict[str, str]] = {
         "link_hint": "Si el botón no funciona, copie esta dirección en su navegador:",
     },
     "fr": {
+        "transcript_subject": "Votre conversation avec {site}",
         "greeting": "Bonjour,",
         "greeting_name": "Bonjour {name},",
         "open": "Ouvrir",
@@ -38,6 +42,7 @@ MAIL_TEXTS: dict[str, dict[str, str]] = {
         "link_hint": "Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :",
     },
     "pl": {
+        "transcript_subject": "Twoja rozmowa z {site}",
         "greeting": "Dzień dobry,",
         "greeting_name": "Dzień dobry, {name},",
         "open": "Otwórz",

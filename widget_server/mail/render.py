@@ -29,12 +29,13 @@ def compose(template: str, *, to: list[str], subject: str, lang: str | None, con
 
 def notification(*, to: list[str], subject: str, lang: str | None, site: str, paragraphs: list[str],
                  name: str | None = None, action_url: str | None = None, action_label: str | None = None,
-                 reply_to: str | None = None, id: str = "") -> OutgoingMail:
+                 reply_to: str | None = None, id: str = "", headers: Mapping[str, str] | None = None) -> OutgoingMail:
     """The generic notification (``templates/mail/notification.*``): a greeting (by ``name`` when known),
     ``paragraphs`` of plain text, an optional button to ``action_url``, and a footer saying it comes from ``site``
-    (and that a reply reaches someone when ``reply_to`` is set)."""
+    (and that a reply reaches someone when ``reply_to`` is set); ``headers`` as ``compose`` takes them."""
     if action_url is not None and not action_url.startswith(("https://", "http://")):
         raise MailError("action_url must be an http(s) URL")  # never javascript: or data: in a button
-    return compose("notification", to=to, subject=subject, lang=lang, reply_to=reply_to, id=id, context={
-        "site": site, "name": name, "paragraphs": paragraphs, "action_url": action_url,
-        "action_label": action_label, "replyable": reply_to is not None})
+    context = {"site": site, "name": name, "paragraphs": paragraphs, "action_url": action_url,
+               "action_label": action_label, "replyable": reply_to is not None}
+    return compose("notification", to=to, subject=subject, lang=lang, reply_to=reply_to, id=id, headers=headers,
+                   context=context)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from .customer import Form
+from .tickets import TicketSettings
 
 
 class DynamicConfigRequest(msgspec.Struct, omit_defaults=True):
@@ -214,3 +215,4 @@ class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     greetings: list[GreetingTemplate] = msgspec.field(default_factory=list)
     """Automatic greetings (``create_greeting`` …): kept in the configuration every page view reads already, so
     matching them costs no Valkey call."""
+    tickets: TicketSettings = msgspec.field(default_factory=TicketSettings)

@@ -10,6 +10,8 @@ from .assets import quality_items
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "ask_for_email": "We could not answer in time. Leave your email address and we will reply there.",
+        "email_saved": "Thank you! We will reply to {email}.",
         "title": "Chat with us",
         "open_chat": "Open chat",
         "minimize": "Minimize chat",
@@ -49,6 +51,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "time_hours": "{n} hours",
     },
     "de": {
+        "ask_for_email": "Wir konnten nicht rechtzeitig antworten. Hinterlassen Sie Ihre E-Mail-Adresse, wir antworten dorthin.",
+        "email_saved": "Danke! Wir antworten an {email}.",
         "title": "Chatten Sie mit uns",
         "open_chat": "Chat öffnen",
         "minimize": "Chat minimieren",
@@ -88,6 +92,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "time_hours": "{n} Stunden",
     },
     "es": {
+        "ask_for_email": "No hemos podido responder a tiempo. Déjanos tu correo y te responderemos allí.",
+        "email_saved": "¡Gracias! Responderemos a {email}.",
         "title": "Chatea con nosotros",
         "open_chat": "Abrir el chat",
         "minimize": "Minimizar el chat",
@@ -127,6 +133,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "time_hours": "{n} horas",
     },
     "fr": {
+        "ask_for_email": "Nous n'avons pas pu répondre à temps. Laissez votre adresse e-mail et nous vous répondrons.",
+        "email_saved": "Merci ! Nous répondrons à {email}.",
         "title": "Discutez avec nous",
         "open_chat": "Ouvrir le chat",
         "minimize": "Réduire le chat",
@@ -166,6 +174,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "time_hours": "{n} heures",
     },
     "pl": {
+        "ask_for_email": "Nie zdążyliśmy odpowiedzieć. Zostaw swój adres e-mail, a odpowiemy na niego.",
+        "email_saved": "Dziękujemy! Odpowiemy na {email}.",
         "title": "Porozmawiaj z nami",
         "open_chat": "Otwórz czat",
         "minimize": "Zminimalizuj czat",

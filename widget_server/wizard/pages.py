@@ -29,7 +29,10 @@ from litestar.params import FromPath
 from ..auth.sessions import SESSION_TTL, LoginRefused, OwnerSession
 from ..core.configuration import AdminCaller
 from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
+from ..core.timeouts import LICENSE_NAMESPACE, TIMEOUT_PROPERTIES
+from ..mail.message import MailError, parse_address
 from ..protocol import configuration as cf
+from ..protocol import tickets as tk
 from ..protocol.errors import ApiError
 from ..services import Injected, Services
 from ..tracking.tracker import utc_day
@@ -44,6 +47,7 @@ from ..widget.versions import SaveConflict, WizardSettings
 from . import form as settings_form
 from . import greetings as greetings_form
 from . import hours as hours_form
+from . import timeouts as timeouts_form
 from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, client_ip, csrf_ok, same_origin
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -496,6 +500,89 @@ class WizardController(Controller):
         caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
         await services.configuration.update_group(caller, cf.UpdateGroupRequest(id=group_id, welcome_message=text))
         return _redirect("/wizard/greetings?saved=welcome")
+
+    # --- tickets -------------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _tickets_page(state: Services, owner: OwnerSession, values: dict[str, str], errors: dict[str, str],
+                      status: int = 200, saved: bool = False) -> Response[bytes]:
+        return render("wizard_tickets.html", status=status, page="tickets", owner=owner, values=values,
+                      errors=errors, saved=saved, default_timeout=int(state.settings.queue_timeout_seconds))
+
+    @get("/tickets")
+    async def tickets(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                      services: Injected[Services]) -> Response[bytes]:
+        """Where ticket notifications go, and how long a queued chat waits before it is missed."""
+        settings = (await services.store.license_config(owner.org)).tickets
+        values = {"notification_email": settings.notification_email,
+                  "queue_timeout_seconds": "" if settings.queue_timeout_seconds is None
+                  else str(settings.queue_timeout_seconds)}
+        return self._tickets_page(services, owner, values, {}, saved=request.query_params.get("saved") == "1")
+
+    @post("/tickets", status_code=303)
+    async def save_tickets(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                           services: Injected[Services]) -> Response[bytes]:
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        values = {"notification_email": str(form.get("notification_email") or "").strip()[:254],
+                  "queue_timeout_seconds": str(form.get("queue_timeout_seconds") or "").strip()[:12]}
+        errors: dict[str, str] = {}
+        timeout = values["queue_timeout_seconds"]
+        if values["notification_email"]:
+            try:
+                parse_address(values["notification_email"])
+            except MailError as exc:
+                errors["notification_email"] = str(exc)
+        if timeout and not (timeout.isdigit() and int(timeout) <= 86400):
+            errors["queue_timeout_seconds"] = "a whole number of seconds from 0 to 86400, or empty for the default"
+        if not errors:
+            # the Configuration API's action: the same checks
+            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            request_ = tk.UpdateTicketSettingsRequest(settings=tk.TicketSettings(
+                notification_email=values["notification_email"],
+                queue_timeout_seconds=int(timeout) if timeout else None))
+            try:
+                await services.configuration.update_ticket_settings(caller, request_)
+            except ApiError as exc:
+                errors["notification_email"] = exc.message.partition(": ")[2] or exc.message
+        if errors:
+            return self._tickets_page(services, owner, values, errors, status=400)
+        return _redirect("/wizard/tickets?saved=1")
+    # --- chat timeouts -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _timeouts_page(state: Services, owner: OwnerSession, values: dict[str, str], errors: dict[str, str],
+                       status: int = 200, saved: bool = False) -> Response[bytes]:
+        s = state.settings
+        defaults = dict(zip(TIMEOUT_PROPERTIES, (s.inactivity_transfer_seconds, s.inactivity_inactive_seconds,
+                                                 s.inactivity_close_seconds)))
+        return render("wizard_timeouts.html", status=status, page="timeouts", owner=owner, values=values,
+                      errors=errors, saved=saved, labels=timeouts_form.LABELS,
+                      defaults={k: f"{v / 60:g}" for k, v in defaults.items()})
+
+    @get("/timeouts")
+    async def timeouts(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                       services: Injected[Services]) -> Response[bytes]:
+        """The license's chat inactivity timeouts (transfer, inactive, close)."""
+        config = await services.store.license_config(owner.org)
+        values = timeouts_form.values_of(config.license_properties.get(LICENSE_NAMESPACE) or {})
+        return self._timeouts_page(services, owner, values, {}, saved=request.query_params.get("saved") == "1")
+
+    @post("/timeouts", status_code=303)
+    async def save_timeouts(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                            services: Injected[Services]) -> Response[bytes]:
+        form = await _form(request)
+        _check_csrf(owner, form, request)
+        parsed = timeouts_form.parse(form)
+        if not parsed.errors:
+            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            try:
+                await services.configuration.set_inactivity_timeouts(caller, parsed.minutes)
+            except ApiError as exc:
+                parsed.errors["form"] = exc.message
+        if parsed.errors:
+            return self._timeouts_page(services, owner, parsed.values, parsed.errors, status=400)
+        return _redirect("/wizard/timeouts?saved=1")
 
     # --- install and dashboard ---------------------------------------------------------------------------------------
 

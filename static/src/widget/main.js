@@ -384,7 +384,34 @@ function eventKey(ev) {
   return `${ev.created_at || "9999"}|${ev.id || ""}`;
 }
 
+// LiveChat's "ask for email": the server asks a visitor whose chat was missed for their address; the answer is
+// saved on the customer (update_customer), which attaches it to the ticket the chat became.
+function renderAskForEmail(ev) {
+  const box = h("div", { class: "ws-system ws-ask-email", "data-key": eventKey(ev) }, h("p", { text: t("ask_for_email") }));
+  if (S.customer.email) {
+    box.append(h("p", { text: t("email_saved", { email: S.customer.email }) }));
+    return box;
+  }
+  const input = h("input", { type: "email", autocomplete: "email", required: "", "aria-label": t("ask_for_email") });
+  const form = h("form", { class: "ws-ask-email-form", novalidate: true }, input, h("button", { type: "submit", text: t("send") }));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const email = input.value.trim();
+    if (!EMAIL_RE.test(email)) return banner(t("invalid_email"));
+    try {
+      await web("update_customer", { email });
+      S.customer.email = email;
+      form.replaceWith(h("p", { role: "status", text: t("email_saved", { email }) }));
+    } catch (err) {
+      banner(err.message || t("invalid_email"));
+    }
+  });
+  box.append(form);
+  return box;
+}
+
 function renderEvent(ev) {
+  if (ev.type === "system_message" && ev.system_message_type === "ask_for_email") return renderAskForEmail(ev);
   if (ev.type === "system_message") {
     return h("div", { class: "ws-system", "data-key": eventKey(ev), text: ev.text });
   }

@@ -114,10 +114,20 @@ SCRIPTS: dict[str, Script] = {
     "route_queued_chat": Script(uses=("_pick_agent",), names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
     "take_chat": Script(),
     "release_chat": Script(),
+    # core/inactivity.py
+    "idle_chat": Script(),
+    "wake_chat": Script(),
+    "mark_idle": Script(),
+    "claim_transfer": Script(),
     # core/repair.py
-    "recount_load": Script(names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
+    "recount_load": Script(names={"AGENT_CHATS": key(keys.agent_chats, "org", "a"),
+                                  "AGENT_IDLE": key(keys.agent_idle_chats, "org", "a")}),
     "release_lock": Script(),
     "drop_repair_license": Script(),
+    # core/tickets.py
+    "open_ticket": Script(),
+    "ticket_message": Script(),
+    "ticket_fields": Script(),
     # core/webhooks.py
     "pump_webhook_retries": Script(),
     "finish_webhook_delivery": Script(),

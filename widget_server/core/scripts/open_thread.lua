@@ -20,4 +20,6 @@ if prev ~= '' then redis.call('HSET', ARGV[9] .. prev, 'next_thread_id', ARGV[2]
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', chat, 'last_thread_id', ARGV[2], 'last_thread_created_at', ARGV[3], 'last_thread_ms', ARGV[4])
 if ARGV[5] == '1' then redis.call('HSET', chat, 'active_thread', ARGV[2]) end
+-- a new thread starts its inactivity timers afresh (core/inactivity.py)
+redis.call('HDEL', chat, 'awaiting_ms', 'idle', 'joined_ms', 'tried_agents')
 return prev

@@ -5,7 +5,7 @@
 -- Returns {entry, agent id} or nil.
 local head = redis.call('LINDEX', KEYS[9], 0)
 if not head then return nil end
-local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]}, KEYS[8], string.sub(head, -2) == ' h')
+local a = pick(KEYS[1], KEYS[2], KEYS[3], KEYS[4], {KEYS[5], KEYS[6], KEYS[7]}, KEYS[8], string.sub(head, -2) == ' h', {})
 if not a then return nil end
 local org = string.match(KEYS[2], '{(.-)}')
 local entry = redis.call('LPOP', KEYS[9])

@@ -9,16 +9,21 @@
 -- event.
 -- Published: head .. thread_id .. ARGV[7] .. event .. tail, to the channel of the customer (public events only) and
 -- of every agent. Returns {seq, thread_id, customer_id, agent_ids, 0, first response ms (-1: not the thread's
--- first agent message), the chat's access json ('' unless a first response)}; for a custom_id this author already sent in
+-- first agent message), the chat's access json ('' unless a first response), 1 if the message woke an idle chat
+-- (else 0)}; for a custom_id this author already sent in
 -- the chat (a client retrying after a lost answer) nothing is written or published and the stored event's
 -- {seq, thread_id, customer_id, agent_ids, 1} is returned (checked after access, before the thread: a retry whose
 -- first try was stored just before the thread closed still gets its id).
 -- Refused with limit_reached when the chat holds CHAT_MAX_EVENTS events already.
+-- Inactivity (core/inactivity.py) reads the chat's last_event_ms (append keeps it) and two fields kept here, written
+-- only when they change (no command at all on most messages): awaiting_ms, the customer's first unanswered message
+-- of the thread ('0' once an agent wrote), and idle, which a message clears: the 8th value returned is then 1 and
+-- the caller counts the chat in its agents' loads again.
 -- The thread's keys are named from the chat's hash tag, so they are in the slot of KEYS[1].
 local chat = string.match(KEYS[1], '{(.-)}')
 local function channel(user) return ${USER_CHANNEL} end
 local c = redis.call('HMGET', KEYS[1], 'org', 'customer_id', 'agent_ids', 'active_thread', 'last_thread_id',
-  'last_thread_created_at', 'access')
+  'last_thread_created_at', 'access', 'awaiting_ms', 'idle')
 if c[1] ~= ARGV[1] then return redis.error_reply('not_found') end
 if ARGV[2] ~= '' and c[2] ~= ARGV[2] then return redis.error_reply('authorization') end
 local agents = cjson.decode(c[3] or '[]')
@@ -44,6 +49,16 @@ local thread = ${THREAD}
 local tca = c[6]
 if tid ~= c[5] then tca = redis.call('HGET', thread, 'created_at') end
 local n = append(KEYS[1], thread, ${EVENTS}, KEYS[2], tid, tca, ARGV[5], ARGV, 11)
+if ARGV[2] ~= '' then
+  if not c[8] then redis.call('HSET', KEYS[1], 'awaiting_ms', ARGV[5]) end
+elseif c[8] ~= '0' then
+  redis.call('HSET', KEYS[1], 'awaiting_ms', '0')
+end
+local woke = 0
+if c[9] then
+  redis.call('HDEL', KEYS[1], 'idle')
+  woke = 1
+end
 if ARGV[6] ~= '' then
   local msg = ARGV[6] .. tid .. ARGV[7] .. '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(ARGV[12], 2) .. ARGV[8]
   if ARGV[13] == '1' then redis.call('PUBLISH', channel(c[2]), msg) end
@@ -75,4 +90,4 @@ if ARGV[13] == '1' and ARGV[11] == 'message' and tid == c[5] then
     end
   end
 end
-return {n, tid, c[2] or '', c[3] or '[]', 0, first_ms, access}
+return {n, tid, c[2] or '', c[3] or '[]', 0, first_ms, access, woke}
