@@ -102,6 +102,15 @@ def test_mail_is_a_service_below_the_transports(module):
     """``mail/`` is a service the cores and the transports use (``Services.mailer``): it imports the key names, the
     script registry, settings and the shared templates, never a transport, the wizard or a chat core."""
     allowed = {"widget_server.keys", "widget_server.settings", "widget_server.core.scripts", "widget_server.core.ids",
-               "widget_server.protocol.common", "widget_server.web.templates"}
+               "widget_server.protocol.common", "widget_server.web.templates", "widget_server.observe",
+               "widget_server.observe.metrics"}
     outside = {m for m in GRAPH[module] if not m.startswith("widget_server.mail")}
     assert outside - allowed == set()
+
+
+@pytest.mark.parametrize("module", _in("observe"))
+def test_observability_is_a_leaf_every_layer_may_use(module):
+    """``observe/`` (metrics, logs, the request layer, traces) is imported from every layer, so it imports none of
+    them: only itself and the data dir's helper."""
+    outside = {m for m in GRAPH[module] if not m.startswith("widget_server.observe")}
+    assert outside - {"widget_server", "widget_server.datadir"} == set()

@@ -11,6 +11,7 @@ import ssl
 import time
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from tests.support import LiveServer, ValkeyCluster, free_port, start_valkey
@@ -386,6 +387,10 @@ async def test_the_servers_workers_send_the_queue_and_its_output_hides_the_passw
                 await queue_only.enqueue(ORG, _mail(n))
             await inbox.wait_for(6)
             await _drained(queue_only)
+            # both workers' sends in one scrape of /metrics (issue 19)
+            async with httpx.AsyncClient(timeout=10) as http:
+                scrape = (await http.get(server.url + "/metrics")).text
+            assert 'widget_mail_deliveries_total{outcome="sent"} 6.0' in scrape, scrape[-2000:]
         finally:
             server.stop()
     assert sorted(m["Subject"] for m in inbox.messages) == [f"Message {n}" for n in range(6)]

@@ -18,6 +18,7 @@ import secrets
 import threading
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from tests.support import AgentClient, CustomerClient, LiveServer, WebhookReceiver, free_port, start_valkey
@@ -171,6 +172,7 @@ async def test_a_retried_delivery_keeps_its_id_and_every_attempt_is_signed(allow
     """A receiver that fails the first attempt sees the second with the same delivery id (its dedup key), each with
     a valid Standard Webhooks signature and LiveChat's envelope (``secret_key`` in the body) unchanged."""
     whsec = "whsec_" + base64.b64encode(b"sixteen byte key").decode()
+    before = _deliveries(allowing)
     with WebhookReceiver(fail=1) as plain, WebhookReceiver(fail=1) as standard:
         plain_id = await register(allowing_owner, plain.url, secret="s3cret")
         await register(allowing_owner, standard.url, secret=whsec)
@@ -190,6 +192,22 @@ async def test_a_retried_delivery_keeps_its_id_and_every_attempt_is_signed(allow
         log = await attempts(allowing_owner, plain_id, 2)
         assert [a["delivery_id"] for a in log[:2]] == [first["webhook-id"]] * 2
         await customer.aclose()
+    # /metrics counts each attempt by outcome (issue 19): at least these two failures and two successes
+    after = _deliveries(allowing)
+    assert after["failed"] - before["failed"] >= 2 and after["ok"] - before["ok"] >= 2, (before, after)
+
+
+def _deliveries(live: LiveServer) -> dict[str, float]:
+    """``widget_webhook_deliveries_total`` by outcome, from the server's ``/metrics``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(live.url + "/metrics", timeout=10).text
+    found = {"ok": 0.0, "failed": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "widget_webhook_deliveries_total":
+                found[sample.labels["outcome"]] = sample.value
+    return found
 
 
 async def test_a_hanging_endpoint_holds_up_neither_another_webhook_nor_the_rule_bot(allowing, allowing_owner):

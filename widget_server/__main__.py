@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import signal
 import sys
@@ -67,7 +66,11 @@ def serve(args: argparse.Namespace) -> int:
 
     os.environ["WIDGET_DATA_DIR"] = args.data_dir
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .observe.logs import configure as configure_logs
+    from .observe.logs import dictconfig
+    from .observe.setup import prepare_metrics_dir
+
+    configure_logs(settings.log_format, settings.log_level)
     embedded = None
     if not settings.valkey_url:
         from .valkey import embedded_url, start_embedded
@@ -84,6 +87,7 @@ def serve(args: argparse.Namespace) -> int:
     # SIGTERM before granian installs its own handlers must still stop the embedded Valkey.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        prepare_metrics_dir(args.data_dir)  # (last before granian forks the workers: see observe/setup.py)
         scheme = "https" if args.ssl_certfile else "http"
         try:
             _bootstrap(os.environ["WIDGET_VALKEY_URL"], settings.valkey_cluster, args.data_dir, args.host, args.port,
@@ -114,6 +118,7 @@ def serve(args: argparse.Namespace) -> int:
             # without this granian stops the whole server when one worker exits unexpectedly
             respawn_failed_workers=True,
             log_level=settings.log_level.lower(),
+            log_dictconfig=dictconfig(settings.log_format, settings.log_level),  # JSON lines in every worker
         )
         server.serve()
     except SystemExit as exc:

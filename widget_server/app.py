@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -16,15 +17,18 @@ from litestar.stores.valkey import ValkeyStore
 
 from . import __version__
 from .api.accounts import customer_token, forward_customer_token
+from .api.agent_rtm import PATHS as AGENT_RTM_PATHS
 from .api.agent_web import agent_action
 from .api.configuration_web import configuration_action
 from .api.console import agent_console, agent_console_asset
+from .api.customer_rtm import PATHS as CUSTOMER_RTM_PATHS
 from .api.customer_web import customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
 from .api.fast_assets import FastAssets
 from .api.fast_rtm import FastRtm
 from .api.files import get_file
 from .api.health import healthz, readyz
+from .api.metrics import metrics_text
 from .api.openapi import add_action_operations
 from .api.shutdown import drain_on_sigterm
 from .api.tracking_web import track
@@ -33,6 +37,7 @@ from .api.widget import (
     widget_asset,
     widget_config,
     widget_demo,
+    widget_demo_console,
     widget_demo_css,
     widget_demo_js,
     widget_frame,
@@ -40,6 +45,9 @@ from .api.widget import (
     widget_snippet,
     widget_visit,
 )
+from .observe import metrics
+from .observe.asgi import Observe
+from .observe.tracing import otel_plugins
 from .services import Services
 from .settings import Settings, load_settings
 from .valkey import connect
@@ -77,12 +85,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 yield
         finally:
             await services.stop()
+            metrics.HTTP.flush()  # (this worker's last requests)
+            metrics.worker_exit(os.getpid())  # this worker's open-socket gauge leaves the sum
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
         # the widget's files and calls come from every page view of every visitor, many behind one address (an office,
         # a mobile carrier): a per-address limit would refuse them, and costs two Valkey round trips a request
-        exclude=["/healthz", "/readyz", "/schema", "/widget/", "/v1/widget/", "/v1/track", "/demo"],
+        exclude=["/healthz", "/readyz", "/metrics", "/schema", "/widget/", "/v1/widget/", "/v1/track", "/demo"],
         store="rate_limit",
         # behind a trusted proxy (an edge in proxy mode, a load balancer), each client has its own limit
         identifier_for_request=forwarded_address if settings.trusted_proxy_headers else get_remote_address,
@@ -96,10 +106,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         identifier_for_request=rate_limit.identifier_for_request,
     ).middleware])
     app = Litestar(
-        route_handlers=[healthz, readyz, token_grants, customer_action, customer_get_action, get_file,
+        route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, get_file,
                         agent_action, configuration_action, agent_console, agent_console_asset, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
-                        widget_demo, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],
+                        widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
@@ -112,12 +122,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                      description="LiveChat-compatible Customer Chat API 3.6/3.5",
                                      render_plugins=[docs_ui()]),
         request_max_body_size=settings.upload_max_bytes + 256 * 1024,
+        plugins=otel_plugins(),
+        logging_config=None,  # the log format is the CLI's (observe/logs.py, applied by granian in every worker)  # OpenTelemetry traces when OTEL_EXPORTER_OTLP_ENDPOINT is set
         debug=False,
     )
     app.state.services = services  # (for guards, which take no dependencies: the wizard's same-origin guard)
     add_action_operations(app)
-    # the RTM sockets, then the widget's files, before Litestar's request path
-    return FastRtm(FastAssets(app, services), services)  # type: ignore[return-value]
+    # the RTM sockets, then the widget's files, before Litestar's request path; outside them all, the request id, the
+    # metrics and the access log of every request (observe/asgi.py)
+    return Observe(FastRtm(FastAssets(app, services), services),  # type: ignore[return-value]
+                   settings.access_log, frozenset((*CUSTOMER_RTM_PATHS, *AGENT_RTM_PATHS)))
 
 
 def providers(services: Services) -> dict[str, Provide]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import time
 from typing import Protocol, TypeAlias, TypeVar
 
 from litestar.di import NamedDependency
@@ -15,31 +17,32 @@ from litestar.params import SkipValidation
 from valkey.asyncio import Valkey
 from valkey.asyncio.cluster import ValkeyCluster
 
+from .api.smtp_inbound import InboundHandler, InboundListener
 from .auth.access import Access
 from .auth.sessions import Sessions
 from .auth.signing import Signer
 from .auth.tokens import CustomerTokens, Keyring, SignedTokens
 from .core.agents import AgentCore
 from .core.availability import Availability
-from .core.retention import ChatRetention
 from .core.bus import Bus
 from .core.config_changes import ConfigChanges
 from .core.configuration import ConfigurationCore
+from .core.inactivity import Inactivity
 from .core.interface import ChatCore
 from .core.licenses import Licenses
 from .core.local import LocalCore
 from .core.migrations import migrate
 from .core.presence import AgentPresence
-from .core.inactivity import Inactivity
 from .core.repair import Repair
+from .core.retention import ChatRetention
 from .core.routing import Router
 from .core.rulebot import RuleBot
 from .core.store import Store
-from .core.tickets import Tickets, Transcripts
 from .core.targets import TargetPolicy, parse_networks
+from .core.tickets import Tickets, Transcripts
 from .core.webhooks import Deliverer, Webhooks
 from .mail import Mailer
-from .api.smtp_inbound import InboundHandler, InboundListener
+from .observe import metrics
 from .settings import Settings
 from .tracking import Tracker
 from .upstream import Upstream, UpstreamCore
@@ -54,6 +57,8 @@ from .widget.versions import Versions
 from .widget.visitors import Visitors
 
 T = TypeVar("T")
+log = logging.getLogger("widget_server.services")
+
 Injected: TypeAlias = NamedDependency[SkipValidation[T]]
 """A handler's parameter that ``create_app``'s providers fill by its name (``settings``, ``store``, ``chats`` …): the
 worker's own objects, handed over as they are (a signature model would validate them on every request)."""
@@ -183,7 +188,9 @@ class Services:
         await self.config_changes.start()
         self._background = [asyncio.create_task(self.tracker.run_sweeper(self.settings.tracking_sweep_interval)),
                             asyncio.create_task(self.presence.run_reaper()),
-                            asyncio.create_task(self.repair.run())]
+                            asyncio.create_task(self.repair.run()),
+                            asyncio.create_task(self._sample_valkey_latency()),
+                            asyncio.create_task(metrics.run_flusher())]
         if self.upstream is None:  # in proxy mode the upstream owns groups and their hours
             self._background.append(asyncio.create_task(
                 self.availability.run(self.settings.business_hours_tick_seconds)))
@@ -199,6 +206,19 @@ class Services:
         # The app's ~80,000 long-lived objects (routes, signature models, schemas) leave the cyclic collector's view:
         # a full collection walked them all, ~35 ms, and landed in some request's latency.
         gc.freeze()
+
+    async def _sample_valkey_latency(self, every: float = 5.0) -> None:
+        """A PING's round trip every few seconds into ``/metrics`` (``widget_valkey_ping_seconds``): what every command
+        pays on top of its own work, measured without timing (and slowing) the commands of requests."""
+        while True:
+            await asyncio.sleep(every)
+            started = time.perf_counter()
+            try:
+                await self.store.ping()
+            except Exception:
+                log.debug("Valkey latency sample failed", exc_info=True)
+                continue
+            metrics.VALKEY_LATENCY.observe(time.perf_counter() - started)
 
     async def stop(self) -> None:
         for task in self._background:

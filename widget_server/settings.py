@@ -180,6 +180,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     transcripts_per_hour: int = 5
     """Transcripts one customer may have e-mailed per hour (``send_transcript``; ``too_many_requests`` beyond)."""
     log_level: str = "info"
+    log_format: str = "json"
+    """``json``: one JSON object a line (time, level, logger, message, request id); ``text`` for a terminal."""
+    access_log: bool = True
+    """One log line per HTTP request and per RTM socket (method, route, status, duration, request id; never the query
+    string, a header or a body). granian's own access log stays off: one access log, not two."""
+    metrics_token: str = ""
+    """``/metrics`` (Prometheus): clients on a loopback or private address may scrape it without a token; others only
+    with ``Authorization: Bearer <this>``. Empty: ``/metrics`` answers 404 to them."""
 
 
 _ENV_PREFIX = "WIDGET_"
@@ -202,6 +210,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid WIDGET_* setting: {exc}") from None
+    if settings.log_format not in ("json", "text"):
+        raise SystemExit("invalid WIDGET_LOG_FORMAT: json or text")
     for name in ("inactivity_transfer_seconds", "inactivity_inactive_seconds", "inactivity_close_seconds"):
         if getattr(settings, name) < 0:
             raise SystemExit(f"invalid WIDGET_{name.upper()}: seconds, 0 (off) or more")

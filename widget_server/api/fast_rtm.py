@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from litestar.datastructures import URL, Address, Headers, MultiDict
 from litestar.exceptions import WebSocketDisconnect
 
+from ..observe import metrics
 from ..services import Services
 from .agent_rtm import PATHS as AGENT_PATHS
 from .agent_rtm import AgentConnection
@@ -84,6 +85,10 @@ class FastRtm:
             connection = self.routes.get(scope["path"])
             if connection is not None:
                 conn = connection(RtmSocket(scope, receive, send), self.services)
+                api = "agent" if connection is AgentConnection else "customer"
+                open_sockets = metrics.RTM_SOCKETS.labels(api)
+                open_sockets.inc()
+                metrics.RTM_CONNECTIONS.labels(api).inc()
                 try:
                     await conn.run()
                 except WebSocketDisconnect:  # gone before it was accepted
@@ -92,5 +97,7 @@ class FastRtm:
                     log.debug("RTM socket failed", exc_info=True)  # (as Litestar's exception middleware: not logged)
                     with contextlib.suppress(Exception):
                         await send({"type": "websocket.close", "code": 4500, "reason": "Internal Server Error"})
+                finally:
+                    open_sockets.dec()
                 return
         await self.app(scope, receive, send)

@@ -14,6 +14,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
+from ..auth.operator import is_local_owner, local_owner_token
 from ..protocol.errors import ApiError
 from ..services import Injected
 from ..settings import Settings
@@ -190,8 +191,33 @@ async def widget_demo(request: Request[Any, Any, Any], widget: Injected[Widget],
                       settings: Injected[Settings]) -> Response[str]:
     org = await license_of(request, widget)
     snippet = snippet_html(base_url(request, settings.public_url), org)
-    body = templates.get_template("demo.html").render(org=org, snippet=snippet)
+    # first run: say whether a visitor who opens the chat now reaches an agent, and when none is online, give the
+    # owner sitting at the host a one-click way into the console (the token stays on the host: POST /demo/console)
+    online = await widget.online(org, 0, None)
+    shortcut = (not online and _local_owner(request)
+                and local_owner_token(settings.data_dir, org) is not None)
+    body = templates.get_template("demo.html").render(org=org, snippet=snippet, online=online, shortcut=shortcut)
     return Response(body, media_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+def _local_owner(request: Request[Any, Any, Any]) -> bool:
+    return is_local_owner(request.client.host if request.client else None, list(request.headers.keys()))
+
+
+@post("/demo/console", summary="The demo page's way into the agent console, for the host's owner",
+      include_in_schema=False, status_code=303)
+async def widget_demo_console(request: Request[Any, Any, Any], widget: Injected[Widget],
+                              settings: Injected[Settings]) -> Response[bytes]:
+    """Opens the agent console signed in as the default license's owner, and online. Only for a request from the
+    host itself, not relayed by a proxy, sent by the demo page (same origin: another site cannot make the owner's
+    browser do it), while the data dir holds the credentials. The token travels in the URL's fragment, which a
+    browser sends to no server and no log."""
+    org = await license_of(request, widget)
+    token = local_owner_token(settings.data_dir, org) if _local_owner(request) else None
+    if token is None or request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        raise ApiError("not_found", "Not found")
+    return Response(b"", status_code=303, headers={"Location": f"/agent#token={token}&online=1",
+                                                   "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
 _DEMO_CSS = b"""body { max-width: 760px; margin: 40px auto; padding: 0 20px; font: 16px/1.6 system-ui, sans-serif;
@@ -199,6 +225,9 @@ _DEMO_CSS = b"""body { max-width: 760px; margin: 40px auto; padding: 0 20px; fon
 h1 { font-size: 2rem; margin-bottom: .25rem; } a { color: #1d4ed8; }
 pre { overflow-x: auto; padding: 16px; border-radius: 8px; background: #111827; color: #e5e7eb; font-size: 13px; }
 code { font-size: .9em; }
+.status { padding: 10px 14px; border-radius: 8px; } .online { background: #dcfce7; } .offline { background: #fef3c7; }
+#go-online { font: inherit; padding: 8px 14px; border-radius: 8px; border: 0; background: #1d4ed8; color: #fff;
+  cursor: pointer; }
 """
 
 

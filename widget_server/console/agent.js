@@ -1029,6 +1029,17 @@ function onLoggedIn(login) {
   startVisitors(); // a new socket: the old one's subscription ended with it
   const selected = state.chats.get(state.selected);
   if (selected) loadHistory(selected);
+  if (state.goOnline) { // (once: a reconnect keeps whatever the agent chose since)
+    state.goOnline = false;
+    if (!$("accepting").checked) goOnline();
+  }
+}
+
+async function goOnline() {
+  if (await act("set_routing_status", { status: "accepting_chats" })) {
+    $("accepting").checked = true;
+    showStatus("You accept chats.");
+  }
 }
 
 function applySummaries(summaries) {
@@ -1274,6 +1285,15 @@ $("reply").addEventListener("keydown", (e) => {
 $("rich-form").addEventListener("submit", submitter(sendRich));
 $("transfer-form").addEventListener("submit", submitter(transfer));
 
-const saved = sessionStorage.getItem(TOKEN_KEY);
-if (saved) signIn(saved);
-else showLogin();
+// the demo page's first-run shortcut (POST /demo/console) opens /agent#token=…&online=1: the token is taken out of
+// the address at once (a fragment reaches no server and no log, but stays in the history), and the agent goes online
+const handoff = new URLSearchParams(location.hash.slice(1));
+if (handoff.get("token")) {
+  history.replaceState(null, "", location.pathname + location.search);
+  state.goOnline = handoff.get("online") === "1";
+  signIn(handoff.get("token"));
+} else {
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) signIn(saved);
+  else showLogin();
+}

@@ -64,6 +64,14 @@ class Availability:
         group = next((g for g in config.groups if g.id == group_id), None)
         return group is None or hours.is_open(group.business_hours, self.clock())
 
+    async def queued_chats(self, orgs: list[str]) -> int:
+        """Chats waiting for an agent in every group of these licenses (the ``/metrics`` gauge)."""
+        total = 0
+        for org in orgs:
+            config = await self.store.license_config(org)
+            total += await self.router.queued(org, [group.id for group in config.groups])
+        return total
+
     async def online_groups(self, org: str, group_ids: list[int] | None = None,
                             config: LicenseConfig | None = None) -> list[int]:
         """The groups (of ``group_ids``, default all of the license's) that are open and have an agent accepting

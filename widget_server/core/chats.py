@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 import msgspec
 
 from .. import keys
+from ..observe import metrics
 from ..protocol import customer as c
 from ..protocol import pushes as p
 from ..protocol.chats import Chat, ChatSummary, LastEvent, Queue, Thread
@@ -583,6 +584,7 @@ class ChatBase(ABC):
                     raise _events_limit() from None
                 raise
             event_structs = self._event_structs(items, thread_id, first)
+            metrics.MESSAGES.labels("agent" if hasattr(caller, "agent_id") else "customer").inc(len(items))
             if self.FOR_CUSTOMER:  # the customer's first message starts the transfer timer (core/inactivity.py)
                 await self.store.set_chat_fields(chat_id, {"awaiting_ms": str(now_ms)})
         await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
@@ -747,6 +749,7 @@ class ChatBase(ABC):
                 # the rating is set again: the first try may have stored the survey and died before rating the chat
                 await self._rate_from_survey(caller, chat_id, sent.thread_id, req.event)
                 return c.SendEventResponse(event_id=event_id)
+            metrics.MESSAGES.labels("customer" if customer_id else "agent").inc()  # (a customer is checked as one)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
             users = [sent.customer_id, *sent.agent_ids] if item[2] else sent.agent_ids

@@ -153,6 +153,15 @@ class Router:
             p.lrem(keys.group_queue(org, group_id), 0, f"{chat_id} {thread_id} h")
             await p.execute()
 
+    async def queued(self, org: str, group_ids: list[int]) -> int:
+        """Threads waiting in these groups' queues (one pipelined round trip)."""
+        if not group_ids:
+            return 0
+        async with self.r.pipeline(transaction=False) as p:
+            for group_id in group_ids:
+                p.llen(keys.group_queue(org, group_id))
+            return sum(await p.execute())
+
     async def queue(self, org: str, group_id: int) -> list[tuple[str, str]]:
         entries = await self.r.lrange(keys.group_queue(org, group_id), 0, -1)
         return [tuple(e.decode().split(" ")[:2]) for e in entries]  # type: ignore[misc]

@@ -32,6 +32,7 @@ import msgspec
 from valkey.exceptions import ResponseError
 
 from .. import keys
+from ..observe import metrics
 from ..protocol.common import now_rfc3339
 from ..protocol.configuration import Webhook, WebhookDelivery
 from ..valkey import log_failure
@@ -362,6 +363,7 @@ class Deliverer:
                 error = f"{type(exc).__name__}: {exc}"[:500]
         else:
             status, error = await self._post(self._client(target), hook, delivery_id, attempt, body)
+        metrics.WEBHOOK_DELIVERIES.labels("ok" if 200 <= status < 300 else "failed").inc()
         await self._record(org, webhook_id, hook, delivery_id, attempt, status, error, body)
 
     def _client(self, target: str) -> httpx.AsyncClient:

@@ -28,6 +28,7 @@ import msgspec
 from .. import keys
 from ..core import scripts
 from ..core.ids import uuid_id
+from ..observe import metrics
 from ..protocol.common import now_rfc3339
 from ..settings import Settings
 from . import smtp
@@ -206,6 +207,7 @@ class Mailer:
                 log.warning("mail %s of %s given up after %d attempts: %s", mail_id, org, attempts, exc)
                 await self._fail(token, mail, attempts, enqueued, f"gave up: {exc}")
             else:
+                metrics.MAIL_DELIVERIES.labels("retry").inc()
                 log.info("mail %s of %s not sent (attempt %d), retrying in %.0f s: %s", mail_id, org, attempts,
                          delay, exc)
                 await self._settle_as(token, mail_id, "retry", due=int((time.time() + delay) * 1000), error=str(exc))
@@ -222,6 +224,7 @@ class Mailer:
             log.warning("mail %s of %s sent, but %d recipient(s) refused: %s", mail_id, org, len(refused),
                         "; ".join(refused.values()))
         self.sent += 1
+        metrics.MAIL_DELIVERIES.labels("sent").inc()
         # Sent: the settle must land, or the message would be sent again once the lease runs out.
         for retry in range(3):
             try:
@@ -236,6 +239,7 @@ class Mailer:
     async def _fail(self, token: str, mail: OutgoingMail, attempts: int, enqueued: float,
                     error: str) -> None:
         at = datetime.fromtimestamp(enqueued, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        metrics.MAIL_DELIVERIES.labels("failed").inc()
         record = FailedMail(id=mail.id, to=mail.to, subject=mail.subject, attempts=attempts, error=error[:500],
                             enqueued_at=at, failed_at=now_rfc3339())
         await self._settle_as(token, mail.id, "failed", failed=_encode(record))

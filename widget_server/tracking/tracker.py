@@ -68,6 +68,7 @@ import msgspec
 from .. import keys
 from ..core import scripts
 from ..protocol.errors import ApiError
+from ..observe import metrics
 from ..valkey import Coalescer, ScriptBatch, log_failure
 from .models import Activity, DayCounters, Geolocation, HourCounters, OnlinePage, Page, Visit, Visitor, VisitorStatistics
 
@@ -263,7 +264,9 @@ class Tracker:
         visit, page = self.page_view_args(visitor_id, url, title, referrer, user_agent, ip, now, geo)
         raw = await self._track_call(org, visitor_id, "view", visit, page, now, user_agent=user_agent,
                                      take_invitation=take_invitation)
-        return await self._done(org, visitor_id, "view", raw, Page(url=url, title=title or "", opened_at=now))
+        activity = await self._done(org, visitor_id, "view", raw, Page(url=url, title=title or "", opened_at=now))
+        metrics.PAGE_VIEWS.inc()  # (after _done: a banned visitor's view is refused there, not recorded)
+        return activity
 
     async def page_views(self, org: str, views: list[tuple[str, str, str | None]]) -> list[Activity]:
         """Many (visitor id, url, title) page views in one pipelined round trip (imports, benchmarks, tests): the
@@ -366,6 +369,13 @@ class Tracker:
         total, next_cursor, *records = raw
         ids = [unpack_visitor_id(rec[RECORD_SIZE:]) for rec in records if rec]
         return OnlinePage(total=int(total), visitor_ids=ids, next_cursor=None if int(next_cursor) < 0 else int(next_cursor))
+
+    async def online_total(self, orgs: list[str]) -> int:
+        """Visitors online now in these licenses together (the ``/metrics`` gauge)."""
+        total = 0
+        for org in orgs:
+            total += (await self.online(org, limit=1)).total
+        return total
 
     async def counters(self, org: str, day: str | None = None) -> DayCounters:
         """A UTC day's (``YYYY-MM-DD``, today by default) page views, visits, chats and unique visitors."""
