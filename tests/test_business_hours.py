@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from tests.support import AgentClient, CustomerClient, LiveServer, start_valkey
+from tests.support import AgentClient, CustomerClient, LiveServer, configure, start_valkey
 from widget_server import keys
 from widget_server.bootstrap import create_license
 from widget_server.core import hours
@@ -41,9 +41,6 @@ async def team(server, valkey):
         await client.aclose()
 
 
-async def configure(owner: AgentClient, action: str, payload: dict | None = None):
-    return await owner.http.post(f"/v3.6/configuration/action/{action}", json=payload or {},
-                                 headers={"Authorization": f"Bearer {owner.token}"})
 
 
 async def set_hours(owner: AgentClient, business_hours: dict | None, group_id: int = 0) -> None:

@@ -14,7 +14,7 @@ import secrets
 
 import pytest
 
-from tests.support import AgentClient, CustomerClient
+from tests.support import AgentClient, CustomerClient, configure
 from widget_server import keys
 from widget_server.bootstrap import create_license
 from widget_server.core import greetings
@@ -38,9 +38,6 @@ async def team(server, valkey):
         await client.aclose()
 
 
-async def configure(owner: AgentClient, action: str, payload: dict | None = None):
-    return await owner.http.post(f"/v3.6/configuration/action/{action}", json=payload or {},
-                                 headers={"Authorization": f"Bearer {owner.token}"})
 
 
 async def loader_call(client: CustomerClient, kind: str, url: str, token: str | None = None, **extra) -> dict:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import AgentClient, CustomerClient, LiveServer, WebhookReceiver, start_valkey
+from tests.support import AgentClient, CustomerClient, LiveServer, WebhookReceiver, configure, start_valkey
 from widget_server import keys
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.core.webhooks import Webhooks
@@ -27,9 +27,6 @@ from .test_wizard import field_error, make_owner, read_form
 TIMEOUTS = {"transfer_chat_after_min": 0.03, "chat_inactive_after_min": 0.06, "archive_chat_after_min": 0.12}
 
 
-async def configure(agent: AgentClient, action: str, payload: Any = None) -> Any:
-    return await agent.http.post(f"/v3.6/configuration/action/{action}", json=payload or {},
-                                 headers={"Authorization": f"Bearer {agent.token}"})
 
 
 async def push_where(sock: Any, action: str, match: Callable[[dict], bool], timeout: float = 30.0) -> dict:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import AgentClient, CustomerClient, LiveServer
+from tests.support import AgentClient, CustomerClient, LiveServer, configure
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.protocol.config import Group, LicenseConfig
 
@@ -43,9 +43,6 @@ async def team(server, valkey) -> AsyncIterator[Team]:
         await agent.aclose()
 
 
-async def configure(agent: AgentClient, action: str, payload: dict[str, Any]) -> httpx.Response:
-    return await agent.http.post(f"/v3.6/configuration/action/{action}", json=payload,
-                                 headers={"Authorization": f"Bearer {agent.token}"})
 
 
 async def archived_chat(server: LiveServer, org: str, text: str) -> tuple[CustomerClient, str]:

@@ -4,7 +4,7 @@ speaking the Customer Chat and Agent APIs over HTTP and websockets. Nothing here
 Importable as ``tests.support`` from tests/ and e2e/ (pytest's ``pythonpath = ["."]``) and from the benchmarks, which
 put the repository root on ``sys.path`` themselves."""
 
-from .clients import AgentClient, CustomerClient, Socket
+from .clients import AgentClient, CustomerClient, Socket, configure
 from .ports import free_port, free_ports
 from .servers import LiveServer, WebhookReceiver, serve_http
 from .valkey import ValkeyCluster, start_valkey

@@ -150,3 +150,9 @@ class AgentClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+async def configure(agent: AgentClient, action: str, payload: Any = None) -> httpx.Response:
+    """A Configuration API call (``/v3.6/configuration/action/<action>``) with the agent's personal access token."""
+    return await agent.http.post(f"/v3.6/configuration/action/{action}", json=payload or {},
+                                 headers={"Authorization": f"Bearer {agent.token}"})
