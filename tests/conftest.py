@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.support import CustomerClient, LiveServer, start_valkey
+from tests.support import AgentClient, CustomerClient, LiveServer, start_valkey
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig
 from widget_server.valkey import connect
@@ -62,3 +62,16 @@ async def customer(server, org) -> AsyncIterator[CustomerClient]:
     c = await CustomerClient(server.url, org).authorize()
     yield c
     await c.aclose()
+
+
+@pytest.fixture
+async def owner_team(server, valkey) -> AsyncIterator[tuple[AgentClient, AgentClient, CustomerClient]]:
+    """A new license's owner (as a Configuration API client, with ``.org``), its agent (group 0) and a customer."""
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    owner = AgentClient(server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    agent = AgentClient(server.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])
+    customer = await CustomerClient(server.url, creds["organization_id"]).authorize()
+    owner.org = creds["organization_id"]  # type: ignore[attr-defined]
+    yield owner, agent, customer
+    for client in (owner, agent, customer):
+        await client.aclose()

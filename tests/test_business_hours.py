@@ -29,16 +29,9 @@ ALWAYS_CLOSED = {"timezone": "UTC", "weekly": []}
 
 
 @pytest.fixture
-async def team(server, valkey):
+def team(owner_team):
     """A license's owner (Configuration API) and its agent, both in group 0, and a customer's client."""
-    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
-    owner = AgentClient(server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
-    agent = AgentClient(server.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])
-    customer = await CustomerClient(server.url, creds["organization_id"]).authorize()
-    owner.org = creds["organization_id"]  # type: ignore[attr-defined]
-    yield owner, agent, customer
-    for client in (owner, agent, customer):
-        await client.aclose()
+    return owner_team
 
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import secrets
 
 import pytest
 
 from tests.support import AgentClient, CustomerClient, configure
 from widget_server import keys
-from widget_server.bootstrap import create_license
 from widget_server.core import greetings
 from widget_server.protocol.config import GreetingRule, GreetingTemplate, Group
 
@@ -26,16 +24,9 @@ ORIGIN = "https://shop.example"
 
 
 @pytest.fixture
-async def team(server, valkey):
+def team(owner_team):
     """A license's owner (Configuration API), its agent (group 0) and a customer's client."""
-    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
-    owner = AgentClient(server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
-    agent = AgentClient(server.url, creds["agent"]["account_id"], creds["agent"]["personal_access_token"])
-    customer = await CustomerClient(server.url, creds["organization_id"]).authorize()
-    owner.org = creds["organization_id"]  # type: ignore[attr-defined]
-    yield owner, agent, customer
-    for client in (owner, agent, customer):
-        await client.aclose()
+    return owner_team
 
 
 

@@ -154,6 +154,12 @@ def _check_csrf(owner: OwnerSession, form: Any, request: Request[Any, Any, Any])
                       "Reload the page and try again.")
 
 
+def _as_owner(owner: OwnerSession) -> AdminCaller:
+    """The signed-in owner as the Configuration API's caller: the wizard saves through the API's own actions, with
+    their checks and limits."""
+    return AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+
+
 async def _form(request: Request[Any, Any, Any]) -> Any:
     try:
         return await request.form()
@@ -422,7 +428,7 @@ class WizardController(Controller):
         parsed = hours_form.parse(form)
         if not parsed.errors:
             # the Configuration API's action: the same checks, the same pushes to connected customers
-            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            caller = _as_owner(owner)
             try:
                 await services.configuration.update_group_business_hours(
                     caller, cf.UpdateGroupBusinessHoursRequest(group_id=group_id, business_hours=parsed.hours))
@@ -462,7 +468,7 @@ class WizardController(Controller):
         parsed = greetings_form.parse(form, {g.id for g in config.groups})
         if parsed.request is not None:
             # the Configuration API's action: the same checks and limits
-            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            caller = _as_owner(owner)
             try:
                 await services.configuration.create_greeting(caller, parsed.request)
             except ApiError as exc:
@@ -477,7 +483,7 @@ class WizardController(Controller):
         form = await _form(request)
         _check_csrf(owner, form, request)
         raw = str(form.get("id") or "")
-        caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+        caller = _as_owner(owner)
         try:
             if not raw.isdigit() or len(raw) > 9:
                 raise ApiError("greeting_not_found", "Greeting not found")
@@ -497,7 +503,7 @@ class WizardController(Controller):
         if len(text) > 500:
             return self._greetings_page(owner, config, greetings_form.blank(),
                                         {f"welcome_{group_id}": "At most 500 characters."}, status=400)
-        caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+        caller = _as_owner(owner)
         await services.configuration.update_group(caller, cf.UpdateGroupRequest(id=group_id, welcome_message=text))
         return _redirect("/wizard/greetings?saved=welcome")
 
@@ -537,7 +543,7 @@ class WizardController(Controller):
             errors["queue_timeout_seconds"] = "a whole number of seconds from 0 to 86400, or empty for the default"
         if not errors:
             # the Configuration API's action: the same checks
-            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            caller = _as_owner(owner)
             request_ = tk.UpdateTicketSettingsRequest(settings=tk.TicketSettings(
                 notification_email=values["notification_email"],
                 queue_timeout_seconds=int(timeout) if timeout else None))
@@ -575,7 +581,7 @@ class WizardController(Controller):
         _check_csrf(owner, form, request)
         parsed = timeouts_form.parse(form)
         if not parsed.errors:
-            caller = AdminCaller(org=owner.org, agent_id=owner.email, role="owner")
+            caller = _as_owner(owner)
             try:
                 await services.configuration.set_inactivity_timeouts(caller, parsed.minutes)
             except ApiError as exc:
