@@ -482,3 +482,28 @@ MISSED_DUE = f"{P}:{{missed}}:due"
 def missed_claim(thread_id: str) -> str:
     """Short-lived lock of the worker that handles one due queued thread (SET NX EX)."""
     return f"{P}:{{missed}}:claim:{thread_id}"
+
+
+# reports (core/reports.py): counters kept as chats happen, per license and UTC hour; they expire with the chats
+def report_hour(org: str, hour: int) -> str:
+    """Hash of a license's report counters for one UTC hour (``hour`` = unix ms // 3,600,000): ``chats`` (threads
+    started), ``ended``, ``missed``, first responses (``frt_n``, ``frt_sum``, histogram ``frt_b<bin>``), durations,
+    ratings (``good``, ``bad``, ``comments``), ``tickets``, availability (``avail_ms``), each also per agent
+    (``a:<agent id>:<name>``) and per group (``g:<group id>:<name>``). Expires the chat retention after its hour."""
+    return f"{P}:{{{org}}}:rep:h:{hour}"
+
+
+def report_rated(org: str, hour: int) -> str:
+    """Hash thread id -> the rating counted for it (``g``, ``b``, ``gc``, ``bc``: good or bad, with a comment), of
+    the threads started in one UTC hour: a changed or repeated rating moves the counters once."""
+    return f"{P}:{{{org}}}:rep:rated:{hour}"
+
+
+def report_accepting(org: str) -> str:
+    """Hash agent id -> since when (ms) the agent accepts chats: the open interval of their availability."""
+    return f"{P}:{{{org}}}:rep:accepting"
+
+
+def report_license_accepting(org: str) -> str:
+    """String: since when (ms) at least one of the license's agents accepts chats (absent while none does)."""
+    return f"{P}:{{{org}}}:rep:accepting:any"

@@ -96,9 +96,14 @@ class Services:
         signer = self.keyring.signer
         self.licenses = Licenses(valkey)
         self.store = Store(valkey, customer_ttl=settings.tracking_retention_days * 86400,
-                           chat_max_events=settings.chat_max_events)
+                           chat_max_events=settings.chat_max_events,
+                           report_retention_days=settings.chat_retention_days,
+                           report_max_days=settings.reports_max_days)
+        self.reports = self.store.reports
+        """Report counters and their reads (``core/reports.py``): the Reports API and the owner's dashboard."""
         self.bus = Bus(valkey)
         self.router = Router(valkey)
+        self.router.reports = self.reports
         self.webhooks = Webhooks(valkey, TargetPolicy(parse_networks(settings.webhook_allowed_networks)))
         self.tracker = Tracker(valkey, online_seconds=settings.tracking_online_seconds,
                                retention_seconds=settings.tracking_retention_days * 86400)

@@ -28,6 +28,7 @@ from .rules import (
     chat_groups,
     identity_site,
     refuse_banned,
+    report_scope,
 )
 from .signing import AccessToken, BotToken, Signer
 from .throttle import AddressThrottle, Throttle
@@ -145,6 +146,17 @@ class Access:
         seen = [(chat_agents(chat), chat_groups(chat)) for chat in chats]
         if not agent_sees_customer(agent.get("role", "normal"), agent["id"], mine, seen):
             raise ApiError("authorization", "The customer has chats outside your groups")
+
+    async def reports(self, authorization: str | None, groups: list[int] | None,
+                      agents: list[str] | None) -> tuple[str, list[int] | None, list[str] | None]:
+        """(organization id, groups, agents) whose counters a Reports API request may read (``rules.report_scope``:
+        None for the whole license); ``authorization`` when the filters reach beyond the agent's groups."""
+        org, agent = await self.agent(authorization)
+        mine = {int(g["id"]) for g in agent.get("groups", [])}
+        scope = report_scope(agent.get("role", "normal"), agent["id"], mine, groups, agents)
+        if scope is None:
+            raise ApiError("authorization", "Reports of other groups or agents need an owner's or an administrator's token")
+        return org, *scope
 
     async def administrator(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
         """The agent of a Configuration API request: an owner or administrator."""

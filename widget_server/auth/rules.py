@@ -102,3 +102,15 @@ def origin_of(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def report_scope(role: str, agent_id: str, agent_groups: set[int], groups: list[int] | None,
+                 agents: list[str] | None) -> tuple[list[int] | None, list[str] | None] | None:
+    """Whose counters a report may sum: (groups, agents), None for the whole license's; None when refused. Owners and
+    administrators read any; an agent reads their groups' (all of them when no filter names some) or their own."""
+    if role in ADMIN_ROLES:
+        return groups, agents
+    if agents is not None:
+        return (None, agents) if groups is None and set(agents) <= {agent_id} else None
+    wanted = sorted(agent_groups) if groups is None else groups
+    return (wanted, None) if set(wanted) <= agent_groups else None

@@ -27,6 +27,7 @@ from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
 from ..valkey import log_failure
 from .archives import ArchiveFacts, ArchiveIndex
+from .reports import ThreadFacts, rating_value
 from .availability import Availability
 from .bus import Bus
 from .forms import postchat_rating
@@ -380,8 +381,35 @@ class ChatBase(ABC):
         [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
         if not thash or not chat:
             return
-        facts = self._archive_facts(chat, self._build_thread(thash, raw, for_customer=False))
-        await self.archives.add(org, chat_id, thread_id, closed_ms, facts)
+        thread = self._build_thread(thash, raw, for_customer=False)
+        facts = self._archive_facts(chat, thread)
+        await self.archives.add(org, chat_id, thread_id, closed_ms, facts,
+                                self.store.reports.archive_args(self._report_facts(chat, thash, thread, closed_ms)))
+
+    @staticmethod
+    def _report_facts(chat: dict[str, str], thash: dict[str, str], thread: Thread, closed_ms: int) -> ThreadFacts:
+        """What an ended thread adds to the reports (``core/reports.py``), from the thread's own fields: its agents
+        are the users of the thread besides the customer (everyone who was in it, also those transferred away)."""
+        groups = thread.access.group_ids or _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
+        asked, answered = thash.get("asked_ms"), thash.get("answered_ms")
+        return ThreadFacts(start_ms=rfc3339_to_ms(thread.created_at), closed_ms=closed_ms,
+                           group=groups[0] if groups else 0,
+                           agents=[u for u in thread.user_ids if u != chat.get("customer_id")],
+                           asked_ms=int(asked) if asked else None, answered_ms=int(answered) if answered else None)
+
+    async def _report_rating(self, org: str, chat: dict[str, str], thread_id: str) -> None:
+        """Count the thread's rating as it stands now (set, changed or deleted) in the reports. A failure is logged:
+        the rating itself is stored and pushed already."""
+        try:
+            [(thash, _)] = await self.store.threads(chat["id"], [thread_id])
+            if not thash:
+                return
+            thread = self._build_thread(thash, {}, for_customer=False)
+            facts = self._report_facts(chat, thash, thread, 0)
+            await self.store.reports.rate(org, thread_id, facts.start_ms, facts.group, facts.agents,
+                                          rating_value(thread.properties.get("rating")))
+        except Exception as exc:  # noqa: BLE001 (log_failure logs it)
+            log_failure(log, exc, "counting a rating in the reports failed")
 
     def _archive_facts(self, chat: dict[str, str], thread: Thread) -> ArchiveFacts:
         """What an ended thread is found by (and, when retention deletes it, which index sets it leaves)."""
@@ -587,7 +615,8 @@ class ChatBase(ABC):
             metrics.MESSAGES.labels("agent" if hasattr(caller, "agent_id") else "customer").inc(len(items))
             if self.FOR_CUSTOMER:  # the customer's first message starts the transfer timer (core/inactivity.py)
                 await self.store.set_chat_fields(chat_id, {"awaiting_ms": str(now_ms)})
-        await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
+        await self.store.index_chat(caller.org, customer_id, chat_id, now_ms,
+                                    started_group=access.group_ids[0] if active and access.group_ids else None)
         if self.FOR_CUSTOMER and active:
             # the customer asks from now: an agent's first message in the thread is its first response
             # (send_event.lua; a thread an agent opens starts counting at the customer's first message)
@@ -785,6 +814,7 @@ class ChatBase(ABC):
                                            default={})
         chat = await self.store.chat(chat_id)
         if chat:
+            await self._report_rating(caller.org, chat, thread_id)
             await self._push(caller, self._recipients(chat), "thread_properties_updated",
                              p.ThreadPropertiesUpdated(chat_id, thread_id, update), chat)
 
@@ -910,6 +940,8 @@ class ChatBase(ABC):
         chat = await self._thread_for(caller, req.chat_id, req.thread_id)
         await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
                                            self._merge(req.properties), default={})
+        if "rating" in req.properties:
+            await self._report_rating(caller.org, chat, req.thread_id)
         await self._push(caller, self._recipients(chat), "thread_properties_updated",
                          p.ThreadPropertiesUpdated(req.chat_id, req.thread_id, req.properties), chat)
         return _EMPTY
@@ -918,6 +950,8 @@ class ChatBase(ABC):
         chat = await self._thread_for(caller, req.chat_id, req.thread_id)
         await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
                                            self._drop(req.properties), default={})
+        if "rating" in req.properties:
+            await self._report_rating(caller.org, chat, req.thread_id)
         await self._push(caller, self._recipients(chat), "thread_properties_deleted",
                          p.ThreadPropertiesDeleted(req.chat_id, req.thread_id, req.properties), chat)
         return _EMPTY
