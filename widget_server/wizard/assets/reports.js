@@ -48,7 +48,7 @@
         svg.append(bar);
       });
       if (i % every === 0) {
-        svg.append(el("text", {x: (x0 + 2).toFixed(1), y: H - 6}, label.length > 10 ? label.slice(5) : label));
+        svg.append(el("text", {x: (x0 + 2).toFixed(1), y: H - 6}, label.length >= 10 ? label.slice(5, 16) : label));
       }
     });
     let legend = svg.parentNode.querySelector(".legend");
