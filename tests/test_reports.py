@@ -173,10 +173,27 @@ async def test_a_day_of_chats_in_the_reports_api_and_the_dashboard(server, valke
         await wizard.http.aclose()
 
 
-async def test_reports_need_an_agent_token(tls_host):
+async def test_reports_refuse_hostile_requests_with_typed_errors(valkey, tls_host):
+    """No token, a bad token, unknown fields, too many groups, a range too long for hourly records, a body that is
+    not JSON: each a typed error, never a 500."""
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    basic = base64.b64encode(f"{creds['owner']['account_id']}:{creds['owner']['personal_access_token']}".encode())
+    auth = {"Authorization": f"Basic {basic.decode()}"}
+    url = "/v3.6/reports/chats/total_chats"
     with httpx.Client(base_url=f"https://{tls_host}", verify=False) as http:
-        r = http.post("/v3.6/reports/chats/total_chats", json={})
+        r = http.post(url, json={})
         assert r.status_code == 401 and r.json()["error"]["type"] == "authentication"
-        r = http.post("/v3.6/reports/chats/total_chats", headers={"Authorization": "Bearer nope"},
-                      json={"distribution": "weekly"})
-        assert r.status_code in (400, 401)
+        r = http.post(url, headers={"Authorization": "Bearer nope"}, json={})
+        assert r.status_code == 401 and r.json()["error"]["type"] == "authentication"
+        assert http.post(url, headers=auth, json={}).json()["total"] == 0
+        for payload in ({"distribution": "weekly"}, {"filters": {"tags": {"values": ["vip"]}}},
+                        {"filters": {"groups": {"values": list(range(101))}}},
+                        {"filters": {"agents": {"values": ["x" * 300]}}},
+                        {"distribution": "hour", "filters": {"from": "2026-01-01T00:00:00Z",
+                                                             "to": "2026-03-01T00:00:00Z"}},
+                        {"filters": {"from": "2026-03-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}},
+                        {"filters": {"groups": {"values": [0]}, "agents": {"values": ["a@b.c"]}}}):
+            r = http.post(url, headers=auth, json=payload)
+            assert r.status_code == 400 and r.json()["error"]["type"] == "validation", (payload, r.text)
+        r = http.post(url, headers={**auth, "Content-Type": "application/json"}, content=b"{not json")
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation"

@@ -3,34 +3,37 @@ shape of its answer. Only the filters this server can answer from its counters a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 Distribution = Literal["hour", "day", "day-hours", "month", "year"]
+MAX_FILTER_VALUES = 100
+"""Groups or agents one report may name: each is summed over every hour of the range."""
 
 
 class IntValues(msgspec.Struct, forbid_unknown_fields=True):
-    values: list[int] = msgspec.field(default_factory=list)
+    values: Annotated[list[int], msgspec.Meta(max_length=MAX_FILTER_VALUES)] = msgspec.field(default_factory=list)
 
 
 class StrValues(msgspec.Struct, forbid_unknown_fields=True):
-    values: list[str] = msgspec.field(default_factory=list)
+    values: Annotated[list[Annotated[str, msgspec.Meta(max_length=254)]],
+                      msgspec.Meta(max_length=MAX_FILTER_VALUES)] = msgspec.field(default_factory=list)
 
 
 class ReportFilters(msgspec.Struct, forbid_unknown_fields=True):
     """``from`` and ``to`` are RFC 3339 date-times (default: the last seven days); ``groups`` and ``agents`` narrow
     the counters to those groups' or agents' chats (one of the two in a request)."""
 
-    from_: str | None = msgspec.field(default=None, name="from")
-    to: str | None = None
+    from_: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(default=None, name="from")
+    to: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     groups: IntValues | None = None
     agents: StrValues | None = None
 
 
 class ReportRequest(msgspec.Struct, forbid_unknown_fields=True):
     distribution: Distribution = "day"
-    timezone: str | None = None
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     filters: ReportFilters | None = None
 
 
