@@ -160,6 +160,11 @@ async def test_a_day_of_chats_in_the_reports_api_and_the_dashboard(server, valke
         assert [(r["period"], r["chats"], r["missed"], r["good"], r["bad"]) for r in rows] == [(day, "3", "1", "1", "1")]
         agents_csv = await wizard.http.get("/wizard/reports.csv", params={"from": day, "to": day, "table": "agents"})
         assert agent.id in agents_csv.text
+        for params in ({"from": "soon"}, {"distribution": "weekly"}, {"from": day, "to": day, "table": "x"}):
+            path = "/wizard/reports.csv" if "table" in params else "/wizard/reports/data"
+            r = await wizard.http.get(path, params=params)
+            assert r.status_code == 400 and r.json()["error"]["type"] == "validation", (params, r.text)
+        assert total["request"] == {"distribution": "day", "filters": filters}
 
         # a new chat shows at once in both
         await agent.ok("set_routing_status", {"status": "accepting_chats"})

@@ -401,7 +401,7 @@ class ChatBase(ABC):
         """Count the thread's rating as it stands now (set, changed or deleted) in the reports. A failure is logged:
         the rating itself is stored and pushed already."""
         try:
-            [(thash, _)] = await self.store.threads(chat["id"], [thread_id])
+            thash = await self.store.thread(chat["id"], thread_id)  # (its fields, not its events)
             if not thash:
                 return
             thread = self._build_thread(thash, {}, for_customer=False)

@@ -181,7 +181,9 @@ class Reports:
         elif groups is not None:
             query.prefixes = [f"g:{g}:" for g in dict.fromkeys(groups)]
         total, records = report_records(spec[0], sums(query, await self.buckets(org, *query.hours)))
-        echo = msgspec.to_builtins(req)
+        echo = {k: v for k, v in msgspec.to_builtins(req).items() if v is not None}
+        if isinstance(echo.get("filters"), dict):
+            echo["filters"] = {k: v for k, v in echo["filters"].items() if v is not None}
         return ReportResponse(name=spec[1], request=echo, total=total, records=records)
 
     async def dashboard(self, org: str, frm: str | None, to: str | None, tz_name: str | None,
