@@ -150,6 +150,8 @@ async def test_a_day_of_chats_in_the_reports_api_and_the_dashboard(server, valke
         [row] = [a for a in data["agents"] if a["id"] == agent.id]
         assert row["chats"] == mine["total"] and row["good"] == 1 and row["bad"] == 1
         assert row["available_hours"] == available["total"]
+        assert [c["comment"] for c in data["comments"]] == ["Quick and kind"]
+        assert "Quick and kind" in page.text
         [group] = data["groups"]
         assert group["id"] == 0 and group["chats"] == 3 and group["missed"] == 1 and group["tickets"] == 1
 

@@ -50,17 +50,19 @@ async def test_a_rating_set_again_or_changed_moves_the_counters_once(valkey):
     start = 1_800_000_000_000
     hour = start // HOUR_MS
 
-    async def rate(value: str) -> None:
-        await reports.rate(org, "thread1", start, 2, ["ann@x.example", "bob@x.example"], value)
+    async def rate(rating: dict | None) -> None:
+        await reports.rate(org, "thread1", start, 2, ["ann@x.example", "bob@x.example"], rating)
 
-    await rate("gc")
-    await rate("gc")  # a client resending its survey
+    await rate({"score": 1, "comment": "Nice <b>work</b>"})
+    await rate({"score": 1, "comment": "Nice <b>work</b>"})  # a client resending its survey
     counts = await _bucket(valkey, org, hour)
     assert (counts["good"], counts["comments"], counts["g:2:good"], counts["a:bob@x.example:good"]) == (1, 1, 1, 1)
-    await rate("b")  # changed its mind, comment dropped
+    [comment] = await reports.comments(org, 0, 2**62)  # kept once, as given (the page escapes it)
+    assert comment["comment"] == "Nice <b>work</b>" and comment["score"] == 1 and comment["group"] == 2
+    await rate({"score": 0})  # changed its mind, comment dropped
     counts = await _bucket(valkey, org, hour)
     assert (counts["good"], counts["bad"], counts["comments"], counts["a:ann@x.example:bad"]) == (0, 1, 0, 1)
-    await rate("")  # the rating deleted
+    await rate(None)  # the rating deleted
     counts = await _bucket(valkey, org, hour)
     assert (counts["good"], counts["bad"], counts["comments"]) == (0, 0, 0)
     assert not await valkey.hexists(keys.report_rated(org, hour), "thread1")

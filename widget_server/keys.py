@@ -499,6 +499,12 @@ def report_rated(org: str, hour: int) -> str:
     return f"{P}:{{{org}}}:rep:rated:{hour}"
 
 
+def report_comments(org: str) -> str:
+    """List of the license's latest rating comments (JSON: thread, score, comment, agents, group, at), newest first,
+    capped (``core/reports.py``): the dashboard shows them."""
+    return f"{P}:{{{org}}}:rep:comments"
+
+
 def report_accepting(org: str) -> str:
     """Hash agent id -> since when (ms) the agent accepts chats: the open interval of their availability."""
     return f"{P}:{{{org}}}:rep:accepting"

@@ -27,7 +27,7 @@ from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
 from ..valkey import log_failure
 from .archives import ArchiveFacts, ArchiveIndex
-from .reports import ThreadFacts, rating_value
+from .reports import ThreadFacts
 from .availability import Availability
 from .bus import Bus
 from .forms import postchat_rating
@@ -407,7 +407,7 @@ class ChatBase(ABC):
             thread = self._build_thread(thash, {}, for_customer=False)
             facts = self._report_facts(chat, thash, thread, 0)
             await self.store.reports.rate(org, thread_id, facts.start_ms, facts.group, facts.agents,
-                                          rating_value(thread.properties.get("rating")))
+                                          thread.properties.get("rating"))
         except Exception as exc:  # noqa: BLE001 (log_failure logs it)
             log_failure(log, exc, "counting a rating in the reports failed")
 

@@ -22,7 +22,6 @@ whole number of hours gets each hour in the period where it starts).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +39,9 @@ FRT_BINS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 12
 """Upper bounds (seconds) of the first-response histogram's bins; one more bin holds everything slower."""
 MAX_HOURLY_DAYS = 31
 """The longest range a report per hour may span (an answer of one record per hour)."""
+COMMENTS_KEPT = 50
+"""Rating comments kept for the dashboard (a capped list per license)."""
+COMMENT_MAX = 500
 READ_CHUNK = 500
 """Hour buckets read per pipeline (a year is 8,760)."""
 COUNTED = ("chats", "ended", "missed", "frt_n", "frt_sum", "dur_n", "dur_sum", "adur_sum", "good", "bad", "comments",
@@ -148,13 +150,33 @@ class Reports:
         if self.retention:
             pipe.expireat(key, self.expire_at(hour))
 
-    async def rate(self, org: str, thread_id: str, start_ms: int, group: int, agents: Iterable[str],
-                   value: str) -> None:
-        """Count the thread's rating ``value`` (``rating_value``) in its start hour, replacing the one counted."""
+    async def rate(self, org: str, thread_id: str, start_ms: int, group: int, agents: list[str],
+                   rating: Any) -> None:
+        """Count the thread's ``rating`` property in its start hour, replacing the one counted; a new or changed
+        rating with a comment goes into the license's latest comments too."""
+        value = rating_value(rating)
         hour = start_ms // HOUR_MS
-        await self._rating(keys=[keys.report_rated(org, hour), keys.report_hour(org, hour)],
-                           args=[thread_id, value, self.expire_at(hour), "", f"g:{group}:",
-                                 *(f"a:{a}:" for a in agents)])
+        entry = b""
+        if "c" in value:
+            entry = msgspec.json.encode({"thread_id": thread_id, "score": rating["score"],
+                                         "comment": rating["comment"][:COMMENT_MAX], "agents": agents,
+                                         "group": group, "at": int(time.time() * 1000)})
+        await self._rating(keys=[keys.report_rated(org, hour), keys.report_hour(org, hour), keys.report_comments(org)],
+                           args=[thread_id, value, self.expire_at(hour), entry, COMMENTS_KEPT, "",
+                                 f"g:{group}:", *(f"a:{a}:" for a in agents)])
+
+    async def comments(self, org: str, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
+        """The latest rating comments (newest first) given between ``since_ms`` and ``until_ms``."""
+        raw = await self.r.lrange(keys.report_comments(org), 0, COMMENTS_KEPT - 1)
+        out = []
+        for item in raw:
+            try:
+                entry = msgspec.json.decode(item)
+            except msgspec.DecodeError:
+                continue
+            if isinstance(entry, dict) and since_ms <= int(entry.get("at") or 0) < until_ms:
+                out.append(entry)
+        return out
 
     async def set_status(self, org: str, agent_id: str, status: str, now_ms: int | None = None) -> None:
         """Set the agent's routing status (``keys.routing_status``) and count the availability it ends."""
@@ -198,7 +220,8 @@ class Reports:
             for name, value in counts.items():
                 total[name] += value
         agents, groups = dimensions(buckets, *query.hours)
-        return {"from": query.start.isoformat(), "to": query.end.isoformat(), "distribution": distribution,
+        comments = await self.comments(org, int(query.start.timestamp() * 1000), int(query.end.timestamp() * 1000))
+        return {"comments": comments,"from": query.start.isoformat(), "to": query.end.isoformat(), "distribution": distribution,
                 "periods": [{"period": period, **metrics(counts)} for period, counts in periods.items()],
                 "total": metrics(total),
                 "agents": [{"id": a, **metrics(c)} for a, c in sorted(agents.items())],

@@ -117,6 +117,14 @@
                                              "bad", "available_hours"]);
     fillTable("report-groups", data.groups, ["chats", "missed", "first_response_median", "duration_avg", "good",
                                              "bad", "tickets"]);
+    const list = document.getElementById("report-comments-list");
+    list.replaceChildren(...(data.comments.length ? data.comments.map((c) => {
+      const li = document.createElement("li");
+      const score = document.createElement("strong");
+      score.textContent = c.score === 1 ? "Good" : "Bad";
+      li.append(score, ` “${c.comment}”`);  // a visitor's words: text, never markup
+      return li;
+    }) : [Object.assign(document.createElement("li"), {className: "hint", textContent: "None in this range."})]));
     section.dataset.updated = String(Date.now());
   }
 
