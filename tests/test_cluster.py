@@ -49,14 +49,14 @@ from .test_message_delivery import (  # noqa: F401
     test_the_bus_delivers_once_on_the_publishing_worker_and_once_on_another,
     test_who_may_write_to_a_chat,
 )
-from .test_service import test_upload_a_file_and_send_it_in_a_chat  # noqa: F401
-from .test_tickets import test_a_chat_nobody_takes_in_time_is_a_missed_chat_ticket_and_the_visitor_is_asked_for_email  # noqa: F401
 from .test_reports import test_a_day_of_chats_in_the_reports_api_and_the_dashboard, tls_host  # noqa: F401
 from .test_scripts_reports import (  # noqa: F401
     test_a_rating_set_again_or_changed_moves_the_counters_once,
     test_a_thread_archived_again_is_counted_once,
     test_availability_is_split_over_the_hours_it_spans,
 )
+from .test_service import test_upload_a_file_and_send_it_in_a_chat  # noqa: F401
+from .test_tickets import test_a_chat_nobody_takes_in_time_is_a_missed_chat_ticket_and_the_visitor_is_asked_for_email  # noqa: F401
 from .test_tracking import (  # noqa: F401
     clock,
     lic,
