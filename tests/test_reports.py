@@ -154,6 +154,9 @@ async def test_a_day_of_chats_in_the_reports_api_and_the_dashboard(server, valke
         assert "Quick and kind" in page.text
         [group] = data["groups"]
         assert group["id"] == 0 and group["chats"] == 3 and group["missed"] == 1 and group["tickets"] == 1
+        # availability (nobody accepts now, so it holds still): the agent's group's, as the agent reads it
+        assert body(as_agent.availability(filters=filters))["total"] == group["available_hours"]
+        assert body(reports.availability(filters=filters))["total"] == data["total"]["available_hours"]
 
         # CSV export of the same rows
         exported = await wizard.http.get("/wizard/reports.csv", params={"from": day, "to": day, "table": "periods"})

@@ -4,6 +4,7 @@ and availability split over the hours it spans."""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from widget_server import keys
@@ -70,14 +71,20 @@ async def test_a_rating_set_again_or_changed_moves_the_counters_once(valkey):
 
 
 async def test_availability_is_split_over_the_hours_it_spans(valkey):
-    """Two agents accept chats, overlapping: each one's time lands in the hours it spans, the license's is the time
-    at least one of them accepted; setting the same status again changes nothing."""
+    """Two agents accept chats, overlapping: each one's time lands in the hours it spans, a group's and the license's
+    is the time at least one of their agents accepted; setting the same status again changes nothing, and a group
+    the agent left meanwhile is counted down as it was counted up."""
     org, reports = _org(), Reports(valkey, retention_days=1)
+    await valkey.hset(keys.agents(org), mapping={
+        "ann": json.dumps({"id": "ann", "groups": [{"id": 1, "priority": "normal"}]}),
+        "bob": json.dumps({"id": "bob", "groups": [{"id": 1, "priority": "normal"}, {"id": 2, "priority": "last"}]})})
     h = 500_000  # an hour number
     t0 = h * HOUR_MS + 30 * 60_000  # hh:30
     await reports.set_status(org, "ann", "accepting_chats", t0)
     await reports.set_status(org, "ann", "accepting_chats", t0 + 60_000)  # again: still since t0
     await reports.set_status(org, "bob", "accepting_chats", t0 + HOUR_MS)
+    # bob leaves group 2 while accepting: the group he was counted in still ends with him
+    await valkey.hset(keys.agents(org), "bob", json.dumps({"id": "bob", "groups": []}))
     await reports.set_status(org, "ann", "not_accepting_chats", t0 + 90 * 60_000)  # (h+2):00
     assert await valkey.hget(keys.routing_status(org), "ann") == b"not_accepting_chats"
     await reports.set_status(org, "bob", "offline", t0 + 150 * 60_000)  # (h+3):00
@@ -86,6 +93,9 @@ async def test_availability_is_split_over_the_hours_it_spans(valkey):
     assert second["a:bob:avail_ms"] == 30 * 60_000 and third["a:bob:avail_ms"] == HOUR_MS
     # the license: from ann's start to bob's end, counted once though both overlapped
     assert first["avail_ms"] + second["avail_ms"] + third["avail_ms"] == 150 * 60_000
+    assert first["g:1:avail_ms"] + second["g:1:avail_ms"] + third["g:1:avail_ms"] == 150 * 60_000
+    assert "g:2:avail_ms" not in first and second["g:2:avail_ms"] + third["g:2:avail_ms"] == 90 * 60_000
+    assert await valkey.hgetall(keys.report_groups_accepting(org)) == {}
     assert not await valkey.exists(keys.report_license_accepting(org))
     # a status change without accepting before it counts nothing
     await reports.set_status(org, "cat", "offline", t0)

@@ -510,6 +510,12 @@ def report_accepting(org: str) -> str:
     return f"{P}:{{{org}}}:rep:accepting"
 
 
+def report_groups_accepting(org: str) -> str:
+    """Hash ``n:<group id>`` -> how many of the group's agents accept chats, ``s:<group id>`` -> since when (ms) at
+    least one does."""
+    return f"{P}:{{{org}}}:rep:accepting:groups"
+
+
 def report_license_accepting(org: str) -> str:
     """String: since when (ms) at least one of the license's agents accepts chats (absent while none does)."""
     return f"{P}:{{{org}}}:rep:accepting:any"

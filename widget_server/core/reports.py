@@ -182,7 +182,8 @@ class Reports:
         """Set the agent's routing status (``keys.routing_status``) and count the availability it ends."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         await self._status(keys=[keys.routing_status(org), keys.report_accepting(org),
-                                 keys.report_license_accepting(org)],
+                                 keys.report_license_accepting(org), keys.report_groups_accepting(org),
+                                 keys.agents(org)],
                            args=[agent_id, status, now_ms, self.retention, self.max_days * 24])
 
     # --- reads ---------------------------------------------------------------------------------------------------
@@ -244,10 +245,13 @@ class Reports:
         async with self.r.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.report_accepting(org))
             pipe.get(keys.report_license_accepting(org))
-            agents, any_since = await pipe.execute()
+            pipe.hgetall(keys.report_groups_accepting(org))
+            agents, any_since, groups = await pipe.execute()
         now = int(time.time() * 1000)
         lo, hi = first_hour * HOUR_MS, min(now, (last_hour + 1) * HOUR_MS)
-        opened = [(f"a:{a.decode()}:avail_ms", int(s)) for a, s in agents.items()]
+        # (an agent's state is '<since>|<groups>'; a group's 's:<id>' is since when one of its agents accepts)
+        opened = [(f"a:{a.decode()}:avail_ms", int(s.split(b"|")[0])) for a, s in agents.items()]
+        opened += [(f"g:{g.decode()[2:]}:avail_ms", int(s)) for g, s in groups.items() if g.startswith(b"s:")]
         if any_since is not None:
             opened.append(("avail_ms", int(any_since)))
         for name, since in opened:
