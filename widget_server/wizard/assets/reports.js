@@ -116,7 +116,7 @@
     fillTable("report-agents", data.agents, ["chats", "missed", "first_response_median", "duration_avg", "good",
                                              "bad", "available_hours"]);
     fillTable("report-groups", data.groups, ["chats", "missed", "first_response_median", "duration_avg", "good",
-                                             "bad", "tickets"]);
+                                             "bad", "tickets", "available_hours"]);
     const list = document.getElementById("report-comments-list");
     list.replaceChildren(...(data.comments.length ? data.comments.map((c) => {
       const li = document.createElement("li");
