@@ -60,6 +60,7 @@ async def test_a_rating_set_again_or_changed_moves_the_counters_once(valkey):
     assert (counts["good"], counts["comments"], counts["g:2:good"], counts["a:bob@x.example:good"]) == (1, 1, 1, 1)
     [comment] = await reports.comments(org, 0, 2**62)  # kept once, as given (the page escapes it)
     assert comment["comment"] == "Nice <b>work</b>" and comment["score"] == 1 and comment["group"] == 2
+    assert 0 < await valkey.ttl(keys.report_comments(org)) <= 86400  # a visitor's words expire too
     await rate({"score": 0})  # changed its mind, comment dropped
     counts = await _bucket(valkey, org, hour)
     assert (counts["good"], counts["bad"], counts["comments"], counts["a:ann@x.example:bad"]) == (0, 1, 0, 1)

@@ -162,12 +162,14 @@ class Reports:
                                          "comment": rating["comment"][:COMMENT_MAX], "agents": agents,
                                          "group": group, "at": int(time.time() * 1000)})
         await self._rating(keys=[keys.report_rated(org, hour), keys.report_hour(org, hour), keys.report_comments(org)],
-                           args=[thread_id, value, self.expire_at(hour), entry, COMMENTS_KEPT, "",
+                           args=[thread_id, value, self.expire_at(hour), entry, COMMENTS_KEPT, self.retention, "",
                                  f"g:{group}:", *(f"a:{a}:" for a in agents)])
 
     async def comments(self, org: str, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
         """The latest rating comments (newest first) given between ``since_ms`` and ``until_ms``."""
         raw = await self.r.lrange(keys.report_comments(org), 0, COMMENTS_KEPT - 1)
+        if self.retention:  # (the list lives the retention after its latest entry: older ones are past theirs)
+            since_ms = max(since_ms, int(time.time() * 1000) - self.retention * 1000)
         out = []
         for item in raw:
             try:

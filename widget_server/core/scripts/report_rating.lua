@@ -4,8 +4,8 @@
 -- A rating with a comment also goes first into the license's list of latest comments (capped at ARGV[5]).
 -- KEYS: the rated hash, the counters of the thread's start hour, the comments list. ARGV: thread id, the rating (''
 -- none, 'g', 'b', 'gc', 'bc': good or bad, c with a comment), when the keys expire (unix s, 0: never), the comment's
--- entry ('' for none), how many comments are kept, then the field prefixes to count under ('' the license,
--- 'g:<group>:', 'a:<agent>:').
+-- entry ('' for none), how many comments are kept, the retention (s, 0: for ever), then the field prefixes to count
+-- under ('' the license, 'g:<group>:', 'a:<agent>:').
 local old = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if old == ARGV[2] then return 0 end
 local function fields(value)
@@ -16,7 +16,7 @@ local function fields(value)
   return out
 end
 local before, after = fields(old), fields(ARGV[2])
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   for _, f in ipairs(before) do redis.call('HINCRBY', KEYS[2], ARGV[i] .. f, -1) end
   for _, f in ipairs(after) do redis.call('HINCRBY', KEYS[2], ARGV[i] .. f, 1) end
 end
@@ -32,5 +32,7 @@ end
 if ARGV[4] ~= '' then
   redis.call('LPUSH', KEYS[3], ARGV[4])
   redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5]) - 1)
+  -- a visitor's words: gone the retention after the latest (the reader skips older entries)
+  if tonumber(ARGV[6]) > 0 then redis.call('EXPIRE', KEYS[3], ARGV[6]) end
 end
 return 1
