@@ -11,6 +11,7 @@ import io
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -103,6 +104,11 @@ async def test_a_day_of_chats_in_the_reports_api_and_the_dashboard(server, valke
         assert ratings["records"][day] == {"good": 1, "bad": 1, "chats": 3, "comments": 1}
         hourly = body(reports.total_chats(distribution="hour", filters=filters))
         assert len(hourly["records"]) == 24 and sum(r["total"] for r in hourly["records"].values()) == 3
+        # in the caller's time zone (UTC+14): the last seven days of that zone, today being its own date
+        kiribati = body(reports.total_chats(timezone="Pacific/Kiritimati"))
+        local_today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+        assert list(kiribati["records"])[-1] == local_today and kiribati["records"][local_today] == {"total": 3}
+        assert kiribati["total"] == 3 and len(kiribati["records"]) in (7, 8)
         # the agent accepted chats for a while (however short: counted in ms)
         available = body(reports.availability(filters={**filters, "agents": {"values": [agent.id]}}))
         assert available["name"] == "availability-report" and available["total"] >= 0
@@ -120,6 +126,8 @@ async def test_a_day_of_chats_in_the_reports_api_and_the_dashboard(server, valke
         as_agent = sdk(tls_host, agent)
         assert body(as_agent.total_chats(filters=filters))["total"] == 3
         await configure(owner, "create_group", {"name": "Sales", "agent_priorities": {}})
+        assert body(reports.total_chats(filters={**filters, "groups": {"values": [1]}}))["total"] == 0
+        assert body(reports.total_chats(filters={**filters, "groups": {"values": [0, 1]}}))["total"] == 3
         refused = as_agent.total_chats(filters={**filters, "groups": {"values": [1]}})
         assert refused.status_code == 403 and refused.json()["error"]["type"] == "authorization"
         refused = as_agent.total_chats(filters={**filters, "agents": {"values": [owner.id]}})
