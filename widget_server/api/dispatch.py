@@ -143,6 +143,9 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "list_greetings": cf.ListGreetingsRequest, "update_greeting": cf.UpdateGreetingRequest,
         "delete_greeting": cf.GreetingIdRequest,
         "get_ticket_settings": c.Empty, "update_ticket_settings": tk.UpdateTicketSettingsRequest,
+        # tags (core/tags.py)
+        "create_tag": cf.CreateTagRequest, "list_tags": cf.ListTagsRequest, "update_tag": cf.UpdateTagRequest,
+        "delete_tag": cf.TagNameRequest,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""

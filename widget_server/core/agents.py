@@ -26,6 +26,7 @@ from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
 from .store import StoreError
+from .tags import check_usable, read_tags
 from .limits import read_properties
 from .visitors import DEFAULT_LIMIT, VisitorFeed
 
@@ -459,6 +460,8 @@ class AgentCore(ChatBase):
 
     async def _tag(self, caller: AgentCaller, req: a.TagThreadRequest, add: bool) -> c.Empty:
         chat = await self._thread_for(caller, req.chat_id, req.thread_id)
+        if add:  # only a known tag of the chat's groups; a tag deleted since still comes off (untag_thread)
+            check_usable(await read_tags(self.store, caller.org), req.tag, chat_groups(chat))
 
         def change(tags: list[str]) -> list[str]:
             if add:

@@ -397,7 +397,8 @@ class ChatBase(ABC):
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
         events = [read_event(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
-        if self.FOR_CUSTOMER if for_customer is None else for_customer:
+        customer_side = self.FOR_CUSTOMER if for_customer is None else for_customer
+        if customer_side:
             events = [e for e in events if _is_public(e)]
         return Thread(
             id=thread["id"],
@@ -409,6 +410,7 @@ class ChatBase(ABC):
             access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
             previous_thread_id=thread.get("previous_thread_id") or None,
             next_thread_id=thread.get("next_thread_id") or None,
+            tags=None if customer_side or not thread.get("tags") else _list_decoder.decode(thread["tags"]) or None,
         )
 
     async def _prepare_events(self, caller: AnyCaller, events: list[Any], now: str) -> list[tuple[str, bytes, bool]]:

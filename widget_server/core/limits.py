@@ -140,3 +140,18 @@ def check_properties_size(props: dict[str, dict[str, Any]], limit: int) -> None:
     size = len(msgspec.json.encode(props))
     if size > limit:
         raise ApiError("limit_reached", f"properties: {size} bytes is more than the {limit} bytes allowed")
+
+
+# --- what a license's configuration may hold (Configuration API; owners and administrators only) --------------------
+
+MAX_TAGS = 1000
+"""Tags of one license (``create_tag``): ``limit_reached`` beyond."""
+MAX_AUTO_ACCESSES = 100
+"""Auto access rules of one license (``add_auto_access``); each is checked at every customer's chat start."""
+MAX_AUTO_ACCESS_VALUES = 50
+"""Values of one auto access condition (``conditions.url.values`` …)."""
+MAX_PROPERTY_DEFINITIONS = 200
+"""Registered properties of one license (``register_property``); they are kept in the license configuration."""
+MAX_CONFIG_PROPERTIES_BYTES = 32768
+"""License properties, and the properties of one group, encoded (``update_license_properties``,
+``update_group_properties``): both ride in the configuration every page view reads."""

@@ -22,6 +22,13 @@ WEBHOOK_ACTIONS = frozenset({
     "event_properties_updated", "event_properties_deleted", "thread_tagged", "thread_untagged",
     "routing_status_set", "customer_session_fields_updated", "events_marked_as_seen",
 })
+WEBHOOK_ACTIONS |= frozenset({
+    # configuration changes (core/tags.py, core/auto_access.py): LiveChat 3.6 documents auto_accesses_updated (every
+    # change of one call in a list); the official Python SDK's webhook parser knows one webhook per change instead
+    # (auto_access_added / _updated / _deleted, one rule each), so both are sent to whoever registered them
+    "tag_created", "tag_updated", "tag_deleted",
+    "auto_accesses_updated", "auto_access_added", "auto_access_updated", "auto_access_deleted",
+})
 
 
 class GroupPriority(msgspec.Struct):
@@ -322,3 +329,73 @@ class GreetingView(msgspec.Struct, kw_only=True):
     active: bool
     rules: list[GreetingRule]
     agent_id: str | None
+
+
+# --- tags (LiveChat 3.6: create_tag, list_tags, update_tag, delete_tag) -------------------------------------------
+
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+"""As long as ``tag_thread`` takes (``protocol.agent.TagThreadRequest``)."""
+TagGroupIds = Annotated[list[GroupIdParam], msgspec.Meta(max_length=200)]
+
+
+class CreateTagRequest(msgspec.Struct, omit_defaults=True):
+    name: TagName
+    group_ids: TagGroupIds = msgspec.field(default_factory=list)
+    """Can be empty: a tag of no group marks no thread until ``update_tag`` gives it one."""
+
+
+class UpdateTagRequest(msgspec.Struct, omit_defaults=True):
+    name: TagName
+    group_ids: TagGroupIds | None = None
+
+
+class TagNameRequest(msgspec.Struct):
+    name: TagName
+
+
+class ListTagsFilters(msgspec.Struct):
+    group_ids: TagGroupIds
+
+
+class ListTagsRequest(msgspec.Struct, omit_defaults=True):
+    filters: ListTagsFilters | None = None
+
+
+class Tag(msgspec.Struct):
+    """A tag as listed and as ``tag_created`` pushes it (LiveChat's shape)."""
+
+    name: str
+    group_ids: list[int]
+    author_id: str
+    created_at: str
+
+
+class TagUpdated(msgspec.Struct):
+    name: str
+    group_ids: list[int]
+
+
+class TagDeleted(msgspec.Struct):
+    name: str
+
+
+# --- customer bans (list_customer_bans, unban_customer) ------------------------------------------------------------
+
+class CustomerBan(msgspec.Struct, omit_defaults=True):
+    """One ban in force, as ``list_customer_bans`` lists it. ``expires_at`` is left out for a ban without end
+    (``ban_customer`` with ``days: 0``)."""
+
+    customer_id: str
+    agent_id: str
+    created_at: str
+    ip: str | None = None
+    """The address of the customer's visit when they were banned, if the tracker knew it."""
+    thread_id: str | None = None
+    expires_at: str | None = None
+
+
+class UnbanCustomerRequest(msgspec.Struct, omit_defaults=True):
+    """Exactly one of the two (checked by the core)."""
+
+    ip: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    customer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
