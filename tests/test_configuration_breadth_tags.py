@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from tests.support import WebhookReceiver, configure
+from tests.support import CustomerClient, WebhookReceiver, configure
+from widget_server import keys
 
 
 def error_of(r) -> str:
@@ -17,6 +18,12 @@ async def ok(owner, action: str, payload: dict | None = None):
     r = await configure(owner, action, payload)
     assert r.status_code == 200, (action, r.status_code, r.text)
     return r.json()
+
+
+async def page_view(visitor: CustomerClient, url: str):
+    """The loader's page view (what the tracker knows of a visit: its pages, address and location)."""
+    return await visitor.http.post("/v1/track", params={"organization_id": visitor.org},
+                                   json={"type": "page_view", "url": url, "token": visitor.token})
 
 
 async def accepting(agent) -> None:
@@ -90,3 +97,43 @@ async def test_owner_manages_tags_agents_hear_of_them_and_tag_thread_takes_only_
             assert {"name": "refund"} in [d["payload"] for d in delivered if d["action"] == "tag_deleted"]
         finally:
             await agent_rtm.close()
+
+
+# --- customer bans ---------------------------------------------------------------------------------------------------
+
+async def test_bans_agents_make_are_listed_for_the_owner_and_lifted_by_customer_id_or_by_address(
+        server, owner_team, valkey):
+    owner, agent, customer = owner_team
+    other = await CustomerClient(server.url, owner.org).authorize()
+    try:
+        for visitor in (customer, other):  # a page view: the tracker knows each visit's address
+            assert (await page_view(visitor, "https://shop.example/")).status_code == 200
+        await agent.ok("ban_customer", {"id": customer.id, "ban": {"days": 1}})
+        await agent.ok("ban_customer", {"id": other.id, "ban": {"days": 0}})  # without end
+        assert (await customer.call("list_chats")).status_code == 403
+        assert await valkey.ttl(keys.customer(other.id)) == -1  # a ban keeps the record
+
+        bans = await ok(owner, "list_customer_bans")
+        assert [b["customer_id"] for b in bans] == [customer.id, other.id]
+        timed, forever = bans
+        assert timed["agent_id"] == agent.id and timed["created_at"].endswith("Z") and "expires_at" in timed
+        assert "expires_at" not in forever
+        assert (await configure(agent, "list_customer_bans")).status_code == 403  # administrators only
+
+        for bad in ({}, {"ip": "10.0.0.1", "customer_id": customer.id}):
+            assert error_of(await configure(owner, "unban_customer", bad)) == "validation"
+        assert error_of(await configure(owner, "unban_customer", {"customer_id": "nobody"})) == "not_found"
+
+        assert await ok(owner, "unban_customer", {"customer_id": customer.id}) == {}
+        assert (await customer.call("list_chats")).status_code == 200
+        assert (await page_view(customer, "https://shop.example/")).status_code == 200  # the tracker's ban is gone too
+        assert [b["customer_id"] for b in await ok(owner, "list_customer_bans")] == [other.id]
+
+        # by the address of the banned visit (LiveChat's other form): both visitors came from this test's address
+        assert forever["ip"]
+        await ok(owner, "unban_customer", {"ip": forever["ip"]})
+        assert await ok(owner, "list_customer_bans") == []
+        assert (await other.call("list_chats")).status_code == 200
+        assert 0 < await valkey.ttl(keys.customer(other.id))  # a browsing visitor's record expires again
+    finally:
+        await other.aclose()

@@ -146,6 +146,8 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         # tags (core/tags.py)
         "create_tag": cf.CreateTagRequest, "list_tags": cf.ListTagsRequest, "update_tag": cf.UpdateTagRequest,
         "delete_tag": cf.TagNameRequest,
+        # customer bans (core/bans.py; ban_customer is the Agent API's)
+        "list_customer_bans": c.Empty, "unban_customer": cf.UnbanCustomerRequest,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""

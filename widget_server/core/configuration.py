@@ -29,6 +29,7 @@ from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
 from ..auth.signing import BotToken, Signer
 from .store import Store
+from .bans import BansConfiguration
 from .tags import TagsConfiguration
 from .webhooks import Webhooks
 
@@ -45,7 +46,7 @@ class AdminCaller:
     role: str
 
 
-class ConfigurationCore(TagsConfiguration):
+class ConfigurationCore(TagsConfiguration, BansConfiguration):
     def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer, bus: Bus,
                  availability: Availability) -> None:
         self.availability = availability
