@@ -137,3 +137,110 @@ async def test_bans_agents_make_are_listed_for_the_owner_and_lifted_by_customer_
         assert 0 < await valkey.ttl(keys.customer(other.id))  # a browsing visitor's record expires again
     finally:
         await other.aclose()
+
+
+# --- properties ------------------------------------------------------------------------------------------------------
+
+MOOD = {"name": "mood", "owner_client_id": "crm", "type": "string", "domain": ["happy", "sad"],
+        "access": {"chat": {"agent": ["read", "write"], "customer": ["read"]}}}
+SCORE = {"name": "score", "owner_client_id": "crm", "type": "int", "range": {"from": 1, "to": 5},
+         "access": {"thread": {"agent": ["read", "write"], "customer": ["read", "write"]}}}
+PLAN = {"name": "plan", "owner_client_id": "crm", "type": "string", "default_value": "free",
+        "access": {"license": {"agent": ["read", "write"]}}}
+TIER = {"name": "tier", "owner_client_id": "crm", "type": "int", "default_value": 1,
+        "access": {"group": {"agent": ["read", "write"]}}}
+
+
+async def test_registered_properties_check_what_is_written_and_license_and_group_values_reach_agents(owner_team):
+    owner, agent, customer = owner_team
+    agent_rtm = await agent.rtm()
+    try:
+        for definition in (MOOD, SCORE, PLAN, TIER):
+            assert await ok(owner, "register_property", definition) == {}
+        assert error_of(await configure(owner, "register_property", MOOD)) == "already_exists"
+        for bad in ({**MOOD, "name": "m2", "default_value": "happy"},  # a default only for license/group properties
+                    {**MOOD, "name": "m3", "range": {"from": 1}},  # a range only for an int
+                    {**SCORE, "name": "s2", "domain": [1, 2]},  # domain and range together
+                    {**SCORE, "name": "s3", "range": None, "domain": [1, "two"]},  # a domain of another type
+                    {**PLAN, "name": "p2", "default_value": 7},  # a default of another type
+                    {**MOOD, "name": "m4", "type": "float"},
+                    {**MOOD, "name": "m5", "access": {"chat": {}}},
+                    {**MOOD, "name": "m6", "access": {}}):
+            r = await configure(owner, "register_property", {k: v for k, v in bad.items() if v is not None})
+            assert error_of(r) == "validation", (bad, r.text)
+        assert (await configure(agent, "register_property", {**MOOD, "name": "m7"})).status_code == 403
+
+        listed = await ok(owner, "list_properties", {"owner_client_id": "crm"})
+        assert set(listed) == {"mood", "score", "plan", "tier"}
+        assert listed["mood"] == {"type": "string", "description": "", "domain": ["happy", "sad"],
+                                  "access": {"chat": {"agent": ["read", "write"], "customer": ["read"]}}}
+        assert listed["score"]["range"] == {"from": 1, "to": 5}
+        assert await ok(owner, "list_properties", {"owner_client_id": "someone-else"}) == {}
+
+        await ok(owner, "publish_property", {"name": "mood", "owner_client_id": "crm", "access_type": ["read"]})
+        assert (await ok(owner, "list_properties", {"owner_client_id": "crm"}))["mood"]["public_access"] == ["read"]
+        r = await configure(owner, "unregister_property", {"name": "mood", "owner_client_id": "crm"})
+        assert error_of(r) == "validation"  # published properties stay
+        r = await configure(owner, "unregister_property", {"name": "nope", "owner_client_id": "crm"})
+        assert error_of(r) == "not_found"
+        await ok(owner, "register_property", {**SCORE, "name": "gone"})
+        await ok(owner, "unregister_property", {"name": "gone", "owner_client_id": "crm"})
+        assert "gone" not in await ok(owner, "list_properties", {"owner_client_id": "crm"})
+
+        # license values: checked, pushed to agents, listed with the defaults of what is not set, deleted
+        assert error_of(await configure(owner, "update_license_properties", {"properties": {"crm": {"plan": 5}}})) \
+            == "validation"
+        assert error_of(await configure(owner, "update_license_properties", {"properties": {"crm": {"tier": 2}}})) \
+            == "validation"  # a group property is no license property
+        assert await ok(owner, "list_license_properties", {"namespace": "crm"}) == {"crm": {"plan": "free"}}
+        await ok(owner, "update_license_properties", {"properties": {"crm": {"plan": "pro"}, "free": {"x": [1]}}})
+        pushed = await agent_rtm.push("license_properties_updated")
+        assert pushed["payload"] == {"properties": {"crm": {"plan": "pro"}, "free": {"x": [1]}}}
+        assert await ok(owner, "list_license_properties", {"namespace": "crm"}) == {"crm": {"plan": "pro"}}
+        await ok(owner, "delete_license_properties", {"properties": {"crm": ["plan"], "free": ["x"]}})
+        after = await ok(owner, "list_license_properties")
+        assert after["crm"] == {"plan": "free"} and "free" not in after
+
+        # group values
+        sales = (await ok(owner, "create_group", {"name": "Sales"}))["id"]
+        await ok(owner, "update_group_properties", {"group_id": sales, "properties": {"crm": {"tier": 3}}})
+        assert (await agent_rtm.push("group_properties_updated"))["payload"] == {
+            "group_id": sales, "properties": {"crm": {"tier": 3}}}
+        r = await configure(owner, "update_group_properties", {"group_id": sales, "properties": {"crm": {"tier": "3"}}})
+        assert error_of(r) == "validation"
+        r = await configure(owner, "update_group_properties", {"group_id": 99, "properties": {"crm": {"tier": 3}}})
+        assert error_of(r) == "group_not_found"
+        assert await ok(owner, "list_groups_properties", {"group_ids": [sales]}) == [
+            {"id": sales, "properties": {"crm": {"tier": 3}}}]
+        everyone = await ok(owner, "list_groups_properties", {"group_ids": []})
+        assert everyone == [{"id": 0, "properties": {"crm": {"tier": 1}}},
+                            {"id": sales, "properties": {"crm": {"tier": 3}}}]
+        await ok(owner, "delete_group_properties", {"id": sales, "properties": {"crm": ["tier"]}})
+        assert (await ok(owner, "list_groups_properties", {"group_ids": [sales]}))[0]["properties"] == {
+            "crm": {"tier": 1}}
+
+        # chat, thread and event values written through the chat APIs
+        await accepting(agent)
+        r = await customer.call("start_chat", {"chat": {"properties": {"crm": {"mood": "sad"}}}})
+        assert error_of(r) == "validation"  # customers may only read it
+        started = await customer.ok("start_chat", {"chat": {"thread": {"properties": {"crm": {"score": 4}}}}})
+        chat_id, thread_id = started["chat_id"], started["thread_id"]
+        await agent.ok("update_chat_properties", {"id": chat_id, "properties": {"crm": {"mood": "happy"}}})
+        for who, action, payload in (
+                (agent, "update_chat_properties", {"id": chat_id, "properties": {"crm": {"mood": "angry"}}}),
+                (customer, "update_chat_properties", {"id": chat_id, "properties": {"crm": {"mood": "sad"}}}),
+                (customer, "update_thread_properties", {"chat_id": chat_id, "thread_id": thread_id,
+                                                        "properties": {"crm": {"score": 6}}}),
+                (customer, "update_thread_properties", {"chat_id": chat_id, "thread_id": thread_id,
+                                                        "properties": {"crm": {"score": True}}}),
+                (agent, "update_thread_properties", {"chat_id": chat_id, "thread_id": thread_id,
+                                                     "properties": {"crm": {"mood": "happy"}}})):  # not a thread one
+            r = await who.call(action, payload)
+            assert r.status_code == 400 and error_of(r) == "validation", (action, payload, r.text)
+        await customer.ok("update_thread_properties", {"chat_id": chat_id, "thread_id": thread_id,
+                                                       "properties": {"crm": {"score": 5}, "rating": {"any": "x"}}})
+        chat = await agent.ok("get_chat", {"chat_id": chat_id})
+        assert chat["properties"]["crm"] == {"mood": "happy"}
+        assert chat["thread"]["properties"]["crm"] == {"score": 5}
+    finally:
+        await agent_rtm.close()

@@ -148,6 +148,13 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "delete_tag": cf.TagNameRequest,
         # customer bans (core/bans.py; ban_customer is the Agent API's)
         "list_customer_bans": c.Empty, "unban_customer": cf.UnbanCustomerRequest,
+        # properties (core/properties.py)
+        "register_property": cf.RegisterPropertyRequest, "unregister_property": cf.PropertyIdRequest,
+        "publish_property": cf.PublishPropertyRequest, "list_properties": cf.ListPropertiesRequest,
+        "delete_license_properties": cf.DeleteLicensePropertiesRequest,
+        "update_group_properties": cf.UpdateGroupPropertiesRequest,
+        "list_groups_properties": cf.ListGroupsPropertiesRequest,
+        "delete_group_properties": cf.DeleteGroupPropertiesRequest,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""

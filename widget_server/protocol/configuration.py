@@ -6,7 +6,15 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .config import BusinessHours, GreetingRule
+from .config import (
+    BusinessHours,
+    GreetingRule,
+    PropertyLocation,
+    PropertyRange,
+    PropertyRights,
+    PropertyType,
+    PropertyUserAccess,
+)
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -399,3 +407,74 @@ class UnbanCustomerRequest(msgspec.Struct, omit_defaults=True):
 
     ip: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     customer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+# --- properties (register_property …, license and group properties) ------------------------------------------------
+
+PropertyName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+NamespaceNames = dict[str, Annotated[list[str], msgspec.Meta(max_length=1000)]]
+"""``{namespace: [names]}``: what the delete methods take."""
+
+
+class RegisterPropertyRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: PropertyName
+    owner_client_id: ClientId
+    type: PropertyType
+    access: Annotated[dict[PropertyLocation, PropertyUserAccess], msgspec.Meta(min_length=1)]
+    description: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    domain: Annotated[list[Any], msgspec.Meta(min_length=1, max_length=100)] | None = None
+    range: PropertyRange | None = None
+    default_value: Any = None
+
+
+class PropertyIdRequest(msgspec.Struct):
+    name: PropertyName
+    owner_client_id: ClientId
+
+
+class PublishPropertyRequest(msgspec.Struct):
+    name: PropertyName
+    owner_client_id: ClientId
+    access_type: PropertyRights
+
+
+class ListPropertiesRequest(msgspec.Struct):
+    owner_client_id: ClientId
+
+
+class DeleteLicensePropertiesRequest(msgspec.Struct):
+    properties: NamespaceNames
+
+
+class UpdateGroupPropertiesRequest(msgspec.Struct):
+    group_id: GroupIdParam
+    properties: dict[str, dict[str, Any]]
+
+
+class ListGroupsPropertiesRequest(msgspec.Struct, omit_defaults=True):
+    group_ids: Annotated[list[GroupIdParam], msgspec.Meta(max_length=200)] = msgspec.field(default_factory=list)
+    """Empty: every group (LiveChat requires the field; the official SDK leaves it out when not given)."""
+    namespace: str | None = None
+    name_prefix: str | None = None
+
+
+class GroupProperties(msgspec.Struct):
+    id: int
+    properties: dict[str, dict[str, Any]]
+
+
+class DeleteGroupPropertiesRequest(msgspec.Struct):
+    id: GroupIdParam
+    properties: NamespaceNames
+
+
+class LicensePropertiesUpdated(msgspec.Struct):
+    """The ``license_properties_updated`` push: the values just written."""
+
+    properties: dict[str, dict[str, Any]]
+
+
+class GroupPropertiesUpdated(msgspec.Struct):
+    group_id: int
+    properties: dict[str, dict[str, Any]]
