@@ -5,9 +5,14 @@ LiveChat's official Python SDK (``ConfigurationApiV36``) over TLS."""
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Iterator
 
-from tests.support import CustomerClient, WebhookReceiver, configure
+import pytest
+
+from tests.support import AgentClient, CustomerClient, LiveServer, WebhookReceiver, configure
 from widget_server import keys
+from widget_server.bootstrap import create_license
 
 
 def error_of(r) -> str:
@@ -244,3 +249,160 @@ async def test_registered_properties_check_what_is_written_and_license_and_group
         assert chat["thread"]["properties"]["crm"] == {"score": 5}
     finally:
         await agent_rtm.close()
+
+
+# --- auto access -----------------------------------------------------------------------------------------------------
+
+def rule(groups: list[int], description: str = "", **conditions) -> dict:
+    return {"access": {"groups": groups}, "conditions": conditions, "description": description}
+
+
+async def test_auto_access_rules_keep_livechats_order_and_agents_hear_every_change(owner_team):
+    owner, agent, _ = owner_team
+    sales = (await ok(owner, "create_group", {"name": "Sales"}))["id"]
+    agent_rtm = await agent.rtm()
+    with WebhookReceiver() as receiver:
+        for action in ("auto_accesses_updated", "auto_access_added"):
+            await ok(owner, "register_webhook", {"action": action, "secret_key": "s", "url": receiver.url})
+        try:
+            pricing = rule([sales], "pricing pages", url={"values": [{"value": "/pricing", "exact_match": False}]})
+            a = (await ok(owner, "add_auto_access", pricing))["id"]
+            added = (await agent_rtm.push("auto_accesses_updated"))["payload"]
+            assert added == [{"id": a, "description": "pricing pages", "access": {"groups": [sales]},
+                              "conditions": pricing["conditions"], "next_id": "", "status": "added"}]
+            c = (await ok(owner, "add_auto_access", rule([0], geolocation={"values": [{"country_code": "DE"}]})))["id"]
+            await agent_rtm.push("auto_accesses_updated")
+            docs = rule([0], domain={"values": [{"value": "docs.example", "exact_match": True}]})
+            b = (await ok(owner, "add_auto_access", {**docs, "next_id": c}))["id"]
+            pushed = (await agent_rtm.push("auto_accesses_updated"))["payload"]
+            assert [(p["id"], p["status"], p.get("next_id")) for p in pushed] == [(a, "updated", b), (b, "added", c)]
+
+            listed = await ok(owner, "list_auto_accesses")
+            assert [(r["id"], r["next_id"]) for r in listed] == [(a, b), (b, c), (c, "")]
+            assert listed[1]["conditions"] == docs["conditions"] and listed[1]["description"] == ""
+
+            # LiveChat's example: A -> B -> C with {"id": C, "next_id": B} becomes A -> C -> B
+            await ok(owner, "update_auto_access", {"id": c, "next_id": b, "description": "germany"})
+            pushed = (await agent_rtm.push("auto_accesses_updated"))["payload"]
+            assert {p["id"]: (p.get("next_id"), p.get("description")) for p in pushed} == {
+                a: (c, None), c: (b, "germany"), b: ("", None)}
+            assert [r["id"] for r in await ok(owner, "list_auto_accesses")] == [a, c, b]
+            await ok(owner, "update_auto_access", {"id": a, "next_id": ""})  # to the end
+            assert [r["id"] for r in await ok(owner, "list_auto_accesses")] == [c, b, a]
+            await agent_rtm.push("auto_accesses_updated")
+
+            for bad in (rule([0]),  # no condition
+                        rule([0], url={"values": [{"value": "x"}], "exclude_values": [{"value": "y"}]}),
+                        rule([0], url={}),
+                        rule([0], geolocation={"values": [{}]}),
+                        rule([], url={"values": [{"value": "x"}]}),
+                        {"conditions": {"url": {"values": [{"value": "x"}]}}}):
+                assert error_of(await configure(owner, "add_auto_access", bad)) == "validation", bad
+            assert error_of(await configure(owner, "add_auto_access", rule([99], url={"values": [{"value": "x"}]}))) \
+                == "group_not_found"
+            r = await configure(owner, "add_auto_access", {**pricing, "next_id": "nope"})
+            assert error_of(r) == "not_found"
+            assert error_of(await configure(owner, "update_auto_access", {"id": "nope", "description": "x"})) \
+                == "not_found"
+            assert error_of(await configure(owner, "update_auto_access", {"id": a, "next_id": a})) == "validation"
+            assert error_of(await configure(owner, "delete_auto_access", {"id": "nope"})) == "not_found"
+            assert (await configure(agent, "list_auto_accesses")).status_code == 403
+            assert [r["id"] for r in await ok(owner, "list_auto_accesses")] == [c, b, a]  # nothing changed
+
+            await ok(owner, "delete_auto_access", {"id": b})
+            pushed = (await agent_rtm.push("auto_accesses_updated"))["payload"]
+            assert {p["id"]: p["status"] for p in pushed} == {c: "updated", b: "deleted"}
+            assert [p.get("next_id") for p in pushed if p["id"] == c] == [a]
+
+            delivered = [json.loads(body) for _, body in await receiver.wait_for(3 + 5)]
+            # every call's change list as one auto_accesses_updated webhook, and each added rule on its own
+            assert sum(d["action"] == "auto_accesses_updated" for d in delivered) >= 5
+            assert sorted(d["payload"]["id"] for d in delivered if d["action"] == "auto_access_added") == sorted(
+                [a, b, c])
+        finally:
+            await agent_rtm.close()
+
+
+async def test_a_customers_new_chat_goes_to_the_group_of_the_first_rule_their_page_matches(server, owner_team):
+    owner, _, customer = owner_team
+    sales = (await ok(owner, "create_group", {"name": "Sales"}))["id"]
+    docs = (await ok(owner, "create_group", {"name": "Docs"}))["id"]
+    created = await ok(owner, "create_agent", {"id": f"seller-{owner.org[:8]}@example.com", "name": "Seller",
+                                                "groups": [{"id": sales, "priority": "normal"}]})
+    seller = AgentClient(server.url, f"seller-{owner.org[:8]}@example.com", created["personal_access_token"])
+    await ok(owner, "add_auto_access", rule([sales], url={"values": [{"value": "/pricing"}]}))
+    await ok(owner, "add_auto_access", rule([docs], domain={"values": [{"value": "DOCS.example", "exact_match": True}]}))
+    await ok(owner, "add_auto_access", rule([docs], url={"exclude_values": [{"value": "shop.example"}]}))
+    seller_rtm = await seller.rtm()
+    visitors = []
+    try:
+        await accepting(seller)
+        # on a pricing page (the RTM login reports it), with the widget's own group: the rule wins
+        sock = await customer.rtm(customer_page={"url": "https://shop.example/pricing?plan=pro", "title": "Pricing"})
+        visitors.append(sock)
+        started = await customer.ok("start_chat", {"chat": {"access": {"group_ids": [0]}, "thread": {"events": [
+            {"type": "message", "text": "How much is it?"}]}}})
+        incoming = (await seller_rtm.push("incoming_chat"))["payload"]["chat"]
+        assert incoming["id"] == started["chat_id"] and incoming["access"]["group_ids"] == [sales]
+        chat = await customer.ok("get_chat", {"chat_id": started["chat_id"]})
+        assert chat["access"] == {"group_ids": [sales]}
+
+        async def chat_groups(page: str, access: dict | None = None) -> list[int]:
+            visitor = await CustomerClient(server.url, owner.org).authorize()
+            visitors.append(visitor)
+            assert (await page_view(visitor, page)).status_code == 200
+            spec = {"chat": {"access": access}} if access else {}
+            chat_id = (await visitor.ok("start_chat", spec))["chat_id"]
+            return (await visitor.ok("get_chat", {"chat_id": chat_id}))["access"]["group_ids"]
+
+        assert await chat_groups("https://docs.example/start") == [docs]  # the domain, letter case aside
+        assert await chat_groups("https://blog.example/") == [docs]  # not on the shop: the exclusion rule
+        assert await chat_groups("https://shop.example/cart") == [0]  # no rule: the customer's own group
+        assert await chat_groups("https://shop.example/pricing", {"group_ids": [docs]}) == [docs]  # another group: kept
+    finally:
+        await seller_rtm.close()
+        for v in visitors:
+            await (v.close() if hasattr(v, "ws") else v.aclose())
+        await seller.aclose()
+
+
+@pytest.fixture(scope="module")
+def geo_server(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
+    """A server behind a trusted proxy: it takes the visitor's location from the proxy's headers (``web/client.py``)."""
+    live = LiveServer(tmp_path_factory.mktemp("geo"), valkey_url, env={"WIDGET_TRUSTED_PROXY_HEADERS": "1"}).start()
+    yield live
+    live.stop()
+
+
+async def test_auto_access_by_the_customers_location_behind_a_trusted_proxy(geo_server, valkey):
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    owner = AgentClient(geo_server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    visitors: list[CustomerClient] = []
+    try:
+        germany = (await ok(owner, "create_group", {"name": "Germany"}))["id"]
+        bavaria = (await ok(owner, "create_group", {"name": "Bavaria"}))["id"]
+        await ok(owner, "add_auto_access", rule([bavaria], geolocation={"values": [
+            {"country_code": "de", "region": "Bavaria"}, {"city": "Vienna"}]}))
+        await ok(owner, "add_auto_access", rule([germany], geolocation={"values": [{"country": "Germany"}]},
+                                                domain={"values": [{"value": "shop.example"}]}))
+
+        async def chat_groups(headers: dict[str, str], page: str = "https://shop.example/") -> list[int]:
+            visitor = await CustomerClient(geo_server.url, creds["organization_id"]).authorize()
+            visitors.append(visitor)
+            r = await visitor.http.post("/v1/track", params={"organization_id": visitor.org}, headers=headers,
+                                        json={"type": "page_view", "url": page, "token": visitor.token})
+            assert r.status_code == 200, r.text
+            chat_id = (await visitor.ok("start_chat"))["chat_id"]
+            return (await visitor.ok("get_chat", {"chat_id": chat_id}))["access"]["group_ids"]
+
+        munich = {"CF-IPCountry": "DE", "X-Country": "Germany", "X-Region": "Bavaria", "X-City": "Munich"}
+        berlin = {"CF-IPCountry": "DE", "X-Country": "Germany", "X-Region": "Berlin", "X-City": "Berlin"}
+        assert await chat_groups(munich) == [bavaria]  # every field of one value, letter case aside
+        assert await chat_groups({"CF-IPCountry": "AT", "X-City": "Vienna"}) == [bavaria]  # or of another value
+        assert await chat_groups(berlin) == [germany]
+        assert await chat_groups(berlin, "https://blog.example/") == [0]  # both conditions of a rule must hold
+        assert await chat_groups({"CF-IPCountry": "FR", "X-Country": "France"}) == [0]
+    finally:
+        for visitor in visitors:
+            await visitor.aclose()
+        await owner.aclose()

@@ -155,6 +155,9 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "update_group_properties": cf.UpdateGroupPropertiesRequest,
         "list_groups_properties": cf.ListGroupsPropertiesRequest,
         "delete_group_properties": cf.DeleteGroupPropertiesRequest,
+        # auto access (core/auto_access.py)
+        "add_auto_access": cf.AddAutoAccessRequest, "list_auto_accesses": c.Empty,
+        "update_auto_access": cf.UpdateAutoAccessRequest, "delete_auto_access": cf.AutoAccessIdRequest,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""

@@ -29,6 +29,7 @@ from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
 from ..auth.signing import BotToken, Signer
 from .store import Store
+from .auto_access import AutoAccessConfiguration
 from .bans import BansConfiguration
 from .properties import PropertiesConfiguration, check_size, check_values, with_defaults
 from .tags import TagsConfiguration
@@ -47,7 +48,7 @@ class AdminCaller:
     role: str
 
 
-class ConfigurationCore(TagsConfiguration, BansConfiguration, PropertiesConfiguration):
+class ConfigurationCore(TagsConfiguration, BansConfiguration, PropertiesConfiguration, AutoAccessConfiguration):
     def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer, bus: Bus,
                  availability: Availability) -> None:
         self.availability = availability

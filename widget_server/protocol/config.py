@@ -236,6 +236,57 @@ class PropertyDefinition(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Set by ``publish_property``: what other clients may do; a published property cannot be unregistered."""
 
 
+class MatchValue(msgspec.Struct, forbid_unknown_fields=True):
+    """LiveChat's ``match_object``: ``value`` equal to the customer's URL or domain (``exact_match``), or within it."""
+
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    exact_match: bool = False
+
+
+MatchValues = Annotated[list[MatchValue], msgspec.Meta(min_length=1, max_length=50)]
+GeoText = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class MatchCondition(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """``conditions.url`` / ``conditions.domain``: one of ``values`` matches, or none of ``exclude_values`` does."""
+
+    values: MatchValues | None = None
+    exclude_values: MatchValues | None = None
+
+
+class GeolocationValue(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Matches when every field given equals the customer's (letter case aside)."""
+
+    country: GeoText | None = None
+    country_code: GeoText | None = None
+    region: GeoText | None = None
+    city: GeoText | None = None
+
+
+class GeolocationCondition(msgspec.Struct, forbid_unknown_fields=True):
+    values: Annotated[list[GeolocationValue], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class AutoAccessConditions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    url: MatchCondition | None = None
+    domain: MatchCondition | None = None
+    geolocation: GeolocationCondition | None = None
+
+
+class AutoAccessGroups(msgspec.Struct, forbid_unknown_fields=True):
+    groups: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]], msgspec.Meta(min_length=1,
+                                                                                           max_length=200)]
+
+
+class AutoAccessRule(msgspec.Struct, kw_only=True):
+    """An auto access rule as kept (in order; ``next_id`` is derived from the order when listed)."""
+
+    id: str
+    description: str
+    access: AutoAccessGroups
+    conditions: AutoAccessConditions
+
+
 class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     """What a site owner configures for a license (the wizard and Configuration API edit this)."""
 
@@ -255,4 +306,7 @@ class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     property_definitions: dict[str, dict[str, PropertyDefinition]] = msgspec.field(default_factory=dict)
     """Registered properties, by namespace (the owner client id) and name (``core/properties.py``)."""
     group_properties: dict[str, dict[str, dict[str, Any]]] = msgspec.field(default_factory=dict)
+    auto_accesses: list[AutoAccessRule] = msgspec.field(default_factory=list)
+    """Auto access rules in their order (``core/auto_access.py``): a customer's new chat goes to the groups of the
+    first that matches their page and location."""
     """Group properties (``update_group_properties``): group id (as a string) -> namespace -> name -> value."""

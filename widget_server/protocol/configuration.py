@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from .config import (
+    AutoAccessConditions,
+    AutoAccessGroups,
     BusinessHours,
     GreetingRule,
     PropertyLocation,
@@ -478,3 +480,45 @@ class LicensePropertiesUpdated(msgspec.Struct):
 class GroupPropertiesUpdated(msgspec.Struct):
     group_id: int
     properties: dict[str, dict[str, Any]]
+
+
+# --- auto access (add_auto_access, list_auto_accesses, update_auto_access, delete_auto_access) ----------------------
+
+AutoAccessId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Description = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class AddAutoAccessRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    access: AutoAccessGroups
+    conditions: AutoAccessConditions
+    description: Description = ""
+    next_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    """The rule the new one goes before; empty or left out: the end of the list."""
+
+
+class UpdateAutoAccessRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Fields left out keep their value; ``next_id`` moves the rule before that one ("" : to the end)."""
+
+    id: AutoAccessId
+    access: AutoAccessGroups | None = None
+    conditions: AutoAccessConditions | None = None
+    description: Description | None = None
+    next_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class AutoAccessIdRequest(msgspec.Struct):
+    id: AutoAccessId
+
+
+class AddAutoAccessResponse(msgspec.Struct):
+    id: str
+
+
+class AutoAccessView(msgspec.Struct, kw_only=True):
+    """A rule as ``list_auto_accesses`` lists it: ``next_id`` is the id of the rule after it, "" for the last."""
+
+    id: str
+    description: str
+    access: AutoAccessGroups
+    conditions: AutoAccessConditions
+    next_id: str
