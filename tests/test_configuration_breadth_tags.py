@@ -406,3 +406,88 @@ async def test_auto_access_by_the_customers_location_behind_a_trusted_proxy(geo_
         for visitor in visitors:
             await visitor.aclose()
         await owner.aclose()
+
+
+# --- the same methods through LiveChat's official Python SDK ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
+    """The SDK speaks only https (PROTOCOL.md §10.1): a server with a self-signed certificate."""
+    live = LiveServer(tmp_path_factory.mktemp("sdk-config"), valkey_url, tls_names=[]).start()
+    yield live
+    live.stop()
+
+
+def test_every_method_of_this_part_through_the_official_sdk(tls_server, valkey_url):
+    import asyncio
+    import base64
+
+    import httpx
+
+    livechat = pytest.importorskip("livechat.configuration.base", reason="lc-sdk-python is not installed")
+    from widget_server.valkey import connect
+
+    async def new_license() -> dict:
+        client = connect(valkey_url)
+        try:
+            return await create_license(client, f"sdk-{secrets.token_hex(4)}@example.com", "pw")
+        finally:
+            await client.aclose()
+
+    creds = asyncio.run(new_license())
+    owner, agent = creds["owner"], creds["agent"]
+    basic = base64.b64encode(f"{owner['account_id']}:{owner['personal_access_token']}".encode()).decode()
+    api = livechat.ConfigurationApi.get_client(token=f"Basic {basic}", version="3.6",
+                                               base_url=f"127.0.0.1:{tls_server.port}", verify=False)
+
+    def sdk(response: httpx.Response):
+        assert response.status_code == 200, (str(response.request.url), response.status_code, response.text)
+        return response.json()
+
+    assert sdk(api.create_tag(name="vip", group_ids=[0])) == {}
+    assert [t["name"] for t in sdk(api.list_tags(filters={"group_ids": [0]}))] == ["vip"]
+    assert sdk(api.update_tag(name="vip", group_ids=[])) == {}
+    assert sdk(api.delete_tag(name="vip")) == {}
+    assert sdk(api.list_tags()) == []
+
+    first = sdk(api.add_auto_access(access={"groups": [0]}, description="shop",
+                                    conditions={"domain": {"values": [{"value": "shop.example", "exact_match": True}]}}))
+    second = sdk(api.add_auto_access(access={"groups": [0]}, next_id=first["id"],
+                                     conditions={"url": {"values": [{"value": "/cart"}]}}))
+    assert [(r["id"], r["next_id"]) for r in sdk(api.list_auto_accesses())] == [
+        (second["id"], first["id"]), (first["id"], "")]
+    assert sdk(api.update_auto_access(id=first["id"], next_id=second["id"], description="first now")) == {}
+    assert sdk(api.delete_auto_access(id=second["id"])) == {}
+    assert [r["description"] for r in sdk(api.list_auto_accesses())] == ["first now"]
+
+    assert sdk(api.register_property(name="level", owner_client_id="sdk", type="int", range={"from": 0, "to": 9},
+                                     access={"license": {"agent": ["read", "write"]}, "group": {"agent": ["read"]}},
+                                     default_value=1)) == {}
+    assert sdk(api.register_property(name="note", owner_client_id="sdk", type="string",
+                                     access={"chat": {"agent": ["read", "write"]}})) == {}
+    assert sdk(api.publish_property(name="level", owner_client_id="sdk", access_type=["read"])) == {}
+    assert sdk(api.unregister_property(name="note", owner_client_id="sdk")) == {}
+    assert set(sdk(api.list_properties(owner_client_id="sdk"))) == {"level"}
+    assert sdk(api.update_license_properties(properties={"sdk": {"level": 7}})) == {}
+    assert sdk(api.list_license_properties(namespace="sdk")) == {"sdk": {"level": 7}}
+    assert sdk(api.delete_license_properties(properties={"sdk": ["level"]})) == {}
+    assert sdk(api.list_license_properties(namespace="sdk", name_prefix="lev")) == {"sdk": {"level": 1}}
+    assert sdk(api.update_group_properties(group_id=0, properties={"sdk": {"level": 3}})) == {}
+    assert sdk(api.list_groups_properties(group_ids=[0], namespace="sdk")) == [
+        {"id": 0, "properties": {"sdk": {"level": 3}}}]
+    assert sdk(api.delete_group_properties(id=0, properties={"sdk": ["level"]})) == {}
+    assert sdk(api.list_groups_properties()) == [{"id": 0, "properties": {"sdk": {"level": 1}}}]
+
+    # a ban made through the Agent API, listed and lifted through the SDK
+    with httpx.Client(base_url=tls_server.url, verify=tls_server.ssl_context, timeout=10) as http:
+        grant = http.post("/v2/customer/token", json={"grant_type": "cookie", "response_type": "token",
+                                                      "client_id": "lc-sdk-python",
+                                                      "organization_id": creds["organization_id"]}).json()
+        customer_id = grant["entity_id"]
+        r = http.post("/v3.6/agent/action/ban_customer", json={"id": customer_id, "ban": {"days": 2}},
+                      headers={"Authorization": f"Bearer {agent['personal_access_token']}"})
+        assert r.status_code == 200, r.text
+    bans = sdk(api.list_customer_bans())
+    assert [(b["customer_id"], b["agent_id"]) for b in bans] == [(customer_id, agent["account_id"])]
+    assert sdk(api.unban_customer(customer_id=customer_id)) == {}
+    assert sdk(api.list_customer_bans()) == []
