@@ -262,7 +262,7 @@ async def test_auto_access_rules_keep_livechats_order_and_agents_hear_every_chan
     sales = (await ok(owner, "create_group", {"name": "Sales"}))["id"]
     agent_rtm = await agent.rtm()
     with WebhookReceiver() as receiver:
-        for action in ("auto_accesses_updated", "auto_access_added"):
+        for action in ("auto_accesses_updated", "auto_access_added", "auto_access_updated", "auto_access_deleted"):
             await ok(owner, "register_webhook", {"action": action, "secret_key": "s", "url": receiver.url})
         try:
             pricing = rule([sales], "pricing pages", url={"values": [{"value": "/pricing", "exact_match": False}]})
@@ -314,11 +314,17 @@ async def test_auto_access_rules_keep_livechats_order_and_agents_hear_every_chan
             assert {p["id"]: p["status"] for p in pushed} == {c: "updated", b: "deleted"}
             assert [p.get("next_id") for p in pushed if p["id"] == c] == [a]
 
-            delivered = [json.loads(body) for _, body in await receiver.wait_for(3 + 5)]
-            # every call's change list as one auto_accesses_updated webhook, and each added rule on its own
-            assert sum(d["action"] == "auto_accesses_updated" for d in delivered) >= 5
-            assert sorted(d["payload"]["id"] for d in delivered if d["action"] == "auto_access_added") == sorted(
-                [a, b, c])
+            # every call's change list as one auto_accesses_updated webhook (6 calls changed something), and each
+            # change on its own: 3 added, 1 + 1 + 3 + 2 + 1 updated (a moved rule, the neighbours whose next_id moved)
+            delivered = [json.loads(body) for _, body in await receiver.wait_for(6 + 3 + 8 + 1)]
+            by_action: dict[str, list] = {}
+            for d in delivered:
+                by_action.setdefault(d["action"], []).append(d["payload"])
+            assert len(by_action["auto_accesses_updated"]) == 6
+            assert sorted(p["id"] for p in by_action["auto_access_added"]) == sorted([a, b, c])
+            assert len(by_action["auto_access_updated"]) == 8
+            assert {"id": c, "description": "germany", "next_id": b} in by_action["auto_access_updated"]
+            assert by_action["auto_access_deleted"] == [{"id": b}]
         finally:
             await agent_rtm.close()
 
