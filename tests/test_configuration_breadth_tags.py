@@ -497,3 +497,16 @@ def test_every_method_of_this_part_through_the_official_sdk(tls_server, valkey_u
     assert [(b["customer_id"], b["agent_id"]) for b in bans] == [(customer_id, agent["account_id"])]
     assert sdk(api.unban_customer(customer_id=customer_id)) == {}
     assert sdk(api.list_customer_bans()) == []
+
+
+async def test_license_property_writes_at_once_all_stay(owner_team):
+    """update_license_properties writes by compare-and-set: writes at once (and a registration among them) all stay,
+    none writes over another's."""
+    import asyncio
+
+    owner, _, _ = owner_team
+    writes = [configure(owner, "update_license_properties", {"properties": {"shop": {f"p{i}": i}}}) for i in range(12)]
+    writes.append(configure(owner, "register_property", {**PLAN, "default_value": None, "owner_client_id": "shop2"}))
+    assert [r.status_code for r in await asyncio.gather(*writes)] == [200] * 13
+    assert (await ok(owner, "list_license_properties", {"namespace": "shop"}))["shop"] == {f"p{i}": i for i in range(12)}
+    assert "plan" in await ok(owner, "list_properties", {"owner_client_id": "shop2"})

@@ -441,27 +441,30 @@ class ConfigurationCore(TagsConfiguration, BansConfiguration, PropertiesConfigur
         (``protocol.config.Appearance``); they are validated as such. So are the ``chats`` namespace's inactivity
         timeouts (``core/inactivity.py``): ``transfer_chat_after_min``, ``chat_inactive_after_min`` and
         ``archive_chat_after_min``, minutes from 0 (off) to a week."""
-        config = await self.store.license_config(caller.org)
-        check_values(config, "license", None, req.properties)  # registered properties (core/properties.py)
-        for ns, values in req.properties.items():
-            for name, value in values.items():
-                if ns == WIDGET_NAMESPACE and name == "appearance":
-                    try:
-                        config.appearance = msgspec.convert(value, Appearance)
-                    except msgspec.ValidationError as exc:
-                        raise ApiError("validation", f"properties.widget.appearance: {exc}") from None
-                elif ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
-                    try:
-                        setting = msgspec.convert(value, FormSetting)
-                    except msgspec.ValidationError as exc:
-                        raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
-                    setattr(config, FORM_PROPERTIES[name], setting)
-                else:
-                    if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
-                        timeouts.check_timeout_property(name, value)
-                    config.license_properties.setdefault(ns, {})[name] = value
-        check_size(config.license_properties, "license properties")
-        await self.store.set_license_config(caller.org, config)
+        def update(config: Any) -> Any:
+            # by compare-and-set: a property registered or a group added meanwhile is not written over
+            check_values(config, "license", None, req.properties)  # registered properties (core/properties.py)
+            for ns, values in req.properties.items():
+                for name, value in values.items():
+                    if ns == WIDGET_NAMESPACE and name == "appearance":
+                        try:
+                            config.appearance = msgspec.convert(value, Appearance)
+                        except msgspec.ValidationError as exc:
+                            raise ApiError("validation", f"properties.widget.appearance: {exc}") from None
+                    elif ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
+                        try:
+                            setting = msgspec.convert(value, FormSetting)
+                        except msgspec.ValidationError as exc:
+                            raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
+                        setattr(config, FORM_PROPERTIES[name], setting)
+                    else:
+                        if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
+                            timeouts.check_timeout_property(name, value)
+                        config.license_properties.setdefault(ns, {})[name] = value
+            check_size(config.license_properties, "license properties")
+            return config
+
+        config = await self.store.update_license_config(caller.org, update)
         await self.announce_license_properties(caller.org, req.properties)
         if any(name in timeouts.TIMEOUT_PROPERTIES for name in req.properties.get(timeouts.LICENSE_NAMESPACE, {})):
             await self._look_again(caller.org, config)
