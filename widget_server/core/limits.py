@@ -148,8 +148,6 @@ MAX_TAGS = 1000
 """Tags of one license (``create_tag``): ``limit_reached`` beyond."""
 MAX_AUTO_ACCESSES = 100
 """Auto access rules of one license (``add_auto_access``); each is checked at every customer's chat start."""
-MAX_AUTO_ACCESS_VALUES = 50
-"""Values of one auto access condition (``conditions.url.values`` …)."""
 MAX_PROPERTY_DEFINITIONS = 200
 """Registered properties of one license (``register_property``); they are kept in the license configuration."""
 MAX_CONFIG_PROPERTIES_BYTES = 32768
