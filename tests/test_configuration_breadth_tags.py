@@ -510,3 +510,32 @@ async def test_license_property_writes_at_once_all_stay(owner_team):
     assert [r.status_code for r in await asyncio.gather(*writes)] == [200] * 13
     assert (await ok(owner, "list_license_properties", {"namespace": "shop"}))["shop"] == {f"p{i}": i for i in range(12)}
     assert "plan" in await ok(owner, "list_properties", {"owner_client_id": "shop2"})
+
+
+async def test_what_many_calls_would_pile_into_the_configuration_is_bounded(owner_team):
+    """Each request is within the JSON limits, yet registrations, rules and group values all ride in the configuration
+    every page view reads: past their bound the next one is ``limit_reached`` and nothing is written."""
+    owner, _, _ = owner_team
+    big = ["x" * 2000 + str(i) for i in range(20)]  # ~40 KB a definition
+    await ok(owner, "register_property", {"name": "big1", "owner_client_id": "crm", "type": "string", "domain": big,
+                                          "access": {"chat": {"agent": ["write"]}}})
+    r = await configure(owner, "register_property", {"name": "big2", "owner_client_id": "crm", "type": "string",
+                                                     "domain": big, "access": {"chat": {"agent": ["write"]}}})
+    assert r.status_code == 429 and error_of(r) == "limit_reached"
+    assert set(await ok(owner, "list_properties", {"owner_client_id": "crm"})) == {"big1"}
+
+    values = [{"value": "y" * 2000 + str(i)} for i in range(20)]
+    await ok(owner, "add_auto_access", rule([0], url={"values": values}))
+    r = await configure(owner, "add_auto_access", rule([0], url={"values": values}))
+    assert error_of(r) == "limit_reached"
+    assert len(await ok(owner, "list_auto_accesses")) == 1
+
+    for gid in range(3):
+        if gid:
+            await ok(owner, "create_group", {"name": f"g{gid}"})
+    blob = {"crm": {f"v{i}": "z" * 1000 for i in range(30)}}  # ~30 KB: within one group's bound
+    await ok(owner, "update_group_properties", {"group_id": 0, "properties": blob})
+    await ok(owner, "update_group_properties", {"group_id": 1, "properties": blob})
+    r = await configure(owner, "update_group_properties", {"group_id": 2, "properties": blob})
+    assert error_of(r) == "limit_reached"
+    assert (await ok(owner, "list_groups_properties", {"group_ids": [2]}))[0]["properties"] == {}

@@ -37,7 +37,7 @@ from ..protocol.config import (
 from ..protocol.errors import ApiError
 from .bus import Bus
 from .ids import uuid_id
-from .limits import MAX_AUTO_ACCESSES
+from .limits import MAX_AUTO_ACCESSES, check_config_part
 from .store import Store
 from .webhooks import Webhooks
 
@@ -168,6 +168,7 @@ class AutoAccessConfiguration:
         def change(config: LicenseConfig) -> Any:
             seen["before"] = list(config.auto_accesses)
             result = mutate(config.auto_accesses)
+            check_config_part(config.auto_accesses, "auto access rules")
             seen["after"] = list(config.auto_accesses)
             return result
 

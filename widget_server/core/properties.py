@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import msgspec
-
 from .. import keys
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.config import LicenseConfig, PropertyDefinition
 from ..protocol.errors import ApiError
 from .bus import Bus
-from .limits import MAX_CONFIG_PROPERTIES_BYTES, MAX_PROPERTY_DEFINITIONS
+from .limits import MAX_CONFIG_PROPERTIES_BYTES, MAX_PROPERTY_DEFINITIONS, check_config_part
 from .store import Store
 
 _EMPTY = c.Empty()
@@ -95,10 +93,7 @@ def with_defaults(config: LicenseConfig, location: str, props: dict[str, dict[st
 
 
 def check_size(props: dict[str, Any], where: str) -> None:
-    size = len(msgspec.json.encode(props))
-    if size > MAX_CONFIG_PROPERTIES_BYTES:
-        raise ApiError("limit_reached", f"{where}: {size} bytes is more than the {MAX_CONFIG_PROPERTIES_BYTES} "
-                                        "bytes allowed")
+    check_config_part(props, where, MAX_CONFIG_PROPERTIES_BYTES)
 
 
 def _filtered(props: dict[str, dict[str, Any]], namespace: str | None,
@@ -162,6 +157,7 @@ class PropertiesConfiguration:
                 raise ApiError("limit_reached", f"A license has at most {MAX_PROPERTY_DEFINITIONS} registered "
                                                 "properties")
             registered[req.name] = defn
+            check_config_part(config.property_definitions, "registered properties")
 
         await self.store.update_license_config(caller.org, add)
         return _EMPTY
@@ -225,6 +221,7 @@ class PropertiesConfiguration:
             for ns, values in req.properties.items():
                 props.setdefault(ns, {}).update(values)
             check_size(props, f"group {req.group_id}'s properties")
+            check_config_part(config.group_properties, "groups' properties")
 
         await self.store.update_license_config(caller.org, update)
         await self.bus.publish([keys.agents_feed(caller.org)], "group_properties_updated",
