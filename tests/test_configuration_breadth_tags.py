@@ -72,6 +72,10 @@ async def test_owner_manages_tags_agents_hear_of_them_and_tag_thread_takes_only_
 
             await ok(owner, "update_tag", {"name": "later", "group_ids": [0, sales]})
             assert (await agent_rtm.push("tag_updated"))["payload"] == {"name": "later", "group_ids": [0, sales]}
+            # an agent lists the tags of their groups (LiveChat's tags--groups:ro), to offer them for tag_thread
+            assert [t["name"] for t in await ok(agent, "list_tags")] == ["refund", "later"]
+            of_sales = await ok(agent, "list_tags", {"filters": {"group_ids": [sales]}})
+            assert [(t["name"], t["group_ids"]) for t in of_sales] == [("later", [0, sales])]  # not "pricing"
 
             # a chat of group 0: only tags of group 0 mark its thread
             await accepting(agent)

@@ -162,6 +162,9 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""
 
+CONFIGURATION_AGENT_READS = frozenset({"list_tags"})
+"""Configuration API reads any agent may make (``Access.configuration_caller``); the rest are administrators'."""
+
 WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
 
 

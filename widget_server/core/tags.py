@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from .. import keys
+from ..auth.rules import ADMIN_ROLES
 from ..protocol import configuration as cf
 from ..protocol import customer as c
 from ..protocol.common import now_rfc3339
@@ -79,10 +80,16 @@ class TagsConfiguration:
         return _EMPTY
 
     async def list_tags(self, caller: Any, req: cf.ListTagsRequest) -> list[cf.Tag]:
+        """An administrator's call lists every tag; any other agent's (``list_tags`` is open to them, for the tags they
+        may put on threads) only the tags of their groups, as LiveChat's ``tags--groups:ro``."""
         tags = await read_tags(self.store, caller.org)
         if req.filters is not None:
             wanted = set(req.filters.group_ids)
             tags = [t for t in tags if wanted & set(t.group_ids)]
+        if caller.role not in ADMIN_ROLES:
+            me = (await self.store.agents(caller.org, [caller.agent_id])).get(caller.agent_id) or {}
+            mine = {int(g["id"]) for g in me.get("groups", [])}
+            tags = [t for t in tags if mine & set(t.group_ids)]
         return tags
 
     async def update_tag(self, caller: Any, req: cf.UpdateTagRequest) -> c.Empty:
