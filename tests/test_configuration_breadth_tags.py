@@ -248,6 +248,14 @@ async def test_registered_properties_check_what_is_written_and_license_and_group
             assert r.status_code == 400 and error_of(r) == "validation", (action, payload, r.text)
         await customer.ok("update_thread_properties", {"chat_id": chat_id, "thread_id": thread_id,
                                                        "properties": {"crm": {"score": 5}, "rating": {"any": "x"}}})
+        # an event's own properties, sent with it
+        await ok(owner, "register_property", {"name": "sentiment", "owner_client_id": "crm", "type": "bool",
+                                              "access": {"event": {"agent": ["write"], "customer": ["write"]}}})
+        r = await customer.call("send_event", {"chat_id": chat_id, "event": {
+            "type": "message", "text": "meh", "properties": {"crm": {"sentiment": "bad"}}}})
+        assert error_of(r) == "validation"
+        await customer.ok("send_event", {"chat_id": chat_id, "event": {
+            "type": "message", "text": "great", "properties": {"crm": {"sentiment": True}}}})
         chat = await agent.ok("get_chat", {"chat_id": chat_id})
         assert chat["properties"]["crm"] == {"mood": "happy"}
         assert chat["thread"]["properties"]["crm"] == {"score": 5}

@@ -419,6 +419,8 @@ class ChatBase(ABC):
         """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
         out = []
         for ev in events:
+            if getattr(ev, "properties", None):  # an event's own properties, as update_event_properties checks them
+                await self._check_registered(caller, "event", ev.properties)
             if self.FOR_CUSTOMER:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
                                              visibility=None, recipients=ev.recipients or "all")
