@@ -519,3 +519,16 @@ def report_groups_accepting(org: str) -> str:
 def report_license_accepting(org: str) -> str:
     """String: since when (ms) at least one of the license's agents accepts chats (absent while none does)."""
     return f"{P}:{{{org}}}:rep:accepting:any"
+
+
+def tags(org: str) -> str:
+    """String: the license's tags (Configuration API ``create_tag`` …), one JSON list, written by compare-and-set. Not
+    in the license configuration, which every page view reads: only agents' tagging and the console read tags."""
+    return f"{P}:{{{org}}}:tags"
+
+
+def customer_bans(org: str) -> str:
+    """Hash customer id -> JSON ban record (who banned, when, until when, the visit's address): what
+    ``list_customer_bans`` lists and ``unban_customer`` lifts. Written beside the customer record's ``banned_until``
+    and the tracker's ``tr:bans``, which are what refuse a banned customer."""
+    return f"{P}:{{{org}}}:bans"

@@ -148,6 +148,7 @@ class Services:
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer, self.bus,
                                                self.availability)
+        self.configuration.attach_visitors(self.tracker, customer_ttl=settings.tracking_retention_days * 86400)
         self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base,
                                    timeout=settings.webhook_timeout,
                                    target_concurrency=settings.webhook_target_concurrency)

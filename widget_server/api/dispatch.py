@@ -143,9 +143,27 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "list_greetings": cf.ListGreetingsRequest, "update_greeting": cf.UpdateGreetingRequest,
         "delete_greeting": cf.GreetingIdRequest,
         "get_ticket_settings": c.Empty, "update_ticket_settings": tk.UpdateTicketSettingsRequest,
+        # tags (core/tags.py)
+        "create_tag": cf.CreateTagRequest, "list_tags": cf.ListTagsRequest, "update_tag": cf.UpdateTagRequest,
+        "delete_tag": cf.TagNameRequest,
+        # customer bans (core/bans.py; ban_customer is the Agent API's)
+        "list_customer_bans": c.Empty, "unban_customer": cf.UnbanCustomerRequest,
+        # properties (core/properties.py)
+        "register_property": cf.RegisterPropertyRequest, "unregister_property": cf.PropertyIdRequest,
+        "publish_property": cf.PublishPropertyRequest, "list_properties": cf.ListPropertiesRequest,
+        "delete_license_properties": cf.DeleteLicensePropertiesRequest,
+        "update_group_properties": cf.UpdateGroupPropertiesRequest,
+        "list_groups_properties": cf.ListGroupsPropertiesRequest,
+        "delete_group_properties": cf.DeleteGroupPropertiesRequest,
+        # auto access (core/auto_access.py)
+        "add_auto_access": cf.AddAutoAccessRequest, "list_auto_accesses": c.Empty,
+        "update_auto_access": cf.UpdateAutoAccessRequest, "delete_auto_access": cf.AutoAccessIdRequest,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""
+
+CONFIGURATION_AGENT_READS = frozenset({"list_tags"})
+"""Configuration API reads any agent may make (``Access.configuration_caller``); the rest are administrators'."""
 
 WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
 

@@ -164,3 +164,11 @@ class Access:
         if agent.get("role") not in ADMIN_ROLES:
             raise ApiError("authorization", "The Configuration API needs an owner's or an administrator's token")
         return org, agent
+
+    async def configuration_caller(self, authorization: str | None, open_to_agents: bool) -> tuple[str, dict[str, Any]]:
+        """The agent of a Configuration API request: an owner or administrator, or for a read LiveChat gives every
+        agent (``open_to_agents``: ``list_tags``, its ``tags--groups:ro`` scope) any agent of the license, whose
+        answer the core limits to their groups (``rules.ADMIN_ROLES`` tells them apart)."""
+        if open_to_agents:
+            return await self.agent(authorization)
+        return await self.administrator(authorization)

@@ -29,6 +29,10 @@ from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
 from ..auth.signing import BotToken, Signer
 from .store import Store
+from .auto_access import AutoAccessConfiguration
+from .bans import BansConfiguration
+from .properties import PropertiesConfiguration, check_size, check_values, with_defaults
+from .tags import TagsConfiguration
 from .webhooks import Webhooks
 
 _EMPTY = c.Empty()
@@ -44,7 +48,7 @@ class AdminCaller:
     role: str
 
 
-class ConfigurationCore:
+class ConfigurationCore(TagsConfiguration, BansConfiguration, PropertiesConfiguration, AutoAccessConfiguration):
     def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer, bus: Bus,
                  availability: Availability) -> None:
         self.availability = availability
@@ -243,6 +247,7 @@ class ConfigurationCore:
             raise ApiError("group_not_found", f"Group {req.id} not found")
         config.groups = [g for g in config.groups if g.id != req.id]
         config.greetings = [g for g in config.greetings if g.group != req.id]
+        config.group_properties.pop(str(req.id), None)
         await self.store.set_license_config(caller.org, config)
         for agent in (await self.store.agents(caller.org)).values():
             if any(int(g["id"]) == req.id for g in agent.get("groups", [])):
@@ -436,25 +441,31 @@ class ConfigurationCore:
         (``protocol.config.Appearance``); they are validated as such. So are the ``chats`` namespace's inactivity
         timeouts (``core/inactivity.py``): ``transfer_chat_after_min``, ``chat_inactive_after_min`` and
         ``archive_chat_after_min``, minutes from 0 (off) to a week."""
-        config = await self.store.license_config(caller.org)
-        for ns, values in req.properties.items():
-            for name, value in values.items():
-                if ns == WIDGET_NAMESPACE and name == "appearance":
-                    try:
-                        config.appearance = msgspec.convert(value, Appearance)
-                    except msgspec.ValidationError as exc:
-                        raise ApiError("validation", f"properties.widget.appearance: {exc}") from None
-                elif ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
-                    try:
-                        setting = msgspec.convert(value, FormSetting)
-                    except msgspec.ValidationError as exc:
-                        raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
-                    setattr(config, FORM_PROPERTIES[name], setting)
-                else:
-                    if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
-                        timeouts.check_timeout_property(name, value)
-                    config.license_properties.setdefault(ns, {})[name] = value
-        await self.store.set_license_config(caller.org, config)
+        def update(config: Any) -> Any:
+            # by compare-and-set: a property registered or a group added meanwhile is not written over
+            check_values(config, "license", None, req.properties)  # registered properties (core/properties.py)
+            for ns, values in req.properties.items():
+                for name, value in values.items():
+                    if ns == WIDGET_NAMESPACE and name == "appearance":
+                        try:
+                            config.appearance = msgspec.convert(value, Appearance)
+                        except msgspec.ValidationError as exc:
+                            raise ApiError("validation", f"properties.widget.appearance: {exc}") from None
+                    elif ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
+                        try:
+                            setting = msgspec.convert(value, FormSetting)
+                        except msgspec.ValidationError as exc:
+                            raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
+                        setattr(config, FORM_PROPERTIES[name], setting)
+                    else:
+                        if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
+                            timeouts.check_timeout_property(name, value)
+                        config.license_properties.setdefault(ns, {})[name] = value
+            check_size(config.license_properties, "license properties")
+            return config
+
+        config = await self.store.update_license_config(caller.org, update)
+        await self.announce_license_properties(caller.org, req.properties)
         if any(name in timeouts.TIMEOUT_PROPERTIES for name in req.properties.get(timeouts.LICENSE_NAMESPACE, {})):
             await self._look_again(caller.org, config)
         return _EMPTY
@@ -494,7 +505,7 @@ class ConfigurationCore:
     async def list_license_properties(self, caller: AdminCaller,
                                       req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:
         config = await self.store.license_config(caller.org)
-        props = {ns: dict(values) for ns, values in config.license_properties.items()}
+        props = with_defaults(config, "license", config.license_properties)  # (registered properties' defaults)
         props.setdefault(WIDGET_NAMESPACE, {})["appearance"] = msgspec.to_builtins(config.appearance)
         for name, attr in FORM_PROPERTIES.items():
             if getattr(config, attr) is not None:

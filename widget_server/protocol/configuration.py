@@ -6,7 +6,17 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .config import BusinessHours, GreetingRule
+from .config import (
+    AutoAccessConditions,
+    AutoAccessGroups,
+    BusinessHours,
+    GreetingRule,
+    PropertyLocation,
+    PropertyRange,
+    PropertyRights,
+    PropertyType,
+    PropertyUserAccess,
+)
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -21,6 +31,13 @@ WEBHOOK_ACTIONS = frozenset({
     "chat_properties_updated", "chat_properties_deleted", "thread_properties_updated", "thread_properties_deleted",
     "event_properties_updated", "event_properties_deleted", "thread_tagged", "thread_untagged",
     "routing_status_set", "customer_session_fields_updated", "events_marked_as_seen",
+})
+WEBHOOK_ACTIONS |= frozenset({
+    # configuration changes (core/tags.py, core/auto_access.py): LiveChat 3.6 documents auto_accesses_updated (every
+    # change of one call in a list); the official Python SDK's webhook parser knows one webhook per change instead
+    # (auto_access_added / _updated / _deleted, one rule each), so both are sent to whoever registered them
+    "tag_created", "tag_updated", "tag_deleted",
+    "auto_accesses_updated", "auto_access_added", "auto_access_updated", "auto_access_deleted",
 })
 
 
@@ -322,3 +339,186 @@ class GreetingView(msgspec.Struct, kw_only=True):
     active: bool
     rules: list[GreetingRule]
     agent_id: str | None
+
+
+# --- tags (LiveChat 3.6: create_tag, list_tags, update_tag, delete_tag) -------------------------------------------
+
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+"""As long as ``tag_thread`` takes (``protocol.agent.TagThreadRequest``)."""
+TagGroupIds = Annotated[list[GroupIdParam], msgspec.Meta(max_length=200)]
+
+
+class CreateTagRequest(msgspec.Struct, omit_defaults=True):
+    name: TagName
+    group_ids: TagGroupIds = msgspec.field(default_factory=list)
+    """Can be empty: a tag of no group marks no thread until ``update_tag`` gives it one."""
+
+
+class UpdateTagRequest(msgspec.Struct, omit_defaults=True):
+    name: TagName
+    group_ids: TagGroupIds | None = None
+
+
+class TagNameRequest(msgspec.Struct):
+    name: TagName
+
+
+class ListTagsFilters(msgspec.Struct):
+    group_ids: TagGroupIds
+
+
+class ListTagsRequest(msgspec.Struct, omit_defaults=True):
+    filters: ListTagsFilters | None = None
+
+
+class Tag(msgspec.Struct):
+    """A tag as listed and as ``tag_created`` pushes it (LiveChat's shape)."""
+
+    name: str
+    group_ids: list[int]
+    author_id: str
+    created_at: str
+
+
+class TagUpdated(msgspec.Struct):
+    name: str
+    group_ids: list[int]
+
+
+class TagDeleted(msgspec.Struct):
+    name: str
+
+
+# --- customer bans (list_customer_bans, unban_customer) ------------------------------------------------------------
+
+class CustomerBan(msgspec.Struct, omit_defaults=True):
+    """One ban in force, as ``list_customer_bans`` lists it. ``expires_at`` is left out for a ban without end
+    (``ban_customer`` with ``days: 0``)."""
+
+    customer_id: str
+    agent_id: str
+    created_at: str
+    ip: str | None = None
+    """The address of the customer's visit when they were banned, if the tracker knew it."""
+    thread_id: str | None = None
+    expires_at: str | None = None
+
+
+class UnbanCustomerRequest(msgspec.Struct, omit_defaults=True):
+    """Exactly one of the two (checked by the core)."""
+
+    ip: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    customer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+# --- properties (register_property …, license and group properties) ------------------------------------------------
+
+PropertyName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+NamespaceNames = dict[str, Annotated[list[str], msgspec.Meta(max_length=1000)]]
+"""``{namespace: [names]}``: what the delete methods take."""
+
+
+class RegisterPropertyRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: PropertyName
+    owner_client_id: ClientId
+    type: PropertyType
+    access: Annotated[dict[PropertyLocation, PropertyUserAccess], msgspec.Meta(min_length=1)]
+    description: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    domain: Annotated[list[Any], msgspec.Meta(min_length=1, max_length=100)] | None = None
+    range: PropertyRange | None = None
+    default_value: Any = None
+
+
+class PropertyIdRequest(msgspec.Struct):
+    name: PropertyName
+    owner_client_id: ClientId
+
+
+class PublishPropertyRequest(msgspec.Struct):
+    name: PropertyName
+    owner_client_id: ClientId
+    access_type: PropertyRights
+
+
+class ListPropertiesRequest(msgspec.Struct):
+    owner_client_id: ClientId
+
+
+class DeleteLicensePropertiesRequest(msgspec.Struct):
+    properties: NamespaceNames
+
+
+class UpdateGroupPropertiesRequest(msgspec.Struct):
+    group_id: GroupIdParam
+    properties: dict[str, dict[str, Any]]
+
+
+class ListGroupsPropertiesRequest(msgspec.Struct, omit_defaults=True):
+    group_ids: Annotated[list[GroupIdParam], msgspec.Meta(max_length=200)] = msgspec.field(default_factory=list)
+    """Empty: every group (LiveChat requires the field; the official SDK leaves it out when not given)."""
+    namespace: str | None = None
+    name_prefix: str | None = None
+
+
+class GroupProperties(msgspec.Struct):
+    id: int
+    properties: dict[str, dict[str, Any]]
+
+
+class DeleteGroupPropertiesRequest(msgspec.Struct):
+    id: GroupIdParam
+    properties: NamespaceNames
+
+
+class LicensePropertiesUpdated(msgspec.Struct):
+    """The ``license_properties_updated`` push: the values just written."""
+
+    properties: dict[str, dict[str, Any]]
+
+
+class GroupPropertiesUpdated(msgspec.Struct):
+    group_id: int
+    properties: dict[str, dict[str, Any]]
+
+
+# --- auto access (add_auto_access, list_auto_accesses, update_auto_access, delete_auto_access) ----------------------
+
+AutoAccessId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Description = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class AddAutoAccessRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    access: AutoAccessGroups
+    conditions: AutoAccessConditions
+    description: Description = ""
+    next_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    """The rule the new one goes before; empty or left out: the end of the list."""
+
+
+class UpdateAutoAccessRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Fields left out keep their value; ``next_id`` moves the rule before that one ("" : to the end)."""
+
+    id: AutoAccessId
+    access: AutoAccessGroups | None = None
+    conditions: AutoAccessConditions | None = None
+    description: Description | None = None
+    next_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class AutoAccessIdRequest(msgspec.Struct):
+    id: AutoAccessId
+
+
+class AddAutoAccessResponse(msgspec.Struct):
+    id: str
+
+
+class AutoAccessView(msgspec.Struct, kw_only=True):
+    """A rule as ``list_auto_accesses`` lists it: ``next_id`` is the id of the rule after it, "" for the last."""
+
+    id: str
+    description: str
+    access: AutoAccessGroups
+    conditions: AutoAccessConditions
+    next_id: str
