@@ -133,11 +133,27 @@ class Webhooks:
         raw = await self.r.hget(keys.webhooks(org), webhook_id)
         return _webhook_decoder.decode(raw) if raw else None
 
+    async def set_enabled(self, org: str, owner_client_id: str | None, enabled: bool) -> None:
+        """``enable_license_webhooks`` / ``disable_license_webhooks``: the license webhooks of one owner client id
+        deliver, or not (bot webhooks always do). Other workers follow within ``CACHE_SECONDS``."""
+        if enabled:
+            await self.r.srem(keys.webhooks_disabled(org), owner_client_id or "")
+        else:
+            await self.r.sadd(keys.webhooks_disabled(org), owner_client_id or "")
+        self._cache.pop(org, None)
+
+    async def enabled(self, org: str, owner_client_id: str | None) -> bool:
+        return not await self.r.sismember(keys.webhooks_disabled(org), owner_client_id or "")
+
     async def _for_action(self, org: str, action: str) -> list[Webhook]:
         cached = self._cache.get(org)
         if cached is None or cached[0] < time.monotonic():
             by_action: dict[str, list[Webhook]] = {}
+            disabled = {x.decode() if isinstance(x, bytes) else x
+                        for x in await self.r.smembers(keys.webhooks_disabled(org))}
             for hook in await self.all(org):
+                if hook.type == "license" and (hook.owner_client_id or "") in disabled:
+                    continue  # disabled license webhooks are not sent (nor kept for later)
                 by_action.setdefault(hook.action, []).append(hook)
             cached = (time.monotonic() + CACHE_SECONDS, by_action)
             self._cache[org] = cached
