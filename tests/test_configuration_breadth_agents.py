@@ -8,6 +8,8 @@ import asyncio
 import json
 import secrets
 
+from livechat.webhooks.parser import parse_webhook
+
 from tests.support import AgentClient, Socket, WebhookReceiver, configure
 from widget_server.protocol.configuration import BATCH_LIMIT, WEBHOOK_ACTIONS
 
@@ -113,8 +115,8 @@ async def test_an_agent_awaiting_approval_works_once_approved(owner_team, server
     newbie = await new_agent(owner, server, awaiting_approval=True)
     try:
         created = (await watcher.push("agent_created"))["payload"]
-        assert created == {"id": newbie.id, "name": "Zed", "role": "normal", "avatar_path": None, "job_title": None,
-                           "mobile": None, "max_chats_count": 6, "awaiting_approval": True, "suspended": False,
+        assert created == {"id": newbie.id, "name": "Zed", "role": "normal", "avatar": None, "job_title": None,
+                           "mobile": None, "max_chats_count": 6, "awaiting_approval": True,
                            "groups": [{"id": 0, "priority": "normal"}], "notifications": [],
                            "email_subscriptions": [], "work_scheduler": {}}
         r = await newbie.call("list_chats")
@@ -175,8 +177,9 @@ async def test_every_agent_hears_configuration_changes(owner_team, server):
         zed = await new_agent(owner, server, job_title="Support")
         created = (await listener.push("agent_created"))["payload"]
         assert created["id"] == zed.id and created["job_title"] == "Support" and created["notifications"] == []
-        await ok(owner, "update_agent", {"id": zed.id, "name": "Zed Two"})
-        assert (await listener.push("agent_updated"))["payload"] == {"id": zed.id, "name": "Zed Two"}
+        await ok(owner, "update_agent", {"id": zed.id, "name": "Zed Two", "avatar_path": "https://a.example/z.png"})
+        assert (await listener.push("agent_updated"))["payload"] == {"id": zed.id, "name": "Zed Two",
+                                                                     "avatar": "https://a.example/z.png"}
         await ok(owner, "delete_agent", {"id": zed.id})
         assert (await listener.push("agent_deleted"))["payload"] == {"id": zed.id}
         await zed.aclose()
@@ -184,7 +187,7 @@ async def test_every_agent_hears_configuration_changes(owner_team, server):
         group = await ok(owner, "create_group", {"name": "Billing", "agent_priorities": {agent.id: "last"}})
         assert (await listener.push("group_created"))["payload"] == {
             "id": group["id"], "name": "Billing", "language_code": "en", "agent_priorities": {agent.id: "last"}}
-        await ok(owner, "update_group", {"id": group["id"], "name": "Invoices"})
+        await ok(owner, "update_group", {"id": group["id"], "name": "Invoices", "welcome_message": "Hi"})
         assert (await listener.push("group_updated"))["payload"] == {"id": group["id"], "name": "Invoices"}
         await ok(owner, "delete_group", {"id": group["id"]})
         assert (await listener.push("group_deleted"))["payload"] == {"id": group["id"]}
@@ -192,10 +195,10 @@ async def test_every_agent_hears_configuration_changes(owner_team, server):
         bot = await ok(owner, "create_bot", {"name": "Helper", "default_group_priority": "first",
                                              "owner_client_id": "app"})
         assert (await listener.push("bot_created"))["payload"] == {
-            "id": bot["id"], "name": "Helper", "avatar_path": None, "job_title": None, "max_chats_count": 6,
+            "id": bot["id"], "name": "Helper", "avatar": None, "job_title": None, "max_chats_count": 6,
             "default_group_priority": "first", "groups": [{"id": 0, "priority": "first"}],
             "owner_client_id": "app", "timezone": None}
-        await ok(owner, "update_bot", {"id": bot["id"], "name": "Helper 2"})
+        await ok(owner, "update_bot", {"id": bot["id"], "name": "Helper 2", "rules": {"greeting": "Hello"}})
         assert (await listener.push("bot_updated"))["payload"] == {"id": bot["id"], "name": "Helper 2"}
         await ok(owner, "delete_bot", {"id": bot["id"]})
         assert (await listener.push("bot_deleted"))["payload"] == {"id": bot["id"]}
@@ -384,7 +387,17 @@ async def test_every_webhook_action_registration_accepts_is_sent(owner_team, ser
                 break
             await asyncio.sleep(0.1)
         assert WEBHOOK_ACTIONS - sent == set()
+        bad = []
         for _, body in receiver.requests:
             delivered = json.loads(body)
             assert delivered["organization_id"] == owner.org and delivered["secret_key"] == "k"
             assert "secret" not in json.dumps(delivered["payload"])  # a bot's secret is never sent anywhere
+            # every payload has the shape LiveChat's own SDK parses (it refuses any field it does not know)
+            if delivered["action"] in ("user_added_to_chat", "user_removed_from_chat"):
+                # the SDK wants requester_id, which LiveChat sends only when someone made the change (PROTOCOL §10.1)
+                delivered["payload"].setdefault("requester_id", None)
+            try:
+                parse_webhook(delivered, "3.6")
+            except ValueError:
+                bad.append((delivered["action"], sorted(delivered["payload"])))
+        assert bad == [], bad

@@ -67,16 +67,16 @@ class AgentAdmin:
     def _agent_state(agent: dict[str, Any]) -> cf.AgentState:
         return cf.AgentState(
             id=agent["id"], name=agent.get("name") or agent["id"], role=agent.get("role", "normal"),
-            avatar_path=agent.get("avatar"), job_title=agent.get("job_title"), mobile=agent.get("mobile"),
+            avatar=agent.get("avatar"), job_title=agent.get("job_title"), mobile=agent.get("mobile"),
             max_chats_count=int(agent.get("max_chats_count", 6)),
-            awaiting_approval=bool(agent.get("awaiting_approval")), suspended=bool(agent.get("suspended")),
+            awaiting_approval=bool(agent.get("awaiting_approval")),
             groups=[cf.GroupPriority(**g) for g in agent.get("groups", [])], notifications=[],
             email_subscriptions=[], work_scheduler={})
 
     @staticmethod
     def _bot_state(bot: dict[str, Any]) -> cf.BotState:
         return cf.BotState(
-            id=bot["id"], name=bot.get("name") or bot["id"], avatar_path=bot.get("avatar"),
+            id=bot["id"], name=bot.get("name") or bot["id"], avatar=bot.get("avatar"),
             job_title=bot.get("job_title"), max_chats_count=int(bot.get("max_chats_count", 6)),
             default_group_priority=bot.get("default_group_priority"),
             groups=[cf.GroupPriority(**g) for g in bot.get("groups", [])],
@@ -179,7 +179,7 @@ class AgentAdmin:
             try:
                 try:
                     item = decoder.decode(raw)
-                except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
                     raise ApiError("validation", str(exc)) from None
                 responses.append(await getattr(self, method)(caller, item))
             except ApiError as exc:

@@ -30,7 +30,7 @@ from .bus import Bus
 from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
 from ..auth.signing import BotToken, Signer
-from .store import Store
+from .store import Store, StoreError
 from .webhooks import Webhooks
 
 _EMPTY = c.Empty()
@@ -145,12 +145,16 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin):
                     agent[key] = value
             return agent
         # compare-and-set on the record, so a suspension (agent_admin.py) made meanwhile is not undone
-        agent = await self.store.update_json_field(keys.agents(caller.org), req.id, change)
+        try:
+            agent = await self.store.update_json_field(keys.agents(caller.org), req.id, change)
+        except StoreError:  # (deleted meanwhile)
+            raise ApiError("not_found", f"Agent {req.id} not found") from None
         await self._apply_membership(caller.org, agent, previous)
         # LiveChat's push of a changed agent, to every agent of the license (and the agent_updated webhook); the
         # agent's own sockets read their role again on it (api/agent_rtm.py)
-        changed = {k: v for k, v in msgspec.to_builtins(req).items() if v is not None}
-        await self._announce(caller.org, "agent_updated", {**changed, "id": agent["id"]})
+        changed = {cf.AGENT_UPDATED_FIELDS[k]: v for k, v in msgspec.to_builtins(req).items()
+                   if v is not None and k in cf.AGENT_UPDATED_FIELDS}
+        await self._announce(caller.org, "agent_updated", {"id": agent["id"], **changed})
         return _EMPTY
 
     async def delete_agent(self, caller: AdminCaller, req: cf.AgentIdRequest) -> c.Empty:
@@ -228,8 +232,8 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin):
         await self.store.set_license_config(caller.org, config)
         if req.agent_priorities is not None:
             await self._set_priorities(caller, req.id, req.agent_priorities)
-        await self._announce(caller.org, "group_updated",
-                             {k: v for k, v in msgspec.to_builtins(req).items() if v is not None})
+        await self._announce(caller.org, "group_updated", {"id": req.id, **{
+            k: v for k, v in msgspec.to_builtins(req).items() if v is not None and k in cf.GROUP_UPDATED_FIELDS}})
         return _EMPTY
 
     async def update_group_business_hours(self, caller: AdminCaller,
@@ -385,8 +389,8 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin):
         await self.store.save_agent(caller.org, bot)
         await self._apply_membership(caller.org, bot, previous)
         await self._set_rules(caller, bot, req.rules)
-        changed = {k: v for k, v in msgspec.to_builtins(req).items() if v is not None and k != "rules"}
-        await self._announce(caller.org, "bot_updated", {**changed, "id": bot["id"]})
+        changed = {k: v for k, v in msgspec.to_builtins(req).items() if v is not None and k in cf.BOT_UPDATED_FIELDS}
+        await self._announce(caller.org, "bot_updated", {"id": bot["id"], **changed})
         return _EMPTY
 
     async def list_bots(self, caller: AdminCaller, req: c.Empty) -> list[cf.AgentView]:

@@ -169,7 +169,7 @@ class Webhooks:
         hooks = await self._for_action(org, action)
         if not hooks:
             return
-        builtins = msgspec.to_builtins(payload)
+        builtins = _webhook_payload(action, msgspec.to_builtins(payload), chat)
         async with self.r.pipeline(transaction=False) as p:
             for hook in hooks:
                 if not _matches(hook, action, builtins, chat):
@@ -189,6 +189,20 @@ class Webhooks:
     async def deliveries(self, org: str, webhook_id: str) -> list[WebhookDelivery]:
         raw = await self.r.lrange(keys.webhook_log(org, webhook_id), 0, LOG_SIZE - 1)
         return [_delivery_decoder.decode(x) for x in raw]
+
+
+def _webhook_payload(action: str, payload: Any, chat: dict[str, str] | None) -> Any:
+    """The push's payload as LiveChat's webhook carries it: ``incoming_chat`` without the push's ``requester_id``
+    (the webhook has ``chat`` and ``transferred_from`` only), and the user's ``user_type`` on
+    ``user_added_to_chat`` / ``user_removed_from_chat`` (the pushes lost it in 3.2, the webhooks kept it)."""
+    if action == "incoming_chat" and isinstance(payload, dict):
+        payload.pop("requester_id", None)
+    elif action == "user_added_to_chat" and isinstance(payload, dict) and isinstance(payload.get("user"), dict):
+        payload.setdefault("user_type", payload["user"].get("type", "agent"))
+    elif action == "user_removed_from_chat" and isinstance(payload, dict):
+        customer = chat.get("customer_id") if chat else None
+        payload.setdefault("user_type", "customer" if payload.get("user_id") == customer else "agent")
+    return payload
 
 
 def _matches(hook: Webhook, action: str, payload: Any, chat: dict[str, str] | None) -> bool:

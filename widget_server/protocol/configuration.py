@@ -397,17 +397,17 @@ class LicenseWebhooksState(msgspec.Struct):
 
 
 class AgentState(msgspec.Struct, kw_only=True):
-    """An agent as ``agent_created`` carries it: the whole structure, empty fields included."""
+    """An agent as ``agent_created`` carries it: the whole structure, empty fields included (the fields of
+    LiveChat's agent, named as its SDK's webhook parser takes them)."""
 
     id: str
     name: str
     role: str
-    avatar_path: str | None
+    avatar: str | None
     job_title: str | None
     mobile: str | None
     max_chats_count: int
     awaiting_approval: bool
-    suspended: bool
     groups: list[GroupPriority]
     notifications: list[str]
     email_subscriptions: list[str]
@@ -419,7 +419,7 @@ class BotState(msgspec.Struct, kw_only=True):
 
     id: str
     name: str
-    avatar_path: str | None
+    avatar: str | None
     job_title: str | None
     max_chats_count: int
     default_group_priority: str | None
@@ -578,3 +578,12 @@ class CompanyDetails(msgspec.Struct, kw_only=True, omit_defaults=True):
     phone: CompanyText | None = None
     province: CompanyText | None = None
     url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+
+
+AGENT_UPDATED_FIELDS = {"name": "name", "role": "role", "avatar_path": "avatar", "job_title": "job_title",
+                        "max_chats_count": "max_chats_count", "groups": "groups"}
+"""``update_agent``'s fields as ``agent_updated`` names them (LiveChat's agent says ``avatar``)."""
+GROUP_UPDATED_FIELDS = ("name", "language_code", "agent_priorities")
+"""What ``group_updated`` carries of ``update_group`` (our ``welcome_message`` is not LiveChat's)."""
+BOT_UPDATED_FIELDS = ("name", "avatar", "max_chats_count", "groups", "job_title")
+"""What ``bot_updated`` carries of ``update_bot`` (our ``rules`` are not LiveChat's)."""
