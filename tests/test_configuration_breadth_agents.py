@@ -8,9 +8,11 @@ import asyncio
 import json
 import secrets
 
+import pytest
 from livechat.webhooks.parser import parse_webhook
 
-from tests.support import AgentClient, Socket, WebhookReceiver, configure
+from tests.support import AgentClient, CustomerClient, LiveServer, Socket, WebhookReceiver, configure
+from widget_server.bootstrap import create_license
 from widget_server.protocol.configuration import BATCH_LIMIT, WEBHOOK_ACTIONS
 
 
@@ -70,6 +72,9 @@ async def test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended(owner_t
         assert zed.id not in [a["id"] for a in await ok(owner, "list_agents", {"filters": {"suspended": False}})]
         statuses = {s["agent_id"]: s["status"] for s in await owner.ok("list_routing_statuses")}
         assert statuses[zed.id] == "offline"
+        # nobody routes chats to them meanwhile: an administrator cannot make them accept chats
+        r = await owner.call("set_routing_status", {"agent_id": zed.id, "status": "accepting_chats"})
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
 
         # suspending again changes nothing and tells nobody
         assert await ok(owner, "suspend_agent", {"id": zed.id}) == {}
@@ -401,3 +406,35 @@ async def test_every_webhook_action_registration_accepts_is_sent(owner_team, ser
             except ValueError:
                 bad.append((delivered["action"], sorted(delivered["payload"])))
         assert bad == [], bad
+
+
+@pytest.fixture(scope="module")
+def grace_server(tmp_path_factory, valkey_url):
+    live = LiveServer(tmp_path_factory.mktemp("grace-suspend"), valkey_url, env={"WIDGET_AGENT_GRACE_SECONDS": "1"})
+    yield live.start()
+    live.stop()
+
+
+async def test_a_suspended_agents_chat_goes_to_a_colleague(grace_server, valkey):
+    """Suspending an agent in a chat strands nothing: after the grace period the chat is routed to a colleague."""
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    owner = AgentClient(grace_server.url, creds["owner"]["account_id"], creds["owner"]["personal_access_token"])
+    zed = await new_agent(owner, grace_server)
+    zed_socket = await zed.rtm()  # logging in makes zed accept chats
+    customer = await CustomerClient(grace_server.url, creds["organization_id"]).authorize()
+    sock = await customer.rtm()
+    try:
+        chat_id = (await customer.ok("start_chat"))["chat_id"]
+        assert (await sock.push("user_added_to_chat"))["payload"]["user"]["id"] == zed.id
+        await owner.ok("set_routing_status", {"status": "accepting_chats"})
+        await ok(owner, "suspend_agent", {"id": zed.id})
+        await asyncio.wait_for(zed_socket.closed.wait(), 5)
+        assert (await sock.push("user_removed_from_chat", timeout=10))["payload"]["user_id"] == zed.id
+        assert (await sock.push("user_added_to_chat", timeout=10))["payload"]["user"]["id"] == owner.id
+        chat = await owner.ok("get_chat", {"chat_id": chat_id})
+        assert [u["id"] for u in chat["users"] if u["type"] == "agent"] == [owner.id]
+    finally:
+        await sock.close()
+        await zed_socket.close()
+        for c in (customer, zed, owner):
+            await c.aclose()
