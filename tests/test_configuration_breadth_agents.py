@@ -265,6 +265,11 @@ async def test_bot_templates_and_bot_secrets(owner_team, server):
     assert await error(owner, "delete_bot_template", {"id": installed["id"], "owner_client_id": "app"}) == \
         (404, "not_found")
     assert len(await ok(owner, "list_bot_templates", {"owner_client_id": "app"})) == 4
+    # bounded per license too, whatever the number of client ids: 100 templates in all
+    for n in range(96):
+        await ok(owner, "create_bot_template", {"name": f"T{n}", "owner_client_id": f"client-{n}"})
+    assert await error(owner, "create_bot_template", {"name": "Over", "owner_client_id": "fresh"}) == \
+        (429, "limit_reached")
 
 
 async def test_webhook_administration(owner_team, server):
@@ -297,6 +302,14 @@ async def test_webhook_administration(owner_team, server):
         delivered = json.loads(body)
         assert delivered["action"] == "group_created" and delivered["payload"]["name"] == "Loud"
     assert await error(agent, "disable_license_webhooks", {"owner_client_id": "app"}) == (403, "authorization")
+    # bounded: a license disables at most 100 clients' webhooks (disabling one again is no new entry)
+    for n in range(100):
+        await ok(owner, "disable_license_webhooks", {"owner_client_id": f"c{n}"})
+    assert await ok(owner, "disable_license_webhooks", {"owner_client_id": "c0"}) == {}
+    assert await error(owner, "disable_license_webhooks", {"owner_client_id": "one-too-many"}) == \
+        (429, "limit_reached")
+    assert await ok(owner, "enable_license_webhooks", {"owner_client_id": "c0"}) == {}
+    assert await ok(owner, "disable_license_webhooks", {"owner_client_id": "one-too-many"}) == {}
 
 
 async def test_the_license_channels_company_and_product(owner_team, server):

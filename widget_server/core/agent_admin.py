@@ -35,6 +35,8 @@ log = logging.getLogger("widget_server.configuration")
 _EMPTY = c.Empty()
 MAX_TEMPLATES_PER_CLIENT = 5
 """LiveChat: one client id registers up to five bot templates."""
+MAX_TEMPLATES = 100
+"""Bot templates one license keeps in all (of any number of client ids)."""
 UNSUSPENSION_MAIL_SECONDS = 86400
 """A suspended agent's request to be unsuspended is mailed to the owners at most once in this many seconds."""
 
@@ -259,6 +261,8 @@ class AgentAdmin:
         """A template of the client's (five at most); with ``affect_existing_installations`` its bot is made on
         this license at once, with the template's id and secret."""
         templates = await self._templates(caller.org)
+        if len(templates) >= MAX_TEMPLATES:
+            raise ApiError("limit_reached", f"A license has at most {MAX_TEMPLATES} bot templates")
         if sum(t["owner_client_id"] == req.owner_client_id for t in templates.values()) >= MAX_TEMPLATES_PER_CLIENT:
             raise ApiError("limit_reached", f"A client has at most {MAX_TEMPLATES_PER_CLIENT} bot templates")
         template_id = secrets.token_hex(16)

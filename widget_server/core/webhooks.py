@@ -35,6 +35,7 @@ from .. import keys
 from ..observe import metrics
 from ..protocol.common import now_rfc3339
 from ..protocol.configuration import Webhook, WebhookDelivery
+from ..protocol.errors import ApiError
 from ..valkey import log_failure
 from . import scripts
 from .ids import uuid_id
@@ -52,6 +53,8 @@ be a dead worker's and delivered by another."""
 MAX_IN_FLIGHT = 512
 """Deliveries one worker holds at once (sending or waiting for their target's turn); it reads no more meanwhile."""
 READ_COUNT = 20
+MAX_DISABLED_CLIENTS = 100
+"""Client ids whose license webhooks one license may have disabled at once (``disable_license_webhooks``)."""
 CACHE_SECONDS = 2.0
 """How long a worker trusts its copy of a license's registrations (other workers' changes show within this)."""
 
@@ -139,7 +142,11 @@ class Webhooks:
         if enabled:
             await self.r.srem(keys.webhooks_disabled(org), owner_client_id or "")
         else:
-            await self.r.sadd(keys.webhooks_disabled(org), owner_client_id or "")
+            disabled = keys.webhooks_disabled(org)
+            if (await self.r.scard(disabled) >= MAX_DISABLED_CLIENTS
+                    and not await self.r.sismember(disabled, owner_client_id or "")):
+                raise ApiError("limit_reached", f"At most {MAX_DISABLED_CLIENTS} clients' webhooks can be disabled")
+            await self.r.sadd(disabled, owner_client_id or "")
         self._cache.pop(org, None)
 
     async def enabled(self, org: str, owner_client_id: str | None) -> bool:
