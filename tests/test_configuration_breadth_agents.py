@@ -48,11 +48,12 @@ async def login_error(server, token: str) -> dict:
         await sock.close()
 
 
-async def test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended(owner_team, server):
+async def test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended(owner_team, server, server2):
     owner, _, _ = owner_team
     zed = await new_agent(owner, server)
     watcher = await owner.rtm()
     zed_socket = await zed.rtm()
+    elsewhere = await zed.rtm(server2.url)  # another server process on the same Valkey (another host)
     try:
         assert await ok(owner, "suspend_agent", {"id": zed.id}) == {}
         # every agent hears it; zed's own socket hears it, then why it closes, and closes
@@ -61,6 +62,8 @@ async def test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended(owner_t
         goodbye = await zed_socket.push("agent_disconnected")
         assert goodbye["payload"]["reason"] == "agent_disconnected_by_server"
         await asyncio.wait_for(zed_socket.closed.wait(), 5)
+        assert (await elsewhere.push("agent_disconnected"))["payload"]["reason"] == "agent_disconnected_by_server"
+        await asyncio.wait_for(elsewhere.closed.wait(), 5)
 
         # the same token is refused on the Web API and at sign-in
         r = await zed.call("list_routing_statuses")
@@ -93,6 +96,7 @@ async def test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended(owner_t
     finally:
         await watcher.close()
         await zed_socket.close()
+        await elsewhere.close()
         await zed.aclose()
 
 
