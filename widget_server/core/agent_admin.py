@@ -151,10 +151,11 @@ class AgentAdmin:
         if not await self.store.r.set(keys.unsuspension_requested(caller.agent_id), "1", nx=True,
                                       ex=UNSUSPENSION_MAIL_SECONDS):
             raise ApiError("too_many_requests", "Unsuspension was requested lately; the owners have been told")
-        name = me.get("name") or caller.agent_id
+        name = " ".join(str(me.get("name") or caller.agent_id).split())[:100]  # (one line: it goes in the subject)
+        site = (await self.store.license(caller.org) or {}).get("name") or "widget_server"
         try:
             await self.mailer.enqueue(caller.org, notification(
-                to=admins, subject=f"{name} asks to be unsuspended", lang=None, site=caller.org,
+                to=admins, subject=f"{name} asks to be unsuspended", lang=None, site=site,
                 paragraphs=[f"The suspended agent {name} <{caller.agent_id}> asks you to unsuspend their account.",
                             "Unsuspend them with the Configuration API's unsuspend_agent, or leave them suspended."]))
         except (OutboxFull, MailError) as exc:
