@@ -132,6 +132,8 @@ async def test_an_agent_awaiting_approval_works_once_approved(owner_team, server
         r = await newbie.call("list_chats")
         assert r.status_code == 403 and r.json()["error"]["type"] == "requester_awaiting_approval"
         assert (await login_error(server, newbie.token))["type"] == "requester_awaiting_approval"
+        r = await owner.call("set_routing_status", {"agent_id": newbie.id, "status": "accepting_chats"})
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation"
         assert await ok(owner, "approve_agent", {"id": newbie.id}) == {}
         assert (await watcher.push("agent_approved"))["payload"] == {"id": newbie.id}
         assert await newbie.ok("list_chats")

@@ -135,7 +135,7 @@ class AgentAdmin:
         return _EMPTY
 
     async def request_agent_unsuspension(self, caller: Any, req: c.Empty) -> c.Empty:
-        """A suspended agent asks the license's owners and administrators by e-mail to be let back in: one mail a
+        """A suspended agent asks the license's owners (and vice owners) by e-mail to be let back in: one mail a
         day at most (``too_many_requests`` before that), ``validation`` from an agent who is not suspended,
         ``service_unavailable`` when this server sends no mail."""
         me = (await self.store.agents(caller.org, [caller.agent_id])).get(caller.agent_id) or {}

@@ -186,8 +186,9 @@ class AgentCore(ChatBase):
         record = (await self.store.agents(caller.org, [target])).get(target)
         if record is None:
             raise ApiError("validation", f"agent_id: no agent {target} in this license")
-        if record.get("suspended") and req.status != "offline":  # (routing must not give them chats)
-            raise ApiError("validation", f"agent_id: {target} is suspended")
+        if (record.get("suspended") or record.get("awaiting_approval")) and req.status != "offline":
+            # (routing must not give chats to an agent who may not use the API)
+            raise ApiError("validation", f"agent_id: {target} is suspended or awaiting approval")
         await self._set_status(caller, target, req.status)
         return _EMPTY
 
