@@ -532,3 +532,25 @@ def customer_bans(org: str) -> str:
     ``list_customer_bans`` lists and ``unban_customer`` lifts. Written beside the customer record's ``banned_until``
     and the tracker's ``tr:bans``, which are what refuse a banned customer."""
     return f"{P}:{{{org}}}:bans"
+
+
+# Configuration API, part 2 (issue 21): bot templates, license webhooks' state, company details
+def bot_templates(org: str) -> str:
+    """Hash bot template id -> encoded template (its owner client id, fields and the hash of its secret)."""
+    return f"{P}:{{{org}}}:bot_templates"
+
+
+def webhooks_disabled(org: str) -> str:
+    """Set of the owner client ids (``""``: registrations without one) whose license webhooks are disabled
+    (``disable_license_webhooks``); every client's are enabled until then."""
+    return f"{P}:{{{org}}}:webhooks_disabled"
+
+
+def company(org: str) -> str:
+    """Hash field -> value: the license's company details (``update_company_details``)."""
+    return f"{P}:{{{org}}}:company"
+
+
+def unsuspension_requested(agent_id: str) -> str:
+    """Set while a suspended agent's request to be unsuspended was mailed lately (SET NX EX: one mail a day)."""
+    return f"{P}:{{{agent_id}}}:unsuspension_requested"

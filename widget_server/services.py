@@ -160,6 +160,7 @@ class Services:
         """Chat inactivity: the transfer, idle and close timers (one worker at a time acts on each due chat)."""
         self.mailer = Mailer(valkey, settings)
         """Outbound e-mail: the outbox every worker shares, and this worker's sender (off without WIDGET_SMTP_URL)."""
+        self.configuration.mailer = self.mailer  # (request_agent_unsuspension mails the owners)
         self.tickets = Tickets(valkey, self.store, self.bus, signer, settings, self.mailer)
         """Offline messages and missed chats as tickets, their mail and the missed-chat timer (``core/tickets.py``)."""
         self.transcripts = Transcripts(self.tickets)

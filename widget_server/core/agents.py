@@ -185,8 +185,12 @@ class AgentCore(ChatBase):
         target = req.agent_id or caller.agent_id
         if not may_act_for(caller.role, caller.agent_id, target):
             raise ApiError("authorization", "Only administrators may change another agent's status")
-        if target not in await self.store.agents(caller.org, [target]):
+        record = (await self.store.agents(caller.org, [target])).get(target)
+        if record is None:
             raise ApiError("validation", f"agent_id: no agent {target} in this license")
+        if (record.get("suspended") or record.get("awaiting_approval")) and req.status != "offline":
+            # (routing must not give chats to an agent who may not use the API)
+            raise ApiError("validation", f"agent_id: {target} is suspended or awaiting approval")
         await self._set_status(caller, target, req.status)
         return _EMPTY
 

@@ -351,6 +351,14 @@ class LocalCore(ChatBase):
             if len(pair) != 1:
                 raise ApiError("validation", "session_fields: each item must hold exactly one key")
         await self._customer_updated(caller, {"session_fields": _encode(req.session_fields).decode()})
+        # LiveChat's customer_session_fields_updated webhook: one per active chat of the customer (no push)
+        if await self.webhooks.wanted(caller.org, "customer_session_fields_updated"):
+            chat_ids = [chat_id for chat_id, _ in await self.store.customer_chat_ids(caller.customer_id)]
+            for chat_id, chat in zip(chat_ids, await self.store.chats(chat_ids)):
+                if chat and chat.get("active_thread"):
+                    payload = {"id": caller.customer_id, "session_fields": req.session_fields,
+                               "active_chat": {"chat_id": chat_id, "thread_id": chat["active_thread"]}}
+                    await self.webhooks.emit(caller.org, "customer_session_fields_updated", payload, chat)
         return _EMPTY
 
     async def update_customer_page(self, caller: Caller, req: c.UpdateCustomerPageRequest) -> c.UpdateCustomerPageResponse:
