@@ -12,11 +12,12 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.support import AgentClient, CustomerClient, LiveServer, start_valkey
+from tests.support import AgentClient, CustomerClient, LiveServer, free_port, start_valkey
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.protocol.config import Group, LicenseConfig
 from widget_server.tracking import Tracker
@@ -250,8 +251,9 @@ async def test_files_are_uploaded_to_the_upstream(customer: CustomerClient, core
                                  files={"file": ("note.txt", b"hello", "text/plain")})
     assert r.status_code == 200, r.text
     url = r.json()["url"]
-    assert url.startswith(core.url + "/files/")  # the upstream's own file URL
+    assert url.startswith(core.url + "/files/")  # the upstream's own file URL (its WIDGET_PUBLIC_URL is not set)
     assert (await customer.http.get(url)).content == b"hello"
+    assert (await customer.http.get(urlsplit(url).path)).content == b"hello"  # the same path, relayed by the edge
     await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "file", "url": url}})
     r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={customer.org}",
                                  headers={"Authorization": f"Bearer {customer.token}"},
@@ -337,3 +339,128 @@ async def test_through_the_edge_another_site_gets_another_visitor_and_the_frame_
         assert await grant(http, "https://shop.example") == visitor
         assert await grant(http, "https://evil.example") != visitor
         assert await grant(http, server.url, redirect_uri="https://shop.example/") == visitor
+
+
+# --- the /files relay -----------------------------------------------------------------------------------------------
+
+RELAY_MAX = 4096
+"""The relay's size limit on the files edge below (``WIDGET_UPSTREAM_FILE_MAX_BYTES``)."""
+
+
+@pytest.fixture(scope="module")
+def files_pair(tmp_path_factory, valkey_url, edge_valkey_server) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """(core, edge) where browsers reach only the edge: the core's ``WIDGET_PUBLIC_URL`` is the edge's, so the file
+    URLs it hands out point at the edge, which relays them (README, proxy mode)."""
+    edge_port = free_port()
+    core = LiveServer(tmp_path_factory.mktemp("files-core"), valkey_url,
+                      env={"WIDGET_PUBLIC_URL": f"http://127.0.0.1:{edge_port}"}).start()
+    try:
+        edge = LiveServer(tmp_path_factory.mktemp("files-edge"), edge_valkey_server.connection_url, port=edge_port,
+                          env={"WIDGET_UPSTREAM_URL": core.url,
+                               "WIDGET_UPSTREAM_FILE_MAX_BYTES": str(RELAY_MAX)}).start()
+        try:
+            yield core, edge
+        finally:
+            edge.stop()
+    finally:
+        core.stop()
+
+
+def _upload_form(name: str, data: bytes, content_type: str) -> dict:
+    return {"file": (name, data, content_type)}
+
+
+async def test_a_file_goes_through_the_edge_both_ways(files_pair, valkey, edge_valkey):
+    """A customer on the edge uploads a file and sends it in a chat; the agent (on the core) sees it and downloads
+    it; the customer downloads it through the edge, with the core's headers; what the core does not have, or what
+    is larger than the relay takes, is refused in LiveChat's shape."""
+    core, edge = files_pair
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(6)}@example.com", "pw")
+    org = creds["organization_id"]
+    await create_license(edge_valkey, f"owner-{secrets.token_hex(6)}@example.com", "pw", org=org)
+    owner = creds["owner"]
+    agent = AgentClient(core.url, owner["account_id"], owner["personal_access_token"])
+    customer = await CustomerClient(edge.url, org).authorize()
+    data = b"%PDF-1.4\n" + b"invoice 1234\n" * 100  # ~1.3 KB, under the relay's limit
+    try:
+        r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={org}",
+                                     headers={"Authorization": f"Bearer {customer.token}"},
+                                     files=_upload_form("invoice 1234.pdf", data, "application/pdf"))
+        assert r.status_code == 200, r.text
+        url = r.json()["url"]
+        assert url.startswith(f"{edge.url}/files/{org}/"), url  # the edge's URL: browsers need reach only the edge
+        started = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "file", "url": url}]}}})
+        chat_id = started["chat_id"]
+
+        # the agent, on the core, sees the file event and downloads it (by its URL, and on the core itself)
+        chat = await agent.ok("get_chat", {"chat_id": chat_id})
+        [event] = [e for e in chat["thread"]["events"] if e["type"] == "file"]
+        assert (event["url"], event["name"], event["content_type"], event["size"]) == (
+            url, "invoice 1234.pdf", "application/pdf", len(data))
+        direct = await agent.http.get(core.url + urlsplit(url).path)
+        assert direct.status_code == 200 and direct.content == data
+        assert (await agent.http.get(url)).content == data
+
+        # the customer downloads it through the edge: the body and the headers that say how to show it
+        relayed = await customer.http.get(url)
+        assert relayed.status_code == 200 and relayed.content == data
+        for header in ("content-type", "content-disposition", "content-security-policy", "x-content-type-options",
+                       "cache-control", "content-length"):
+            assert relayed.headers[header] == direct.headers[header], header
+        assert "set-cookie" not in relayed.headers
+
+        # refusals keep LiveChat's shape and the core's status
+        missing = await customer.http.get(f"/files/{org}/nosuchfile/x.pdf")
+        assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+        big = b"%PDF-1.4\n" + b"x" * RELAY_MAX
+        r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={org}",
+                                     headers={"Authorization": f"Bearer {customer.token}"},
+                                     files=_upload_form("big.pdf", big, "application/pdf"))
+        big_url = r.json()["url"]
+        assert (await agent.http.get(core.url + urlsplit(big_url).path)).content == big  # the core has it whole
+        refused = await customer.http.get(big_url)
+        assert refused.status_code == 502 and refused.json()["error"]["type"] == "internal"
+        assert str(RELAY_MAX) in refused.json()["error"]["message"]
+    finally:
+        await customer.aclose()
+        await agent.aclose()
+
+
+# --- every customer action is forwarded -----------------------------------------------------------------------------
+
+
+async def test_every_customer_action_of_the_dispatch_table_is_forwarded(core, org):
+    """Each entry of ``CUSTOMER_ACTIONS`` (actions other engineers add included) has its method on ``UpstreamCore``
+    (declared in ``ChatCore``, so a forwarder is made for it) and reaches the upstream under its own name: sent with
+    a forged token, the core answers anything but "Unknown action" (``authentication`` for most)."""
+    from widget_server.api.dispatch import CUSTOMER_ACTIONS
+    from widget_server.core.interface import Caller
+    from widget_server.protocol.customer import Empty
+    from widget_server.protocol.errors import ApiError
+    from widget_server.settings import Settings
+    from widget_server.upstream import Upstream, UpstreamCore
+
+    upstream = Upstream(Settings(upstream_url=core.url))
+    proxy = UpstreamCore(upstream)
+    caller = Caller(org=org, customer_id="", version="3.6", transport="web", base_url="",
+                    credential="Bearer dal:forged.token")
+    answers: dict[str, str] = {}
+    try:
+        for name, spec in CUSTOMER_ACTIONS.items():
+            method = getattr(proxy, spec.method, None)
+            assert callable(method), (
+                f"{name}: UpstreamCore has no {spec.method}(); declare it in ChatCore (core/interface.py) so proxy "
+                "mode forwards it, or give UpstreamCore a method of its own")
+            if name == "login":  # (opens the connection's upstream socket: the RTM stories above run it)
+                continue
+            try:
+                await method(caller, Empty())  # the body the upstream gets: {} (a required field is its to refuse)
+                answers[name] = "ok"
+            except ApiError as exc:
+                answers[name] = exc.message
+        unknown = {name: message for name, message in answers.items() if message.startswith("Unknown action")}
+        assert not unknown, f"forwarded under a name the upstream does not know: {unknown}"
+        assert answers["send_event"] == answers["get_customer"] != "ok"  # the forged token, refused by the core
+        assert answers["get_dynamic_configuration"] == "ok"  # no token needed: answered
+    finally:
+        await upstream.aclose()

@@ -26,7 +26,7 @@ from .api.customer_web import customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
 from .api.fast_assets import FastAssets
 from .api.fast_rtm import FastRtm
-from .api.files import get_file
+from .api.files import get_file, relay_file
 from .api.health import healthz, readyz
 from .api.metrics import metrics_text
 from .api.openapi import add_action_operations
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # the RTM sockets are served in front of Litestar (api/fast_rtm.py), so they have no Litestar routes
     token_route = forward_customer_token if services.upstream else customer_token
+    file_route = relay_file if services.upstream else get_file  # (proxy mode: the upstream keeps the files)
     # customer tokens are handed out per address at a pace of their own (on top of the limit of every API call): one
     # page load of a site with the JS SDK asks once, so a client asking for many is collecting identities
     token_grants = Router(path="/", route_handlers=[token_route], middleware=[RateLimitConfig(
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         identifier_for_request=rate_limit.identifier_for_request,
     ).middleware])
     app = Litestar(
-        route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, get_file,
+        route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, file_route,
                         agent_action, configuration_action, agent_console, agent_console_asset, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
                         widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],

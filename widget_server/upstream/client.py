@@ -156,9 +156,17 @@ class Upstream:
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One HTTP request to the upstream, its failures turned into LiveChat errors."""
+        return await self._send(self.http.build_request(method, url, **kwargs), stream=False)
+
+    async def open_stream(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        """A GET whose body is not read yet (``aiter_raw``; the caller closes it): the ``/files`` relay streams it
+        through instead of holding it in memory."""
+        return await self._send(self.http.build_request("GET", url, headers=headers), stream=True)
+
+    async def _send(self, request: httpx.Request, stream: bool) -> httpx.Response:
         self.health.check()
         try:
-            return await self.http.request(method, url, **kwargs)
+            return await self.http.send(request, stream=stream)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self.health.failed(exc)
             raise unavailable() from None
