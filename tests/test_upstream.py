@@ -9,7 +9,9 @@ count into the core's visitors and the edge would find the core's signing key. T
 from __future__ import annotations
 
 import asyncio
+import http.server
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
@@ -17,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.support import AgentClient, CustomerClient, LiveServer, free_port, start_valkey
+from tests.support import AgentClient, CustomerClient, LiveServer, free_port, serve_http, start_valkey
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.protocol.config import Group, LicenseConfig
 from widget_server.tracking import Tracker
@@ -464,3 +466,78 @@ async def test_every_customer_action_of_the_dispatch_table_is_forwarded(core, or
         assert answers["get_dynamic_configuration"] == "ok"  # no token needed: answered
     finally:
         await upstream.aclose()
+
+
+class FileHost(http.server.BaseHTTPRequestHandler):
+    """An upstream's file host that sends its files in chunks (``Transfer-Encoding: chunked``, no length up front):
+    ``/files/<org>/slow/<name>`` sends a first part and holds the rest until the test has read that part;
+    ``/files/<org>/big/<name>`` sends ``4 × RELAY_MAX`` bytes. ``/`` answers the edge's health probe."""
+
+    protocol_version = "HTTP/1.1"
+    release = threading.Event()
+    second_part_sent = False
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path == "/":
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if "/slow/" in self.path:
+            self._chunk(b"first part\n")
+            FileHost.release.wait(10)
+            self._chunk(b"second part\n")
+            FileHost.second_part_sent = True
+        else:
+            for _ in range(4 * RELAY_MAX // 1024):
+                self._chunk(b"x" * 1024)
+        self._chunk(b"")
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def chunked_edge(tmp_path_factory, edge_valkey_server) -> Iterator[LiveServer]:
+    """An edge whose upstream is the chunked file host above."""
+    with serve_http(FileHost, "file-host") as origin:
+        edge = LiveServer(tmp_path_factory.mktemp("chunked-edge"), edge_valkey_server.connection_url,
+                          env={"WIDGET_UPSTREAM_URL": origin,
+                               "WIDGET_UPSTREAM_FILE_MAX_BYTES": str(RELAY_MAX)}).start()
+        try:
+            yield edge
+        finally:
+            edge.stop()
+
+
+async def test_the_relay_streams_and_cuts_off_what_runs_over_its_limit(chunked_edge):
+    """A download is passed on as it arrives (the first part reaches the browser while the upstream still holds
+    the rest), and one that runs over ``WIDGET_UPSTREAM_FILE_MAX_BYTES`` midway is cut off: the browser never gets
+    a download that looks complete."""
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as browser:
+        FileHost.release.clear()
+        FileHost.second_part_sent = False
+        async with browser.stream("GET", "/files/org/slow/notes.txt") as r:
+            assert r.status_code == 200 and r.headers["content-type"] == "text/plain"
+            chunks = r.aiter_raw()
+            first = await anext(chunks)
+            assert first.startswith(b"first part") and not FileHost.second_part_sent  # not held back by the edge
+            FileHost.release.set()
+            rest = b"".join([chunk async for chunk in chunks])
+        assert first + rest == b"first part\nsecond part\n"
+
+        received = 0
+        with pytest.raises(httpx.RemoteProtocolError):  # the stream ends without its last chunk
+            async with browser.stream("GET", "/files/org/big/video.bin") as r:
+                assert r.status_code == 200
+                async for chunk in r.aiter_raw():
+                    received += len(chunk)
+        assert received <= RELAY_MAX
