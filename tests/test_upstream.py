@@ -477,7 +477,7 @@ class FileHost(http.server.BaseHTTPRequestHandler):
     release = threading.Event()
     second_part_sent = False
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         if self.path == "/":
             self.send_response(200)
             self.send_header("Content-Length", "0")
