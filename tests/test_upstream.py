@@ -468,6 +468,15 @@ async def test_every_customer_action_of_the_dispatch_table_is_forwarded(core, or
         await upstream.aclose()
 
 
+def test_the_edge_sends_the_web_get_actions_as_get():
+    """The upstream takes the Web API's GET actions (configuration, and properties since 3.5) only as GET: the edge's
+    list (``upstream/client.py``, which may not import ``api/``) must name the same actions as the dispatch table's."""
+    from widget_server.api.dispatch import WEB_GET_ACTIONS
+    from widget_server.upstream.client import GET_ACTIONS
+
+    assert GET_ACTIONS == WEB_GET_ACTIONS, "add the new GET actions to upstream/client.py GET_ACTIONS as well"
+
+
 class FileHost(http.server.BaseHTTPRequestHandler):
     """An upstream's file host that sends its files in chunks (``Transfer-Encoding: chunked``, no length up front):
     ``/files/<org>/slow/<name>`` sends a first part and holds the rest until the test has read that part;
