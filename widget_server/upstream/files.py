@@ -10,6 +10,7 @@ otherwise: set it to the edge's public URL when browsers reach only the edge, so
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -18,6 +19,8 @@ import httpx
 
 from ..tracking.models import ClientInfo
 from .client import Upstream, UpstreamError, error_from
+
+log = logging.getLogger("widget_server.upstream")
 
 RELAYED_HEADERS = ("content-type", "content-length", "content-encoding", "content-disposition", "cache-control",
                    "etag", "last-modified", "expires", "x-content-type-options", "content-security-policy")
@@ -75,6 +78,8 @@ async def _chunks(r: httpx.Response, max_bytes: int) -> AsyncIterator[bytes]:
         async for chunk in r.aiter_raw():
             size += len(chunk)
             if size > max_bytes:
+                # (the file's URL is a capability: not in the log line; the server logs the aborted response too)
+                log.warning("an upstream file ran over %d bytes midway: the download is cut off", max_bytes)
                 raise _too_large(max_bytes)
             yield chunk
     finally:
