@@ -480,7 +480,8 @@ def test_the_edge_sends_the_web_get_actions_as_get():
 class FileHost(http.server.BaseHTTPRequestHandler):
     """An upstream's file host that sends its files in chunks (``Transfer-Encoding: chunked``, no length up front):
     ``/files/<org>/slow/<name>`` sends a first part and holds the rest until the test has read that part;
-    ``/files/<org>/big/<name>`` sends ``4 × RELAY_MAX`` bytes. ``/`` answers the edge's health probe."""
+    ``/files/<org>/big/<name>`` sends ``4 × RELAY_MAX`` bytes; ``/files/<org>/page/<name>`` is an HTML page it says
+    to show inline. ``/`` answers the edge's health probe."""
 
     protocol_version = "HTTP/1.1"
     release = threading.Event()
@@ -491,6 +492,15 @@ class FileHost(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if "/page/" in self.path:  # an HTML page, said to be shown inline, with nothing to sandbox it
+            body = b"<script>document.cookie</script>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Disposition", "inline")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -550,3 +560,15 @@ async def test_the_relay_streams_and_cuts_off_what_runs_over_its_limit(chunked_e
                 async for chunk in r.aiter_raw():
                     received += len(chunk)
         assert received <= RELAY_MAX
+
+
+async def test_what_the_edge_relays_runs_nothing_on_its_origin(chunked_edge):
+    """The edge serves the upstream's files on its own origin (its wizard's and widget's): an HTML file the upstream
+    says to show inline, with no CSP, still goes out as an attachment, sandboxed and not sniffed."""
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as browser:
+        r = await browser.get("/files/org/page/offer.html")
+    assert r.status_code == 200 and r.content == b"<script>document.cookie</script>"
+    assert r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-disposition"].startswith("attachment;") and "offer.html" in r.headers["content-disposition"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in r.headers["content-security-policy"]
