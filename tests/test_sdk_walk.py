@@ -10,10 +10,14 @@ and one inside it must still fail; when a branch makes one answer, remove it fro
 Answered with the documented shape when this walk was written (main at e4254b4, before the parallel v3.6 branches):
 CustomerWebV36 28/35, CustomerRtmV36 27/31, AgentWebV36 27/37, AgentRtmV36 27/40, ConfigurationApiV36 22/73
 (131 of 216). The walk prints each class's count and every failure's reason (``pytest -rA tests/test_sdk_walk.py``).
+
+The customer classes walk twice: against the server, and through an edge in upstream proxy mode in front of it, with
+the same ``NOT_YET`` sets (proxy parity: what the server answers, the edge answers too).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import http.server
 import inspect
@@ -40,8 +44,9 @@ from livechat.customer.rtm.base import CustomerRTM
 from livechat.customer.web.api.v36 import CustomerWebV36
 from livechat.customer.web.base import CustomerWeb
 
-from tests.support import LiveServer, serve_http
+from tests.support import LiveServer, serve_http, start_valkey
 from widget_server.bootstrap import create_license
+from widget_server.valkey import connect
 
 TRANSPORT_HELPERS = frozenset({"get_headers", "modify_header", "remove_header", "open_connection", "close_connection"})
 
@@ -504,6 +509,39 @@ async def site(tls_live, valkey, preview_page) -> Site:
     return s
 
 
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory, valkey_url, site: Site) -> Iterator[str]:
+    """An edge in upstream proxy mode (TLS, for the SDK) in front of a core on the walk's Valkey, with a Valkey of its
+    own (``tests/test_upstream.py`` says why) where the walk's license is known too; yields its host."""
+    core = LiveServer(tmp_path_factory.mktemp("sdk-walk-core"), valkey_url).start()
+    edge_valkey = start_valkey()
+    live = None
+    try:
+        live = LiveServer(tmp_path_factory.mktemp("sdk-walk-edge"), edge_valkey.connection_url, tls_names=[],
+                          env={"WIDGET_UPSTREAM_URL": core.url}).start()
+        async def known_to_the_edge() -> None:
+            client = connect(edge_valkey.connection_url)
+            try:
+                await create_license(client, f"walk-edge-{secrets.token_hex(6)}@example.com", "pw", org=site.org)
+            finally:
+                await client.aclose()
+
+        asyncio.run(known_to_the_edge())
+        yield f"127.0.0.1:{live.port}"
+    finally:
+        if live is not None:
+            live.stop()
+        edge_valkey.stop()
+        core.stop()
+
+
+@pytest.fixture(params=["direct", "through an edge"])
+def customer_host(request, site: Site) -> str:
+    """Where the customer's SDK connects: the server itself, or an edge in proxy mode in front of it (proxy parity:
+    the same methods answer the same way)."""
+    return site.host if request.param == "direct" else request.getfixturevalue("edge")
+
+
 def props(value: str) -> dict:
     return {CLIENT_ID: {PROPERTY: value}}
 
@@ -511,9 +549,9 @@ def props(value: str) -> dict:
 # --- Customer Chat API --------------------------------------------------------------------------------------------
 
 
-def test_every_customer_web_method(request, site: Site):
+def test_every_customer_web_method(request, site: Site, customer_host: str):
     token, _ = site.customer_token()
-    web = CustomerWeb.get_client(access_token=token, version="3.6", base_url=site.host, organization_id=site.org,
+    web = CustomerWeb.get_client(access_token=token, version="3.6", base_url=customer_host, organization_id=site.org,
                                  verify=False, disable_logging=True)
     request.addfinalizer(web.session.close)
     assert isinstance(web, CustomerWebV36)
@@ -573,8 +611,8 @@ def test_every_customer_web_method(request, site: Site):
 
 
 @pytest.fixture
-def customer_rtm(site: Site) -> Iterator[Any]:
-    rtm = CustomerRTM.get_client(version="3.6", base_url=site.host, organization_id=site.org)
+def customer_rtm(site: Site, customer_host: str) -> Iterator[Any]:
+    rtm = CustomerRTM.get_client(version="3.6", base_url=customer_host, organization_id=site.org)
     rtm.open_connection(origin=ORIGIN, response_timeout=5)  # (a busy machine: not the SDK's 3 s)
     yield rtm
     rtm.close_connection()
