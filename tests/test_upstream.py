@@ -572,3 +572,11 @@ async def test_what_the_edge_relays_runs_nothing_on_its_origin(chunked_edge):
     assert r.headers["content-disposition"].startswith("attachment;") and "offer.html" in r.headers["content-disposition"]
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "sandbox" in r.headers["content-security-policy"]
+
+
+async def test_the_relay_stays_under_the_upstreams_files(chunked_edge):
+    """A path part that would climb out of ``/files/`` on the upstream (``..`` in any encoding) is not relayed."""
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as browser:
+        for path in ("/files/org/%2E%2E/x", "/files/%2e%2e/%2e%2e/x", "/files/org/x/%2E%2E", "/files/./x/y"):
+            r = await browser.get(path)
+            assert r.status_code == 404 and r.json()["error"]["type"] == "not_found", (path, r.status_code, r.text)

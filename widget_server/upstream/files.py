@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..protocol.errors import ApiError
 from ..tracking.models import ClientInfo
 from .client import Upstream, UpstreamError, error_from
 
@@ -43,7 +44,12 @@ class FileDownload:
 
 
 def file_url(upstream: Upstream, org: str, file_id: str, name: str) -> str:
-    return "/".join((upstream.api_url, "files", *(quote(part, safe="") for part in (org, file_id, name))))
+    """The upstream's URL of the file. A part that is a dot segment is refused: the URL would leave ``/files/`` on the
+    upstream once normalised (``/files/../x`` is ``/x``)."""
+    parts = (org, file_id, name)
+    if any(part in ("", ".", "..") for part in parts):
+        raise ApiError("not_found", "File not found or expired")
+    return "/".join((upstream.api_url, "files", *(quote(part, safe="") for part in parts)))
 
 
 async def open_download(upstream: Upstream, org: str, file_id: str, name: str, request_headers: dict[str, str],
@@ -56,7 +62,8 @@ async def open_download(upstream: Upstream, org: str, file_id: str, name: str, r
         headers["x-forwarded-for"] = client.ip
     if client is not None and client.user_agent:
         headers["user-agent"] = client.user_agent
-    r = await upstream.open_stream(file_url(upstream, org, file_id, name), headers)
+    url = file_url(upstream, org, file_id, name)
+    r = await upstream.open_stream(url, headers)
     try:
         if r.status_code >= 400:
             raise error_from(await _read_at_most(r, MAX_ERROR_BYTES), r.status_code)
