@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import json
 import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -516,6 +518,37 @@ class FileHost(http.server.BaseHTTPRequestHandler):
                 self._chunk(b"x" * 1024)
         self._chunk(b"")
 
+    upload_started = threading.Event()
+    uploaded: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:  # the upstream's upload_file: reads the body as it comes, answers how much it got
+        size = 0
+        chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        left = int(self.headers.get("Content-Length", "0"))
+        while True:
+            if chunked:
+                n = int(self.rfile.readline().split(b";")[0], 16)
+                data = self.rfile.read(n)
+                self.rfile.readline()
+                if n == 0:
+                    break
+            else:
+                if left <= 0:
+                    break
+                data = self.rfile.read1(left)
+                if not data:
+                    break
+                left -= len(data)
+            size += len(data)
+            FileHost.upload_started.set()
+        FileHost.uploaded.append(size)
+        body = json.dumps({"url": f"http://upstream.example/files/org/up/{size}"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
@@ -529,7 +562,7 @@ def chunked_edge(tmp_path_factory, edge_valkey_server) -> Iterator[LiveServer]:
     """An edge whose upstream is the chunked file host above."""
     with serve_http(FileHost, "file-host") as origin:
         edge = LiveServer(tmp_path_factory.mktemp("chunked-edge"), edge_valkey_server.connection_url,
-                          env={"WIDGET_UPSTREAM_URL": origin,
+                          env={"WIDGET_UPSTREAM_URL": origin, "WIDGET_UPLOAD_MAX_BYTES": str(RELAY_MAX),
                                "WIDGET_UPSTREAM_FILE_MAX_BYTES": str(RELAY_MAX)}).start()
         try:
             yield edge
@@ -580,3 +613,39 @@ async def test_the_relay_stays_under_the_upstreams_files(chunked_edge):
         for path in ("/files/org/%2E%2E/x", "/files/%2e%2e/%2e%2e/x", "/files/org/x/%2E%2E", "/files/./x/y"):
             r = await browser.get(path)
             assert r.status_code == 404 and r.json()["error"]["type"] == "not_found", (path, r.status_code, r.text)
+
+
+async def test_an_upload_streams_on_to_the_upstream_and_stops_at_its_limit(chunked_edge):
+    """``upload_file`` through the edge: the body reaches the upstream while the customer still sends it (the edge does
+    not hold it), and one over the upload limit is refused with ``entity_too_large`` once it runs over."""
+    boundary = "walkboundary"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    first, rest = head + b"a" * 1000, b"b" * 1000 + tail
+    seen_before_the_rest: list[bool] = []
+
+    async def body():
+        yield first
+        seen_before_the_rest.append(await asyncio.to_thread(FileHost.upload_started.wait, 10))
+        yield rest
+
+    FileHost.upload_started.clear()
+    FileHost.uploaded.clear()
+    headers = {"Authorization": "Bearer dal:any", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as customer:
+        r = await customer.post("/v3.6/customer/action/upload_file?organization_id=org", content=body(),
+                                headers=headers)
+        assert r.status_code == 200, r.text
+        assert seen_before_the_rest == [True]  # the upstream had the first part before the customer sent the rest
+        assert r.json()["url"].endswith(f"/{len(first) + len(rest)}") and FileHost.uploaded == [len(first) + len(rest)]
+
+        async def too_much():  # over WIDGET_UPLOAD_MAX_BYTES (RELAY_MAX here) and the form's 256 KB besides
+            yield head
+            for _ in range(RELAY_MAX // 1024 + 300):
+                yield b"x" * 1024
+            yield tail
+
+        r = await customer.post("/v3.6/customer/action/upload_file?organization_id=org", content=too_much(),
+                                headers=headers)
+        assert r.status_code == 413 and r.json()["error"]["type"] == "entity_too_large", r.text
