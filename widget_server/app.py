@@ -22,7 +22,7 @@ from .api.agent_web import agent_action
 from .api.configuration_web import configuration_action
 from .api.console import agent_console, agent_console_asset
 from .api.customer_rtm import PATHS as CUSTOMER_RTM_PATHS
-from .api.customer_web import customer_action, customer_get_action
+from .api.customer_web import FORM_SLACK, customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
 from .api.fast_assets import FastAssets
 from .api.fast_rtm import FastRtm
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="widget_server", version=__version__,
                                      description="LiveChat-compatible Customer Chat API 3.6/3.5",
                                      render_plugins=[docs_ui()]),
-        request_max_body_size=settings.upload_max_bytes + 256 * 1024,
+        request_max_body_size=settings.upload_max_bytes + FORM_SLACK,
         plugins=otel_plugins(),
         logging_config=None,  # the log format is the CLI's (observe/logs.py, applied by granian in every worker)  # OpenTelemetry traces when OTEL_EXPORTER_OTLP_ENDPOINT is set
         debug=False,
