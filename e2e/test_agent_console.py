@@ -24,6 +24,7 @@ from playwright.sync_api import Page, expect
 from tests.support import CustomerClient, Socket
 from widget_server.bootstrap import create_agent
 from widget_server.valkey import connect
+from widget_server.widget.build import read_manifest
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
        "img-src 'self' data:; frame-ancestors 'none'")
@@ -364,23 +365,35 @@ def test_a_wrong_token_is_refused(watched: Page, api: str) -> None:
     assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") is None
 
 
-def test_console_page_and_assets_are_served_from_memory_with_etags(api: str) -> None:
+def test_console_page_and_bundles_are_served_from_memory_hashed_and_precompressed(api: str) -> None:
+    """The page names the build's content-hashed bundles (esbuild, like the widget's): they are immutable and come
+    precompressed (brotli, gzip); the page itself is revalidated. Nothing else of the build, and no path, is served."""
     page = httpx.get(f"{api}/agent")
     assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["content-security-policy"] == CSP and page.headers["cache-control"] == "no-cache"
-    for name, media_type in (("agent.js", "text/javascript"), ("agent.css", "text/css")):
-        assert f"/agent/assets/{name}?v=" in page.text
-        for encoding in ("gzip", "identity"):
-            first = httpx.get(f"{api}/agent/assets/{name}", headers={"Accept-Encoding": encoding})
-            assert first.status_code == 200 and first.headers["content-type"] == f"{media_type}; charset=utf-8"
-            assert first.headers["cache-control"] == "no-cache" and first.headers["etag"]
-            assert first.headers.get("content-encoding") == (None if encoding == "identity" else "gzip")
-            again = httpx.get(f"{api}/agent/assets/{name}",
-                              headers={"Accept-Encoding": encoding, "If-None-Match": first.headers["etag"]})
-            assert again.status_code == 304 and again.content == b""
-    missing = httpx.get(f"{api}/agent/assets/../app.py")
-    assert missing.status_code == 404
-    assert httpx.get(f"{api}/agent/assets/agent.html").status_code == 404
+    again = httpx.get(f"{api}/agent", headers={"If-None-Match": page.headers["etag"],
+                                                "Accept-Encoding": page.headers.get("content-encoding", "identity")})
+    assert again.status_code == 304
+    for stem, ext, media_type in (("console", "js", "text/javascript"), ("console", "css", "text/css")):
+        match = re.search(rf'"(/agent/assets/{stem}\.[0-9a-f]{{12}}\.{ext})"', page.text)
+        assert match, page.text
+        url = api + match.group(1)
+        plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and plain.headers["content-type"] == f"{media_type}; charset=utf-8"
+        assert plain.headers["cache-control"] == "public, max-age=31536000, immutable"
+        for encoding in ("br", "gzip"):
+            packed = httpx.get(url, headers={"Accept-Encoding": encoding})
+            assert packed.headers["content-encoding"] == encoding
+            assert len(packed.headers["content-length"]) and int(packed.headers["content-length"]) < len(plain.content)
+            assert packed.content == plain.content  # (httpx decodes)
+            revalidated = httpx.get(url, headers={"Accept-Encoding": encoding, "If-None-Match": packed.headers["etag"]})
+            assert revalidated.status_code == 304 and revalidated.content == b""
+    for name in ("../app.py", "agent.html", "agent.js", "manifest.json"):
+        assert httpx.get(f"{api}/agent/assets/{name}").status_code == 404, name
+    manifest = read_manifest()  # the server's build (it runs from this checkout)
+    assert manifest is not None
+    # the widget's bundle lives in the same build but is not the console's to serve
+    assert httpx.get(f"{api}/agent/assets/{manifest.files['widget.js'].file}").status_code == 404
 
 
 def test_agent_sees_a_visitor_arrive_and_starts_a_chat_from_the_visitors_view(
