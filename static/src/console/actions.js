@@ -19,3 +19,16 @@ export async function act(action, payload) {
     return null;
   }
 }
+
+/** An action by which the agent takes a chat (start, join): what it brings is theirs, not news to announce. */
+export async function takeChat(action, payload, chatId = null) {
+  if (chatId) state.ownChats.add(chatId);
+  state.quiet = true;
+  try {
+    const done = await act(action, payload);
+    if (done?.chat_id) state.ownChats.add(done.chat_id);
+    return done;
+  } finally {
+    state.quiet = false;
+  }
+}

@@ -2,15 +2,19 @@
 // Everything users wrote reaches the DOM as text (textContent / Text nodes); nothing is ever parsed as HTML.
 // This module wires the page's controls; the rest lives in one module per concern (see README, Agent console).
 
-import { act, selectedChat } from "./actions.js";
+import { act, selectedChat, takeChat } from "./actions.js";
+import { askPermission, setMuted, unlockAudio } from "./attention.js";
 import { $ } from "./dom.js";
 import { showStatus } from "./notices.js";
 import { TOKEN_KEY, showLogin, signIn, signOut } from "./session.js";
 import { state } from "./state.js";
-import { applySummaries } from "./views/chat-list.js";
-import { loadEarlier } from "./views/chat.js";
+import { wireArchives } from "./views/archives.js";
+import { applySummaries, loadClosed, markRead, setFilter } from "./views/chat-list.js";
+import { loadEarlier, selectChat } from "./views/chat.js";
 import { onReplyInput, sendReply, sendRich, stopTyping, transfer } from "./views/composer.js";
-import { showView } from "./views/tabs.js";
+import { wireScreens } from "./views/screens.js";
+import { showView, wireTabs } from "./views/tabs.js";
+import { wireTickets } from "./views/tickets.js";
 import { setRange } from "./views/visitors.js";
 
 function submitter(handler) {
@@ -35,11 +39,13 @@ $("accepting").addEventListener("change", async (e) => {
 $("refresh").addEventListener("click", async () => {
   const listing = await act("list_chats", { filters: { active: true }, limit: 100 });
   if (listing) applySummaries(listing.chats_summary || []);
+  loadClosed();
 });
 $("join").addEventListener("click", async () => {
   const chat = selectedChat();
   if (!chat || !state.me) return;
-  const done = await act("add_user_to_chat", { chat_id: chat.id, user_id: state.me.id, user_type: "agent" });
+  const done = await takeChat("add_user_to_chat", { chat_id: chat.id, user_id: state.me.id, user_type: "agent" },
+                              chat.id);
   if (done) $("reply").focus();
 });
 $("close").addEventListener("click", async () => {
@@ -47,16 +53,34 @@ $("close").addEventListener("click", async () => {
   if (chat) await act("deactivate_chat", { id: chat.id });
 });
 $("earlier").addEventListener("click", loadEarlier);
-$("tab-chats").addEventListener("click", () => showView("chats"));
-$("tab-visitors").addEventListener("click", () => showView("visitors"));
-for (const tab of ["tab-chats", "tab-visitors"]) {
-  $(tab).addEventListener("keydown", (e) => {
-    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
-    const other = tab === "tab-chats" ? "tab-visitors" : "tab-chats";
-    showView(other === "tab-visitors" ? "visitors" : "chats");
-    $(other).focus();
+wireTabs();
+wireScreens(() => $("chat-list").querySelector('[aria-current="true"]')?.focus());
+wireArchives();
+wireTickets();
+for (const button of document.querySelectorAll("[data-filter]")) {
+  button.addEventListener("click", () => {
+    setFilter(button.dataset.filter);
+    if (button.dataset.filter === "closed") loadClosed();
   });
 }
+$("more-closed").addEventListener("click", () => loadClosed(true));
+$("mute").addEventListener("change", (e) => setMuted(e.currentTarget.checked));
+$("notify-permission").addEventListener("click", askPermission);
+// the beep may sound only after a user gesture: the first one makes the audio context
+for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlockAudio, { once: true });
+// back in the tab, the chat in view is read
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && state.view === "chats" && state.screen !== "list") {
+    markRead(state.chats.get(state.selected));
+  }
+});
+// a desktop notification clicked: its chat
+document.addEventListener("console:open-chat", (e) => {
+  if (!state.chats.has(e.detail)) return;
+  showView("chats");
+  setFilter(state.filter);
+  selectChat(e.detail);
+});
 $("range-today").addEventListener("click", () => setRange("today"));
 $("range-week").addEventListener("click", () => setRange("week"));
 $("reply-form").addEventListener("submit", submitter(sendReply));

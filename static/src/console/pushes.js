@@ -4,7 +4,7 @@ import { $ } from "./dom.js";
 import { showStatus } from "./notices.js";
 import { signOut } from "./session.js";
 import { authorName, newChat, setUsers, state } from "./state.js";
-import { addEvent, fetchChat, renderChatItem, storeChat, upsertChat } from "./views/chat-list.js";
+import { addEvent, fetchChat, noteIncoming, renderChatItem, storeChat, upsertChat } from "./views/chat-list.js";
 import { renderPeek, renderTyping } from "./views/chat.js";
 import { stopTyping } from "./views/composer.js";
 import {
@@ -23,8 +23,9 @@ export const PUSHES = {
     }
     chat.typing.delete(event.author_id);
     renderTyping(chat);
-    addEvent(chat, threadId, event);
+    const added = addEvent(chat, threadId, event);
     renderChatItem(chat);
+    if (added) noteIncoming(chat, event);
   },
   incoming_typing_indicator({ chat_id: chatId, typing_indicator: indicator }) {
     const chat = state.chats.get(chatId);
@@ -83,9 +84,13 @@ export const PUSHES = {
     storeChat(chat);
   },
   chat_transferred({ chat_id: chatId, transferred_to: to, queue }) {
-    const chat = state.chats.get(chatId);
-    if (!chat) return;
     const agentIds = to?.agent_ids || [];
+    if (state.me && agentIds.includes(state.me.id)) state.transfersToMe.add(chatId); // announced when it is ours
+    const chat = state.chats.get(chatId);
+    if (!chat) {
+      fetchChat(chatId, true);
+      return;
+    }
     const target = agentIds.length ? agentIds.map((id) => state.names.get(id) || id).join(", ")
       : `group ${(to?.group_ids || []).join(", ")}`;
     chat.note = `transferred to ${target}`;

@@ -1,14 +1,17 @@
 // Signing in (a personal access token over the RTM login), reconnecting after a dropped socket, signing out.
 
 import { act } from "./actions.js";
+import { startAttention } from "./attention.js";
 import { Rtm } from "./connection.js";
 import { $ } from "./dom.js";
 import { hideError, setConnection, showError, showStatus } from "./notices.js";
 import { onPush } from "./pushes.js";
 import { state } from "./state.js";
-import { applySummaries, clearChats } from "./views/chat-list.js";
+import { clearArchives } from "./views/archives.js";
+import { applySummaries, clearChats, loadClosed } from "./views/chat-list.js";
 import { loadHistory } from "./views/chat.js";
 import { stopTyping } from "./views/composer.js";
+import { clearTickets, countOpenTickets } from "./views/tickets.js";
 import { clearVisitors, startVisitors } from "./views/visitors.js";
 
 export const TOKEN_KEY = "widget_server.agent_token";
@@ -54,7 +57,10 @@ export function onLoggedIn(login) {
   $("session").hidden = false;
   setConnection("Connected");
   hideError();
+  startAttention();
   applySummaries(login.chats_summary || []);
+  loadClosed(); // closed chats and offline messages: not in login's summaries, still the agent's to see
+  countOpenTickets();
   startVisitors(); // a new socket: the old one's subscription ended with it
   const selected = state.chats.get(state.selected);
   if (selected) loadHistory(selected);
@@ -92,6 +98,8 @@ export function signOut(message) {
   state.me = null;
   clearChats();
   clearVisitors();
+  clearArchives();
+  clearTickets();
   $("token").value = "";
   showLogin(message);
 }

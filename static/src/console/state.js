@@ -7,6 +7,13 @@ export const state = {
   items: new Map(), // chat id -> its <li> in the list
   names: new Map(), // user id -> display name, from every user list seen
   selected: null,
+  view: "chats", // the tab shown: chats | archives | tickets | visitors
+  filter: "mine", // which chats the list shows: mine | queued | active | inactive | closed
+  screen: "list", // on a phone, the one pane shown of the chats view: list | chat | details
+  closedPage: null, // list_chats' next_page_id of the closed chats, while there are more
+  transfersToMe: new Set(), // chats transferred to this agent, announced once they arrive
+  quiet: false, // while the agent starts or joins a chat: no alert for what they did themselves
+  ownChats: new Set(), // chats the agent started or joined: no "new chat" alert for them
   signedIn: false,
   reconnectMs: 1000,
   reconnectTimer: 0,
@@ -20,7 +27,6 @@ export const state = {
     snapshotAt: 0,
     hours: [], // get_visitor_statistics' hourly counters
     range: "today",
-    view: "chats",
     timers: [],
   },
 };
@@ -30,6 +36,8 @@ export function newChat(id) {
     id, users: [], active: false, threadId: null, lastText: "", queue: null,
     events: [], eventIds: new Set(), historyLoaded: false, nextPageId: null,
     peek: "", typing: new Map(), note: "", gone: false,
+    unread: 0, // messages from others since the agent last looked at it
+    seenMine: false, seenQueued: false, // announced (or known at sign-in) as this agent's, as waiting in the queue
   };
 }
 
@@ -82,3 +90,25 @@ export function setUsers(chat, users) {
 export function isIdle(data) {
   return data?.properties?.routing?.idle === true;
 }
+
+/** Which chats each filter of the chat list shows. "active" is every active chat the agent may see: for the owner and
+ * administrators that is every chat of the license (the server decides, as for list_chats). "inactive" are active
+ * chats the license's inactivity timer marked idle (LiveChat's chat_inactive_after_min), "closed" those whose last
+ * thread ended, offline messages included (read with list_chats, so they are there after a reload too). */
+export const FILTERS = {
+  mine: (chat) => isOpen(chat) && isMine(chat),
+  queued: (chat) => isQueued(chat),
+  active: (chat) => isOpen(chat),
+  inactive: (chat) => isOpen(chat) && Boolean(chat.idle),
+  closed: (chat) => !isOpen(chat),
+};
+
+/** Whether the agent is looking at the chat now: a message there needs no alert and stays read. */
+export function isFocused(chat) {
+  return state.selected === chat.id && state.view === "chats" && state.screen !== "list"
+    && document.visibilityState === "visible";
+}
+
+/** Whether the chat is the agent's concern: alerts and unread counts are for these, not for every chat an
+ * administrator can see. */
+export const concernsMe = (chat) => isOpen(chat) && (isMine(chat) || isQueued(chat));

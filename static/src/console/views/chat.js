@@ -3,8 +3,9 @@
 import { $, el, readableDate, safeUrl, timeOf } from "../dom.js";
 import { showError } from "../notices.js";
 import { agentsOf, authorName, customerName, customerOf, isMine, isOpen, isQueued, state } from "../state.js";
-import { upsertChat } from "./chat-list.js";
+import { markRead, renderChatItem, upsertChat } from "./chat-list.js";
 import { stopTyping } from "./composer.js";
+import { setScreen } from "./screens.js";
 
 export async function selectChat(chatId) {
   const previous = state.selected;
@@ -14,8 +15,12 @@ export async function selectChat(chatId) {
     if (id === chatId) li.firstElementChild.setAttribute("aria-current", "true");
     else li.firstElementChild.removeAttribute("aria-current");
   }
+  const left = state.chats.get(previous);
+  if (left && previous !== chatId) renderChatItem(left); // (listed only while selected, it may go now)
   const chat = state.chats.get(chatId);
+  setScreen("chat");
   showChat(chat);
+  markRead(chat);
   await loadHistory(chat);
 }
 
@@ -91,7 +96,7 @@ export function showChat(chat) {
   renderCustomer(null);
   if (!chat) return;
   renderChatHead(chat);
-  $("messages").append(el("li", { class: "loading muted", text: "Loading…" }));
+  $("messages").append(el("div", { class: "loading muted", text: "Loading…" }));
   renderPeek(chat);
 }
 
@@ -117,7 +122,7 @@ export function renderEvents(chat, scroll = true) {
   const list = $("messages");
   list.replaceChildren();
   chat.events.forEach((_, index) => appendEventItem(chat, index, false));
-  if (!chat.events.length) list.append(el("li", { class: "muted", text: "No messages yet." }));
+  if (!chat.events.length) list.append(el("p", { class: "muted", text: "No messages yet." }));
   if (scroll) list.scrollTop = list.scrollHeight;
   $("earlier").hidden = !chat.nextPageId;
 }
@@ -125,10 +130,10 @@ export function renderEvents(chat, scroll = true) {
 export function appendEventItem(chat, index, own) {
   const list = $("messages");
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  list.querySelector(":scope > li.muted")?.remove();
+  list.querySelector(":scope > .muted")?.remove();
   const { threadId, event } = chat.events[index];
   if (index > 0 && chat.events[index - 1].threadId !== threadId) {
-    list.append(el("li", { class: "thread-divider", text: "New thread" }));
+    list.append(el("p", { class: "thread-divider", text: "New thread" }));
   }
   list.append(eventItem(chat, event));
   if (own || nearBottom) list.scrollTop = list.scrollHeight;
@@ -136,12 +141,12 @@ export function appendEventItem(chat, index, own) {
 
 export function eventItem(chat, event) {
   if (event.type === "system_message") {
-    return el("li", { class: "event event-system", "data-event-id": event.id }, el("p", { text: event.text }));
+    return el("div", { class: "event event-system", "data-event-id": event.id }, el("p", { text: event.text }));
   }
   const customer = customerOf(chat);
   const from = event.author_id === state.me?.id ? "me" : customer?.id === event.author_id ? "customer" : "agent";
   const whisper = event.visibility === "agents" || event.recipients === "agents";
-  return el("li", { class: `event from-${from}${whisper ? " whisper" : ""}`, "data-event-id": event.id },
+  return el("div", { class: `event from-${from}${whisper ? " whisper" : ""}`, "data-event-id": event.id },
     el("p", { class: "meta" },
       el("span", { class: "author", text: authorName(chat, event.author_id) }), " ", timeOf(event.created_at),
       whisper ? el("span", { class: "badge", text: "agents only" }) : null),

@@ -1,4 +1,4 @@
-import { act } from "../actions.js";
+import { takeChat } from "../actions.js";
 import { $, el, pad, plural, svg } from "../dom.js";
 import { showError } from "../notices.js";
 import { customerOf, isOpen, isQueued, state } from "../state.js";
@@ -77,7 +77,7 @@ export function renderVisitor(customer) {
     el("td", { class: "visitor-chat" }, el("span", { class: `badge badge-${chatState}`, text: CHAT_STATES[chatState] })),
     el("td", { class: "visitor-action-cell" }, el("button", {
       type: "button", class: "visitor-action", "data-action": inChat ? "open" : "start",
-      "aria-label": `${inChat ? "Open the chat with" : "Start a chat with"} ${name}`,
+      "aria-label": `${inChat ? "Open chat with" : "Start chat with"} ${name}`, // (the visible text, then whose)
       text: inChat ? "Open chat" : "Start chat",
       onclick: () => (inChat ? openVisitorChat(customer.id) : startChatWith(customer.id)),
     })),
@@ -149,7 +149,7 @@ export async function refreshSnapshot() {
 }
 
 export async function startChatWith(customerId) {
-  const started = await act("start_chat", { chat: { users: [{ id: customerId, type: "customer" }] } });
+  const started = await takeChat("start_chat", { chat: { users: [{ id: customerId, type: "customer" }] } });
   if (!started) return;
   showView("chats");
   if (!state.chats.has(started.chat_id)) await fetchChat(started.chat_id);
@@ -237,11 +237,11 @@ export function setRange(range) {
 export function startVisitors() {
   stopVisitors();
   subscribeVisitors();
-  if (state.visitors.view === "visitors") loadTraffic();
+  if (state.view === "visitors") loadTraffic();
   state.visitors.timers = [
     setInterval(tickVisitorClocks, CLOCK_MS),
     setInterval(() => {
-      if (state.visitors.view === "visitors") loadTraffic();
+      if (state.view === "visitors") loadTraffic();
     }, TRAFFIC_MS),
   ];
 }
