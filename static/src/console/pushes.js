@@ -47,7 +47,9 @@ export const PUSHES = {
     chat.peek = peek?.text || "";
     renderPeek(chat);
   },
-  user_added_to_chat({ chat_id: chatId, user }) {
+  user_added_to_chat({ chat_id: chatId, user, reason }) {
+    // a transfer's target is told only this (chat_transferred goes to those who were in the chat)
+    if (reason === "chat_transferred" && state.me && user?.id === state.me.id) state.transfersToMe.add(chatId);
     const chat = state.chats.get(chatId);
     if (!chat) {
       fetchChat(chatId);
@@ -84,13 +86,9 @@ export const PUSHES = {
     storeChat(chat);
   },
   chat_transferred({ chat_id: chatId, transferred_to: to, queue }) {
-    const agentIds = to?.agent_ids || [];
-    if (state.me && agentIds.includes(state.me.id)) state.transfersToMe.add(chatId); // announced when it is ours
     const chat = state.chats.get(chatId);
-    if (!chat) {
-      fetchChat(chatId, true);
-      return;
-    }
+    if (!chat) return;
+    const agentIds = to?.agent_ids || [];
     const target = agentIds.length ? agentIds.map((id) => state.names.get(id) || id).join(", ")
       : `group ${(to?.group_ids || []).join(", ")}`;
     chat.note = `transferred to ${target}`;
