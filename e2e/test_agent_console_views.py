@@ -186,3 +186,34 @@ def test_agent_answers_and_solves_a_ticket(
     expect(page.locator("#ticket-meta")).to_contain_text("Open")
     assert ann.ok("get_ticket", {"id": ticket_id})["status"] == "open"
     expect(tab).to_have_text(re.compile(r"Tickets\s*1$"))
+
+
+def test_older_closed_chats_come_a_page_at_a_time(
+        watched: Page, api: str, make_license: Callable[..., str], make_agent: Callable[..., AgentAccount],
+        customer_of: Callable[[str], CustomerSide]) -> None:
+    """The Closed filter reads 25 closed chats at sign-in, newest first; older ones come on request, below them."""
+    page = watched
+    org = make_license()
+    ann = make_agent(org, "Ann")
+    ann.ok("set_routing_status", {"status": "accepting_chats"})
+    dana = customer_of(org)
+    chat_ids = []
+    for n in range(27):
+        chat_ids.append(dana.ok("start_chat", {"chat": {"thread": {"events": [
+            {"type": "message", "text": f"Question {n}"}]}}})["chat_id"])
+        ann.ok("deactivate_chat", {"id": chat_ids[-1]})
+
+    sign_in(page, api, ann)
+    closed = filter_button(page, "Closed")
+    expect(closed).to_have_text(re.compile(r"Closed\s*25$"))
+    closed.click()
+    items = page.locator("#chat-list .chat-item")
+    expect(items).to_have_count(25)
+    listed = [items.nth(i).get_attribute("data-chat-id") for i in range(25)]
+    assert listed == chat_ids[::-1][:25]  # the newest first
+    more = page.get_by_role("button", name="Show older closed chats")
+    more.click()
+    expect(items).to_have_count(27)
+    assert [items.nth(i).get_attribute("data-chat-id") for i in (25, 26)] == [chat_ids[1], chat_ids[0]]
+    expect(closed).to_have_text(re.compile(r"Closed\s*27$"))
+    expect(more).to_be_hidden()
