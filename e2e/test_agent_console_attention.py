@@ -25,11 +25,13 @@ COUNT_ALERTS = """
         return start.apply(this, args);
     };
     window.__notes = [];
+    window.__shown = [];
     if ("Notification" in window) {
         window.Notification = class extends window.Notification {
             constructor(title, options) {
                 window.__notes.push({ title, body: options?.body ?? "" });
                 super(title, options);
+                window.__shown.push(this);
             }
         };
     }
@@ -107,13 +109,16 @@ def test_alerts_unread_counts_and_mute(watched: Page, api: str, make_license: Ca
     expect(attention).to_have_text("Chat transferred to you: Erin")
     assert wait_for(lambda: beeps(page) == 5)
     assert notes(page)[-1] == {"title": "Chat transferred to you", "body": "Erin"}
+    # clicking the notification opens that chat
+    page.evaluate("window.__shown.at(-1).onclick()")
+    expect(page.locator("#chat-title")).to_have_text("Erin")
+    expect(page.get_by_role("log", name="Messages")).to_contain_text("Anyone?")
 
     # muted: counts go on, the beep and the notifications stop; the choice outlives a reload
     mute = page.get_by_role("switch", name="Mute alerts")
     mute.check()
-    erin.ok("send_event", {"chat_id": erin_chat, "event": {"type": "message", "text": "Thanks Ann"}})
-    erin_item = page.locator(f'#chat-list [data-chat-id="{erin_chat}"]')
-    expect(erin_item).to_contain_text("1 unread")
+    dana.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "One more thing"}})
+    expect(item).to_contain_text("1 unread")
     expect(page).to_have_title("(1) Agent console")
     assert beeps(page) == 5 and len(notes(page)) == 5
     page.reload()
