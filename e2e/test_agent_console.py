@@ -195,6 +195,12 @@ def test_the_console_marks_a_silent_chat_inactive_until_the_next_message(
     expect(item).to_contain_text("Inactive", timeout=20_000)
     page.reload()
     expect(page.locator(f'#chat-list [data-chat-id="{chat_id}"]')).to_contain_text("Inactive")
+    # the Inactive filter lists such chats
+    inactive = page.get_by_role("group", name="Show").get_by_role("button", name=re.compile("^Inactive"))
+    expect(inactive).to_have_text(re.compile(r"Inactive\s*1$"))
+    inactive.click()
+    expect(page.locator("#chat-list .chat-item:visible")).to_have_count(1)
+    expect(page.locator(f'#chat-list [data-chat-id="{chat_id}"]')).to_be_visible()
 
 
 def test_a_wrong_token_is_refused(watched: Page, api: str) -> None:
