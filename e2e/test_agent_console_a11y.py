@@ -75,6 +75,15 @@ def test_the_console_has_no_accessibility_violations_on_a_desktop(
     _story(watched, api, make_license, make_agent, customer_of, phone=False)
 
 
+def test_the_console_has_no_accessibility_violations_in_the_dark_colour_scheme(
+        watched: Page, api: str, make_license: Callable[..., str], make_agent: Callable[..., AgentAccount],
+        customer_of: Callable[[str], CustomerSide]) -> None:
+    """The stylesheet's dark palette (prefers-color-scheme: dark) keeps every contrast."""
+    watched.emulate_media(color_scheme="dark")
+    watched.set_viewport_size({"width": 1280, "height": 900})
+    _story(watched, api, make_license, make_agent, customer_of, phone=False)
+
+
 def test_the_console_has_no_accessibility_violations_on_a_phone(
         watched: Page, api: str, make_license: Callable[..., str], make_agent: Callable[..., AgentAccount],
         customer_of: Callable[[str], CustomerSide]) -> None:

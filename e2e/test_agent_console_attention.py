@@ -172,6 +172,7 @@ def test_the_console_works_on_a_390px_phone(watched: Page, api: str, make_licens
     # the chat screen: the list gives way, the Reply box is in reach (Playwright clicks only what is not covered)
     item.click()
     expect(item).to_be_hidden()
+    expect(page.locator("#chat-title")).to_be_focused()  # where the content went
     expect(page.get_by_role("log", name="Messages")).to_contain_text("Hi from my phone")
     reply.click()
     expect(reply).to_be_focused()

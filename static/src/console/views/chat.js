@@ -5,7 +5,7 @@ import { showError } from "../notices.js";
 import { agentsOf, authorName, customerName, customerOf, isMine, isOpen, isQueued, state } from "../state.js";
 import { markRead, renderChatItem, upsertChat } from "./chat-list.js";
 import { stopTyping } from "./composer.js";
-import { setScreen } from "./screens.js";
+import { onPhone, setScreen } from "./screens.js";
 
 export async function selectChat(chatId) {
   const previous = state.selected;
@@ -20,6 +20,7 @@ export async function selectChat(chatId) {
   const chat = state.chats.get(chatId);
   setScreen("chat");
   showChat(chat);
+  if (onPhone()) $("chat-title").focus(); // the list the focus was on is gone from the screen
   markRead(chat);
   await loadHistory(chat);
 }

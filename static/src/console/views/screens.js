@@ -4,6 +4,11 @@
 import { $ } from "../dom.js";
 import { state } from "../state.js";
 
+/** The stylesheet's phone breakpoint (console.css), where one screen shows at a time. */
+export const PHONE = "(max-width: 640px)";
+
+export const onPhone = () => window.matchMedia(PHONE).matches;
+
 export function setScreen(name) {
   state.screen = name;
   $("chats-view").dataset.screen = name;
