@@ -56,7 +56,7 @@ const show = (v) => {
       extras();
     }
     wrap.className = boot.launcher.cls + " " + v;
-    api._v && api._v(v);
+    api._s && api._s(v);  // (not _v: LiveChat's stub keeps its version there)
   }
 };
 
@@ -83,6 +83,6 @@ post("visit").then((r) => {
   // page use of the API (before or after now), a greeting to show, an open frame: host.js does those
   api._q.length || r.greeting || frame ? extras() : api._q.push = (c) => extras(api._q[api._q.length] = c);
   // presence, and single-page apps' History API navigations as page views (their title set by then)
-  setInterval(() => href != location.href ? post("page_view", href = location.href)
+  api._i = setInterval(() => href != location.href ? post("page_view", href = location.href)
     : ++beats % r.heartbeat || post(token ? "heartbeat" : "visit"), 1e3);
 });

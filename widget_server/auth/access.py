@@ -17,7 +17,7 @@ import hashlib
 import time
 from typing import Any
 
-from ..core.licenses import Licenses
+from ..core.licenses import Licenses, is_license_number
 from ..core.store import Store
 from ..protocol.errors import ApiError
 from .rules import (
@@ -61,7 +61,9 @@ class Access:
         """The license named by a request; ``validation`` when none is named, ``license_not_found`` when unknown."""
         if not org:
             raise ApiError("validation", "organization_id is required")
-        if not await self.licenses.exists(org):
+        if is_license_number(org):  # LiveChat's numeric license id (``window.__lc.license``, ``?license_id=``)
+            org = await self.licenses.by_number(org) or ""
+        if not org or not await self.licenses.exists(org):
             raise ApiError("license_not_found", "License not found")
         return org
 

@@ -47,6 +47,7 @@ MANIFEST = "manifest.json"
 JS_FLAGS = ["--bundle", "--minify", "--format=iife", "--target=es2019", "--legal-comments=none"]
 ENTRIES: dict[str, str] = {
     "loader.js": "loader.js",
+    "tracking.js": "tracking.js",
     "host.js": "host.js",
     "launcher.css": "launcher.css",
     "widget.js": "widget/main.js",

@@ -15,8 +15,18 @@ class VisitCustomer(msgspec.Struct, omit_defaults=True):
     email: Annotated[str, msgspec.Meta(max_length=256)] | None = None
 
 
+class SessionParam(msgspec.Struct):
+    """One of LiveChat's ``window.__lc.params`` (``{name, value}``): a session variable."""
+
+    name: Annotated[str, msgspec.Meta(max_length=256)]
+    value: Annotated[str, msgspec.Meta(max_length=1024)] | int | float | bool | None = None
+
+
 class SiteConfig(msgspec.Struct, omit_defaults=True):
-    """``window.__ws`` from the snippet, as the loader sends it."""
+    """``window.__ws`` from the snippet, as the loader sends it. Loaded as ``/tracking.js`` (LiveChat's snippet and
+    adapters), the loader sends ``window.__lc`` with ``organization_id`` set from its ``organizationId`` or its
+    numeric ``license``; LiveChat's names (``visitor``, ``params``) are read beside ours (``customer``,
+    ``session_variables``: ``site_fields``), its other settings are ignored."""
 
     organization_id: Annotated[str, msgspec.Meta(max_length=64)]
     group: Annotated[int, msgspec.Meta(ge=0)] = 0
@@ -27,6 +37,15 @@ class SiteConfig(msgspec.Struct, omit_defaults=True):
     user_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     preview: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     """Set by the wizard's preview page only: show the owner's unsaved draft (``widget/drafts.py``)."""
+    visitor: VisitCustomer | None = None
+    """LiveChat's ``window.__lc.visitor`` (``{name, email}``): ``customer`` by LiveChat's name."""
+    params: Annotated[list[SessionParam], msgspec.Meta(max_length=50)] | None = None
+    """LiveChat's ``window.__lc.params``: ``session_variables`` by LiveChat's name."""
+    chat_between_groups: bool | None = None
+    """LiveChat's: whether a visitor is one customer across groups. Accepted; a visitor is always one customer of
+    the license here (LiveChat's default)."""
+    integration_name: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    """Which LiveChat adapter loaded the widget (``@livechat/widget-core`` …); accepted, not stored."""
 
 
 class VisitRequest(msgspec.Struct, omit_defaults=True):
@@ -87,6 +106,8 @@ class VisitResponse(msgspec.Struct, omit_defaults=True):
     heartbeat: int | None = None
     greeting: Greeting | None = None
     identity_error: str | None = None
+    returning: bool | None = None
+    """True for a visitor on a later visit than their first (LiveChat's ``customer_data.isReturning``)."""
 
 
 class ThemeConfig(msgspec.Struct):
