@@ -23,7 +23,7 @@ let chat = {};
 const given = cfg.customer || cfg.visitor || {};
 let customer = {
   id: l.boot.customer_id, name: given.name || "", email: given.email || "", isReturning: !!l.boot.returning,
-  status: "browsing",
+  status: l.boot.active_chat ? "chatting" : "browsing",
 };
 // session variables as the page set them (window.__ws.session_variables, or LiveChat's window.__lc.params): the
 // frame is always handed the whole set, so update_session_variables merges and set_session_variables replaces
@@ -32,6 +32,8 @@ for (const p of cfg.params || []) session[p.name] = String(p.value ?? "");
 let sale = {};  // trigger_sales_tracker's last order, kept beside the session variables
 let availability = l.state.availability;
 let title = null;
+let writes = Promise.resolve();
+let early = [];  // ready listeners met while the page's queued calls run (LiveChat tells them after those calls)
 
 const emit = (name, payload) => {
   for (const f of (listeners[name] || []).slice()) {
@@ -64,8 +66,9 @@ const status = (next) => {
 
 const fns = {
   on: (name, f) => {
-    if (name == "ready") f({ state: fns.get("state"), customerData: customerData() });  // ready already
-    else (listeners[name] = listeners[name] || []).push(f);
+    if (name != "ready") (listeners[name] = listeners[name] || []).push(f);
+    else if (early) early.push(f);  // (queued before the load: told once the queue's calls have run)
+    else f({ state: fns.get("state"), customerData: customerData() });  // ready already
   },
   once: (name, f) => {
     const g = (payload) => {
@@ -102,12 +105,17 @@ const fns = {
       console.warn("unknown method " + name);
       return;
     }
-    if (!l.frame()) {  // customer data and chat actions are the frame's business: create it, closed
-      l.show("maximized");
-      l.show("minimized");
+    const call = name.startsWith("set_customer") ? { t: "call", name, arg }
+      : { t: "call", name: "set_session_variables", arg: { ...session, ...strip(sale) } };
+    // an open frame writes it (and shows it); else the customer is updated from here, without loading the chat
+    // (one after another: a later write must not land before an earlier one)
+    if (l.frame()) send(call);
+    else {
+      const fields = call.name == "set_customer_name" ? { name: customer.name }
+        : call.name == "set_customer_email" ? { email: customer.email }
+          : { session_fields: Object.entries(call.arg).map(([k, v]) => ({ [k]: String(v) })) };
+      writes = writes.then(() => answer("update_customer", fields));
     }
-    send(name.startsWith("set_customer") ? { t: "call", name, arg }
-      : { t: "call", name: "set_session_variables", arg: { ...session, ...strip(sale) } });
   },
 };
 const strip = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v != null));
@@ -201,7 +209,7 @@ const showGreeting = (greeting) => {
   setTimeout(() => {
     // (a navigation before the delay ran out: the greeting may come again with a later page's answer)
     if (location.href != page) handled.delete(greeting.id);
-    if (l.frame() || l.state.visibility != "minimized" || location.href != page) return;
+    if (l.state.visibility != "minimized" || location.href != page) return;
     const ids = { id: greeting.id, uniqueId: greeting.unique_id };
     if (bubble) bubble.remove();
     bubble = d.createElement("div");
@@ -251,6 +259,9 @@ if (l.frame()) l.frame().contentWindow.postMessage({ ws: 1, t: "hello" }, "*");
 const queued = api._q.splice(0);
 api._q.push = (c) => api._h(...c);
 for (const c of queued) api._h(...c);
+const told = early;
+early = null;
+for (const f of told) fns.on("ready", f);
 // LiveChat's v1 callback of a loaded widget: @livechat/widget-core waits for it (a destroy asked for while the
 // widget loaded runs then), and older sites put their code there
 if (lc && w.LC_API && w.LC_API.on_after_load) w.LC_API.on_after_load();
