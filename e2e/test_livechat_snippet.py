@@ -422,6 +422,13 @@ def test_widget_core_takes_the_snippet_s_stub_so_a_site_points_it_at_our_host(
     assert ready["state"]["visibility"] == "minimized"
     assert sent[0] == f"{lc_server.url}/v1/widget/visit"
     assert not [url for url in sent if url.startswith(CDN)]
+    # off removes a listener, on and once add one (once: told once)
+    page.evaluate("window.gone = hear('gone'); LiveChatWidget.on('visibility_changed', gone);"
+                  "LiveChatWidget.off('visibility_changed', gone); LiveChatWidget.once('visibility_changed', hear('once'));"
+                  "LiveChatWidget.on('visibility_changed', hear('every'))")
+    page.evaluate("LiveChatWidget.call('maximize'); LiveChatWidget.call('minimize')")
+    assert [v["visibility"] for v in hears(page, "every", 2)] == ["maximized", "minimized"]
+    assert heard(page, "once") == [{"visibility": "maximized"}] and heard(page, "gone") == []
     page.evaluate("widget.destroy()")
     assert page.evaluate("document.querySelectorAll('body > div').length") == 0
     assert problems == []

@@ -138,3 +138,25 @@ async def test_a_number_another_license_holds_is_replaced_when_a_license_is_rest
     assert number != held["license_id"]
     assert (await valkey.hget(keys.LICENSE_NUMBERS, str(held["license_id"]))).decode() == held["organization_id"]
     assert (await valkey.hget(keys.LICENSE_NUMBERS, str(number))).decode() == restored["organization_id"]
+
+
+async def test_a_customer_of_a_license_named_by_its_number_gets_a_token_and_calls_the_api(http, valkey):
+    creds = await create_license(valkey, f"n-{secrets.token_hex(4)}@example.com", "pw")
+    number, org = creds["license_id"], creds["organization_id"]
+    grant = await http.post("/v2/customer/token", json={"grant_type": "cookie", "response_type": "token",
+                                                        "license_id": number, "redirect_uri": ORIGIN + "/"},
+                            headers={"Origin": ORIGIN})
+    assert grant.status_code == 200, grant.text
+    token = grant.json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    # the Web API named by the number, as LiveChat's clients name it with license_id
+    r = await http.post("/v3.6/customer/action/list_chats", params={"license_id": number}, json={}, headers=auth)
+    assert r.status_code == 200, r.text
+    r = await http.post("/v3.6/customer/action/get_customer", params={"organization_id": str(number)}, json={},
+                        headers=auth)
+    assert r.status_code == 200 and r.json()["id"] == grant.json()["entity_id"]
+    other = await create_license(valkey, f"o-{secrets.token_hex(4)}@example.com", "pw")
+    r = await http.post("/v3.6/customer/action/list_chats", params={"license_id": other["license_id"]}, json={},
+                        headers=auth)
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication"
+    assert org != other["organization_id"]

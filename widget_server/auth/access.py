@@ -88,6 +88,8 @@ class Access:
     async def customer(self, credential: str | None, org: str | None = None) -> AccessToken:
         """The customer behind a credential (``org``, when known, lets the proxy edge ask the upstream about a token
         it never saw); ``authentication`` when it names another license than ``org``."""
+        if org is not None and is_license_number(org):  # LiveChat's numeric license id
+            org = await self.licenses.by_number(org) or org
         claims = await self._tokens.claims(credential, org)
         if org is not None and claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
