@@ -429,6 +429,15 @@ def test_widget_core_takes_the_snippet_s_stub_so_a_site_points_it_at_our_host(
     page.evaluate("LiveChatWidget.call('maximize'); LiveChatWidget.call('minimize')")
     assert [v["visibility"] for v in hears(page, "every", 2)] == ["maximized", "minimized"]
     assert heard(page, "once") == [{"visibility": "maximized"}] and heard(page, "gone") == []
+    # nobody accepts chats on this license: the visitor leaves a message with the ticket form
+    assert ready["state"]["availability"] == "offline"
+    page.evaluate("LiveChatWidget.on('form_submitted', hear('form_submitted')); LiveChatWidget.call('maximize')")
+    frame = page.frame_locator("iframe[title='Open chat']")
+    frame.get_by_label("Name").fill("Late Visitor")
+    frame.get_by_label("E-mail").fill("late@example.com")
+    frame.get_by_label("Message:").fill("Please call me back")
+    frame.get_by_role("button", name="Send message").click()
+    assert hears(page, "form_submitted") == [{"type": "ticket"}]
     page.evaluate("widget.destroy()")
     assert page.evaluate("document.querySelectorAll('body > div').length") == 0
     assert problems == []
