@@ -170,7 +170,9 @@ d.addEventListener("visibilitychange", onVisibility);
 
 // LiveChat's destroy: the launcher, window and greeting leave the page, the loader stops its heartbeats, and the API
 // objects are as the snippet left them (its queue empty, getters throwing again), ready for another init()
+let gone = false;  // destroyed: a greeting still waiting out its delay stays away
 const destroy = () => {
+  gone = true;
   clearInterval(api._i);
   l.wrap.getRootNode().host.remove();
   w.removeEventListener("message", onMessage);
@@ -209,7 +211,7 @@ const showGreeting = (greeting) => {
   setTimeout(() => {
     // (a navigation before the delay ran out: the greeting may come again with a later page's answer)
     if (location.href != page) handled.delete(greeting.id);
-    if (l.state.visibility != "minimized" || location.href != page) return;
+    if (gone || l.state.visibility != "minimized" || location.href != page) return;
     const ids = { id: greeting.id, uniqueId: greeting.unique_id };
     if (bubble) bubble.remove();
     bubble = d.createElement("div");

@@ -76,7 +76,7 @@ async def number_licenses(r: Any, customer_ttl: int) -> int:
         org, created, number = await r.hmget(key, ["organization_id", "created_at", "license_id"])
         if org is not None:
             found.append((created or b"", org.decode(), number is None))
-    for _, org, new in sorted(found):
+    for _, org, _new in sorted(found):
         await assign_license_number(r, org)  # (also writes the lookup of a license numbered before a crash)
     return sum(1 for *_, new in found if new)
 
