@@ -10,10 +10,11 @@
 // snippet and @livechat/widget-core call it again on a remount) loads the widget anew.
 const w = window;
 const d = document;
-const api = w.WidgetServer;
+// loaded by tracking.js: LiveChat's stub (snippet ≥ 2.0, or an adapter's), which the loader marked with _l
+const lc = !!(w.LiveChatWidget && w.LiveChatWidget._l);
+const api = lc ? w.LiveChatWidget : w.WidgetServer;
 const l = api._l;
-const lc = api == w.LiveChatWidget;  // loaded as /tracking.js: LiveChat's stub (snippet ≥ 2.0, or an adapter's)
-const cfg = w.__ws || {};
+const cfg = (lc ? w.__lc : w.__ws) || {};
 const base = new URL(l.boot.launcher.frame).origin;
 const listeners = {};
 const pending = [];
@@ -193,7 +194,7 @@ const destroy = () => {
 // the page after its delay (time on page).
 // (the license as the page named it keys the storage, as in the loader; the API is called with its organization id)
 const org = new URL(l.boot.launcher.frame).searchParams.get("organization_id");
-const seenKey = "__ws_" + cfg.organization_id + 1;  // "<id>.<unix seconds shown>,…": the server skips those shown in this visit
+const seenKey = "__ws_" + (lc ? cfg.organizationId || cfg.license : cfg.organization_id) + 1;  // "<id>.<unix seconds shown>,…": the server skips those shown in this visit
 const answer = (action, payload) => fetch(`${base}/v3.6/customer/action/${action}?organization_id=${encodeURIComponent(org)}`, {
   method: "POST", headers: { Authorization: "Bearer " + l.token(), "Content-Type": "application/json" },
   body: JSON.stringify(payload),

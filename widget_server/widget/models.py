@@ -24,11 +24,16 @@ class SessionParam(msgspec.Struct):
 
 class SiteConfig(msgspec.Struct, omit_defaults=True):
     """``window.__ws`` from the snippet, as the loader sends it. Loaded as ``/tracking.js`` (LiveChat's snippet and
-    adapters), the loader sends ``window.__lc`` with ``organization_id`` set from its ``organizationId`` or its
-    numeric ``license``; LiveChat's names (``visitor``, ``params``) are read beside ours (``customer``,
-    ``session_variables``: ``site_fields``), its other settings are ignored."""
+    adapters), the loader sends LiveChat's ``window.__lc``: its names (``organizationId`` or the numeric ``license``,
+    ``visitor``, ``params``) are read beside ours (``license_name``, ``site_fields``), its other settings are
+    ignored."""
 
-    organization_id: Annotated[str, msgspec.Meta(max_length=64)]
+    organization_id: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    lc_organization_id: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
+        default=None, name="organizationId")
+    """LiveChat's ``window.__lc.organizationId``."""
+    license: Annotated[int, msgspec.Meta(ge=0)] | Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    """LiveChat's ``window.__lc.license``: the license's numeric id (a number, or its digits)."""
     group: Annotated[int, msgspec.Meta(ge=0)] = 0
     customer: VisitCustomer | None = None
     session_variables: Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=1024)]],
@@ -46,6 +51,13 @@ class SiteConfig(msgspec.Struct, omit_defaults=True):
     the license here (LiveChat's default)."""
     integration_name: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     """Which LiveChat adapter loaded the widget (``@livechat/widget-core`` …); accepted, not stored."""
+
+    def license_name(self) -> str:
+        """The license as the page names it: our ``organization_id``, else LiveChat's ``organizationId`` or numeric
+        ``license`` (``auth.access.Access.license`` resolves a number); empty when none is given."""
+        if self.organization_id or self.lc_organization_id:
+            return self.organization_id or self.lc_organization_id or ""
+        return "" if self.license is None else str(self.license)
 
 
 class VisitRequest(msgspec.Struct, omit_defaults=True):

@@ -158,7 +158,7 @@ class Widget:
         get it back, renewed when it is past half its life; an expired or foreign token is an ``authentication``
         error, on which the loader starts over."""
         access = self.access
-        org = await access.license(req.cfg.organization_id)
+        org = await access.license(req.cfg.license_name())
         preview = await self.preview(org, req.cfg.preview)
         if preview is None:
             await access.origin(org, browser.origin)
