@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserType, Page, expect
 from test_agent_console import AgentAccount, make_agent  # noqa: F401 (fixtures)
@@ -440,4 +441,28 @@ def test_widget_core_takes_the_snippet_s_stub_so_a_site_points_it_at_our_host(
     assert hears(page, "form_submitted") == [{"type": "ticket"}]
     page.evaluate("widget.destroy()")
     assert page.evaluate("document.querySelectorAll('body > div').length") == 0
+    assert problems == []
+
+
+def test_our_own_snippet_s_widget_server_api_gains_once_and_destroy(
+        lc_page: Page, shop: str, lc_server: LiveServer, make_license: Any) -> None:
+    page = lc_page
+    org = make_license()
+    problems = watch(page)
+    snippet = httpx.get(f"{lc_server.url}/widget/snippet", params={"organization_id": org}, timeout=10,
+                        verify=lc_server.ssl_context).text
+    # listeners queued by our snippet's stub before the loader ran, once among them
+    listeners = ("<script>WidgetServer.once('visibility_changed', hear('once'));"
+                 "WidgetServer.on('visibility_changed', hear('every')); WidgetServer.on('ready', hear('ready'));"
+                 "</script>")
+    sent = visits_sent(page)
+    page.goto(shop + publish("ours", snippet + listeners))
+    hears(page, "ready")
+    page.evaluate("WidgetServer.call('maximize'); WidgetServer.call('minimize')")
+    assert [v["visibility"] for v in hears(page, "every", 2)] == ["maximized", "minimized"]
+    assert heard(page, "once") == [{"visibility": "maximized"}]
+    assert sent[0] == f"{lc_server.url}/v1/widget/visit"
+    page.evaluate("WidgetServer.call('destroy')")
+    assert page.evaluate("document.querySelectorAll('body > div').length") == 0
+    assert page.evaluate("WidgetServer.get('state')") is None  # (our stub's getter: nothing before a load)
     assert problems == []
