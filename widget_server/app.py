@@ -44,6 +44,7 @@ from .api.widget import (
     widget_frame,
     widget_loader,
     widget_snippet,
+    widget_tracking,
     widget_visit,
 )
 from .observe import metrics
@@ -93,7 +94,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         rate_limit=("minute", settings.rate_limit_per_minute),
         # the widget's files and calls come from every page view of every visitor, many behind one address (an office,
         # a mobile carrier): a per-address limit would refuse them, and costs two Valkey round trips a request
-        exclude=["/healthz", "/readyz", "/metrics", "/schema", "/widget/", "/v1/widget/", "/v1/track", "/demo"],
+        exclude=["/healthz", "/readyz", "/metrics", "/schema", "/widget/", "/v1/widget/", "/v1/track", "/demo",
+                 "/tracking.js"],
         store="rate_limit",
         # behind a trusted proxy (an edge in proxy mode, a load balancer), each client has its own limit
         identifier_for_request=forwarded_address if settings.trusted_proxy_headers else get_remote_address,
@@ -110,9 +112,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, file_route,
                         agent_action, configuration_action, agent_console, agent_console_asset, track,
-                        widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
-                        widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES,
-                        reports_action],
+                        widget_loader, widget_tracking, widget_asset, widget_frame, widget_snippet, widget_visit,
+                        widget_config, widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image,
+                        *WIZARD_ROUTES, reports_action],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,

@@ -50,8 +50,7 @@ async def web_caller(request: Request[Any, Any, Any], settings: Settings, access
                       credential=credential, origin=request.headers.get("origin"))
     if needs_auth:
         claims = await access.customer(credential, org)
-        org = org or claims.org
-        await access.license(org)
+        org = await access.license(org or claims.org)  # (a numeric license id names its organization)
         await access.origin(org, request.headers.get("origin"))
         if check_ban:
             await access.not_banned(claims.cid)
