@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserType, Page, expect
-from test_agent_console import AgentAccount, make_agent  # noqa: F401 (fixtures)
+from console_people import AgentAccount  # (its fixtures, make_agent among them, come through conftest.py)
 from test_js_customer_sdk import JS_DIR, _mtime, _run
 
 from tests.support import LiveServer, serve_http
