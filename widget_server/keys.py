@@ -559,3 +559,25 @@ def company(org: str) -> str:
 def unsuspension_requested(agent_id: str) -> str:
     """Set while a suspended agent's request to be unsuspended was mailed lately (SET NX EX: one mail a day)."""
     return f"{P}:{{{agent_id}}}:unsuspension_requested"
+
+
+# customer API v3.6 breadth (core/links.py, core/local.py)
+def url_info(digest: str) -> str:
+    """A link preview (``get_url_info``) by the SHA-256 of its URL, shared by every license (it is the public page's
+    own title and image), with its expiry (``WIDGET_URL_INFO_CACHE_SECONDS``)."""
+    return f"{P}:urlinfo:{digest}"
+
+
+def url_info_calls(cid: str, minute: int) -> str:
+    """Counter of ``get_url_info`` calls that fetched a page, per customer and clock minute."""
+    return f"{P}:{{{cid}}}:urlinfo:{minute}"
+
+
+def email_verifications(cid: str, hour: int) -> str:
+    """Counter of verification mails sent to one customer in one clock hour (``request_email_verification``)."""
+    return f"{P}:{{{cid}}}:emailverify:{hour}"
+
+
+def greeting_stats(org: str) -> str:
+    """Hash ``<greeting id>:button_clicks`` -> count (``send_greeting_button_clicked``): one field per greeting."""
+    return f"{P}:{{{org}}}:greeting_stats"

@@ -81,6 +81,16 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
     "get_dynamic_configuration": Action(cfg.DynamicConfigRequest, "get_dynamic_configuration", auth=False),
     "get_configuration": Action(cfg.ConfigurationRequest, "get_configuration", auth=False),
     "get_localization": Action(cfg.LocalizationRequest, "get_localization", auth=False),
+    # v3.6 breadth
+    "delete_event": Action(c.DeleteEventRequest, "delete_event", writes=True),
+    "get_url_info": Action(c.GetUrlInfoRequest, "get_url_info"),  # (its own per-minute limit: core/links.py)
+    "request_email_verification": Action(c.RequestEmailVerificationRequest, "request_email_verification", _WEB,
+                                         writes=True),
+    "send_greeting_button_clicked": Action(c.SendGreetingButtonClickedRequest, "send_greeting_button_clicked",
+                                           writes=True),
+    "get_predicted_agent": Action(c.Empty, "get_predicted_agent"),
+    "list_license_properties": Action(c.ListLicensePropertiesRequest, "list_license_properties", _WEB, auth=False),
+    "list_group_properties": Action(c.ListGroupPropertiesRequest, "list_group_properties", _WEB, auth=False),
 }
 """Every customer action. ``upload_file`` is Web-only multipart and has its own route."""
 
@@ -175,7 +185,8 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""
 
-WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
+WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization",
+                             "list_license_properties", "list_group_properties"})
 
 
 def _frame_type(name: str, action: Action | None) -> type:

@@ -110,6 +110,11 @@ class AgentCore(ChatBase):
             return chat
         raise ApiError("authorization", "No access to this chat")
 
+    def _sees_deleted(self, caller: AgentCaller) -> bool:
+        """LiveChat 3.6: administrators, vice owners and owners get a deleted event with ``deleted: true``; agents of
+        the ``normal`` role a placeholder in its place."""
+        return caller.role in ADMIN_ROLES
+
     async def _after_resume(self, caller: AgentCaller, chat_id: str, thread_id: str, access: Access) -> None:
         await self.router.take(caller.org, caller.agent_id, chat_id, thread_id)
         await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)

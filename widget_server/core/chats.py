@@ -21,7 +21,7 @@ from ..protocol.chats import Chat, ChatSummary, LastEvent, Queue, Thread
 from ..protocol.agent import QueuePositionItem, UserAddedToChat
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
-from ..protocol.events import Event, File, FilledForm, SystemMessage
+from ..protocol.events import DeletedEvent, Event, File, FilledForm, SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
@@ -68,8 +68,16 @@ def _read_last_event(raw: bytes) -> LastEvent | None:
 
 
 def _is_public(event: Event) -> bool:
-    """Whether customers see the event (agents' whispers have ``visibility: agents``)."""
-    return event.recipients != "agents" and event.visibility != "agents"
+    """Whether customers see the event (agents' whispers have ``visibility: agents``; deleted events are gone)."""
+    return event.recipients != "agents" and event.visibility != "agents" and not event.deleted
+
+
+def _deleted_placeholder(event: Event) -> Any:
+    """A deleted event as agents of the ``normal`` role see it: its ids, type, author and time, no content. Encoded
+    ahead (a ``Raw`` in the thread's event list): the placeholder is not one of the ``Event`` union's types."""
+    return msgspec.Raw(_encode(DeletedEvent(
+        id=event.id, custom_id=event.custom_id, type=event.__struct_config__.tag, deleted=True, author_id=event.author_id,
+        created_at=event.created_at, visibility=event.visibility or "all")))
 
 
 def customer_view(cid: str, rec: dict[str, str]) -> Customer:
@@ -77,10 +85,13 @@ def customer_view(cid: str, rec: dict[str, str]) -> Customer:
     address = msgspec.json.decode(rec["address"], type=c.Address) if rec.get("address") else None
     return Customer(
         id=cid,
+        type="customer",
         name=rec.get("name"),
         email=rec.get("email"),
         avatar=rec.get("avatar"),
         phone_number=rec.get("phone_number"),
+        # the address a verification link confirmed (``request_email_verification``): a changed email is unverified
+        email_verified=True if rec.get("email") and rec.get("email_verified") == rec.get("email") else None,
         session_fields=_fields_decoder.decode(rec.get("session_fields") or "[]"),
         address=address,
         created_at=rec.get("created_at"),
@@ -425,11 +436,16 @@ class ChatBase(ABC):
                 facts.add_text(text)
         return facts
 
-    def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
+    def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None,
+                      originals: bool = True) -> Thread:
+        """The thread as a customer (``for_customer``) or an agent sees it; ``originals`` False shows an agent a
+        placeholder for each deleted event (``_sees_deleted``)."""
         events = [read_event(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
         customer_side = self.FOR_CUSTOMER if for_customer is None else for_customer
         if customer_side:
             events = [e for e in events if _is_public(e)]
+        elif not originals:
+            events = [_deleted_placeholder(e) if e.deleted else e for e in events]
         return Thread(
             id=thread["id"],
             created_at=thread["created_at"],
@@ -451,10 +467,10 @@ class ChatBase(ABC):
                 await self._check_registered(caller, "event", ev.properties)
             if self.FOR_CUSTOMER:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
-                                             visibility=None, recipients=ev.recipients or "all")
+                                             visibility=None, recipients=ev.recipients or "all", deleted=None)
             else:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
-                                             visibility=ev.visibility or "all", recipients=None)
+                                             visibility=ev.visibility or "all", recipients=None, deleted=None)
             if isinstance(ev, File):
                 ev = await self._resolve_file(caller, ev)
             out.append((ev.__struct_config__.tag, _encode(ev), _is_public(ev)))
@@ -519,6 +535,11 @@ class ChatBase(ABC):
         return cur
 
 
+    def _sees_deleted(self, caller: Any) -> bool:
+        """Whether the caller gets deleted events as they were (with ``deleted: true``) rather than a placeholder.
+        Customers never get them at all (``_is_public``); the agent core answers by role."""
+        return True
+
     async def get_chat(self, caller: AnyCaller, req: c.GetChatRequest) -> Chat:
         chat = await self._chat_for(caller, req.chat_id)
         thread_id = req.thread_id or chat.get("last_thread_id")
@@ -527,7 +548,7 @@ class ChatBase(ABC):
             [(thash, raw)] = await self.store.threads(req.chat_id, [thread_id])
             if not thash:
                 raise ApiError("not_found", "Thread not found")
-            thread = self._build_thread(thash, raw)
+            thread = self._build_thread(thash, raw, originals=self._sees_deleted(caller))
             if thash.get("queue_group") and thread.active:
                 position = await self.router.position(chat["org"], int(thash["queue_group"]), req.chat_id, thread_id)
                 if position:
@@ -567,7 +588,7 @@ class ChatBase(ABC):
             fetched = await self.store.threads(req.chat_id, [ids[i] for i in chunk])
             done = False
             for i, (thash, raw) in zip(chunk, fetched):
-                threads.append(self._build_thread(thash, raw))
+                threads.append(self._build_thread(thash, raw, originals=self._sees_deleted(caller)))
                 pos = i
                 if min_events is None:
                     done = len(threads) >= limit

@@ -35,6 +35,7 @@ class Router:
     def __init__(self, valkey: Any) -> None:
         self.r = valkey
         self._assign = scripts.register(valkey, "route_chat")
+        self._predict = scripts.register(valkey, "predict_agent")
         self._drain = scripts.register(valkey, "route_queued_chat")
         self._take = scripts.register(valkey, "take_chat")
         self._release = scripts.register(valkey, "release_chat")
@@ -79,6 +80,11 @@ class Router:
         agent = await self._assign(keys=[*self._keys(org, group_id), keys.chat_operations(org)],
                                    args=[_ms(), "h" if humans_only else "", chat_id, thread_id,
                                          json.dumps(exclude) if exclude else ""])
+        return agent.decode() if agent else None
+
+    async def predict(self, org: str, group_id: int) -> str | None:
+        """The agent ``assign`` would pick for a chat of the group now, nothing counted (``get_predicted_agent``)."""
+        agent = await self._predict(keys=self._keys(org, group_id), args=[])
         return agent.decode() if agent else None
 
     async def take(self, org: str, agent_id: str, chat_id: str, thread_id: str) -> None:

@@ -337,7 +337,12 @@ class ListGreetingsRequest(msgspec.Struct, omit_defaults=True):
     group: GroupIdParam | None = None
 
 
-class GreetingView(msgspec.Struct, kw_only=True):
+class GreetingStatistics(msgspec.Struct):
+    button_clicks: int = 0
+    """Clicks on the greeting's buttons (the customer API's ``send_greeting_button_clicked``)."""
+
+
+class GreetingView(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A greeting as ``get_greeting`` / ``list_greetings`` answer it: every field, defaults included."""
 
     id: int
@@ -347,6 +352,8 @@ class GreetingView(msgspec.Struct, kw_only=True):
     active: bool
     rules: list[GreetingRule]
     agent_id: str | None
+    statistics: GreetingStatistics | None = None
+    """``get_greeting`` only: what visitors did with it."""
 
 
 # --- tags (LiveChat 3.6: create_tag, list_tags, update_tag, delete_tag) -------------------------------------------
