@@ -113,6 +113,42 @@ async def test_a_customer_deletes_their_own_message_and_everyone_hears_it(team):
         await agent_sock.close()
 
 
+async def test_a_rich_messages_buttons_keep_who_toggled_them_and_everyone_hears_event_updated(team):
+    _, agent, customer = team
+    await agent.ok("set_routing_status", {"status": "accepting_chats"})
+    agent_sock = await agent.rtm()
+    sock = await customer.rtm()
+    try:
+        started = await customer.ok("start_chat", {"chat": {"thread": {"events": [message("which size?")]}}})
+        chat_id, thread_id = started["chat_id"], started["thread_id"]
+        card = {"type": "rich_message", "template_id": "quick_replies", "elements": [{"title": "Size", "buttons": [
+            {"text": "S", "type": "message", "value": "S", "postback_id": "size_s"},
+            {"text": "M", "type": "message", "value": "M", "postback_id": "size_m"}]}]}
+        event_id = (await agent.ok("send_event", {"chat_id": chat_id, "event": card}))["event_id"]
+        postback = {"chat_id": chat_id, "thread_id": thread_id, "event_id": event_id,
+                    "postback": {"id": "size_m", "toggled": True}}
+        assert (await sock.request("send_rich_message_postback", postback))["success"]
+        for s in (sock, agent_sock):
+            updated = (await s.push("event_updated"))["payload"]
+            assert updated["chat_id"] == chat_id and updated["thread_id"] == thread_id
+            assert updated["event"]["id"] == event_id
+            assert [b.get("user_ids") for b in updated["event"]["elements"][0]["buttons"]] == [None, [customer.id]]
+        # the same toggle again changes nothing: no event_updated; toggled off: the customer leaves user_ids
+        await customer.ok("send_rich_message_postback", postback)
+        await agent_sock.no_push("event_updated", wait=0.5)
+        await customer.ok("send_rich_message_postback", {**postback, "postback": {"id": "size_m", "toggled": False}})
+        updated = (await agent_sock.push("event_updated"))["payload"]
+        assert updated["event"]["elements"][0]["buttons"][1]["user_ids"] == []
+        stored = (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]
+        assert next(e for e in stored if e["id"] == event_id)["elements"][0]["buttons"][1]["user_ids"] == []
+        # a button no event has: the postback is relayed as before, nothing is updated
+        await customer.ok("send_rich_message_postback", {**postback, "postback": {"id": "nope", "toggled": True}})
+        await agent_sock.no_push("event_updated", wait=0.3)
+    finally:
+        await sock.close()
+        await agent_sock.close()
+
+
 # --- get_url_info ------------------------------------------------------------------------------------------------------
 
 PAGE = b"""<!doctype html><html><head><title>Plain title</title>

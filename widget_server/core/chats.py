@@ -115,6 +115,10 @@ def _send_error(exc: StoreError) -> Exception:
     return exc
 
 
+class _Unchanged(Exception):
+    """A read-modify-write found nothing to change: nothing is written or pushed."""
+
+
 def _events_limit() -> ApiError:
     return ApiError("limit_reached", "The chat has reached its limit of stored events")
 
@@ -898,7 +902,7 @@ class ChatBase(ABC):
         return chat, parsed[1]
 
     async def send_rich_message_postback(self, caller: AnyCaller, req: c.SendRichMessagePostbackRequest) -> c.Empty:
-        chat, _ = await self._event(caller, req.chat_id, req.thread_id, req.event_id)
+        chat, seq = await self._event(caller, req.chat_id, req.thread_id, req.event_id)
         if chat.get("active_thread") != req.thread_id:
             raise ApiError("chat_inactive", "Thread is not active")
         payload = p.IncomingRichMessagePostback(
@@ -906,7 +910,41 @@ class ChatBase(ABC):
             postback=msgspec.to_builtins(req.postback),
         )
         await self._push(caller, self._recipients(chat), "incoming_rich_message_postback", payload, chat)
+        await self._toggle_button(caller, chat, req, seq)
         return _EMPTY
+
+    async def _toggle_button(self, caller: AnyCaller, chat: dict[str, str], req: c.SendRichMessagePostbackRequest,
+                             seq: int) -> None:
+        """A rich message's button (``postback_id``) keeps who toggled it on in its ``user_ids``, as LiveChat's rich
+        messages show it; when that changes, the event as it is now goes out as ``event_updated`` (to whoever sees
+        the event, and the license's webhooks). The same toggle again changes nothing and pushes nothing."""
+        user = caller.user_id
+
+        def toggle(event: Any) -> Any:
+            changed = False
+            elements = event.get("elements") if isinstance(event, dict) else None
+            for element in elements if isinstance(elements, list) else []:
+                buttons = element.get("buttons") if isinstance(element, dict) else None
+                for button in buttons if isinstance(buttons, list) else []:
+                    if not isinstance(button, dict) or button.get("postback_id") != req.postback.id:
+                        continue
+                    ids = [u for u in button.get("user_ids") or [] if u != user]
+                    if req.postback.toggled:
+                        ids.append(user)
+                    if ids != (button.get("user_ids") or []):
+                        button["user_ids"], changed = ids, True
+            if not changed:
+                raise _Unchanged
+            return event
+
+        try:
+            stored = await self.store.update_json_field(keys.thread_events(req.chat_id, req.thread_id), str(seq),
+                                                        toggle)
+        except (_Unchanged, StoreError):
+            return
+        event = _event_decoder.decode(_encode(stored))
+        users = self._recipients(chat) if _is_public(event) else self._agents_of(chat)
+        await self._push(caller, users, "event_updated", p.EventUpdated(req.chat_id, req.thread_id, event), chat)
 
 
     async def mark_events_as_seen(self, caller: AnyCaller, req: c.MarkEventsAsSeenRequest) -> c.Empty:
