@@ -48,7 +48,12 @@ async def test_a_customer_deletes_their_own_message_and_everyone_hears_it(team):
     await agent.ok("set_routing_status", {"status": "accepting_chats"})
     agent_sock = await agent.rtm()
     sock = await customer.rtm()
+    hook = WebhookReceiver()
+    hook.__enter__()
     try:
+        r = await configure(owner, "register_webhook", {"action": "event_deleted", "secret_key": "s3cret",
+                                                        "url": hook.url, "owner_client_id": "app", "type": "license"})
+        assert r.status_code == 200, r.text
         started = (await sock.request("start_chat", {"chat": {"thread": {"events": [message("hello")]}}}))["payload"]
         chat_id, thread_id = started["chat_id"], started["thread_id"]
         oops = (await sock.request("send_event", {"chat_id": chat_id, "event": message("my card is 4111 1111")}))
@@ -63,6 +68,9 @@ async def test_a_customer_deletes_their_own_message_and_everyone_hears_it(team):
         expected = {"chat_id": chat_id, "thread_id": thread_id, "event_id": oops_id}
         assert (await sock.push("event_deleted"))["payload"] == expected
         assert (await agent_sock.push("event_deleted"))["payload"] == expected
+        [(_, delivered)] = await hook.wait_for(1)
+        delivered = json.loads(delivered)
+        assert delivered["action"] == "event_deleted" and delivered["payload"] == expected
 
         # gone from every customer answer
         thread = (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]
@@ -88,6 +96,14 @@ async def test_a_customer_deletes_their_own_message_and_everyone_hears_it(team):
         await customer.ok("delete_event", {"chat_id": chat_id, "thread_id": thread_id, "event_id": last["event_id"]})
         summary = (await customer.ok("list_chats"))["chats_summary"][0]
         assert summary["last_event_per_type"].get("message", {}).get("event", {}).get("id") != last["event_id"]
+        # agents' summaries: the normal role gets the placeholder, the owner the event marked deleted
+        [mine_listed] = (await agent.ok("list_chats"))["chats_summary"]
+        assert mine_listed["last_event_per_type"]["message"]["event"] == {
+            "id": last["event_id"], "type": "message", "deleted": True, "author_id": customer.id,
+            "created_at": mine_listed["last_event_per_type"]["message"]["event"]["created_at"], "visibility": "all"}
+        [owners] = [c for c in (await owner.ok("list_chats"))["chats_summary"] if c["id"] == chat_id]
+        assert owners["last_event_per_type"]["message"]["event"]["text"] == "last words"
+        assert owners["last_event_per_type"]["message"]["event"]["deleted"] is True
 
         # not someone else's: the agent's message, a system message, another customer's chat, a made-up id
         r = await customer.call("delete_event", {"chat_id": chat_id, "thread_id": thread_id,
@@ -109,6 +125,7 @@ async def test_a_customer_deletes_their_own_message_and_everyone_hears_it(team):
         assert r.status_code == 400 and error_of(r) == "validation"
         assert "kept" in [e.get("text") for e in (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]]
     finally:
+        hook.__exit__(None, None, None)
         await sock.close()
         await agent_sock.close()
 

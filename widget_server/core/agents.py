@@ -230,7 +230,8 @@ class AgentCore(ChatBase):
         rows, total, next_page, _ = await self._chats_page(
             keys.org_chats(caller.org), caller.org, req.page_id, req.sort_order, req.limit, 10, keep,
             msgspec.json.encode(req.filters or a.ChatFilters()).decode())
-        return a.AgentListChatsResponse(chats_summary=await self._summaries(rows), found_chats=total,
+        return a.AgentListChatsResponse(chats_summary=await self._summaries(rows, originals=self._sees_deleted(caller)),
+                                        found_chats=total,
                                         next_page_id=next_page)
 
     async def list_archives(self, caller: AgentCaller, req: a.ListArchivesRequest) -> a.ListArchivesResponse:

@@ -208,7 +208,8 @@ class ChatBase(ABC):
                 *(self._agent_user(agents[a]) for a in self._agents_of(chat) if a in agents)]
 
     async def _summaries(self, chats: list[tuple[dict[str, str], dict[str, bytes]]],
-                         customer: dict[str, str] | None = None) -> list[ChatSummary]:
+                         customer: dict[str, str] | None = None, originals: bool = True) -> list[ChatSummary]:
+        """Chat summaries; ``originals`` False shows an agent a deleted last event as its placeholder."""
         chats = [(chat, last) for chat, last in chats if chat]
         # every customer and agent of the page in two round trips, not two per chat
         customer_ids = sorted({chat["customer_id"] for chat, _ in chats}) if customer is None else []
@@ -222,6 +223,8 @@ class ChatBase(ABC):
                 le = _read_last_event(raw)
                 if le is None:
                     continue
+                if not self.FOR_CUSTOMER and not originals and le.event.deleted:
+                    le = msgspec.structs.replace(le, event=_deleted_placeholder(le.event))
                 if not self.FOR_CUSTOMER or _is_public(le.event):
                     lept[etype] = le
             out.append(ChatSummary(
