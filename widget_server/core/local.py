@@ -13,7 +13,7 @@ import msgspec
 
 from .. import keys
 from ..auth.throttle import address_key
-from ..mail import MailOff, OutboxFull, OutgoingMail
+from ..mail import MailOff, OutboxFull, notification
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol import pushes as p
@@ -521,11 +521,15 @@ class LocalCore(ChatBase):
             raise ApiError("too_many_requests", f"At most {limit} verification mails an hour")
         link = f"{caller.base_url}{EMAIL_VERIFICATION_PATH}?token={self.signer.sign(EMAIL_VERIFICATION_PURPOSE, claims)}"
         days = self.settings.email_verification_days
+        config = await self.store.license_config(caller.org)
+        site = (await self.store.license(caller.org) or {}).get("name") or "widget_server"
         try:
-            await mailer.enqueue(caller.org, OutgoingMail(
-                to=[email], subject="Confirm your e-mail address",
-                text=f"Please confirm that {email} is your e-mail address by opening this link:\n\n{link}\n\n"
-                     f"The link is valid for {days} days. If you did not ask for this, ignore this message.\n"))
+            await mailer.enqueue(caller.org, notification(
+                to=[email], subject="Confirm your e-mail address", site=site, name=customer.get("name") or None,
+                lang=next((g.language for g in config.groups if g.id == caller.group_id), config.language),
+                paragraphs=[f"Please confirm that {email} is your e-mail address.",
+                            f"The link is valid for {days} days. If you did not ask for this, ignore this message."],
+                action_url=link, action_label="Confirm my e-mail address"))
         except OutboxFull:
             raise ApiError("too_many_requests", "The license's outbox is full; try again later") from None
         except MailOff:
