@@ -180,6 +180,7 @@ class Site(http.server.BaseHTTPRequestHandler):
     hits: ClassVar[dict[str, int]] = {}
     lock = threading.Lock()
     redirect_to = ""
+    release = threading.Event()
 
     def do_GET(self) -> None:
         with self.lock:
@@ -189,6 +190,26 @@ class Site(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", Site.redirect_to)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if self.path.startswith("/late-title"):  # the title only after more than the server reads of a page
+            body = b"<html><head>" + b'<meta name="x" content="y">' * 30_000 + b"<title>Too far</title></head>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        if self.path.startswith("/hang"):  # a page that starts and never ends
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"<html><head>")
+            self.wfile.flush()
+            Site.release.wait(30)
             return
         if self.path.startswith("/moved"):
             self.send_response(301)
@@ -241,6 +262,15 @@ async def test_link_previews_are_fetched_safely_once_and_within_limits(team):
             r = await customer.call("get_url_info", {"url": bad})
             assert r.status_code == 400 and error_of(r) == "validation", (bad, r.text)
         assert not [path for path in Site.hits if path.startswith("/secret")]
+        # bounded: what lies past WIDGET_URL_INFO_MAX_BYTES (512 KiB) is never read; a page that never ends is given
+        # up after WIDGET_URL_INFO_TIMEOUT (5 s, within this client's 10 s)
+        assert "title" not in await customer.ok("get_url_info", {"url": f"{site}/late-title"})
+        Site.release.clear()
+        try:
+            r = await customer.call("get_url_info", {"url": f"{site}/hang"})
+            assert r.status_code == 400 and error_of(r) == "validation"
+        finally:
+            Site.release.set()
 
 
 async def test_link_previews_are_rate_limited_per_customer(team, server):
