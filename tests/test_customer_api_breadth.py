@@ -124,6 +124,11 @@ async def test_a_customer_deletes_their_own_message_and_everyone_hears_it(team):
                                                  "event_id": sneaky["event_id"]}, version="3.5")
         assert r.status_code == 400 and error_of(r) == "validation"
         assert "kept" in [e.get("text") for e in (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]]
+        # archived: the same rule in list_archives
+        await customer.ok("deactivate_chat", {"id": chat_id})
+        [archived] = [c for c in (await agent.ok("list_archives"))["chats"] if c["id"] == chat_id]
+        [placeholder] = [e for e in archived["thread"]["events"] if e["id"] == oops_id]
+        assert placeholder["deleted"] is True and "text" not in placeholder
     finally:
         hook.__exit__(None, None, None)
         await sock.close()

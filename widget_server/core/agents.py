@@ -273,7 +273,8 @@ class AgentCore(ChatBase):
                 continue
             groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
             [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
-            found.append(a.ArchivedChat(id=chat_id, thread=self._build_thread(thash, raw),
+            found.append(a.ArchivedChat(id=chat_id, thread=self._build_thread(thash, raw,
+                                                                             originals=self._sees_deleted(caller)),
                                         users=await self._chat_users(chat), access=Access(group_ids=sorted(groups)),
                                         properties=read_properties(chat.get("properties"))))
         next_page = None
