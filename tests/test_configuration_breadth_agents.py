@@ -377,7 +377,11 @@ async def test_every_webhook_action_registration_accepts_is_sent(owner_team, ser
         await customer.ok("send_rich_message_postback", {"chat_id": chat_id, "thread_id": thread_id,
                                                          "event_id": rich["event_id"],
                                                          "postback": {"id": "yes", "toggled": True}})
-        provoked.add("incoming_rich_message_postback")
+        provoked |= {"incoming_rich_message_postback", "event_updated"}  # (the button now lists the customer)
+        await customer.ok("delete_event", {"chat_id": chat_id, "thread_id": thread_id, "event_id": (
+            await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "oops"}}))[
+            "event_id"]})
+        provoked.add("event_deleted")
         await agent.ok("mark_events_as_seen", {"chat_id": chat_id, "seen_up_to": "2099-01-01T00:00:00.000000Z"})
         provoked.add("events_marked_as_seen")
         for kind, ids in (("chat", {"id": chat_id}), ("thread", {"chat_id": chat_id, "thread_id": thread_id}),

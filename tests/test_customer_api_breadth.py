@@ -420,7 +420,29 @@ async def test_license_and_group_properties_are_read_with_get_and_no_token(team)
     assert await customer.ok("list_license_properties", {"namespace": "other"}) == {"other": {"x": 1}}
 
     groups = "/v3.6/customer/action/list_group_properties"
-    assert (await get(groups, params={"organization_id": customer.org, "id": "0"})).status_code == 200
+    assert (await get(groups, params={"organization_id": customer.org, "id": "0"})).json() == {}
+    # registered properties: a customer sees one only with the customer's read right where it lives (defaults too)
+    for definition in (
+            {"name": "plan", "owner_client_id": "crm", "type": "string", "default_value": "free",
+             "access": {"license": {"agent": ["read", "write"], "customer": ["read"]}}},
+            {"name": "secret", "owner_client_id": "crm", "type": "string",
+             "access": {"license": {"agent": ["read", "write"]}, "group": {"agent": ["read", "write"]}}},
+            {"name": "tier", "owner_client_id": "crm", "type": "int", "default_value": 1,
+             "access": {"group": {"agent": ["read", "write"], "customer": ["read"]}}}):
+        r = await configure(owner, "register_property", definition)
+        assert r.status_code == 200, r.text
+    for body in ({"properties": {"crm": {"secret": "s3"}}},):
+        assert (await configure(owner, "update_license_properties", body)).status_code == 200
+    r = await configure(owner, "update_group_properties", {"group_id": 0, "properties": {"crm": {"secret": "g",
+                                                                                               "tier": 3}}})
+    assert r.status_code == 200, r.text
+    assert (await get(url, params={"organization_id": customer.org, "namespace": "crm"})).json() == {
+        "crm": {"plan": "free"}}
+    assert (await get(groups, params={"organization_id": customer.org, "id": "0"})).json() == {"crm": {"tier": 3}}
+    # and the widget's configuration shows visitors no more of the license's properties than that
+    config = (await get("/v3.6/customer/action/get_configuration",
+                        params={"organization_id": customer.org, "group_id": "0", "version": "x"})).json()
+    assert config["properties"]["license"]["crm"] == {"plan": "free"}
     r = await get(groups, params={"organization_id": customer.org, "id": "77"})
     assert error_of(r) == "group_not_found"
     r = await get(groups, params={"organization_id": customer.org})

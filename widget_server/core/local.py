@@ -23,7 +23,7 @@ from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
 from ..tracking import ClientInfo
-from . import auto_access, greetings
+from . import auto_access, greetings, properties
 from . import files as file_rules
 from .chats import ChatBase, customer_view
 from .ids import short_id, split_event_id, uuid_id
@@ -569,14 +569,26 @@ class LocalCore(ChatBase):
         return _EMPTY
 
     async def _public_properties(self, caller: Caller, group_id: int | None) -> dict[str, dict[str, Any]]:
+        """The license's (``group_id`` None) or a group's property values a customer may read, registered defaults
+        included (``core/properties.py``): a registered property only with the customer's ``read`` right in that
+        location; an unregistered one as ``get_configuration`` shows it to every visitor."""
         config = await self.store.license_config(caller.org)
         if group_id is None:
-            return config.license_properties
-        group = next((g for g in config.groups if g.id == group_id), None)
-        if group is None:
-            raise ApiError("group_not_found", f"Group {group_id} not found")
-        # a group's properties are the configuration's (``update_group_properties``, when this server keeps them)
-        return getattr(group, "properties", None) or {}
+            location, values = "license", config.license_properties
+        else:
+            if group_id not in {g.id for g in config.groups}:
+                raise ApiError("group_not_found", f"Group {group_id} not found")
+            location, values = "group", config.group_properties.get(str(group_id), {})
+        out: dict[str, dict[str, Any]] = {}
+        for ns, props in properties.with_defaults(config, location, values).items():
+            registered = config.property_definitions.get(ns) or {}
+            for name, value in props.items():
+                defn = registered.get(name)
+                rights = defn.access.get(location) if defn is not None else None  # type: ignore[call-overload]
+                if defn is not None and (rights is None or "read" not in (rights.customer or ())):
+                    continue
+                out.setdefault(ns, {})[name] = value
+        return out
 
     @staticmethod
     def _select(props: dict[str, dict[str, Any]], namespace: str | None, name: str | None) -> dict[str, dict[str, Any]]:
@@ -741,7 +753,9 @@ class LocalCore(ChatBase):
         return cfg.Configuration(
             buttons=[cfg.Button(id="0", type="text", online_value="Chat now", offline_value="Leave a message")],
             integrations={},
-            properties=cfg.ConfigurationProperties(group={"name": group.name}, license=config.license_properties),
+            # (a registered property without the customer's read right is not shown to visitors)
+            properties=cfg.ConfigurationProperties(group={"name": group.name},
+                                                   license=await self._public_properties(caller, None)),
             prechat_form=prechat,
             ticket_form=ticket,
             postchat_form=postchat,

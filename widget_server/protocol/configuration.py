@@ -42,6 +42,8 @@ WEBHOOK_ACTIONS |= frozenset({
     "tag_created", "tag_updated", "tag_deleted",
     "auto_accesses_updated", "auto_access_added", "auto_access_updated", "auto_access_deleted",
 })
+# the customer API's 3.6 methods (core/local.py delete_event; core/chats.py a rich message's postback)
+WEBHOOK_ACTIONS |= frozenset({"event_deleted", "event_updated"})
 
 
 class GroupPriority(msgspec.Struct):
