@@ -102,3 +102,9 @@ def origin_of(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def may_multicast(role: str, agent_groups: set[int], to_all: bool, groups: list[int]) -> bool:
+    """``multicast``: an administrator reaches every agent of the license; an agent reaches agents by id and the
+    groups they are in themselves, not the whole license or groups they do not work in."""
+    return role in ADMIN_ROLES or (not to_all and set(groups) <= agent_groups)

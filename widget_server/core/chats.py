@@ -146,8 +146,12 @@ class ChatBase(ABC):
 
     @classmethod
     def _recipients(cls, chat: dict[str, str]) -> list[str]:
-        """Everyone in the chat: its customer first, then its agents."""
-        return [chat["customer_id"], *cls._agents_of(chat)]
+        """Everyone in the chat: its customer first, then its agents, then the agents who follow it (``follow_chat``)
+        and are not in it."""
+        agents = cls._agents_of(chat)
+        followers = [f for f in _list_decoder.decode(chat["followers"]) if f not in agents] \
+            if chat.get("followers") else []
+        return [chat["customer_id"], *agents, *followers]
 
     async def _push(self, caller: AnyCaller, users: list[str], action: str, payload: Any,
                     chat: dict[str, str] | None = None, webhook: bool = True) -> None:
@@ -380,16 +384,28 @@ class ChatBase(ABC):
         [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
         if not thash or not chat:
             return
-        facts = self._archive_facts(chat, self._build_thread(thash, raw, for_customer=False))
+        if "arch_email" not in thash:
+            # the customer's address as the thread ended is what it is found by, and what retention later removes
+            # from the index (the customer may change it meanwhile)
+            customer = await self.store.customer(chat.get("customer_id", "")) or {}
+            thash["arch_email"] = (customer.get("email") or "").strip().lower()[:254]
+            await self.store.set_thread_fields(chat_id, thread_id, {"arch_email": thash["arch_email"]})
+        facts = self._archive_facts(chat, self._build_thread(thash, raw, for_customer=False), thash)
         await self.archives.add(org, chat_id, thread_id, closed_ms, facts)
 
-    def _archive_facts(self, chat: dict[str, str], thread: Thread) -> ArchiveFacts:
-        """What an ended thread is found by (and, when retention deletes it, which index sets it leaves)."""
+    def _archive_facts(self, chat: dict[str, str], thread: Thread,
+                       thash: dict[str, str] | None = None) -> ArchiveFacts:
+        """What an ended thread is found by (and, when retention deletes it, which index sets it leaves); ``thash``,
+        the thread's record, adds its tags and the customer's address kept when it was archived."""
         customer = chat.get("customer_id", "")
         groups = _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
         facts = ArchiveFacts(customer, agent_ids={u for u in thread.user_ids if u != customer} | set(self._agents_of(chat)),
-                             group_ids={*groups, *thread.access.group_ids})
+                             group_ids={*groups, *thread.access.group_ids}, chat_id=chat.get("id", ""))
+        if thash:
+            facts.tags = set(_list_decoder.decode(thash.get("tags") or "[]"))
+            facts.email = thash.get("arch_email") or ""
         for event in thread.events:
+            facts.event_types.add(event.__struct_config__.tag)  # type: ignore[arg-type]
             text = getattr(event, "text", None)
             if isinstance(text, str):
                 facts.add_text(text)
@@ -684,6 +700,8 @@ class ChatBase(ABC):
         await self.webhooks.emit(caller.org, "incoming_event", closing, chat)
         await self._push(caller, users, "chat_deactivated",
                          p.ChatDeactivated(chat_id=chat_id, thread_id=thread_id, user_id=user_id), chat)
+        if chat.get("followers"):  # following lasts until the chat is reactivated (LiveChat's follow_chat)
+            await self.store.set_chat_fields(chat_id, {"followers": ""})
         await self._archive(caller.org, chat_id, thread_id, rfc3339_to_ms(now), chat)
         await self._release(caller, chat, thread_id)
         await self.router.done(caller.org, operation)
@@ -752,7 +770,7 @@ class ChatBase(ABC):
             metrics.MESSAGES.labels("customer" if customer_id else "agent").inc()  # (a customer is checked as one)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
-            users = [sent.customer_id, *sent.agent_ids] if item[2] else sent.agent_ids
+            users = [*([sent.customer_id] if item[2] else []), *sent.agent_ids, *sent.followers]
             if publish is not None:
                 self.bus.deliver_local(users, "incoming_event", msgspec.Raw(payload), caller.conn_id, caller.request_id)
             else:
