@@ -167,7 +167,7 @@ async def test_multicast_reaches_whom_the_sender_may_reach(server, desk):
             assert r.status_code == 400 and r.json()["error"]["type"] == "validation", payload
 
         # customers by id (this server's extension), with the same rule as changing a customer
-        customer, chat_id, _ = await _chat_with_ann(server, desk)
+        customer, _, _ = await _chat_with_ann(server, desk)
         customer_rtm = await customer.rtm()
         await desk.ann.ok("multicast", {"recipients": {"customers": {"ids": [customer.id]}}, "content": {"a": 1}})
         assert (await customer_rtm.push("incoming_multicast"))["payload"]["content"] == {"a": 1}
@@ -181,7 +181,7 @@ async def test_multicast_reaches_whom_the_sender_may_reach(server, desk):
 
 
 async def test_the_transfer_list_and_the_pushes_of_a_transfer(server, desk):
-    customer, chat_id, thread_id = await _chat_with_ann(server, desk)
+    customer, chat_id, _ = await _chat_with_ann(server, desk)
     try:
         # Bob, Cid and the boss are offline (never logged in): nobody to transfer to
         assert await desk.ann.ok("list_agents_for_transfer", {"chat_id": chat_id}) == []
