@@ -8,14 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..protocol.chats import Thread
-from ..protocol.events import (
-    Event,
-    File,
-    FilledForm,
-    Message,
-    RichMessage,
-    SystemMessage,
-)
+from ..protocol.events import Event, File, FilledForm, Message, RichMessage, SystemMessage
 
 QUOTE = 200
 """Characters of a quoted message kept in a summary (then ``…``)."""
@@ -36,8 +29,8 @@ def _when(created_at: str | None) -> str:
 
 def _seconds(start: str | None, end: str | None) -> int | None:
     try:
-        a = datetime.fromisoformat((start or ""))
-        b = datetime.fromisoformat((end or ""))
+        a = datetime.fromisoformat(start or "")
+        b = datetime.fromisoformat(end or "")
     except ValueError:
         return None
     return max(0, int((b - a).total_seconds()))
