@@ -5,13 +5,14 @@ uploads, list_archives' filters and the pushes that go with them, over the Web A
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.support import AgentClient, CustomerClient
+from tests.support import AgentClient, CustomerClient, WebhookReceiver, configure
 from widget_server.bootstrap import create_agent
 from widget_server.protocol.config import Group, LicenseConfig
 
@@ -211,8 +212,17 @@ async def test_the_transfer_list_and_the_pushes_of_a_transfer(server, desk):
         gone = (await bob_rtm.push("customer_transferred"))["payload"]
         assert gone == {"id": customer.id, "transferred_to": {"group_ids": [1]}, "followed": False}
         await cid_rtm.no_push("customer_transferred")
-        # the chat is Cid's now (routed in group 1): Cid is in it, and nobody else of group 1 is there to list
-        assert await desk.boss.ok("list_agents_for_transfer", {"chat_id": chat_id}) == []
+        # the boss resumes it, closed, in group 0 again: the access changes back, and Cid is told
+        await desk.cid.ok("deactivate_chat", {"id": chat_id})
+        await desk.boss.ok("resume_chat", {"chat": {"id": chat_id, "access": {"group_ids": [0]}}})
+        assert (await cid_rtm.push("chat_access_updated"))["payload"] == {"id": chat_id, "access": {"group_ids": [0]}}
+        assert (await bob_rtm.push("chat_access_updated"))["payload"]["access"] == {"group_ids": [0]}
+        await desk.boss.ok("deactivate_chat", {"id": chat_id})
+        await desk.boss.ok("resume_chat", {"chat": {"id": chat_id, "access": {"group_ids": [1]}}})
+        await cid_rtm.push("chat_access_updated")
+        # the chat is group 1's again, with the boss in it: Cid, accepting, is the one to transfer to
+        assert await desk.boss.ok("list_agents_for_transfer", {"chat_id": chat_id}) == [
+            {"agent_id": desk.cid.id, "total_active_chats": 0, "active_chats": 0}]
         await bob_rtm.close()
         await cid_rtm.close()
     finally:
@@ -401,3 +411,25 @@ async def test_list_archives_filters_of_36_come_from_the_index(server, desk, val
                     {"chat_ids": ["x"] * 1001}, {"from": "yesterday"}):
         r = await boss.call("list_archives", {"filters": filters})
         assert r.status_code == 400 and r.json()["error"]["type"] == "validation", filters
+
+
+async def test_summaries_and_access_changes_reach_their_webhooks(server, desk):
+    customer, chat_id, thread_id = await _chat_with_ann(server, desk)
+    try:
+        with WebhookReceiver() as receiver:
+            for action in ("thread_summary_set", "chat_access_updated"):
+                r = await configure(desk.boss, "register_webhook", {
+                    "action": action, "secret_key": "s3cret", "url": receiver.url, "owner_client_id": "cid",
+                    "type": "license"})
+                assert r.status_code == 200, r.text
+            await desk.ann.ok("request_thread_summary", {"chat_id": chat_id, "thread_id": thread_id})
+            await desk.ann.ok("transfer_chat", {"id": chat_id, "target": {"type": "group", "ids": [1]},
+                                                "ignore_agents_availability": True})
+            deliveries = [json.loads(body) for _, body in await receiver.wait_for(2)]
+            by_action = {d["action"]: d["payload"] for d in deliveries}
+            assert by_action["thread_summary_set"]["thread_id"] == thread_id
+            assert "First customer message" in by_action["thread_summary_set"]["summary"]["text"]
+            assert by_action["chat_access_updated"] == {"id": chat_id, "access": {"group_ids": [1]}}
+            assert {d["organization_id"] for d in deliveries} == {desk.org}
+    finally:
+        await customer.aclose()

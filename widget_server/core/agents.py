@@ -364,9 +364,13 @@ class AgentCore(ChatBase):
         return group_ids
 
     async def resume_chat(self, caller: AgentCaller, req: a.AgentResumeChatRequest) -> c.ResumeChatResponse:  # type: ignore[override]
-        if req.chat.access is not None:
-            await self._own_groups(caller, req.chat.access)
-        return await super().resume_chat(caller, req)
+        if req.chat.access is None:
+            return await super().resume_chat(caller, req)
+        group_ids = await self._own_groups(caller, req.chat.access)
+        before = await self._chat_for(caller, req.chat.id)
+        resumed = await super().resume_chat(caller, req)
+        await self._access_changed(caller, before, group_ids)  # (nothing when the groups stay the same)
+        return resumed
 
     async def add_user_to_chat(self, caller: AgentCaller, req: a.AddUserToChatRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.chat_id)

@@ -22,6 +22,7 @@ WEBHOOK_ACTIONS = frozenset({
     "event_properties_updated", "event_properties_deleted", "thread_tagged", "thread_untagged",
     "routing_status_set", "customer_session_fields_updated", "events_marked_as_seen",
 })
+WEBHOOK_ACTIONS = WEBHOOK_ACTIONS | {"thread_summary_set"}  # request_thread_summary's (agent-api)
 
 
 class GroupPriority(msgspec.Struct):
