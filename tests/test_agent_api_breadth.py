@@ -5,14 +5,18 @@ uploads, list_archives' filters and the pushes that go with them, over the Web A
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.support import AgentClient, CustomerClient, WebhookReceiver, configure
+from tests.support import AgentClient, CustomerClient, LiveServer, Socket, WebhookReceiver, configure
+from widget_server import keys
+from widget_server.auth.signing import BotToken, Signer
 from widget_server.bootstrap import create_agent
 from widget_server.protocol.config import Group, LicenseConfig
 
@@ -433,3 +437,42 @@ async def test_summaries_and_access_changes_reach_their_webhooks(server, desk):
             assert {d["organization_id"] for d in deliveries} == {desk.org}
     finally:
         await customer.aclose()
+
+
+@pytest.fixture(scope="module")
+def quick_heartbeat(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
+    """A server whose agent sockets check their token every half second (the heartbeat)."""
+    live = LiveServer(tmp_path_factory.mktemp("heartbeat"), valkey_url, env={"WIDGET_AGENT_HEARTBEAT_SECONDS": "0.5"})
+    yield live.start()
+    live.stop()
+
+
+async def test_update_session_lets_a_socket_outlive_its_login_token(quick_heartbeat, valkey):
+    """A bot logs in with a token about to expire: the socket that swapped in a fresh one stays, the other is closed
+    at the first heartbeat after the expiry (``access_token_revoked``)."""
+    org = await new_license(valkey)
+    email = f"boss-{secrets.token_hex(4)}@example.com"
+    boss_creds = await create_agent(valkey, org, email, "Boss", "administrator")
+    boss = AgentClient(quick_heartbeat.url, email, boss_creds["personal_access_token"])
+    bot = (await configure(boss, "create_bot", {"name": "Helper", "owner_client_id": "cid"})).json()
+    # tokens as issue_bot_token makes them, with lifetimes a test can wait out (the server's key, from Valkey)
+    signer = Signer(hashlib.sha256(b"widget_server\0" + await valkey.get(keys.SECRET)).digest())
+
+    def bot_token(seconds: int) -> str:
+        return "Bearer " + signer.sign("bot", BotToken(org=org, bot=bot["id"], exp=int(time.time()) + seconds))
+
+    short = bot_token(2)
+    stays = await Socket.open(f"{quick_heartbeat.ws_url}/v3.6/agent/rtm/ws", short, {})
+    goes = await Socket.open(f"{quick_heartbeat.ws_url}/v3.6/agent/rtm/ws", short, {})
+    try:
+        assert (await stays.request("update_session", {"token": bot_token(3600)}))["success"]
+        disconnected = await goes.push("agent_disconnected", timeout=10)
+        assert disconnected["payload"]["reason"] == "access_token_revoked"
+        await asyncio.wait_for(goes.closed.wait(), 5)
+        # past the old token's expiry and several heartbeats: the socket that swapped is open and answers
+        reply = await stays.request("list_routing_statuses", {})
+        assert reply["success"] and not stays.closed.is_set()
+    finally:
+        await stays.close()
+        await goes.close()
+        await boss.aclose()
