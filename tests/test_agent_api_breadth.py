@@ -307,6 +307,11 @@ async def test_thread_summary_and_transcript(server, desk, valkey):
         r = await desk.cid.call("request_thread_summary", {"chat_id": chat_id, "thread_id": thread_id})
         assert r.status_code == 403
 
+        # agents see it with the thread (get_chat, list_archives); the customer does not
+        thread = (await desk.ann.ok("get_chat", {"chat_id": chat_id, "thread_id": thread_id}))["thread"]
+        assert thread["summary"] == summary
+        assert "summary" not in (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]
+
         transcript = (await desk.ann.ok("get_thread_transcript", {"chat_id": chat_id, "thread_id": thread_id}))
         lines = transcript["transcript"].splitlines()
         assert lines[0].endswith("My order 1234 never arrived") and "Ann: Sorry! Checking." in lines[1]
@@ -316,7 +321,10 @@ async def test_thread_summary_and_transcript(server, desk, valkey):
         # an ended thread is summarized once (as LiveChat)
         await desk.ann.ok("deactivate_chat", {"id": chat_id})
         await desk.ann.ok("request_thread_summary", {"chat_id": chat_id, "thread_id": thread_id})
-        assert "ended" in (await ann_rtm.push("thread_summary_set"))["payload"]["summary"]["text"]
+        final = (await ann_rtm.push("thread_summary_set"))["payload"]["summary"]
+        assert "ended" in final["text"]
+        archived = await desk.ann.ok("list_archives", {"filters": {"chat_ids": [chat_id]}})
+        assert archived["chats"][0]["thread"]["summary"] == final
         again = await desk.ann.call("request_thread_summary", {"chat_id": chat_id, "thread_id": thread_id})
         assert again.status_code == 400 and again.json()["error"]["type"] == "validation"
     finally:

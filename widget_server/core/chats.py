@@ -413,8 +413,12 @@ class ChatBase(ABC):
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
         events = [read_event(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
-        if self.FOR_CUSTOMER if for_customer is None else for_customer:
+        customers = self.FOR_CUSTOMER if for_customer is None else for_customer
+        if customers:
             events = [e for e in events if _is_public(e)]
+        summary = None
+        if not customers and thread.get("summary"):
+            summary = msgspec.json.decode(thread["summary"])
         return Thread(
             id=thread["id"],
             created_at=thread["created_at"],
@@ -425,6 +429,7 @@ class ChatBase(ABC):
             access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
             previous_thread_id=thread.get("previous_thread_id") or None,
             next_thread_id=thread.get("next_thread_id") or None,
+            summary=summary,
         )
 
     async def _prepare_events(self, caller: AnyCaller, events: list[Any], now: str) -> list[tuple[str, bytes, bool]]:
