@@ -249,6 +249,22 @@ async def test_away_sockets_stop_and_restart_routing(server, desk):
         assert (await second.request("set_away_status", {"away": False}))["success"]
         back = (await ann_rtm.push("routing_status_set"))["payload"]
         assert back == {"agent_id": desk.ann.id, "status": "accepting_chats"}
+        # away on every socket again; then a new socket that is not away brings Ann back too
+        assert (await second.request("set_away_status", {"away": True}))["success"]
+        assert (await ann_rtm.push("routing_status_set"))["payload"]["status"] == "not_accepting_chats"
+        third = await desk.ann.rtm()
+        assert (await ann_rtm.push("routing_status_set"))["payload"]["status"] == "accepting_chats"
+        await third.close()
+        # an agent who stopped accepting chats themself is not brought back by a socket, even one of those that
+        # were away when they did
+        assert (await second.request("set_away_status", {"away": True}))["success"]
+        assert (await ann_rtm.push("routing_status_set"))["payload"]["status"] == "not_accepting_chats"
+        await desk.ann.ok("set_routing_status", {"status": "not_accepting_chats"})
+        assert (await second.request("set_away_status", {"away": False}))["success"]
+        fourth = await desk.ann.rtm()
+        statuses = {s["agent_id"]: s["status"] for s in await desk.ann.ok("list_routing_statuses")}
+        assert statuses[desk.ann.id] == "not_accepting_chats"
+        await fourth.close()
         r = await desk.ann.call("set_away_status", {"away": True})
         assert r.status_code == 400 and "not available on the Web API" in r.json()["error"]["message"]
     finally:

@@ -111,9 +111,6 @@ class AgentCaller:
 
 MAX_FOLLOWERS = 100
 """Agents who may follow one chat at once (each gets every push of it)."""
-AWAY_LIVENESS = 60.0
-"""An agent's socket counts as open for ``set_away_status`` when seen within this many seconds (three presence
-heartbeats: ``core/presence.py``)."""
 
 
 def _followers(chat: dict[str, str]) -> list[str]:
@@ -171,6 +168,9 @@ class AgentCore(ChatBase):
         if req.away is not True:
             status = await self.router.status(caller.org, caller.agent_id)
             if status == "offline":
+                await self._set_status(caller, caller.agent_id, "accepting_chats")
+            elif status == "not_accepting_chats" and await self.router.auto_away(caller.org, caller.agent_id, False):
+                # every other socket was away (set_away_status): one that is not brings the agent back
                 await self._set_status(caller, caller.agent_id, "accepting_chats")
         listing = await self.list_chats(caller, a.AgentListChatsRequest(filters=a.ChatFilters(active=True), limit=100))
         return a.AgentLoginResponse(
@@ -231,6 +231,7 @@ class AgentCore(ChatBase):
             raise ApiError("authorization", "Only administrators may change another agent's status")
         if target not in await self.store.agents(caller.org, [target]):
             raise ApiError("validation", f"agent_id: no agent {target} in this license")
+        await self.router.auto_away(caller.org, target, False)  # a status set by hand is not away's to undo
         await self._set_status(caller, target, req.status)
         return _EMPTY
 
@@ -853,7 +854,8 @@ class AgentCore(ChatBase):
             raise ApiError("validation", "Action set_away_status is not available on the Web API")
         await self.router.set_away(caller.org, caller.agent_id, caller.conn_id, req.away)
         if req.away:
-            live_since = time.time() - AWAY_LIVENESS
+            # (a socket counts as open when seen within three heartbeats, as core/presence.py counts them)
+            live_since = time.time() - 3 * self.settings.agent_heartbeat_seconds
             if await self.router.all_away(caller.org, caller.agent_id, live_since) \
                     and await self.router.status(caller.org, caller.agent_id) == "accepting_chats":
                 await self.router.auto_away(caller.org, caller.agent_id, True)
