@@ -432,11 +432,30 @@ async def test_list_archives_filters_of_36_come_from_the_index(server, desk, val
     assert await _found(boss, tags={"values": ["vip"]}) == set()
     assert await _found(boss, tags={"exists": False}) == {tagged}
 
+    # the kinds of agent in a thread: a bot of group 0 writes in a fourth chat (writing joins it)
+    bot = (await configure(boss, "create_bot", {"name": "Helper", "groups": [{"id": 0, "priority": "normal"}],
+                                                "owner_client_id": "cid"})).json()
+    token = (await configure(boss, "issue_bot_token", {"bot_id": bot["id"], "bot_secret": bot["secret"],
+                                                       "client_id": "cid", "organization_id": desk.org})).json()["token"]
+    as_bot = AgentClient(server.url, bot["id"], token)
+    customer, with_bot, _ = await _chat_with_ann(server, desk, "fourth")
+    await as_bot.ok("send_event", {"chat_id": with_bot, "event": {"type": "message", "text": "I am a bot"}})
+    await desk.ann.ok("deactivate_chat", {"id": with_bot})
+    await customer.aclose()
+    await as_bot.aclose()
+    humans = {tagged, plain, with_file}
+    assert await _found(boss, agent_types={"any_values": ["chatbot"]}) == {with_bot}
+    assert await _found(boss, agent_types={"all_values": ["human", "chatbot"]}) == {with_bot}
+    assert await _found(boss, agent_types={"any_values": ["human"], "exclude_values": ["chatbot"]}) == humans
+    assert await _found(boss, agent_types={"any_values": ["ai_agent"]}) == set()
+
     # what the index cannot answer is refused, not ignored; malformed filters too
     for filters in ({"sales": {"values": ["x"]}}, {"properties": {"a": {"b": {"exists": True}}}},
                     {"tags": {"values": ["a"], "exists": True}}, {"tags": {}},
                     {"tags": {"exclude_values": ["a"], "require_every_value": True}},
-                    {"chat_ids": ["x"] * 1001}, {"from": "yesterday"}):
+                    {"chat_ids": ["x"] * 1001}, {"from": "yesterday"}, {"agent_types": {}},
+                    {"agent_types": {"any_values": ["human"], "exclude_values": ["human"]}},
+                    {"agent_types": {"any_values": ["robot"]}}):
         r = await boss.call("list_archives", {"filters": filters})
         assert r.status_code == 400 and r.json()["error"]["type"] == "validation", filters
 

@@ -49,7 +49,8 @@ def org_archives(org: str) -> str:
 def archive_index(org: str, kind: str, value: str) -> str:
     """Sorted set, as ``org_archives``, of the ended threads of one customer (kind ``c``), agent (``a``), group
     (``g``) or with one word in their texts (``w``), tag (``t``), event type (``e``), customer e-mail (``m``), chat
-    (``h``) or state (``x``: ``assigned``/``unassigned``, ``tagged``/``untagged``): list_archives' index
+    (``h``), kind of agent (``y``: ``human``, ``chatbot``) or state (``x``: ``assigned``/``unassigned``,
+    ``tagged``/``untagged``): list_archives' index
     (core/archives.py)."""
     return f"{P}:{{{org}}}:arch:{kind}:{value}"
 

@@ -38,7 +38,7 @@ _EMPTY = c.Empty()
 _filters_decoder = msgspec.json.Decoder(a.ChatFilters)
 
 
-_UNINDEXED = ("thread_ids", "properties", "sales", "goals", "forms", "greetings", "agent_response", "agent_types",
+_UNINDEXED = ("thread_ids", "properties", "sales", "goals", "forms", "greetings", "agent_response",
               "customer_countries")
 
 
@@ -64,6 +64,8 @@ def _archive_query(org: str, filters: a.ArchiveFilters) -> ArchiveQuery:
         spec = getattr(filters, name)
         if spec is not None:
             query.values(kind, spec, name)
+    if filters.agent_types is not None:
+        query.agent_types(filters.agent_types)
     query.text(filters.query or "")
     return query
 

@@ -3,7 +3,8 @@ reading every archived chat.
 
 Each ended thread is a member ``"<chat_id> <thread_id>"`` scored by its close time (ms) in the license's
 ``org_archives`` set and in one index set per fact about it (``keys.archive_index``): its customer, each agent in it,
-each of its groups, its chat, tags, event types, its customer's e-mail address, whether it had agents and tags, and
+each of its groups, its chat, tags, event types, its customer's e-mail address, the kinds of agent in it, whether it
+had agents and tags, and
 each word of its texts (lower-cased, Unicode word characters; at most ``MAX_WORDS`` distinct
 words a thread, of at most ``MAX_WORD`` characters). A search (``archive_search.lua``) walks the smallest matching set
 and checks the others, so its cost follows the most selective filter. All of a license's index keys share its hash
@@ -53,6 +54,8 @@ class ArchiveFacts:
     event_types: set[str] = field(default_factory=set)
     email: str = ""
     """The customer's e-mail address when the thread ended, lower-cased (``customer_email``)."""
+    agent_types: set[str] = field(default_factory=set)
+    """``human`` and/or ``chatbot``: the kinds of agent in the thread when it ended (``agent_types``)."""
 
     def add_text(self, text: str) -> None:
         for word in words(text):
@@ -66,6 +69,7 @@ class ArchiveFacts:
                *(keys.archive_index(org, "g", str(g)) for g in sorted(self.group_ids)),
                *(keys.archive_index(org, "w", w) for w in sorted(self.words)),
                *(keys.archive_index(org, "e", t) for t in sorted(self.event_types)),
+               *(keys.archive_index(org, "y", t) for t in sorted(self.agent_types)),
                *tag_keys(org, self.tags),
                keys.archive_index(org, "x", "assigned" if self.agent_ids else "unassigned")]
         if self.chat_id:
@@ -123,6 +127,22 @@ class ArchiveQuery:
                 raise ApiError("validation", f"filters.{name}: exclude_values with require_every_value is not "
                                              "supported")
             self.none_of(kind, dict.fromkeys(spec.exclude_values))
+        return self
+
+    def agent_types(self, spec: Any) -> ArchiveQuery:
+        """LiveChat's ``agent_types``: ``all_values`` (every one of them), ``any_values`` (one of them),
+        ``exclude_values`` (none of them); each of ``human``, ``chatbot``, ``ai_agent`` at most once in all."""
+        named = [*(spec.all_values or []), *(spec.any_values or []), *(spec.exclude_values or [])]
+        if not named:
+            raise ApiError("validation", "filters.agent_types: all_values, any_values or exclude_values")
+        if len(set(named)) != len(named):
+            raise ApiError("validation", "filters.agent_types: each agent type at most once")
+        for value in spec.all_values or []:
+            self.any_of("y", [value])
+        if spec.any_values:
+            self.any_of("y", spec.any_values)
+        if spec.exclude_values:
+            self.none_of("y", spec.exclude_values)
         return self
 
     def text(self, query: str) -> ArchiveQuery:

@@ -384,13 +384,19 @@ class ChatBase(ABC):
         [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
         if not thash or not chat:
             return
-        if "arch_email" not in thash:
-            # the customer's address as the thread ended is what it is found by, and what retention later removes
-            # from the index (the customer may change it meanwhile)
+        thread = self._build_thread(thash, raw, for_customer=False)
+        if "arch_email" not in thash or "arch_types" not in thash:
+            # the customer's address and the kinds of agent in the thread as it ended are what it is found by, and
+            # what retention later removes from the index (the customer or an agent may change meanwhile)
             customer = await self.store.customer(chat.get("customer_id", "")) or {}
+            agent_ids = sorted(self._archive_facts(chat, thread).agent_ids)
+            agents = await self.store.agents(org, agent_ids) if agent_ids else {}
+            types = sorted({"chatbot" if rec.get("type") == "bot" else "human" for rec in agents.values()})
             thash["arch_email"] = (customer.get("email") or "").strip().lower()[:254]
-            await self.store.set_thread_fields(chat_id, thread_id, {"arch_email": thash["arch_email"]})
-        facts = self._archive_facts(chat, self._build_thread(thash, raw, for_customer=False), thash)
+            thash["arch_types"] = msgspec.json.encode(types).decode()
+            await self.store.set_thread_fields(chat_id, thread_id, {"arch_email": thash["arch_email"],
+                                                                    "arch_types": thash["arch_types"]})
+        facts = self._archive_facts(chat, thread, thash)
         await self.archives.add(org, chat_id, thread_id, closed_ms, facts)
 
     def _archive_facts(self, chat: dict[str, str], thread: Thread,
@@ -404,6 +410,7 @@ class ChatBase(ABC):
         if thash:
             facts.tags = set(_list_decoder.decode(thash.get("tags") or "[]"))
             facts.email = thash.get("arch_email") or ""
+            facts.agent_types = set(_list_decoder.decode(thash.get("arch_types") or "[]"))
         for event in thread.events:
             facts.event_types.add(event.__struct_config__.tag)  # type: ignore[arg-type]
             text = getattr(event, "text", None)

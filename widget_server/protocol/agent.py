@@ -90,6 +90,15 @@ class ValuesFilter(msgspec.Struct, omit_defaults=True):
     require_every_value: bool | None = None
 
 
+AgentType = Literal["human", "chatbot", "ai_agent"]
+
+
+class AgentTypesFilter(msgspec.Struct, omit_defaults=True):
+    all_values: Annotated[list[AgentType], msgspec.Meta(max_length=3)] | None = None
+    any_values: Annotated[list[AgentType], msgspec.Meta(max_length=3)] | None = None
+    exclude_values: Annotated[list[AgentType], msgspec.Meta(max_length=3)] | None = None
+
+
 class ArchiveFilters(msgspec.Struct, omit_defaults=True):
     query: Annotated[str, msgspec.Meta(max_length=512)] | None = None
     agent_ids: Annotated[list[AgentId], msgspec.Meta(max_length=200)] | None = None
@@ -101,6 +110,7 @@ class ArchiveFilters(msgspec.Struct, omit_defaults=True):
     agents: ValuesFilter | None = None
     tags: ValuesFilter | None = None
     event_types: ValuesFilter | None = None
+    agent_types: AgentTypesFilter | None = None
     from_: str | None = msgspec.field(default=None, name="from")
     to: str | None = None
     # LiveChat filters this server keeps no index for: refused with a validation error rather than ignored
@@ -111,7 +121,6 @@ class ArchiveFilters(msgspec.Struct, omit_defaults=True):
     forms: Any = None
     greetings: Any = None
     agent_response: Any = None
-    agent_types: Any = None
     customer_countries: Any = None
 
 
