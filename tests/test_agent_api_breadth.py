@@ -484,10 +484,35 @@ async def test_summaries_and_access_changes_reach_their_webhooks(server, desk):
 
 @pytest.fixture(scope="module")
 def quick_heartbeat(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
-    """A server whose agent sockets check their token every half second (the heartbeat)."""
-    live = LiveServer(tmp_path_factory.mktemp("heartbeat"), valkey_url, env={"WIDGET_AGENT_HEARTBEAT_SECONDS": "0.5"})
+    """A server whose agent sockets check their token every half second (the heartbeat), and where one uploader
+    (customer or agent) may upload 200 bytes an hour."""
+    live = LiveServer(tmp_path_factory.mktemp("heartbeat"), valkey_url, env={
+        "WIDGET_AGENT_HEARTBEAT_SECONDS": "0.5", "WIDGET_UPLOAD_CUSTOMER_BYTES_PER_HOUR": "200"})
     yield live.start()
     live.stop()
+
+
+async def test_an_agents_uploads_count_against_their_own_hourly_quota(quick_heartbeat, valkey):
+    org = await new_license(valkey)
+    agents = []
+    for name in ("ann", "bob"):
+        email = f"{name}-{secrets.token_hex(4)}@example.com"
+        creds = await create_agent(valkey, org, email, name.title(), "normal")
+        agents.append(AgentClient(quick_heartbeat.url, email, creds["personal_access_token"]))
+    ann, bob = agents
+
+    async def upload(agent: AgentClient) -> int:
+        r = await agent.http.post("/v3.6/agent/action/upload_file", files={"file": ("a.png", PNG_1x1)},
+                                  headers={"Authorization": f"Bearer {agent.token}"})
+        return r.status_code
+
+    try:
+        assert len(PNG_1x1) * 2 <= 200 < len(PNG_1x1) * 3
+        assert [await upload(ann), await upload(ann), await upload(ann)] == [200, 200, 429]
+        assert await upload(bob) == 200  # another agent: a quota of their own
+    finally:
+        for agent in agents:
+            await agent.aclose()
 
 
 async def test_update_session_lets_a_socket_outlive_its_login_token(quick_heartbeat, valkey):
