@@ -100,6 +100,16 @@ async def test_an_agent_follows_a_chat_of_their_group_and_unfollows_it(server, d
         await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "anyone?"}})
         await customer_rtm.push("incoming_event")
         await bob_rtm.no_push("incoming_event")
+
+        # following lasts through the close, until the chat is reactivated
+        await desk.bob.ok("follow_chat", {"id": chat_id})
+        await bob_rtm.push("incoming_chat")
+        await desk.ann.ok("deactivate_chat", {"id": chat_id})
+        assert (await bob_rtm.push("chat_deactivated"))["payload"]["chat_id"] == chat_id
+        await customer.ok("resume_chat", {"chat": {"id": chat_id}})
+        await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "back again"}})
+        await customer_rtm.push("incoming_event")
+        await bob_rtm.no_push("incoming_event")
     finally:
         await bob_rtm.close()
         await customer_rtm.close()

@@ -732,8 +732,9 @@ class AgentCore(ChatBase):
     # --- Agent Chat API v3.6 breadth ------------------------------------------------------------------------------
 
     async def follow_chat(self, caller: AgentCaller, req: a.ChatIdRequest) -> c.Empty:
-        """The agent gets the chat's pushes without being in it until it is closed or they unfollow it; the chat
-        comes to them as ``incoming_chat`` (not when they are in it or follow it already, as LiveChat)."""
+        """The agent gets the chat's pushes without being in it until it is reactivated (``resume_chat`` clears its
+        followers) or they unfollow it; the chat comes to them as ``incoming_chat`` (not when they are in it or follow
+        it already, as LiveChat)."""
         chat = await self._chat_for(caller, req.id)
         if caller.agent_id in self._agents_of(chat) or caller.agent_id in _followers(chat):
             return _EMPTY

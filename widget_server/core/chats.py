@@ -637,6 +637,8 @@ class ChatBase(ABC):
             thread_props=thread.properties or {}, chat_fields=None, events=thread.events,
         )
         updates: dict[str, str] = {"access": _encode(access).decode()}
+        if chat.get("followers"):
+            updates["followers"] = ""  # following lasts until the chat is reactivated (LiveChat's follow_chat)
         if req.continuous is not None:
             updates["continuous"] = "1" if req.continuous else "0"
         if req.chat.properties:
@@ -712,8 +714,6 @@ class ChatBase(ABC):
         await self.webhooks.emit(caller.org, "incoming_event", closing, chat)
         await self._push(caller, users, "chat_deactivated",
                          p.ChatDeactivated(chat_id=chat_id, thread_id=thread_id, user_id=user_id), chat)
-        if chat.get("followers"):  # following lasts until the chat is reactivated (LiveChat's follow_chat)
-            await self.store.set_chat_fields(chat_id, {"followers": ""})
         await self._archive(caller.org, chat_id, thread_id, rfc3339_to_ms(now), chat)
         await self._release(caller, chat, thread_id)
         await self.router.done(caller.org, operation)
