@@ -459,6 +459,16 @@ async def test_list_archives_filters_of_36_come_from_the_index(server, desk, val
     assert await _found(boss, agent_types={"any_values": ["human"], "exclude_values": ["chatbot"]}) == humans
     assert await _found(boss, agent_types={"any_values": ["ai_agent"]}) == set()
 
+    # a license indexed by the previous version (no tag, type, chat, address or state sets) is indexed again, once
+    for kind in "txehmy":
+        async for key in valkey.scan_iter(match=f"{keys.P}:{{{desk.org}}}:arch:{kind}:*"):
+            await valkey.delete(key)
+    await valkey.delete(keys.archives_indexed(desk.org))
+    await valkey.set(f"{keys.P}:{{{desk.org}}}:arch:indexed", "1")  # (the previous version's marker)
+    assert await _found(boss, tags={"values": ["late", "bug"]}) == {plain, with_file}
+    assert await _found(boss, agent_types={"any_values": ["chatbot"]}) == {with_bot}
+    assert await valkey.exists(keys.archives_indexed(desk.org))
+
     # what the index cannot answer is refused, not ignored; malformed filters too
     for filters in ({"sales": {"values": ["x"]}}, {"properties": {"a": {"b": {"exists": True}}}},
                     {"tags": {"values": ["a"], "exists": True}}, {"tags": {}},
