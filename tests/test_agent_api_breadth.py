@@ -48,6 +48,9 @@ async def desk(server, valkey) -> AsyncIterator[Desk]:
         email = f"{name}-{secrets.token_hex(4)}@example.com"
         creds = await create_agent(valkey, org, email, name.title(), role, 5, [(group, "normal")])
         agents.append(AgentClient(server.url, email, creds["personal_access_token"]))
+    for tag in ("shipping", "vip", "bug", "late"):  # (tag_thread takes the license's tags only)
+        r = await configure(agents[3], "create_tag", {"name": tag, "group_ids": [0]})
+        assert r.status_code == 200, r.text
     yield Desk(org, *agents)
     for agent in agents:
         await agent.aclose()

@@ -32,6 +32,10 @@ from .test_configuration import (  # noqa: F401
     test_a_bot_takes_chats_first_and_hands_over_to_humans,
     test_webhooks_are_signed_and_retried_until_delivered,
 )
+from .test_configuration_breadth_agents import (  # noqa: F401
+    test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended,
+    test_every_webhook_action_registration_accepts_is_sent,
+)
 from .test_customer_rtm import (  # noqa: F401
     test_pushes_for_properties_seen_marks_and_customer_updates,
     test_two_tabs_on_two_servers_see_each_others_events,
@@ -48,6 +52,12 @@ from .test_message_delivery import (  # noqa: F401
     test_messages_sent_on_two_servers_reach_sockets_on_both_once,
     test_the_bus_delivers_once_on_the_publishing_worker_and_once_on_another,
     test_who_may_write_to_a_chat,
+)
+from .test_reports import test_a_day_of_chats_in_the_reports_api_and_the_dashboard, tls_host  # noqa: F401
+from .test_scripts_reports import (  # noqa: F401
+    test_a_rating_set_again_or_changed_moves_the_counters_once,
+    test_a_thread_archived_again_is_counted_once,
+    test_availability_is_split_over_the_hours_it_spans,
 )
 from .test_service import test_upload_a_file_and_send_it_in_a_chat  # noqa: F401
 from .test_tickets import test_a_chat_nobody_takes_in_time_is_a_missed_chat_ticket_and_the_visitor_is_asked_for_email  # noqa: F401

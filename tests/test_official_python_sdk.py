@@ -335,6 +335,9 @@ def test_agent_web_v36_breadth_through_the_sdk(request, tls_server: TlsServer, c
     assert ok(agent.follow_chat(id=chat_id)) == {}
     assert ok(agent.unfollow_chat(id=chat_id)) == {}
     ok(owner.deactivate_chat(id=chat_id))
+    with tls_server.http() as http:  # (tag_thread takes the license's tags only)
+        ok(http.post("/v3.6/configuration/action/create_tag", json={"name": "orders", "group_ids": [0]},
+                     headers={"Authorization": f"Bearer {creds['owner']['personal_access_token']}"}))
     ok(owner.tag_thread(chat_id=chat_id, thread_id=thread_id, tag="orders"))
     archives = ok(owner.list_archives(filters={"tags": {"values": ["orders"]}, "chat_ids": [chat_id],
                                                "customer_email": "nobody@example.com"}))

@@ -30,6 +30,7 @@ from .api.files import get_file
 from .api.health import healthz, readyz
 from .api.metrics import metrics_text
 from .api.openapi import add_action_operations
+from .api.reports_web import reports_action
 from .api.shutdown import drain_on_sigterm
 from .api.tracking_web import track
 from .api.widget import (
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, get_file,
                         agent_action, configuration_action, agent_console, agent_console_asset, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
-                        widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES],
+                        widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES,
+                        reports_action],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
@@ -142,6 +144,7 @@ def providers(services: Services) -> dict[str, Provide]:
         "store": services.store, "tracker": services.tracker, "worker": services.worker, "chats": services.chats,
         "agents": services.agents, "configuration": services.configuration, "widget": services.widget,
         "avatars": services.avatars,
+        "reports": services.reports,
     }
     return {name: Provide(_constant(value), use_cache=True, sync_to_thread=False) for name, value in values.items()}
 

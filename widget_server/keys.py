@@ -497,3 +497,75 @@ def agent_away(org: str, agent_id: str) -> str:
 def agent_auto_away(org: str, agent_id: str) -> str:
     """Set (a string) while an agent is ``not_accepting_chats`` because every connection of theirs went away."""
     return f"{P}:{{{org}}}:autoaway:{agent_id}"
+
+
+# reports (core/reports.py): counters kept as chats happen, per license and UTC hour; they expire with the chats
+def report_hour(org: str, hour: int) -> str:
+    """Hash of a license's report counters for one UTC hour (``hour`` = unix ms // 3,600,000): ``chats`` (threads
+    started), ``ended``, ``missed``, first responses (``frt_n``, ``frt_sum``, histogram ``frt_b<bin>``), durations,
+    ratings (``good``, ``bad``, ``comments``), ``tickets``, availability (``avail_ms``), each also per agent
+    (``a:<agent id>:<name>``) and per group (``g:<group id>:<name>``). Expires the chat retention after its hour."""
+    return f"{P}:{{{org}}}:rep:h:{hour}"
+
+
+def report_rated(org: str, hour: int) -> str:
+    """Hash thread id -> the rating counted for it (``g``, ``b``, ``gc``, ``bc``: good or bad, with a comment), of
+    the threads started in one UTC hour: a changed or repeated rating moves the counters once."""
+    return f"{P}:{{{org}}}:rep:rated:{hour}"
+
+
+def report_comments(org: str) -> str:
+    """List of the license's latest rating comments (JSON: thread, score, comment, agents, group, at), newest first,
+    capped (``core/reports.py``): the dashboard shows them."""
+    return f"{P}:{{{org}}}:rep:comments"
+
+
+def report_accepting(org: str) -> str:
+    """Hash agent id -> since when (ms) the agent accepts chats: the open interval of their availability."""
+    return f"{P}:{{{org}}}:rep:accepting"
+
+
+def report_groups_accepting(org: str) -> str:
+    """Hash ``n:<group id>`` -> how many of the group's agents accept chats, ``s:<group id>`` -> since when (ms) at
+    least one does."""
+    return f"{P}:{{{org}}}:rep:accepting:groups"
+
+
+def report_license_accepting(org: str) -> str:
+    """String: since when (ms) at least one of the license's agents accepts chats (absent while none does)."""
+    return f"{P}:{{{org}}}:rep:accepting:any"
+
+
+def tags(org: str) -> str:
+    """String: the license's tags (Configuration API ``create_tag`` …), one JSON list, written by compare-and-set. Not
+    in the license configuration, which every page view reads: only agents' tagging and the console read tags."""
+    return f"{P}:{{{org}}}:tags"
+
+
+def customer_bans(org: str) -> str:
+    """Hash customer id -> JSON ban record (who banned, when, until when, the visit's address): what
+    ``list_customer_bans`` lists and ``unban_customer`` lifts. Written beside the customer record's ``banned_until``
+    and the tracker's ``tr:bans``, which are what refuse a banned customer."""
+    return f"{P}:{{{org}}}:bans"
+
+
+# Configuration API, part 2 (issue 21): bot templates, license webhooks' state, company details
+def bot_templates(org: str) -> str:
+    """Hash bot template id -> encoded template (its owner client id, fields and the hash of its secret)."""
+    return f"{P}:{{{org}}}:bot_templates"
+
+
+def webhooks_disabled(org: str) -> str:
+    """Set of the owner client ids (``""``: registrations without one) whose license webhooks are disabled
+    (``disable_license_webhooks``); every client's are enabled until then."""
+    return f"{P}:{{{org}}}:webhooks_disabled"
+
+
+def company(org: str) -> str:
+    """Hash field -> value: the license's company details (``update_company_details``)."""
+    return f"{P}:{{{org}}}:company"
+
+
+def unsuspension_requested(agent_id: str) -> str:
+    """Set while a suspended agent's request to be unsuspended was mailed lately (SET NX EX: one mail a day)."""
+    return f"{P}:{{{agent_id}}}:unsuspension_requested"

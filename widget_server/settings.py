@@ -117,6 +117,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     start a chat: nothing they create is kept for ever). 0 keeps chats for ever."""
     chat_retention_sweep_interval: float = 3600.0
     """Seconds between two passes of the chat retention sweep (one worker at a time does it)."""
+    reports_max_days: int = 366
+    """The longest range (days) one report (Reports API, the dashboard) may span: it reads one counter hash per hour."""
+    reports_poll_seconds: float = 10.0
+    """How often the owner's dashboard asks for its numbers again while it is open."""
     first_responses_kept: int = 50
     """First-response times kept per group (a capped Valkey list): the welcome message's "typically replies in" is
     their median."""

@@ -22,12 +22,17 @@ from ..core.store import Store
 from ..protocol.errors import ApiError
 from .rules import (
     ADMIN_ROLES,
+    AGENT_READ_CONFIGURATION_ACTIONS,
+    PUBLIC_CONFIGURATION_ACTIONS,
+    SELF_CONFIGURATION_ACTIONS,
     agent_sees_customer,
     agent_token_matches,
     chat_agents,
     chat_groups,
     identity_site,
     refuse_banned,
+    refuse_inactive,
+    report_scope,
 )
 from .signing import AccessToken, BotToken, Signer
 from .throttle import AddressThrottle, Throttle
@@ -104,9 +109,12 @@ class Access:
 
     # --- agents --------------------------------------------------------------------------------------------------
 
-    async def agent(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
+    async def agent(self, authorization: str | None, *, suspended_too: bool = False) -> tuple[str, dict[str, Any]]:
         """(organization id, agent record) of a personal access token sent as ``Bearer`` or ``Basic`` (or bare, as
-        the RTM login's ``token``), or of a bot token from ``issue_bot_token``."""
+        the RTM login's ``token``), or of a bot token from ``issue_bot_token``. A suspended agent is refused
+        (``requester_suspended``: every API and sign-in, until ``unsuspend_agent``) unless ``suspended_too`` (the one
+        call a suspended agent may make, ``request_agent_unsuspension``); one awaiting approval likewise
+        (``requester_awaiting_approval``, until ``approve_agent``)."""
         token = agent_credential(authorization) if authorization and " " in authorization else authorization
         if token and "." in token:
             claims = self._signer.unsign("bot", token, BotToken)
@@ -124,6 +132,8 @@ class Access:
         # a deleted agent's tokens end with the record; a re-created one's record names its new token only
         if agent is None or (token_sha is not None and not agent_token_matches(agent, token_sha)):
             raise ApiError("authentication", "Invalid access token")
+        if not suspended_too:
+            refuse_inactive(agent)
         return org, agent
 
     async def acting_agent(self, org: str, agent: dict[str, Any], author: str | None) -> dict[str, Any]:
@@ -145,6 +155,31 @@ class Access:
         seen = [(chat_agents(chat), chat_groups(chat)) for chat in chats]
         if not agent_sees_customer(agent.get("role", "normal"), agent["id"], mine, seen):
             raise ApiError("authorization", "The customer has chats outside your groups")
+
+    async def reports(self, authorization: str | None, groups: list[int] | None,
+                      agents: list[str] | None) -> tuple[str, list[int] | None, list[str] | None]:
+        """(organization id, groups, agents) whose counters a Reports API request may read (``rules.report_scope``:
+        None for the whole license); ``authorization`` when the filters reach beyond the agent's groups."""
+        org, agent = await self.agent(authorization)
+        mine = {int(g["id"]) for g in agent.get("groups", [])}
+        scope = report_scope(agent.get("role", "normal"), agent["id"], mine, groups, agents)
+        if scope is None:
+            raise ApiError("authorization", "Reports of other groups or agents need an owner's or an administrator's token")
+        return org, *scope
+
+    async def configuration_caller(self, authorization: str | None, action: str) -> tuple[str, dict[str, Any]] | None:
+        """Who makes a Configuration API call: None for the calls LiveChat answers without authorization
+        (``PUBLIC_CONFIGURATION_ACTIONS``); any agent of the license, suspended ones included, for
+        ``request_agent_unsuspension``; else an owner or administrator."""
+        if action in PUBLIC_CONFIGURATION_ACTIONS:
+            return None
+        if action in SELF_CONFIGURATION_ACTIONS:
+            return await self.agent(authorization, suspended_too=True)
+        if action in AGENT_READ_CONFIGURATION_ACTIONS:
+            # a read LiveChat gives every agent (list_tags, its tags--groups:ro scope): the core limits the answer to
+            # their groups (rules.ADMIN_ROLES tells them apart)
+            return await self.agent(authorization)
+        return await self.administrator(authorization)
 
     async def administrator(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
         """The agent of a Configuration API request: an owner or administrator."""

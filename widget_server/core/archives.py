@@ -157,9 +157,12 @@ class ArchiveIndex:
         self._add = scripts.register(valkey, "archive_add")
         self._search = scripts.register(valkey, "archive_search")
 
-    async def add(self, org: str, chat_id: str, thread_id: str, closed_ms: int, facts: ArchiveFacts) -> None:
-        """The thread in the license's archives and every index set of its facts, at once (one script, one slot)."""
-        await self._add(keys=[keys.org_archives(org), *facts.index_keys(org)], args=[f"{chat_id} {thread_id}", closed_ms])
+    async def add(self, org: str, chat_id: str, thread_id: str, closed_ms: int, facts: ArchiveFacts,
+                  report: list[Any] | None = None) -> None:
+        """The thread in the license's archives and every index set of its facts, at once (one script, one slot);
+        ``report`` (``Reports.archive_args``): its report counters, counted the first time it is archived."""
+        await self._add(keys=[keys.org_archives(org), *facts.index_keys(org)],
+                        args=[f"{chat_id} {thread_id}", closed_ms, *(report or [])])
 
     async def search(self, query: ArchiveQuery, lo: float | str, hi: float | str, desc: bool, offset: int,
                      limit: int) -> tuple[int, list[tuple[str, str]]]:

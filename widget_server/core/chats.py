@@ -27,12 +27,14 @@ from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
 from ..valkey import log_failure
 from .archives import ArchiveFacts, ArchiveIndex
+from .reports import ThreadFacts
 from .availability import Availability
 from .bus import Bus
 from .forms import postchat_rating
 from .ids import short_id, split_event_id
 from .timeouts import ROUTING_NAMESPACE, inactivity_timeouts
 from .limits import check_properties_size, read_event, read_properties, readable
+from .properties import check_values
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from ..auth.rules import may_attach_file
 from ..auth.signing import Cursor, Signer
@@ -49,6 +51,7 @@ _access_decoder = msgspec.json.Decoder(Access)
 log = logging.getLogger("widget_server.chats")
 _list_decoder = msgspec.json.Decoder(list[str])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
+_chat_props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _EMPTY = c.Empty()
 CURSOR_TTL = 30 * 24 * 3600
 MAX_INDEX_PAGES = 20
@@ -397,7 +400,33 @@ class ChatBase(ABC):
             await self.store.set_thread_fields(chat_id, thread_id, {"arch_email": thash["arch_email"],
                                                                     "arch_types": thash["arch_types"]})
         facts = self._archive_facts(chat, thread, thash)
-        await self.archives.add(org, chat_id, thread_id, closed_ms, facts)
+        await self.archives.add(org, chat_id, thread_id, closed_ms, facts,
+                                self.store.reports.archive_args(self._report_facts(chat, thash, thread, closed_ms)))
+
+    @staticmethod
+    def _report_facts(chat: dict[str, str], thash: dict[str, str], thread: Thread, closed_ms: int) -> ThreadFacts:
+        """What an ended thread adds to the reports (``core/reports.py``), from the thread's own fields: its agents
+        are the users of the thread besides the customer (everyone who was in it, also those transferred away)."""
+        groups = thread.access.group_ids or _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
+        asked, answered = thash.get("asked_ms"), thash.get("answered_ms")
+        return ThreadFacts(start_ms=rfc3339_to_ms(thread.created_at), closed_ms=closed_ms,
+                           group=groups[0] if groups else 0,
+                           agents=[u for u in thread.user_ids if u != chat.get("customer_id")],
+                           asked_ms=int(asked) if asked else None, answered_ms=int(answered) if answered else None)
+
+    async def _report_rating(self, org: str, chat: dict[str, str], thread_id: str) -> None:
+        """Count the thread's rating as it stands now (set, changed or deleted) in the reports. A failure is logged:
+        the rating itself is stored and pushed already."""
+        try:
+            thash = await self.store.thread(chat["id"], thread_id)  # (its fields, not its events)
+            if not thash:
+                return
+            thread = self._build_thread(thash, {}, for_customer=False)
+            facts = self._report_facts(chat, thash, thread, 0)
+            await self.store.reports.rate(org, thread_id, facts.start_ms, facts.group, facts.agents,
+                                          thread.properties.get("rating"))
+        except Exception as exc:  # noqa: BLE001 (log_failure logs it)
+            log_failure(log, exc, "counting a rating in the reports failed")
 
     def _archive_facts(self, chat: dict[str, str], thread: Thread,
                        thash: dict[str, str] | None = None) -> ArchiveFacts:
@@ -420,11 +449,11 @@ class ChatBase(ABC):
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
         events = [read_event(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
-        customers = self.FOR_CUSTOMER if for_customer is None else for_customer
-        if customers:
+        customer_side = self.FOR_CUSTOMER if for_customer is None else for_customer
+        if customer_side:
             events = [e for e in events if _is_public(e)]
         summary = None
-        if not customers and thread.get("summary"):
+        if not customer_side and thread.get("summary"):
             summary = msgspec.json.decode(thread["summary"])
         return Thread(
             id=thread["id"],
@@ -437,12 +466,15 @@ class ChatBase(ABC):
             previous_thread_id=thread.get("previous_thread_id") or None,
             next_thread_id=thread.get("next_thread_id") or None,
             summary=summary,
+            tags=None if customer_side or not thread.get("tags") else _list_decoder.decode(thread["tags"]) or None,
         )
 
     async def _prepare_events(self, caller: AnyCaller, events: list[Any], now: str) -> list[tuple[str, bytes, bool]]:
         """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
         out = []
         for ev in events:
+            if getattr(ev, "properties", None):  # an event's own properties, as update_event_properties checks them
+                await self._check_registered(caller, "event", ev.properties)
             if self.FOR_CUSTOMER:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
                                              visibility=None, recipients=ev.recipients or "all")
@@ -585,6 +617,9 @@ class ChatBase(ABC):
     ) -> tuple[str, str, list[Event], str]:
         limit = self.settings.properties_max_bytes
         check_properties_size(thread_props, limit)
+        await self._check_registered(caller, "thread", thread_props)
+        if chat_fields is not None and chat_fields.get("properties", "{}") != "{}":
+            await self._check_registered(caller, "chat", _chat_props_decoder.decode(chat_fields["properties"]))
         if chat_fields is not None and len(chat_fields.get("properties", "")) > limit:
             raise ApiError("limit_reached", f"chat.properties: more than the {limit} bytes allowed")
         now = now_rfc3339()
@@ -615,7 +650,8 @@ class ChatBase(ABC):
             metrics.MESSAGES.labels("agent" if hasattr(caller, "agent_id") else "customer").inc(len(items))
             if self.FOR_CUSTOMER:  # the customer's first message starts the transfer timer (core/inactivity.py)
                 await self.store.set_chat_fields(chat_id, {"awaiting_ms": str(now_ms)})
-        await self.store.index_chat(caller.org, customer_id, chat_id, now_ms)
+        await self.store.index_chat(caller.org, customer_id, chat_id, now_ms,
+                                    started_group=access.group_ids[0] if active and access.group_ids else None)
         if self.FOR_CUSTOMER and active:
             # the customer asks from now: an agent's first message in the thread is its first response
             # (send_event.lua; a thread an agent opens starts counting at the customer's first message)
@@ -815,6 +851,7 @@ class ChatBase(ABC):
                                            default={})
         chat = await self.store.chat(chat_id)
         if chat:
+            await self._report_rating(caller.org, chat, thread_id)
             await self._push(caller, self._recipients(chat), "thread_properties_updated",
                              p.ThreadPropertiesUpdated(chat_id, thread_id, update), chat)
 
@@ -896,6 +933,13 @@ class ChatBase(ABC):
 
     # --- properties ----------------------------------------------------------------------------------------------
 
+    async def _check_registered(self, caller: AnyCaller, location: str, props: dict) -> None:
+        """Values of registered properties (Configuration API ``register_property``) checked against their
+        definitions: location, the writer's right, type, domain, range (``core/properties.py``)."""
+        if props:
+            check_values(await self.store.license_config(caller.org), location,
+                         "customer" if self.FOR_CUSTOMER else "agent", props)
+
     def _merge(self, update: dict) -> Any:
         limit = self.settings.properties_max_bytes
 
@@ -920,6 +964,7 @@ class ChatBase(ABC):
 
     async def update_chat_properties(self, caller: AnyCaller, req: c.UpdateChatPropertiesRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.id)
+        await self._check_registered(caller, "chat", req.properties)
         await self.store.update_json_field(keys.chat(req.id), "properties", self._merge(req.properties), default={})
         await self._push(caller, self._recipients(chat), "chat_properties_updated", p.ChatPropertiesUpdated(req.id, req.properties), chat)
         return _EMPTY
@@ -938,8 +983,11 @@ class ChatBase(ABC):
 
     async def update_thread_properties(self, caller: AnyCaller, req: c.UpdateThreadPropertiesRequest) -> c.Empty:
         chat = await self._thread_for(caller, req.chat_id, req.thread_id)
+        await self._check_registered(caller, "thread", req.properties)
         await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
                                            self._merge(req.properties), default={})
+        if "rating" in req.properties:
+            await self._report_rating(caller.org, chat, req.thread_id)
         await self._push(caller, self._recipients(chat), "thread_properties_updated",
                          p.ThreadPropertiesUpdated(req.chat_id, req.thread_id, req.properties), chat)
         return _EMPTY
@@ -948,6 +996,8 @@ class ChatBase(ABC):
         chat = await self._thread_for(caller, req.chat_id, req.thread_id)
         await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
                                            self._drop(req.properties), default={})
+        if "rating" in req.properties:
+            await self._report_rating(caller.org, chat, req.thread_id)
         await self._push(caller, self._recipients(chat), "thread_properties_deleted",
                          p.ThreadPropertiesDeleted(req.chat_id, req.thread_id, req.properties), chat)
         return _EMPTY
@@ -967,6 +1017,7 @@ class ChatBase(ABC):
         return chat
 
     async def update_event_properties(self, caller: AnyCaller, req: c.UpdateEventPropertiesRequest) -> c.Empty:
+        await self._check_registered(caller, "event", req.properties)
         chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._merge(req.properties))
         await self._push(caller, self._recipients(chat), "event_properties_updated",
                          p.EventPropertiesUpdated(req.chat_id, req.thread_id, req.event_id, req.properties), chat)

@@ -192,7 +192,14 @@ class Router:
         chat_id, thread_id = got[0].decode().split(" ")[:2]
         return chat_id, thread_id, got[1].decode()
 
+    reports: Any = None
+    """The report counters (``core/reports.py``, set by ``Services``): with them a status is set by the script that
+    also counts the agent's availability."""
+
     async def set_status(self, org: str, agent_id: str, status: str) -> None:
+        if self.reports is not None:
+            await self.reports.set_status(org, agent_id, status)
+            return
         await self.r.hset(keys.routing_status(org), agent_id, status)
 
     async def statuses(self, org: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from .. import keys
 from ..protocol.config import LicenseConfig
 from ..valkey import Coalescer
 from . import scripts
+from .reports import Reports
 
 CONFIG_CACHE_SECONDS = 2.0
 T = TypeVar("T")
@@ -74,8 +75,11 @@ def _script_error(exc: ResponseError) -> Exception:
 class Store:
     """Data access on Valkey. Knows key layouts and atomicity, not chat semantics (that is LocalCore)."""
 
-    def __init__(self, valkey: Any, customer_ttl: int = 30 * 86400, chat_max_events: int = 20000) -> None:
+    def __init__(self, valkey: Any, customer_ttl: int = 30 * 86400, chat_max_events: int = 20000,
+                 report_retention_days: float = 365.0, report_max_days: int = 366) -> None:
         self.r = valkey
+        self.reports = Reports(valkey, report_retention_days, report_max_days)
+        """The report counters (``core/reports.py``), kept with the chats (written in the same round trips)."""
         self._append = scripts.register(valkey, "append_events", CHAT_MAX_EVENTS=chat_max_events)
         self._send_event = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=chat_max_events)
         self._send_events = Coalescer(valkey, self._send_event)
@@ -335,13 +339,17 @@ class Store:
             raise _script_error(exc) from None
         return prev.decode() if isinstance(prev, bytes) else str(prev or "")
 
-    async def index_chat(self, org: str, cid: str, chat_id: str, last_thread_ms: int) -> None:
+    async def index_chat(self, org: str, cid: str, chat_id: str, last_thread_ms: int,
+                         started_group: int | None = None) -> None:
         """List the chat first in its customer's and its license's chat indexes; the customer's record, which expires
-        while they only browse, is kept from now on, as chats are."""
+        while they only browse, is kept from now on, as chats are. With ``started_group`` the new thread is active:
+        it counts in the reports as a chat of that group (same round trip)."""
         async with self.r.pipeline(transaction=False) as p:
             p.zadd(keys.customer_chats(cid), {chat_id: last_thread_ms})
             p.persist(keys.customer(cid))
             p.zadd(keys.org_chats(org), {chat_id: last_thread_ms})
+            if started_group is not None:
+                self.reports.count_started(p, org, started_group, last_thread_ms)
             await p.execute()
 
     async def agents(self, org: str, ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -496,3 +504,18 @@ class Store:
     async def ping(self) -> bool:
         return bool(await self.r.ping())
 
+
+    async def update_json_document(self, key: str, decoder: msgspec.json.Decoder, mutate: Callable[[Any], T],
+                                   default: Callable[[], Any]) -> T:
+        """Read-modify-write a JSON value kept as one string key (``default()`` when missing), by compare-and-set
+        as ``update_license_config`` does: ``mutate`` changes the decoded value in place (it may raise to abort
+        without writing); written only if nobody changed the key since, else read again. Returns what ``mutate``
+        returned."""
+        while True:
+            raw = await self.r.get(key)
+            value = decoder.decode(raw) if raw else default()
+            result = mutate(value)
+            written = await self._set_string_if_unchanged(
+                keys=[key], args=["0" if raw is None else "1", raw or b"", _json_encode(value)])
+            if written:
+                return result

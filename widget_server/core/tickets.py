@@ -177,13 +177,16 @@ class Tickets:
     async def exists(self, tid: str) -> bool:
         return bool(await self.r.exists(keys.ticket(tid)))
 
-    async def _index(self, org: str, tid: str, status: str, group: int, now_ms: int) -> None:
-        """File the ticket under its status (and out of the other one), pruning what the retention dropped."""
+    async def _index(self, org: str, tid: str, status: str, group: int, now_ms: int, new: str = "") -> None:
+        """File the ticket under its status (and out of the other one), pruning what the retention dropped; a ``new``
+        ticket (its source) is counted in the reports in the same round trip."""
         other = "solved" if status == "open" else "open"
         async with self.r.pipeline(transaction=False) as pipe:
             pipe.zrem(keys.tickets(org, other, group), tid)
             pipe.zadd(keys.tickets(org, status, group), {tid: now_ms})
             pipe.zremrangebyscore(keys.tickets(org, status, group), "-inf", now_ms - self.ttl * 1000)
+            if new:
+                self.store.reports.count_ticket(pipe, org, group, new, now_ms)
             await pipe.execute()
 
     async def open_ticket(self, org: str, *, source: Literal["offline_message", "missed_chat"], chat_id: str,
@@ -214,7 +217,7 @@ class Tickets:
         pairs = [x for item in {**fields, "org": org}.items() for x in item]
         if not await self._open(keys=[keys.ticket(tid)], args=[self.ttl, *pairs]):
             return None  # this thread made its ticket already
-        await self._index(org, tid, "open", group_id, now_ms)
+        await self._index(org, tid, "open", group_id, now_ms, new=source)
         ticket = self._ticket(tid, {**fields, "org": org}, messages=True)
         await self._notify_license(org, config, ticket, ticket.messages or [], new=True)
         return ticket

@@ -30,6 +30,8 @@ class Thread(msgspec.Struct, kw_only=True, omit_defaults=True):
     next_thread_id: str | None = None
     summary: dict[str, Any] | None = None
     """Agents only: the thread's summary (``request_thread_summary``: ``{status, text, updated_at}``), once made."""
+    tags: list[str] | None = None
+    """The thread's tags (``tag_thread``); agents' views only, as in LiveChat, and left out when there are none."""
 
 
 class Chat(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -48,6 +48,7 @@ from . import form as settings_form
 from . import greetings as greetings_form
 from . import hours as hours_form
 from . import timeouts as timeouts_form
+from .reports import REPORT_DISTRIBUTIONS, report_csv
 from .sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, client_ip, csrf_ok, same_origin
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -85,7 +86,7 @@ class Refused(Exception):
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.endswith("/draft")
+    return request.url.path.endswith(("/draft", "/reports/data"))
 
 
 def _login_required(request: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
@@ -611,8 +612,42 @@ class WizardController(Controller):
                                                  state.tracker.online(owner.org, limit=1))
         totals = {name: sum(getattr(c, name) for c in counters) for name in ("page_views", "visits", "chats")}
         peak = max([c.page_views for c in counters] + [1])
+        report = await state.reports.dashboard(owner.org, days[-1], days[0], None, "day")
         return render("wizard_dashboard.html", page="dashboard", owner=owner, today=counters[0], days=counters,
-                      online=online.total, totals=totals, peak=peak)
+                      online=online.total, totals=totals, peak=peak, report=report, report_from=days[-1],
+                      report_to=days[0], poll=state.settings.reports_poll_seconds)
+
+    # --- reports (core/reports.py: the counters the Reports API reads too) -------------------------------------------
+
+    @staticmethod
+    async def _report(request: Request[Any, Any, Any], owner: OwnerSession, services: Services) -> dict[str, Any]:
+        """The dashboard's numbers for the range the page asks (``from``, ``to``: dates, both days included;
+        ``distribution`` day or hour; ``tz``: the browser's IANA zone)."""
+        q = request.query_params
+        distribution = q.get("distribution") or "day"
+        if distribution not in REPORT_DISTRIBUTIONS:
+            raise ApiError("validation", "distribution: day, hour, day-hours, month or year")
+        return await services.reports.dashboard(owner.org, q.get("from") or None, q.get("to") or None,
+                                                q.get("tz") or None, distribution)
+
+    @get("/reports/data")
+    async def reports_data(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                           services: Injected[Services]) -> Response[bytes]:
+        """The dashboard's charts' data (the page polls it)."""
+        return _json(await self._report(request, owner, services))
+
+    @get("/reports.csv")
+    async def reports_csv(self, request: Request[Any, Any, Any], owner: NamedDependency[OwnerSession],
+                          services: Injected[Services]) -> Response[bytes]:
+        """The same numbers as a CSV file: one row per period (``table=periods``), agent or group."""
+        table = request.query_params.get("table") or "periods"
+        if table not in ("periods", "agents", "groups"):
+            raise ApiError("validation", "table: periods, agents or groups")
+        report = await self._report(request, owner, services)
+        body = report_csv(report[table], "period" if table == "periods" else "id")
+        name = f"chats-{table}-{report['from'][:10]}-{report['to'][:10]}.csv"
+        return Response(body, media_type="text/csv; charset=utf-8",
+                        headers={**_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
     # --- files -------------------------------------------------------------------------------------------------------
 

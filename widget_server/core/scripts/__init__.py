@@ -105,7 +105,7 @@ SCRIPTS: dict[str, Script] = {
     # core/migrations.py
     "expire_browsing_customer": Script(),
     # core/archives.py
-    "archive_add": Script(),
+    "archive_add": Script(names={"REPORT_HOUR": key(keys.report_hour, "org", "hour")}),
     "archive_search": Script(),
     # core/retention.py
     "forget_chat": Script(),
@@ -146,6 +146,9 @@ SCRIPTS: dict[str, Script] = {
     "visitor_departures": Script(),
     # widget/versions.py
     "save_wizard_version": Script(),
+    # core/reports.py
+    "report_rating": Script(),
+    "report_status": Script(names={"REPORT_HOUR": key(keys.report_hour, "org", "hour")}),
 }
 
 
