@@ -15,6 +15,7 @@ from ..protocol import agent as a
 from ..protocol import customer as c
 from ..protocol import pushes as p
 from ..protocol import tickets as tk
+from ..protocol.chats import Thread
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
@@ -890,7 +891,9 @@ class AgentCore(ChatBase):
         """Mobile push notifications are not sent by this server: accepted, as the Python SDK still sends it."""
         return _EMPTY
 
-    async def _thread_view(self, caller: AgentCaller, chat_id: str, thread_id: str):  # type: ignore[no-untyped-def]
+    async def _thread_view(self, caller: AgentCaller, chat_id: str,
+                           thread_id: str) -> tuple[dict[str, str], dict[str, str], Thread, dict[str, str]]:
+        """(chat, thread record, thread as agents see it, user id -> name) of a thread the agent may read."""
         chat = await self._chat_for(caller, chat_id)
         [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
         if not thash:
