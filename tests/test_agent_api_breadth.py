@@ -437,6 +437,11 @@ async def test_list_archives_filters_of_36_come_from_the_index(server, desk, val
     assert await _found(boss, chat_ids=[tagged, plain], tags={"exists": True}) == {tagged}
     assert await _found(desk.cid, tags={"exists": True}) == set()
 
+    # the requester's following shows in each archived chat
+    await desk.bob.ok("follow_chat", {"id": plain})
+    listed = (await desk.bob.ok("list_archives", {"filters": {"chat_ids": [plain, tagged]}}))["chats"]
+    assert {c["id"]: c["is_followed"] for c in listed} == {plain: True, tagged: False}
+
     # a tag given after the thread ended finds it too, and one taken away no longer does
     await desk.ann.ok("tag_thread", {"chat_id": plain, "thread_id": plain_thread, "tag": "late"})
     assert await _found(boss, tags={"values": ["late"]}) == {plain}

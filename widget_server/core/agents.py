@@ -315,7 +315,8 @@ class AgentCore(ChatBase):
             [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
             found.append(a.ArchivedChat(id=chat_id, thread=self._build_thread(thash, raw),
                                         users=await self._chat_users(chat), access=Access(group_ids=sorted(groups)),
-                                        properties=read_properties(chat.get("properties"))))
+                                        properties=read_properties(chat.get("properties")),
+                                        is_followed=caller.agent_id in _followers(chat)))
         next_page = None
         if total > offset + limit:
             next_page = self._make_cursor("archives", caller.org, desc, limit,

@@ -138,6 +138,8 @@ class ArchivedChat(msgspec.Struct, kw_only=True, omit_defaults=True):
     users: list[Any]
     access: Access
     properties: Properties
+    is_followed: bool
+    """Whether the requester follows the chat (``follow_chat``); always sent, as LiveChat's 3.6 sample shows."""
 
 
 class ListArchivesResponse(msgspec.Struct, omit_defaults=True):
