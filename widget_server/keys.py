@@ -15,6 +15,11 @@ SCHEMA_VERSION = f"{P}:schema"
 """The data's schema version: the last migration applied (``core/migrations.py``); missing on a store never migrated."""
 SCHEMA_LOCK = f"{P}:schema:lock"
 """Held while one process migrates; the others wait for it."""
+LICENSE_NUMBERS = f"{P}:license_numbers"
+"""Hash LiveChat-style numeric license id -> organization id (``window.__lc.license``, ``?license_id=``); each
+license's own hash keeps its number in the field ``license_id`` (``core/licenses.py``)."""
+LICENSE_NUMBER_SEQ = f"{P}:license_number_seq"
+"""Counter behind the numeric license ids."""
 
 
 # license (organization)

@@ -17,7 +17,7 @@ import hashlib
 import time
 from typing import Any
 
-from ..core.licenses import Licenses
+from ..core.licenses import Licenses, is_license_number
 from ..core.store import Store
 from ..protocol.errors import ApiError
 from .rules import (
@@ -66,7 +66,9 @@ class Access:
         """The license named by a request; ``validation`` when none is named, ``license_not_found`` when unknown."""
         if not org:
             raise ApiError("validation", "organization_id is required")
-        if not await self.licenses.exists(org):
+        if is_license_number(org):  # LiveChat's numeric license id (``window.__lc.license``, ``?license_id=``)
+            org = await self.licenses.by_number(org) or ""
+        if not org or not await self.licenses.exists(org):
             raise ApiError("license_not_found", "License not found")
         return org
 
@@ -91,6 +93,8 @@ class Access:
     async def customer(self, credential: str | None, org: str | None = None) -> AccessToken:
         """The customer behind a credential (``org``, when known, lets the proxy edge ask the upstream about a token
         it never saw); ``authentication`` when it names another license than ``org``."""
+        if org is not None and is_license_number(org):  # LiveChat's numeric license id
+            org = await self.licenses.by_number(org) or org
         claims = await self._tokens.claims(credential, org)
         if org is not None and claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
