@@ -53,7 +53,10 @@ def org_archives(org: str) -> str:
 
 def archive_index(org: str, kind: str, value: str) -> str:
     """Sorted set, as ``org_archives``, of the ended threads of one customer (kind ``c``), agent (``a``), group
-    (``g``) or with one word in their texts (``w``): list_archives' index (core/archives.py)."""
+    (``g``) or with one word in their texts (``w``), tag (``t``), event type (``e``), customer e-mail (``m``), chat
+    (``h``), kind of agent (``y``: ``human``, ``chatbot``) or state (``x``: ``assigned``/``unassigned``,
+    ``tagged``/``untagged``): list_archives' index
+    (core/archives.py)."""
     return f"{P}:{{{org}}}:arch:{kind}:{value}"
 
 
@@ -63,8 +66,9 @@ def archive_scratch(org: str, nonce: str) -> str:
 
 
 def archives_indexed(org: str) -> str:
-    """Set once every archived thread of the license is in its index (threads archived before it existed)."""
-    return f"{P}:{{{org}}}:arch:indexed"
+    """Set once every archived thread of the license is in its index (threads archived before it existed). The name
+    carries the index's version: a version that indexes more facts indexes every archived thread again, once."""
+    return f"{P}:{{{org}}}:arch:indexed:2"
 
 
 # routing (all of a license's routing keys share its hash tag, so one script sees them together)
@@ -487,6 +491,17 @@ MISSED_DUE = f"{P}:{{missed}}:due"
 def missed_claim(thread_id: str) -> str:
     """Short-lived lock of the worker that handles one due queued thread (SET NX EX)."""
     return f"{P}:{{missed}}:claim:{thread_id}"
+
+
+def agent_away(org: str, agent_id: str) -> str:
+    """Set of an agent's RTM connection ids that ``set_away_status`` marked away; with the field ``auto`` of
+    ``agent_auto_away`` it tells whether the away state made them ``not_accepting_chats``."""
+    return f"{P}:{{{org}}}:away:{agent_id}"
+
+
+def agent_auto_away(org: str, agent_id: str) -> str:
+    """Set (a string) while an agent is ``not_accepting_chats`` because every connection of theirs went away."""
+    return f"{P}:{{{org}}}:autoaway:{agent_id}"
 
 
 # reports (core/reports.py): counters kept as chats happen, per license and UTC hour; they expire with the chats

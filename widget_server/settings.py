@@ -208,6 +208,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     metrics_token: str = ""
     """``/metrics`` (Prometheus): clients on a loopback or private address may scrape it without a token; others only
     with ``Authorization: Bearer <this>``. Empty: ``/metrics`` answers 404 to them."""
+    multicast_max_bytes: int = 16384
+    """The largest ``content`` (encoded JSON) of one Agent API ``multicast``; more is a ``validation`` error."""
 
 
 _ENV_PREFIX = "WIDGET_"

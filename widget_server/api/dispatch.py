@@ -132,6 +132,18 @@ AGENT_ACTIONS: dict[str, Action] = {
     "reply_ticket": Action(tk.ReplyTicketRequest, "reply_ticket"),
     "solve_ticket": Action(tk.TicketIdRequest, "solve_ticket"),
     "reopen_ticket": Action(tk.TicketIdRequest, "reopen_ticket"),
+    # Agent Chat API v3.6 breadth (``upload_file`` is Web-only multipart: ``agent_web.py``)
+    "follow_chat": Action(a.ChatIdRequest, "follow_chat"),
+    "unfollow_chat": Action(a.ChatIdRequest, "unfollow_chat"),
+    "send_event_preview": Action(a.SendEventPreviewRequest, "send_event_preview"),
+    "send_thinking_indicator": Action(a.SendThinkingIndicatorRequest, "send_thinking_indicator"),
+    "multicast": Action(a.MulticastRequest, "multicast"),
+    "list_agents_for_transfer": Action(a.ListAgentsForTransferRequest, "list_agents_for_transfer"),
+    "set_away_status": Action(a.SetAwayStatusRequest, "set_away_status", _RTM),
+    "update_session": Action(a.UpdateSessionRequest, "update_session", _RTM),
+    "change_push_notifications": Action(a.ChangePushNotificationsRequest, "change_push_notifications"),
+    "request_thread_summary": Action(a.ThreadRequest, "request_thread_summary"),
+    "get_thread_transcript": Action(a.ThreadRequest, "get_thread_transcript"),
 }
 """The Agent Chat API subset; methods of AgentCore."""
 

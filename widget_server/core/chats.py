@@ -164,8 +164,12 @@ class ChatBase(ABC):
 
     @classmethod
     def _recipients(cls, chat: dict[str, str]) -> list[str]:
-        """Everyone in the chat: its customer first, then its agents."""
-        return [chat["customer_id"], *cls._agents_of(chat)]
+        """Everyone in the chat: its customer first, then its agents, then the agents who follow it (``follow_chat``)
+        and are not in it."""
+        agents = cls._agents_of(chat)
+        followers = [f for f in _list_decoder.decode(chat["followers"]) if f not in agents] \
+            if chat.get("followers") else []
+        return [chat["customer_id"], *agents, *followers]
 
     async def _push(self, caller: AnyCaller, users: list[str], action: str, payload: Any,
                     chat: dict[str, str] | None = None, webhook: bool = True) -> None:
@@ -402,7 +406,18 @@ class ChatBase(ABC):
         if not thash or not chat:
             return
         thread = self._build_thread(thash, raw, for_customer=False)
-        facts = self._archive_facts(chat, thread)
+        if "arch_email" not in thash or "arch_types" not in thash:
+            # the customer's address and the kinds of agent in the thread as it ended are what it is found by, and
+            # what retention later removes from the index (the customer or an agent may change meanwhile)
+            customer = await self.store.customer(chat.get("customer_id", "")) or {}
+            agent_ids = sorted(self._archive_facts(chat, thread).agent_ids)
+            agents = await self.store.agents(org, agent_ids) if agent_ids else {}
+            types = sorted({"chatbot" if rec.get("type") == "bot" else "human" for rec in agents.values()})
+            thash["arch_email"] = (customer.get("email") or "").strip().lower()[:254]
+            thash["arch_types"] = msgspec.json.encode(types).decode()
+            await self.store.set_thread_fields(chat_id, thread_id, {"arch_email": thash["arch_email"],
+                                                                    "arch_types": thash["arch_types"]})
+        facts = self._archive_facts(chat, thread, thash)
         await self.archives.add(org, chat_id, thread_id, closed_ms, facts,
                                 self.store.reports.archive_args(self._report_facts(chat, thash, thread, closed_ms)))
 
@@ -431,13 +446,20 @@ class ChatBase(ABC):
         except Exception as exc:  # noqa: BLE001 (log_failure logs it)
             log_failure(log, exc, "counting a rating in the reports failed")
 
-    def _archive_facts(self, chat: dict[str, str], thread: Thread) -> ArchiveFacts:
-        """What an ended thread is found by (and, when retention deletes it, which index sets it leaves)."""
+    def _archive_facts(self, chat: dict[str, str], thread: Thread,
+                       thash: dict[str, str] | None = None) -> ArchiveFacts:
+        """What an ended thread is found by (and, when retention deletes it, which index sets it leaves); ``thash``,
+        the thread's record, adds its tags and the customer's address kept when it was archived."""
         customer = chat.get("customer_id", "")
         groups = _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
         facts = ArchiveFacts(customer, agent_ids={u for u in thread.user_ids if u != customer} | set(self._agents_of(chat)),
-                             group_ids={*groups, *thread.access.group_ids})
+                             group_ids={*groups, *thread.access.group_ids}, chat_id=chat.get("id", ""))
+        if thash:
+            facts.tags = set(_list_decoder.decode(thash.get("tags") or "[]"))
+            facts.email = thash.get("arch_email") or ""
+            facts.agent_types = set(_list_decoder.decode(thash.get("arch_types") or "[]"))
         for event in thread.events:
+            facts.event_types.add(event.__struct_config__.tag)  # type: ignore[arg-type]
             text = getattr(event, "text", None)
             if isinstance(text, str):
                 facts.add_text(text)
@@ -453,6 +475,9 @@ class ChatBase(ABC):
             events = [e for e in events if _is_public(e)]
         elif not originals:
             events = [_deleted_placeholder(e) if e.deleted else e for e in events]
+        summary = None
+        if not customer_side and thread.get("summary"):
+            summary = msgspec.json.decode(thread["summary"])
         return Thread(
             id=thread["id"],
             created_at=thread["created_at"],
@@ -463,6 +488,7 @@ class ChatBase(ABC):
             access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
             previous_thread_id=thread.get("previous_thread_id") or None,
             next_thread_id=thread.get("next_thread_id") or None,
+            summary=summary,
             tags=None if customer_side or not thread.get("tags") else _list_decoder.decode(thread["tags"]) or None,
         )
 
@@ -675,6 +701,8 @@ class ChatBase(ABC):
             thread_props=thread.properties or {}, chat_fields=None, events=thread.events,
         )
         updates: dict[str, str] = {"access": _encode(access).decode()}
+        if chat.get("followers"):
+            updates["followers"] = ""  # following lasts until the chat is reactivated (LiveChat's follow_chat)
         if req.continuous is not None:
             updates["continuous"] = "1" if req.continuous else "0"
         if req.chat.properties:
@@ -818,7 +846,7 @@ class ChatBase(ABC):
             metrics.MESSAGES.labels("customer" if customer_id else "agent").inc()  # (a customer is checked as one)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
-            users = [sent.customer_id, *sent.agent_ids] if item[2] else sent.agent_ids
+            users = [*([sent.customer_id] if item[2] else []), *sent.agent_ids, *sent.followers]
             if publish is not None:
                 self.bus.deliver_local(users, "incoming_event", msgspec.Raw(payload), caller.conn_id, caller.request_id)
             else:

@@ -44,6 +44,11 @@ WEBHOOK_ACTIONS |= frozenset({
 })
 # the customer API's 3.6 methods (core/local.py delete_event; core/chats.py a rich message's postback)
 WEBHOOK_ACTIONS |= frozenset({"event_deleted", "event_updated"})
+WEBHOOK_ACTIONS |= frozenset({
+    # agent-api: a transfer or an agent's resume_chat that moves a chat (core/agents.py _access_changed), and
+    # request_thread_summary
+    "chat_access_updated", "thread_summary_set",
+})
 
 
 class GroupPriority(msgspec.Struct):
