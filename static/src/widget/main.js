@@ -175,7 +175,7 @@ function renderShell() {
     "aria-label": t("messages"), tabindex: "0" });
   ui.typing = h("div", { class: "ws-typing", "aria-live": "polite", hidden: true });
   ui.queue = h("div", { class: "ws-queue", role: "status", hidden: true });
-  ui.main = h("main", { class: "ws-main" }, ui.log, ui.typing, ui.queue);
+  ui.main = h("div", { class: "ws-main" }, ui.log, ui.typing, ui.queue);
   ui.input = h("textarea", { class: "ws-input", rows: "1", placeholder: t("placeholder"), "aria-label": t("placeholder"),
     maxlength: "16000", oninput: onInput, onkeydown: onKeyDown });
   if (S.draft) ui.input.value = S.draft;
@@ -187,7 +187,9 @@ function renderShell() {
     onclick: submitMessage }, icon(ICONS.send));
   ui.composer = h("div", { class: "ws-composer" }, ui.attach, ui.input, ui.send, ui.file);
   ui.drop = h("div", { class: "ws-drop", hidden: true, text: t("drop_files") });
-  ui.window = h("section", { class: "ws-window", "aria-labelledby": "ws-title" },
+  // the frame is a document of its own: the chat window is its one main landmark, holding everything (axe's
+  // landmark-main-is-top-level and region rules; a <main> inside a labelled <section> was a nested landmark)
+  ui.window = h("main", { class: "ws-window", "aria-labelledby": "ws-title" },
     ui.header, ui.banner, ui.main, ui.composer, ui.drop);
   app.replaceChildren(ui.window);
   for (const [k, v] of Object.entries(c.theme.variables)) document.documentElement.style.setProperty(k, v);
