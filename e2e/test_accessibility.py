@@ -177,3 +177,32 @@ def test_every_wizard_page_has_no_violations(page: Page, api: str, make_owner: C
     chat = page.locator("iframe[title='Open chat']").element_handle().content_frame()
     assert chat is not None
     assert_no_violations(chat)  # the preview's chat window
+
+
+@pytest.mark.parametrize(("theme", "scheme"), [("classic", "light"), ("modern", "light"), ("dark", "light"),
+                                               ("minimal", "light"), ("auto", "light"), ("auto", "dark")])
+def test_every_theme_passes_with_a_chat_open(page: Page, api: str, shop: str, theme: str, scheme: str,
+                                             make_license: Callable[..., str],
+                                             make_agent: Callable[..., AgentAccount]) -> None:  # noqa: F811
+    """Colour contrast is the theme's: each one, with both sides' bubbles, a card, the composer and the header (the
+    auto theme in the visitor's light and dark scheme)."""
+    org = make_license(LicenseConfig(appearance=Appearance(theme=theme, agent_name="Ann from Support")))
+    agent = make_agent(org, "Ann")
+    agent.ok("set_routing_status", {"status": "accepting_chats"})
+    page.emulate_media(color_scheme=scheme)
+    page.goto(shop_page(shop, api, org))
+    frame = open_chat(page)
+    box = frame.get_by_role("textbox", name="Write a message…")
+    box.fill("Do you ship abroad?")
+    box.press("Enter")
+    chat_id = first_chat(agent)
+    agent.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "We do, see https://example.com"}})
+    agent.ok("send_event", {"chat_id": chat_id, "event": {
+        "type": "rich_message", "template_id": "quick_replies",
+        "elements": [{"title": "Which one?", "buttons": [
+            {"text": "Standard", "type": "message", "value": "Standard", "postback_id": "pb_standard"},
+            {"text": "Express", "type": "message", "value": "Express", "postback_id": "pb_express"}]}]}})
+    expect(frame.get_by_role("button", name="Express")).to_be_visible()
+    expect(frame.locator(".ws-pending")).to_have_count(0)  # (a message on its way is faded on purpose)
+    assert frame.evaluate("document.documentElement.dataset.scheme") == scheme
+    assert_no_violations(frame)
