@@ -157,10 +157,21 @@ def test_every_wizard_page_has_no_violations(page: Page, api: str, make_owner: C
     owner = make_owner()
     page.goto(f"{api}/wizard/login")
     assert_no_violations(page)
+    sign_in(page, api, owner, password="not the password")
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_no_violations(page)  # a refused sign-in
     sign_in(page, api, owner)
     expect(page.get_by_role("heading", name="Your chat widget")).to_be_visible()
     expect(page.locator("#survey-prechat [data-move]").first).to_be_visible()  # the script renumbered the rows
     assert_no_violations(page)  # the settings, with the form builders' buttons
+    page.get_by_label("Primary colour", exact=True).fill("#12345")
+    page.get_by_role("button", name="Save and publish").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_no_violations(page)  # the settings refused, the error summary and a field's message
+    page.get_by_label("Primary colour", exact=True).fill("#e11d48")
+    page.get_by_role("button", name="Save and publish").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    assert_no_violations(page)  # saved
     preview = page.frame(name="preview")
     assert preview is not None
     expect(page.frame_locator("#preview").get_by_role("button", name="Open chat")).to_be_visible()
