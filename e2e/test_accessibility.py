@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Frame, Page, expect
-from test_agent_console import AgentAccount, make_agent  # noqa: F401 (fixtures)
 from test_wizard import Owner, make_owner, sign_in  # noqa: F401 (fixtures)
 
 from e2e.axe import assert_no_violations
+from e2e.console_people import AgentAccount
 from tests.support import serve_http
 from widget_server.protocol.config import Appearance, FormSetting, LicenseConfig
 
@@ -87,7 +87,7 @@ def first_chat(agent: AgentAccount) -> str:
 
 def test_the_widget_has_no_violations_closed_in_the_pre_chat_form_in_a_chat_and_at_the_rating(
         page: Page, api: str, shop: str, make_license: Callable[..., str],
-        make_agent: Callable[..., AgentAccount]) -> None:  # noqa: F811
+        make_agent: Callable[..., AgentAccount]) -> None:
     org = make_license(LicenseConfig(prechat=FormSetting(enabled=True),
                                      appearance=Appearance(agent_name="Ann from Support")))
     agent = make_agent(org, "Ann")
@@ -194,7 +194,7 @@ def test_every_wizard_page_has_no_violations(page: Page, api: str, make_owner: C
                                                ("minimal", "light"), ("auto", "light"), ("auto", "dark")])
 def test_every_theme_passes_with_a_chat_open(page: Page, api: str, shop: str, theme: str, scheme: str,
                                              make_license: Callable[..., str],
-                                             make_agent: Callable[..., AgentAccount]) -> None:  # noqa: F811
+                                             make_agent: Callable[..., AgentAccount]) -> None:
     """Colour contrast is the theme's: each one, with both sides' bubbles, a card, the composer and the header (the
     auto theme in the visitor's light and dark scheme)."""
     org = make_license(LicenseConfig(appearance=Appearance(theme=theme, agent_name="Ann from Support")))

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from playwright.sync_api import Browser, Frame, Page, expect
 from test_accessibility import open_chat, shop, shop_page  # noqa: F401 (fixtures)
-from test_agent_console import AgentAccount, make_agent  # noqa: F401 (fixtures)
 from test_wizard import Owner, make_owner, sign_in  # noqa: F401 (fixtures)
 
 from e2e.axe import assert_no_violations
+from e2e.console_people import AgentAccount
 from widget_server.protocol.config import Appearance, FormSetting, LicenseConfig
 
 BACKGROUND_JS = "getComputedStyle(document.body).backgroundColor"
@@ -53,7 +53,7 @@ def test_a_german_browser_gets_the_message_form_in_german(browser: Browser, api:
 
 def test_an_arabic_visitor_gets_a_mirrored_widget(browser: Browser, api: str, shop: str,  # noqa: F811
                                                   make_license: Callable[..., str],
-                                                  make_agent: Callable[..., AgentAccount]) -> None:  # noqa: F811
+                                                  make_agent: Callable[..., AgentAccount]) -> None:
     org = make_license(LicenseConfig(prechat=FormSetting(enabled=True)))
     agent = make_agent(org, "Ann")
     agent.ok("set_routing_status", {"status": "accepting_chats"})
@@ -140,7 +140,7 @@ def test_a_fixed_theme_ignores_the_colour_scheme(browser: Browser, api: str, sho
 
 def test_the_wizard_preview_shows_a_sample_conversation_not_the_owner_s_own_chats(
         page: Page, api: str, make_owner: Callable[..., Owner],  # noqa: F811
-        make_agent: Callable[..., AgentAccount]) -> None:  # noqa: F811
+        make_agent: Callable[..., AgentAccount]) -> None:
     owner = make_owner(LicenseConfig(appearance=Appearance(agent_name="Ann from Support")))
     agent = make_agent(owner.org, "Ann")
     agent.ok("set_routing_status", {"status": "accepting_chats"})
