@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from e2e.console_people import background, customer_of, make_agent, watched  # noqa: F401 (fixtures)
 from tests.support import LiveServer, serve_http, start_valkey
 from widget_server.bootstrap import create_license
 from widget_server.protocol.config import LicenseConfig

@@ -7,180 +7,17 @@ or dialog (an ``alert`` from injected markup) fails the test."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import secrets
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.console_people import CSP, XSS, AgentAccount, Background, CustomerSide, sign_in, wait_for
 from tests.support import CustomerClient, Socket
-from widget_server.bootstrap import create_agent
-from widget_server.valkey import connect
-
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
-       "img-src 'self' data:; frame-ancestors 'none'")
-XSS = "<img src=x onerror=alert(1)>"
-T = TypeVar("T")
-
-
-# --- the people ------------------------------------------------------------------------------------------------------
-
-
-class AgentAccount:
-    def __init__(self, api: str, agent_id: str, token: str) -> None:
-        self.api, self.id, self.token = api, agent_id, token
-
-    def ok(self, action: str, payload: Any = None) -> Any:
-        r = httpx.post(f"{self.api}/v3.6/agent/action/{action}", json=payload or {},
-                       headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-        assert r.status_code == 200, (action, r.status_code, r.text)
-        return r.json()
-
-    def routing_status(self) -> str:
-        statuses = self.ok("list_routing_statuses")
-        return next(s["status"] for s in statuses if s["agent_id"] == self.id)
-
-
-@pytest.fixture
-def make_agent(valkey_url: str, api: str) -> Callable[..., AgentAccount]:
-    """``make_agent(org, name) -> AgentAccount``: an agent of group 0 with a fresh personal access token, written
-    the way ``make_license`` writes licenses (own asyncio loop in a worker thread)."""
-
-    async def _create(org: str, name: str, role: str) -> AgentAccount:
-        client = connect(valkey_url)
-        try:
-            email = f"{name.lower()}-{secrets.token_hex(4)}@example.com"
-            creds = await create_agent(client, org, email, name, role)
-        finally:
-            await client.aclose()
-        return AgentAccount(api, email, creds["personal_access_token"])
-
-    def make(org: str, name: str, role: str = "normal") -> AgentAccount:
-        with ThreadPoolExecutor(1, thread_name_prefix="e2e-agent") as pool:
-            return pool.submit(asyncio.run, _create(org, name, role)).result(timeout=30)
-
-    return make
-
-
-class Background:
-    """An asyncio loop in a daemon thread: the customer's HTTP client and RTM socket live on it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-customer", daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 15) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
-@pytest.fixture
-def background() -> Iterator[Background]:
-    bg = Background()
-    yield bg
-    bg.stop()
-
-
-class CustomerSide:
-    """A customer of ``org`` with an RTM socket for pushes, called synchronously from the test."""
-
-    def __init__(self, bg: Background, api: str, org: str) -> None:
-        self.bg = bg
-        self.customer = CustomerClient(api, org)
-        bg.run(self.customer.authorize())
-        self.id = self.customer.id
-        self.socket: Socket = bg.run(self.customer.rtm())
-
-    def ok(self, action: str, payload: Any = None) -> Any:
-        return self.bg.run(self.customer.ok(action, payload))
-
-    def push(self, action: str, timeout: float = 5.0) -> dict:
-        return self.bg.run(self.socket.push(action, timeout=timeout), timeout + 5)["payload"]
-
-    def event_from(self, author_id: str, timeout: float = 5.0) -> dict:
-        """The next event pushed to the customer that ``author_id`` wrote (skipping the customer's own echoes)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            event = self.push("incoming_event", max(0.1, deadline - time.monotonic()))["event"]
-            if event["author_id"] == author_id:
-                return event
-
-    def close(self) -> None:
-        self.bg.run(self.socket.close())
-        self.bg.run(self.customer.aclose())
-
-
-@pytest.fixture
-def customer_of(background: Background, api: str) -> Iterator[Callable[[str], CustomerSide]]:
-    made: list[CustomerSide] = []
-
-    def make(org: str) -> CustomerSide:
-        made.append(CustomerSide(background, api, org))
-        return made[-1]
-
-    yield make
-    for side in made:
-        side.close()
-
-
-# --- the page --------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def watched(page: Page) -> Iterator[Page]:
-    """The page, failing the test on console errors, page errors, dialogs and CSP violations."""
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-
-    def on_dialog(dialog: Any) -> None:
-        problems.append(f"dialog: {dialog.type} {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.add_init_script("""
-        window.__cspViolations = [];
-        document.addEventListener("securitypolicyviolation",
-            (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-    """)
-    yield page
-    violations = page.evaluate("window.__cspViolations")
-    assert violations == [], violations
-    assert problems == [], problems
-
-
-def sign_in(page: Page, api: str, agent: AgentAccount) -> None:
-    response = page.goto(f"{api}/agent")
-    assert response is not None and response.status == 200
-    assert response.headers["content-security-policy"] == CSP
-    page.get_by_label("Personal access token").fill(agent.token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#me")).to_contain_text(agent.id)
-    assert agent.token not in page.url
-    assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") == agent.token
-
-
-def wait_for(check: Callable[[], T], timeout: float = 5.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
+from widget_server.widget.build import read_manifest
 
 # --- stories ---------------------------------------------------------------------------------------------------------
 
@@ -292,6 +129,11 @@ def test_agent_joins_a_queued_chat_and_transfers_it(watched: Page, api: str, mak
         {"type": "message", "text": "Anyone there?"}]}}})["chat_id"]
     item = page.locator(f'#chat-list [data-chat-id="{chat_id}"]')
     expect(item).to_contain_text("Queued #1")
+    expect(item).to_be_hidden()  # the list shows her own chats; the queue is a filter away, and counts one
+    queued = page.get_by_role("button", name=re.compile(r"^Queued"))
+    expect(queued).to_have_text(re.compile(r"Queued\s*1$"))
+    queued.click()
+    expect(queued).to_have_attribute("aria-pressed", "true")
     item.click()
     expect(page.get_by_role("log", name="Messages")).to_contain_text("Anyone there?")
 
@@ -317,6 +159,8 @@ def test_agent_joins_a_queued_chat_and_transfers_it(watched: Page, api: str, mak
     # the token stays for the tab: a reload signs her in again; signing out forgets it
     page.reload()
     expect(page.locator("#me")).to_contain_text(ann.id)
+    expect(item).to_be_hidden()  # not hers any more: under "All active"
+    page.get_by_role("button", name=re.compile(r"^All active")).click()
     expect(item).to_contain_text("Bob")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Personal access token")).to_be_visible()
@@ -351,6 +195,12 @@ def test_the_console_marks_a_silent_chat_inactive_until_the_next_message(
     expect(item).to_contain_text("Inactive", timeout=20_000)
     page.reload()
     expect(page.locator(f'#chat-list [data-chat-id="{chat_id}"]')).to_contain_text("Inactive")
+    # the Inactive filter lists such chats
+    inactive = page.get_by_role("group", name="Show").get_by_role("button", name=re.compile("^Inactive"))
+    expect(inactive).to_have_text(re.compile(r"Inactive\s*1$"))
+    inactive.click()
+    expect(page.locator("#chat-list .chat-item:visible")).to_have_count(1)
+    expect(page.locator(f'#chat-list [data-chat-id="{chat_id}"]')).to_be_visible()
 
 
 def test_a_wrong_token_is_refused(watched: Page, api: str) -> None:
@@ -364,23 +214,35 @@ def test_a_wrong_token_is_refused(watched: Page, api: str) -> None:
     assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") is None
 
 
-def test_console_page_and_assets_are_served_from_memory_with_etags(api: str) -> None:
+def test_console_page_and_bundles_are_served_from_memory_hashed_and_precompressed(api: str) -> None:
+    """The page names the build's content-hashed bundles (esbuild, like the widget's): they are immutable and come
+    precompressed (brotli, gzip); the page itself is revalidated. Nothing else of the build, and no path, is served."""
     page = httpx.get(f"{api}/agent")
     assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["content-security-policy"] == CSP and page.headers["cache-control"] == "no-cache"
-    for name, media_type in (("agent.js", "text/javascript"), ("agent.css", "text/css")):
-        assert f"/agent/assets/{name}?v=" in page.text
-        for encoding in ("gzip", "identity"):
-            first = httpx.get(f"{api}/agent/assets/{name}", headers={"Accept-Encoding": encoding})
-            assert first.status_code == 200 and first.headers["content-type"] == f"{media_type}; charset=utf-8"
-            assert first.headers["cache-control"] == "no-cache" and first.headers["etag"]
-            assert first.headers.get("content-encoding") == (None if encoding == "identity" else "gzip")
-            again = httpx.get(f"{api}/agent/assets/{name}",
-                              headers={"Accept-Encoding": encoding, "If-None-Match": first.headers["etag"]})
-            assert again.status_code == 304 and again.content == b""
-    missing = httpx.get(f"{api}/agent/assets/../app.py")
-    assert missing.status_code == 404
-    assert httpx.get(f"{api}/agent/assets/agent.html").status_code == 404
+    again = httpx.get(f"{api}/agent", headers={"If-None-Match": page.headers["etag"],
+                                                "Accept-Encoding": page.headers.get("content-encoding", "identity")})
+    assert again.status_code == 304
+    for stem, ext, media_type in (("console", "js", "text/javascript"), ("console", "css", "text/css")):
+        match = re.search(rf'"(/agent/assets/{stem}\.[0-9a-f]{{12}}\.{ext})"', page.text)
+        assert match, page.text
+        url = api + match.group(1)
+        plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and plain.headers["content-type"] == f"{media_type}; charset=utf-8"
+        assert plain.headers["cache-control"] == "public, max-age=31536000, immutable"
+        for encoding in ("br", "gzip"):
+            packed = httpx.get(url, headers={"Accept-Encoding": encoding})
+            assert packed.headers["content-encoding"] == encoding
+            assert len(packed.headers["content-length"]) and int(packed.headers["content-length"]) < len(plain.content)
+            assert packed.content == plain.content  # (httpx decodes)
+            revalidated = httpx.get(url, headers={"Accept-Encoding": encoding, "If-None-Match": packed.headers["etag"]})
+            assert revalidated.status_code == 304 and revalidated.content == b""
+    for name in ("../app.py", "agent.html", "agent.js", "manifest.json"):
+        assert httpx.get(f"{api}/agent/assets/{name}").status_code == 404, name
+    manifest = read_manifest()  # the server's build (it runs from this checkout)
+    assert manifest is not None
+    # the widget's bundle lives in the same build but is not the console's to serve
+    assert httpx.get(f"{api}/agent/assets/{manifest.files['widget.js'].file}").status_code == 404
 
 
 def test_agent_sees_a_visitor_arrive_and_starts_a_chat_from_the_visitors_view(
@@ -434,7 +296,7 @@ def test_agent_sees_a_visitor_arrive_and_starts_a_chat_from_the_visitors_view(
 
         # she opens the widget (its socket is what gets the chat); Ann starts a chat from her row
         socket = background.run(customer.rtm())
-        row.get_by_role("button", name=re.compile("^Start a chat with Dana")).click()
+        row.get_by_role("button", name=re.compile("^Start chat with Dana")).click()
         incoming = background.run(socket.push("incoming_chat"))["payload"]["chat"]
         assert agent.id in [u["id"] for u in incoming["users"]]
         expect(page.get_by_role("tab", name="Chats")).to_have_attribute("aria-selected", "true")
@@ -459,7 +321,7 @@ def test_agent_sees_a_visitor_arrive_and_starts_a_chat_from_the_visitors_view(
         out = Path(output_path)
         out.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out / "agent-visitors.png"), full_page=True)
-        row.get_by_role("button", name=re.compile("^Open the chat with Dana")).click()
+        row.get_by_role("button", name=re.compile("^Open chat with Dana")).click()
         expect(page.get_by_role("tab", name="Chats")).to_have_attribute("aria-selected", "true")
         expect(page.locator("#chat-title")).to_have_text("Dana <b>Bold</b>")
         expect(page.get_by_role("log", name="Messages")).to_contain_text("Hi Dana, questions about checkout?")

@@ -29,12 +29,11 @@ import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
+from e2e.console_people import AgentAccount, Background
 from tests.support import AgentClient, serve_http
 from widget_server.protocol.config import (BusinessHours, FormSetting, GreetingRule, GreetingTemplate, Group,
                                           LicenseConfig)
 from widget_server.protocol.customer import Form, FormFieldSpec
-
-from test_agent_console import AgentAccount, Background, background, make_agent  # noqa: F401 (fixtures)
 
 XSS = "<img src=x onerror=alert(1)>"
 PAGES: dict[str, tuple[bytes, dict[str, str]]] = {}

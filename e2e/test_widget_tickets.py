@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from playwright.sync_api import Page, expect
-from test_agent_console import AgentAccount
 from test_widget import chat_frame, host, host_page, launcher, wait_for, watch  # noqa: F401 (host: a fixture)
 
+from e2e.console_people import AgentAccount
 from widget_server.bootstrap import create_agent
 from widget_server.protocol.config import LicenseConfig
 from widget_server.protocol.tickets import TicketSettings

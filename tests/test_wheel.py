@@ -84,6 +84,13 @@ async def test_the_installed_wheel_serves_the_widget_without_npm_or_a_checkout(t
             assert len(ui) == 3 and "cdn" not in docs.text.lower(), docs.text[:1000]
             for url in ui:
                 assert (await http.get(url)).status_code == 200, url
+            # the agent console's bundles (built with the widget, shipped in the wheel)
+            console = await http.get("/agent")
+            assert console.status_code == 200
+            bundles = re.findall(r'/agent/assets/console\.[0-9a-f]{12}\.(?:js|css)', console.text)
+            assert len(bundles) == 2, console.text[:1000]
+            for url in bundles:
+                assert (await http.get(url)).status_code == 200, url
         # a visitor chats
         customer = await CustomerClient(live.url, org).authorize()
         try:

@@ -2,7 +2,8 @@
 
 Sources: ``static/src/loader.js`` (the script tag), ``host.js`` (host-page extras it loads when needed),
 ``launcher.css`` (the launcher's styles, sent in the visit answer), ``static/src/widget/main.js`` and
-``static/src/widget/widget.css`` (the chat frame), and every theme's ``themes/<name>/theme.css``. Output in ``static/dist/``: each file as
+``static/src/widget/widget.css`` (the chat frame), ``static/src/console/main.js`` and ``console.css`` (the agent
+console, ``api/console.py``), and every theme's ``themes/<name>/theme.css``. Output in ``static/dist/``: each file as
 ``<name>.<hash>.<ext>`` with ``.gz`` and ``.br`` siblings, and ``manifest.json`` mapping logical names to them, plus a
 digest of the sources so ``serve`` rebuilds only when something changed.
 
@@ -51,7 +52,12 @@ ENTRIES: dict[str, str] = {
     "launcher.css": "launcher.css",
     "widget.js": "widget/main.js",
     "widget.css": "widget/widget.css",
+    # the agent console (``/agent``): ES modules by concern and view, bundled into one file like the widget's
+    "console.js": "console/main.js",
+    "console.css": "console/console.css",
 }
+# entries served only to agents' up-to-date browsers: no need to lower modern syntax (private fields, ``?.``)
+ENTRY_TARGETS: dict[str, str] = {"console.js": "es2022"}
 
 
 # logical name -> a file an npm package ships ready to serve, copied as it is (its source map comment dropped): the
@@ -132,8 +138,10 @@ def _vendored(rel: str) -> bytes:
     return re.sub(rb"\n?(//|/\*)# sourceMappingURL=[^\n]*\s*$", b"\n", body)
 
 
-def _compile(esbuild: Path, source: Path, out: Path) -> bytes:
+def _compile(esbuild: Path, source: Path, out: Path, target: str | None = None) -> bytes:
     flags = JS_FLAGS if source.suffix == ".js" else ["--bundle", "--minify", "--loader:.svg=dataurl"]
+    if target:
+        flags = [f"--target={target}" if flag.startswith("--target=") else flag for flag in flags]
     done = subprocess.run([str(esbuild), str(source), *flags, f"--outfile={out}", "--log-level=error"],
                           capture_output=True, text=True)
     if done.returncode != 0:
@@ -193,7 +201,8 @@ def build(force: bool = False) -> Manifest:
         files: dict[str, BuiltFile] = {}
         with tempfile.TemporaryDirectory() as tmp:
             for logical, source in sources.items():
-                files[logical] = _write(DIST_DIR, logical, _compile(esbuild, source, Path(tmp) / logical))
+                files[logical] = _write(DIST_DIR, logical, _compile(esbuild, source, Path(tmp) / logical,
+                                                                     ENTRY_TARGETS.get(logical)))
         for logical, rel in VENDORED.items():
             files[logical] = _write(DIST_DIR, logical, _vendored(rel))
         previous = [f.file for f in current.files.values()] if current else []
