@@ -21,6 +21,7 @@ from .api.agent_rtm import PATHS as AGENT_RTM_PATHS
 from .api.agent_web import agent_action
 from .api.configuration_web import configuration_action
 from .api.console import agent_console, agent_console_asset
+from .api.console_session import ROUTES as CONSOLE_SESSION_ROUTES
 from .api.customer_rtm import PATHS as CUSTOMER_RTM_PATHS
 from .api.customer_web import customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ).middleware])
     app = Litestar(
         route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, get_file,
-                        agent_action, configuration_action, agent_console, agent_console_asset, track,
+                        agent_action, configuration_action, agent_console, agent_console_asset, *CONSOLE_SESSION_ROUTES, track,
                         widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
                         widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES,
                         reports_action],
