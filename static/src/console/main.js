@@ -7,6 +7,8 @@ import { askPermission, setMuted, unlockAudio } from "./attention.js";
 import { $ } from "./dom.js";
 import { showStatus } from "./notices.js";
 import { TOKEN_KEY, showLogin, signIn, signOut } from "./session.js";
+import { wireSignIn } from "./account.js";
+import { sessionToken } from "./signin.js";
 import { state } from "./state.js";
 import { wireArchives } from "./views/archives.js";
 import { applySummaries, loadClosed, markRead, setFilter } from "./views/chat-list.js";
@@ -26,6 +28,7 @@ function submitter(handler) {
 
 $("login-form").addEventListener("submit", submitter(() => {
   const token = $("token").value.trim().replace(/^Bearer\s+/i, "");
+  state.loginWith = "token";
   if (token) signIn(token);
 }));
 $("sign-out").addEventListener("click", () => signOut("Signed out."));
@@ -53,6 +56,7 @@ $("close").addEventListener("click", async () => {
   if (chat) await act("deactivate_chat", { id: chat.id });
 });
 $("earlier").addEventListener("click", loadEarlier);
+wireSignIn();
 wireTabs();
 wireScreens(() => $("chat-list").querySelector('[aria-current="true"]')?.focus());
 wireArchives();
@@ -105,5 +109,9 @@ if (handoff.get("token")) {
 } else {
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved);
-  else showLogin();
+  else {
+    // signed in with a password before (this tab or another): the session's token; else the sign-in form
+    sessionToken().then((token) => (token ? signIn(token, { session: true }) : showLogin()),
+                        (err) => showLogin(err.message));
+  }
 }
