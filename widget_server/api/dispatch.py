@@ -13,6 +13,7 @@ from ..core.limits import check_request
 from ..protocol import agent as a
 from ..protocol import config as cfg
 from ..protocol import configuration as cf
+from ..protocol import console as cs
 from ..protocol import customer as c
 from ..protocol import tickets as tk
 from ..protocol.errors import ApiError
@@ -122,6 +123,11 @@ AGENT_ACTIONS: dict[str, Action] = {
     "reply_ticket": Action(tk.ReplyTicketRequest, "reply_ticket"),
     "solve_ticket": Action(tk.TicketIdRequest, "solve_ticket"),
     "reopen_ticket": Action(tk.TicketIdRequest, "reopen_ticket"),
+    # canned responses: this server's extension (README "Canned responses")
+    "list_canned_responses": Action(cs.ListCannedResponsesRequest, "list_canned_responses"),
+    "create_canned_response": Action(cs.CreateCannedResponseRequest, "create_canned_response"),
+    "update_canned_response": Action(cs.UpdateCannedResponseRequest, "update_canned_response"),
+    "delete_canned_response": Action(cs.DeleteCannedResponseRequest, "delete_canned_response"),
 }
 """The Agent Chat API subset; methods of AgentCore."""
 

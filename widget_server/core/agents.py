@@ -21,7 +21,9 @@ from ..protocol.frames import RequestId
 from ..protocol.users import Customer
 from ..auth.rules import (ADMIN_ROLES, agent_sees_chat, agent_sees_customer, agent_sees_ticket, archive_scope,
                           chat_agents, chat_groups, may_act_for)
+from ..protocol import console as cs
 from .archives import ArchiveQuery
+from .canned import Canned
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
@@ -86,6 +88,8 @@ class AgentCore(ChatBase):
         self.visitors = visitors or VisitorFeed(self.bus, self.tracker, self.store)
         """Visitor subscriptions of this worker's agent sockets (``core/visitors.py``)."""
         self.customers = self.visitors.directory
+        self.canned = Canned(self.store.r, self.settings.canned_per_owner, self.settings.canned_text_max)
+        """Canned responses (``core/canned.py``): this server's extension actions below."""
 
     # --- access --------------------------------------------------------------------------------------------------
 
@@ -648,3 +652,19 @@ class AgentCore(ChatBase):
         await self._ticket_for(caller, req.id)
         await self._ticket_store().set_status(req.id, "open")
         return _EMPTY
+
+    # --- canned responses: this server's extension (core/canned.py, README "Canned responses") -------------------------
+
+    async def list_canned_responses(self, caller: AgentCaller,
+                                    req: cs.ListCannedResponsesRequest) -> cs.ListCannedResponsesResponse:
+        return await self.canned.list(caller, req)
+
+    async def create_canned_response(self, caller: AgentCaller,
+                                     req: cs.CreateCannedResponseRequest) -> cs.CreateCannedResponseResponse:
+        return await self.canned.create(caller, req)
+
+    async def update_canned_response(self, caller: AgentCaller, req: cs.UpdateCannedResponseRequest) -> c.Empty:
+        return await self.canned.update(caller, req)
+
+    async def delete_canned_response(self, caller: AgentCaller, req: cs.DeleteCannedResponseRequest) -> c.Empty:
+        return await self.canned.delete(caller, req)
