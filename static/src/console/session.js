@@ -10,6 +10,7 @@ import { onPush } from "./pushes.js";
 import { endSession, sessionToken } from "./signin.js";
 import { state } from "./state.js";
 import { clearArchives } from "./views/archives.js";
+import { clearCanned } from "./views/canned.js";
 import { applySummaries, clearChats, loadClosed } from "./views/chat-list.js";
 import { loadHistory } from "./views/chat.js";
 import { stopTyping } from "./views/composer.js";
@@ -122,6 +123,7 @@ export function signOut(message) {
   clearVisitors();
   clearArchives();
   clearTickets();
+  clearCanned();
   $("token").value = "";
   $("password").value = "";
   showLogin(message);
