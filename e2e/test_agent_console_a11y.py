@@ -4,6 +4,7 @@ the tickets (one open) and the visitors, on a desktop and on a 390 px phone."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
@@ -96,3 +97,22 @@ def test_the_axe_helper_reports_what_it_finds(page: Page) -> None:
     page.set_content("<!doctype html><html lang='en'><title>t</title><main><h1>t</h1>"
                      "<img src='data:,'><button></button></main></html>")
     assert {"image-alt", "button-name"} <= {v["id"] for v in violations(page)}
+
+
+def test_the_views_are_tabs_a_keyboard_moves_between(watched: Page, api: str, make_license: Callable[..., str],
+                                                     make_agent: Callable[..., AgentAccount]) -> None:
+    """The ARIA tabs pattern: arrow keys move to the next or previous view (wrapping), Home and End to the first and
+    last; the chosen tab is selected, focused and the only one in the tab order."""
+    page = watched
+    sign_in(page, api, make_agent(make_license(), "Ann"))
+    chats = page.get_by_role("tab", name="Chats")
+    chats.focus()
+    for key, name in (("ArrowRight", "Archives"), ("ArrowRight", "Tickets"), ("End", "Visitors"),
+                      ("ArrowRight", "Chats"), ("ArrowLeft", "Visitors"), ("Home", "Chats")):
+        page.keyboard.press(key)
+        tab = page.get_by_role("tab", name=re.compile(f"^{name}"))
+        expect(tab).to_be_focused()
+        expect(tab).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_role("tabpanel")).to_have_count(1)
+        expect(page.get_by_role("tabpanel")).to_have_attribute("aria-labelledby", f"tab-{name.lower()}")
+        assert page.locator('[role="tab"][tabindex="0"]').count() == 1

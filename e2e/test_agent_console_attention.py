@@ -130,6 +130,33 @@ def test_alerts_unread_counts_and_mute(watched: Page, api: str, make_license: Ca
     expect(page.get_by_role("switch", name="Mute alerts")).not_to_be_checked()
 
 
+def test_a_resumed_chat_is_announced_again(watched: Page, api: str, make_license: Callable[..., str],
+                                          make_agent: Callable[..., AgentAccount],
+                                          customer_of: Callable[[str], CustomerSide]) -> None:
+    page = watched
+    page.add_init_script(COUNT_ALERTS)
+    org = make_license()
+    ann = make_agent(org, "Ann")
+    sign_in(page, api, ann)
+    dana = customer_of(org)
+    dana.ok("update_customer", {"name": "Dana"})
+    chat_id = dana.ok("start_chat", {"chat": {"thread": {"events": [
+        {"type": "message", "text": "Hello"}]}}})["chat_id"]
+    attention = page.locator("#attention")
+    expect(attention).to_have_text("New chat: Dana")
+    assert wait_for(lambda: beeps(page) == 1)
+    item = page.locator(f'#chat-list [data-chat-id="{chat_id}"]')
+    item.click()
+    page.get_by_role("button", name="Close chat").click()
+    expect(item).to_contain_text("Closed")
+    assert beeps(page) == 1  # (closing is no news)
+    page.evaluate("document.getElementById('attention').textContent = ''")
+    # she comes back the next day: the same chat, a new thread, Ann's again
+    dana.ok("resume_chat", {"chat": {"id": chat_id, "thread": {"events": [{"type": "message", "text": "Me again"}]}}})
+    expect(attention).to_have_text("New chat: Dana")
+    assert wait_for(lambda: beeps(page) == 2)
+
+
 def test_notifications_are_turned_on_from_a_button(watched: Page, api: str, make_license: Callable[..., str],
                                                    make_agent: Callable[..., AgentAccount]) -> None:
     """Browsers ask for the permission only on a user gesture: the console asks from a button, shown while the

@@ -145,7 +145,7 @@ async def test_transfer_between_agents_and_groups(server, team):
         await customer.aclose()
 
 
-async def test_agent_tools_whispers_typing_sneak_peeks_tags_archives(server, team):
+async def test_agent_tools_whispers_typing_sneak_peeks_tags_archives(server, valkey, team):
     org, (ann, bob, _) = team
     await _accepting(ann)
     customer = await CustomerClient(server.url, org).authorize()
@@ -171,6 +171,13 @@ async def test_agent_tools_whispers_typing_sneak_peeks_tags_archives(server, tea
         seen_by_agent = (await ann.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]
         assert [e["text"] for e in seen_by_agent] == ["order 42", "note: VIP", "On its way!"]
 
+        # a thread takes only a tag the license knows for the chat's group (Configuration API create_tag)
+        admin_id = f"admin-{secrets.token_hex(4)}@example.com"
+        admin_creds = await create_agent(valkey, org, admin_id, "Admin", "administrator", 1, [(0, "normal")])
+        async with AgentClient(server.url, admin_id, admin_creds["personal_access_token"]).http as http:
+            r = await http.post("/v3.6/configuration/action/create_tag", json={"name": "shipping", "group_ids": [0]},
+                                headers={"Authorization": f"Bearer {admin_creds['personal_access_token']}"})
+            assert r.status_code == 200, r.text
         await ann.ok("tag_thread", {"chat_id": chat_id, "thread_id": thread_id, "tag": "shipping"})
         assert (await ann_rtm.push("thread_tagged"))["payload"]["tag"] == "shipping"
         me = await ann.ok("get_customer", {"id": customer.id})

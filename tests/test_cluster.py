@@ -32,6 +32,10 @@ from .test_configuration import (  # noqa: F401
     test_a_bot_takes_chats_first_and_hands_over_to_humans,
     test_webhooks_are_signed_and_retried_until_delivered,
 )
+from .test_configuration_breadth_agents import (  # noqa: F401
+    test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended,
+    test_every_webhook_action_registration_accepts_is_sent,
+)
 from .test_customer_rtm import (  # noqa: F401
     test_pushes_for_properties_seen_marks_and_customer_updates,
     test_two_tabs_on_two_servers_see_each_others_events,

@@ -10,7 +10,6 @@ import secrets
 from collections.abc import AsyncIterator
 
 import httpx
-import msgspec
 import pytest
 
 from tests.support import AgentClient, LiveServer, Socket, configure
@@ -242,17 +241,25 @@ async def test_a_deleted_or_suspended_agent_cannot_sign_in_and_their_session_tok
     try:
         assert (await browser.sign_in(team["ann"], "ann's password 1")).status_code == 200
         token = await browser.token()
-        # suspended (the record's flag, as the Configuration API's suspend_agent sets it)
-        raw = await valkey.hget(keys.agents(team["org"]), team["ann"])
-        await valkey.hset(keys.agents(team["org"]), team["ann"],
-                          msgspec.json.encode({**msgspec.json.decode(raw), "suspended": True}))
-        suspended = await Browser(server.url).sign_in(team["ann"], "ann's password 1")
-        assert suspended.json()["error"]["type"] == "requester_suspended"
-        await valkey.hset(keys.agents(team["org"]), team["ann"], raw)
+        # suspended: refused at sign-in, and the session's token stops working until unsuspended
+        assert (await configure(owner, "suspend_agent", {"id": team["ann"]})).status_code == 200
+        other = Browser(server.url)
+        try:
+            suspended = await other.sign_in(team["ann"], "ann's password 1")
+            assert suspended.status_code == 403 and suspended.json()["error"]["type"] == "requester_suspended"
+            assert "ws_agent" not in other.http.cookies
+        finally:
+            await other.aclose()
+        assert (await browser.post("/agent/session/token")).json()["error"]["type"] == "requester_suspended"
+        assert (await configure(owner, "unsuspend_agent", {"id": team["ann"]})).status_code == 200
+        assert (await browser.post("/agent/session/token")).status_code == 200
         # deleted: the password and the session's token end with the record
         assert (await configure(owner, "delete_agent", {"id": team["ann"]})).status_code == 200
-        gone = await Browser(server.url).sign_in(team["ann"], "ann's password 1")
-        assert gone.status_code == 401
+        other = Browser(server.url)
+        try:
+            assert (await other.sign_in(team["ann"], "ann's password 1")).status_code == 401
+        finally:
+            await other.aclose()
         assert (await browser.post("/agent/session/token")).status_code == 401
         ann = AgentClient(server.url, team["ann"], token)
         try:
@@ -262,7 +269,11 @@ async def test_a_deleted_or_suspended_agent_cannot_sign_in_and_their_session_tok
         # re-created with the same e-mail, the old password does not open the new account
         again = await configure(owner, "create_agent", {"id": team["ann"], "name": "Ann again"})
         assert again.status_code == 200
-        assert (await Browser(server.url).sign_in(team["ann"], "ann's password 1")).status_code == 401
+        other = Browser(server.url)
+        try:
+            assert (await other.sign_in(team["ann"], "ann's password 1")).status_code == 401
+        finally:
+            await other.aclose()
     finally:
         await browser.aclose()
         await owner.aclose()

@@ -9,14 +9,19 @@ count into the core's visitors and the edge would find the core's signing key. T
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.support import AgentClient, CustomerClient, LiveServer, start_valkey
+from tests.support import AgentClient, CustomerClient, LiveServer, free_port, serve_http, start_valkey
 from widget_server.bootstrap import create_agent, create_license
 from widget_server.protocol.config import Group, LicenseConfig
 from widget_server.tracking import Tracker
@@ -250,8 +255,9 @@ async def test_files_are_uploaded_to_the_upstream(customer: CustomerClient, core
                                  files={"file": ("note.txt", b"hello", "text/plain")})
     assert r.status_code == 200, r.text
     url = r.json()["url"]
-    assert url.startswith(core.url + "/files/")  # the upstream's own file URL
+    assert url.startswith(core.url + "/files/")  # the upstream's own file URL (its WIDGET_PUBLIC_URL is not set)
     assert (await customer.http.get(url)).content == b"hello"
+    assert (await customer.http.get(urlsplit(url).path)).content == b"hello"  # the same path, relayed by the edge
     await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "file", "url": url}})
     r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={customer.org}",
                                  headers={"Authorization": f"Bearer {customer.token}"},
@@ -337,3 +343,309 @@ async def test_through_the_edge_another_site_gets_another_visitor_and_the_frame_
         assert await grant(http, "https://shop.example") == visitor
         assert await grant(http, "https://evil.example") != visitor
         assert await grant(http, server.url, redirect_uri="https://shop.example/") == visitor
+
+
+# --- the /files relay -----------------------------------------------------------------------------------------------
+
+RELAY_MAX = 4096
+"""The relay's size limit on the files edge below (``WIDGET_UPSTREAM_FILE_MAX_BYTES``)."""
+
+
+@pytest.fixture(scope="module")
+def files_pair(tmp_path_factory, valkey_url, edge_valkey_server) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """(core, edge) where browsers reach only the edge: the core's ``WIDGET_PUBLIC_URL`` is the edge's, so the file
+    URLs it hands out point at the edge, which relays them (README, proxy mode)."""
+    edge_port = free_port()
+    core = LiveServer(tmp_path_factory.mktemp("files-core"), valkey_url,
+                      env={"WIDGET_PUBLIC_URL": f"http://127.0.0.1:{edge_port}"}).start()
+    try:
+        edge = LiveServer(tmp_path_factory.mktemp("files-edge"), edge_valkey_server.connection_url, port=edge_port,
+                          env={"WIDGET_UPSTREAM_URL": core.url,
+                               "WIDGET_UPSTREAM_FILE_MAX_BYTES": str(RELAY_MAX)}).start()
+        try:
+            yield core, edge
+        finally:
+            edge.stop()
+    finally:
+        core.stop()
+
+
+def _upload_form(name: str, data: bytes, content_type: str) -> dict:
+    return {"file": (name, data, content_type)}
+
+
+async def test_a_file_goes_through_the_edge_both_ways(files_pair, valkey, edge_valkey):
+    """A customer on the edge uploads a file and sends it in a chat; the agent (on the core) sees it and downloads
+    it; the customer downloads it through the edge, with the core's headers; what the core does not have, or what
+    is larger than the relay takes, is refused in LiveChat's shape."""
+    core, edge = files_pair
+    creds = await create_license(valkey, f"owner-{secrets.token_hex(6)}@example.com", "pw")
+    org = creds["organization_id"]
+    await create_license(edge_valkey, f"owner-{secrets.token_hex(6)}@example.com", "pw", org=org)
+    owner = creds["owner"]
+    agent = AgentClient(core.url, owner["account_id"], owner["personal_access_token"])
+    customer = await CustomerClient(edge.url, org).authorize()
+    data = b"%PDF-1.4\n" + b"invoice 1234\n" * 100  # ~1.3 KB, under the relay's limit
+    try:
+        r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={org}",
+                                     headers={"Authorization": f"Bearer {customer.token}"},
+                                     files=_upload_form("invoice 1234.pdf", data, "application/pdf"))
+        assert r.status_code == 200, r.text
+        url = r.json()["url"]
+        assert url.startswith(f"{edge.url}/files/{org}/"), url  # the edge's URL: browsers need reach only the edge
+        started = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "file", "url": url}]}}})
+        chat_id = started["chat_id"]
+
+        # the agent, on the core, sees the file event and downloads it (by its URL, and on the core itself)
+        chat = await agent.ok("get_chat", {"chat_id": chat_id})
+        [event] = [e for e in chat["thread"]["events"] if e["type"] == "file"]
+        assert (event["url"], event["name"], event["content_type"], event["size"]) == (
+            url, "invoice 1234.pdf", "application/pdf", len(data))
+        direct = await agent.http.get(core.url + urlsplit(url).path)
+        assert direct.status_code == 200 and direct.content == data
+        assert (await agent.http.get(url)).content == data
+
+        # the customer downloads it through the edge: the body and the headers that say how to show it
+        relayed = await customer.http.get(url)
+        assert relayed.status_code == 200 and relayed.content == data
+        for header in ("content-type", "content-disposition", "content-security-policy", "x-content-type-options",
+                       "cache-control", "content-length"):
+            assert relayed.headers[header] == direct.headers[header], header
+        assert "set-cookie" not in relayed.headers
+
+        # refusals keep LiveChat's shape and the core's status
+        missing = await customer.http.get(f"/files/{org}/nosuchfile/x.pdf")
+        assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+        big = b"%PDF-1.4\n" + b"x" * RELAY_MAX
+        r = await customer.http.post(f"/v3.6/customer/action/upload_file?organization_id={org}",
+                                     headers={"Authorization": f"Bearer {customer.token}"},
+                                     files=_upload_form("big.pdf", big, "application/pdf"))
+        big_url = r.json()["url"]
+        assert (await agent.http.get(core.url + urlsplit(big_url).path)).content == big  # the core has it whole
+        refused = await customer.http.get(big_url)
+        assert refused.status_code == 502 and refused.json()["error"]["type"] == "internal"
+        assert str(RELAY_MAX) in refused.json()["error"]["message"]
+    finally:
+        await customer.aclose()
+        await agent.aclose()
+
+
+# --- every customer action is forwarded -----------------------------------------------------------------------------
+
+
+async def test_every_customer_action_of_the_dispatch_table_is_forwarded(core, org):
+    """Each entry of ``CUSTOMER_ACTIONS`` (actions other engineers add included) has its method on ``UpstreamCore``
+    (declared in ``ChatCore``, so a forwarder is made for it) and reaches the upstream under its own name: sent with
+    a forged token, the core answers anything but "Unknown action" (``authentication`` for most)."""
+    from widget_server.api.dispatch import CUSTOMER_ACTIONS
+    from widget_server.core.interface import Caller
+    from widget_server.protocol.customer import Empty
+    from widget_server.protocol.errors import ApiError
+    from widget_server.settings import Settings
+    from widget_server.upstream import Upstream, UpstreamCore
+
+    upstream = Upstream(Settings(upstream_url=core.url))
+    proxy = UpstreamCore(upstream)
+    caller = Caller(org=org, customer_id="", version="3.6", transport="web", base_url="",
+                    credential="Bearer dal:forged.token")
+    answers: dict[str, str] = {}
+    try:
+        for name, spec in CUSTOMER_ACTIONS.items():
+            method = getattr(proxy, spec.method, None)
+            assert callable(method), (
+                f"{name}: UpstreamCore has no {spec.method}(); declare it in ChatCore (core/interface.py) so proxy "
+                "mode forwards it, or give UpstreamCore a method of its own")
+            if name == "login":  # (opens the connection's upstream socket: the RTM stories above run it)
+                continue
+            try:
+                await method(caller, Empty())  # the body the upstream gets: {} (a required field is its to refuse)
+                answers[name] = "ok"
+            except ApiError as exc:
+                answers[name] = exc.message
+        unknown = {name: message for name, message in answers.items() if message.startswith("Unknown action")}
+        assert not unknown, f"forwarded under a name the upstream does not know: {unknown}"
+        assert answers["send_event"] == answers["get_customer"] != "ok"  # the forged token, refused by the core
+        assert answers["get_dynamic_configuration"] == "ok"  # no token needed: answered
+    finally:
+        await upstream.aclose()
+
+
+def test_the_edge_sends_the_web_get_actions_as_get():
+    """The upstream takes the Web API's GET actions (configuration, and properties since 3.5) only as GET: the edge's
+    list (``upstream/client.py``, which may not import ``api/``) must name the same actions as the dispatch table's."""
+    from widget_server.api.dispatch import WEB_GET_ACTIONS
+    from widget_server.upstream.client import GET_ACTIONS
+
+    assert GET_ACTIONS == WEB_GET_ACTIONS, "add the new GET actions to upstream/client.py GET_ACTIONS as well"
+
+
+class FileHost(http.server.BaseHTTPRequestHandler):
+    """An upstream's file host that sends its files in chunks (``Transfer-Encoding: chunked``, no length up front):
+    ``/files/<org>/slow/<name>`` sends a first part and holds the rest until the test has read that part;
+    ``/files/<org>/big/<name>`` sends ``4 × RELAY_MAX`` bytes; ``/files/<org>/page/<name>`` is an HTML page it says
+    to show inline. ``/`` answers the edge's health probe."""
+
+    protocol_version = "HTTP/1.1"
+    release = threading.Event()
+    second_part_sent = False
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if "/page/" in self.path:  # an HTML page, said to be shown inline, with nothing to sandbox it
+            body = b"<script>document.cookie</script>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Disposition", "inline")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if "/slow/" in self.path:
+            self._chunk(b"first part\n")
+            FileHost.release.wait(10)
+            self._chunk(b"second part\n")
+            FileHost.second_part_sent = True
+        else:
+            for _ in range(4 * RELAY_MAX // 1024):
+                self._chunk(b"x" * 1024)
+        self._chunk(b"")
+
+    upload_started = threading.Event()
+    uploaded: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:  # the upstream's upload_file: reads the body as it comes, answers how much it got
+        size = 0
+        chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        left = int(self.headers.get("Content-Length", "0"))
+        while True:
+            if chunked:
+                n = int(self.rfile.readline().split(b";")[0], 16)
+                data = self.rfile.read(n)
+                self.rfile.readline()
+                if n == 0:
+                    break
+            else:
+                if left <= 0:
+                    break
+                data = self.rfile.read1(left)
+                if not data:
+                    break
+                left -= len(data)
+            size += len(data)
+            FileHost.upload_started.set()
+        FileHost.uploaded.append(size)
+        body = json.dumps({"url": f"http://upstream.example/files/org/up/{size}"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def chunked_edge(tmp_path_factory, edge_valkey_server) -> Iterator[LiveServer]:
+    """An edge whose upstream is the chunked file host above."""
+    with serve_http(FileHost, "file-host") as origin:
+        edge = LiveServer(tmp_path_factory.mktemp("chunked-edge"), edge_valkey_server.connection_url,
+                          env={"WIDGET_UPSTREAM_URL": origin, "WIDGET_UPLOAD_MAX_BYTES": str(RELAY_MAX),
+                               "WIDGET_UPSTREAM_FILE_MAX_BYTES": str(RELAY_MAX)}).start()
+        try:
+            yield edge
+        finally:
+            edge.stop()
+
+
+async def test_the_relay_streams_and_cuts_off_what_runs_over_its_limit(chunked_edge):
+    """A download is passed on as it arrives (the first part reaches the browser while the upstream still holds
+    the rest), and one that runs over ``WIDGET_UPSTREAM_FILE_MAX_BYTES`` midway is cut off: the browser never gets
+    a download that looks complete."""
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as browser:
+        FileHost.release.clear()
+        FileHost.second_part_sent = False
+        async with browser.stream("GET", "/files/org/slow/notes.txt") as r:
+            assert r.status_code == 200 and r.headers["content-type"] == "text/plain"
+            chunks = r.aiter_raw()
+            first = await anext(chunks)
+            assert first.startswith(b"first part") and not FileHost.second_part_sent  # not held back by the edge
+            FileHost.release.set()
+            rest = b"".join([chunk async for chunk in chunks])
+        assert first + rest == b"first part\nsecond part\n"
+
+        received = 0
+        with pytest.raises(httpx.RemoteProtocolError):  # the stream ends without its last chunk
+            async with browser.stream("GET", "/files/org/big/video.bin") as r:
+                assert r.status_code == 200
+                async for chunk in r.aiter_raw():
+                    received += len(chunk)
+        assert received <= RELAY_MAX
+
+
+async def test_what_the_edge_relays_runs_nothing_on_its_origin(chunked_edge):
+    """The edge serves the upstream's files on its own origin (its wizard's and widget's): an HTML file the upstream
+    says to show inline, with no CSP, still goes out as an attachment, sandboxed and not sniffed."""
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as browser:
+        r = await browser.get("/files/org/page/offer.html")
+    assert r.status_code == 200 and r.content == b"<script>document.cookie</script>"
+    assert r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-disposition"].startswith("attachment;") and "offer.html" in r.headers["content-disposition"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in r.headers["content-security-policy"]
+
+
+async def test_the_relay_stays_under_the_upstreams_files(chunked_edge):
+    """A path part that would climb out of ``/files/`` on the upstream (``..`` in any encoding) is not relayed."""
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as browser:
+        for path in ("/files/org/%2E%2E/x", "/files/%2e%2e/%2e%2e/x", "/files/org/x/%2E%2E", "/files/./x/y"):
+            r = await browser.get(path)
+            assert r.status_code == 404 and r.json()["error"]["type"] == "not_found", (path, r.status_code, r.text)
+
+
+async def test_an_upload_streams_on_to_the_upstream_and_stops_at_its_limit(chunked_edge):
+    """``upload_file`` through the edge: the body reaches the upstream while the customer still sends it (the edge does
+    not hold it), and one over the upload limit is refused with ``entity_too_large`` once it runs over."""
+    boundary = "walkboundary"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    first, rest = head + b"a" * 1000, b"b" * 1000 + tail
+    seen_before_the_rest: list[bool] = []
+
+    async def body():
+        yield first
+        seen_before_the_rest.append(await asyncio.to_thread(FileHost.upload_started.wait, 10))
+        yield rest
+
+    FileHost.upload_started.clear()
+    FileHost.uploaded.clear()
+    headers = {"Authorization": "Bearer dal:any", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    async with httpx.AsyncClient(base_url=chunked_edge.url, timeout=15) as customer:
+        r = await customer.post("/v3.6/customer/action/upload_file?organization_id=org", content=body(),
+                                headers=headers)
+        assert r.status_code == 200, r.text
+        assert seen_before_the_rest == [True]  # the upstream had the first part before the customer sent the rest
+        assert r.json()["url"].endswith(f"/{len(first) + len(rest)}") and FileHost.uploaded == [len(first) + len(rest)]
+
+        async def too_much():  # over WIDGET_UPLOAD_MAX_BYTES (RELAY_MAX here) and the form's 256 KB besides
+            yield head
+            for _ in range(RELAY_MAX // 1024 + 300):
+                yield b"x" * 1024
+            yield tail
+
+        r = await customer.post("/v3.6/customer/action/upload_file?organization_id=org", content=too_much(),
+                                headers=headers)
+        assert r.status_code == 413 and r.json()["error"]["type"] == "entity_too_large", r.text

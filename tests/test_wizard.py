@@ -634,6 +634,9 @@ async def test_the_install_page_has_the_snippet_and_the_identity_secret(valkey, 
     secret = (await valkey.hget(keys.license(owner.org), "identity_secret")).decode()
     assert f'<code class="secret" id="identity-secret">{secret}</code>' in page
     assert "Single-page apps" in page and "HMAC-SHA256" in page
+    # LiveChat's numeric license id, for a site that keeps LiveChat's snippet
+    number = int(await valkey.hget(keys.license(owner.org), "license_id"))
+    assert f'<strong id="license-number">{number}</strong>' in page and f"{server.url}/tracking.js" in page
 
 
 async def test_the_dashboard_shows_todays_and_the_weeks_numbers(valkey, server, owner):

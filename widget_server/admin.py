@@ -209,6 +209,9 @@ def restore(path: str, replace: bool) -> Callable[[Any, Settings], Awaitable[int
         header = await restore(r, Path(path), replace=replace)
         if header.scope == "license":
             await reapply_since(r, header.schema_version, customer_ttl(settings))
+            if header.organization_id:  # its numeric id: kept, unless another license here has that number
+                from .core.licenses import assign_license_number
+                await assign_license_number(r, header.organization_id)
         await migrate(r, customer_ttl(settings))
         what = f"license {header.organization_id}" if header.scope == "license" else "the store"
         print(f"{header.keys} keys of {what} restored from {path}")

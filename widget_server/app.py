@@ -23,11 +23,11 @@ from .api.configuration_web import configuration_action
 from .api.console import agent_console, agent_console_asset
 from .api.console_session import ROUTES as CONSOLE_SESSION_ROUTES
 from .api.customer_rtm import PATHS as CUSTOMER_RTM_PATHS
-from .api.customer_web import customer_action, customer_get_action
+from .api.customer_web import FORM_SLACK, customer_action, customer_get_action
 from .api.errors import EXCEPTION_HANDLERS
 from .api.fast_assets import FastAssets
 from .api.fast_rtm import FastRtm
-from .api.files import get_file
+from .api.files import get_file, relay_file
 from .api.health import healthz, readyz
 from .api.metrics import metrics_text
 from .api.openapi import add_action_operations
@@ -45,6 +45,7 @@ from .api.widget import (
     widget_frame,
     widget_loader,
     widget_snippet,
+    widget_tracking,
     widget_visit,
 )
 from .observe import metrics
@@ -94,13 +95,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         rate_limit=("minute", settings.rate_limit_per_minute),
         # the widget's files and calls come from every page view of every visitor, many behind one address (an office,
         # a mobile carrier): a per-address limit would refuse them, and costs two Valkey round trips a request
-        exclude=["/healthz", "/readyz", "/metrics", "/schema", "/widget/", "/v1/widget/", "/v1/track", "/demo"],
+        exclude=["/healthz", "/readyz", "/metrics", "/schema", "/widget/", "/v1/widget/", "/v1/track", "/demo",
+                 "/tracking.js"],
         store="rate_limit",
         # behind a trusted proxy (an edge in proxy mode, a load balancer), each client has its own limit
         identifier_for_request=forwarded_address if settings.trusted_proxy_headers else get_remote_address,
     )
     # the RTM sockets are served in front of Litestar (api/fast_rtm.py), so they have no Litestar routes
     token_route = forward_customer_token if services.upstream else customer_token
+    file_route = relay_file if services.upstream else get_file  # (proxy mode: the upstream keeps the files)
     # customer tokens are handed out per address at a pace of their own (on top of the limit of every API call): one
     # page load of a site with the JS SDK asks once, so a client asking for many is collecting identities
     token_grants = Router(path="/", route_handlers=[token_route], middleware=[RateLimitConfig(
@@ -108,11 +111,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         identifier_for_request=rate_limit.identifier_for_request,
     ).middleware])
     app = Litestar(
-        route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, get_file,
-                        agent_action, configuration_action, agent_console, agent_console_asset, *CONSOLE_SESSION_ROUTES, track,
-                        widget_loader, widget_asset, widget_frame, widget_snippet, widget_visit, widget_config,
-                        widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image, *WIZARD_ROUTES,
-                        reports_action],
+        route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, file_route,
+                        agent_action, configuration_action, agent_console, agent_console_asset, *CONSOLE_SESSION_ROUTES,
+                        track,
+                        widget_loader, widget_tracking, widget_asset, widget_frame, widget_snippet, widget_visit,
+                        widget_config, widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image,
+                        *WIZARD_ROUTES, reports_action],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,
@@ -124,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="widget_server", version=__version__,
                                      description="LiveChat-compatible Customer Chat API 3.6/3.5",
                                      render_plugins=[docs_ui()]),
-        request_max_body_size=settings.upload_max_bytes + 256 * 1024,
+        request_max_body_size=settings.upload_max_bytes + FORM_SLACK,
         plugins=otel_plugins(),
         logging_config=None,  # the log format is the CLI's (observe/logs.py, applied by granian in every worker)  # OpenTelemetry traces when OTEL_EXPORTER_OTLP_ENDPOINT is set
         debug=False,

@@ -15,6 +15,7 @@ import msgspec
 from . import keys
 from .auth.passwords import hash_password
 from .core.ids import uuid_id
+from .core.licenses import assign_license_number
 from .core.routing import Router
 from .datadir import private_dir
 from .protocol.common import now_rfc3339
@@ -48,10 +49,12 @@ async def create_license(valkey: Any, owner_email: str, password: str, config: L
     await valkey.hset(keys.license(org), mapping={"organization_id": org, "created_at": now_rfc3339(),
                                                   "name": "Default license", "owner_email": owner_email})
     await valkey.set(keys.license_config(org), msgspec.json.encode(config or LicenseConfig()))
+    license_id = await assign_license_number(valkey, org)
     owner = await create_agent(valkey, org, owner_email, "Owner", "owner")
     agent = await create_agent(valkey, org, f"agent+{org[:8]}@example.com", "Agent", "normal")
     await valkey.hset(keys.owner_login(owner_email), mapping={"org": org, "password": hash_password(password)})
-    return {"organization_id": org, "owner": {"email": owner_email, "password": password, **owner}, "agent": agent}
+    return {"organization_id": org, "license_id": license_id,
+            "owner": {"email": owner_email, "password": password, **owner}, "agent": agent}
 
 
 async def ensure_default_license(valkey: Any, data_dir: str | Path,

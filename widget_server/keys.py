@@ -15,6 +15,11 @@ SCHEMA_VERSION = f"{P}:schema"
 """The data's schema version: the last migration applied (``core/migrations.py``); missing on a store never migrated."""
 SCHEMA_LOCK = f"{P}:schema:lock"
 """Held while one process migrates; the others wait for it."""
+LICENSE_NUMBERS = f"{P}:license_numbers"
+"""Hash LiveChat-style numeric license id -> organization id (``window.__lc.license``, ``?license_id=``); each
+license's own hash keeps its number in the field ``license_id`` (``core/licenses.py``)."""
+LICENSE_NUMBER_SEQ = f"{P}:license_number_seq"
+"""Counter behind the numeric license ids."""
 
 
 # license (organization)
@@ -519,6 +524,41 @@ def report_groups_accepting(org: str) -> str:
 def report_license_accepting(org: str) -> str:
     """String: since when (ms) at least one of the license's agents accepts chats (absent while none does)."""
     return f"{P}:{{{org}}}:rep:accepting:any"
+
+
+def tags(org: str) -> str:
+    """String: the license's tags (Configuration API ``create_tag`` …), one JSON list, written by compare-and-set. Not
+    in the license configuration, which every page view reads: only agents' tagging and the console read tags."""
+    return f"{P}:{{{org}}}:tags"
+
+
+def customer_bans(org: str) -> str:
+    """Hash customer id -> JSON ban record (who banned, when, until when, the visit's address): what
+    ``list_customer_bans`` lists and ``unban_customer`` lifts. Written beside the customer record's ``banned_until``
+    and the tracker's ``tr:bans``, which are what refuse a banned customer."""
+    return f"{P}:{{{org}}}:bans"
+
+
+# Configuration API, part 2 (issue 21): bot templates, license webhooks' state, company details
+def bot_templates(org: str) -> str:
+    """Hash bot template id -> encoded template (its owner client id, fields and the hash of its secret)."""
+    return f"{P}:{{{org}}}:bot_templates"
+
+
+def webhooks_disabled(org: str) -> str:
+    """Set of the owner client ids (``""``: registrations without one) whose license webhooks are disabled
+    (``disable_license_webhooks``); every client's are enabled until then."""
+    return f"{P}:{{{org}}}:webhooks_disabled"
+
+
+def company(org: str) -> str:
+    """Hash field -> value: the license's company details (``update_company_details``)."""
+    return f"{P}:{{{org}}}:company"
+
+
+def unsuspension_requested(agent_id: str) -> str:
+    """Set while a suspended agent's request to be unsuspended was mailed lately (SET NX EX: one mail a day)."""
+    return f"{P}:{{{agent_id}}}:unsuspension_requested"
 
 
 # the agent console's sign-in and canned responses (issue 18)

@@ -152,6 +152,7 @@ class Services:
         self.agents = AgentCore(*parts)
         self.configuration = ConfigurationCore(self.store, self.router, self.webhooks, signer, self.bus,
                                                self.availability)
+        self.configuration.attach_visitors(self.tracker, customer_ttl=settings.tracking_retention_days * 86400)
         self.deliverer = Deliverer(valkey, self.webhooks, retry_base=settings.webhook_retry_base,
                                    timeout=settings.webhook_timeout,
                                    target_concurrency=settings.webhook_target_concurrency)
@@ -163,6 +164,7 @@ class Services:
         """Chat inactivity: the transfer, idle and close timers (one worker at a time acts on each due chat)."""
         self.mailer = Mailer(valkey, settings)
         """Outbound e-mail: the outbox every worker shares, and this worker's sender (off without WIDGET_SMTP_URL)."""
+        self.configuration.mailer = self.mailer  # (request_agent_unsuspension mails the owners)
         self.tickets = Tickets(valkey, self.store, self.bus, signer, settings, self.mailer)
         """Offline messages and missed chats as tickets, their mail and the missed-chat timer (``core/tickets.py``)."""
         self.transcripts = Transcripts(self.tickets)

@@ -156,6 +156,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     upstream_retry_max: float = 10.0
     """Proxy mode: while the upstream cannot be reached, customers get ``service_unavailable`` at once and the worker
     probes it again after 0.1 s, then twice as long each time, up to this many seconds."""
+    upstream_file_max_bytes: int = 10 * 1024 * 1024
+    """Proxy mode: the largest file the ``/files`` relay streams from the upstream (LiveChat's upload limit, 10 MB);
+    a larger one is refused (``internal``, 502), one that runs over it midway is cut off (``upstream/files.py``)."""
     smtp_url: str = ""
     """Outbound mail: ``smtp://[user:pass@]host:port`` (``?starttls=1`` to require STARTTLS), ``smtps://`` for TLS
     from the first byte; user and password URL-decoded. Empty: mail is off (``mail/config.py``)."""

@@ -1,20 +1,40 @@
 // Host-page extras, loaded by the loader when needed (an open frame, a greeting, or the page using the API):
-// the on-page JS API (window.WidgetServer), the postMessage bridge to the chat frame, the greeting bubble, the
-// launcher's unread badge and the tab title while the tab is hidden. Messages carry {ws: 1}; only the chat frame's
-// window on the server's origin is listened to, and messages go to that origin only.
+// the on-page JS API (window.WidgetServer, or LiveChat's window.LiveChatWidget when loaded as /tracking.js), the
+// postMessage bridge to the chat frame, the greeting bubble, the launcher's unread badge and the tab title while the
+// tab is hidden. Messages carry {ws: 1}; only the chat frame's window on the server's origin is listened to, and
+// messages go to that origin only.
+//
+// LiveChat's snippet and adapters make window.LiveChatWidget a stub whose methods queue [name, args] in _q until
+// _h handles them (and whose get throws until then): this file sets _h, the same handler serves our WidgetServer
+// (whose stub's methods are replaced), and destroy puts both back as they were before the load, so init() (LiveChat's
+// snippet and @livechat/widget-core call it again on a remount) loads the widget anew.
 const w = window;
 const d = document;
-const api = w.WidgetServer;
+// loaded by tracking.js: LiveChat's stub (snippet ≥ 2.0, or an adapter's), which the loader marked with _l
+const lc = !!(w.LiveChatWidget && w.LiveChatWidget._l);
+const api = lc ? w.LiveChatWidget : w.WidgetServer;
 const l = api._l;
+const cfg = (lc ? w.__lc : w.__ws) || {};
 const base = new URL(l.boot.launcher.frame).origin;
 const listeners = {};
 const pending = [];
 const VISIBILITY = { maximize: "maximized", open: "maximized", minimize: "minimized", hide: "hidden" };
 let ready = false;
 let chat = {};
-let customer = { id: l.boot.customer_id };
+const given = cfg.customer || cfg.visitor || {};
+let customer = {
+  id: l.boot.customer_id, name: given.name || "", email: given.email || "", isReturning: !!l.boot.returning,
+  status: l.boot.active_chat ? "chatting" : "browsing",
+};
+// session variables as the page set them (window.__ws.session_variables, or LiveChat's window.__lc.params): the
+// frame is always handed the whole set, so update_session_variables merges and set_session_variables replaces
+let session = { ...cfg.session_variables };
+for (const p of cfg.params || []) session[p.name] = String(p.value ?? "");
+let sale = {};  // trigger_sales_tracker's last order, kept beside the session variables
 let availability = l.state.availability;
 let title = null;
+let writes = Promise.resolve();
+let early = [];  // ready listeners met while the page's queued calls run (LiveChat tells them after those calls)
 
 const emit = (name, payload) => {
   for (const f of (listeners[name] || []).slice()) {
@@ -32,36 +52,80 @@ const send = (message) => {
   else pending.push(message);
 };
 
-api._v = (v) => {
+api._s = (v) => {
   send({ t: "visibility", v });
   emit("visibility_changed", { visibility: v });
 };
 
-api.on = (name, f) => {
-  (listeners[name] = listeners[name] || []).push(f);
-  if (name == "ready") f({ state: api.get("state"), customerData: { ...customer } });  // ready already
-};
-api.off = (name, f) => {
-  listeners[name] = (listeners[name] || []).filter((g) => g != f);
-};
-api.get = (name) => {
-  if (name == "state") return { visibility: l.state.visibility, availability };
-  if (name == "chat_data") return { ...chat };
-  if (name == "customer_data") return { ...customer };
-  return undefined;
-};
-api.call = (name, arg) => {
-  if (VISIBILITY[name]) return l.show(VISIBILITY[name]);
-  if (!l.frame()) {  // customer data and chat actions are the frame's business: create it, closed
-    l.show("maximized");
-    l.show("minimized");
+const customerData = () => ({ ...customer, sessionVariables: { ...session } });
+const status = (next) => {
+  if (next && next != customer.status) {
+    customer.status = next;
+    emit("customer_status_changed", { status: next });
   }
-  send({ t: "call", name, arg });
 };
+
+const fns = {
+  on: (name, f) => {
+    if (name != "ready") (listeners[name] = listeners[name] || []).push(f);
+    else if (early) early.push(f);  // (queued before the load: told once the queue's calls have run)
+    else f({ state: fns.get("state"), customerData: customerData() });  // ready already
+  },
+  once: (name, f) => {
+    const g = (payload) => {
+      fns.off(name, f);
+      f(payload);
+    };
+    g.f = f;
+    fns.on(name, g);
+  },
+  off: (name, f) => {
+    listeners[name] = (listeners[name] || []).filter((g) => g != f && g.f != f);
+  },
+  get: (name) => {
+    if (name == "state") return { availability, visibility: l.state.visibility };
+    if (name == "chat_data") return { ...chat };
+    if (name == "customer_data") return customerData();
+    return undefined;
+  },
+  call: (name, arg) => {
+    if (VISIBILITY[name]) {
+      if (name == "maximize" && arg && arg.messageDraft) send({ t: "draft", text: arg.messageDraft });
+      return l.show(VISIBILITY[name]);
+    }
+    if (name == "destroy") return destroy();
+    if (name == "hide_greeting") return bubble && bubble.hide(false);
+    if (name == "set_customer_name") customer.name = String(arg ?? "");
+    else if (name == "set_customer_email") customer.email = String(arg ?? "");
+    else if (name == "set_session_variables") session = { ...arg };
+    else if (name == "update_session_variables") session = { ...session, ...arg };
+    else if (name == "trigger_sales_tracker") {
+      // the order becomes three session fields of the customer, which agents see beside the session variables
+      sale = { sales_tracker_id: arg?.trackerId, order_id: arg?.orderId, order_price: arg?.orderPrice };
+    } else {
+      console.warn("unknown method " + name);
+      return;
+    }
+    const call = name.startsWith("set_customer") ? { t: "call", name, arg }
+      : { t: "call", name: "set_session_variables", arg: { ...session, ...strip(sale) } };
+    // an open frame writes it (and shows it); else the customer is updated from here, without loading the chat
+    // (one after another: a later write must not land before an earlier one)
+    if (l.frame()) send(call);
+    else {
+      const fields = call.name == "set_customer_name" ? { name: customer.name }
+        : call.name == "set_customer_email" ? { email: customer.email }
+          : { session_fields: Object.entries(call.arg).map(([k, v]) => ({ [k]: String(v) })) };
+      writes = writes.then(() => answer("update_customer", fields));
+    }
+  },
+};
+const strip = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v != null));
+api._h = (name, args) => fns[name] && fns[name](...args);
+if (!lc) Object.assign(api, fns);
 
 const badge = () => l.wrap.querySelector("i");
 
-w.addEventListener("message", (e) => {
+const onMessage = (e) => {
   const frame = l.frame();
   const m = e.data;
   if (!frame || e.source != frame.contentWindow || e.origin != base || !m || m.ws !== 1) return;
@@ -71,7 +135,11 @@ w.addEventListener("message", (e) => {
     for (const p of pending.splice(0)) send(p);
   } else if (m.t == "state") {
     chat = m.chat || chat;
-    customer = m.customer || customer;
+    if (m.customer) {
+      const { status: next, ...known } = m.customer;
+      customer = { ...customer, ...known, isReturning: customer.isReturning || known.isReturning };
+      customer.status = next || customer.status;  // (the frame tells of the change itself: customer_status_changed)
+    }
     const unread = m.unread || 0;
     badge().textContent = unread ? String(unread) : "";
     if (unread && d.hidden) {
@@ -90,21 +158,43 @@ w.addEventListener("message", (e) => {
   } else if (m.t == "event") {
     emit(m.name, m.payload);
   }
-});
+};
+w.addEventListener("message", onMessage);
 
-d.addEventListener("visibilitychange", () => {
+const onVisibility = () => {
   if (!d.hidden && title !== null) {
     d.title = title;
     title = null;
   }
-});
+};
+d.addEventListener("visibilitychange", onVisibility);
+
+// LiveChat's destroy: the launcher, window and greeting leave the page, the loader stops its heartbeats, and the API
+// objects are as the snippet left them (its queue empty, getters throwing again), ready for another init()
+let gone = false;  // destroyed: a greeting still waiting out its delay stays away
+const destroy = () => {
+  gone = true;
+  clearInterval(api._i);
+  l.wrap.getRootNode().host.remove();
+  w.removeEventListener("message", onMessage);
+  d.removeEventListener("visibilitychange", onVisibility);
+  if (title !== null) d.title = title;
+  for (const k of ["_l", "_p", "_s", "_i"]) delete api[k];
+  api._h = null;
+  api._q = [];
+  if (!lc) {
+    for (const n in fns) api[n] = (...a) => api._q.push([n, a]);
+    api.get = () => undefined;
+  }
+};
 
 // The greeting bubble. An automatic greeting (one with a unique_id) tells the server what became of it
 // (accept_greeting / cancel_greeting: its agents hear of it), is remembered in the page's storage so the loader's
 // later calls of this visit name it (the server then leaves it out), and is shown only if the visitor is still on
 // the page after its delay (time on page).
-const org = (w.__ws || {}).organization_id;
-const seenKey = "__ws_" + org + 1;  // "<id>.<unix seconds shown>,…": the server skips those shown in this visit
+// (the license as the page named it keys the storage, as in the loader; the API is called with its organization id)
+const org = new URL(l.boot.launcher.frame).searchParams.get("organization_id");
+const seenKey = "__ws_" + (lc ? cfg.organizationId || cfg.license : cfg.organization_id) + 1;  // "<id>.<unix seconds shown>,…": the server skips those shown in this visit
 const answer = (action, payload) => fetch(`${base}/v3.6/customer/action/${action}?organization_id=${encodeURIComponent(org)}`, {
   method: "POST", headers: { Authorization: "Bearer " + l.token(), "Content-Type": "application/json" },
   body: JSON.stringify(payload),
@@ -122,19 +212,22 @@ const showGreeting = (greeting) => {
   setTimeout(() => {
     // (a navigation before the delay ran out: the greeting may come again with a later page's answer)
     if (location.href != page) handled.delete(greeting.id);
-    if (l.frame() || l.state.visibility != "minimized" || location.href != page) return;
+    if (gone || l.state.visibility != "minimized" || location.href != page) return;
     const ids = { id: greeting.id, uniqueId: greeting.unique_id };
     if (bubble) bubble.remove();
     bubble = d.createElement("div");
     const own = bubble;
     const hide = (accepted) => {
       own.remove();
+      if (bubble == own) bubble = null;
       if (greeting.unique_id) {
         if (accepted) answer("accept_greeting", { greeting_id: greeting.id, unique_id: greeting.unique_id });
         else answer("cancel_greeting", { unique_id: greeting.unique_id });
         emit("greeting_hidden", ids);
+        if (!accepted && customer.status == "invited") status("browsing");
       }
     };
+    own.hide = hide;  // (LiveChat's hide_greeting)
     bubble.className = "greeting";
     bubble.setAttribute("role", "status");
     const text = d.createElement("button");
@@ -155,6 +248,7 @@ const showGreeting = (greeting) => {
         localStorage[seenKey] = [...kept, greeting.id + "." + now].slice(-20).join(",");
       } catch (e) { /* no storage: the server may greet again on a later page */ }
       emit("greeting_displayed", ids);
+      if (customer.status == "browsing") status("invited");  // LiveChat's status of a visitor shown a greeting
     }
   }, greeting.delay * 1000);
 };
@@ -166,5 +260,11 @@ if (l.boot.greeting) showGreeting(l.boot.greeting);
 if (l.frame()) l.frame().contentWindow.postMessage({ ws: 1, t: "hello" }, "*");
 
 const queued = api._q.splice(0);
-api._q.push = (c) => api[c[0]](...c[1]);
-for (const [name, args] of queued) api[name](...args);
+api._q.push = (c) => api._h(...c);
+for (const c of queued) api._h(...c);
+const told = early;
+early = null;
+for (const f of told) fns.on("ready", f);
+// LiveChat's v1 callback of a loaded widget: @livechat/widget-core waits for it (a destroy asked for while the
+// widget loaded runs then), and older sites put their code there
+if (lc && w.LC_API && w.LC_API.on_after_load) w.LC_API.on_after_load();

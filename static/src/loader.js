@@ -5,12 +5,19 @@
 // active chat, and host.js (the JS API, the frame bridge, the greeting, unread badge and title) with the frame, with
 // a greeting, or once the page uses the API (the snippet's stub queues calls until then).
 // esbuild wraps this file in its own function scope (--format=iife).
+//
+// Built twice (widget/build.py DEFINES): LIVECHAT false is our loader.js; LIVECHAT true is LiveChat's tracking.js,
+// which LiveChat's snippet and adapters load: it reads window.__lc (the server reads LiveChat's names: license or
+// organizationId, group, visitor, params …) and drives window.LiveChatWidget, whose stub queues [name, args] in _q
+// until host.js sets its handler _h. LiveChat's API answers once the widget has loaded, so tracking.js brings
+// host.js at once.
+/* global LIVECHAT */
 const w = window;
 const d = document;
-const cfg = w.__ws || {};
-const api = w.WidgetServer = w.WidgetServer || { _q: [] };
+const cfg = (LIVECHAT ? w.__lc : w.__ws) || {};
+const api = LIVECHAT ? w.LiveChatWidget = w.LiveChatWidget || { _q: [] } : w.WidgetServer = w.WidgetServer || { _q: [] };
 const script = d.currentScript;
-const key = "__ws_" + cfg.organization_id;
+const key = "__ws_" + (LIVECHAT ? cfg.organizationId || cfg.license : cfg.organization_id);
 const NS = "http://www.w3.org/2000/svg";
 const state = { visibility: "minimized" };
 let ls = {}, frame, wrap, token, boot, beats = 0, href = location.href;
@@ -56,7 +63,7 @@ const show = (v) => {
       extras();
     }
     wrap.className = boot.launcher.cls + " " + v;
-    api._v && api._v(v);
+    api._s && api._s(v);  // (not _v: LiveChat's stub keeps its version there)
   }
 };
 
@@ -81,8 +88,8 @@ post("visit").then((r) => {
   button.onclick = () => show(state.visibility == "maximized" ? "minimized" : "maximized");
   if (r.active_chat) show("maximized"), show("minimized");  // the frame connects; the window stays closed
   // page use of the API (before or after now), a greeting to show, an open frame: host.js does those
-  api._q.length || r.greeting || frame ? extras() : api._q.push = (c) => extras(api._q[api._q.length] = c);
+  LIVECHAT || api._q.length || r.greeting || frame ? extras() : api._q.push = (c) => extras(api._q[api._q.length] = c);
   // presence, and single-page apps' History API navigations as page views (their title set by then)
-  setInterval(() => href != location.href ? post("page_view", href = location.href)
+  api._i = setInterval(() => href != location.href ? post("page_view", href = location.href)
     : ++beats % r.heartbeat || post(token ? "heartbeat" : "visit"), 1e3);
 });

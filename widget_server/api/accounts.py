@@ -15,6 +15,7 @@ from litestar.params import FromPath
 from ..auth.access import Access
 from ..auth.rules import origin_of
 from ..auth.tokens import Keyring, customer_id_for, issue_token, known_browser, new_browser_id, sign_browser
+from ..core.licenses import is_license_number
 from ..core.store import Store
 from ..protocol.accounts import TokenError, TokenRequest, TokenResponse
 from ..protocol.common import now_rfc3339
@@ -65,6 +66,8 @@ async def customer_token(request: Request[Any, Any, Any], access: Injected[Acces
         org = scope_org or req.organization_id or (str(req.license_id) if req.license_id is not None else None)
         if not org:
             raise OAuthError("invalid_request", "organization_id is required")
+        if is_license_number(org):  # LiveChat's numeric license id
+            org = await access.licenses.by_number(org) or org
         if not await access.licenses.exists(org):
             raise OAuthError("invalid_request", "license not found", 404)
         origin = request.headers.get("origin") or origin_of(req.redirect_uri)

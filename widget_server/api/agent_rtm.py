@@ -62,7 +62,9 @@ class AgentConnection(RtmConnection):
 
     def deliver(self, action: str, payload: Any, request_id: Any) -> None:
         if action == "agent_updated":
-            self.stale = True  # (the push goes on to the agent too)
+            # (the push goes on to the agent too; it is any agent's change, as every agent of the license hears
+            # them all: re-reading who this one is once costs one read, rarely)
+            self.stale = True
         super().deliver(action, payload, request_id)
 
     async def handle(self, frame: Any) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -14,6 +15,7 @@ from ..core.interface import Caller, ChatCore, UploadedFile
 from ..protocol.errors import ApiError
 from ..services import Injected
 from ..settings import Settings
+from ..upstream import UpstreamCore
 from ..web.client import address_of, client_of
 from ..web.request import api_version, base_url, read_body
 from ..web.responses import json_response
@@ -48,8 +50,7 @@ async def web_caller(request: Request[Any, Any, Any], settings: Settings, access
                       credential=credential, origin=request.headers.get("origin"))
     if needs_auth:
         claims = await access.customer(credential, org)
-        org = org or claims.org
-        await access.license(org)
+        org = await access.license(org or claims.org)  # (a numeric license id names its organization)
         await access.origin(org, request.headers.get("origin"))
         if check_ban:
             await access.not_banned(claims.cid)
@@ -99,6 +100,10 @@ async def _upload(request: Request[Any, Any, Any], settings: Settings, access: A
         caller.client = client_of(request, settings.trusted_proxy_headers)
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise ApiError("validation", "upload_file expects multipart/form-data with a `file` field")
+    if isinstance(chats, UpstreamCore):  # proxy mode: the body streams on to the upstream, which parses it
+        return json_response(await chats.relay_upload(caller, request.headers["content-type"],
+                                                      request.headers.get("content-length"),
+                                                      _body_at_most(request, settings.upload_max_bytes + FORM_SLACK)))
     try:
         form = await request.form()
     except UnicodeDecodeError:
@@ -110,3 +115,18 @@ async def _upload(request: Request[Any, Any, Any], settings: Settings, access: A
     await item.close()
     uploaded = UploadedFile(name=item.filename or "file", content_type=item.content_type or "", data=data)
     return json_response(await chats.upload_file(caller, uploaded))
+
+
+FORM_SLACK = 256 * 1024
+"""What a multipart body may hold besides its file (boundaries, part headers, other fields): the app's body limit
+for uploads is ``WIDGET_UPLOAD_MAX_BYTES`` plus this (``app.py``)."""
+
+
+async def _body_at_most(request: Request[Any, Any, Any], limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives, refused with ``entity_too_large`` once it is more than ``limit`` bytes."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError("entity_too_large", f"Request body is larger than {limit} bytes")
+        yield chunk

@@ -149,6 +149,34 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
         "list_greetings": cf.ListGreetingsRequest, "update_greeting": cf.UpdateGreetingRequest,
         "delete_greeting": cf.GreetingIdRequest,
         "get_ticket_settings": c.Empty, "update_ticket_settings": tk.UpdateTicketSettingsRequest,
+        # tags (core/tags.py)
+        "create_tag": cf.CreateTagRequest, "list_tags": cf.ListTagsRequest, "update_tag": cf.UpdateTagRequest,
+        "delete_tag": cf.TagNameRequest,
+        # customer bans (core/bans.py; ban_customer is the Agent API's)
+        "list_customer_bans": c.Empty, "unban_customer": cf.UnbanCustomerRequest,
+        # properties (core/properties.py)
+        "register_property": cf.RegisterPropertyRequest, "unregister_property": cf.PropertyIdRequest,
+        "publish_property": cf.PublishPropertyRequest, "list_properties": cf.ListPropertiesRequest,
+        "delete_license_properties": cf.DeleteLicensePropertiesRequest,
+        "update_group_properties": cf.UpdateGroupPropertiesRequest,
+        "list_groups_properties": cf.ListGroupsPropertiesRequest,
+        "delete_group_properties": cf.DeleteGroupPropertiesRequest,
+        # auto access (core/auto_access.py)
+        "add_auto_access": cf.AddAutoAccessRequest, "list_auto_accesses": c.Empty,
+        "update_auto_access": cf.UpdateAutoAccessRequest, "delete_auto_access": cf.AutoAccessIdRequest,
+        # agent lifecycle, batches, bot templates, webhook administration, the license (issue 21, part 2)
+        "suspend_agent": cf.AgentIdRequest, "unsuspend_agent": cf.AgentIdRequest, "approve_agent": cf.AgentIdRequest,
+        "request_agent_unsuspension": c.Empty, "reactivate_email": cf.ReactivateEmailRequest,
+        **{f"batch_{verb}_agents": cf.BatchRequest
+           for verb in ("create", "update", "delete", "approve", "suspend", "unsuspend")},
+        **{f"batch_{verb}_bots": cf.BatchRequest for verb in ("create", "update", "delete")},
+        "create_bot_template": cf.CreateBotTemplateRequest, "update_bot_template": cf.UpdateBotTemplateRequest,
+        "delete_bot_template": cf.BotTemplateIdRequest, "list_bot_templates": cf.ListBotTemplatesRequest,
+        "reset_bot_template_secret": cf.BotTemplateIdRequest, "reset_bot_secret": cf.ResetBotSecretRequest,
+        "list_webhook_names": cf.ListWebhookNamesRequest, "enable_license_webhooks": cf.OwnerClientRequest,
+        "disable_license_webhooks": cf.OwnerClientRequest, "get_license_webhooks_state": cf.OwnerClientRequest,
+        "list_channels": c.Empty, "check_product_limits_for_plan": cf.CheckProductLimitsRequest,
+        "get_product_source": c.Empty, "get_company_details": c.Empty, "update_company_details": cf.CompanyDetails,
     }.items()
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""

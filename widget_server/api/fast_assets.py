@@ -37,6 +37,8 @@ TRACK_PATH = "/v1/track"
 VISIT_PATH = "/v1/widget/visit"
 
 LOADER_PATH = "/widget/loader.js"
+TRACKING_PATH = "/tracking.js"
+"""The loader under LiveChat's name (``api/widget.py`` ``widget_tracking``)."""
 ASSETS_PREFIX = "/widget/assets/"
 
 
@@ -232,6 +234,8 @@ class FastAssets:
                 return None
         if path == LOADER_PATH:
             return assets.by_logical("loader.js"), LOADER_CACHE
+        if path == TRACKING_PATH:
+            return assets.by_logical("tracking.js"), LOADER_CACHE
         asset = assets.get(path[len(ASSETS_PREFIX):])
         return (asset, IMMUTABLE) if asset is not None else None
 
@@ -366,7 +370,8 @@ class FastAssets:
                         and not any(name == b"origin" for name, _ in scope["headers"])):
                     await self._config(scope, send if method == "GET" else _without_body(send))
                     return
-                found = self._asset(path) if path == LOADER_PATH or path.startswith(ASSETS_PREFIX) else None
+                found = (self._asset(path) if path == LOADER_PATH or path == TRACKING_PATH
+                         or path.startswith(ASSETS_PREFIX) else None)
                 if found is not None:
                     asset, cache_control = found
                     status, body, headers = serve_headers(asset, _Headers(scope["headers"]), cache_control, CORS_ANY)

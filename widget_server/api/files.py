@@ -1,4 +1,4 @@
-"""Serving uploaded files back: ``GET /files/<org>/<file_id>/<name>``."""
+"""Serving uploaded files back: ``GET /files/<org>/<file_id>/<name>``; in proxy mode, relayed from the upstream."""
 
 from __future__ import annotations
 
@@ -9,15 +9,22 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
+from litestar.response import Stream
 
 from ..core.files import INLINE_TYPES
 from ..core.store import Store
 from ..protocol.errors import ApiError
-from ..services import Injected
+from ..services import Injected, Services
+from ..upstream.files import open_download
+from ..web.client import client_of
 
 _NOT_TOKEN_SAFE = re.compile(r'[^\x20-\x7e]|["\\%]')
 """What may not stand in the quoted ``filename="…"`` fallback: non-ASCII, control characters (CR/LF would end the
 header), the quote and backslash of the quoted-string, and ``%`` (some browsers percent-decode the fallback)."""
+
+
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+"""An uploaded file runs nothing on our origin, whatever it holds."""
 
 
 def _ascii(text: str) -> str:
@@ -50,7 +57,27 @@ async def get_file(request: Request[Any, Any, Any], org: FromPath[str], file_id:
         headers={
             "Content-Disposition": content_disposition(disposition, meta.get("name") or "file"),
             "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+            "Content-Security-Policy": FILE_CSP,
             "Cache-Control": "private, max-age=86400",
         },
     )
+
+
+@get("/files/{org:str}/{file_id:str}/{name:str}", summary="An uploaded file (relayed from the upstream)")
+async def relay_file(request: Request[Any, Any, Any], org: FromPath[str], file_id: FromPath[str],
+                     name: FromPath[str], services: Injected[Services]) -> Stream:
+    """Proxy mode: the upstream keeps the files; the download streams through (``upstream/files.py``)."""
+    upstream = services.upstream
+    assert upstream is not None  # (routed only in proxy mode)
+    settings = services.settings
+    download = await open_download(upstream, org, file_id, name, dict(request.headers),
+                                   client_of(request, settings.trusted_proxy_headers), settings.upstream_file_max_bytes)
+    headers = dict(download.headers)
+    # The file is served on this edge's origin: whatever the upstream said, it runs nothing here (the same rules as
+    # get_file's: no sniffing, a sandboxing CSP, and only the safe types inline)
+    media_type = headers.setdefault("content-type", "application/octet-stream")  # (as it came: no charset added)
+    headers["x-content-type-options"] = "nosniff"
+    headers["content-security-policy"] = FILE_CSP
+    if media_type.split(";")[0].strip().lower() not in INLINE_TYPES:
+        headers["content-disposition"] = content_disposition("attachment", name)
+    return Stream(download.chunks, status_code=download.status, headers=headers)

@@ -68,6 +68,14 @@ async def widget_loader(request: Request[Any, Any, Any], widget: Injected[Widget
     return _asset_response(request, widget.assets().by_logical("loader.js"), LOADER_CACHE, CORS_ANY)
 
 
+@get("/tracking.js", summary="The widget loader under LiveChat's name (its snippet and adapters load it)",
+     include_in_schema=False)
+async def widget_tracking(request: Request[Any, Any, Any], widget: Injected[Widget]) -> Response[bytes]:
+    """The same loader, with a prologue that reads ``window.__lc`` and drives ``window.LiveChatWidget``
+    (``static/src/tracking.js``); cached like the loader."""
+    return _asset_response(request, widget.assets().by_logical("tracking.js"), LOADER_CACHE, CORS_ANY)
+
+
 @get("/widget/assets/{name:str}", summary="A content-hashed widget file", include_in_schema=False)
 async def widget_asset(request: Request[Any, Any, Any], name: FromPath[str],
                        widget: Injected[Widget]) -> Response[bytes]:

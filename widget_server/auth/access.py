@@ -18,19 +18,23 @@ import hashlib
 import time
 from typing import Any
 
-from ..core.licenses import Licenses
+from ..core.licenses import Licenses, is_license_number
 from ..core.store import Store
 from ..protocol.errors import ApiError
 from .console import TOKEN_PREFIX as CONSOLE_TOKEN_PREFIX
 from .console import AgentSessions
 from .rules import (
     ADMIN_ROLES,
+    AGENT_READ_CONFIGURATION_ACTIONS,
+    PUBLIC_CONFIGURATION_ACTIONS,
+    SELF_CONFIGURATION_ACTIONS,
     agent_sees_customer,
     agent_token_matches,
     chat_agents,
     chat_groups,
     identity_site,
     refuse_banned,
+    refuse_inactive,
     report_scope,
 )
 from .signing import AccessToken, BotToken, Signer
@@ -67,7 +71,9 @@ class Access:
         """The license named by a request; ``validation`` when none is named, ``license_not_found`` when unknown."""
         if not org:
             raise ApiError("validation", "organization_id is required")
-        if not await self.licenses.exists(org):
+        if is_license_number(org):  # LiveChat's numeric license id (``window.__lc.license``, ``?license_id=``)
+            org = await self.licenses.by_number(org) or ""
+        if not org or not await self.licenses.exists(org):
             raise ApiError("license_not_found", "License not found")
         return org
 
@@ -92,6 +98,8 @@ class Access:
     async def customer(self, credential: str | None, org: str | None = None) -> AccessToken:
         """The customer behind a credential (``org``, when known, lets the proxy edge ask the upstream about a token
         it never saw); ``authentication`` when it names another license than ``org``."""
+        if org is not None and is_license_number(org):  # LiveChat's numeric license id
+            org = await self.licenses.by_number(org) or org
         claims = await self._tokens.claims(credential, org)
         if org is not None and claims.org != org:
             raise ApiError("authentication", "The access token belongs to another organization")
@@ -110,9 +118,12 @@ class Access:
 
     # --- agents --------------------------------------------------------------------------------------------------
 
-    async def agent(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
+    async def agent(self, authorization: str | None, *, suspended_too: bool = False) -> tuple[str, dict[str, Any]]:
         """(organization id, agent record) of a personal access token sent as ``Bearer`` or ``Basic`` (or bare, as
-        the RTM login's ``token``), or of a bot token from ``issue_bot_token``."""
+        the RTM login's ``token``), or of a bot token from ``issue_bot_token``. A suspended agent is refused
+        (``requester_suspended``: every API and sign-in, until ``unsuspend_agent``) unless ``suspended_too`` (the one
+        call a suspended agent may make, ``request_agent_unsuspension``); one awaiting approval likewise
+        (``requester_awaiting_approval``, until ``approve_agent``)."""
         token = agent_credential(authorization) if authorization and " " in authorization else authorization
         if token and token.startswith(CONSOLE_TOKEN_PREFIX) and self.console is not None:
             # the console's token of a signed-in session (auth/console.py): the agent's while the session lives
@@ -136,6 +147,8 @@ class Access:
         # a deleted agent's tokens end with the record; a re-created one's record names its new token only
         if agent is None or (token_sha is not None and not agent_token_matches(agent, token_sha)):
             raise ApiError("authentication", "Invalid access token")
+        if not suspended_too:
+            refuse_inactive(agent)
         return org, agent
 
     async def acting_agent(self, org: str, agent: dict[str, Any], author: str | None) -> dict[str, Any]:
@@ -168,6 +181,20 @@ class Access:
         if scope is None:
             raise ApiError("authorization", "Reports of other groups or agents need an owner's or an administrator's token")
         return org, *scope
+
+    async def configuration_caller(self, authorization: str | None, action: str) -> tuple[str, dict[str, Any]] | None:
+        """Who makes a Configuration API call: None for the calls LiveChat answers without authorization
+        (``PUBLIC_CONFIGURATION_ACTIONS``); any agent of the license, suspended ones included, for
+        ``request_agent_unsuspension``; else an owner or administrator."""
+        if action in PUBLIC_CONFIGURATION_ACTIONS:
+            return None
+        if action in SELF_CONFIGURATION_ACTIONS:
+            return await self.agent(authorization, suspended_too=True)
+        if action in AGENT_READ_CONFIGURATION_ACTIONS:
+            # a read LiveChat gives every agent (list_tags, its tags--groups:ro scope): the core limits the answer to
+            # their groups (rules.ADMIN_ROLES tells them apart)
+            return await self.agent(authorization)
+        return await self.administrator(authorization)
 
     async def administrator(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
         """The agent of a Configuration API request: an owner or administrator."""

@@ -25,6 +25,7 @@ import msgspec
 from .. import keys
 from ..protocol.errors import ApiError
 from .passwords import hash_password, verify_password
+from .rules import refuse_inactive
 from .sessions import LoginRefused, Sessions
 from .signing import Signer
 
@@ -129,10 +130,7 @@ class AgentSessions:
             raise LoginRefused("Wrong e-mail address or password.", 0)
         await self._throttle.succeeded(email)
         org, agent = found
-        if agent.get("suspended"):
-            raise ApiError("requester_suspended", "Your account is suspended")
-        if agent.get("awaiting_approval"):
-            raise ApiError("requester_awaiting_approval", "Your account awaits approval")
+        refuse_inactive(agent)  # suspended, or awaiting approval: told so once the password is known to be theirs
         if stale:
             await self.r.hset(stored[0], "password", await asyncio.to_thread(hash_password, password))
         return org, agent

@@ -13,6 +13,13 @@ from ..protocol.errors import ApiError
 
 ADMIN_ROLES = frozenset({"owner", "administrator", "viceowner"})
 
+PUBLIC_CONFIGURATION_ACTIONS = frozenset({"list_webhook_names"})
+"""Configuration API calls LiveChat answers without authorization (they name nothing of a license)."""
+SELF_CONFIGURATION_ACTIONS = frozenset({"request_agent_unsuspension"})
+"""Configuration API calls any agent makes about themself, a suspended one too (LiveChat: no scope required)."""
+AGENT_READ_CONFIGURATION_ACTIONS = frozenset({"list_tags"})
+"""Configuration API reads open to every agent (LiveChat's ``tags--groups:ro``); the answer covers their groups."""
+
 _agent_ids = msgspec.json.Decoder(list[str])
 _access = msgspec.json.Decoder(Access)
 
@@ -31,6 +38,15 @@ def refuse_banned(until: int | None) -> None:
     """``customer_banned`` while a ban (its end, unix seconds) is in force."""
     if until and until > time.time():
         raise ApiError("customer_banned", "Customer is banned", {"until": int(until)})
+
+
+def refuse_inactive(agent: dict) -> None:
+    """A suspended agent (``suspend_agent``) or one awaiting approval (``create_agent`` with
+    ``awaiting_approval``) uses nothing: LiveChat's ``requester_suspended`` / ``requester_awaiting_approval``."""
+    if agent.get("suspended"):
+        raise ApiError("requester_suspended", "Requester suspended")
+    if agent.get("awaiting_approval"):
+        raise ApiError("requester_awaiting_approval", "Requester awaiting approval")
 
 
 def may_act_for(role: str, agent_id: str, target: str) -> bool:

@@ -23,11 +23,13 @@ from ..auth.rules import (ADMIN_ROLES, agent_sees_chat, agent_sees_customer, age
                           chat_agents, chat_groups, may_act_for)
 from ..protocol import console as cs
 from .archives import ArchiveQuery
+from .bans import record_ban
 from .canned import Canned
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id
 from .store import StoreError
+from .tags import check_usable, read_tags
 from .limits import read_properties
 from .visitors import DEFAULT_LIMIT, VisitorFeed
 
@@ -187,8 +189,12 @@ class AgentCore(ChatBase):
         target = req.agent_id or caller.agent_id
         if not may_act_for(caller.role, caller.agent_id, target):
             raise ApiError("authorization", "Only administrators may change another agent's status")
-        if target not in await self.store.agents(caller.org, [target]):
+        record = (await self.store.agents(caller.org, [target])).get(target)
+        if record is None:
             raise ApiError("validation", f"agent_id: no agent {target} in this license")
+        if (record.get("suspended") or record.get("awaiting_approval")) and req.status != "offline":
+            # (routing must not give chats to an agent who may not use the API)
+            raise ApiError("validation", f"agent_id: {target} is suspended or awaiting approval")
         await self._set_status(caller, target, req.status)
         return _EMPTY
 
@@ -463,6 +469,8 @@ class AgentCore(ChatBase):
 
     async def _tag(self, caller: AgentCaller, req: a.TagThreadRequest, add: bool) -> c.Empty:
         chat = await self._thread_for(caller, req.chat_id, req.thread_id)
+        if add:  # only a known tag of the chat's groups; a tag deleted since still comes off (untag_thread)
+            check_usable(await read_tags(self.store, caller.org), req.tag, chat_groups(chat))
 
         def change(tags: list[str]) -> list[str]:
             if add:
@@ -592,6 +600,8 @@ class AgentCore(ChatBase):
         await self.store.update_customer(req.id, {"banned_until": str(until or 2**40)})
         await self.store.keep_customer(req.id)  # (a visitor's record expires while they are away; a ban must not)
         await self.tracker.ban(caller.org, req.id, until or 2**40)  # page views are refused by the tracking script
+        # what the Configuration API's list_customer_bans shows and unban_customer lifts (core/bans.py)
+        await record_ban(self.store, self.tracker, caller.org, req.id, caller.agent_id, until or 2**40, None)
         await self.bus.publish([req.id], "customer_disconnected", p.CustomerDisconnected(reason="customer_banned"))
         await self.bus.publish([keys.agents_feed(caller.org)], "customer_banned",
                                a.CustomerBanned(customer_id=req.id, ban=req.ban))

@@ -34,6 +34,7 @@ from .forms import postchat_rating
 from .ids import short_id, split_event_id
 from .timeouts import ROUTING_NAMESPACE, inactivity_timeouts
 from .limits import check_properties_size, read_event, read_properties, readable
+from .properties import check_values
 from .routing import AVERAGE_WAIT_PER_POSITION, Router
 from ..auth.rules import may_attach_file
 from ..auth.signing import Cursor, Signer
@@ -50,6 +51,7 @@ _access_decoder = msgspec.json.Decoder(Access)
 log = logging.getLogger("widget_server.chats")
 _list_decoder = msgspec.json.Decoder(list[str])
 _fields_decoder = msgspec.json.Decoder(list[dict[str, str]])
+_chat_props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _EMPTY = c.Empty()
 CURSOR_TTL = 30 * 24 * 3600
 MAX_INDEX_PAGES = 20
@@ -425,7 +427,8 @@ class ChatBase(ABC):
 
     def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
         events = [read_event(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
-        if self.FOR_CUSTOMER if for_customer is None else for_customer:
+        customer_side = self.FOR_CUSTOMER if for_customer is None else for_customer
+        if customer_side:
             events = [e for e in events if _is_public(e)]
         return Thread(
             id=thread["id"],
@@ -437,12 +440,15 @@ class ChatBase(ABC):
             access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
             previous_thread_id=thread.get("previous_thread_id") or None,
             next_thread_id=thread.get("next_thread_id") or None,
+            tags=None if customer_side or not thread.get("tags") else _list_decoder.decode(thread["tags"]) or None,
         )
 
     async def _prepare_events(self, caller: AnyCaller, events: list[Any], now: str) -> list[tuple[str, bytes, bool]]:
         """Stamp client events with server fields and encode them (without ``id``, which the store assigns)."""
         out = []
         for ev in events:
+            if getattr(ev, "properties", None):  # an event's own properties, as update_event_properties checks them
+                await self._check_registered(caller, "event", ev.properties)
             if self.FOR_CUSTOMER:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
                                              visibility=None, recipients=ev.recipients or "all")
@@ -585,6 +591,9 @@ class ChatBase(ABC):
     ) -> tuple[str, str, list[Event], str]:
         limit = self.settings.properties_max_bytes
         check_properties_size(thread_props, limit)
+        await self._check_registered(caller, "thread", thread_props)
+        if chat_fields is not None and chat_fields.get("properties", "{}") != "{}":
+            await self._check_registered(caller, "chat", _chat_props_decoder.decode(chat_fields["properties"]))
         if chat_fields is not None and len(chat_fields.get("properties", "")) > limit:
             raise ApiError("limit_reached", f"chat.properties: more than the {limit} bytes allowed")
         now = now_rfc3339()
@@ -896,6 +905,13 @@ class ChatBase(ABC):
 
     # --- properties ----------------------------------------------------------------------------------------------
 
+    async def _check_registered(self, caller: AnyCaller, location: str, props: dict) -> None:
+        """Values of registered properties (Configuration API ``register_property``) checked against their
+        definitions: location, the writer's right, type, domain, range (``core/properties.py``)."""
+        if props:
+            check_values(await self.store.license_config(caller.org), location,
+                         "customer" if self.FOR_CUSTOMER else "agent", props)
+
     def _merge(self, update: dict) -> Any:
         limit = self.settings.properties_max_bytes
 
@@ -920,6 +936,7 @@ class ChatBase(ABC):
 
     async def update_chat_properties(self, caller: AnyCaller, req: c.UpdateChatPropertiesRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.id)
+        await self._check_registered(caller, "chat", req.properties)
         await self.store.update_json_field(keys.chat(req.id), "properties", self._merge(req.properties), default={})
         await self._push(caller, self._recipients(chat), "chat_properties_updated", p.ChatPropertiesUpdated(req.id, req.properties), chat)
         return _EMPTY
@@ -938,6 +955,7 @@ class ChatBase(ABC):
 
     async def update_thread_properties(self, caller: AnyCaller, req: c.UpdateThreadPropertiesRequest) -> c.Empty:
         chat = await self._thread_for(caller, req.chat_id, req.thread_id)
+        await self._check_registered(caller, "thread", req.properties)
         await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "properties",
                                            self._merge(req.properties), default={})
         if "rating" in req.properties:
@@ -971,6 +989,7 @@ class ChatBase(ABC):
         return chat
 
     async def update_event_properties(self, caller: AnyCaller, req: c.UpdateEventPropertiesRequest) -> c.Empty:
+        await self._check_registered(caller, "event", req.properties)
         chat = await self._mutate_event_properties(caller, req.chat_id, req.thread_id, req.event_id, self._merge(req.properties))
         await self._push(caller, self._recipients(chat), "event_properties_updated",
                          p.EventPropertiesUpdated(req.chat_id, req.thread_id, req.event_id, req.properties), chat)

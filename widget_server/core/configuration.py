@@ -22,13 +22,19 @@ from ..protocol.common import now_rfc3339
 from ..protocol.config import Appearance, FormSetting, GreetingTemplate, Group
 from ..protocol.errors import ApiError
 from . import greetings, hours, timeouts
+from .agent_admin import AgentAdmin
 from .availability import Availability
 from .ids import uuid_id
+from .license_admin import LicenseAdmin
 from .bus import Bus
 from .routing import Router
 from .rulebot import webhooks_for as rulebot_webhooks
 from ..auth.signing import BotToken, Signer
-from .store import Store
+from .store import Store, StoreError
+from .auto_access import AutoAccessConfiguration
+from .bans import BansConfiguration
+from .properties import PropertiesConfiguration, check_size, check_values, with_defaults
+from .tags import TagsConfiguration
 from .webhooks import Webhooks
 
 _EMPTY = c.Empty()
@@ -44,7 +50,8 @@ class AdminCaller:
     role: str
 
 
-class ConfigurationCore:
+class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfiguration, PropertiesConfiguration,
+                        AutoAccessConfiguration):
     def __init__(self, store: Store, router: Router, webhooks: Webhooks, signer: Signer, bus: Bus,
                  availability: Availability) -> None:
         self.availability = availability
@@ -84,9 +91,12 @@ class ConfigurationCore:
                  "max_chats_count": req.max_chats_count, "groups": msgspec.to_builtins(groups),
                  "job_title": req.job_title, "avatar": req.avatar_path, "created_at": now_rfc3339(),
                  "token_sha": token_sha}
+        if req.awaiting_approval:
+            agent["awaiting_approval"] = True  # (its token works once approve_agent is called)
         await self.store.save_agent(caller.org, agent)
         await self.store.r.hset(keys.agent_token(token_sha), mapping={"agent_id": req.id, "org": caller.org})
         await self._apply_membership(caller.org, agent, [])
+        await self._announce(caller.org, "agent_created", self._agent_state(agent))
         return cf.CreateAgentResponse(id=req.id, personal_access_token=token)
 
     async def _agent(self, caller: AdminCaller, agent_id: str, kind: str = "agent") -> dict[str, Any]:
@@ -101,35 +111,55 @@ class ConfigurationCore:
                             max_chats_count=int(agent.get("max_chats_count", 6)),
                             groups=[cf.GroupPriority(**g) for g in agent.get("groups", [])],
                             job_title=agent.get("job_title"), avatar_path=agent.get("avatar"),
-                            type=agent.get("type", "agent"))
+                            type=agent.get("type", "agent"), suspended=bool(agent.get("suspended")),
+                            awaiting_approval=bool(agent.get("awaiting_approval")))
 
     async def get_agent(self, caller: AdminCaller, req: cf.AgentIdRequest) -> cf.AgentView:
         return self._view(await self._agent(caller, req.id))
 
     async def list_agents(self, caller: AdminCaller, req: cf.ListAgentsRequest) -> list[cf.AgentView]:
         agents = await self.store.agents(caller.org)
-        return [self._view(a) for _, a in sorted(agents.items()) if a.get("type", "agent") == "agent"]
+        filters = req.filters or {}
+        suspended, group_ids = filters.get("suspended"), filters.get("group_ids")
+        if suspended is not None and not isinstance(suspended, bool):
+            raise ApiError("validation", "filters.suspended: expected a boolean")
+        if group_ids is not None and (not isinstance(group_ids, list)
+                                      or not all(isinstance(g, int) for g in group_ids)):
+            raise ApiError("validation", "filters.group_ids: expected a list of group ids")
+        return [self._view(a) for _, a in sorted(agents.items()) if a.get("type", "agent") == "agent"
+                and (suspended is None or bool(a.get("suspended")) == suspended)
+                and (group_ids is None or any(int(g["id"]) in group_ids for g in a.get("groups", [])))]
 
     async def update_agent(self, caller: AdminCaller, req: cf.UpdateAgentRequest) -> c.Empty:
         agent = await self._agent(caller, req.id)
         previous = list(agent.get("groups", []))
         if req.groups is not None:
             await self._groups_exist(caller.org, req.groups)
-            agent["groups"] = msgspec.to_builtins(req.groups)
-        if req.role is not None:
-            if (req.role == "owner") != (agent.get("role") == "owner"):
-                raise ApiError("ownership_transfer", "The owner role cannot be given or taken here")
-            agent["role"] = req.role
-        for field, key in (("name", "name"), ("max_chats_count", "max_chats_count"), ("job_title", "job_title"),
-                           ("avatar_path", "avatar")):
-            value = getattr(req, field)
-            if value is not None:
-                agent[key] = value
-        await self.store.save_agent(caller.org, agent)
+
+        def change(agent: dict[str, Any]) -> dict[str, Any]:
+            if req.groups is not None:
+                agent["groups"] = msgspec.to_builtins(req.groups)
+            if req.role is not None:
+                if (req.role == "owner") != (agent.get("role") == "owner"):
+                    raise ApiError("ownership_transfer", "The owner role cannot be given or taken here")
+                agent["role"] = req.role
+            for field, key in (("name", "name"), ("max_chats_count", "max_chats_count"), ("job_title", "job_title"),
+                               ("avatar_path", "avatar")):
+                value = getattr(req, field)
+                if value is not None:
+                    agent[key] = value
+            return agent
+        # compare-and-set on the record, so a suspension (agent_admin.py) made meanwhile is not undone
+        try:
+            agent = await self.store.update_json_field(keys.agents(caller.org), req.id, change)
+        except StoreError:  # (deleted meanwhile)
+            raise ApiError("not_found", f"Agent {req.id} not found") from None
         await self._apply_membership(caller.org, agent, previous)
-        # LiveChat's push of a changed agent; the agent's own sockets read their role again on it (api/agent_rtm.py)
-        changed = {k: v for k, v in msgspec.to_builtins(req).items() if v is not None}
-        await self.bus.publish([agent["id"]], "agent_updated", {**changed, "id": agent["id"]})
+        # LiveChat's push of a changed agent, to every agent of the license (and the agent_updated webhook); the
+        # agent's own sockets read their role again on it (api/agent_rtm.py)
+        changed = {cf.AGENT_UPDATED_FIELDS[k]: v for k, v in msgspec.to_builtins(req).items()
+                   if v is not None and k in cf.AGENT_UPDATED_FIELDS}
+        await self._announce(caller.org, "agent_updated", {"id": agent["id"], **changed})
         return _EMPTY
 
     async def delete_agent(self, caller: AdminCaller, req: cf.AgentIdRequest) -> c.Empty:
@@ -137,6 +167,7 @@ class ConfigurationCore:
         if agent.get("role") == "owner":
             raise ApiError("ownership_transfer", "The owner cannot be deleted")
         await self._remove(caller.org, agent)
+        await self._announce(caller.org, "agent_deleted", cf.IdPayload(agent["id"]))
         return _EMPTY
 
     async def _remove(self, org: str, agent: dict[str, Any]) -> None:
@@ -160,6 +191,8 @@ class ConfigurationCore:
         config.groups.append(Group(id=gid, name=req.name, language=req.language_code))
         await self.store.set_license_config(caller.org, config)
         await self._set_priorities(caller, gid, req.agent_priorities or {})
+        await self._announce(caller.org, "group_created", cf.GroupState(
+            id=gid, name=req.name, language_code=req.language_code, agent_priorities=dict(req.agent_priorities or {})))
         return cf.CreateGroupResponse(id=gid)
 
     async def _set_priorities(self, caller: AdminCaller, gid: int, priorities: dict[str, str]) -> None:
@@ -204,6 +237,8 @@ class ConfigurationCore:
         await self.store.set_license_config(caller.org, config)
         if req.agent_priorities is not None:
             await self._set_priorities(caller, req.id, req.agent_priorities)
+        await self._announce(caller.org, "group_updated", {"id": req.id, **{
+            k: v for k, v in msgspec.to_builtins(req).items() if v is not None and k in cf.GROUP_UPDATED_FIELDS}})
         return _EMPTY
 
     async def update_group_business_hours(self, caller: AdminCaller,
@@ -243,6 +278,7 @@ class ConfigurationCore:
             raise ApiError("group_not_found", f"Group {req.id} not found")
         config.groups = [g for g in config.groups if g.id != req.id]
         config.greetings = [g for g in config.greetings if g.group != req.id]
+        config.group_properties.pop(str(req.id), None)
         await self.store.set_license_config(caller.org, config)
         for agent in (await self.store.agents(caller.org)).values():
             if any(int(g["id"]) == req.id for g in agent.get("groups", [])):
@@ -250,6 +286,7 @@ class ConfigurationCore:
                 agent["groups"] = [g for g in previous if int(g["id"]) != req.id]
                 await self.store.save_agent(caller.org, agent)
                 await self._apply_membership(caller.org, agent, previous)
+        await self._announce(caller.org, "group_deleted", cf.GroupIdPayload(req.id))
         return _EMPTY
 
     # --- greetings -----------------------------------------------------------------------------------------------
@@ -312,22 +349,29 @@ class ConfigurationCore:
     # --- bots ----------------------------------------------------------------------------------------------------
 
     async def create_bot(self, caller: AdminCaller, req: cf.CreateBotRequest) -> cf.CreateBotResponse:
+        secret = secrets.token_urlsafe(24)
+        bot_id = await self._create_bot(caller, req, uuid_id().replace("-", ""),
+                                        hashlib.sha256(secret.encode()).hexdigest())
+        return cf.CreateBotResponse(id=bot_id, secret=secret)
+
+    async def _create_bot(self, caller: AdminCaller, req: cf.CreateBotRequest, bot_id: str, secret_sha: str) -> str:
+        """Make the bot ``bot_id`` whose secret hashes to ``secret_sha`` (a new bot, or a bot template's)."""
         groups = req.groups or ([cf.GroupPriority(id=0, priority=req.default_group_priority)]
                                 if req.default_group_priority else [])
         await self._groups_exist(caller.org, groups)
-        bot_id = uuid_id().replace("-", "")
-        secret = secrets.token_urlsafe(24)
+        if not await self.store.r.set(keys.agent_account(bot_id), caller.org, nx=True):
+            raise ApiError("already_exists", f"Bot {bot_id} already exists")
         bot = {"id": bot_id, "name": req.name, "role": "normal", "type": "bot", "max_chats_count": req.max_chats_count,
                "groups": msgspec.to_builtins(groups), "job_title": req.job_title, "avatar": req.avatar,
-               "owner_client_id": req.owner_client_id,
+               "owner_client_id": req.owner_client_id, "default_group_priority": req.default_group_priority,
                "timezone": req.timezone or (req.work_scheduler.timezone if req.work_scheduler else None),
-               "secret_sha": hashlib.sha256(secret.encode()).hexdigest(), "created_at": now_rfc3339()}
-        await self.store.r.set(keys.agent_account(bot_id), caller.org, nx=True)
+               "secret_sha": secret_sha, "created_at": now_rfc3339()}
         await self.store.save_agent(caller.org, bot)
         await self.router.mark_bot(caller.org, bot_id)
         await self._apply_membership(caller.org, bot, [])
         await self._set_rules(caller, bot, req.rules)
-        return cf.CreateBotResponse(id=bot_id, secret=secret)
+        await self._announce(caller.org, "bot_created", self._bot_state(bot))
+        return bot_id
 
     async def _set_rules(self, caller: AdminCaller, bot: dict[str, Any], rules: cf.BotRules | None) -> None:
         """Rules make the bot the built-in rule bot: it then listens through internal webhooks."""
@@ -351,6 +395,8 @@ class ConfigurationCore:
         await self.store.save_agent(caller.org, bot)
         await self._apply_membership(caller.org, bot, previous)
         await self._set_rules(caller, bot, req.rules)
+        changed = {k: v for k, v in msgspec.to_builtins(req).items() if v is not None and k in cf.BOT_UPDATED_FIELDS}
+        await self._announce(caller.org, "bot_updated", {"id": bot["id"], **changed})
         return _EMPTY
 
     async def list_bots(self, caller: AdminCaller, req: c.Empty) -> list[cf.AgentView]:
@@ -365,6 +411,7 @@ class ConfigurationCore:
         await self.router.mark_bot(caller.org, req.id, False)
         for hook in rulebot_webhooks(req.id):
             await self.webhooks.unregister(caller.org, hook.id)
+        await self._announce(caller.org, "bot_deleted", cf.IdPayload(req.id))
         return _EMPTY
 
     async def issue_bot_token(self, caller: AdminCaller, req: cf.IssueBotTokenRequest) -> cf.IssueBotTokenResponse:
@@ -436,25 +483,31 @@ class ConfigurationCore:
         (``protocol.config.Appearance``); they are validated as such. So are the ``chats`` namespace's inactivity
         timeouts (``core/inactivity.py``): ``transfer_chat_after_min``, ``chat_inactive_after_min`` and
         ``archive_chat_after_min``, minutes from 0 (off) to a week."""
-        config = await self.store.license_config(caller.org)
-        for ns, values in req.properties.items():
-            for name, value in values.items():
-                if ns == WIDGET_NAMESPACE and name == "appearance":
-                    try:
-                        config.appearance = msgspec.convert(value, Appearance)
-                    except msgspec.ValidationError as exc:
-                        raise ApiError("validation", f"properties.widget.appearance: {exc}") from None
-                elif ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
-                    try:
-                        setting = msgspec.convert(value, FormSetting)
-                    except msgspec.ValidationError as exc:
-                        raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
-                    setattr(config, FORM_PROPERTIES[name], setting)
-                else:
-                    if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
-                        timeouts.check_timeout_property(name, value)
-                    config.license_properties.setdefault(ns, {})[name] = value
-        await self.store.set_license_config(caller.org, config)
+        def update(config: Any) -> Any:
+            # by compare-and-set: a property registered or a group added meanwhile is not written over
+            check_values(config, "license", None, req.properties)  # registered properties (core/properties.py)
+            for ns, values in req.properties.items():
+                for name, value in values.items():
+                    if ns == WIDGET_NAMESPACE and name == "appearance":
+                        try:
+                            config.appearance = msgspec.convert(value, Appearance)
+                        except msgspec.ValidationError as exc:
+                            raise ApiError("validation", f"properties.widget.appearance: {exc}") from None
+                    elif ns == WIDGET_NAMESPACE and name in FORM_PROPERTIES:
+                        try:
+                            setting = msgspec.convert(value, FormSetting)
+                        except msgspec.ValidationError as exc:
+                            raise ApiError("validation", f"properties.widget.{name}: {exc}") from None
+                        setattr(config, FORM_PROPERTIES[name], setting)
+                    else:
+                        if ns == timeouts.LICENSE_NAMESPACE and name in timeouts.TIMEOUT_PROPERTIES:
+                            timeouts.check_timeout_property(name, value)
+                        config.license_properties.setdefault(ns, {})[name] = value
+            check_size(config.license_properties, "license properties")
+            return config
+
+        config = await self.store.update_license_config(caller.org, update)
+        await self.announce_license_properties(caller.org, req.properties)
         if any(name in timeouts.TIMEOUT_PROPERTIES for name in req.properties.get(timeouts.LICENSE_NAMESPACE, {})):
             await self._look_again(caller.org, config)
         return _EMPTY
@@ -494,7 +547,7 @@ class ConfigurationCore:
     async def list_license_properties(self, caller: AdminCaller,
                                       req: cf.ListLicensePropertiesRequest) -> dict[str, dict[str, Any]]:
         config = await self.store.license_config(caller.org)
-        props = {ns: dict(values) for ns, values in config.license_properties.items()}
+        props = with_defaults(config, "license", config.license_properties)  # (registered properties' defaults)
         props.setdefault(WIDGET_NAMESPACE, {})["appearance"] = msgspec.to_builtins(config.appearance)
         for name, attr in FORM_PROPERTIES.items():
             if getattr(config, attr) is not None:

@@ -11,12 +11,42 @@ from typing import Any
 from .. import keys
 
 MAX_ORG_LENGTH = 64
+LICENSE_NUMBER_BASE = 10_000_000
+"""Numeric license ids start above it, so they have LiveChat's eight digits."""
+MAX_LICENSE_NUMBER_DIGITS = 12
+
+
+def is_license_number(name: str) -> bool:
+    """Whether a license named in a request is a numeric license id (organization ids are UUIDs)."""
+    return name.isascii() and name.isdigit() and len(name) <= MAX_LICENSE_NUMBER_DIGITS
+
+
+async def assign_license_number(r: Any, org: str) -> int:
+    """The license's numeric id (LiveChat's ``license``), assigned on first call and the same ever after; idempotent,
+    so creation, the migration, a restore and the wizard may all call it. A number is first reserved in the lookup
+    (``HSETNX``: never another license's), then written into the license's own hash (``HSETNX``: of two racing
+    callers the first number stays; the other's reservation also names this license, which is harmless). A number
+    a restored license brought from another store that names another license here is replaced."""
+    key = keys.license(org)
+    raw = await r.hget(key, "license_id")
+    if raw is not None:
+        await r.hsetnx(keys.LICENSE_NUMBERS, raw, org)  # (a crash between the two writes left it out)
+        if await r.hget(keys.LICENSE_NUMBERS, raw) == org.encode():
+            return int(raw)
+        await r.hdel(key, "license_id")
+    while True:
+        number = LICENSE_NUMBER_BASE + await r.incr(keys.LICENSE_NUMBER_SEQ)
+        if await r.hsetnx(keys.LICENSE_NUMBERS, str(number), org):
+            break
+    await r.hsetnx(key, "license_id", number)
+    return int(await r.hget(key, "license_id"))
 
 
 class Licenses:
     def __init__(self, valkey: Any) -> None:
         self._r = valkey
         self._known: set[str] = set()
+        self._numbers: dict[str, str] = {}
 
     async def exists(self, org: str) -> bool:
         """Licenses are never deleted while a worker runs, so a positive answer is kept for the worker's life."""
@@ -26,6 +56,20 @@ class Licenses:
             return False
         self._known.add(org)
         return True
+
+    async def by_number(self, number: str) -> str | None:
+        """The organization id of a numeric license id, or None; kept for the worker's life (licenses and their
+        numbers are never deleted while a worker runs)."""
+        org = self._numbers.get(number)
+        if org is None and is_license_number(number):
+            raw = await self._r.hget(keys.LICENSE_NUMBERS, number)
+            if raw is not None:
+                org = self._numbers[number] = raw.decode()
+        return org
+
+    async def number(self, org: str) -> int:
+        """The license's numeric id (``assign_license_number``)."""
+        return await assign_license_number(self._r, org)
 
     async def identity_secret(self, org: str) -> str:
         """The license's secret for identity verification (``user_hash`` = HMAC-SHA256 of ``user_id`` with it), made

@@ -134,9 +134,35 @@ def read_event(raw: bytes | str) -> Event:
         return Custom(id=event_id, visibility="agents", recipients="agents")
 
 
+def check_config_part(value: object, what: str, limit: int | None = None) -> None:
+    """Raise ``limit_reached`` when ``value`` (a part of a license's configuration) encodes to more than ``limit``
+    bytes (``MAX_CONFIG_PART_BYTES`` unless told)."""
+    limit = MAX_CONFIG_PART_BYTES if limit is None else limit
+    size = len(msgspec.json.encode(value))
+    if size > limit:
+        raise ApiError("limit_reached", f"{what}: {size} bytes is more than the {limit} bytes allowed")
+
+
 def check_properties_size(props: dict[str, dict[str, Any]], limit: int) -> None:
     """Raise ``limit_reached`` when properties (a chat's, a thread's or an event's, all namespaces) would be stored
     larger than ``limit`` bytes encoded."""
     size = len(msgspec.json.encode(props))
     if size > limit:
         raise ApiError("limit_reached", f"properties: {size} bytes is more than the {limit} bytes allowed")
+
+
+# --- what a license's configuration may hold (Configuration API; owners and administrators only) --------------------
+
+MAX_TAGS = 1000
+"""Tags of one license (``create_tag``): ``limit_reached`` beyond."""
+MAX_AUTO_ACCESSES = 100
+"""Auto access rules of one license (``add_auto_access``); each is checked at every customer's chat start."""
+MAX_PROPERTY_DEFINITIONS = 200
+"""Registered properties of one license (``register_property``); they are kept in the license configuration."""
+MAX_CONFIG_PROPERTIES_BYTES = 32768
+"""License properties, and the properties of one group, encoded (``update_license_properties``,
+``update_group_properties``): both ride in the configuration every page view reads."""
+MAX_CONFIG_PART_BYTES = 65536
+"""Each of these, encoded, across the license: registered property definitions, all groups' properties, auto access
+rules. Each request is within the JSON limits, but many of them would otherwise grow the configuration every page
+view reads without end."""

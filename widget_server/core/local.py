@@ -20,8 +20,8 @@ from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
 from ..tracking import ClientInfo
+from . import auto_access, greetings
 from . import files as file_rules
-from . import greetings
 from .chats import ChatBase, customer_view
 from .ids import short_id, uuid_id
 from .interface import Caller, UploadedFile
@@ -189,7 +189,7 @@ class LocalCore(ChatBase):
 
     async def start_chat(self, caller: Caller, req: c.StartChatRequest) -> c.StartChatResponse:
         spec = req.chat or c.InitialChat()
-        group_ids = await self._group_ids(caller, spec.access)
+        group_ids = await self._auto_access_groups(caller, spec.access) or await self._group_ids(caller, spec.access)
         access = Access(group_ids=group_ids)
         thread = spec.thread or c.InitialThread()
         chat_props = spec.properties or {}
@@ -228,6 +228,23 @@ class LocalCore(ChatBase):
         await self.router.done(caller.org, operation)
         return c.StartChatResponse(chat_id=chat_id, thread_id=thread_id,
                                    event_ids=[e.id for e in events] if events else None)
+
+    async def _auto_access_groups(self, caller: Caller, access: Access | None) -> list[int] | None:
+        """The groups of the license's first auto access rule that matches the customer's current page and location
+        (``core/auto_access.py``), for a chat that names no group or only the customer's own (the widget sends the
+        group it was loaded for with every chat): a chat started for another group keeps it, as LiveChat's
+        ``chat.access`` overrides auto access. None when no rule matches (or the license has none)."""
+        if access is not None and access.group_ids and access.group_ids != [caller.group_id]:
+            return None
+        config = await self.store.license_config(caller.org)
+        if not config.auto_accesses:
+            return None
+        visitor = await self.tracker.visitor(caller.org, caller.customer_id)
+        url = visitor.last_pages[-1].url if visitor is not None and visitor.last_pages else None
+        place = {"country": "", "country_code": "", "region": "", "city": ""}
+        if visitor is not None:
+            place = {name: getattr(visitor.visit, name) for name in place}
+        return auto_access.groups_for(config, url, place)
 
     async def _thread_active(self, caller: Caller, group_id: int, wanted: bool) -> bool:
         """Outside the group's business hours nothing is routed or queued: the thread is stored inactive, as the
@@ -334,6 +351,14 @@ class LocalCore(ChatBase):
             if len(pair) != 1:
                 raise ApiError("validation", "session_fields: each item must hold exactly one key")
         await self._customer_updated(caller, {"session_fields": _encode(req.session_fields).decode()})
+        # LiveChat's customer_session_fields_updated webhook: one per active chat of the customer (no push)
+        if await self.webhooks.wanted(caller.org, "customer_session_fields_updated"):
+            chat_ids = [chat_id for chat_id, _ in await self.store.customer_chat_ids(caller.customer_id)]
+            for chat_id, chat in zip(chat_ids, await self.store.chats(chat_ids)):
+                if chat and chat.get("active_thread"):
+                    payload = {"id": caller.customer_id, "session_fields": req.session_fields,
+                               "active_chat": {"chat_id": chat_id, "thread_id": chat["active_thread"]}}
+                    await self.webhooks.emit(caller.org, "customer_session_fields_updated", payload, chat)
         return _EMPTY
 
     async def update_customer_page(self, caller: Caller, req: c.UpdateCustomerPageRequest) -> c.UpdateCustomerPageResponse:

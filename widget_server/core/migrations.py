@@ -12,6 +12,8 @@ Migrations, in order:
 1. ``expire_browsing_customers``: customer records from before the customer record expiry (anyone can make one with a
    page load; ``customer_visit.lua`` now gives each an expiry) that have no chat and no ban get the expiry new
    records get (``WIDGET_TRACKING_RETENTION_DAYS``), so they no longer stay for good.
+2. ``number_licenses``: every license gets LiveChat's numeric license id (``licenses.assign_license_number``; new
+   licenses get theirs when created), oldest license first.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from .. import keys
 from . import scripts
+from .licenses import assign_license_number
 
 log = logging.getLogger("widget_server.migrations")
 
@@ -66,8 +69,21 @@ async def expire_browsing_customers(r: Any, customer_ttl: int) -> int:
     return changed
 
 
+async def number_licenses(r: Any, customer_ttl: int) -> int:
+    """Give every license without one a numeric license id, in the order the licenses were created."""
+    found = []
+    async for key in r.scan_iter(match=f"{keys.P}:{{*}}:license", count=SCAN_BATCH, _type="hash"):
+        org, created, number = await r.hmget(key, ["organization_id", "created_at", "license_id"])
+        if org is not None:
+            found.append((created or b"", org.decode(), number is None))
+    for _, org, _new in sorted(found):
+        await assign_license_number(r, org)  # (also writes the lookup of a license numbered before a crash)
+    return sum(1 for *_, new in found if new)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "expire_browsing_customers", expire_browsing_customers),
+    Migration(2, "number_licenses", number_licenses),
 ]
 CURRENT = MIGRATIONS[-1].version
 """The schema version this release writes and understands."""

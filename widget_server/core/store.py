@@ -500,3 +500,18 @@ class Store:
     async def ping(self) -> bool:
         return bool(await self.r.ping())
 
+
+    async def update_json_document(self, key: str, decoder: msgspec.json.Decoder, mutate: Callable[[Any], T],
+                                   default: Callable[[], Any]) -> T:
+        """Read-modify-write a JSON value kept as one string key (``default()`` when missing), by compare-and-set
+        as ``update_license_config`` does: ``mutate`` changes the decoded value in place (it may raise to abort
+        without writing); written only if nobody changed the key since, else read again. Returns what ``mutate``
+        returned."""
+        while True:
+            raw = await self.r.get(key)
+            value = decoder.decode(raw) if raw else default()
+            result = mutate(value)
+            written = await self._set_string_if_unchanged(
+                keys=[key], args=["0" if raw is None else "1", raw or b"", _json_encode(value)])
+            if written:
+                return result

@@ -35,6 +35,7 @@ from .. import keys
 from ..observe import metrics
 from ..protocol.common import now_rfc3339
 from ..protocol.configuration import Webhook, WebhookDelivery
+from ..protocol.errors import ApiError
 from ..valkey import log_failure
 from . import scripts
 from .ids import uuid_id
@@ -52,6 +53,8 @@ be a dead worker's and delivered by another."""
 MAX_IN_FLIGHT = 512
 """Deliveries one worker holds at once (sending or waiting for their target's turn); it reads no more meanwhile."""
 READ_COUNT = 20
+MAX_DISABLED_CLIENTS = 100
+"""Client ids whose license webhooks one license may have disabled at once (``disable_license_webhooks``)."""
 CACHE_SECONDS = 2.0
 """How long a worker trusts its copy of a license's registrations (other workers' changes show within this)."""
 
@@ -133,11 +136,31 @@ class Webhooks:
         raw = await self.r.hget(keys.webhooks(org), webhook_id)
         return _webhook_decoder.decode(raw) if raw else None
 
+    async def set_enabled(self, org: str, owner_client_id: str | None, enabled: bool) -> None:
+        """``enable_license_webhooks`` / ``disable_license_webhooks``: the license webhooks of one owner client id
+        deliver, or not (bot webhooks always do). Other workers follow within ``CACHE_SECONDS``."""
+        if enabled:
+            await self.r.srem(keys.webhooks_disabled(org), owner_client_id or "")
+        else:
+            disabled = keys.webhooks_disabled(org)
+            if (await self.r.scard(disabled) >= MAX_DISABLED_CLIENTS
+                    and not await self.r.sismember(disabled, owner_client_id or "")):
+                raise ApiError("limit_reached", f"At most {MAX_DISABLED_CLIENTS} clients' webhooks can be disabled")
+            await self.r.sadd(disabled, owner_client_id or "")
+        self._cache.pop(org, None)
+
+    async def enabled(self, org: str, owner_client_id: str | None) -> bool:
+        return not await self.r.sismember(keys.webhooks_disabled(org), owner_client_id or "")
+
     async def _for_action(self, org: str, action: str) -> list[Webhook]:
         cached = self._cache.get(org)
         if cached is None or cached[0] < time.monotonic():
             by_action: dict[str, list[Webhook]] = {}
+            disabled = {x.decode() if isinstance(x, bytes) else x
+                        for x in await self.r.smembers(keys.webhooks_disabled(org))}
             for hook in await self.all(org):
+                if hook.type == "license" and (hook.owner_client_id or "") in disabled:
+                    continue  # disabled license webhooks are not sent (nor kept for later)
                 by_action.setdefault(hook.action, []).append(hook)
             cached = (time.monotonic() + CACHE_SECONDS, by_action)
             self._cache[org] = cached
@@ -153,7 +176,7 @@ class Webhooks:
         hooks = await self._for_action(org, action)
         if not hooks:
             return
-        builtins = msgspec.to_builtins(payload)
+        builtins = _webhook_payload(action, msgspec.to_builtins(payload), chat)
         async with self.r.pipeline(transaction=False) as p:
             for hook in hooks:
                 if not _matches(hook, action, builtins, chat):
@@ -173,6 +196,20 @@ class Webhooks:
     async def deliveries(self, org: str, webhook_id: str) -> list[WebhookDelivery]:
         raw = await self.r.lrange(keys.webhook_log(org, webhook_id), 0, LOG_SIZE - 1)
         return [_delivery_decoder.decode(x) for x in raw]
+
+
+def _webhook_payload(action: str, payload: Any, chat: dict[str, str] | None) -> Any:
+    """The push's payload as LiveChat's webhook carries it: ``incoming_chat`` without the push's ``requester_id``
+    (the webhook has ``chat`` and ``transferred_from`` only), and the user's ``user_type`` on
+    ``user_added_to_chat`` / ``user_removed_from_chat`` (the pushes lost it in 3.2, the webhooks kept it)."""
+    if action == "incoming_chat" and isinstance(payload, dict):
+        payload.pop("requester_id", None)
+    elif action == "user_added_to_chat" and isinstance(payload, dict) and isinstance(payload.get("user"), dict):
+        payload.setdefault("user_type", payload["user"].get("type", "agent"))
+    elif action == "user_removed_from_chat" and isinstance(payload, dict):
+        customer = chat.get("customer_id") if chat else None
+        payload.setdefault("user_type", "customer" if payload.get("user_id") == customer else "agent")
+    return payload
 
 
 def _matches(hook: Webhook, action: str, payload: Any, chat: dict[str, str] | None) -> bool:

@@ -26,6 +26,8 @@ class Thread(msgspec.Struct, kw_only=True, omit_defaults=True):
     queue: Queue | None = None
     previous_thread_id: str | None = None
     next_thread_id: str | None = None
+    tags: list[str] | None = None
+    """The thread's tags (``tag_thread``); agents' views only, as in LiveChat, and left out when there are none."""
 
 
 class Chat(msgspec.Struct, kw_only=True, omit_defaults=True):

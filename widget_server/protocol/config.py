@@ -200,6 +200,93 @@ class GreetingTemplate(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_
     """The agent it is sent as (name and avatar in ``incoming_greeting``); none: the widget's agent name."""
 
 
+PropertyType = Literal["int", "string", "bool", "tokenized_string"]
+PropertyLocation = Literal["chat", "thread", "event", "license", "group"]
+PropertyRight = Literal["read", "write"]
+PropertyRights = Annotated[list[PropertyRight], msgspec.Meta(min_length=1, max_length=2)]
+
+
+class PropertyUserAccess(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Who may read or write a registered property in one location."""
+
+    agent: PropertyRights | None = None
+    customer: PropertyRights | None = None
+
+
+class PropertyRange(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """The values an ``int`` property takes: ``from`` and ``to`` included."""
+
+    from_: int | None = msgspec.field(default=None, name="from")
+    to: int | None = None
+
+
+class PropertyDefinition(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A registered property (Configuration API ``register_property``), as ``list_properties`` shows it. Its
+    namespace is its ``owner_client_id``. Values written where it lives are checked against it (``core/properties.py``):
+    its type, its domain or range, and the writer's ``write`` right in that location."""
+
+    type: PropertyType
+    access: dict[PropertyLocation, PropertyUserAccess]
+    description: str
+    """Always listed, "" included (LiveChat's shape)."""
+    domain: list[Any] | None = None
+    range: PropertyRange | None = None
+    default_value: Any = None
+    public_access: list[PropertyRight] | None = None
+    """Set by ``publish_property``: what other clients may do; a published property cannot be unregistered."""
+
+
+class MatchValue(msgspec.Struct, forbid_unknown_fields=True):
+    """LiveChat's ``match_object``: ``value`` equal to the customer's URL or domain (``exact_match``), or within it."""
+
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    exact_match: bool = False
+
+
+MatchValues = Annotated[list[MatchValue], msgspec.Meta(min_length=1, max_length=50)]
+GeoText = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class MatchCondition(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """``conditions.url`` / ``conditions.domain``: one of ``values`` matches, or none of ``exclude_values`` does."""
+
+    values: MatchValues | None = None
+    exclude_values: MatchValues | None = None
+
+
+class GeolocationValue(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Matches when every field given equals the customer's (letter case aside)."""
+
+    country: GeoText | None = None
+    country_code: GeoText | None = None
+    region: GeoText | None = None
+    city: GeoText | None = None
+
+
+class GeolocationCondition(msgspec.Struct, forbid_unknown_fields=True):
+    values: Annotated[list[GeolocationValue], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class AutoAccessConditions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    url: MatchCondition | None = None
+    domain: MatchCondition | None = None
+    geolocation: GeolocationCondition | None = None
+
+
+class AutoAccessGroups(msgspec.Struct, forbid_unknown_fields=True):
+    groups: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]], msgspec.Meta(min_length=1,
+                                                                                           max_length=200)]
+
+
+class AutoAccessRule(msgspec.Struct, kw_only=True):
+    """An auto access rule as kept (in order; ``next_id`` is derived from the order when listed)."""
+
+    id: str
+    description: str
+    access: AutoAccessGroups
+    conditions: AutoAccessConditions
+
+
 class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     """What a site owner configures for a license (the wizard and Configuration API edit this)."""
 
@@ -216,3 +303,10 @@ class LicenseConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Automatic greetings (``create_greeting`` …): kept in the configuration every page view reads already, so
     matching them costs no Valkey call."""
     tickets: TicketSettings = msgspec.field(default_factory=TicketSettings)
+    property_definitions: dict[str, dict[str, PropertyDefinition]] = msgspec.field(default_factory=dict)
+    """Registered properties, by namespace (the owner client id) and name (``core/properties.py``)."""
+    group_properties: dict[str, dict[str, dict[str, Any]]] = msgspec.field(default_factory=dict)
+    auto_accesses: list[AutoAccessRule] = msgspec.field(default_factory=list)
+    """Auto access rules in their order (``core/auto_access.py``): a customer's new chat goes to the groups of the
+    first that matches their page and location."""
+    """Group properties (``update_group_properties``): group id (as a string) -> namespace -> name -> value."""

@@ -66,6 +66,8 @@ HTTP_STATUS: dict[str, int] = {
     "internal": 500,
     "service_unavailable": 503,
     "request_timeout": 504,
+    "requester_suspended": 403,
+    "requester_awaiting_approval": 403,
 }
 """Status per error type; every other type (validation, chat_inactive, group_offline, …) is a 400."""
 

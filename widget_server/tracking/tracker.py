@@ -300,6 +300,10 @@ class Tracker:
         """Refuse the visitor's tracked activity until ``until`` (unix seconds): the page-view script checks it."""
         await self.r.hset(keys.tracking_bans(org), pack_visitor_id(visitor_id), until)
 
+    async def unban(self, org: str, visitor_id: str) -> None:
+        """Take the visitor's ban off (``unban_customer``): their page views count again."""
+        await self.r.hdel(keys.tracking_bans(org), pack_visitor_id(visitor_id))
+
     async def chat_offered(self, org: str) -> None:
         """Count a chat an agent started with a visitor, in the day's and the hour's counters only: it says nothing
         about the visitor's presence (the customer's own record counts it)."""

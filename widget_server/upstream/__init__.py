@@ -7,6 +7,7 @@ and forwards the Customer Chat API to another Customer Chat API server (LiveChat
   to that one edge connection.
 * ``core.py``: ``UpstreamCore``, the ChatCore that forwards every action (the dispatcher does not know the difference).
 * ``tokens.py``: which customer an upstream token belongs to, as the edge learned it (for tracking).
+* ``files.py``: the ``/files`` relay: downloads streamed from the upstream, bounded, with the headers that matter.
 """
 
 from .client import Upstream, UpstreamError

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
@@ -156,9 +156,17 @@ class Upstream:
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One HTTP request to the upstream, its failures turned into LiveChat errors."""
+        return await self._send(self.http.build_request(method, url, **kwargs), stream=False)
+
+    async def open_stream(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        """A GET whose body is not read yet (``aiter_raw``; the caller closes it): the ``/files`` relay streams it
+        through instead of holding it in memory."""
+        return await self._send(self.http.build_request("GET", url, headers=headers), stream=True)
+
+    async def _send(self, request: httpx.Request, stream: bool) -> httpx.Response:
         self.health.check()
         try:
-            return await self.http.request(method, url, **kwargs)
+            return await self.http.send(request, stream=stream)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self.health.failed(exc)
             raise unavailable() from None
@@ -204,6 +212,18 @@ class Upstream:
         params = {"organization_id": caller.org} if caller.org else {}
         r = await self.send("POST", self._action_url(caller, "upload_file"), params=params,
                             headers=self.headers(caller), files={"file": (file.name, file.data, file.content_type)})
+        return relay(r)
+
+    async def upload_stream(self, caller: Caller, content_type: str, length: str | None,
+                            body: AsyncIterator[bytes]) -> msgspec.Raw:
+        """``upload_file`` with the customer's multipart body passed on as it arrives (``body`` bounds its size), not
+        held whole here: the upstream parses and checks it, as it does the file."""
+        params = {"organization_id": caller.org} if caller.org else {}
+        headers = {**self.headers(caller), "content-type": content_type}
+        if length is not None and length.isdigit():
+            headers["content-length"] = length  # (else it goes on chunked)
+        r = await self.send("POST", self._action_url(caller, "upload_file"), params=params, headers=headers,
+                            content=body)
         return relay(r)
 
     # --- RTM -----------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ pushes, ``login`` opens the socket and logs in, ``release`` lets pushes flow onc
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -78,6 +79,12 @@ class UpstreamCore:
 
     async def upload_file(self, caller: Caller, file: UploadedFile) -> msgspec.Raw:
         return await self.upstream.upload(caller, file)
+
+    async def relay_upload(self, caller: Caller, content_type: str, length: str | None,
+                           body: AsyncIterator[bytes]) -> msgspec.Raw:
+        """A Web ``upload_file`` whose multipart body streams on to the upstream as it arrives (the Web transport
+        uses this instead of ``upload_file``, which takes a file held whole)."""
+        return await self.upstream.upload_stream(caller, content_type, length, body)
 
 
 def _forwarder(action: str) -> Any:

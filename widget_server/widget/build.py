@@ -1,6 +1,7 @@
 """``python -m widget_server build``: bundle and minify the widget's sources with esbuild into content-hashed files.
 
-Sources: ``static/src/loader.js`` (the script tag), ``host.js`` (host-page extras it loads when needed),
+Sources: ``static/src/loader.js`` (the script tag; also built as LiveChat's ``tracking.js``: ``DEFINES``), ``host.js``
+(host-page extras it loads when needed),
 ``launcher.css`` (the launcher's styles, sent in the visit answer), ``static/src/widget/main.js`` and
 ``static/src/widget/widget.css`` (the chat frame), ``static/src/console/main.js`` and ``console.css`` (the agent
 console, ``api/console.py``), and every theme's ``themes/<name>/theme.css``. Output in ``static/dist/``: each file as
@@ -48,6 +49,7 @@ MANIFEST = "manifest.json"
 JS_FLAGS = ["--bundle", "--minify", "--format=iife", "--target=es2019", "--legal-comments=none"]
 ENTRIES: dict[str, str] = {
     "loader.js": "loader.js",
+    "tracking.js": "loader.js",
     "host.js": "host.js",
     "launcher.css": "launcher.css",
     "widget.js": "widget/main.js",
@@ -58,6 +60,15 @@ ENTRIES: dict[str, str] = {
 }
 # entries served only to agents' up-to-date browsers: no need to lower modern syntax (private fields, ``?.``)
 ENTRY_TARGETS: dict[str, str] = {"console.js": "es2022"}
+
+
+# esbuild's --define per logical name: the loader is built twice, as our loader.js and as LiveChat's tracking.js
+# (``LIVECHAT``: window.__lc and window.LiveChatWidget instead of window.__ws and window.WidgetServer); the branch
+# not taken is left out of each file
+DEFINES: dict[str, list[str]] = {
+    "loader.js": ["--define:LIVECHAT=false"],
+    "tracking.js": ["--define:LIVECHAT=true"],
+}
 
 
 # logical name -> a file an npm package ships ready to serve, copied as it is (its source map comment dropped): the
@@ -138,11 +149,13 @@ def _vendored(rel: str) -> bytes:
     return re.sub(rb"\n?(//|/\*)# sourceMappingURL=[^\n]*\s*$", b"\n", body)
 
 
-def _compile(esbuild: Path, source: Path, out: Path, target: str | None = None) -> bytes:
+def _compile(esbuild: Path, source: Path, out: Path, target: str | None = None,
+             defines: list[str] | None = None) -> bytes:
     flags = JS_FLAGS if source.suffix == ".js" else ["--bundle", "--minify", "--loader:.svg=dataurl"]
     if target:
         flags = [f"--target={target}" if flag.startswith("--target=") else flag for flag in flags]
-    done = subprocess.run([str(esbuild), str(source), *flags, f"--outfile={out}", "--log-level=error"],
+    done = subprocess.run([str(esbuild), str(source), *flags, *(defines or []), f"--outfile={out}",
+                           "--log-level=error"],
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise BuildError(f"esbuild failed on {source}: {done.stderr.strip()}")
@@ -202,7 +215,8 @@ def build(force: bool = False) -> Manifest:
         with tempfile.TemporaryDirectory() as tmp:
             for logical, source in sources.items():
                 files[logical] = _write(DIST_DIR, logical, _compile(esbuild, source, Path(tmp) / logical,
-                                                                     ENTRY_TARGETS.get(logical)))
+                                                                     ENTRY_TARGETS.get(logical),
+                                                                     DEFINES.get(logical)))
         for logical, rel in VENDORED.items():
             files[logical] = _write(DIST_DIR, logical, _vendored(rel))
         previous = [f.file for f in current.files.values()] if current else []

@@ -15,10 +15,25 @@ class VisitCustomer(msgspec.Struct, omit_defaults=True):
     email: Annotated[str, msgspec.Meta(max_length=256)] | None = None
 
 
-class SiteConfig(msgspec.Struct, omit_defaults=True):
-    """``window.__ws`` from the snippet, as the loader sends it."""
+class SessionParam(msgspec.Struct):
+    """One of LiveChat's ``window.__lc.params`` (``{name, value}``): a session variable."""
 
-    organization_id: Annotated[str, msgspec.Meta(max_length=64)]
+    name: Annotated[str, msgspec.Meta(max_length=256)]
+    value: Annotated[str, msgspec.Meta(max_length=1024)] | int | float | bool | None = None
+
+
+class SiteConfig(msgspec.Struct, omit_defaults=True):
+    """``window.__ws`` from the snippet, as the loader sends it. Loaded as ``/tracking.js`` (LiveChat's snippet and
+    adapters), the loader sends LiveChat's ``window.__lc``: its names (``organizationId`` or the numeric ``license``,
+    ``visitor``, ``params``) are read beside ours (``license_name``, ``site_fields``), its other settings are
+    ignored."""
+
+    organization_id: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    lc_organization_id: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
+        default=None, name="organizationId")
+    """LiveChat's ``window.__lc.organizationId``."""
+    license: Annotated[int, msgspec.Meta(ge=0)] | Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    """LiveChat's ``window.__lc.license``: the license's numeric id (a number, or its digits)."""
     group: Annotated[int, msgspec.Meta(ge=0)] = 0
     customer: VisitCustomer | None = None
     session_variables: Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=1024)]],
@@ -27,6 +42,22 @@ class SiteConfig(msgspec.Struct, omit_defaults=True):
     user_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     preview: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     """Set by the wizard's preview page only: show the owner's unsaved draft (``widget/drafts.py``)."""
+    visitor: VisitCustomer | None = None
+    """LiveChat's ``window.__lc.visitor`` (``{name, email}``): ``customer`` by LiveChat's name."""
+    params: Annotated[list[SessionParam], msgspec.Meta(max_length=50)] | None = None
+    """LiveChat's ``window.__lc.params``: ``session_variables`` by LiveChat's name."""
+    chat_between_groups: bool | None = None
+    """LiveChat's: whether a visitor is one customer across groups. Accepted; a visitor is always one customer of
+    the license here (LiveChat's default)."""
+    integration_name: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    """Which LiveChat adapter loaded the widget (``@livechat/widget-core`` …); accepted, not stored."""
+
+    def license_name(self) -> str:
+        """The license as the page names it: our ``organization_id``, else LiveChat's ``organizationId`` or numeric
+        ``license`` (``auth.access.Access.license`` resolves a number); empty when none is given."""
+        if self.organization_id or self.lc_organization_id:
+            return self.organization_id or self.lc_organization_id or ""
+        return "" if self.license is None else str(self.license)
 
 
 class VisitRequest(msgspec.Struct, omit_defaults=True):
@@ -87,6 +118,8 @@ class VisitResponse(msgspec.Struct, omit_defaults=True):
     heartbeat: int | None = None
     greeting: Greeting | None = None
     identity_error: str | None = None
+    returning: bool | None = None
+    """True for a visitor on a later visit than their first (LiveChat's ``customer_data.isReturning``)."""
 
 
 class ThemeConfig(msgspec.Struct):

@@ -158,7 +158,7 @@ class Widget:
         get it back, renewed when it is past half its life; an expired or foreign token is an ``authentication``
         error, on which the loader starts over."""
         access = self.access
-        org = await access.license(req.cfg.organization_id)
+        org = await access.license(req.cfg.license_name())
         preview = await self.preview(org, req.cfg.preview)
         if preview is None:
             await access.origin(org, browser.origin)
@@ -220,6 +220,7 @@ class Widget:
                                    req.cfg.preview if preview else None),
             active_chat=arrival.active_chat, heartbeat=max(2, self.settings.tracking_online_seconds // 2),
             greeting=greeting, identity_error=arrival.identity_error,
+            returning=True if activity is not None and activity.statistics.visits_count > 1 else None,
         ), arrival.cookies
 
     async def targeted_greeting(self, org: str, cid: str, config: LicenseConfig, group_id: int, req: VisitRequest,

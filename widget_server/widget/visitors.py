@@ -96,15 +96,28 @@ def is_unread(last_event_ms: int, seen_ms: int | None) -> bool:
 
 
 def site_fields(site: SiteConfig) -> dict[str, object]:
-    """The customer data a site gives in ``window.__ws`` (``customer`` and ``session_variables``)."""
+    """The customer data a site gives in ``window.__ws`` (``customer`` and ``session_variables``), or in LiveChat's
+    ``window.__lc`` (``visitor`` and ``params``; ours win where both are given)."""
     fields: dict[str, object] = {}
-    if site.customer and site.customer.name is not None:
-        fields["name"] = site.customer.name
-    if site.customer and site.customer.email is not None:
-        fields["email"] = site.customer.email
+    customer = site.customer or site.visitor
+    if customer and customer.name is not None:
+        fields["name"] = customer.name
+    if customer and customer.email is not None:
+        fields["email"] = customer.email
     if site.session_variables is not None:
         fields["session_fields"] = [{k: v} for k, v in site.session_variables.items()]
+    elif site.params is not None:
+        fields["session_fields"] = [{p.name: _param_text(p.value)} for p in site.params]
     return fields
+
+
+def _param_text(value: object) -> str:
+    """A LiveChat session variable's value as the text a session field holds (a page may pass a number)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class Visitors(Protocol):

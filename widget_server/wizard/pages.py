@@ -600,6 +600,7 @@ class WizardController(Controller):
         base = base_url(request, state.settings.public_url)
         return render("wizard_install.html", page="install", owner=owner, snippet=snippet_html(base, owner.org),
                       secret=await state.licenses.identity_secret(owner.org), base=base,
+                      license_id=await state.licenses.number(owner.org),
                       demo=f"{base}/demo?organization_id={quote(owner.org)}")
 
     @get("/dashboard")

@@ -97,7 +97,14 @@ window.addEventListener("message", (e) => {
   else if (m.t === "token") tokenWaiters.splice(0).forEach((done) => done(m.token));
   else if (m.t === "visibility") setVisible(m.v === "maximized");
   else if (m.t === "call") hostCall(m.name, m.arg);
+  else if (m.t === "draft") setDraft(m.text);
 });
+
+// LiveChat's maximize({messageDraft}): the text waits in the composer, unless the visitor is writing already
+function setDraft(text) {
+  S.draft = String(text ?? "").slice(0, 16000);
+  if (ui.input && !ui.input.value) ui.input.value = S.draft;
+}
 
 async function hostCall(name, arg) {
   const fields = {};
@@ -171,6 +178,7 @@ function renderShell() {
   ui.main = h("main", { class: "ws-main" }, ui.log, ui.typing, ui.queue);
   ui.input = h("textarea", { class: "ws-input", rows: "1", placeholder: t("placeholder"), "aria-label": t("placeholder"),
     maxlength: "16000", oninput: onInput, onkeydown: onKeyDown });
+  if (S.draft) ui.input.value = S.draft;
   ui.file = h("input", { type: "file", class: "ws-file", tabindex: "-1", "aria-hidden": "true",
     onchange: () => { sendFiles([...ui.file.files]); ui.file.value = ""; } });
   ui.attach = h("button", { class: "ws-icon-button", type: "button", "aria-label": t("attach"), title: t("attach"),
@@ -333,6 +341,7 @@ function showPrechat() {
       await saveIdentity(answers);
       const form = { type: "filled_form", form_id: S.cfg.prechat_form.id, form_type: "prechat", fields: answers };
       await startChat([form]);
+      toHost({ t: "event", name: "form_submitted", payload: { type: "prechat" } });
       clearForms();
       showComposer(true);
       ui.input.focus();
@@ -350,6 +359,7 @@ function showOffline() {
       const form = { type: "filled_form", form_id: S.cfg.ticket_form.id, form_type: "ticket", fields: answers };
       await ensureConnected();
       await S.rtm.request("start_chat", { chat: { access: { group_ids: [GROUP] }, thread: { events: [form] } }, active: false });
+      toHost({ t: "event", name: "form_submitted", payload: { type: "ticket" } });
       clearForms();
       ui.log.append(h("div", { class: "ws-notice ws-left", role: "status", text: t("message_left") }));
     },
@@ -485,6 +495,7 @@ function buttonFor(ev, b, cls) {
   return h("button", { type: "button", class: cls, text: b.text, onclick: async (e) => {
     const target = e.currentTarget;
     if (ev.thread_id && b.postback_id) {
+      toHost({ t: "event", name: "rich_message_button_clicked", payload: { eventId: ev.id, postbackId: b.postback_id } });
       S.rtm.request("send_rich_message_postback", {
         chat_id: S.chatId, thread_id: ev.thread_id, event_id: ev.id, postback: { id: b.postback_id, toggled: true },
       }).catch(() => {});
@@ -525,10 +536,16 @@ function addEvents(events, threadId, { live = false } = {}) {
       insertNode(node);
     }
     added += 1;
-    if (live && !isMine(ev) && (ev.type === "message" || ev.type === "rich_message" || ev.type === "file")) {
+    // the page hears of each new message, rich message or file as it arrives, the visitor's own once the server
+    // took it (LiveChat's new_event)
+    const chatty = ev.type === "message" || ev.type === "rich_message" || ev.type === "file";
+    if ((live || pending) && chatty) {
       toHost({ t: "event", name: "new_event", payload: {
-        timestamp: Date.parse(ev.created_at) || Date.now(), type: ev.type, author: { id: ev.author_id, type: "agent" },
+        timestamp: Date.parse(ev.created_at) || Date.now(), type: ev.type,
+        author: { id: ev.author_id, type: isMine(ev) ? "customer" : "agent" },
       } });
+    }
+    if (live && !isMine(ev) && chatty) {
       if (!S.visible || document.hidden) {
         S.unread += 1;
         hostState();

@@ -60,13 +60,18 @@ export function storeChat(chat, bottom = false) {
 /** A chat that just became this agent's, or just joined the queue: the agent is told (once). */
 function announce(chat) {
   if (!state.me || !customerOf(chat)) return; // (a queue position may come before the chat itself)
+  // a chat that stops being theirs (or queued, or open) and becomes so again later (a resumed chat) is news again
+  if (!isOpen(chat)) state.ownChats.delete(chat.id);
+  if (!isOpen(chat) || !isMine(chat)) chat.seenMine = false;
+  if (!isQueued(chat)) chat.seenQueued = false;
   const own = state.quiet || state.ownChats.has(chat.id);
-  if (isMine(chat) && !chat.seenMine) {
+  if (isOpen(chat) && isMine(chat) && !chat.seenMine) {
     chat.seenMine = true;
     const transferred = state.transfersToMe.delete(chat.id);
     if (!own) alertAgent(chat, transferred ? "Chat transferred to you" : "New chat", customerName(chat));
   }
-  if (isQueued(chat) && !chat.seenQueued) {
+  // queued means the server gave it a queue position: a resumed chat is briefly without an agent before routing
+  if (isQueued(chat) && chat.queue && !chat.seenQueued) {
     chat.seenQueued = true;
     if (!own) alertAgent(chat, "Chat waiting in the queue", customerName(chat));
   }
