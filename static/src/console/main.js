@@ -12,6 +12,7 @@ import { sessionToken } from "./signin.js";
 import { state } from "./state.js";
 import { wireArchives } from "./views/archives.js";
 import { wireCanned } from "./views/canned.js";
+import { wireChatTools } from "./views/chat-tools.js";
 import { applySummaries, loadClosed, markRead, setFilter } from "./views/chat-list.js";
 import { loadEarlier, selectChat } from "./views/chat.js";
 import { onReplyInput, sendReply, sendRich, stopTyping, transfer } from "./views/composer.js";
@@ -58,6 +59,7 @@ $("close").addEventListener("click", async () => {
 });
 $("earlier").addEventListener("click", loadEarlier);
 wireSignIn();
+wireChatTools();
 wireCanned(); // (before the reply box's own keydown: a completion list takes Enter first)
 wireTabs();
 wireScreens(() => $("chat-list").querySelector('[aria-current="true"]')?.focus());

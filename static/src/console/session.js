@@ -11,6 +11,7 @@ import { endSession, sessionToken } from "./signin.js";
 import { state } from "./state.js";
 import { clearArchives } from "./views/archives.js";
 import { clearCanned } from "./views/canned.js";
+import { clearChatTools } from "./views/chat-tools.js";
 import { applySummaries, clearChats, loadClosed } from "./views/chat-list.js";
 import { loadHistory } from "./views/chat.js";
 import { stopTyping } from "./views/composer.js";
@@ -25,6 +26,7 @@ export const MAX_RECONNECT_MS = 30000;
  * stored), else a personal access token (kept in this tab's session storage). */
 export async function signIn(token, { session = false } = {}) {
   state.session = session;
+  state.token = token; // (memory only: the Web calls of chat-tools.js; gone with the page)
   clearTimeout(state.reconnectTimer);
   state.rtm?.close();
   const rtm = new Rtm({ onPush, onClose: () => onConnectionLost(rtm) });
@@ -124,6 +126,8 @@ export function signOut(message) {
   clearArchives();
   clearTickets();
   clearCanned();
+  clearChatTools();
+  state.token = null;
   $("token").value = "";
   $("password").value = "";
   showLogin(message);
