@@ -53,7 +53,7 @@ def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, sch
     print(f"  token           : POST {base}/v2/customer/token")
     print(f"  demo page       : {base}/demo?organization_id={org}  (the widget on a page, via its snippet)")
     print(f"  snippet         : {base}/widget/snippet?organization_id={org}")
-    print(f"  agent console   : {base}/agent  (sign in with a personal access token)")
+    print(f"  agent console   : {base}/agent  (sign in with your e-mail and password, or a personal access token)")
     print(f"  theming wizard  : {base}/wizard  (sign in with the owner's e-mail and password)")
     print(f"  mail            : {mail}")
     print(f"  API docs        : {base}/schema")
