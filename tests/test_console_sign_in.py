@@ -254,7 +254,9 @@ async def test_a_deleted_or_suspended_agent_cannot_sign_in_and_their_session_tok
         assert (await configure(owner, "unsuspend_agent", {"id": team["ann"]})).status_code == 200
         assert (await browser.post("/agent/session/token")).status_code == 200
         # deleted: the password and the session's token end with the record
+        assert await valkey.exists(keys.agent_password(team["ann"]))
         assert (await configure(owner, "delete_agent", {"id": team["ann"]})).status_code == 200
+        assert not await valkey.exists(keys.agent_password(team["ann"]))  # the password hash goes with the agent
         other = Browser(server.url)
         try:
             assert (await other.sign_in(team["ann"], "ann's password 1")).status_code == 401
