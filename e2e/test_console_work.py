@@ -320,3 +320,31 @@ def test_an_agent_sends_files_by_button_drop_and_paste(
         event = event_from(customer, agent.id)
         assert event["type"] == "file" and event["name"] == f"{kind}.png"
     expect(page.locator("#messages a", has_text="paste.png")).to_be_visible()
+
+
+def test_the_new_screens_on_a_phone_have_no_axe_violations(
+        watched: Page, api: str, make_license: Callable[..., str],
+        make_password_agent: Callable[..., PasswordAgent], customer_of: Callable[[str], CustomerSide]) -> None:
+    page = watched
+    page.set_viewport_size({"width": 390, "height": 844})
+    org = make_license()
+    agent = make_password_agent(org, "Ivy", "administrator")
+    page.goto(f"{api}/agent")
+    assert_no_violations(page)  # sign-in at 390 px
+    customer = customer_of(org)
+    customer.ok("update_customer", {"name": "Jo"})
+    customer.bg.run(customer.socket.request("update_customer_page", {"url": "https://shop.example/", "title": "Home"}))
+    chat = customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "Hello?"}]}}})
+    password_sign_in(page, api, agent)
+    open_chat(page, chat["chat_id"])
+    page.locator("summary", has_text="Tags").click()
+    assert_no_violations(page)  # the chat screen with its tools
+    page.get_by_role("button", name="Customer details ›").click()
+    expect(page.locator("aside.customer").get_by_role("link", name="Home")).to_be_visible()
+    expect(page.get_by_role("button", name="Ban customer")).to_be_visible()
+    assert_no_violations(page)  # the details screen: visit, ban
+    page.get_by_role("button", name="‹ Back to the chat").click()
+    page.get_by_role("button", name="‹ All chats").click()
+    page.get_by_role("tab", name="Canned responses").click()
+    expect(page.get_by_label("For", exact=True)).to_be_visible()  # an administrator may add the license's
+    assert_no_violations(page)  # the canned responses view
