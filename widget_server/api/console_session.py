@@ -69,8 +69,9 @@ async def _session(request: Request[Any, Any, Any], services: Services, csrf: bo
     return session
 
 
-def _cookies(response: Response[Any], request: Request[Any, Any, Any], session: AgentSession | None,
-             cookie: str, max_age: int) -> None:
+def set_session_cookies(response: Response[Any], request: Request[Any, Any, Any], session: AgentSession | None,
+                        cookie: str, max_age: int) -> None:
+    """The session cookie and its CSRF cookie, or (``session`` None) both deleted."""
     secure = is_secure(request)
     if session is None:
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
@@ -96,7 +97,7 @@ async def console_sign_in(request: Request[Any, Any, Any], services: Injected[Se
     response = json_response(cs.SignedIn(agent_id=agent["id"], organization_id=org, name=agent.get("name", "")))
     response.headers["Cache-Control"] = "no-store"
     # the cookie outlives the session's idle window a little: the session itself decides when it ends
-    _cookies(response, request, session, cookie, sessions.idle_seconds * 3)
+    set_session_cookies(response, request, session, cookie, sessions.idle_seconds * 3)
     return response
 
 
@@ -127,7 +128,7 @@ async def console_sign_out(request: Request[Any, Any, Any], services: Injected[S
     session = await _session(request, services)
     await services.agent_sessions.delete(session)
     response = json_response({})
-    _cookies(response, request, None, "", 0)
+    set_session_cookies(response, request, None, "", 0)
     return response
 
 

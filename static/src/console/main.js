@@ -106,6 +106,11 @@ $("transfer-form").addEventListener("submit", submitter(transfer));
 // the demo page's first-run shortcut (POST /demo/console) opens /agent#token=…&online=1: the token is taken out of
 // the address at once (a fragment reaches no server and no log, but stays in the history), and the agent goes online
 const handoff = new URLSearchParams(location.hash.slice(1));
+if (handoff.get("online") === "1" && !handoff.get("token")) {
+  // (the demo page's shortcut now signs the owner in with a console session: only "go online" is in the address)
+  history.replaceState(null, "", location.pathname + location.search);
+  state.goOnline = true;
+}
 if (handoff.get("token")) {
   history.replaceState(null, "", location.pathname + location.search);
   state.goOnline = handoff.get("online") === "1";
