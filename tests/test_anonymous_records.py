@@ -4,13 +4,14 @@ chat keeps their record as long as chats are kept; and new visitors and tracking
 
 from __future__ import annotations
 
+import http.server
 import json
 import time
 
 import httpx
 import pytest
 
-from tests.support import CustomerClient, LiveServer
+from tests.support import CustomerClient, LiveServer, serve_http
 from widget_server import keys
 
 from .conftest import new_license
@@ -28,6 +29,19 @@ async def _visit(server_url: str, org: str, cookies: httpx.Cookies | None = None
 
 async def _keys(valkey) -> set[bytes]:
     return {k async for k in valkey.scan_iter(count=1000)}
+
+
+class _Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<title>t</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
 
 
 LICENSE_INDEX = ("tr:id:", "tr:rec:", "tr:seq", "tr:free")
@@ -56,10 +70,18 @@ async def test_every_record_an_anonymous_caller_makes_expires(server, valkey):
         socket = await customer.rtm(customer_page={"url": "https://shop.example/help"})
         await socket.close()
         await customer.aclose()
+    # a link preview (its cache and the customer's per-minute count) and the other 3.6 calls that make nothing
+    with serve_http(_Page) as site:
+        customer = await CustomerClient(server.url, org).authorize()
+        assert (await customer.ok("get_url_info", {"url": f"{site}/?{time.time()}"}))["title"] == "t"
+        await customer.call("get_predicted_agent")
+        await customer.call("send_greeting_button_clicked", {"greeting_unique_id": "x", "button_id": "y"})
+        await customer.aclose()
 
     made = await _keys(valkey) - before
     customers = [k for k in made if k.endswith(b":cust")]
-    assert len(customers) == 15
+    assert len(customers) == 16
+    assert [k for k in made if k.startswith(b"ws:urlinfo:")]  # (the preview was kept, with an expiry)
     forever = [k for k in made if await valkey.ttl(k) == -1
                and not any(part.encode() in k for part in LICENSE_INDEX)]
     assert forever == []

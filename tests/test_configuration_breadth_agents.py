@@ -377,7 +377,11 @@ async def test_every_webhook_action_registration_accepts_is_sent(owner_team, ser
         await customer.ok("send_rich_message_postback", {"chat_id": chat_id, "thread_id": thread_id,
                                                          "event_id": rich["event_id"],
                                                          "postback": {"id": "yes", "toggled": True}})
-        provoked.add("incoming_rich_message_postback")
+        provoked |= {"incoming_rich_message_postback", "event_updated"}  # (the button now lists the customer)
+        await customer.ok("delete_event", {"chat_id": chat_id, "thread_id": thread_id, "event_id": (
+            await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": "oops"}}))[
+            "event_id"]})
+        provoked.add("event_deleted")
         await agent.ok("mark_events_as_seen", {"chat_id": chat_id, "seen_up_to": "2099-01-01T00:00:00.000000Z"})
         provoked.add("events_marked_as_seen")
         for kind, ids in (("chat", {"id": chat_id}), ("thread", {"chat_id": chat_id, "thread_id": thread_id}),
@@ -405,6 +409,11 @@ async def test_every_webhook_action_registration_accepts_is_sent(owner_team, ser
         await ok(owner, "delete_agent", {"id": zed.id})
         await zed.aclose()
         group = await ok(owner, "create_group", {"name": "G"})
+        # (agent-api) a summary of the ended thread, and the chat moved to the new group by an agent's resume_chat
+        await owner.ok("request_thread_summary", {"chat_id": chat_id, "thread_id": thread_id})
+        await owner.ok("resume_chat", {"chat": {"id": chat_id, "access": {"group_ids": [group["id"]]}}})
+        await owner.ok("deactivate_chat", {"id": chat_id})
+        provoked |= {"thread_summary_set", "chat_access_updated"}
         await ok(owner, "update_group", {"id": group["id"], "name": "G2"})
         await ok(owner, "delete_group", {"id": group["id"]})
         bot = await ok(owner, "create_bot", {"name": "B", "owner_client_id": "all"})

@@ -141,6 +141,13 @@ TEMPLATES: dict[str, list[dict]] = {
                                    "test": False}],
     "get_configuration": [{"group_id": 0, "version": "1"}],
     "get_localization": [{}],
+    "delete_event": [OWN_EVENT_REF],
+    "get_url_info": [{"url": "http://127.0.0.1:9/closed-port"}],
+    "request_email_verification": [{"callback_uri": "https://shop.example/verified"}],
+    "send_greeting_button_clicked": [{"greeting_unique_id": "not-a-signed-id", "button_id": "b1"}],
+    "get_predicted_agent": [{}],
+    "list_license_properties": [{}, {"namespace": "ns", "name": "n"}],
+    "list_group_properties": [{"id": 0}, {"id": 0, "namespace": "ns", "name": "n"}],
 }
 
 OWN_IDS = ["@own_chat", "@own_thread", "@own_event", "@own_customer"]

@@ -73,8 +73,12 @@ async def test_chats_past_retention_go_with_everything_they_left_and_the_others_
         active_chat = (await active.ok("start_chat"))["chat_id"]
 
         assert await _keys_naming(valkey, old_chat)
+        boss_rtm = await boss.rtm(away=True)
         retention = ChatRetention(services.agents, retention_days=365)
         assert await retention.sweep(org) == 1
+        # the license's agents are told (LiveChat's chat_deleted), whichever worker swept
+        assert (await boss_rtm.push("chat_deleted"))["payload"] == {"chat_id": old_chat}
+        await boss_rtm.close()
         assert await _keys_naming(valkey, old_chat) == []  # chat, threads, events: nothing left
         assert [k async for k in valkey.scan_iter(match=f"{keys.P}:{{{org}}}:file:*")] == []
         async for key in valkey.scan_iter(match=f"{keys.P}:{{{org}}}:arch:*"):

@@ -212,3 +212,22 @@ async def test_claim_transfer_loses_to_an_answer_a_new_agent_or_a_closed_thread(
                                          for _ in range(3)))) == [0, 0, 1]  # two workers: one moves it
     assert await valkey.hmget(chat, ["agent_ids", "tried_agents"]) == [b"[]", b'["a@x"]']
     await valkey.delete(chat)
+
+
+async def test_predict_agent_names_route_chats_choice_and_writes_nothing(valkey):
+    """``get_predicted_agent``'s script: the agent ``route_chat`` would pick next, asked again and again without it
+    ever counting (no load, no chat set, no join in flight), so a prediction never takes an agent's capacity."""
+    predict = scripts.register(valkey, "predict_agent")
+    route = scripts.register(valkey, "route_chat")
+    org = await _license(valkey, {"a@x": ("normal", 1), "b@x": ("normal", 2)})
+    await valkey.hset(keys.routing_last(org), mapping={"a@x": 5, "b@x": 9})
+    before = {k: await valkey.dump(k) for k in _keys(org)}
+    assert [await predict(keys=_keys(org), args=[]) for _ in range(5)] == [b"a@x"] * 5
+    assert {k: await valkey.dump(k) for k in _keys(org)} == before
+    assert await valkey.exists(keys.agent_chats(org, "a@x"), keys.chat_operations(org)) == 0
+    # and it is route_chat's choice: that agent gets the chat, and the next prediction follows the new loads
+    assert await route(keys=[*_keys(org), keys.chat_operations(org)], args=[10, "", "c1", "t"]) == b"a@x"
+    assert await predict(keys=_keys(org), args=[]) == b"b@x"
+    await route(keys=[*_keys(org), keys.chat_operations(org)], args=[11, "", "c2", "t"])
+    await route(keys=[*_keys(org), keys.chat_operations(org)], args=[12, "", "c3", "t"])
+    assert await predict(keys=_keys(org), args=[]) is None  # everyone at their limit: the chat would queue

@@ -467,3 +467,58 @@ async def test_send_event_keeps_the_inactivity_fields_and_wakes_an_idle_chat_onc
     replies = await asyncio.gather(*(send(keys=_send_keys(chat), args=args(5000 + i)) for i in range(5)))
     assert sorted(r[7] for r in replies) == [0, 0, 0, 0, 1]
     assert await valkey.hget(keys.chat(chat), "idle") is None
+
+
+async def test_send_event_publishes_to_the_chats_followers_who_are_not_in_it(valkey):
+    """``follow_chat``: the chat's ``followers`` get its messages, private ones too (they are agents), from the same
+    script; a follower who is also in the chat gets one copy, and a chat nobody follows costs no extra command."""
+    send = scripts.register(valkey, "send_event", CHAT_MAX_EVENTS=1000)
+    chat, _ = await _chat_with_thread(valkey, followers='["f@x", "a@x"]')
+    plain, _ = await _chat_with_thread(valkey)
+    pubsub = valkey.pubsub()
+    await pubsub.subscribe(keys.user_channel("cust"), keys.user_channel("a@x"), keys.user_channel("f@x"))
+
+    def args(public: str = "1") -> list:
+        return ["o1", "", "a@x", "0", 5000, "H", "|", "T", "", "", "message", '{"text":"x"}', public]
+
+    async def publishes() -> int:
+        return (await valkey.info("commandstats")).get("cmdstat_publish", {}).get("calls", 0)
+
+    try:
+        reply = await send(keys=_send_keys(chat), args=args("0"))
+        assert reply[8] == b'["f@x", "a@x"]'  # (the caller pushes to its own worker's sockets from this)
+        got = sorted(channel for channel, _ in await _pushes(pubsub, 3, wait=0.5))
+        assert got == sorted([keys.user_channel("a@x").encode(), keys.user_channel("f@x").encode()])
+
+        before = await publishes()
+        reply = await send(keys=_send_keys(plain), args=args())
+        assert reply[8] == b"" and await publishes() - before == 2  # the customer and the one agent: nothing more
+        await _pushes(pubsub, 2, wait=0.5)
+    finally:
+        await pubsub.aclose()
+
+
+async def test_archive_search_exclusion_clauses_keep_out_members_of_any_of_their_sets(valkey):
+    """A negative clause size makes an exclusion (list_archives' ``exclude_values``): the walk still follows the
+    smallest positive clause, and a member in any set of an exclusion is left out of the count and the page."""
+    search = scripts.register(valkey, "archive_search")
+    org = f"o{secrets.token_hex(4)}"
+    every, vip, bug, ann = (keys.archive_index(org, k, v) for k, v in (("x", "all"), ("t", "vip"), ("t", "bug"),
+                                                                        ("a", "ann")))
+    await valkey.zadd(every, {f"c{i} t{i}": 1000 + i for i in range(6)})
+    await valkey.zadd(vip, {"c1 t1": 1001, "c2 t2": 1002})
+    await valkey.zadd(bug, {"c2 t2": 1002, "c4 t4": 1004})
+    await valkey.zadd(ann, {"c2 t2": 1002, "c3 t3": 1003, "c4 t4": 1004})
+
+    async def run(clauses: list[list[str]], exclusions: list[list[str]]) -> tuple[int, list[str]]:
+        flat = [k for c in (*clauses, *exclusions) for k in c]
+        got = await search(keys=[*flat, keys.archive_scratch(org, secrets.token_hex(4))],
+                           args=["-inf", "+inf", "1", 0, 10, len(clauses) + len(exclusions),
+                                 *(len(c) for c in clauses), *(-len(c) for c in exclusions)])
+        return int(got[0]), [m.decode() for m in got[1:]]
+
+    assert await run([[every]], [[vip]]) == (4, ["c5 t5", "c4 t4", "c3 t3", "c0 t0"])
+    assert await run([[every]], [[vip, bug]]) == (3, ["c5 t5", "c3 t3", "c0 t0"])  # in either: out
+    assert await run([[every]], [[vip], [bug]]) == (3, ["c5 t5", "c3 t3", "c0 t0"])
+    assert await run([[every], [ann]], [[bug]]) == (1, ["c3 t3"])  # walks Ann's three, keeps one
+    assert await run([[every], [ann]], [[every]]) == (0, [])

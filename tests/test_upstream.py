@@ -649,3 +649,21 @@ async def test_an_upload_streams_on_to_the_upstream_and_stops_at_its_limit(chunk
         r = await customer.post("/v3.6/customer/action/upload_file?organization_id=org", content=too_much(),
                                 headers=headers)
         assert r.status_code == 413 and r.json()["error"]["type"] == "entity_too_large", r.text
+
+
+async def test_the_3_6_customer_methods_go_through_the_edge(customer: CustomerClient, server, core, org):
+    """``delete_event``, ``get_predicted_agent``, the Customer's ``type`` and the properties' GET methods are
+    forwarded like every other action (the GET ones as GET, with their query)."""
+    started = await customer.ok("start_chat", {"continuous": True, "chat": {"thread": {
+        "events": [{"type": "message", "text": "oops"}]}}})
+    chat_id, thread_id, [event_id] = started["chat_id"], started["thread_id"], started["event_ids"]
+    assert await customer.ok("delete_event", {"chat_id": chat_id, "thread_id": thread_id, "event_id": event_id}) == {}
+    assert (await customer.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"] == []
+    assert (await customer.ok("get_customer"))["type"] == "customer"
+    r = await customer.call("get_predicted_agent")
+    assert r.status_code == 400 and r.json()["error"]["type"] == "group_offline"
+    r = await customer.http.get("/v3.6/customer/action/list_group_properties",
+                                params={"organization_id": org, "id": "0", "namespace": "none"})
+    assert r.status_code == 200 and r.json() == {}
+    r = await customer.http.get("/v3.6/customer/action/list_group_properties", params={"organization_id": org, "id": "9"})
+    assert r.status_code == 404 and r.json()["error"]["type"] == "group_not_found"

@@ -24,6 +24,7 @@ from .api.console import agent_console, agent_console_asset
 from .api.console_session import ROUTES as CONSOLE_SESSION_ROUTES
 from .api.customer_rtm import PATHS as CUSTOMER_RTM_PATHS
 from .api.customer_web import FORM_SLACK, customer_action, customer_get_action
+from .api.email_verification import email_verification_confirm, email_verification_page
 from .api.errors import EXCEPTION_HANDLERS
 from .api.fast_assets import FastAssets
 from .api.fast_rtm import FastRtm
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         track,
                         widget_loader, widget_tracking, widget_asset, widget_frame, widget_snippet, widget_visit,
                         widget_config, widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image,
-                        *WIZARD_ROUTES, reports_action],
+                        *WIZARD_ROUTES, reports_action, email_verification_page, email_verification_confirm],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=[], allow_origin_regex=".*", allow_credentials=True, max_age=600,

@@ -53,7 +53,10 @@ def org_archives(org: str) -> str:
 
 def archive_index(org: str, kind: str, value: str) -> str:
     """Sorted set, as ``org_archives``, of the ended threads of one customer (kind ``c``), agent (``a``), group
-    (``g``) or with one word in their texts (``w``): list_archives' index (core/archives.py)."""
+    (``g``) or with one word in their texts (``w``), tag (``t``), event type (``e``), customer e-mail (``m``), chat
+    (``h``), kind of agent (``y``: ``human``, ``chatbot``) or state (``x``: ``assigned``/``unassigned``,
+    ``tagged``/``untagged``): list_archives' index
+    (core/archives.py)."""
     return f"{P}:{{{org}}}:arch:{kind}:{value}"
 
 
@@ -63,8 +66,9 @@ def archive_scratch(org: str, nonce: str) -> str:
 
 
 def archives_indexed(org: str) -> str:
-    """Set once every archived thread of the license is in its index (threads archived before it existed)."""
-    return f"{P}:{{{org}}}:arch:indexed"
+    """Set once every archived thread of the license is in its index (threads archived before it existed). The name
+    carries the index's version: a version that indexes more facts indexes every archived thread again, once."""
+    return f"{P}:{{{org}}}:arch:indexed:2"
 
 
 # routing (all of a license's routing keys share its hash tag, so one script sees them together)
@@ -489,6 +493,17 @@ def missed_claim(thread_id: str) -> str:
     return f"{P}:{{missed}}:claim:{thread_id}"
 
 
+def agent_away(org: str, agent_id: str) -> str:
+    """Set of an agent's RTM connection ids that ``set_away_status`` marked away; with the field ``auto`` of
+    ``agent_auto_away`` it tells whether the away state made them ``not_accepting_chats``."""
+    return f"{P}:{{{org}}}:away:{agent_id}"
+
+
+def agent_auto_away(org: str, agent_id: str) -> str:
+    """Set (a string) while an agent is ``not_accepting_chats`` because every connection of theirs went away."""
+    return f"{P}:{{{org}}}:autoaway:{agent_id}"
+
+
 # reports (core/reports.py): counters kept as chats happen, per license and UTC hour; they expire with the chats
 def report_hour(org: str, hour: int) -> str:
     """Hash of a license's report counters for one UTC hour (``hour`` = unix ms // 3,600,000): ``chats`` (threads
@@ -559,6 +574,28 @@ def company(org: str) -> str:
 def unsuspension_requested(agent_id: str) -> str:
     """Set while a suspended agent's request to be unsuspended was mailed lately (SET NX EX: one mail a day)."""
     return f"{P}:{{{agent_id}}}:unsuspension_requested"
+
+
+# customer API v3.6 breadth (core/links.py, core/local.py)
+def url_info(digest: str) -> str:
+    """A link preview (``get_url_info``) by the SHA-256 of its URL, shared by every license (it is the public page's
+    own title and image), with its expiry (``WIDGET_URL_INFO_CACHE_SECONDS``)."""
+    return f"{P}:urlinfo:{digest}"
+
+
+def url_info_calls(cid: str, minute: int) -> str:
+    """Counter of ``get_url_info`` calls that fetched a page, per customer and clock minute."""
+    return f"{P}:{{{cid}}}:urlinfo:{minute}"
+
+
+def email_verifications(cid: str, hour: int) -> str:
+    """Counter of verification mails sent to one customer in one clock hour (``request_email_verification``)."""
+    return f"{P}:{{{cid}}}:emailverify:{hour}"
+
+
+def greeting_stats(org: str) -> str:
+    """Hash ``<greeting id>:button_clicks`` -> count (``send_greeting_button_clicked``): one field per greeting."""
+    return f"{P}:{{{org}}}:greeting_stats"
 
 
 # the agent console's sign-in and canned responses (issue 18)

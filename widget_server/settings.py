@@ -192,9 +192,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     access_log: bool = True
     """One log line per HTTP request and per RTM socket (method, route, status, duration, request id; never the query
     string, a header or a body). granian's own access log stays off: one access log, not two."""
+    url_info_timeout: float = 5.0
+    """Seconds ``get_url_info`` may take to fetch a page for a link preview (resolving, connecting, redirects, body)."""
+    url_info_max_bytes: int = 512 * 1024
+    """The most of a page ``get_url_info`` reads (its ``<head>`` is all it needs); the rest is not downloaded."""
+    url_info_cache_seconds: int = 3600
+    """How long a link preview is kept in Valkey and answered without fetching the page again."""
+    url_info_per_minute: int = 20
+    """Pages one customer may have fetched for link previews per minute (answers from the cache are not counted);
+    more get ``too_many_requests``. 0: no limit."""
+    email_verifications_per_hour: int = 3
+    """Verification mails (``request_email_verification``) one customer may have sent per clock hour."""
+    email_verification_days: int = 7
+    """How long a verification link (and the callback it calls) stays valid (LiveChat: 7 days)."""
     metrics_token: str = ""
     """``/metrics`` (Prometheus): clients on a loopback or private address may scrape it without a token; others only
     with ``Authorization: Bearer <this>``. Empty: ``/metrics`` answers 404 to them."""
+    multicast_max_bytes: int = 16384
+    """The largest ``content`` (encoded JSON) of one Agent API ``multicast``; more is a ``validation`` error."""
     agent_session_idle_seconds: int = 28800
     """An agent's console session (e-mail and password sign-in, ``auth/console.py``) ends after this long unused
     (8 hours); an open console socket keeps it in use."""

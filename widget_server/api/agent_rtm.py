@@ -10,14 +10,14 @@ from ..core.agents import AgentCaller, AgentCore
 from ..protocol import agent as a
 from ..protocol.errors import ApiError
 from ..web.request import base_url
-from .dispatch import AGENT
+from .dispatch import AGENT, payload_of
 from .rtm import RtmConnection
 
 PATHS = ["/v3.6/agent/rtm/ws", "/v3.5/agent/rtm/ws"]
 
 
 class AgentConnection(RtmConnection):
-    __slots__ = ("caller", "stale", "token")
+    __slots__ = ("caller", "goodbye", "logging_out", "stale", "token")
     table = AGENT
     disconnect_action = "agent_disconnected"
     caller: AgentCaller
@@ -65,6 +65,9 @@ class AgentConnection(RtmConnection):
             # (the push goes on to the agent too; it is any agent's change, as every agent of the license hears
             # them all: re-reading who this one is once costs one read, rarely)
             self.stale = True
+        if action == self.disconnect_action and getattr(self, "logging_out", False):
+            self.goodbye = payload  # this socket's own logout: answered first, then the goodbye (see ``handle``)
+            return
         super().deliver(action, payload, request_id)
 
     async def handle(self, frame: Any) -> None:
@@ -79,7 +82,33 @@ class AgentConnection(RtmConnection):
             if not await self._refresh():
                 self.respond_error(frame.name, frame.request_id, ApiError("authentication", "Invalid access token"))
                 return
-        await super().handle(frame)
+        if frame.name == "update_session" and self.user_id is not None:
+            await self._update_session(frame)
+            return
+        if frame.name != "logout" or self.user_id is None:
+            await super().handle(frame)
+            return
+        # logout: the bus hands this worker's sockets their push before publish returns, so the goodbye that closes
+        # this socket would go out before the answer, which the client then never gets: it waits for the answer
+        self.logging_out, self.goodbye = True, None
+        try:
+            await super().handle(frame)
+        finally:
+            self.logging_out = False
+            if self.goodbye is not None:
+                self._goodbye(self.goodbye)
+                self.goodbye = None
+
+    async def _update_session(self, frame: Any) -> None:
+        """``update_session``: the socket lives on the new token from now on (it is checked at every heartbeat and
+        when the agent changes). The token must name the same agent: a socket does not change hands."""
+        req = payload_of(frame, self.services.settings)
+        org, agent = await self.services.access.agent(req.token)
+        if org != self.caller.org or agent["id"] != self.user_id:
+            raise ApiError("authorization", "The token belongs to another agent")
+        self.token = req.token
+        self.caller.role = agent.get("role", "normal")
+        self.respond(frame, {})
 
     async def _refresh(self) -> bool:
         """Who the agent is now: their role taken, or the socket closed when the token no longer names them."""
@@ -115,3 +144,4 @@ class AgentConnection(RtmConnection):
         await self.services.bus.unregister_agents_feed(self.caller.org, self)
         await self.services.presence.closed(self.caller.org, self.caller.agent_id, self.conn_id)
         await self.core.visitors.drop(self)
+        await self.core.connection_gone(self.caller.org, self.caller.agent_id, self.conn_id)

@@ -82,6 +82,16 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
     "get_dynamic_configuration": Action(cfg.DynamicConfigRequest, "get_dynamic_configuration", auth=False),
     "get_configuration": Action(cfg.ConfigurationRequest, "get_configuration", auth=False),
     "get_localization": Action(cfg.LocalizationRequest, "get_localization", auth=False),
+    # v3.6 breadth
+    "delete_event": Action(c.DeleteEventRequest, "delete_event", writes=True),
+    "get_url_info": Action(c.GetUrlInfoRequest, "get_url_info"),  # (its own per-minute limit: core/links.py)
+    "request_email_verification": Action(c.RequestEmailVerificationRequest, "request_email_verification", _WEB,
+                                         writes=True),
+    "send_greeting_button_clicked": Action(c.SendGreetingButtonClickedRequest, "send_greeting_button_clicked",
+                                           writes=True),
+    "get_predicted_agent": Action(c.Empty, "get_predicted_agent"),
+    "list_license_properties": Action(c.ListLicensePropertiesRequest, "list_license_properties", _WEB, auth=False),
+    "list_group_properties": Action(c.ListGroupPropertiesRequest, "list_group_properties", _WEB, auth=False),
 }
 """Every customer action. ``upload_file`` is Web-only multipart and has its own route."""
 
@@ -123,6 +133,18 @@ AGENT_ACTIONS: dict[str, Action] = {
     "reply_ticket": Action(tk.ReplyTicketRequest, "reply_ticket"),
     "solve_ticket": Action(tk.TicketIdRequest, "solve_ticket"),
     "reopen_ticket": Action(tk.TicketIdRequest, "reopen_ticket"),
+    # Agent Chat API v3.6 breadth (``upload_file`` is Web-only multipart: ``agent_web.py``)
+    "follow_chat": Action(a.ChatIdRequest, "follow_chat"),
+    "unfollow_chat": Action(a.ChatIdRequest, "unfollow_chat"),
+    "send_event_preview": Action(a.SendEventPreviewRequest, "send_event_preview"),
+    "send_thinking_indicator": Action(a.SendThinkingIndicatorRequest, "send_thinking_indicator"),
+    "multicast": Action(a.MulticastRequest, "multicast"),
+    "list_agents_for_transfer": Action(a.ListAgentsForTransferRequest, "list_agents_for_transfer"),
+    "set_away_status": Action(a.SetAwayStatusRequest, "set_away_status", _RTM),
+    "update_session": Action(a.UpdateSessionRequest, "update_session", _RTM),
+    "change_push_notifications": Action(a.ChangePushNotificationsRequest, "change_push_notifications"),
+    "request_thread_summary": Action(a.ThreadRequest, "request_thread_summary"),
+    "get_thread_transcript": Action(a.ThreadRequest, "get_thread_transcript"),
     # canned responses: this server's extension (README "Canned responses")
     "list_canned_responses": Action(cs.ListCannedResponsesRequest, "list_canned_responses"),
     "create_canned_response": Action(cs.CreateCannedResponseRequest, "create_canned_response"),
@@ -181,7 +203,8 @@ CONFIGURATION_ACTIONS: dict[str, Action] = {
 }
 """The Configuration API subset (Web only); methods of ConfigurationCore."""
 
-WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
+WEB_GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization",
+                             "list_license_properties", "list_group_properties"})
 
 
 def _frame_type(name: str, action: Action | None) -> type:

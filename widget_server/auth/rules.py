@@ -120,6 +120,12 @@ def origin_of(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
+def may_multicast(role: str, agent_groups: set[int], to_all: bool, groups: list[int]) -> bool:
+    """``multicast``: an administrator reaches every agent of the license; an agent reaches agents by id and the
+    groups they are in themselves, not the whole license or groups they do not work in."""
+    return role in ADMIN_ROLES or (not to_all and set(groups) <= agent_groups)
+
+
 def report_scope(role: str, agent_id: str, agent_groups: set[int], groups: list[int] | None,
                  agents: list[str] | None) -> tuple[list[int] | None, list[str] | None] | None:
     """Whose counters a report may sum: (groups, agents), None for the whole license's; None when refused. Owners and

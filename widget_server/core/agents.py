@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import msgspec
 
@@ -14,20 +15,25 @@ from ..protocol import agent as a
 from ..protocol import customer as c
 from ..protocol import pushes as p
 from ..protocol import tickets as tk
+from ..protocol.chats import Thread
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import Customer
 from ..auth.rules import (ADMIN_ROLES, agent_sees_chat, agent_sees_customer, agent_sees_ticket, archive_scope,
-                          chat_agents, chat_groups, may_act_for)
-from ..protocol import console as cs
+                          chat_agents, chat_groups, may_act_for, may_multicast)
+from ..auth.throttle import address_key
+from . import files as file_rules
 from .archives import ArchiveQuery
 from .bans import record_ban
+from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder, _list_decoder
+from .interface import UploadedFile
+from .summaries import summary_text, transcript_text
+from ..protocol import console as cs
 from .canned import Canned
-from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder
 from .customers import FROM_THE_END, Filters, iso
-from .ids import short_id
+from .ids import short_id, uuid_id
 from .store import StoreError
 from .tags import check_usable, read_tags
 from .limits import read_properties
@@ -35,6 +41,38 @@ from .visitors import DEFAULT_LIMIT, VisitorFeed
 
 _EMPTY = c.Empty()
 _filters_decoder = msgspec.json.Decoder(a.ChatFilters)
+
+
+_UNINDEXED = ("thread_ids", "properties", "sales", "goals", "forms", "greetings", "agent_response",
+              "customer_countries")
+
+
+def _archive_query(org: str, filters: a.ArchiveFilters) -> ArchiveQuery:
+    """``list_archives``' filters as clauses over the archive index (``core/archives.py``): every filter narrows
+    through index sets, none by reading threads. LiveChat's filters of data this server has no index for are
+    refused rather than ignored."""
+    for name in _UNINDEXED:
+        if getattr(filters, name) is not None:
+            raise ApiError("validation", f"filters.{name} is not supported by this server")
+    query = ArchiveQuery(org)
+    if filters.customer_id:
+        query.any_of("c", [filters.customer_id])
+    if filters.customer_email:
+        query.any_of("m", [filters.customer_email.strip().lower()])
+    if filters.chat_ids:
+        query.any_of("h", dict.fromkeys(filters.chat_ids))
+    if filters.agent_ids:
+        query.any_of("a", filters.agent_ids)
+    if filters.group_ids:
+        query.any_of("g", filters.group_ids)
+    for kind, name in (("a", "agents"), ("t", "tags"), ("e", "event_types")):
+        spec = getattr(filters, name)
+        if spec is not None:
+            query.values(kind, spec, name)
+    if filters.agent_types is not None:
+        query.agent_types(filters.agent_types)
+    query.text(filters.query or "")
+    return query
 
 
 def _properties_match(chat: dict[str, str], wanted: dict[str, Any]) -> bool:
@@ -78,6 +116,14 @@ class AgentCaller:
         return self.agent_id
 
 
+MAX_FOLLOWERS = 100
+"""Agents who may follow one chat at once (each gets every push of it)."""
+
+
+def _followers(chat: dict[str, str]) -> list[str]:
+    return _list_decoder.decode(chat["followers"]) if chat.get("followers") else []
+
+
 INVITATION_TTL = 600
 """Seconds an agent's chat with a visitor waits for the visitor's widget to notice it (then the visitor is gone)."""
 
@@ -114,6 +160,11 @@ class AgentCore(ChatBase):
             return chat
         raise ApiError("authorization", "No access to this chat")
 
+    def _sees_deleted(self, caller: AgentCaller) -> bool:
+        """LiveChat 3.6: administrators, vice owners and owners get a deleted event with ``deleted: true``; agents of
+        the ``normal`` role a placeholder in its place."""
+        return caller.role in ADMIN_ROLES
+
     async def _after_resume(self, caller: AgentCaller, chat_id: str, thread_id: str, access: Access) -> None:
         await self.router.take(caller.org, caller.agent_id, chat_id, thread_id)
         await self._join(caller, chat_id, thread_id, caller.agent_id, "manual", caller.agent_id)
@@ -131,6 +182,9 @@ class AgentCore(ChatBase):
         if req.away is not True:
             status = await self.router.status(caller.org, caller.agent_id)
             if status == "offline":
+                await self._set_status(caller, caller.agent_id, "accepting_chats")
+            elif status == "not_accepting_chats" and await self.router.auto_away(caller.org, caller.agent_id, False):
+                # every other socket was away (set_away_status): one that is not brings the agent back
                 await self._set_status(caller, caller.agent_id, "accepting_chats")
         listing = await self.list_chats(caller, a.AgentListChatsRequest(filters=a.ChatFilters(active=True), limit=100))
         return a.AgentLoginResponse(
@@ -195,6 +249,7 @@ class AgentCore(ChatBase):
         if (record.get("suspended") or record.get("awaiting_approval")) and req.status != "offline":
             # (routing must not give chats to an agent who may not use the API)
             raise ApiError("validation", f"agent_id: {target} is suspended or awaiting approval")
+        await self.router.auto_away(caller.org, target, False)  # a status set by hand is not away's to undo
         await self._set_status(caller, target, req.status)
         return _EMPTY
 
@@ -229,7 +284,8 @@ class AgentCore(ChatBase):
         rows, total, next_page, _ = await self._chats_page(
             keys.org_chats(caller.org), caller.org, req.page_id, req.sort_order, req.limit, 10, keep,
             msgspec.json.encode(req.filters or a.ChatFilters()).decode())
-        return a.AgentListChatsResponse(chats_summary=await self._summaries(rows), found_chats=total,
+        return a.AgentListChatsResponse(chats_summary=await self._summaries(rows, originals=self._sees_deleted(caller)),
+                                        found_chats=total,
                                         next_page_id=next_page)
 
     async def list_archives(self, caller: AgentCaller, req: a.ListArchivesRequest) -> a.ListArchivesResponse:
@@ -245,16 +301,12 @@ class AgentCore(ChatBase):
             filters = msgspec.json.decode(str(cur.pos[1]), type=a.ArchiveFilters)
         else:
             desc, limit, offset = (req.sort_order or "desc") == "desc", req.limit or 10, 0
-        lo = rfc3339_to_ms(filters.from_) if filters.from_ else "-inf"
-        hi = rfc3339_to_ms(filters.to) if filters.to else "+inf"
-        query = ArchiveQuery(caller.org)
-        if filters.customer_id:
-            query.any_of("c", [filters.customer_id])
-        if filters.agent_ids:
-            query.any_of("a", filters.agent_ids)
-        if filters.group_ids:
-            query.any_of("g", filters.group_ids)
-        query.text(filters.query or "")
+        try:
+            lo = rfc3339_to_ms(filters.from_) if filters.from_ else "-inf"
+            hi = rfc3339_to_ms(filters.to) if filters.to else "+inf"
+        except ValueError:
+            raise ApiError("validation", "filters.from, filters.to: RFC 3339 date-times") from None
+        query = _archive_query(caller.org, filters)
         scope = archive_scope(caller.role, caller.agent_id,
                               {g["id"] for g in (await self._me(caller)).get("groups", [])})
         if scope is not None:
@@ -271,9 +323,11 @@ class AgentCore(ChatBase):
                 continue
             groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
             [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
-            found.append(a.ArchivedChat(id=chat_id, thread=self._build_thread(thash, raw),
+            found.append(a.ArchivedChat(id=chat_id, thread=self._build_thread(thash, raw,
+                                                                             originals=self._sees_deleted(caller)),
                                         users=await self._chat_users(chat), access=Access(group_ids=sorted(groups)),
-                                        properties=read_properties(chat.get("properties"))))
+                                        properties=read_properties(chat.get("properties")),
+                                        is_followed=caller.agent_id in _followers(chat)))
         next_page = None
         if total > offset + limit:
             next_page = self._make_cursor("archives", caller.org, desc, limit,
@@ -332,9 +386,13 @@ class AgentCore(ChatBase):
         return group_ids
 
     async def resume_chat(self, caller: AgentCaller, req: a.AgentResumeChatRequest) -> c.ResumeChatResponse:  # type: ignore[override]
-        if req.chat.access is not None:
-            await self._own_groups(caller, req.chat.access)
-        return await super().resume_chat(caller, req)
+        if req.chat.access is None:
+            return await super().resume_chat(caller, req)
+        group_ids = await self._own_groups(caller, req.chat.access)
+        before = await self._chat_for(caller, req.chat.id)
+        resumed = await super().resume_chat(caller, req)
+        await self._access_changed(caller, before, group_ids)  # (nothing when the groups stay the same)
+        return resumed
 
     async def add_user_to_chat(self, caller: AgentCaller, req: a.AddUserToChatRequest) -> c.Empty:
         chat = await self._chat_for(caller, req.chat_id)
@@ -420,6 +478,7 @@ class AgentCore(ChatBase):
         await self._unqueue(caller, chat, thread_id)
         await self.store.set_chat_fields(req.id, {"agent_ids": "[]",
                                                   "access": msgspec.json.encode(Access(group_ids=group_ids)).decode()})
+        await self._access_changed(caller, chat, group_ids)
         transferred = a.ChatTransferred(chat_id=req.id, thread_id=thread_id, requester_id=caller.agent_id,
                                         reason="manual", transferred_to=a.TransferredTo(
                                             group_ids=group_ids if target.type == "group" else [],
@@ -438,6 +497,28 @@ class AgentCore(ChatBase):
             for g in (await self.store.agents(caller.org, [agent])).get(agent, {}).get("groups", []):
                 await self._drain(caller, caller.org, int(g["id"]))
         return _EMPTY
+
+    async def _access_changed(self, caller: AgentCaller, chat: dict[str, str], group_ids: list[int]) -> None:
+        """The chat's groups changed (a transfer): ``chat_access_updated`` to the agents of its old and new groups
+        (and its webhook), and ``customer_transferred`` to those of the old groups who are in none of the new ones
+        (non-administrators: they no longer see the customer's chat)."""
+        old = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
+        if old == set(group_ids):
+            return
+        agents = await self.store.agents(caller.org)
+
+        def members(groups: set[int]) -> list[str]:
+            return sorted(aid for aid, rec in agents.items() if groups & {g["id"] for g in rec.get("groups", [])})
+
+        before, after = members(old), members(set(group_ids))
+        await self._push(caller, list(dict.fromkeys([*before, *after])), "chat_access_updated",
+                         a.ChatAccessUpdated(id=chat["id"], access=Access(group_ids=group_ids)), chat)
+        followers = _followers(chat)
+        for agent_id in before:
+            if agent_id not in after and agents[agent_id].get("role", "normal") not in ADMIN_ROLES:
+                await self._push(caller, [agent_id], "customer_transferred", a.CustomerTransferred(
+                    id=chat["customer_id"], transferred_to=a.CustomerTransferredTo(group_ids=group_ids),
+                    followed=agent_id in followers), webhook=False)
 
     def _send_checks(self, caller: AgentCaller) -> tuple[str, str]:
         return "", caller.agent_id
@@ -477,7 +558,15 @@ class AgentCore(ChatBase):
                 return tags if req.tag in tags else [*tags, req.tag]
             return [t for t in tags if t != req.tag]
 
-        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "tags", change, default=[])
+        before: list[str] = []
+
+        def change_noting(tags: list[str]) -> list[str]:
+            before[:] = tags
+            return change(tags)
+
+        await self.store.update_json_field(keys.thread(req.chat_id, req.thread_id), "tags", change_noting, default=[])
+        # an ended thread is found by its tags (list_archives): its index sets follow the change
+        await self.archives.retag(caller.org, req.chat_id, req.thread_id, before, change(list(before)))
         action = "thread_tagged" if add else "thread_untagged"
         await self._push(caller, self._recipients(chat)[1:] or [caller.agent_id], action,
                          a.ThreadTagged(req.chat_id, req.thread_id, req.tag))
@@ -662,6 +751,222 @@ class AgentCore(ChatBase):
         await self._ticket_for(caller, req.id)
         await self._ticket_store().set_status(req.id, "open")
         return _EMPTY
+
+    # --- Agent Chat API v3.6 breadth ------------------------------------------------------------------------------
+
+    async def follow_chat(self, caller: AgentCaller, req: a.ChatIdRequest) -> c.Empty:
+        """The agent gets the chat's pushes without being in it until it is reactivated (``resume_chat`` clears its
+        followers) or they unfollow it; the chat comes to them as ``incoming_chat`` (not when they are in it or follow
+        it already, as LiveChat)."""
+        chat = await self._chat_for(caller, req.id)
+        if caller.agent_id in self._agents_of(chat) or caller.agent_id in _followers(chat):
+            return _EMPTY
+        if len(_followers(chat)) >= MAX_FOLLOWERS:
+            raise ApiError("limit_reached", f"A chat has at most {MAX_FOLLOWERS} followers")
+
+        def add(ids: list[str]) -> list[str]:
+            return ids if caller.agent_id in ids else [*ids, caller.agent_id]
+
+        await self.store.update_json_field(keys.chat(req.id), "followers", add, default=[])
+        thread_id = chat.get("active_thread") or chat.get("last_thread_id")
+        if thread_id:
+            await self._incoming_chat_to(caller, await self.store.chat(req.id) or chat, thread_id, [caller.agent_id],
+                                         webhook=False)
+        return _EMPTY
+
+    async def unfollow_chat(self, caller: AgentCaller, req: a.ChatIdRequest) -> c.Empty:
+        """Stop following; every connection of the agent gets ``chat_unfollowed``. The agent's access is not asked:
+        one who lost it may still stop following. Members cannot unfollow their chat."""
+        chat = await self.store.chat(req.id)
+        if chat is None or chat.get("org") != caller.org:
+            raise ApiError("not_found", "Chat not found")
+        if caller.agent_id in self._agents_of(chat):
+            raise ApiError("validation", "Chat members cannot unfollow the chat")
+        if caller.agent_id in _followers(chat):
+            await self.store.update_json_field(keys.chat(req.id), "followers",
+                                               lambda ids: [x for x in ids if x != caller.agent_id], default=[])
+        await self._push(caller, [caller.agent_id], "chat_unfollowed", a.ChatUnfollowed(chat_id=req.id),
+                         webhook=False)
+        return _EMPTY
+
+    async def _active_member_chat(self, caller: AgentCaller, chat_id: str) -> tuple[dict[str, str], str]:
+        chat = await self._chat_for(caller, chat_id)
+        thread_id = chat.get("active_thread")
+        if not thread_id:
+            raise ApiError("chat_inactive", "Chat is not active")
+        return chat, thread_id
+
+    async def send_event_preview(self, caller: AgentCaller, req: a.SendEventPreviewRequest) -> c.Empty:
+        """A message that is not stored (a longer answer on its way), to the chat's other users as
+        ``incoming_event_preview``. As LiveChat: only an agent in the chat may send one."""
+        chat, thread_id = await self._active_member_chat(caller, req.chat_id)
+        if caller.agent_id not in self._agents_of(chat):
+            raise ApiError("authorization", "Join the chat (add_user_to_chat) before sending to it")
+        preview = a.IncomingEventPreview(req.chat_id, thread_id, a.PreviewEventOut(
+            type="message", text=req.event.text, author_id=caller.agent_id, created_at=now_rfc3339(),
+            custom_id=req.event.custom_id))
+        await self._push(caller, [u for u in self._recipients(chat) if u != caller.agent_id],
+                         "incoming_event_preview", preview, webhook=False)
+        return _EMPTY
+
+    async def send_thinking_indicator(self, caller: AgentCaller, req: a.SendThinkingIndicatorRequest) -> c.Empty:
+        """"Working on it" (a bot fetching data): ``incoming_thinking_indicator`` to the chat's other users (its
+        agents only with ``visibility: agents``)."""
+        chat, thread_id = await self._active_member_chat(caller, req.chat_id)
+        users = self._recipients(chat) if req.visibility == "all" else self._recipients(chat)[1:]
+        indicator = a.IncomingThinkingIndicator(chat_id=req.chat_id, thread_id=thread_id, author_id=caller.agent_id,
+                                                sent_at=now_rfc3339(), title=req.title, description=req.description,
+                                                custom_id=req.custom_id)
+        await self._push(caller, [u for u in users if u != caller.agent_id], "incoming_thinking_indicator", indicator,
+                         webhook=False)
+        return _EMPTY
+
+    async def multicast(self, caller: AgentCaller, req: a.MulticastRequest) -> c.Empty:
+        """Chat-unrelated JSON to agents (``all``, by id, by group) and, this server's extension, to customers by id,
+        as ``incoming_multicast``; nothing is stored. Who may reach whom: ``rules.may_multicast`` (and, for a
+        customer, the rule of ``update_customer``)."""
+        size = len(msgspec.json.encode(req.content))
+        if size > self.settings.multicast_max_bytes:
+            raise ApiError("validation", f"content: more than the {self.settings.multicast_max_bytes} bytes allowed")
+        agents, customers = req.recipients.agents, req.recipients.customers
+        if not ((agents and (agents.all or agents.ids or agents.groups)) or (customers and customers.ids)):
+            raise ApiError("validation", "recipients: at least one of agents.all, agents.ids, agents.groups")
+        targets: dict[str, None] = {}
+        if agents:
+            if not may_multicast(caller.role, await self._my_groups(caller), bool(agents.all), agents.groups or []):
+                raise ApiError("authorization", "Only administrators may multicast to every agent or to groups they "
+                                                "are not in")
+            license_agents = await self.store.agents(caller.org)
+            for agent_id in agents.ids or []:
+                if agent_id not in license_agents:
+                    raise ApiError("validation", f"recipients.agents.ids: no agent {agent_id} in this license")
+            if agents.groups:
+                await self._group_ids(caller, Access(group_ids=agents.groups))
+            wanted = set(agents.groups or [])
+            for agent_id, rec in license_agents.items():
+                if agents.all or agent_id in (agents.ids or []) or wanted & {g["id"] for g in rec.get("groups", [])}:
+                    targets[agent_id] = None
+        for customer_id in (customers.ids if customers and customers.ids else []):
+            await self._customer_to_change(caller, customer_id)
+            targets[customer_id] = None
+        if targets:
+            await self._push(caller, list(targets), "incoming_multicast",
+                             a.IncomingMulticast(content=req.content, author_id=caller.agent_id, type=req.type),
+                             webhook=False)
+        return _EMPTY
+
+    async def list_agents_for_transfer(self, caller: AgentCaller,
+                                       req: a.ListAgentsForTransferRequest) -> list[a.AgentForTransfer]:
+        """The agents of the chat's groups who are not offline and not in the chat, with how many chats each has
+        now, fewest first (LiveChat: online agents, accepting chats or not)."""
+        chat = await self._chat_for(caller, req.chat_id)
+        groups = set(_access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids)
+        in_chat = set(self._agents_of(chat))
+        statuses = await self.router.statuses(caller.org)
+        agents = await self.store.agents(caller.org)
+        candidates = sorted(aid for aid, rec in agents.items()
+                            if aid not in in_chat and statuses.get(aid, "offline") != "offline"
+                            and groups & {g["id"] for g in rec.get("groups", [])})
+        counts = await self.router.chat_counts(caller.org, candidates) if candidates else {}
+        ordered = sorted(candidates, key=lambda aid: (counts[aid], aid))
+        return [a.AgentForTransfer(agent_id=aid, total_active_chats=counts[aid], active_chats=counts[aid])
+                for aid in ordered]
+
+    async def set_away_status(self, caller: AgentCaller, req: a.SetAwayStatusRequest) -> c.Empty:
+        """This socket away, or back (RTM). When every open socket of the agent is away, an agent accepting chats
+        becomes ``not_accepting_chats``; the first socket back makes them accept chats again, if away had stopped
+        them (LiveChat's auto-away)."""
+        if caller.connection is None or caller.conn_id is None:
+            raise ApiError("validation", "Action set_away_status is not available on the Web API")
+        await self.router.set_away(caller.org, caller.agent_id, caller.conn_id, req.away)
+        if req.away:
+            # (a socket counts as open when seen within three heartbeats, as core/presence.py counts them)
+            live_since = time.time() - 3 * self.settings.agent_heartbeat_seconds
+            if await self.router.all_away(caller.org, caller.agent_id, live_since) \
+                    and await self.router.status(caller.org, caller.agent_id) == "accepting_chats":
+                await self.router.auto_away(caller.org, caller.agent_id, True)
+                await self._set_status(caller, caller.agent_id, "not_accepting_chats")
+        elif await self.router.auto_away(caller.org, caller.agent_id, False) \
+                and await self.router.status(caller.org, caller.agent_id) == "not_accepting_chats":
+            await self._set_status(caller, caller.agent_id, "accepting_chats")
+        return _EMPTY
+
+    async def connection_gone(self, org: str, agent_id: str, conn_id: str) -> None:
+        """A socket closed: it is away no more (``set_away_status``'s set)."""
+        await self.router.set_away(org, agent_id, conn_id, False)
+
+    async def update_session(self, caller: AgentCaller, req: a.UpdateSessionRequest) -> c.Empty:
+        """RTM only, and handled by the socket (``api/agent_rtm.py``), which holds the credential."""
+        raise ApiError("validation", "Action update_session is not available on the Web API")
+
+    async def change_push_notifications(self, caller: AgentCaller, req: a.ChangePushNotificationsRequest) -> c.Empty:
+        """Mobile push notifications are not sent by this server: accepted, as the Python SDK still sends it."""
+        return _EMPTY
+
+    async def _thread_view(self, caller: AgentCaller, chat_id: str,
+                           thread_id: str) -> tuple[dict[str, str], dict[str, str], Thread, dict[str, str]]:
+        """(chat, thread record, thread as agents see it, user id -> name) of a thread the agent may read."""
+        chat = await self._chat_for(caller, chat_id)
+        [(thash, raw)] = await self.store.threads(chat_id, [thread_id])
+        if not thash:
+            raise ApiError("not_found", "Thread not found")
+        thread = self._build_thread(thash, raw, for_customer=False)
+        customer_id = chat["customer_id"]
+        customer = await self.store.customer(customer_id) or {}
+        agent_ids = [u for u in thread.user_ids if u != customer_id]
+        agents = await self.store.agents(caller.org, agent_ids) if agent_ids else {}
+        names = {aid: rec.get("name") or aid for aid, rec in agents.items()}
+        if customer.get("name"):
+            names[customer_id] = customer["name"]
+        return chat, thash, thread, names
+
+    async def request_thread_summary(self, caller: AgentCaller, req: a.ThreadRequest) -> c.Empty:
+        """A summary of the thread made from its record (``core/summaries.py``, no external AI service), kept with
+        the thread and pushed to the chat's agents and the requester as ``thread_summary_set`` (and its webhook).
+        As LiveChat: an ended thread is summarized once; an active one as often as asked."""
+        chat, thash, thread, names = await self._thread_view(caller, req.chat_id, req.thread_id)
+        if not thread.active and thash.get("summary_final"):
+            raise ApiError("validation", "This thread has ended and was summarized already")
+        tags = _list_decoder.decode(thash.get("tags") or "[]")
+        summary = a.ThreadSummary(status="ok", text=summary_text(thread, chat["customer_id"], names, tags),
+                                  updated_at=now_rfc3339())
+        await self.store.set_thread_fields(req.chat_id, req.thread_id, {
+            "summary": msgspec.json.encode(summary).decode(), "summary_final": "" if thread.active else "1"})
+        users = list(dict.fromkeys([*self._recipients(chat)[1:], caller.agent_id]))
+        await self._push(caller, users, "thread_summary_set", a.ThreadSummarySet(req.chat_id, req.thread_id, summary),
+                         chat)
+        return _EMPTY
+
+    async def get_thread_transcript(self, caller: AgentCaller, req: a.ThreadRequest) -> a.ThreadTranscript:
+        """The thread as plain text, one line an event (``core/summaries.transcript_text``)."""
+        chat, _, thread, names = await self._thread_view(caller, req.chat_id, req.thread_id)
+        return a.ThreadTranscript(transcript=transcript_text(thread, chat["customer_id"], names))
+
+    async def upload_file(self, caller: AgentCaller, file: UploadedFile, address: str | None) -> c.UploadFileResponse:
+        """An agent's upload, under the customer's rules (size, type, ``core/files.py``) and quotas: the agent's
+        bytes an hour count as a customer's (``upload_customer_bytes_per_hour``), with the address's and the
+        license's. The record names no customer, so no customer can attach it; any agent of the license can."""
+        st = self.settings
+        if len(file.data) > st.upload_max_bytes:
+            raise ApiError("entity_too_large", f"File is larger than {st.upload_max_bytes} bytes")
+        name, content_type, dims = file_rules.check(file.name, file.content_type, file.data)
+        file_id = uuid_id()
+        url = f"{caller.base_url}/files/{caller.org}/{file_id}/{quote(name)}"
+        # as LocalCore.upload_file, with no customer named: ``rules.may_attach_file`` lets agents attach it only
+        meta: dict[str, Any] = {"name": name, "content_type": content_type, "size": len(file.data),
+                                "customer_id": "", "uploaded_by": caller.agent_id, "url": url}
+        if dims:
+            meta["width"], meta["height"] = dims
+        refused = await self.store.put_upload(
+            caller.org, file_id, meta, file.data, st.upload_ttl, f"agent:{caller.agent_id}", address_key(address),
+            (st.upload_customer_bytes_per_hour, st.upload_address_bytes_per_hour, st.upload_license_pending_bytes))
+        if refused == "license":
+            raise ApiError("limit_reached", "The license holds too many files not sent yet; try again later")
+        if refused != "ok":
+            who = "you" if refused == "customer" else "your address"
+            raise ApiError("too_many_requests", f"Too many bytes uploaded by {who} this hour",
+                           {"retry_after": 3600 - int(time.time()) % 3600})
+        return c.UploadFileResponse(url=url)
 
     # --- canned responses: this server's extension (core/canned.py, README "Canned responses") -------------------------
 

@@ -21,7 +21,7 @@ from ..protocol.chats import Chat, ChatSummary, LastEvent, Queue, Thread
 from ..protocol.agent import QueuePositionItem, UserAddedToChat
 from ..protocol.common import Access, now_rfc3339, rfc3339_to_ms
 from ..protocol.errors import ApiError
-from ..protocol.events import Event, File, FilledForm, SystemMessage
+from ..protocol.events import DeletedEvent, Event, File, FilledForm, SystemMessage
 from ..protocol.frames import RequestId
 from ..protocol.users import ChatUser, Customer
 from ..settings import Settings
@@ -68,8 +68,16 @@ def _read_last_event(raw: bytes) -> LastEvent | None:
 
 
 def _is_public(event: Event) -> bool:
-    """Whether customers see the event (agents' whispers have ``visibility: agents``)."""
-    return event.recipients != "agents" and event.visibility != "agents"
+    """Whether customers see the event (agents' whispers have ``visibility: agents``; deleted events are gone)."""
+    return event.recipients != "agents" and event.visibility != "agents" and not event.deleted
+
+
+def _deleted_placeholder(event: Event) -> Any:
+    """A deleted event as agents of the ``normal`` role see it: its ids, type, author and time, no content. Encoded
+    ahead (a ``Raw`` in the thread's event list): the placeholder is not one of the ``Event`` union's types."""
+    return msgspec.Raw(_encode(DeletedEvent(
+        id=event.id, custom_id=event.custom_id, type=event.__struct_config__.tag, deleted=True, author_id=event.author_id,
+        created_at=event.created_at, visibility=event.visibility or "all")))
 
 
 def customer_view(cid: str, rec: dict[str, str]) -> Customer:
@@ -77,10 +85,13 @@ def customer_view(cid: str, rec: dict[str, str]) -> Customer:
     address = msgspec.json.decode(rec["address"], type=c.Address) if rec.get("address") else None
     return Customer(
         id=cid,
+        type="customer",
         name=rec.get("name"),
         email=rec.get("email"),
         avatar=rec.get("avatar"),
         phone_number=rec.get("phone_number"),
+        # the address a verification link confirmed (``request_email_verification``): a changed email is unverified
+        email_verified=True if rec.get("email") and rec.get("email_verified") == rec.get("email") else None,
         session_fields=_fields_decoder.decode(rec.get("session_fields") or "[]"),
         address=address,
         created_at=rec.get("created_at"),
@@ -102,6 +113,10 @@ def _send_error(exc: StoreError) -> Exception:
     if exc.code == "limit_reached":
         return _events_limit()
     return exc
+
+
+class _Unchanged(Exception):
+    """A read-modify-write found nothing to change: nothing is written or pushed."""
 
 
 def _events_limit() -> ApiError:
@@ -149,8 +164,12 @@ class ChatBase(ABC):
 
     @classmethod
     def _recipients(cls, chat: dict[str, str]) -> list[str]:
-        """Everyone in the chat: its customer first, then its agents."""
-        return [chat["customer_id"], *cls._agents_of(chat)]
+        """Everyone in the chat: its customer first, then its agents, then the agents who follow it (``follow_chat``)
+        and are not in it."""
+        agents = cls._agents_of(chat)
+        followers = [f for f in _list_decoder.decode(chat["followers"]) if f not in agents] \
+            if chat.get("followers") else []
+        return [chat["customer_id"], *agents, *followers]
 
     async def _push(self, caller: AnyCaller, users: list[str], action: str, payload: Any,
                     chat: dict[str, str] | None = None, webhook: bool = True) -> None:
@@ -193,7 +212,8 @@ class ChatBase(ABC):
                 *(self._agent_user(agents[a]) for a in self._agents_of(chat) if a in agents)]
 
     async def _summaries(self, chats: list[tuple[dict[str, str], dict[str, bytes]]],
-                         customer: dict[str, str] | None = None) -> list[ChatSummary]:
+                         customer: dict[str, str] | None = None, originals: bool = True) -> list[ChatSummary]:
+        """Chat summaries; ``originals`` False shows an agent a deleted last event as its placeholder."""
         chats = [(chat, last) for chat, last in chats if chat]
         # every customer and agent of the page in two round trips, not two per chat
         customer_ids = sorted({chat["customer_id"] for chat, _ in chats}) if customer is None else []
@@ -207,6 +227,8 @@ class ChatBase(ABC):
                 le = _read_last_event(raw)
                 if le is None:
                     continue
+                if not self.FOR_CUSTOMER and not originals and le.event.deleted:
+                    le = msgspec.structs.replace(le, event=_deleted_placeholder(le.event))
                 if not self.FOR_CUSTOMER or _is_public(le.event):
                     lept[etype] = le
             out.append(ChatSummary(
@@ -384,7 +406,18 @@ class ChatBase(ABC):
         if not thash or not chat:
             return
         thread = self._build_thread(thash, raw, for_customer=False)
-        facts = self._archive_facts(chat, thread)
+        if "arch_email" not in thash or "arch_types" not in thash:
+            # the customer's address and the kinds of agent in the thread as it ended are what it is found by, and
+            # what retention later removes from the index (the customer or an agent may change meanwhile)
+            customer = await self.store.customer(chat.get("customer_id", "")) or {}
+            agent_ids = sorted(self._archive_facts(chat, thread).agent_ids)
+            agents = await self.store.agents(org, agent_ids) if agent_ids else {}
+            types = sorted({"chatbot" if rec.get("type") == "bot" else "human" for rec in agents.values()})
+            thash["arch_email"] = (customer.get("email") or "").strip().lower()[:254]
+            thash["arch_types"] = msgspec.json.encode(types).decode()
+            await self.store.set_thread_fields(chat_id, thread_id, {"arch_email": thash["arch_email"],
+                                                                    "arch_types": thash["arch_types"]})
+        facts = self._archive_facts(chat, thread, thash)
         await self.archives.add(org, chat_id, thread_id, closed_ms, facts,
                                 self.store.reports.archive_args(self._report_facts(chat, thash, thread, closed_ms)))
 
@@ -413,23 +446,38 @@ class ChatBase(ABC):
         except Exception as exc:  # noqa: BLE001 (log_failure logs it)
             log_failure(log, exc, "counting a rating in the reports failed")
 
-    def _archive_facts(self, chat: dict[str, str], thread: Thread) -> ArchiveFacts:
-        """What an ended thread is found by (and, when retention deletes it, which index sets it leaves)."""
+    def _archive_facts(self, chat: dict[str, str], thread: Thread,
+                       thash: dict[str, str] | None = None) -> ArchiveFacts:
+        """What an ended thread is found by (and, when retention deletes it, which index sets it leaves); ``thash``,
+        the thread's record, adds its tags and the customer's address kept when it was archived."""
         customer = chat.get("customer_id", "")
         groups = _access_decoder.decode(chat.get("access") or DEFAULT_ACCESS).group_ids
         facts = ArchiveFacts(customer, agent_ids={u for u in thread.user_ids if u != customer} | set(self._agents_of(chat)),
-                             group_ids={*groups, *thread.access.group_ids})
+                             group_ids={*groups, *thread.access.group_ids}, chat_id=chat.get("id", ""))
+        if thash:
+            facts.tags = set(_list_decoder.decode(thash.get("tags") or "[]"))
+            facts.email = thash.get("arch_email") or ""
+            facts.agent_types = set(_list_decoder.decode(thash.get("arch_types") or "[]"))
         for event in thread.events:
+            facts.event_types.add(event.__struct_config__.tag)  # type: ignore[arg-type]
             text = getattr(event, "text", None)
             if isinstance(text, str):
                 facts.add_text(text)
         return facts
 
-    def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None) -> Thread:
+    def _build_thread(self, thread: dict[str, str], raw_events: dict[bytes, bytes], for_customer: bool | None = None,
+                      originals: bool = True) -> Thread:
+        """The thread as a customer (``for_customer``) or an agent sees it; ``originals`` False shows an agent a
+        placeholder for each deleted event (``_sees_deleted``)."""
         events = [read_event(v) for _, v in sorted(raw_events.items(), key=lambda kv: int(kv[0]))]
         customer_side = self.FOR_CUSTOMER if for_customer is None else for_customer
         if customer_side:
             events = [e for e in events if _is_public(e)]
+        elif not originals:
+            events = [_deleted_placeholder(e) if e.deleted else e for e in events]
+        summary = None
+        if not customer_side and thread.get("summary"):
+            summary = msgspec.json.decode(thread["summary"])
         return Thread(
             id=thread["id"],
             created_at=thread["created_at"],
@@ -440,6 +488,7 @@ class ChatBase(ABC):
             access=_access_decoder.decode(thread.get("access") or '{"group_ids":[0]}'),
             previous_thread_id=thread.get("previous_thread_id") or None,
             next_thread_id=thread.get("next_thread_id") or None,
+            summary=summary,
             tags=None if customer_side or not thread.get("tags") else _list_decoder.decode(thread["tags"]) or None,
         )
 
@@ -451,10 +500,10 @@ class ChatBase(ABC):
                 await self._check_registered(caller, "event", ev.properties)
             if self.FOR_CUSTOMER:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
-                                             visibility=None, recipients=ev.recipients or "all")
+                                             visibility=None, recipients=ev.recipients or "all", deleted=None)
             else:
                 ev = msgspec.structs.replace(ev, id=None, created_at=now, author_id=caller.user_id,
-                                             visibility=ev.visibility or "all", recipients=None)
+                                             visibility=ev.visibility or "all", recipients=None, deleted=None)
             if isinstance(ev, File):
                 ev = await self._resolve_file(caller, ev)
             out.append((ev.__struct_config__.tag, _encode(ev), _is_public(ev)))
@@ -519,6 +568,11 @@ class ChatBase(ABC):
         return cur
 
 
+    def _sees_deleted(self, caller: Any) -> bool:
+        """Whether the caller gets deleted events as they were (with ``deleted: true``) rather than a placeholder.
+        Customers never get them at all (``_is_public``); the agent core answers by role."""
+        return True
+
     async def get_chat(self, caller: AnyCaller, req: c.GetChatRequest) -> Chat:
         chat = await self._chat_for(caller, req.chat_id)
         thread_id = req.thread_id or chat.get("last_thread_id")
@@ -527,7 +581,7 @@ class ChatBase(ABC):
             [(thash, raw)] = await self.store.threads(req.chat_id, [thread_id])
             if not thash:
                 raise ApiError("not_found", "Thread not found")
-            thread = self._build_thread(thash, raw)
+            thread = self._build_thread(thash, raw, originals=self._sees_deleted(caller))
             if thash.get("queue_group") and thread.active:
                 position = await self.router.position(chat["org"], int(thash["queue_group"]), req.chat_id, thread_id)
                 if position:
@@ -567,7 +621,7 @@ class ChatBase(ABC):
             fetched = await self.store.threads(req.chat_id, [ids[i] for i in chunk])
             done = False
             for i, (thash, raw) in zip(chunk, fetched):
-                threads.append(self._build_thread(thash, raw))
+                threads.append(self._build_thread(thash, raw, originals=self._sees_deleted(caller)))
                 pos = i
                 if min_events is None:
                     done = len(threads) >= limit
@@ -647,6 +701,8 @@ class ChatBase(ABC):
             thread_props=thread.properties or {}, chat_fields=None, events=thread.events,
         )
         updates: dict[str, str] = {"access": _encode(access).decode()}
+        if chat.get("followers"):
+            updates["followers"] = ""  # following lasts until the chat is reactivated (LiveChat's follow_chat)
         if req.continuous is not None:
             updates["continuous"] = "1" if req.continuous else "0"
         if req.chat.properties:
@@ -790,7 +846,7 @@ class ChatBase(ABC):
             metrics.MESSAGES.labels("customer" if customer_id else "agent").inc()  # (a customer is checked as one)
             event = b'{"id":"' + event_id.encode() + b'",' + item[1][1:]
             payload = payload_head + sent.thread_id.encode() + _EVENT_MIDDLE + event + b"}"
-            users = [sent.customer_id, *sent.agent_ids] if item[2] else sent.agent_ids
+            users = [*([sent.customer_id] if item[2] else []), *sent.agent_ids, *sent.followers]
             if publish is not None:
                 self.bus.deliver_local(users, "incoming_event", msgspec.Raw(payload), caller.conn_id, caller.request_id)
             else:
@@ -877,7 +933,7 @@ class ChatBase(ABC):
         return chat, parsed[1]
 
     async def send_rich_message_postback(self, caller: AnyCaller, req: c.SendRichMessagePostbackRequest) -> c.Empty:
-        chat, _ = await self._event(caller, req.chat_id, req.thread_id, req.event_id)
+        chat, seq = await self._event(caller, req.chat_id, req.thread_id, req.event_id)
         if chat.get("active_thread") != req.thread_id:
             raise ApiError("chat_inactive", "Thread is not active")
         payload = p.IncomingRichMessagePostback(
@@ -885,7 +941,41 @@ class ChatBase(ABC):
             postback=msgspec.to_builtins(req.postback),
         )
         await self._push(caller, self._recipients(chat), "incoming_rich_message_postback", payload, chat)
+        await self._toggle_button(caller, chat, req, seq)
         return _EMPTY
+
+    async def _toggle_button(self, caller: AnyCaller, chat: dict[str, str], req: c.SendRichMessagePostbackRequest,
+                             seq: int) -> None:
+        """A rich message's button (``postback_id``) keeps who toggled it on in its ``user_ids``, as LiveChat's rich
+        messages show it; when that changes, the event as it is now goes out as ``event_updated`` (to whoever sees
+        the event, and the license's webhooks). The same toggle again changes nothing and pushes nothing."""
+        user = caller.user_id
+
+        def toggle(event: Any) -> Any:
+            changed = False
+            elements = event.get("elements") if isinstance(event, dict) else None
+            for element in elements if isinstance(elements, list) else []:
+                buttons = element.get("buttons") if isinstance(element, dict) else None
+                for button in buttons if isinstance(buttons, list) else []:
+                    if not isinstance(button, dict) or button.get("postback_id") != req.postback.id:
+                        continue
+                    ids = [u for u in button.get("user_ids") or [] if u != user]
+                    if req.postback.toggled:
+                        ids.append(user)
+                    if ids != (button.get("user_ids") or []):
+                        button["user_ids"], changed = ids, True
+            if not changed:
+                raise _Unchanged
+            return event
+
+        try:
+            stored = await self.store.update_json_field(keys.thread_events(req.chat_id, req.thread_id), str(seq),
+                                                        toggle)
+        except (_Unchanged, StoreError):
+            return
+        event = _event_decoder.decode(_encode(stored))
+        users = self._recipients(chat) if _is_public(event) else self._agents_of(chat)
+        await self._push(caller, users, "event_updated", p.EventUpdated(req.chat_id, req.thread_id, event), chat)
 
 
     async def mark_events_as_seen(self, caller: AnyCaller, req: c.MarkEventsAsSeenRequest) -> c.Empty:

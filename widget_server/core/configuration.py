@@ -183,6 +183,8 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfigu
         if agent.get("token_sha"):
             await self.store.r.delete(keys.agent_token(agent["token_sha"]))
         await self.bus.publish([agent["id"]], "agent_disconnected", a.AgentDisconnected(reason="agent_deleted"))
+        # a group's last accepting agent deleted: its customers hear it is offline now (groups_status_updated)
+        await self.availability.refresh(org)
 
     # --- groups --------------------------------------------------------------------------------------------------
 
@@ -323,7 +325,10 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfigu
         return cf.GreetingView(**msgspec.structs.asdict(template))
 
     async def get_greeting(self, caller: AdminCaller, req: cf.GreetingIdRequest) -> cf.GreetingView:
-        return self._greeting_view(self._greeting(await self.store.license_config(caller.org), req.id))
+        view = self._greeting_view(self._greeting(await self.store.license_config(caller.org), req.id))
+        clicks = await self.store.r.hget(keys.greeting_stats(caller.org), f"{req.id}:button_clicks")
+        view.statistics = cf.GreetingStatistics(button_clicks=int(clicks or 0))
+        return view
 
     async def list_greetings(self, caller: AdminCaller, req: cf.ListGreetingsRequest) -> list[cf.GreetingView]:
         config = await self.store.license_config(caller.org)

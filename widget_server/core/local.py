@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -11,6 +13,7 @@ import msgspec
 
 from .. import keys
 from ..auth.throttle import address_key
+from ..mail import MailOff, OutboxFull, notification
 from ..protocol import config as cfg
 from ..protocol import customer as c
 from ..protocol import pushes as p
@@ -20,14 +23,16 @@ from ..protocol.errors import ApiError
 from ..protocol.events import SystemMessage
 from ..protocol.users import Customer, Statistics
 from ..tracking import ClientInfo
-from . import auto_access, greetings
+from . import auto_access, greetings, properties
 from . import files as file_rules
 from .chats import ChatBase, customer_view
-from .ids import short_id, uuid_id
+from .ids import short_id, split_event_id, uuid_id
 from .interface import Caller, UploadedFile
+from .links import GuardedHttp, LinkPreviews
 from .store import StoreError
-from .tickets import valid_email
+from .tickets import hourly_count, valid_email
 
+log = logging.getLogger("widget_server.local")
 _encode = msgspec.json.encode
 _access_decoder = msgspec.json.Decoder(Access)
 _props_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
@@ -80,11 +85,57 @@ LOCALIZATION_EN = {
 }
 
 
+EMAIL_VERIFICATION_PURPOSE = "email_verification"
+EMAIL_VERIFICATION_PATH = "/v1/customer/email_verification"
+"""The page a verification mail links to (``api/email_verification.py``)."""
+
+
+class EmailVerification(msgspec.Struct, array_like=True):
+    """What a verification link's signed token says: license, customer, the address it verifies, where to POST once
+    verified (``callback_uri``), expiry (unix seconds). Nothing is stored for a request: the link carries it all."""
+
+    org: str
+    cid: str
+    email: str
+    callback: str
+    exp: int
+
+
+_background: set[asyncio.Task[None]] = set()
+"""Pushes sent after the answer of the request that caused them (held here until done)."""
+
+
+def _settled(task: asyncio.Task[None]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a push after a login failed: %s", task.exception())
+
+
+class _AlreadyDeleted(Exception):
+    """``delete_event`` on an event deleted before: answered ``{}`` again, nothing written or pushed twice."""
+
+
+def only_in_36(caller: Caller, action: str) -> None:
+    """Methods LiveChat added in 3.6 are unknown to a 3.5 request (a 3.5 socket may send ``version: "3.6"``)."""
+    if caller.version == "3.5":
+        raise ApiError("validation", f"Unknown action: {action} (new in 3.6)")
+
+
 class LocalCore(ChatBase):
     """The built-in implementation of ChatCore: the customer's side of chats on Valkey."""
 
     FOR_CUSTOMER = True
     forwards_callers = False
+    _links: LinkPreviews | None = None
+
+    @property
+    def links(self) -> LinkPreviews:
+        """Link previews, fetched with the webhooks' address guard (``core/links.py``)."""
+        if self._links is None:
+            st = self.settings
+            self._links = LinkPreviews(self.store.r, GuardedHttp(self.webhooks.targets, st.url_info_timeout),
+                                       st.url_info_max_bytes, st.url_info_cache_seconds, st.url_info_per_minute)
+        return self._links
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -130,6 +181,7 @@ class LocalCore(ChatBase):
         online = await self._online_group_ids(caller.org)
         group = req.group_id if req.group_id is not None else caller.group_id
         base = caller.base_url
+        await self._side_storage(caller, req.customer_side_storage, activity.statistics.visits_count)
         return c.LoginResponse(
             customer=c.LoginCustomerInfo(
                 id=cid,
@@ -154,6 +206,22 @@ class LocalCore(ChatBase):
                 ),
             ),
         )
+
+    async def _side_storage(self, caller: Caller, stored: dict[str, Any] | None, visits: int) -> None:
+        """``customer_side_storage_updated`` (LiveChat's sample: ``{"customer_visits": "1"}``): what this server
+        asks the client to keep and send back in its next ``login``, pushed to the customer's sockets when it
+        differs from what the login brought. Nothing of it is stored on the server."""
+        wanted = {"customer_visits": str(visits)}
+        if all(stored is not None and stored.get(k) == v for k, v in wanted.items()):
+            return
+        kept = {k: v for k, v in (stored or {}).items() if isinstance(v, str)}
+        push = self.bus.publish([caller.customer_id], "customer_side_storage_updated",
+                                p.CustomerSideStorageUpdated({**kept, **wanted}))
+        # sent once the login's answer has gone out (the transport answers as soon as this returns): a client
+        # learns it is logged in before it hears pushes
+        task = asyncio.get_running_loop().create_task(push)
+        _background.add(task)
+        task.add_done_callback(_settled)
 
     @staticmethod
     def _statistics(rec: dict[str, str]) -> Statistics:
@@ -375,6 +443,194 @@ class LocalCore(ChatBase):
         await self.store.update_customer(caller.customer_id, {"page_focused": "0"})
         return _EMPTY
 
+    # --- 3.6 breadth: deleting events, link previews, e-mail verification, properties, prediction -----------------
+
+    async def delete_event(self, caller: Caller, req: c.DeleteEventRequest) -> c.Empty:
+        """The customer's own event leaves every Customer Chat API answer (threads, ``list_chats``' last events);
+        agents keep it (a placeholder for the ``normal`` role, ``deleted: true`` for administrators). Pushes
+        ``event_deleted`` to the chat's customer and agents and the license's webhooks. Deleting it again answers
+        ``{}`` with nothing pushed twice (a client retrying after a lost answer)."""
+        only_in_36(caller, "delete_event")
+        chat = await self._chat_for(caller, req.chat_id)
+        parsed = split_event_id(req.event_id)
+        if parsed is None or parsed[0] != req.thread_id:
+            raise ApiError("not_found", "Event not found")
+        me = caller.customer_id
+
+        def mark(event: Any) -> Any:
+            if not isinstance(event, dict) or event.get("visibility") == "agents" or event.get("recipients") == "agents":
+                raise ApiError("not_found", "Event not found")  # what the customer cannot see, they cannot name
+            if event.get("deleted"):
+                raise _AlreadyDeleted
+            if event.get("author_id") != me or event.get("type") == "system_message":
+                raise ApiError("authorization", "Customers may delete only their own events")
+            event["deleted"] = True
+            return event
+
+        try:
+            event = await self.store.update_json_field(keys.thread_events(req.chat_id, req.thread_id), str(parsed[1]),
+                                                       mark)
+        except _AlreadyDeleted:
+            return _EMPTY
+        except StoreError:
+            raise ApiError("not_found", "Event not found") from None
+
+        def hide_last(last: Any) -> Any:  # list_chats' copy of the chat's last event of this type
+            if not isinstance(last, dict) or (last.get("event") or {}).get("id") != req.event_id:
+                raise _AlreadyDeleted  # (another event is the last one now: nothing to change)
+            last["event"]["deleted"] = True
+            return last
+
+        try:
+            await self.store.update_json_field(keys.chat_last_events(req.chat_id), str(event.get("type")), hide_last)
+        except (_AlreadyDeleted, StoreError):
+            pass
+        await self._push(caller, self._recipients(chat), "event_deleted",
+                         p.EventDeleted(req.chat_id, req.thread_id, req.event_id), chat)
+        return _EMPTY
+
+    async def get_url_info(self, caller: Caller, req: c.GetUrlInfoRequest) -> c.UrlInfo:
+        """A link preview: the page's title, description and image (``core/links.py``)."""
+        return await self.links.info(caller.customer_id, req.url, time.time())
+
+    async def request_email_verification(self, caller: Caller, req: c.RequestEmailVerificationRequest) -> c.Empty:
+        """Mail the customer's address (set with ``update_customer``) a signed link; following it marks the address
+        verified (``email_verified``) and POSTs ``{email, customer_id, organization_id}`` to ``callback_uri`` (the
+        webhooks' address guard, no redirect, no retry). An address verified already gets the callback at once.
+        At most ``WIDGET_EMAIL_VERIFICATIONS_PER_HOUR`` mails an hour per customer."""
+        target = urlsplit(req.callback_uri)
+        if target.scheme not in ("http", "https") or not target.hostname:
+            raise ApiError("validation", "callback_uri: an http:// or https:// URL with a host is required")
+        refused = self.webhooks.targets.registration_error(req.callback_uri)
+        if refused:
+            raise ApiError("validation", "callback_uri: " + refused.partition(": ")[2])
+        customer = await self.store.customer(caller.customer_id) or {}
+        email = valid_email(customer.get("email", ""))
+        if not email:
+            raise ApiError("validation", "No e-mail address is known for this customer: set it with update_customer")
+        claims = EmailVerification(caller.org, caller.customer_id, email, req.callback_uri,
+                                   int(time.time()) + self.settings.email_verification_days * 86400)
+        if customer.get("email_verified") == email:
+            await self._verified_callback(claims)
+            return _EMPTY
+        mailer = self.tickets.mailer if self.tickets is not None else None
+        if mailer is None or not mailer.enabled:
+            raise ApiError("not_allowed", "This server sends no e-mail")
+        limit = self.settings.email_verifications_per_hour
+        if await hourly_count(self.store.r, keys.email_verifications(caller.customer_id, int(time.time() // 3600))) > limit:
+            raise ApiError("too_many_requests", f"At most {limit} verification mails an hour")
+        link = f"{caller.base_url}{EMAIL_VERIFICATION_PATH}?token={self.signer.sign(EMAIL_VERIFICATION_PURPOSE, claims)}"
+        days = self.settings.email_verification_days
+        config = await self.store.license_config(caller.org)
+        site = (await self.store.license(caller.org) or {}).get("name") or "widget_server"
+        try:
+            await mailer.enqueue(caller.org, notification(
+                to=[email], subject="Confirm your e-mail address", site=site, name=customer.get("name") or None,
+                lang=next((g.language for g in config.groups if g.id == caller.group_id), config.language),
+                paragraphs=[f"Please confirm that {email} is your e-mail address.",
+                            f"The link is valid for {days} days. If you did not ask for this, ignore this message."],
+                action_url=link, action_label="Confirm my e-mail address"))
+        except OutboxFull:
+            raise ApiError("too_many_requests", "The license's outbox is full; try again later") from None
+        except MailOff:
+            raise ApiError("not_allowed", "This server sends no e-mail") from None
+        return _EMPTY
+
+    async def confirm_email(self, token: str) -> bool:
+        """A verification link was followed: the address is verified if the token is good, unexpired and still the
+        customer's address (a changed address needs a new link); then the callback is called. False otherwise."""
+        claims = self.signer.unsign(EMAIL_VERIFICATION_PURPOSE, token, EmailVerification)
+        if claims is None or claims.exp < time.time():
+            return False
+        customer = await self.store.customer(claims.cid)
+        if not customer or customer.get("email") != claims.email:
+            return False
+        if customer.get("email_verified") != claims.email:
+            await self._customer_updated(
+                Caller(org=claims.org, customer_id=claims.cid, version="3.6", transport="web", base_url=""),
+                {"email": claims.email, "email_verified": claims.email})
+        await self._verified_callback(claims)
+        return True
+
+    async def _verified_callback(self, claims: EmailVerification) -> None:
+        body = _encode({"email": claims.email, "customer_id": claims.cid, "organization_id": claims.org})
+        status = await GuardedHttp(self.webhooks.targets, self.settings.webhook_timeout).post_json(claims.callback, body)
+        if not 200 <= status < 300:
+            log.info("e-mail verification callback answered %s", status or "nothing")
+
+    async def send_greeting_button_clicked(self, caller: Caller, req: c.SendGreetingButtonClickedRequest) -> c.Empty:
+        """A button of a greeting shown to this customer was clicked: one more click in the greeting's statistics
+        (``get_greeting``'s ``statistics.button_clicks``). The ``greeting_unique_id`` is signed for this customer
+        (``core/greetings.py``): nobody counts clicks on greetings they were not shown."""
+        only_in_36(caller, "send_greeting_button_clicked")
+        claims = greetings.read_unique_id(self.signer, req.greeting_unique_id, caller.org, caller.customer_id,
+                                          int(time.time()))
+        await self.store.r.hincrby(keys.greeting_stats(caller.org), f"{claims.gid}:button_clicks", 1)
+        return _EMPTY
+
+    async def _public_properties(self, caller: Caller, group_id: int | None) -> dict[str, dict[str, Any]]:
+        """The license's (``group_id`` None) or a group's property values a customer may read, registered defaults
+        included (``core/properties.py``): a registered property only with the customer's ``read`` right in that
+        location; an unregistered one as ``get_configuration`` shows it to every visitor."""
+        config = await self.store.license_config(caller.org)
+        if group_id is None:
+            location, values = "license", config.license_properties
+        else:
+            if group_id not in {g.id for g in config.groups}:
+                raise ApiError("group_not_found", f"Group {group_id} not found")
+            location, values = "group", config.group_properties.get(str(group_id), {})
+        out: dict[str, dict[str, Any]] = {}
+        for ns, props in properties.with_defaults(config, location, values).items():
+            registered = config.property_definitions.get(ns) or {}
+            for name, value in props.items():
+                defn = registered.get(name)
+                rights = defn.access.get(location) if defn is not None else None  # type: ignore[call-overload]
+                if defn is not None and (rights is None or "read" not in (rights.customer or ())):
+                    continue
+                out.setdefault(ns, {})[name] = value
+        return out
+
+    @staticmethod
+    def _select(props: dict[str, dict[str, Any]], namespace: str | None, name: str | None) -> dict[str, dict[str, Any]]:
+        out = {}
+        for ns, values in props.items():
+            if namespace is not None and ns != namespace:
+                continue
+            picked = {k: v for k, v in values.items() if name is None or k == name}
+            if picked:
+                out[ns] = picked
+        return out
+
+    async def list_license_properties(self, caller: Caller, req: c.ListLicensePropertiesRequest) -> dict[str, Any]:
+        """The license's properties (the ones ``get_configuration`` shows every visitor), by namespace and name."""
+        return self._select(await self._public_properties(caller, None), req.namespace, req.name)
+
+    async def list_group_properties(self, caller: Caller, req: c.ListGroupPropertiesRequest) -> dict[str, Any]:
+        group_id = req.id if req.id is not None else req.group_id
+        if group_id is None:
+            raise ApiError("validation", "id: the group's id is required")
+        return self._select(await self._public_properties(caller, group_id), req.namespace, req.name)
+
+    async def get_predicted_agent(self, caller: Caller, req: c.Empty) -> c.GetPredictedAgentResponse:
+        """The agent routing would give the customer's chat now (``route_chat``'s choice, made without counting
+        anything), or ``queue: true`` when the group's accepting agents are all at their limit; ``group_offline``
+        when nobody accepts chats in it (or its business hours are closed)."""
+        group_id = caller.group_id
+        config = await self.store.license_config(caller.org)
+        if group_id not in {g.id for g in config.groups}:
+            raise ApiError("group_not_found", f"Group {group_id} not found")
+        if not self.availability.hours_open(config, group_id) \
+                or not await self.router.accepting_agents(caller.org, group_id):
+            raise ApiError("group_offline", "Group is offline")
+        agent_id = await self.router.predict(caller.org, group_id)
+        if agent_id is None:
+            return c.GetPredictedAgentResponse(queue=True)
+        rec = (await self.store.agents(caller.org, [agent_id])).get(agent_id) or {"id": agent_id}
+        return c.GetPredictedAgentResponse(queue=False, agent=c.PredictedAgent(
+            id=agent_id, name=rec.get("name") or agent_id, avatar=rec.get("avatar") or "",
+            is_bot=rec.get("type") == "bot", job_title=rec.get("job_title") or "",
+            type="bot" if rec.get("type") == "bot" else "agent"))
+
     # --- configuration -------------------------------------------------------------------------------------------
 
     async def get_form(self, caller: Caller, req: c.GetFormRequest) -> c.GetFormResponse:
@@ -497,7 +753,9 @@ class LocalCore(ChatBase):
         return cfg.Configuration(
             buttons=[cfg.Button(id="0", type="text", online_value="Chat now", offline_value="Leave a message")],
             integrations={},
-            properties=cfg.ConfigurationProperties(group={"name": group.name}, license=config.license_properties),
+            # (a registered property without the customer's read right is not shown to visitors)
+            properties=cfg.ConfigurationProperties(group={"name": group.name},
+                                                   license=await self._public_properties(caller, None)),
             prechat_form=prechat,
             ticket_form=ticket,
             postchat_form=postchat,

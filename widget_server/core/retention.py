@@ -6,7 +6,7 @@ A pass walks each license's archive (``org_archives``, oldest first) up to the c
 (a lock with a lease). A chat's keys live in three cluster slots (the chat's, its customer's, its license's), so the
 deletion is ordered rather than atomic: the chat's own keys first (one script, which leaves a chat that was resumed
 meanwhile alone), then its index entries, the license's and the customer's chat lists and its files, the archive
-entries last. A pass cut short by a crash leaves the archive entries, and the next pass removes them (what it cannot
+entries last; then the license's agents get ``chat_deleted``. A pass cut short by a crash leaves the archive entries, and the next pass removes them (what it cannot
 do then is find the index entries of a chat already deleted: those stay, and a search skips a chat that is gone)."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .. import keys
+from ..protocol.agent import ChatDeleted
 from ..protocol.events import File
 from . import scripts
 
@@ -87,7 +88,7 @@ class ChatRetention:
                 if not thash:
                     continue
                 thread = self.core._build_thread(thash, raw, for_customer=False)
-                index.update(self.core._archive_facts(chat, thread).index_keys(org))
+                index.update(self.core._archive_facts(chat, thread, thash).index_keys(org))
                 files.update(_file_ids(org, thread.events))
             forgotten = await self._forget_chat(
                 keys=[keys.chat(chat_id), keys.chat_threads(chat_id), keys.chat_last_events(chat_id),
@@ -96,6 +97,8 @@ class ChatRetention:
                 args=[len(thread_ids)])
             if not forgotten:
                 return False  # resumed meanwhile
+            # the license's agents drop it from their lists (LiveChat's chat_deleted)
+            await self.core.bus.publish([keys.agents_feed(org)], "chat_deleted", ChatDeleted(chat_id=chat_id))
             async with self.r.pipeline(transaction=False) as p:  # the license's slot
                 for key in sorted(index):
                     p.zrem(key, *members)

@@ -35,6 +35,7 @@ class Router:
     def __init__(self, valkey: Any) -> None:
         self.r = valkey
         self._assign = scripts.register(valkey, "route_chat")
+        self._predict = scripts.register(valkey, "predict_agent")
         self._drain = scripts.register(valkey, "route_queued_chat")
         self._take = scripts.register(valkey, "take_chat")
         self._release = scripts.register(valkey, "release_chat")
@@ -79,6 +80,11 @@ class Router:
         agent = await self._assign(keys=[*self._keys(org, group_id), keys.chat_operations(org)],
                                    args=[_ms(), "h" if humans_only else "", chat_id, thread_id,
                                          json.dumps(exclude) if exclude else ""])
+        return agent.decode() if agent else None
+
+    async def predict(self, org: str, group_id: int) -> str | None:
+        """The agent ``assign`` would pick for a chat of the group now, nothing counted (``get_predicted_agent``)."""
+        agent = await self._predict(keys=self._keys(org, group_id), args=[])
         return agent.decode() if agent else None
 
     async def take(self, org: str, agent_id: str, chat_id: str, thread_id: str) -> None:
@@ -260,3 +266,42 @@ class Router:
                     p.sadd(keys.group_members(org, gid, prio), agent_id)
             p.hset(keys.routing_max(org), agent_id, max_chats)
             await p.execute()
+
+    async def chat_counts(self, org: str, agent_ids: list[str]) -> dict[str, int]:
+        """How many chats each agent has now (their chat sets; idle chats included: they are still theirs)."""
+        async with self.r.pipeline(transaction=False) as p:
+            for agent_id in agent_ids:
+                p.scard(keys.agent_chats(org, agent_id))
+            counts = await p.execute()
+        return dict(zip(agent_ids, (int(n) for n in counts)))
+
+    async def set_away(self, org: str, agent_id: str, conn_id: str, away: bool) -> None:
+        """Mark one of the agent's sockets away (``set_away_status``), or back; the set lives a day past its last
+        change (a socket that closes leaves it: ``connection_gone``)."""
+        key = keys.agent_away(org, agent_id)
+        async with self.r.pipeline(transaction=False) as p:
+            if away:
+                p.sadd(key, conn_id)
+                p.expire(key, 86400)
+            else:
+                p.srem(key, conn_id)
+            await p.execute()
+
+    async def all_away(self, org: str, agent_id: str, since: float) -> bool:
+        """Whether every socket of the agent seen after ``since`` (unix s) is marked away (and they have one)."""
+        async with self.r.pipeline(transaction=False) as p:
+            p.zrangebyscore(keys.agent_connections(org), f"({since}", "+inf")
+            p.smembers(keys.agent_away(org, agent_id))
+            members, away = await p.execute()
+        live = {m.decode().split(" ", 1)[1] for m in members if m.decode().split(" ", 1)[0] == agent_id}
+        return bool(live) and live <= {a.decode() for a in away}
+
+    async def auto_away(self, org: str, agent_id: str, on: bool | None = None) -> bool:
+        """Whether the away state made the agent ``not_accepting_chats`` (``on``: note it, or clear it; returns
+        whether it was noted before)."""
+        key = keys.agent_auto_away(org, agent_id)
+        if on is None:
+            return bool(await self.r.exists(key))
+        if on:
+            return not await self.r.set(key, "1", ex=86400, nx=True)
+        return bool(await self.r.delete(key))

@@ -48,6 +48,8 @@ class SentEvent(msgspec.Struct, array_like=True):
     """With a first response: the chat's access json (its group)."""
     woke: bool = False
     """The chat was idle (``core/inactivity.py``) and this message made it active: its agents count it again."""
+    followers: list[str] = []
+    """Agents who follow the chat (``follow_chat``) and are not in it: they get its events too."""
 
 
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
@@ -400,8 +402,10 @@ class Store:
             raise _script_error(exc) from None
         # (a duplicate's answer has no more than the first five)
         first_ms, access = (int(rest[0]), rest[1].decode()) if len(rest) >= 2 else (-1, "")
-        return SentEvent(int(seq), thread_id.decode(), cid.decode(), _list_decode(agent_ids), bool(duplicate),
-                         first_ms, access, bool(len(rest) >= 3 and rest[2]))
+        followers = _list_decode(rest[3]) if len(rest) >= 4 and rest[3] else []
+        agents = _list_decode(agent_ids)
+        return SentEvent(int(seq), thread_id.decode(), cid.decode(), agents, bool(duplicate),
+                         first_ms, access, bool(len(rest) >= 3 and rest[2]), [f for f in followers if f not in agents])
 
     async def mark_asked(self, chat_id: str, thread_id: str, ms: int) -> None:
         """When the customer began waiting for an answer in the thread (kept once): see ``send_event.lua``."""

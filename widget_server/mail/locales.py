@@ -50,7 +50,19 @@ MAIL_TEXTS: dict[str, dict[str, str]] = {
         "automatic": "To jest automatyczna wiadomość od {site}.",
         "link_hint": "Jeśli przycisk nie działa, skopiuj ten adres do przeglądarki:",
     },
+    "ar": {
+        "transcript_subject": "محادثتك مع {site}",
+        "greeting": "مرحبًا،",
+        "greeting_name": "مرحبًا {name}،",
+        "open": "فتح",
+        "reply_hint": "يمكنك الرد على هذه الرسالة.",
+        "automatic": "هذه رسالة تلقائية من {site}.",
+        "link_hint": "إذا لم يعمل الزر، انسخ هذا العنوان في متصفحك:",
+    },
 }
+
+RTL_LANGUAGES = frozenset({"ar"})
+"""Languages written right to left: the HTML part says ``dir="rtl"``."""
 
 
 def mail_language(lang: str | None) -> str:

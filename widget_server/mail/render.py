@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..web.templates import templates
-from .locales import MAIL_TEXTS, mail_language
+from .locales import MAIL_TEXTS, RTL_LANGUAGES, mail_language
 from .message import MailError, OutgoingMail, check
 
 
@@ -18,7 +18,8 @@ def compose(template: str, *, to: list[str], subject: str, lang: str | None, con
     """An OutgoingMail whose parts are ``template`` rendered in ``lang`` (a language tag; English when the mail has
     no texts for it). MailError when the result may not be sent (``message.check``)."""
     lang = mail_language(lang)
-    values = {**context, "t": MAIL_TEXTS[lang], "lang": lang, "subject": subject}
+    values = {**context, "t": MAIL_TEXTS[lang], "lang": lang, "subject": subject,
+              "dir": "rtl" if lang in RTL_LANGUAGES else "ltr"}
     text = templates.get_template(f"mail/{template}.txt").render(values)
     html = templates.get_template(f"mail/{template}.html").render(values)
     mail = OutgoingMail(to=list(to), subject=subject, text=text, html=html, lang=lang, reply_to=reply_to,

@@ -77,14 +77,51 @@ class AgentListChatsResponse(msgspec.Struct, omit_defaults=True):
     previous_page_id: str | None = None
 
 
+IndexValue = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class ValuesFilter(msgspec.Struct, omit_defaults=True):
+    """LiveChat's archive ``<filter_type>``: ``values`` (any of them; every one with ``require_every_value``),
+    ``exclude_values`` (none of them; with ``require_every_value``, not all of them) or ``exists``."""
+
+    values: Annotated[list[IndexValue], msgspec.Meta(max_length=200)] | None = None
+    exclude_values: Annotated[list[IndexValue], msgspec.Meta(max_length=200)] | None = None
+    exists: bool | None = None
+    require_every_value: bool | None = None
+
+
+AgentType = Literal["human", "chatbot", "ai_agent"]
+
+
+class AgentTypesFilter(msgspec.Struct, omit_defaults=True):
+    all_values: Annotated[list[AgentType], msgspec.Meta(max_length=3)] | None = None
+    any_values: Annotated[list[AgentType], msgspec.Meta(max_length=3)] | None = None
+    exclude_values: Annotated[list[AgentType], msgspec.Meta(max_length=3)] | None = None
+
+
 class ArchiveFilters(msgspec.Struct, omit_defaults=True):
     query: Annotated[str, msgspec.Meta(max_length=512)] | None = None
-    agent_ids: list[AgentId] | None = None
-    group_ids: list[GroupId] | None = None
-    customer_id: str | None = None
-    tags: dict[str, list[str]] | None = None
+    agent_ids: Annotated[list[AgentId], msgspec.Meta(max_length=200)] | None = None
+    """This server's older spelling of ``agents.values``."""
+    group_ids: Annotated[list[GroupId], msgspec.Meta(max_length=200)] | None = None
+    customer_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    customer_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    chat_ids: Annotated[list[ChatId], msgspec.Meta(max_length=1000)] | None = None
+    agents: ValuesFilter | None = None
+    tags: ValuesFilter | None = None
+    event_types: ValuesFilter | None = None
+    agent_types: AgentTypesFilter | None = None
     from_: str | None = msgspec.field(default=None, name="from")
     to: str | None = None
+    # LiveChat filters this server keeps no index for: refused with a validation error rather than ignored
+    thread_ids: Any = None
+    properties: Any = None
+    sales: Any = None
+    goals: Any = None
+    forms: Any = None
+    greetings: Any = None
+    agent_response: Any = None
+    customer_countries: Any = None
 
 
 class ListArchivesRequest(msgspec.Struct, omit_defaults=True):
@@ -101,6 +138,8 @@ class ArchivedChat(msgspec.Struct, kw_only=True, omit_defaults=True):
     users: list[Any]
     access: Access
     properties: Properties
+    is_followed: bool
+    """Whether the requester follows the chat (``follow_chat``); always sent, as LiveChat's 3.6 sample shows."""
 
 
 class ListArchivesResponse(msgspec.Struct, omit_defaults=True):
@@ -449,3 +488,175 @@ class CustomerStatisticsUpdated(msgspec.Struct):
 class CustomerLeft(msgspec.Struct):
     id: str
     left_at: str
+
+
+# --- Agent Chat API v3.6 breadth: follow, previews, indicators, multicast, transfer list, away, session, summaries ----
+
+ShortText = Annotated[str, msgspec.Meta(max_length=512)]
+
+
+class ChatIdRequest(msgspec.Struct):
+    """``follow_chat`` / ``unfollow_chat``: the chat's ``id``."""
+
+    id: ChatId
+
+
+class ChatUnfollowed(msgspec.Struct):
+    chat_id: str
+
+
+class PreviewEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """``send_event_preview``'s event: a message only, visible to all (LiveChat refuses other types and ``agents``)."""
+
+    type: Literal["message"]
+    text: Annotated[str, msgspec.Meta(max_length=16384)]
+    visibility: Literal["all"] | None = None
+    custom_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+
+
+class SendEventPreviewRequest(msgspec.Struct):
+    chat_id: ChatId
+    event: PreviewEvent
+
+
+class PreviewEventOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    type: str
+    text: str
+    author_id: str
+    created_at: str
+    custom_id: str | None = None
+
+
+class IncomingEventPreview(msgspec.Struct):
+    """The customer's (and the chat's agents') ``incoming_event_preview``: an event that is not stored."""
+
+    chat_id: str
+    thread_id: str
+    event: PreviewEventOut
+
+
+class SendThinkingIndicatorRequest(msgspec.Struct, omit_defaults=True):
+    chat_id: ChatId
+    title: ShortText | None = None
+    description: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    visibility: Literal["all", "agents"] = "all"
+    custom_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+
+
+class IncomingThinkingIndicator(msgspec.Struct, kw_only=True, omit_defaults=True):
+    chat_id: str
+    thread_id: str
+    author_id: str
+    sent_at: str
+    title: str | None = None
+    description: str | None = None
+    custom_id: str | None = None
+
+
+class MulticastAgents(msgspec.Struct, omit_defaults=True):
+    all: bool | None = None
+    ids: Annotated[list[AgentId], msgspec.Meta(max_length=100)] | None = None
+    groups: Annotated[list[GroupId], msgspec.Meta(max_length=200)] | None = None
+
+
+class MulticastCustomers(msgspec.Struct, omit_defaults=True):
+    """This server's extension: customers by id (each one the agent may change, as ``update_customer``)."""
+
+    ids: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(max_length=100)] | None = None
+
+
+class MulticastRecipients(msgspec.Struct, omit_defaults=True):
+    agents: MulticastAgents | None = None
+    customers: MulticastCustomers | None = None
+
+
+class MulticastRequest(msgspec.Struct, omit_defaults=True):
+    recipients: MulticastRecipients
+    content: Any
+    type: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+
+
+class IncomingMulticast(msgspec.Struct, omit_defaults=True):
+    content: Any
+    author_id: str | None = None
+    type: str | None = None
+
+
+class ListAgentsForTransferRequest(msgspec.Struct):
+    chat_id: ChatId
+
+
+class AgentForTransfer(msgspec.Struct):
+    """One entry of ``list_agents_for_transfer``. The Web reference names the count ``total_active_chats``, the RTM
+    reference ``active_chats``: both are sent, with the same value."""
+
+    agent_id: str
+    total_active_chats: int
+    active_chats: int
+
+
+class SetAwayStatusRequest(msgspec.Struct):
+    away: bool
+
+
+class UpdateSessionRequest(msgspec.Struct):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+class ChangePushNotificationsRequest(msgspec.Struct, omit_defaults=True):
+    """Removed from LiveChat's docs in 3.5 but still sent by the Python SDK: accepted and answered ``{}``."""
+
+    firebase_token: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    platform: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    enabled: bool | None = None
+
+
+class ThreadRequest(msgspec.Struct):
+    """``request_thread_summary`` / ``get_thread_transcript``."""
+
+    chat_id: ChatId
+    thread_id: ThreadId
+
+
+class ThreadSummary(msgspec.Struct, omit_defaults=True):
+    status: str
+    text: str
+    updated_at: str
+
+
+class ThreadSummarySet(msgspec.Struct):
+    chat_id: str
+    thread_id: str
+    summary: ThreadSummary
+
+
+class ThreadTranscript(msgspec.Struct):
+    """``get_thread_transcript`` (in the Python SDK, not in LiveChat's public docs): the thread as plain text."""
+
+    transcript: str
+
+
+class ChatDeleted(msgspec.Struct):
+    chat_id: str
+
+
+class ThreadDeleted(msgspec.Struct):
+    chat_id: str
+    thread_id: str
+
+
+class ChatAccessUpdated(msgspec.Struct):
+    id: str
+    access: Access
+
+
+class CustomerTransferredTo(msgspec.Struct):
+    group_ids: list[int]
+
+
+class CustomerTransferred(msgspec.Struct):
+    """To an agent who no longer sees a customer (their chat went to groups the agent is not in)."""
+
+    id: str
+    transferred_to: CustomerTransferredTo
+    followed: bool

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from .common import Access, Properties
@@ -26,6 +28,8 @@ class Thread(msgspec.Struct, kw_only=True, omit_defaults=True):
     queue: Queue | None = None
     previous_thread_id: str | None = None
     next_thread_id: str | None = None
+    summary: dict[str, Any] | None = None
+    """Agents only: the thread's summary (``request_thread_summary``: ``{status, text, updated_at}``), once made."""
     tags: list[str] | None = None
     """The thread's tags (``tag_thread``); agents' views only, as in LiveChat, and left out when there are none."""
 

@@ -42,6 +42,13 @@ WEBHOOK_ACTIONS |= frozenset({
     "tag_created", "tag_updated", "tag_deleted",
     "auto_accesses_updated", "auto_access_added", "auto_access_updated", "auto_access_deleted",
 })
+# the customer API's 3.6 methods (core/local.py delete_event; core/chats.py a rich message's postback)
+WEBHOOK_ACTIONS |= frozenset({"event_deleted", "event_updated"})
+WEBHOOK_ACTIONS |= frozenset({
+    # agent-api: a transfer or an agent's resume_chat that moves a chat (core/agents.py _access_changed), and
+    # request_thread_summary
+    "chat_access_updated", "thread_summary_set",
+})
 
 
 class GroupPriority(msgspec.Struct):
@@ -337,7 +344,12 @@ class ListGreetingsRequest(msgspec.Struct, omit_defaults=True):
     group: GroupIdParam | None = None
 
 
-class GreetingView(msgspec.Struct, kw_only=True):
+class GreetingStatistics(msgspec.Struct):
+    button_clicks: int = 0
+    """Clicks on the greeting's buttons (the customer API's ``send_greeting_button_clicked``)."""
+
+
+class GreetingView(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A greeting as ``get_greeting`` / ``list_greetings`` answer it: every field, defaults included."""
 
     id: int
@@ -347,6 +359,8 @@ class GreetingView(msgspec.Struct, kw_only=True):
     active: bool
     rules: list[GreetingRule]
     agent_id: str | None
+    statistics: GreetingStatistics | None = None
+    """``get_greeting`` only: what visitors did with it."""
 
 
 # --- tags (LiveChat 3.6: create_tag, list_tags, update_tag, delete_tag) -------------------------------------------

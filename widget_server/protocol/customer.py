@@ -351,7 +351,9 @@ class RequestWelcomeMessageRequest(msgspec.Struct, omit_defaults=True):
     group_id: GroupId | None = None
 
 
-class PredictedAgent(msgspec.Struct, kw_only=True, omit_defaults=True):
+class PredictedAgent(msgspec.Struct, kw_only=True):
+    """Every field always sent, as LiveChat's samples show them (``is_bot``, ``job_title``, ``type`` included)."""
+
     id: str
     name: str
     avatar: str = ""
@@ -364,3 +366,65 @@ class RequestWelcomeMessageResponse(msgspec.Struct, omit_defaults=True):
     id: str
     queue: bool
     predicted_agent: PredictedAgent | None = None
+
+
+# --- v3.6 breadth: deleting events, link previews, e-mail verification, greeting buttons, properties, prediction -
+
+class DeleteEventRequest(msgspec.Struct):
+    """``delete_event`` (3.6): the customer's own event leaves every Customer Chat API answer."""
+
+    chat_id: ChatId
+    thread_id: ThreadId
+    event_id: EventId
+
+
+class GetUrlInfoRequest(msgspec.Struct):
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+
+
+class UrlInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """``get_url_info``: what a link preview shows (the page's ``og:*`` meta, else its title and description).
+    ``image_url`` is the original image's URL: this server runs no image CDN."""
+
+    url: str
+    title: str | None = None
+    description: str | None = None
+    image_url: str | None = None
+    image_original_url: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+
+
+class RequestEmailVerificationRequest(msgspec.Struct):
+    callback_uri: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+
+
+class SendGreetingButtonClickedRequest(msgspec.Struct):
+    greeting_unique_id: GreetingUniqueId
+    button_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+PropertyName = Annotated[str, msgspec.Meta(max_length=256)]
+
+
+class ListLicensePropertiesRequest(msgspec.Struct, omit_defaults=True):
+    """``list_license_properties`` (GET query string; no token)."""
+
+    namespace: PropertyName | None = None
+    name: PropertyName | None = None
+
+
+class ListGroupPropertiesRequest(msgspec.Struct, omit_defaults=True):
+    """``list_group_properties`` (GET query string; no token). 3.2 named the group ``group_id``."""
+
+    id: GroupId | None = None
+    group_id: GroupId | None = None
+    namespace: PropertyName | None = None
+    name: PropertyName | None = None
+
+
+class GetPredictedAgentResponse(msgspec.Struct, omit_defaults=True):
+    """``get_predicted_agent`` (3.1–3.6): the agent routing would pick now, and whether the chat would queue."""
+
+    queue: bool
+    agent: PredictedAgent | None = None

@@ -24,6 +24,22 @@ class _EventBase(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="ty
     recipients: Recipients | None = None
     visibility: Visibility | None = None
     properties: Properties | None = None
+    deleted: bool | None = None
+    """Set by ``delete_event`` (3.6): customers never get the event again, agents of the ``normal`` role get a
+    placeholder (``DeletedEvent``), administrators the event with this flag. Never taken from a client."""
+
+
+class DeletedEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What an agent of the ``normal`` role gets in place of a deleted event (LiveChat's Deleted Event): the original's
+    ``type`` with none of its content."""
+
+    id: str | None = None
+    custom_id: str | None = None
+    type: str
+    deleted: bool  # (no default: omit_defaults would leave it out)
+    author_id: str | None = None
+    created_at: str | None = None
+    visibility: str | None = None
 
 
 class Postback(msgspec.Struct, omit_defaults=True):

@@ -32,6 +32,14 @@ class IncomingEvent(msgspec.Struct):
 EventUpdated = IncomingEvent
 
 
+class EventDeleted(msgspec.Struct):
+    """``event_deleted`` (3.6): to the chat's customer and agents, and the license's webhooks."""
+
+    chat_id: str
+    thread_id: str
+    event_id: str
+
+
 class IncomingRichMessagePostback(msgspec.Struct, omit_defaults=True):
     user_id: str
     chat_id: str
@@ -168,3 +176,9 @@ class IncomingWelcomeMessage(msgspec.Struct, kw_only=True):
     event: dict[str, Any]
     agents: list[WelcomeAgent] = msgspec.field(default_factory=list)
     typical_reply_seconds: int | None = None
+
+
+class CustomerSideStorageUpdated(msgspec.Struct):
+    """``customer_side_storage_updated``: the map the client keeps (local storage) and sends back in ``login``."""
+
+    customer_side_storage: dict[str, str]

@@ -64,7 +64,9 @@ class Customer(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The customer as ``get_customer`` and ``login`` return it."""
 
     id: str
-    type: Literal["customer"] = "customer"
+    type: Literal["customer"]
+    """Always sent (3.6 ``get_customer`` and every Customer object carry it): no default, so ``omit_defaults`` cannot
+    drop it."""
     name: str | None = None
     email: str | None = None
     avatar: str | None = None

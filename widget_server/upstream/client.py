@@ -29,7 +29,8 @@ from ..settings import Settings
 log = logging.getLogger("widget_server.upstream")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per forwarded request
 
-GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization"})
+GET_ACTIONS = frozenset({"get_dynamic_configuration", "get_configuration", "get_localization",
+                         "list_license_properties", "list_group_properties"})
 """Actions the Web API takes as GET with query parameters."""
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 """The largest frame accepted from the upstream's websocket (a long chat's history is one frame)."""

@@ -1,4 +1,4 @@
-"""The widget's texts in the visitor's language: English, German, Spanish, French and Polish.
+"""The widget's texts in the visitor's language: English, German, Spanish, French, Polish and Arabic (right to left).
 
 The language comes from the license's setting when the owner fixed one, else from ``Accept-Language`` (RFC 9110
 q-values), else the license's default. Every locale has every key (a test checks), so the frame never shows a key.
@@ -6,6 +6,7 @@ q-values), else the license's default. Every locale has every key (a test checks
 
 from __future__ import annotations
 
+from ..protocol.customer import Form, FormFieldSpec
 from .assets import quality_items
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -216,7 +217,187 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
+# The default forms' labels and the wizard preview's sample conversation, in every language (issue 18). They are
+# kept apart from the texts above, and merged into them below, so that the widget's own texts stay one block each.
+_FORMS_AND_SAMPLES: dict[str, dict[str, str]] = {
+    "en": {
+        # English is exactly the core's default forms (core/local.py), the forms the Customer API's get_form answers
+        "form_prechat_header": "Welcome! Tell us a little about you.",
+        "form_name": "Name:",
+        "form_email": "E-mail:",
+        "form_message": "Message:",
+        "form_ticket_header": "We are offline. Leave a message and we'll reply by e-mail.",
+        "form_rating": "How would you rate this chat?",
+        "form_comment": "Anything we could do better?",
+        "sample_welcome": "Hi! How can we help you today?",
+        "sample_visitor": "Hello! Do you ship abroad?",
+        "sample_agent": "We do: to most countries, within 3 to 5 days.",
+        "sample_card_title": "Shipping options",
+        "sample_card_subtitle": "Choose how fast your parcel travels",
+        "sample_standard": "Standard",
+        "sample_express": "Express",
+    },
+    "de": {
+        "form_prechat_header": "Willkommen! Erzählen Sie uns kurz etwas über sich.",
+        "form_name": "Name:",
+        "form_email": "E-Mail:",
+        "form_message": "Nachricht:",
+        "form_ticket_header": "Wir sind gerade nicht da. Hinterlassen Sie eine Nachricht, wir antworten per E-Mail.",
+        "form_rating": "Wie bewerten Sie diesen Chat?",
+        "form_comment": "Was könnten wir besser machen?",
+        "sample_welcome": "Hallo! Wie können wir Ihnen heute helfen?",
+        "sample_visitor": "Hallo! Liefern Sie auch ins Ausland?",
+        "sample_agent": "Ja: in die meisten Länder, innerhalb von 3 bis 5 Tagen.",
+        "sample_card_title": "Versandarten",
+        "sample_card_subtitle": "Wählen Sie, wie schnell Ihr Paket reist",
+        "sample_standard": "Standard",
+        "sample_express": "Express",
+    },
+    "es": {
+        "form_prechat_header": "¡Hola! Cuéntanos un poco sobre ti.",
+        "form_name": "Nombre:",
+        "form_email": "Correo electrónico:",
+        "form_message": "Mensaje:",
+        "form_ticket_header": "Ahora no estamos. Déjanos un mensaje y te responderemos por correo electrónico.",
+        "form_rating": "¿Cómo valorarías este chat?",
+        "form_comment": "¿Qué podríamos mejorar?",
+        "sample_welcome": "¡Hola! ¿En qué podemos ayudarte hoy?",
+        "sample_visitor": "¡Hola! ¿Hacéis envíos al extranjero?",
+        "sample_agent": "Sí: a casi todos los países, en 3 a 5 días.",
+        "sample_card_title": "Opciones de envío",
+        "sample_card_subtitle": "Elige lo rápido que viaja tu paquete",
+        "sample_standard": "Estándar",
+        "sample_express": "Exprés",
+    },
+    "fr": {
+        "form_prechat_header": "Bienvenue ! Parlez-nous un peu de vous.",
+        "form_name": "Nom :",
+        "form_email": "E-mail :",
+        "form_message": "Message :",
+        "form_ticket_header": "Nous sommes absents. Laissez un message, nous vous répondrons par e-mail.",
+        "form_rating": "Comment évaluez-vous ce chat ?",
+        "form_comment": "Que pourrions-nous améliorer ?",
+        "sample_welcome": "Bonjour ! Comment pouvons-nous vous aider aujourd'hui ?",
+        "sample_visitor": "Bonjour ! Livrez-vous à l'étranger ?",
+        "sample_agent": "Oui : dans la plupart des pays, sous 3 à 5 jours.",
+        "sample_card_title": "Modes de livraison",
+        "sample_card_subtitle": "Choisissez la vitesse de votre colis",
+        "sample_standard": "Standard",
+        "sample_express": "Express",
+    },
+    "pl": {
+        "form_prechat_header": "Witamy! Powiedz nam coś o sobie.",
+        "form_name": "Imię i nazwisko:",
+        "form_email": "E-mail:",
+        "form_message": "Wiadomość:",
+        "form_ticket_header": "Teraz nas nie ma. Zostaw wiadomość, a odpowiemy e-mailem.",
+        "form_rating": "Jak oceniasz ten czat?",
+        "form_comment": "Co moglibyśmy poprawić?",
+        "sample_welcome": "Cześć! Jak możemy dziś pomóc?",
+        "sample_visitor": "Dzień dobry! Czy wysyłacie za granicę?",
+        "sample_agent": "Tak: do większości krajów, w 3–5 dni.",
+        "sample_card_title": "Opcje wysyłki",
+        "sample_card_subtitle": "Wybierz, jak szybko dotrze paczka",
+        "sample_standard": "Standardowa",
+        "sample_express": "Ekspresowa",
+    },
+}
+
+# Arabic: the right-to-left language. The frame sets dir="rtl" on its document (``direction``), and the widget's CSS
+# uses logical properties and flex order, so the whole window mirrors: the visitor's bubbles on the left, the agent's
+# on the right, the composer's send button at the left end.
+TEXTS["ar"] = {
+    "ask_for_email": "لم نتمكن من الرد في الوقت المناسب. اترك عنوان بريدك الإلكتروني وسنرد عليك هناك.",
+    "email_saved": "شكرًا لك! سنرد على {email}.",
+    "title": "تحدث معنا",
+    "open_chat": "افتح المحادثة",
+    "minimize": "تصغير المحادثة",
+    "placeholder": "اكتب رسالة…",
+    "send": "إرسال",
+    "attach": "إرفاق ملف",
+    "drop_files": "أفلت الملفات هنا لإرسالها",
+    "prechat_intro": "أخبرنا قليلًا عن نفسك قبل أن نبدأ.",
+    "start_chat": "ابدأ المحادثة",
+    "offline_title": "لسنا متاحين الآن",
+    "offline_text": "اترك لنا رسالة وسنرد عليك عبر البريد الإلكتروني.",
+    "send_message": "إرسال الرسالة",
+    "message_left": "شكرًا لك! تم إرسال رسالتك، وسنرد عليك عبر البريد الإلكتروني.",
+    "queue": "ترتيبك {position} في قائمة الانتظار. سيكون أحد الموظفين معك قريبًا.",
+    "typing": "{name} يكتب…",
+    "seen": "تمت القراءة",
+    "rate_title": "كيف كانت هذه المحادثة؟",
+    "rate_good": "جيدة",
+    "rate_bad": "سيئة",
+    "rate_comment": "هل تود إضافة شيء؟",
+    "rate_send": "إرسال التقييم",
+    "rate_thanks": "شكرًا على ملاحظاتك!",
+    "chat_ended": "انتهت المحادثة.",
+    "new_chat": "ابدأ محادثة جديدة",
+    "reconnecting": "انقطع الاتصال. جارٍ إعادة الاتصال…",
+    "upload_failed": "تعذر إرسال الملف.",
+    "required": "هذا الحقل مطلوب.",
+    "invalid_email": "يرجى إدخال عنوان بريد إلكتروني صالح.",
+    "agent": "موظف الدعم",
+    "you": "أنت",
+    "new_messages": "رسائل جديدة: {count}",
+    "messages": "الرسائل",
+    "greeting_close": "إغلاق",
+    "typically_replies": "يرد عادةً خلال {time}",
+    "time_minute": "أقل من دقيقة",
+    "time_minutes": "{n} دقائق",
+    "time_hours": "{n} ساعات",
+}
+_FORMS_AND_SAMPLES["ar"] = {
+    "form_prechat_header": "أهلًا بك! أخبرنا قليلًا عن نفسك.",
+    "form_name": "الاسم:",
+    "form_email": "البريد الإلكتروني:",
+    "form_message": "الرسالة:",
+    "form_ticket_header": "نحن غير متصلين الآن. اترك رسالة وسنرد عليك عبر البريد الإلكتروني.",
+    "form_rating": "كيف تقيّم هذه المحادثة؟",
+    "form_comment": "ما الذي يمكننا تحسينه؟",
+    "sample_welcome": "مرحبًا! كيف يمكننا مساعدتك اليوم؟",
+    "sample_visitor": "مرحبًا! هل تشحنون إلى الخارج؟",
+    "sample_agent": "نعم، إلى معظم الدول خلال 3 إلى 5 أيام.",
+    "sample_card_title": "خيارات الشحن",
+    "sample_card_subtitle": "اختر سرعة وصول طردك",
+    "sample_standard": "عادي",
+    "sample_express": "سريع",
+}
+for _lang, _texts in _FORMS_AND_SAMPLES.items():
+    TEXTS[_lang] |= _texts
+
+RTL_LANGUAGES = frozenset({"ar"})
+"""The languages written right to left: the frame mirrors its layout for them."""
+
 LANGUAGES = tuple(TEXTS)
+
+
+def direction(lang: str) -> str:
+    """``rtl`` or ``ltr``: the frame document's ``dir``."""
+    return "rtl" if lang in RTL_LANGUAGES else "ltr"
+
+
+def default_forms(lang: str) -> tuple[Form, Form, Form]:
+    """The pre-chat, post-chat and message (ticket) forms a license that saved none shows, with their labels in
+    ``lang``: LiveChat's field ids and types, so what the visitor sends reads the same to agents and integrations.
+    In English they are the core's ``DEFAULT_*`` forms (a test checks)."""
+    t = TEXTS[lang]
+    prechat = Form(id="prechat", fields=[
+        FormFieldSpec(id="header", type="header", label=t["form_prechat_header"]),
+        FormFieldSpec(id="name", type="name", label=t["form_name"]),
+        FormFieldSpec(id="email", type="email", label=t["form_email"], required=True),
+    ])
+    postchat = Form(id="postchat", fields=[
+        FormFieldSpec(id="rating", type="rating", label=t["form_rating"]),
+        FormFieldSpec(id="comment", type="textarea", label=t["form_comment"]),
+    ])
+    ticket = Form(id="ticket", fields=[
+        FormFieldSpec(id="header", type="header", label=t["form_ticket_header"]),
+        FormFieldSpec(id="name", type="name", label=t["form_name"]),
+        FormFieldSpec(id="email", type="email", label=t["form_email"], required=True),
+        FormFieldSpec(id="message", type="textarea", label=t["form_message"], required=True),
+    ])
+    return prechat, postchat, ticket
 
 
 def negotiate(accept_language: str | None, default: str = "en") -> str:

@@ -122,10 +122,12 @@ class VisitResponse(msgspec.Struct, omit_defaults=True):
     """True for a visitor on a later visit than their first (LiveChat's ``customer_data.isReturning``)."""
 
 
-class ThemeConfig(msgspec.Struct):
+class ThemeConfig(msgspec.Struct, omit_defaults=True):
     name: str
     variables: dict[str, str]
     css: str
+    dark_variables: dict[str, str] | None = None
+    """A theme with a dark palette (``auto``): the variables the frame uses when the visitor prefers dark."""
 
 
 class StaticConfig(msgspec.Struct, omit_defaults=True):
@@ -149,6 +151,8 @@ class StaticConfig(msgspec.Struct, omit_defaults=True):
     ticket_form: c.Form
     prechat_form: c.Form | None = None
     postchat_form: c.Form | None = None
+    direction: str = "ltr"
+    """The document's ``dir``: ``rtl`` for a right-to-left language (sent only then)."""
 
 
 class ChatSummary(msgspec.Struct):

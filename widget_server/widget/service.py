@@ -19,7 +19,6 @@ from ..auth.access import Access
 from ..auth.signing import Signer
 from ..core import greetings
 from ..core.bus import Bus
-from ..core.local import DEFAULT_POSTCHAT, DEFAULT_PRECHAT, DEFAULT_TICKET
 from ..core.store import Store
 from ..protocol import pushes as p
 from ..protocol.config import Group, LicenseConfig
@@ -32,7 +31,7 @@ from .appearance import color_overrides, theme_for
 from .assets import Asset, WidgetAssets, compress
 from .cache import WidgetCache
 from .drafts import Draft, Drafts
-from .locales import TEXTS, negotiate
+from .locales import TEXTS, default_forms, direction, negotiate
 from .models import Greeting, Launcher, StaticConfig, ThemeConfig, VisitorConfig, VisitRequest, VisitResponse
 from .visitors import Browser, Visitors
 
@@ -300,10 +299,11 @@ class Widget:
         the visitor's (availability; with their token, who they are and their latest chats)."""
         static = self.static_config(org, config, group_id, lang, cache=preview is None)
         visitor = VisitorConfig(online=await self.online(org, group_id, preview), chats=[])
-        if authorization:
+        # the wizard's preview shows a sample conversation that the frame makes: never who the owner's own browser
+        # is to the widget, nor its chats (the preview page's loader holds that browser's visitor token)
+        if authorization and preview is None:
             claims = await self.access.customer(authorization, org)
-            if preview is None:
-                await self.access.origin(org, browser.origin)
+            await self.access.origin(org, browser.origin)
             view = await self.visitors.view(browser, org, claims, authorization)
             visitor.customer, visitor.chats = view.customer, view.chats
         return b'{"static":' + static + b',"visitor":' + _encode(visitor) + b"}"
@@ -321,13 +321,17 @@ class Widget:
             return cached
         texts = TEXTS[lang]
         group = group_of(config, group_id)
+        # the owner's forms as they wrote them; the default ones in the visitor's language
+        default_prechat, default_postchat, default_ticket = default_forms(lang)
         encoded = _encode(StaticConfig(
             organization_id=org,
             group={"id": group.id, "name": group.name},
             language=lang,
             texts=texts,
             theme=ThemeConfig(theme.name, theme.variables(color_overrides(appearance)),
-                              assets.url(f"theme-{theme.name}.css")),
+                              assets.url(f"theme-{theme.name}.css"),
+                              theme.variables(color_overrides(appearance), dark=True)
+                              if theme.tokens.dark is not None else None),
             title=appearance.title or texts["title"],
             agent_name=appearance.agent_name,
             agent_avatar=appearance.agent_avatar,
@@ -338,11 +342,12 @@ class Widget:
             offline_title=appearance.offline_title or texts["offline_title"],
             offline_text=appearance.offline_text or texts["offline_text"],
             upload_max_bytes=self.settings.upload_max_bytes,
-            ticket_form=config.ticket.form if config.ticket and config.ticket.form else DEFAULT_TICKET,
-            prechat_form=((config.prechat.form or DEFAULT_PRECHAT)
+            ticket_form=config.ticket.form if config.ticket and config.ticket.form else default_ticket,
+            prechat_form=((config.prechat.form or default_prechat)
                           if config.prechat and config.prechat.enabled else None),
-            postchat_form=((config.postchat.form or DEFAULT_POSTCHAT)
+            postchat_form=((config.postchat.form or default_postchat)
                            if config.postchat and config.postchat.enabled else None),
+            direction=direction(lang),
         ))
         if not cache:
             return encoded

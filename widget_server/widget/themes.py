@@ -52,16 +52,21 @@ class ThemeTokens(msgspec.Struct, forbid_unknown_fields=True):
     spacing: Length
     shadow: Shadow
     launcher: LauncherTokens
+    dark: ThemeColors | None = None
+    """A second palette for visitors whose system prefers a dark colour scheme (the ``auto`` theme): the frame
+    switches between the two with ``prefers-color-scheme``, also while it is open."""
 
 
 class Theme(msgspec.Struct):
     name: str
     tokens: ThemeTokens
 
-    def variables(self, overrides: dict[str, str] | None = None) -> dict[str, str]:
-        """The CSS custom properties of the theme, with a license's colour overrides (``primary`` …) applied."""
+    def variables(self, overrides: dict[str, str] | None = None, dark: bool = False) -> dict[str, str]:
+        """The CSS custom properties of the theme, with a license's colour overrides (``primary`` …) applied; with
+        ``dark``, those of its dark palette (the same overrides: an owner's colour is the brand's in both)."""
         t = self.tokens
-        colors = msgspec.structs.asdict(t.colors) | (overrides or {})
+        palette = t.dark if dark and t.dark is not None else t.colors
+        colors = msgspec.structs.asdict(palette) | (overrides or {})
         out = {f"--ws-{k.replace('_', '-')}": v for k, v in colors.items()}
         out |= {"--ws-radius": t.radius, "--ws-font": t.font, "--ws-spacing": t.spacing, "--ws-shadow": t.shadow,
                 "--ws-launcher-size": t.launcher.size}

@@ -38,7 +38,7 @@ COLORS = ("primary_color", "background_color", "text_color")
 POSITIONS = {"bottom-right": "Bottom right", "bottom-left": "Bottom left"}
 LAUNCHERS = {"icon": "Icon", "text": "Icon and text", "bubble": "Speech bubble"}
 LANGUAGES = {"auto": "The visitor's browser language", "en": "English", "de": "Deutsch", "es": "Español",
-             "fr": "Français", "pl": "Polski"}
+             "fr": "Français", "pl": "Polski", "ar": "العربية"}
 SURVEY_TYPES = {"name": "Name", "email": "E-mail", "question": "Question", "textarea": "Long answer",
                 "choice": "Choice", "rating": "Rating (good or bad)"}
 FORMS = {"prechat": "Pre-chat survey", "postchat": "Post-chat survey", "ticket": "Message form"}

@@ -175,7 +175,7 @@ function renderShell() {
     "aria-label": t("messages"), tabindex: "0" });
   ui.typing = h("div", { class: "ws-typing", "aria-live": "polite", hidden: true });
   ui.queue = h("div", { class: "ws-queue", role: "status", hidden: true });
-  ui.main = h("main", { class: "ws-main" }, ui.log, ui.typing, ui.queue);
+  ui.main = h("div", { class: "ws-main" }, ui.log, ui.typing, ui.queue);
   ui.input = h("textarea", { class: "ws-input", rows: "1", placeholder: t("placeholder"), "aria-label": t("placeholder"),
     maxlength: "16000", oninput: onInput, onkeydown: onKeyDown });
   if (S.draft) ui.input.value = S.draft;
@@ -187,11 +187,15 @@ function renderShell() {
     onclick: submitMessage }, icon(ICONS.send));
   ui.composer = h("div", { class: "ws-composer" }, ui.attach, ui.input, ui.send, ui.file);
   ui.drop = h("div", { class: "ws-drop", hidden: true, text: t("drop_files") });
-  ui.window = h("section", { class: "ws-window", "aria-labelledby": "ws-title" },
+  // the frame is a document of its own: the chat window is its one main landmark, holding everything (axe's
+  // landmark-main-is-top-level and region rules; a <main> inside a labelled <section> was a nested landmark)
+  ui.window = h("main", { class: "ws-window", "aria-labelledby": "ws-title" },
     ui.header, ui.banner, ui.main, ui.composer, ui.drop);
   app.replaceChildren(ui.window);
-  for (const [k, v] of Object.entries(c.theme.variables)) document.documentElement.style.setProperty(k, v);
+  applyTheme();
   document.documentElement.lang = c.language;
+  // a right-to-left language mirrors the whole window: the CSS uses logical sides and flex order, which follow dir
+  document.documentElement.dir = c.direction || "ltr";
 
   ui.window.addEventListener("dragover", (e) => {
     if (!S.cfg || !canCompose()) return;
@@ -210,6 +214,21 @@ function renderShell() {
   document.addEventListener("visibilitychange", () => { if (!document.hidden) markSeen(); });
   updateSubtitle();
 }
+
+// The theme's colours as CSS variables on the root (through the CSSOM: no inline style under the frame's CSP). A
+// theme with a dark palette (the "auto" theme) follows the visitor's prefers-color-scheme, also when it changes.
+const darkScheme = window.matchMedia("(prefers-color-scheme: dark)");
+
+function applyTheme() {
+  const theme = S.cfg.theme;
+  const dark = theme.dark_variables && darkScheme.matches;
+  for (const [k, v] of Object.entries(dark ? theme.dark_variables : theme.variables)) {
+    document.documentElement.style.setProperty(k, v);
+  }
+  document.documentElement.dataset.scheme = dark ? "dark" : "light";
+}
+
+darkScheme.addEventListener("change", () => { if (S.cfg && S.cfg.theme.dark_variables) applyTheme(); });
 
 function updateSubtitle() {
   ui.subtitle.textContent = S.cfg.agent_name;
@@ -338,6 +357,11 @@ function showPrechat() {
   renderForm(S.cfg.prechat_form, {
     kind: "prechat", intro: t("prechat_intro"), submitText: t("start_chat"),
     onSubmit: async (answers) => {
+      if (PREVIEW) {  // the preview sends nothing: the sample conversation follows the form, as a chat would
+        clearForms();
+        showSampleConversation();
+        return;
+      }
       await saveIdentity(answers);
       const form = { type: "filled_form", form_id: S.cfg.prechat_form.id, form_type: "prechat", fields: answers };
       await startChat([form]);
@@ -355,11 +379,13 @@ function showOffline() {
   renderForm(S.cfg.ticket_form, {
     kind: "ticket", submitText: t("send_message"), headers: false,  // the notice above says it, in the owner's words
     onSubmit: async (answers) => {
-      await saveIdentity(answers);
-      const form = { type: "filled_form", form_id: S.cfg.ticket_form.id, form_type: "ticket", fields: answers };
-      await ensureConnected();
-      await S.rtm.request("start_chat", { chat: { access: { group_ids: [GROUP] }, thread: { events: [form] } }, active: false });
-      toHost({ t: "event", name: "form_submitted", payload: { type: "ticket" } });
+      if (!PREVIEW) {  // the preview sends nothing, and thanks as the widget would
+        await saveIdentity(answers);
+        const form = { type: "filled_form", form_id: S.cfg.ticket_form.id, form_type: "ticket", fields: answers };
+        await ensureConnected();
+        await S.rtm.request("start_chat", { chat: { access: { group_ids: [GROUP] }, thread: { events: [form] } }, active: false });
+        toHost({ t: "event", name: "form_submitted", payload: { type: "ticket" } });
+      }
       clearForms();
       ui.log.append(h("div", { class: "ws-notice ws-left", role: "status", text: t("message_left") }));
     },
@@ -637,6 +663,10 @@ function pendingNode(ev) {
 
 async function sendEvent(event) {
   const ev = { ...event, custom_id: customId() };
+  if (PREVIEW) {  // the owner tries the composer: shown as sent, sent nowhere
+    addEvents([{ ...ev, id: ev.custom_id, author_id: S.customer.id, created_at: new Date().toISOString() }], null);
+    return;
+  }
   const item = { event: ev, node: pendingNode(ev) };
   S.outbox.set(ev.custom_id, item);
   await deliver(item);
@@ -696,6 +726,7 @@ async function resumeChat(events) {
 }
 
 async function sendFiles(files) {
+  if (PREVIEW) return;  // nothing is uploaded from the wizard's preview
   for (const file of files) {
     if (file.size > S.cfg.upload_max_bytes) {
       banner(`${file.name}: ${t("upload_failed")}`);
@@ -1059,11 +1090,36 @@ async function openConversation() {
     return;
   }
   if (!S.online) showOffline();
+  else if (S.cfg.prechat_form) showPrechat();
+  else if (PREVIEW) showSampleConversation();
   else {
-    if (S.cfg.prechat_form) showPrechat();
-    else showComposer(true);
+    showComposer(true);
     requestWelcome();
   }
+}
+
+// --- the wizard's preview ------------------------------------------------------------------------------------------
+// The owner sees the widget with a conversation in it: a sample in the visitor's language made here (the welcome
+// message, the visitor's and the agent's messages, a card), never the chats of the owner's own browser (the server
+// sends none to a preview) and never sent anywhere.
+
+const SAMPLE_AGENT = "preview-agent";
+
+function showSampleConversation() {
+  S.customer.id = S.customer.id || "preview-visitor";
+  const name = S.cfg.agent_name || t("agent");
+  S.users.set(SAMPLE_AGENT, { name, avatar: S.cfg.agent_avatar, type: "agent" });
+  renderWelcome({ event: { text: t("sample_welcome") }, agents: [{ name, avatar: S.cfg.agent_avatar }] });
+  const ago = (minutes) => new Date(Date.now() - minutes * 60000).toISOString();
+  const choice = (key) => ({ type: "message", text: t(key), value: t(key) });
+  addEvents([
+    { id: "sample-1", type: "message", author_id: S.customer.id, text: t("sample_visitor"), created_at: ago(3) },
+    { id: "sample-2", type: "message", author_id: SAMPLE_AGENT, text: t("sample_agent"), created_at: ago(2) },
+    { id: "sample-3", type: "rich_message", template_id: "cards", author_id: SAMPLE_AGENT, created_at: ago(1),
+      elements: [{ title: t("sample_card_title"), subtitle: t("sample_card_subtitle"),
+        buttons: [choice("sample_standard"), choice("sample_express")] }] },
+  ], null);
+  showComposer(true);
 }
 
 // --- start ---------------------------------------------------------------------------------------------------------------

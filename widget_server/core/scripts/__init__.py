@@ -112,6 +112,7 @@ SCRIPTS: dict[str, Script] = {
     # core/routing.py
     "route_chat": Script(uses=("_pick_agent",), names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
     "route_queued_chat": Script(uses=("_pick_agent",), names={"AGENT_CHATS": key(keys.agent_chats, "org", "a")}),
+    "predict_agent": Script(uses=("_pick_agent",)),
     "take_chat": Script(),
     "release_chat": Script(),
     # core/inactivity.py

@@ -3,20 +3,27 @@
 -- them. Returns {how many match, the members of the page (offset, limit) in order}.
 -- KEYS: the clauses' sets one after another, then a scratch key (same slot) for a union.
 -- ARGV: lo, hi (scores or -inf/+inf), desc ('1'/'0'), offset, limit, number of clauses, then each clause's size.
+-- A negative size makes the clause an exclusion: a member satisfies it when it is in none of its sets. The first
+-- clause is never an exclusion (the callers send the license's archive first), so there is always one to walk.
 -- The search walks only the smallest clause (a many-set clause as the union of its sets), and asks the others
 -- about each of its members: its cost follows the most selective filter, not the size of the archive.
 local lo, hi, desc = ARGV[1], ARGV[2], ARGV[3] == '1'
 local offset, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local nclauses = tonumber(ARGV[6])
 local scratch = KEYS[#KEYS]
-local clauses, at = {}, 1
+local clauses, excluded, at = {}, {}, 1
 for i = 1, nclauses do
   local clause = {}
-  for j = 1, tonumber(ARGV[6 + i]) do
+  local size = tonumber(ARGV[6 + i])
+  for j = 1, math.abs(size) do
     clause[j] = KEYS[at]
     at = at + 1
   end
-  clauses[i] = clause
+  if size < 0 then
+    excluded[#excluded + 1] = clause
+  else
+    clauses[#clauses + 1] = clause
+  end
 end
 
 local function count(key)
@@ -73,7 +80,7 @@ end
 local in_range = count(walked)
 local result = {}
 local total = 0
-if #others == 0 then
+if #others == 0 and #excluded == 0 then
   total = in_range
   if offset < in_range then
     local last = first + math.min(in_range, offset + limit) - 1
@@ -107,6 +114,19 @@ else
         if not any then
           ok = false
           break
+        end
+      end
+      if ok then
+        for _, clause in ipairs(excluded) do
+          for _, key in ipairs(clause) do
+            if redis.call('ZSCORE', key, member) then
+              ok = false
+              break
+            end
+          end
+          if not ok then
+            break
+          end
         end
       end
       if ok then

@@ -10,7 +10,7 @@
 -- Published: head .. thread_id .. ARGV[7] .. event .. tail, to the channel of the customer (public events only) and
 -- of every agent. Returns {seq, thread_id, customer_id, agent_ids, 0, first response ms (-1: not the thread's
 -- first agent message), the chat's access json ('' unless a first response), 1 if the message woke an idle chat
--- (else 0)}; for a custom_id this author already sent in
+-- (else 0), the chat's followers json ('' for none)}; for a custom_id this author already sent in
 -- the chat (a client retrying after a lost answer) nothing is written or published and the stored event's
 -- {seq, thread_id, customer_id, agent_ids, 1} is returned (checked after access, before the thread: a retry whose
 -- first try was stored just before the thread closed still gets its id).
@@ -23,7 +23,7 @@
 local chat = string.match(KEYS[1], '{(.-)}')
 local function channel(user) return ${USER_CHANNEL} end
 local c = redis.call('HMGET', KEYS[1], 'org', 'customer_id', 'agent_ids', 'active_thread', 'last_thread_id',
-  'last_thread_created_at', 'access', 'awaiting_ms', 'idle')
+  'last_thread_created_at', 'access', 'awaiting_ms', 'idle', 'followers')
 if c[1] ~= ARGV[1] then return redis.error_reply('not_found') end
 if ARGV[2] ~= '' and c[2] ~= ARGV[2] then return redis.error_reply('authorization') end
 local agents = cjson.decode(c[3] or '[]')
@@ -63,6 +63,14 @@ if ARGV[6] ~= '' then
   local msg = ARGV[6] .. tid .. ARGV[7] .. '{"id":"' .. tid .. '_' .. n .. '",' .. string.sub(ARGV[12], 2) .. ARGV[8]
   if ARGV[13] == '1' then redis.call('PUBLISH', channel(c[2]), msg) end
   for _, a in ipairs(agents) do redis.call('PUBLISH', channel(a), msg) end
+  -- agents who follow the chat (follow_chat) and are not in it: no command at all for a chat nobody follows
+  if c[10] and c[10] ~= '' then
+    for _, f in ipairs(cjson.decode(c[10])) do
+      local member = false
+      for _, a in ipairs(agents) do if a == f then member = true end end
+      if not member then redis.call('PUBLISH', channel(f), msg) end
+    end
+  end
 end
 -- the custom ids and the outbox live as long as the chat (no expiry while the chat has none)
 local ttl = redis.call('PTTL', KEYS[1])
@@ -90,4 +98,4 @@ if ARGV[13] == '1' and ARGV[11] == 'message' and tid == c[5] then
     end
   end
 end
-return {n, tid, c[2] or '', c[3] or '[]', 0, first_ms, access, woke}
+return {n, tid, c[2] or '', c[3] or '[]', 0, first_ms, access, woke, c[10] or ''}

@@ -139,9 +139,11 @@ if (form) {
       [...rows.children].forEach((li, i) => {
         li.querySelector("[data-n]").textContent = String(i + 1);
         for (const button of li.querySelectorAll("[data-move]")) {
-          button.setAttribute("aria-label", `Move field ${i + 1} ${button.dataset.move === "-1" ? "up" : "down"}`);
+          // the name starts with the button's visible text (WCAG 2.5.3, axe's label-content-name-mismatch): a
+          // speech user says what they see
+          button.setAttribute("aria-label", `${button.dataset.move === "-1" ? "Move up" : "Move down"}: field ${i + 1}`);
         }
-        li.querySelector("[data-remove]").setAttribute("aria-label", `Remove field ${i + 1}`);
+        li.querySelector("[data-remove]").setAttribute("aria-label", `Remove: field ${i + 1}`);
         for (const el of li.querySelectorAll("[id], [name], [for], [aria-describedby]")) {
           for (const attr of ["id", "name", "for", "aria-describedby"]) {
             const value = el.getAttribute(attr);
