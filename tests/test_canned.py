@@ -34,15 +34,15 @@ async def _team(url: str, valkey) -> tuple[AgentClient, AgentClient, AgentClient
 
 
 @pytest.fixture
-async def team(server, valkey) -> AsyncIterator[tuple[AgentClient, AgentClient, AgentClient]]:
+async def canned_team(server, valkey) -> AsyncIterator[tuple[AgentClient, AgentClient, AgentClient]]:
     people = await _team(server.url, valkey)
     yield people
     for client in people:
         await client.aclose()
 
 
-async def test_agents_keep_their_own_canned_responses_and_share_the_licenses(team):
-    owner, ann, bob = team
+async def test_agents_keep_their_own_canned_responses_and_share_the_licenses(canned_team):
+    owner, ann, bob = canned_team
     mine = await ann.ok("create_canned_response", {"shortcut": "hello", "text": "Hello {{customer.name}}!"})
     assert mine["id"] > 0
     # an agent cannot change the license's
@@ -69,8 +69,8 @@ async def test_agents_keep_their_own_canned_responses_and_share_the_licenses(tea
     assert (await ann.call("delete_canned_response", {"id": mine["id"]})).status_code == 404
 
 
-async def test_a_shortcut_names_one_response_of_an_owner(team):
-    _, ann, bob = team
+async def test_a_shortcut_names_one_response_of_an_owner(canned_team):
+    _, ann, bob = canned_team
     await ann.ok("create_canned_response", {"shortcut": "hi", "text": "Hi!"})
     again = await ann.call("create_canned_response", {"shortcut": "hi", "text": "Hello!"})
     assert again.status_code == 400 and again.json()["error"]["type"] == "validation"
@@ -81,8 +81,8 @@ async def test_a_shortcut_names_one_response_of_an_owner(team):
                                      {"shortcut": "x" * 65, "text": "x"}, {"shortcut": "ok", "text": ""},
                                      {"shortcut": "ok", "text": "x", "scope": "everyone"},
                                      {"shortcut": "ok", "text": "x", "extra": 1}, {"shortcut": ["ok"], "text": "x"}])
-async def test_bad_canned_responses_get_validation_errors(team, payload):
-    _, ann, _ = team
+async def test_bad_canned_responses_get_validation_errors(canned_team, payload):
+    _, ann, _ = canned_team
     r = await ann.call("create_canned_response", payload)
     assert r.status_code == 400 and r.json()["error"]["type"] == "validation", r.text
 
@@ -105,8 +105,8 @@ async def test_an_owners_count_and_a_texts_size_are_bounded(small_server, valkey
             await client.aclose()
 
 
-async def test_canned_responses_over_rtm(server, team):
-    _, ann, _ = team
+async def test_canned_responses_over_rtm(server, canned_team):
+    _, ann, _ = canned_team
     sock = await ann.rtm()
     try:
         made = await sock.request("create_canned_response", {"shortcut": "rtm", "text": "Over the socket"})

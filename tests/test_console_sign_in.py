@@ -45,7 +45,7 @@ class Browser:
 
 
 @pytest.fixture
-async def team(server, valkey, valkey_url) -> AsyncIterator[dict]:
+async def console_team(server, valkey, valkey_url) -> AsyncIterator[dict]:
     """A license whose owner's password is known, and an agent given a console password by the CLI."""
     owner_email = f"owner-{secrets.token_hex(4)}@example.com"
     creds = await create_license(valkey, owner_email, "owner password 1")
@@ -60,35 +60,36 @@ async def team(server, valkey, valkey_url) -> AsyncIterator[dict]:
            "ann_pat": printed["personal_access_token"]}
 
 
-async def test_agent_signs_in_with_email_and_password_and_the_console_logs_in_with_the_sessions_token(server, team,
-                                                                                                       valkey):
+async def test_agent_signs_in_with_email_and_password_and_the_console_logs_in_with_the_sessions_token(
+        server, console_team, valkey):
     browser = Browser(server.url)
     try:
-        wrong = await browser.sign_in(team["ann"], "not my password")
+        wrong = await browser.sign_in(console_team["ann"], "not my password")
         assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "authentication"
         assert "ws_agent" not in browser.http.cookies
         # not signed in yet: no token
         none = await browser.post("/agent/session/token")
         assert none.status_code == 401 and none.json()["error"]["type"] == "authentication"
 
-        ok = await browser.sign_in(team["ann"].upper(), "ann's password 1")  # e-mail addresses in any case
+        ok = await browser.sign_in(console_team["ann"].upper(), "ann's password 1")  # e-mail addresses in any case
         assert ok.status_code == 200, ok.text
-        assert ok.json() == {"agent_id": team["ann"], "organization_id": team["org"], "name": "Ann"}
+        assert ok.json() == {"agent_id": console_team["ann"], "organization_id": console_team["org"], "name": "Ann"}
         cookie = next(c for c in ok.headers.get_list("set-cookie") if c.startswith("ws_agent="))
         assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/agent" in cookie
         session_ids = [k async for k in valkey.scan_iter(match=keys.console_session("*"))]
-        ttls = [await valkey.ttl(k) for k in session_ids if await valkey.hget(k, "agent") == team["ann"].encode()]
+        ann = console_team["ann"].encode()
+        ttls = [await valkey.ttl(k) for k in session_ids if await valkey.hget(k, "agent") == ann]
         assert len(ttls) == 1 and 0 < ttls[0] <= 28800  # a session in Valkey, ending when left idle
 
         token = await browser.token()
-        assert token != team["ann_pat"] and team["ann_pat"] not in token
+        assert token != console_team["ann_pat"] and console_team["ann_pat"] not in token
         # the token is the agent's, over RTM and the Web API alike
         sock = await Socket.open(server.url.replace("http", "ws", 1) + "/v3.6/agent/rtm/ws", token, {})
         try:
-            assert sock.login["my_profile"]["id"] == team["ann"]
+            assert sock.login["my_profile"]["id"] == console_team["ann"]
         finally:
             await sock.close()
-        ann = AgentClient(server.url, team["ann"], token)
+        ann = AgentClient(server.url, console_team["ann"], token)
         try:
             assert (await ann.call("list_chats")).status_code == 200
         finally:
@@ -97,10 +98,10 @@ async def test_agent_signs_in_with_email_and_password_and_the_console_logs_in_wi
         await browser.aclose()
 
 
-async def test_the_token_needs_the_csrf_header_and_the_consoles_own_origin(server, team):
+async def test_the_token_needs_the_csrf_header_and_the_consoles_own_origin(server, console_team):
     browser = Browser(server.url)
     try:
-        assert (await browser.sign_in(team["ann"], "ann's password 1")).status_code == 200
+        assert (await browser.sign_in(console_team["ann"], "ann's password 1")).status_code == 200
         no_csrf = await browser.post("/agent/session/token", csrf=False)
         assert no_csrf.status_code == 403 and no_csrf.json()["error"]["type"] == "authorization"
         browser.http.headers["Origin"] = "https://evil.example"  # another site's page, with the victim's cookies
@@ -113,21 +114,21 @@ async def test_the_token_needs_the_csrf_header_and_the_consoles_own_origin(serve
     # another site cannot sign a browser in either
     outsider = Browser(server.url, origin="https://evil.example")
     try:
-        refused = await outsider.sign_in(team["ann"], "ann's password 1")
+        refused = await outsider.sign_in(console_team["ann"], "ann's password 1")
         assert refused.status_code == 403 and "ws_agent" not in outsider.http.cookies
     finally:
         await outsider.aclose()
 
 
-async def test_signing_out_ends_the_session_and_its_token(server, team):
+async def test_signing_out_ends_the_session_and_its_token(server, console_team):
     browser = Browser(server.url)
     try:
-        assert (await browser.sign_in(team["ann"], "ann's password 1")).status_code == 200
+        assert (await browser.sign_in(console_team["ann"], "ann's password 1")).status_code == 200
         token = await browser.token()
         out = await browser.post("/agent/session/sign-out")
         assert out.status_code == 200
         assert (await browser.post("/agent/session/token")).status_code == 401
-        ann = AgentClient(server.url, team["ann"], token)
+        ann = AgentClient(server.url, console_team["ann"], token)
         try:
             after = await ann.call("list_chats")
             assert after.status_code == 401 and after.json()["error"]["type"] == "authentication"
@@ -146,10 +147,10 @@ def quick_server(tmp_path_factory, valkey_url) -> LiveServer:
     live.stop()
 
 
-async def test_an_open_console_socket_closes_once_its_session_ended(quick_server, team):
+async def test_an_open_console_socket_closes_once_its_session_ended(quick_server, console_team):
     browser = Browser(quick_server.url)
     try:
-        assert (await browser.sign_in(team["ann"], "ann's password 1")).status_code == 200
+        assert (await browser.sign_in(console_team["ann"], "ann's password 1")).status_code == 200
         sock = await Socket.open(quick_server.url.replace("http", "ws", 1) + "/v3.6/agent/rtm/ws",
                                  await browser.token(), {})
         assert (await browser.post("/agent/session/sign-out")).status_code == 200
@@ -159,11 +160,11 @@ async def test_an_open_console_socket_closes_once_its_session_ended(quick_server
         await browser.aclose()
 
 
-async def test_the_owners_one_password_opens_the_console_and_the_wizard(server, team):
+async def test_the_owners_one_password_opens_the_console_and_the_wizard(server, console_team):
     browser = Browser(server.url)
     try:
-        ok = await browser.sign_in(team["owner"], "owner password 1")
-        assert ok.status_code == 200 and ok.json()["agent_id"] == team["owner"]
+        ok = await browser.sign_in(console_team["owner"], "owner password 1")
+        assert ok.status_code == 200 and ok.json()["agent_id"] == console_team["owner"]
         # changed in the console, it is the wizard's new password too
         short = await browser.post("/agent/session/password", {"current_password": "owner password 1",
                                                                "new_password": "short"})
@@ -176,25 +177,26 @@ async def test_the_owners_one_password_opens_the_console_and_the_wizard(server, 
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as wizard:
         page = await wizard.get("/wizard/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        old = await wizard.post("/wizard/login", data={"email": team["owner"], "password": "owner password 1",
+        old = await wizard.post("/wizard/login", data={"email": console_team["owner"], "password": "owner password 1",
                                                        "csrf": csrf})
         assert old.status_code == 400
-        new = await wizard.post("/wizard/login", data={"email": team["owner"], "password": "a new owner password",
+        new = await wizard.post("/wizard/login", data={"email": console_team["owner"],
+                                                       "password": "a new owner password",
                                                        "csrf": csrf})
         assert new.status_code == 303 and new.headers["location"] == "/wizard"
     # an agent's password does not open the wizard
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as wizard:
         page = await wizard.get("/wizard/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        agent = await wizard.post("/wizard/login", data={"email": team["ann"], "password": "ann's password 1",
+        agent = await wizard.post("/wizard/login", data={"email": console_team["ann"], "password": "ann's password 1",
                                                          "csrf": csrf})
         assert agent.status_code == 400
 
 
-async def test_an_agent_changes_their_password_and_reset_password_signs_them_out(server, team, valkey_url):
+async def test_an_agent_changes_their_password_and_reset_password_signs_them_out(server, console_team, valkey_url):
     browser = Browser(server.url)
     try:
-        assert (await browser.sign_in(team["ann"], "ann's password 1")).status_code == 200
+        assert (await browser.sign_in(console_team["ann"], "ann's password 1")).status_code == 200
         wrong = await browser.post("/agent/session/password", {"current_password": "guess",
                                                                "new_password": "ann's password 2"})
         assert wrong.status_code == 401
@@ -203,26 +205,27 @@ async def test_an_agent_changes_their_password_and_reset_password_signs_them_out
         assert done.status_code == 200
         second = Browser(server.url)
         try:
-            assert (await second.sign_in(team["ann"], "ann's password 1")).status_code == 401
-            assert (await second.sign_in(team["ann"], "ann's password 2")).status_code == 200
+            assert (await second.sign_in(console_team["ann"], "ann's password 1")).status_code == 401
+            assert (await second.sign_in(console_team["ann"], "ann's password 2")).status_code == 200
         finally:
             await second.aclose()
-        reset = cli("reset-password", "--email", team["ann"], valkey_url=valkey_url)
+        reset = cli("reset-password", "--email", console_team["ann"], valkey_url=valkey_url)
         assert reset.returncode == 0, reset.stderr
         printed = json.loads(reset.stdout)
         assert printed["sessions_ended"] == 2 and len(printed["password"]) >= 12
         assert (await browser.post("/agent/session/token")).status_code == 401  # signed out everywhere
-        assert (await browser.sign_in(team["ann"], printed["password"])).status_code == 200
+        assert (await browser.sign_in(console_team["ann"], printed["password"])).status_code == 200
     finally:
         await browser.aclose()
 
 
-async def test_failed_sign_ins_are_throttled_per_address_with_the_wizards_counters(server, team):
+async def test_failed_sign_ins_are_throttled_per_address_with_the_wizards_counters(server, console_team):
     browser = Browser(server.url)
     try:
         for _ in range(MAX_FAILURES_PER_EMAIL):
-            assert (await browser.sign_in(team["ann"], "wrong password")).status_code == 401
-        locked = await browser.sign_in(team["ann"], "ann's password 1")  # even the right password, until it ends
+            assert (await browser.sign_in(console_team["ann"], "wrong password")).status_code == 401
+        # even the right password, until the window ends
+        locked = await browser.sign_in(console_team["ann"], "ann's password 1")
         assert locked.status_code == 429 and locked.json()["error"]["type"] == "too_many_requests"
         assert int(locked.headers["retry-after"]) > 0
     finally:
@@ -231,49 +234,50 @@ async def test_failed_sign_ins_are_throttled_per_address_with_the_wizards_counte
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as wizard:
         page = await wizard.get("/wizard/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        refused = await wizard.post("/wizard/login", data={"email": team["ann"], "password": "x", "csrf": csrf})
+        refused = await wizard.post("/wizard/login", data={"email": console_team["ann"], "password": "x", "csrf": csrf})
         assert refused.status_code == 429
 
 
-async def test_a_deleted_or_suspended_agent_cannot_sign_in_and_their_session_token_stops(server, team, valkey):
-    owner = AgentClient(server.url, team["owner"], team["owner_pat"])
+async def test_a_deleted_or_suspended_agent_cannot_sign_in_and_their_session_token_stops(server, console_team, valkey):
+    owner = AgentClient(server.url, console_team["owner"], console_team["owner_pat"])
     browser = Browser(server.url)
     try:
-        assert (await browser.sign_in(team["ann"], "ann's password 1")).status_code == 200
+        assert (await browser.sign_in(console_team["ann"], "ann's password 1")).status_code == 200
         token = await browser.token()
         # suspended: refused at sign-in, and the session's token stops working until unsuspended
-        assert (await configure(owner, "suspend_agent", {"id": team["ann"]})).status_code == 200
+        assert (await configure(owner, "suspend_agent", {"id": console_team["ann"]})).status_code == 200
         other = Browser(server.url)
         try:
-            suspended = await other.sign_in(team["ann"], "ann's password 1")
+            suspended = await other.sign_in(console_team["ann"], "ann's password 1")
             assert suspended.status_code == 403 and suspended.json()["error"]["type"] == "requester_suspended"
             assert "ws_agent" not in other.http.cookies
         finally:
             await other.aclose()
         assert (await browser.post("/agent/session/token")).json()["error"]["type"] == "requester_suspended"
-        assert (await configure(owner, "unsuspend_agent", {"id": team["ann"]})).status_code == 200
+        assert (await configure(owner, "unsuspend_agent", {"id": console_team["ann"]})).status_code == 200
         assert (await browser.post("/agent/session/token")).status_code == 200
         # deleted: the password and the session's token end with the record
-        assert await valkey.exists(keys.agent_password(team["ann"]))
-        assert (await configure(owner, "delete_agent", {"id": team["ann"]})).status_code == 200
-        assert not await valkey.exists(keys.agent_password(team["ann"]))  # the password hash goes with the agent
+        assert await valkey.exists(keys.agent_password(console_team["ann"]))
+        assert (await configure(owner, "delete_agent", {"id": console_team["ann"]})).status_code == 200
+        # the password hash goes with the agent
+        assert not await valkey.exists(keys.agent_password(console_team["ann"]))
         other = Browser(server.url)
         try:
-            assert (await other.sign_in(team["ann"], "ann's password 1")).status_code == 401
+            assert (await other.sign_in(console_team["ann"], "ann's password 1")).status_code == 401
         finally:
             await other.aclose()
         assert (await browser.post("/agent/session/token")).status_code == 401
-        ann = AgentClient(server.url, team["ann"], token)
+        ann = AgentClient(server.url, console_team["ann"], token)
         try:
             assert (await ann.call("list_chats")).status_code == 401
         finally:
             await ann.aclose()
         # re-created with the same e-mail, the old password does not open the new account
-        again = await configure(owner, "create_agent", {"id": team["ann"], "name": "Ann again"})
+        again = await configure(owner, "create_agent", {"id": console_team["ann"], "name": "Ann again"})
         assert again.status_code == 200
         other = Browser(server.url)
         try:
-            assert (await other.sign_in(team["ann"], "ann's password 1")).status_code == 401
+            assert (await other.sign_in(console_team["ann"], "ann's password 1")).status_code == 401
         finally:
             await other.aclose()
     finally:
