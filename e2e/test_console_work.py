@@ -277,6 +277,17 @@ def test_an_agent_works_a_chat_tags_whisper_customer_details_ban_and_close(
     expect(page.locator("#status")).to_have_text("The ban was lifted.")
     assert _configure(admin, "list_customer_bans", {}).json() == []
 
+    # the Transfer tool offers the agents the chat may go to
+    colleague = make_password_agent(org, "Kim")
+    colleague.ok("set_routing_status", {"status": "accepting_chats"})
+    page.locator("summary", has_text="Transfer").click()
+    expect(page.locator(f'#transfer-options option[value="{colleague.id}"]')).to_have_count(1)
+    page.get_by_label("Transfer to").select_option("agent")
+    page.get_by_label("Agent id (e-mail) or group id").fill(colleague.id)
+    page.get_by_role("button", name="Transfer", exact=True).click()
+    expect(page.locator("#status")).to_contain_text(f"Chat transferred to agent {colleague.id}")
+    assert colleague.id in [u["id"] for u in admin.ok("get_chat", {"chat_id": first["chat_id"]})["users"]]
+
     # close
     page.get_by_role("button", name="Close chat").click()
     expect(page.locator("#chat-state")).to_contain_text("Closed")

@@ -181,6 +181,18 @@ async function loadPrevious(chat, customer) {
   }));
 }
 
+// --- transfer: the agents the chat may go to ---------------------------------------------------------------------------
+
+async function offerTransferTargets() {
+  const chat = selectedChat();
+  if (!chat) return;
+  const found = await act("list_agents_for_transfer", { chat_id: chat.id });
+  if (!found || state.selected !== chat.id) return;
+  $("transfer-options").replaceChildren(...found.map((a) => el("option", {
+    value: a.agent_id, label: `${state.names.get(a.agent_id) || a.agent_id} (${a.active_chats} active)`,
+  })));
+}
+
 // --- wiring --------------------------------------------------------------------------------------------------------
 
 export function wireChatTools() {
@@ -218,4 +230,8 @@ export function wireChatTools() {
     ban();
   });
   $("unban").addEventListener("click", unban);
+  // the agents offered as transfer targets, read when the Transfer tool is opened (list_agents_for_transfer)
+  $("transfer-form").closest("details").addEventListener("toggle", (e) => {
+    if (e.currentTarget.open) offerTransferTargets();
+  });
 }
