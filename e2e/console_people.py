@@ -162,7 +162,7 @@ def sign_in(page: Page, api: str, agent: AgentAccount) -> None:
     assert response is not None and response.status == 200
     assert response.headers["content-security-policy"] == CSP
     page.get_by_label("Personal access token").fill(agent.token)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Use token").click()
     expect(page.locator("#me")).to_contain_text(agent.id)
     assert agent.token not in page.url
     assert page.evaluate("sessionStorage.getItem('widget_server.agent_token')") == agent.token

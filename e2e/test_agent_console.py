@@ -207,7 +207,7 @@ def test_a_wrong_token_is_refused(watched: Page, api: str) -> None:
     page = watched
     page.goto(f"{api}/agent")
     page.get_by_label("Personal access token").fill("not-a-token")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Use token").click()
     expect(page.get_by_role("alert")).to_have_text("That token was not accepted.")
     expect(page.get_by_label("Personal access token")).to_be_focused()
     expect(page.locator("#console-view")).to_be_hidden()

@@ -36,7 +36,9 @@ def test_the_local_owner_goes_online_from_the_demo_page_with_one_click(page: Pag
     console = opened.value
     expect(console.locator("#me")).to_contain_text(creds["owner"]["email"])
     expect(console.locator("#accepting")).to_be_checked()
-    assert token not in console.url  # (taken out of the address at once)
+    assert token not in console.url and "online" not in console.url  # (taken out of the address at once)
+    stored = console.evaluate("[JSON.stringify(sessionStorage), JSON.stringify(localStorage)]")
+    assert token not in "".join(stored)
 
     deadline = time.monotonic() + 10  # (a worker keeps a group's status for a second)
     while True:
@@ -57,5 +59,7 @@ def test_the_local_owner_goes_online_from_the_demo_page_with_one_click(page: Pag
         cross = {"Sec-Fetch-Site": "cross-site"}
         assert http.post(f"/demo/console?organization_id={org}", headers=cross).status_code == 404
         ok = http.post(f"/demo/console?organization_id={org}", headers={"Sec-Fetch-Site": "same-origin"})
-        assert ok.status_code == 303 and ok.headers["location"] == f"/agent#token={token}&online=1"
+        # a console session for the owner (cookies), no token in the address (issue 18: never the PAT in the browser)
+        assert ok.status_code == 303 and ok.headers["location"] == "/agent#online=1"
+        assert token not in ok.headers["location"] and "ws_agent=" in ok.headers.get("set-cookie", "")
     assert token not in live.log_path.read_text().split("health          :", 1)[1]  # (after the first-start banner)

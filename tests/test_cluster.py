@@ -27,6 +27,7 @@ from .test_agents import (  # noqa: F401
     test_queue_positions_and_the_queue_drains_in_order,
     test_transfer_between_agents_and_groups,
 )
+from .test_canned import canned_team, test_agents_keep_their_own_canned_responses_and_share_the_licenses  # noqa: F401
 from .test_configuration import (  # noqa: F401
     owner,
     test_a_bot_takes_chats_first_and_hands_over_to_humans,
@@ -35,6 +36,12 @@ from .test_configuration import (  # noqa: F401
 from .test_configuration_breadth_agents import (  # noqa: F401
     test_a_suspended_agent_is_cut_off_everywhere_until_unsuspended,
     test_every_webhook_action_registration_accepts_is_sent,
+)
+from .test_console_sign_in import (  # noqa: F401
+    console_team,
+    test_agent_signs_in_with_email_and_password_and_the_console_logs_in_with_the_sessions_token,
+    test_an_agent_changes_their_password_and_reset_password_signs_them_out,
+    test_signing_out_ends_the_session_and_its_token,
 )
 from .test_customer_rtm import (  # noqa: F401
     test_pushes_for_properties_seen_marks_and_customer_updates,
@@ -54,6 +61,7 @@ from .test_message_delivery import (  # noqa: F401
     test_who_may_write_to_a_chat,
 )
 from .test_reports import test_a_day_of_chats_in_the_reports_api_and_the_dashboard, tls_host  # noqa: F401
+from .test_scripts_canned import test_canned_put_keeps_an_owners_count_within_its_bound_under_concurrent_creates  # noqa: F401
 from .test_scripts_reports import (  # noqa: F401
     test_a_rating_set_again_or_changed_moves_the_counters_once,
     test_a_thread_archived_again_is_counted_once,

@@ -172,6 +172,7 @@ async def test_backup_and_restore_a_license_with_chats_and_visitors(server, valk
     # the license's keys and its chat's and customers' keys, nothing of another license
     assert {keys.license(org), keys.agents(org), keys.chat(chat["chat_id"]), keys.customer(chatter.id),
             keys.customer(browser.id), keys.agent_account(agent_creds["account_id"]),
+            keys.agent_password(agent_creds["account_id"]),  # (the console password create-agent gave)
             keys.ticket(offline["thread_id"]), keys.chat(offline["chat_id"])} <= set(dumps)
     assert any(k.startswith(f"ws:{{{org}}}:tr:") for k in dumps)  # visitor tracking
     assert not any(k.startswith("ws:{") and "{" + org + "}" not in k and chat["chat_id"] not in k

@@ -53,7 +53,7 @@ def _bootstrap(url: str, cluster: bool, data_dir: str, host: str, port: int, sch
     print(f"  token           : POST {base}/v2/customer/token")
     print(f"  demo page       : {base}/demo?organization_id={org}  (the widget on a page, via its snippet)")
     print(f"  snippet         : {base}/widget/snippet?organization_id={org}")
-    print(f"  agent console   : {base}/agent  (sign in with a personal access token)")
+    print(f"  agent console   : {base}/agent  (sign in with your e-mail and password, or a personal access token)")
     print(f"  theming wizard  : {base}/wizard  (sign in with the owner's e-mail and password)")
     print(f"  mail            : {mail}")
     print(f"  API docs        : {base}/schema")
@@ -173,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     ca.add_argument("--email", required=True)
     ca.add_argument("--name", default="")
     ca.add_argument("--role", default="normal", choices=admin.ROLES)
-    rp = sub.add_parser("reset-password", parents=[store], help="set a license owner's password (printed once) and end "
-                                                                 "their wizard sessions")
+    ca.add_argument("--password-stdin", action="store_true", help="read the agent's console password from standard "
+                                                                 "input (default: a generated one, printed once)")
+    rp = sub.add_parser("reset-password", parents=[store], help="set a license owner's or an agent's password (printed "
+                                                                 "once) and end their wizard and console sessions")
     rp.add_argument("--email", required=True)
     rp.add_argument("--password-stdin", action="store_true")
     args = parser.parse_args(argv)
@@ -204,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create-license":
         return admin.run(args.data_dir, admin.create_license(args.owner_email, _password(args)))
     if args.command == "create-agent":
-        return admin.run(args.data_dir, admin.create_agent(args.org, args.email, args.name, args.role))
+        return admin.run(args.data_dir, admin.create_agent(args.org, args.email, args.name, args.role,
+                                                               _password(args)))
     if args.command == "reset-password":
         return admin.run(args.data_dir, admin.reset_password(args.email, _password(args)))
     return 2

@@ -234,17 +234,23 @@ def create_license(owner_email: str, password: str | None) -> Callable[[Any, Set
     return work
 
 
-def create_agent(org: str, email: str, name: str, role: str) -> Callable[[Any, Settings], Awaitable[int]]:
+def create_agent(org: str, email: str, name: str, role: str,
+                 password: str | None = None) -> Callable[[Any, Settings], Awaitable[int]]:
+    """A new agent with a personal access token (for API clients) and a console password (``password``, else a
+    generated one), both printed once."""
     async def work(r: Any, settings: Settings) -> int:
+        from .auth.console import set_agent_password
         from .bootstrap import create_agent
 
         _email(email)
+        new = _password(password)  # (checked before anything is written)
         if len(name) > MAX_NAME:
             raise ValueError(f"a name has at most {MAX_NAME} characters")
         if not await r.exists(keys.license(org)):
             raise ValueError(f"there is no license {org}")
         creds = await create_agent(r, org, email, name or email.split("@")[0], role)
-        print(json.dumps(creds, indent=2))
+        await set_agent_password(r, email, new)
+        print(json.dumps({**creds, "password": new}, indent=2))
         return 0
 
     return work
@@ -261,14 +267,18 @@ async def end_sessions(r: Any, email: str) -> int:
 
 def reset_password(email: str, password: str | None) -> Callable[[Any, Settings], Awaitable[int]]:
     async def work(r: Any, settings: Settings) -> int:
+        from .auth.console import end_agent_sessions, set_agent_password
         from .auth.passwords import hash_password
 
         new = _password(password)  # (checked before anything is looked up)
         login = keys.owner_login(email)
-        if not await r.exists(login):
-            raise ValueError(f"{email} is not a license owner's sign-in")
-        await r.hset(login, "password", hash_password(new))
-        ended = await end_sessions(r, email)
+        if await r.exists(login):  # the owner: one password for the wizard and the console
+            await r.hset(login, "password", hash_password(new))
+        elif await r.exists(keys.agent_account(email)):  # an agent's console password
+            await set_agent_password(r, email, new)
+        else:
+            raise ValueError(f"{email} is not a license owner's or an agent's sign-in")
+        ended = await end_sessions(r, email) + await end_agent_sessions(r, email)
         print(json.dumps({"email": email, "password": new, "sessions_ended": ended}, indent=2))
         return 0
 

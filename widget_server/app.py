@@ -21,6 +21,7 @@ from .api.agent_rtm import PATHS as AGENT_RTM_PATHS
 from .api.agent_web import agent_action
 from .api.configuration_web import configuration_action
 from .api.console import agent_console, agent_console_asset
+from .api.console_session import ROUTES as CONSOLE_SESSION_ROUTES
 from .api.customer_rtm import PATHS as CUSTOMER_RTM_PATHS
 from .api.customer_web import FORM_SLACK, customer_action, customer_get_action
 from .api.email_verification import email_verification_confirm, email_verification_page
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ).middleware])
     app = Litestar(
         route_handlers=[healthz, readyz, metrics_text, token_grants, customer_action, customer_get_action, file_route,
-                        agent_action, configuration_action, agent_console, agent_console_asset, track,
+                        agent_action, configuration_action, agent_console, agent_console_asset, *CONSOLE_SESSION_ROUTES,
+                        track,
                         widget_loader, widget_tracking, widget_asset, widget_frame, widget_snippet, widget_visit,
                         widget_config, widget_demo, widget_demo_console, widget_demo_js, widget_demo_css, avatar_image,
                         *WIZARD_ROUTES, reports_action, email_verification_page, email_verification_confirm],

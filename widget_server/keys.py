@@ -596,3 +596,27 @@ def email_verifications(cid: str, hour: int) -> str:
 def greeting_stats(org: str) -> str:
     """Hash ``<greeting id>:button_clicks`` -> count (``send_greeting_button_clicked``): one field per greeting."""
     return f"{P}:{{{org}}}:greeting_stats"
+
+
+# the agent console's sign-in and canned responses (issue 18)
+def agent_password(agent_id: str) -> str:
+    """Hash of an agent's console password: ``password`` (argon2id) and ``token`` (the ``token_sha`` of the agent
+    record it was set for: a deleted agent's password does not open a re-created account of the same e-mail).
+    Owners' password is ``owner_login``'s (one account opens the wizard and the console)."""
+    return f"{P}:agentpw:{{{agent_id}}}"
+
+
+def console_session(session_id: str) -> str:
+    """Hash of an agent's console session: org, agent, csrf; expires when left idle (``auth/console.py``)."""
+    return f"{P}:console:session:{{{session_id}}}"
+
+
+def canned_responses(org: str, owner: str) -> str:
+    """Hash canned response id -> encoded canned response: the license's own (``owner`` "*") or one agent's
+    (``owner`` their id) (``core/canned.py``)."""
+    return f"{P}:{{{org}}}:canned:{owner}"
+
+
+def canned_seq(org: str) -> str:
+    """Counter: the license's last canned response id."""
+    return f"{P}:{{{org}}}:canned:seq"

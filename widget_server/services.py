@@ -19,6 +19,7 @@ from valkey.asyncio.cluster import ValkeyCluster
 
 from .api.smtp_inbound import InboundHandler, InboundListener
 from .auth.access import Access
+from .auth.console import AgentSessions
 from .auth.sessions import Sessions
 from .auth.signing import Signer
 from .auth.tokens import CustomerTokens, Keyring, SignedTokens
@@ -137,6 +138,9 @@ class Services:
         self.access = Access(self.licenses, self.store, signer, tokens, settings.new_visitors_per_minute,
                              settings.tracking_calls_per_minute,
                              (settings.customer_events_per_minute, settings.address_events_per_minute))
+        self.agent_sessions = AgentSessions(valkey, signer, self.sessions, settings.agent_session_idle_seconds)
+        """Agents' console sessions (e-mail and password sign-in at ``/agent``)."""
+        self.access.console = self.agent_sessions
         visitors: Visitors
         if self.upstream is not None and self.accounts is not None:
             visitors = UpstreamVisitors(self.upstream, self.accounts, signer, self.access.not_banned)

@@ -210,6 +210,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     with ``Authorization: Bearer <this>``. Empty: ``/metrics`` answers 404 to them."""
     multicast_max_bytes: int = 16384
     """The largest ``content`` (encoded JSON) of one Agent API ``multicast``; more is a ``validation`` error."""
+    agent_session_idle_seconds: int = 28800
+    """An agent's console session (e-mail and password sign-in, ``auth/console.py``) ends after this long unused
+    (8 hours); an open console socket keeps it in use."""
+    canned_per_owner: int = 200
+    """Canned responses per license (the shared ones) and per agent (their own); more are refused."""
+    canned_text_max: int = 4000
+    """The longest canned response text, in characters."""
 
 
 _ENV_PREFIX = "WIDGET_"
@@ -276,4 +283,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             or settings.ticket_retention_days <= 0 or settings.transcripts_per_hour < 0:
         raise SystemExit("invalid WIDGET_SMTP_INBOUND_MAX_BYTES (at least 1024), WIDGET_QUEUE_TIMEOUT_SECONDS, "
                          "WIDGET_TICKET_RETENTION_DAYS or WIDGET_TRANSCRIPTS_PER_HOUR")
+    if settings.agent_session_idle_seconds < 60 or settings.canned_per_owner < 0 \
+            or not 1 <= settings.canned_text_max <= 65536:
+        raise SystemExit("invalid WIDGET_AGENT_SESSION_IDLE_SECONDS (at least 60), WIDGET_CANNED_PER_OWNER (0 or more) "
+                         "or WIDGET_CANNED_TEXT_MAX (1 to 65536)")
     return settings

@@ -13,6 +13,7 @@ from ..core.limits import check_request
 from ..protocol import agent as a
 from ..protocol import config as cfg
 from ..protocol import configuration as cf
+from ..protocol import console as cs
 from ..protocol import customer as c
 from ..protocol import tickets as tk
 from ..protocol.errors import ApiError
@@ -144,6 +145,11 @@ AGENT_ACTIONS: dict[str, Action] = {
     "change_push_notifications": Action(a.ChangePushNotificationsRequest, "change_push_notifications"),
     "request_thread_summary": Action(a.ThreadRequest, "request_thread_summary"),
     "get_thread_transcript": Action(a.ThreadRequest, "get_thread_transcript"),
+    # canned responses: this server's extension (README "Canned responses")
+    "list_canned_responses": Action(cs.ListCannedResponsesRequest, "list_canned_responses"),
+    "create_canned_response": Action(cs.CreateCannedResponseRequest, "create_canned_response"),
+    "update_canned_response": Action(cs.UpdateCannedResponseRequest, "update_canned_response"),
+    "delete_canned_response": Action(cs.DeleteCannedResponseRequest, "delete_canned_response"),
 }
 """The Agent Chat API subset; methods of AgentCore."""
 

@@ -16,7 +16,7 @@ from litestar.params import FromPath
 
 from ..auth.operator import is_local_owner, local_owner_token
 from ..protocol.errors import ApiError
-from ..services import Injected
+from ..services import Injected, Services
 from ..settings import Settings
 from ..web.request import base_url
 from ..web.responses import CORS_ANY
@@ -27,6 +27,7 @@ from ..widget.models import VisitRequest
 from ..widget.service import Widget, frame_csp, group_of, language_for
 from ..widget.snippet import snippet_html
 from ..widget.visitors import Browser
+from .console_session import set_session_cookies
 from .dispatch import decode_json
 
 LOADER_CACHE = "public, max-age=300, stale-while-revalidate=86400"
@@ -215,17 +216,21 @@ def _local_owner(request: Request[Any, Any, Any]) -> bool:
 @post("/demo/console", summary="The demo page's way into the agent console, for the host's owner",
       include_in_schema=False, status_code=303)
 async def widget_demo_console(request: Request[Any, Any, Any], widget: Injected[Widget],
-                              settings: Injected[Settings]) -> Response[bytes]:
+                              settings: Injected[Settings], services: Injected[Services]) -> Response[bytes]:
     """Opens the agent console signed in as the default license's owner, and online. Only for a request from the
     host itself, not relayed by a proxy, sent by the demo page (same origin: another site cannot make the owner's
-    browser do it), while the data dir holds the credentials. The token travels in the URL's fragment, which a
-    browser sends to no server and no log."""
+    browser do it), while the data dir holds the credentials. The owner gets a console session (its cookies, as a
+    password sign-in sets them: ``console_session.py``), so no token reaches the browser's address or storage."""
     org = await license_of(request, widget)
     token = local_owner_token(settings.data_dir, org) if _local_owner(request) else None
     if token is None or request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
         raise ApiError("not_found", "Not found")
-    return Response(b"", status_code=303, headers={"Location": f"/agent#token={token}&online=1",
-                                                   "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    owner_org, owner = await services.access.agent(token)
+    session, cookie = await services.agent_sessions.create(owner_org, owner)
+    response = Response(b"", status_code=303, headers={"Location": "/agent#online=1", "Cache-Control": "no-store",
+                                                       "Referrer-Policy": "no-referrer"})
+    set_session_cookies(response, request, session, cookie, services.agent_sessions.idle_seconds * 3)
+    return response
 
 
 _DEMO_CSS = b"""body { max-width: 760px; margin: 40px auto; padding: 0 20px; font: 16px/1.6 system-ui, sans-serif;

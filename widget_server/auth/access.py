@@ -6,7 +6,8 @@ decisions they make with the records they already read. Nothing else decides acc
   upstream's as the edge learned them); the license must exist; a browser request must come from an origin the
   license allows; a customer banned until a time later than now is refused (``refuse_banned``, the one ban rule:
   the Lua scripts that read a ban in the same round trip as their work apply the same comparison).
-* Agents: a personal access token (``Bearer``/``Basic``) or a bot token names one agent of one license; only
+* Agents: a personal access token (``Bearer``/``Basic``), a console session's token (``console.py``) or a bot token
+  names one agent of one license; only
   administrators (``ADMIN_ROLES``) use the Configuration API, act for other agents, or speak as a bot
   (``X-Author-Id``); an agent sees a chat they are in, a chat of one of their groups, or any chat as an administrator.
 """
@@ -20,6 +21,8 @@ from typing import Any
 from ..core.licenses import Licenses, is_license_number
 from ..core.store import Store
 from ..protocol.errors import ApiError
+from .console import TOKEN_PREFIX as CONSOLE_TOKEN_PREFIX
+from .console import AgentSessions
 from .rules import (
     ADMIN_ROLES,
     AGENT_READ_CONFIGURATION_ACTIONS,
@@ -59,6 +62,8 @@ class Access:
         """Writes per customer (``WIDGET_CUSTOMER_EVENTS_PER_MINUTE``), in the worker's memory (``throttle.py``)."""
         self.address_writes = AddressThrottle(writes_per_minute[1], "messages and changes")
         """Writes per client address (``WIDGET_ADDRESS_EVENTS_PER_MINUTE``)."""
+        self.console: AgentSessions | None = None
+        """Agents' console sessions, whose access tokens ``agent`` takes too (set by ``services.py``)."""
 
     # --- licenses and origins ------------------------------------------------------------------------------------
 
@@ -120,7 +125,13 @@ class Access:
         call a suspended agent may make, ``request_agent_unsuspension``); one awaiting approval likewise
         (``requester_awaiting_approval``, until ``approve_agent``)."""
         token = agent_credential(authorization) if authorization and " " in authorization else authorization
-        if token and "." in token:
+        if token and token.startswith(CONSOLE_TOKEN_PREFIX) and self.console is not None:
+            # the console's token of a signed-in session (auth/console.py): the agent's while the session lives
+            named = await self.console.token_agent(token)
+            if named is None:
+                raise ApiError("authentication", "The console session ended; sign in again")
+            org, agent_id, token_sha = named
+        elif token and "." in token:
             claims = self._signer.unsign("bot", token, BotToken)
             if claims is None or claims.exp < time.time():
                 raise ApiError("authentication", "Invalid or expired bot token")

@@ -136,3 +136,9 @@ def report_scope(role: str, agent_id: str, agent_groups: set[int], groups: list[
         return (None, agents) if groups is None and set(agents) <= {agent_id} else None
     wanted = sorted(agent_groups) if groups is None else groups
     return (wanted, None) if set(wanted) <= agent_groups else None
+
+
+def may_change_canned(role: str, scope: str) -> bool:
+    """An agent changes their own canned responses; the license's (``scope`` "license") only owners and
+    administrators (every agent reads and uses both)."""
+    return scope != "license" or role in ADMIN_ROLES

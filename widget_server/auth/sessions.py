@@ -90,6 +90,25 @@ class Sessions:
     async def authenticate(self, email: str, password: str, ip: str) -> str:
         """The license of the owner ``email`` when ``password`` is theirs. Raises LoginRefused: over the failure
         limit (for the address or the IP; 429), or on a wrong address or password (counted)."""
+        await self.refuse_throttled(email, ip)
+        raw = await self.r.hgetall(keys.owner_login(email)) if email else {}
+        stored = raw.get(b"password", b"").decode() or _DUMMY_HASH
+        # argon2id takes tens of milliseconds of CPU: off the event loop
+        matches, stale = await asyncio.to_thread(verify_password, password, stored)
+        if matches and raw.get(b"org"):
+            if stale:  # made with older parameters or the old scrypt: made again now that the password is known
+                fresh = await asyncio.to_thread(hash_password, password)
+                await self.r.hset(keys.owner_login(email), "password", fresh)
+            await self.succeeded(email)
+            return raw[b"org"].decode()
+        await self.failed(email, ip)
+        raise LoginRefused("Wrong e-mail address or password.", 0)
+
+    # The failure counters are shared by every sign-in form (the wizard's and the agent console's, auth/console.py):
+    # guessing one account's password on two pages gets no larger budget.
+
+    async def refuse_throttled(self, email: str, ip: str) -> None:
+        """Raises LoginRefused (with the seconds until the window ends) when ``email`` or ``ip`` failed too often."""
         email_key = keys.wizard_login_failures("email", email)
         ip_key = keys.wizard_login_failures("ip", ip)
         async with self.r.pipeline(transaction=False) as p:
@@ -104,22 +123,17 @@ class Sessions:
         if int(by_ip or 0) >= MAX_FAILURES_PER_IP:
             raise LoginRefused(f"Too many failed sign-ins from your network. Try again in {_minutes(ip_ttl)}.",
                                max(int(ip_ttl), 1))
-        raw = await self.r.hgetall(keys.owner_login(email)) if email else {}
-        stored = raw.get(b"password", b"").decode() or _DUMMY_HASH
-        # argon2id takes tens of milliseconds of CPU: off the event loop
-        matches, stale = await asyncio.to_thread(verify_password, password, stored)
-        if matches and raw.get(b"org"):
-            if stale:  # made with older parameters or the old scrypt: made again now that the password is known
-                fresh = await asyncio.to_thread(hash_password, password)
-                await self.r.hset(keys.owner_login(email), "password", fresh)
-            await self.r.delete(email_key)
-            return raw[b"org"].decode()
+
+    async def failed(self, email: str, ip: str) -> None:
+        """Count a failed sign-in against the address and the IP."""
         async with self.r.pipeline(transaction=False) as p:
-            for key in (email_key, ip_key):
+            for key in (keys.wizard_login_failures("email", email), keys.wizard_login_failures("ip", ip)):
                 p.incr(key)
                 p.expire(key, LOCKOUT_SECONDS, nx=True)
             await p.execute()
-        raise LoginRefused("Wrong e-mail address or password.", 0)
+
+    async def succeeded(self, email: str) -> None:
+        await self.r.delete(keys.wizard_login_failures("email", email))
 
 
 def _minutes(ttl: Any) -> str:

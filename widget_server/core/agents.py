@@ -30,6 +30,8 @@ from .bans import record_ban
 from .chats import DEFAULT_ACCESS, ChatBase, _access_decoder, _list_decoder
 from .interface import UploadedFile
 from .summaries import summary_text, transcript_text
+from ..protocol import console as cs
+from .canned import Canned
 from .customers import FROM_THE_END, Filters, iso
 from .ids import short_id, uuid_id
 from .store import StoreError
@@ -134,6 +136,8 @@ class AgentCore(ChatBase):
         self.visitors = visitors or VisitorFeed(self.bus, self.tracker, self.store)
         """Visitor subscriptions of this worker's agent sockets (``core/visitors.py``)."""
         self.customers = self.visitors.directory
+        self.canned = Canned(self.store.r, self.settings.canned_per_owner, self.settings.canned_text_max)
+        """Canned responses (``core/canned.py``): this server's extension actions below."""
 
     # --- access --------------------------------------------------------------------------------------------------
 
@@ -963,3 +967,19 @@ class AgentCore(ChatBase):
             raise ApiError("too_many_requests", f"Too many bytes uploaded by {who} this hour",
                            {"retry_after": 3600 - int(time.time()) % 3600})
         return c.UploadFileResponse(url=url)
+
+    # --- canned responses: this server's extension (core/canned.py, README "Canned responses") -------------------------
+
+    async def list_canned_responses(self, caller: AgentCaller,
+                                    req: cs.ListCannedResponsesRequest) -> cs.ListCannedResponsesResponse:
+        return await self.canned.list(caller, req)
+
+    async def create_canned_response(self, caller: AgentCaller,
+                                     req: cs.CreateCannedResponseRequest) -> cs.CreateCannedResponseResponse:
+        return await self.canned.create(caller, req)
+
+    async def update_canned_response(self, caller: AgentCaller, req: cs.UpdateCannedResponseRequest) -> c.Empty:
+        return await self.canned.update(caller, req)
+
+    async def delete_canned_response(self, caller: AgentCaller, req: cs.DeleteCannedResponseRequest) -> c.Empty:
+        return await self.canned.delete(caller, req)

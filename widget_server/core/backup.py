@@ -123,6 +123,7 @@ async def license_keys(r: Any, org: str) -> list[bytes]:
     license = await r.hgetall(keys.license(org))
     agents = await r.hgetall(keys.agents(org))
     outside = {keys.agent_account(a.decode()) for a in agents}
+    outside |= {keys.agent_password(a.decode()) for a in agents}  # (console passwords: absent for most agents)
     for raw in agents.values():
         sha = json.loads(raw).get("token_sha")
         if sha:

@@ -176,6 +176,7 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfigu
         async with self.store.r.pipeline(transaction=False) as p:
             p.hdel(keys.agents(org), agent["id"])
             p.delete(keys.agent_account(agent["id"]))
+            p.delete(keys.agent_password(agent["id"]))  # (their console password: no use to a re-created account)
             await p.execute()
         # its personal access token is revoked (authentication also requires the agent record, and a re-created
         # record names its own token), and its sockets on every worker close now

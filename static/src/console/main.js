@@ -7,8 +7,12 @@ import { askPermission, setMuted, unlockAudio } from "./attention.js";
 import { $ } from "./dom.js";
 import { showStatus } from "./notices.js";
 import { TOKEN_KEY, showLogin, signIn, signOut } from "./session.js";
+import { wireSignIn } from "./account.js";
+import { sessionToken } from "./signin.js";
 import { state } from "./state.js";
 import { wireArchives } from "./views/archives.js";
+import { wireCanned } from "./views/canned.js";
+import { wireChatTools } from "./views/chat-tools.js";
 import { applySummaries, loadClosed, markRead, setFilter } from "./views/chat-list.js";
 import { loadEarlier, selectChat } from "./views/chat.js";
 import { onReplyInput, sendReply, sendRich, stopTyping, transfer } from "./views/composer.js";
@@ -26,6 +30,7 @@ function submitter(handler) {
 
 $("login-form").addEventListener("submit", submitter(() => {
   const token = $("token").value.trim().replace(/^Bearer\s+/i, "");
+  state.loginWith = "token";
   if (token) signIn(token);
 }));
 $("sign-out").addEventListener("click", () => signOut("Signed out."));
@@ -53,6 +58,9 @@ $("close").addEventListener("click", async () => {
   if (chat) await act("deactivate_chat", { id: chat.id });
 });
 $("earlier").addEventListener("click", loadEarlier);
+wireSignIn();
+wireChatTools();
+wireCanned(); // (before the reply box's own keydown: a completion list takes Enter first)
 wireTabs();
 wireScreens(() => $("chat-list").querySelector('[aria-current="true"]')?.focus());
 wireArchives();
@@ -98,6 +106,11 @@ $("transfer-form").addEventListener("submit", submitter(transfer));
 // the demo page's first-run shortcut (POST /demo/console) opens /agent#token=…&online=1: the token is taken out of
 // the address at once (a fragment reaches no server and no log, but stays in the history), and the agent goes online
 const handoff = new URLSearchParams(location.hash.slice(1));
+if (handoff.get("online") === "1" && !handoff.get("token")) {
+  // (the demo page's shortcut now signs the owner in with a console session: only "go online" is in the address)
+  history.replaceState(null, "", location.pathname + location.search);
+  state.goOnline = true;
+}
 if (handoff.get("token")) {
   history.replaceState(null, "", location.pathname + location.search);
   state.goOnline = handoff.get("online") === "1";
@@ -105,5 +118,9 @@ if (handoff.get("token")) {
 } else {
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved);
-  else showLogin();
+  else {
+    // signed in with a password before (this tab or another): the session's token; else the sign-in form
+    sessionToken().then((token) => (token ? signIn(token, { session: true }) : showLogin()),
+                        (err) => showLogin(err.message));
+  }
 }

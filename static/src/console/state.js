@@ -15,6 +15,9 @@ export const state = {
   quiet: false, // while the agent starts or joins a chat: no alert for what they did themselves
   ownChats: new Set(), // chats the agent started or joined: no "new chat" alert for them
   signedIn: false,
+  session: false, // signed in with e-mail and password: the RTM token comes from the server's session (signin.js)
+  token: null, // the token the RTM login took, in memory only (Web calls: list_tags, unban_customer, upload_file)
+  loginWith: "password", // the sign-in form used last (focused again when sign-in fails): password | token
   reconnectMs: 1000,
   reconnectTimer: 0,
   typing: { chatId: null, timer: 0 },

@@ -150,6 +150,8 @@ SCRIPTS: dict[str, Script] = {
     # core/reports.py
     "report_rating": Script(),
     "report_status": Script(names={"REPORT_HOUR": key(keys.report_hour, "org", "hour")}),
+    # core/canned.py
+    "canned_put": Script(),
 }
 
 

@@ -4,6 +4,7 @@ import { $, el, readableDate, safeUrl, timeOf } from "../dom.js";
 import { showError } from "../notices.js";
 import { agentsOf, authorName, customerName, customerOf, isMine, isOpen, isQueued, state } from "../state.js";
 import { markRead, renderChatItem, upsertChat } from "./chat-list.js";
+import { renderCustomerExtras, renderTags } from "./chat-tools.js";
 import { stopTyping } from "./composer.js";
 import { onPhone, setScreen } from "./screens.js";
 
@@ -34,6 +35,7 @@ export async function loadHistory(chat) {
       rtm.request("list_threads", { chat_id: chat.id, limit: 5 }),
     ]);
     upsertChat(data);
+    chat.tags = data.thread?.tags || [];
     const history = [];
     for (const thread of [...listing.threads].reverse()) {
       for (const event of thread.events) history.push({ threadId: thread.id, event });
@@ -44,6 +46,7 @@ export async function loadHistory(chat) {
     if (state.selected === chat.id) {
       renderChatHead(chat);
       renderEvents(chat);
+      renderTags(chat);
     }
     loadCustomer(chat);
   } catch (err) {
@@ -208,6 +211,7 @@ export function renderCustomer(customer) {
   details.replaceChildren();
   fields.replaceChildren();
   $("customer-empty").hidden = Boolean(customer);
+  if (!customer) renderCustomerExtras(null);
   $("session-fields-title").hidden = !customer?.session_fields?.length;
   if (!customer) return;
   const rows = [["Name", customer.name], ["Email", customer.email], ["Phone", customer.phone_number],
@@ -218,4 +222,5 @@ export function renderCustomer(customer) {
   for (const pair of customer.session_fields || []) {
     for (const [key, value] of Object.entries(pair)) fields.append(el("dt", { text: key }), el("dd", { text: value }));
   }
+  renderCustomerExtras(customer);
 }

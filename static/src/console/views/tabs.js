@@ -3,11 +3,12 @@
 import { $ } from "../dom.js";
 import { state } from "../state.js";
 import { showArchives } from "./archives.js";
+import { showCanned } from "./canned.js";
 import { markRead } from "./chat-list.js";
 import { showTickets } from "./tickets.js";
 import { loadTraffic, tickVisitorClocks } from "./visitors.js";
 
-export const VIEWS = ["chats", "archives", "tickets", "visitors"];
+export const VIEWS = ["chats", "archives", "tickets", "visitors", "canned"];
 
 export function showView(name) {
   state.view = name;
@@ -20,6 +21,7 @@ export function showView(name) {
   if (name === "chats") markRead(state.chats.get(state.selected));
   if (name === "archives") showArchives();
   if (name === "tickets") showTickets();
+  if (name === "canned") showCanned();
   if (name === "visitors") {
     tickVisitorClocks();
     loadTraffic();
