@@ -91,7 +91,7 @@ async def test_owner_creates_reads_updates_and_deletes_greetings(team):
     assert got["text"] == PRICING["text"] and len(got["rules"]) == 3 and got["agent_id"] == agent.id
     other = (await configure(owner, "create_greeting", {"name": "Everyone", "text": "Hello!"})).json()["id"]
     assert other != gid
-    assert [g["id"] for g in (await configure(owner, "list_greetings")).json()] == [gid, other]
+    assert [g["id"] for g in (await configure(owner, "list_greetings")).json()["greetings"]] == [gid, other]
 
     r = await configure(owner, "update_greeting", {"id": gid, "active": False, "text": "Need a hand with plans?"})
     assert r.status_code == 200, r.text
@@ -101,13 +101,13 @@ async def test_owner_creates_reads_updates_and_deletes_greetings(team):
     assert (await configure(owner, "delete_greeting", {"id": gid})).status_code == 200
     r = await configure(owner, "get_greeting", {"id": gid})
     assert r.status_code == 404 and r.json()["error"]["type"] == "greeting_not_found"
-    assert [g["id"] for g in (await configure(owner, "list_greetings")).json()] == [other]
+    assert [g["id"] for g in (await configure(owner, "list_greetings")).json()["greetings"]] == [other]
 
     # a group's greetings go with it
     group = (await configure(owner, "create_group", {"name": "Sales"})).json()["id"]
     await configure(owner, "create_greeting", {"name": "Sales", "text": "Hi from sales", "group": group})
     assert (await configure(owner, "delete_group", {"id": group})).status_code == 200
-    assert [g["id"] for g in (await configure(owner, "list_greetings")).json()] == [other]
+    assert [g["id"] for g in (await configure(owner, "list_greetings")).json()["greetings"]] == [other]
 
 
 @pytest.mark.parametrize("payload, error", [
@@ -128,7 +128,7 @@ async def test_bad_greetings_get_typed_errors_and_change_nothing(team, payload, 
     owner, _, _ = team
     r = await configure(owner, "create_greeting", payload)
     assert r.status_code in (400, 404) and r.json()["error"]["type"] == error, r.text
-    assert (await configure(owner, "list_greetings")).json() == []
+    assert (await configure(owner, "list_greetings")).json()["greetings"] == []
 
 
 async def test_greetings_are_the_owners_business_and_bounded_per_license(team):
@@ -286,14 +286,14 @@ async def test_owner_makes_a_greeting_and_a_welcome_message_in_the_wizard(valkey
         assert field_error(r.text, "name") and field_error(r.text, "url_value")
         assert "seconds" in field_error(r.text, "time_on_page") and field_error(r.text, "group")
         assert read_form(r.text, "greeting")["time_on_page"] == "forever"  # what was typed stays
-        assert (await configure(api, "list_greetings")).json() == []
+        assert (await configure(api, "list_greetings")).json()["greetings"] == []
 
         good = {**values, "name": "Docs", "text": "Stuck on the docs?", "url_operator": "matches",
                 "url_value": "https://shop.example/docs/*", "time_on_page": "20", "min_visits": "2",
                 "visitor": "returning", "hours": "open"}
         r = await owner.http.post("/wizard/greetings", data=good)
         assert r.status_code == 303 and r.headers["location"] == "/wizard/greetings?saved=greeting"
-        [saved] = (await configure(api, "list_greetings")).json()
+        [saved] = (await configure(api, "list_greetings")).json()["greetings"]
         assert saved["name"] == "Docs" and saved["text"] == "Stuck on the docs?" and saved["active"] is True
         assert [(x["type"], x["operator"], x["value"]) for x in saved["rules"]] == [
             ("url_current", "matches", "https://shop.example/docs/*"), ("visit_time_page", "greater_than", "20"),
@@ -311,7 +311,7 @@ async def test_owner_makes_a_greeting_and_a_welcome_message_in_the_wizard(valkey
 
         r = await owner.http.post("/wizard/greetings/delete", data={"csrf": values["csrf"], "id": str(saved["id"])})
         assert r.status_code == 303
-        assert (await configure(api, "list_greetings")).json() == []
+        assert (await configure(api, "list_greetings")).json()["greetings"] == []
         r = await owner.http.post("/wizard/greetings/delete", data={"csrf": values["csrf"], "id": "77"})
         assert r.status_code == 404
         r = await owner.http.post("/wizard/greetings", data={**good, "csrf": "forged"})
@@ -327,7 +327,7 @@ async def test_greetings_created_at_once_all_stay_with_their_own_ids(team):
                                      for i in range(12)))
     ids = [r.json()["id"] for r in created]
     assert len(set(ids)) == 12
-    listed = (await configure(owner, "list_greetings")).json()
+    listed = (await configure(owner, "list_greetings")).json()["greetings"]
     assert sorted(g["id"] for g in listed) == sorted(ids)
     assert sorted(g["text"] for g in listed) == sorted(f"hi {i}" for i in range(12))
 

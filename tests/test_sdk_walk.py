@@ -11,8 +11,9 @@ Answered with the documented shape when this walk was written (main at e4254b4, 
 CustomerWebV36 28/35, CustomerRtmV36 27/31, AgentWebV36 27/37, AgentRtmV36 27/40, ConfigurationApiV36 22/73
 after the Configuration API branches: ConfigurationApiV36 68/73;
 after the customer API branch: CustomerWebV36 34/35, CustomerRtmV36 31/31, AgentWebV36 28/37, AgentRtmV36 28/40
-(``get_customer``'s ``type``).
-(131 of 216). The walk prints each class's count and every failure's reason (``pytest -rA tests/test_sdk_walk.py``).
+(``get_customer``'s ``type``); after the greetings36 branch (greetings and webhooks in 3.6's shapes, the walk's
+server sending mail): ConfigurationApiV36 73/73.
+(131 of 216 when written). The walk prints each class's count and every failure's reason (``pytest -rA tests/test_sdk_walk.py``).
 
 The customer classes walk twice: against the server, and through an edge in upstream proxy mode in front of it, with
 the same ``NOT_YET`` sets (proxy parity: what the server answers, the edge answers too).
@@ -48,6 +49,7 @@ from livechat.customer.web.api.v36 import CustomerWebV36
 from livechat.customer.web.base import CustomerWeb
 
 from tests.support import LiveServer, serve_http, start_valkey
+from tests.support.mail import SmtpInbox
 from widget_server.bootstrap import create_license
 from widget_server.valkey import connect
 
@@ -61,15 +63,7 @@ NOT_YET_CUSTOMER_WEB = frozenset({
 NOT_YET_CUSTOMER_RTM: frozenset[str] = frozenset()
 NOT_YET_AGENT_WEB: frozenset[str] = frozenset()
 NOT_YET_AGENT_RTM: frozenset[str] = frozenset()
-NOT_YET_CONFIGURATION = frozenset({
-    # the walk calls it as the owner, who is not suspended (validation); tests/test_configuration_breadth_agents.py
-    # calls it as a suspended agent
-    "request_agent_unsuspension",
-    # webhooks
-    "list_webhooks",
-    # greetings in LiveChat's 3.6 shape (type, rich_message; list_greetings as {greetings, found_greetings})
-    "create_greeting", "get_greeting", "list_greetings",
-})
+NOT_YET_CONFIGURATION: frozenset[str] = frozenset()
 
 # --- response shapes ------------------------------------------------------------------------------------------------
 
@@ -462,10 +456,23 @@ class PreviewPage(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def tls_live(tmp_path_factory, valkey_url) -> Iterator[LiveServer]:
-    live = LiveServer(tmp_path_factory.mktemp("sdk-walk"), valkey_url, tls_names=[]).start()
-    yield live
-    live.stop()
+def walk_valkey() -> Iterator[Any]:
+    """The walk's own Valkey: its server sends mail, and every mail-sending server on one Valkey shares one outbox
+    (``tests/test_sdk_configuration_agents.py``), so it must not take other tests' mail."""
+    server = start_valkey()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_live(tmp_path_factory, walk_valkey) -> Iterator[LiveServer]:
+    """The server, with an SMTP inbox: ``request_agent_unsuspension`` mails the owners (``service_unavailable``
+    on a server that sends no mail)."""
+    with SmtpInbox() as inbox:
+        live = LiveServer(tmp_path_factory.mktemp("sdk-walk"), walk_valkey.connection_url, tls_names=[],
+                          env={"WIDGET_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}"}).start()
+        yield live
+        live.stop()
 
 
 @pytest.fixture(scope="module")
@@ -475,8 +482,12 @@ def preview_page() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def site(tls_live, valkey, preview_page) -> Site:
-    creds = await create_license(valkey, f"walk-{secrets.token_hex(6)}@example.com", "pw")
+async def site(tls_live, preview_page) -> Site:
+    client = connect(tls_live.env["WIDGET_VALKEY_URL"])
+    try:
+        creds = await create_license(client, f"walk-{secrets.token_hex(6)}@example.com", "pw")
+    finally:
+        await client.aclose()
     s = Site(tls_live, creds["organization_id"], creds["owner"], creds["agent"], preview_page)
     # the owner takes chats; a greeting for the walk's page; a tag and a property the agents' calls may need (these
     # set-up calls may fail on a server without them: the walk then finds out)
@@ -494,10 +505,10 @@ async def site(tls_live, valkey, preview_page) -> Site:
 
 
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory, valkey_url, site: Site) -> Iterator[str]:
+def edge(tmp_path_factory, walk_valkey, site: Site) -> Iterator[str]:
     """An edge in upstream proxy mode (TLS, for the SDK) in front of a core on the walk's Valkey, with a Valkey of its
     own (``tests/test_upstream.py`` says why) where the walk's license is known too; yields its host."""
-    core = LiveServer(tmp_path_factory.mktemp("sdk-walk-core"), valkey_url).start()
+    core = LiveServer(tmp_path_factory.mktemp("sdk-walk-core"), walk_valkey.connection_url).start()
     edge_valkey = start_valkey()
     live = None
     try:

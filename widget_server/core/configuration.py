@@ -298,17 +298,26 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfigu
         if agent_id is not None and agent_id not in await self.store.agents(caller.org, [agent_id]):
             raise ApiError("validation", f"agent_id: no agent {agent_id} in this license")
 
+    @staticmethod
+    def _greeting_text(req: cf.CreateGreetingRequest | cf.UpdateGreetingRequest) -> None:
+        """``text`` and LiveChat's ``properties["greeting-message_text"]`` name the same thing: not two values."""
+        given = (req.properties or {}).get(greetings.TEXT_PROPERTY)
+        if req.text is not None and given is not None and given.strip() != req.text.strip():
+            raise ApiError("validation", f"text and properties.{greetings.TEXT_PROPERTY} differ")
+
     async def create_greeting(self, caller: AdminCaller, req: cf.CreateGreetingRequest) -> cf.CreateGreetingResponse:
         """A new automatic greeting (kept in the license configuration, ``core/greetings.py`` matches it). Written
         by compare-and-set: two greetings created at once both stay, with different ids."""
         await self._greeting_agent(caller, req.agent_id)
+        self._greeting_text(req)
+        fields = msgspec.structs.asdict(req)
+        fields["text"] = req.text or ""
 
         def add(config: Any) -> int:
             if len(config.greetings) >= greetings.MAX_GREETINGS:
                 raise ApiError("limit_reached", f"A license has at most {greetings.MAX_GREETINGS} greetings")
             gid = max((g.id for g in config.greetings), default=0) + 1
-            template = GreetingTemplate(id=gid, **msgspec.structs.asdict(req))
-            greetings.check(template, config.groups)
+            template = greetings.check(GreetingTemplate(id=gid, **fields), config.groups)
             config.greetings.append(template)
             return gid
         return cf.CreateGreetingResponse(id=await self.store.update_license_config(caller.org, add))
@@ -322,7 +331,9 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfigu
 
     @staticmethod
     def _greeting_view(template: GreetingTemplate) -> cf.GreetingView:
-        return cf.GreetingView(**msgspec.structs.asdict(template))
+        fields = msgspec.structs.asdict(template)
+        fields["properties"] = greetings.view_properties(template)
+        return cf.GreetingView(**fields)
 
     async def get_greeting(self, caller: AdminCaller, req: cf.GreetingIdRequest) -> cf.GreetingView:
         view = self._greeting_view(self._greeting(await self.store.license_config(caller.org), req.id))
@@ -330,17 +341,38 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfigu
         view.statistics = cf.GreetingStatistics(button_clicks=int(clicks or 0))
         return view
 
-    async def list_greetings(self, caller: AdminCaller, req: cf.ListGreetingsRequest) -> list[cf.GreetingView]:
+    async def list_greetings(self, caller: AdminCaller, req: cf.ListGreetingsRequest) -> cf.ListGreetingsResponse:
+        """LiveChat 3.6's pages: the greetings of ``groups`` (all without), ``limit`` at a time in id order, with
+        ``found_greetings`` (all that match) and a ``next_page_id`` while more follow. A page id is signed and
+        carries the groups and the limit, so it is given alone."""
+        if req.page_id is not None:
+            if req.groups is not None or req.limit is not None or req.group is not None:
+                raise ApiError("validation", "page_id cannot be given with groups or limit")
+            page = self.signer.unsign("greetings", req.page_id, cf.GreetingsPage)
+            if page is None:
+                raise ApiError("validation", "page_id: not a page of list_greetings")
+        else:
+            groups = req.groups if req.groups is not None else ([req.group] if req.group is not None else None)
+            page = cf.GreetingsPage(groups=groups, limit=req.limit or cf.GREETINGS_PAGE_MAX, after=0)
         config = await self.store.license_config(caller.org)
-        return [self._greeting_view(g) for g in config.greetings if req.group is None or g.group == req.group]
+        wanted = None if page.groups is None else set(page.groups)
+        found = sorted((g for g in config.greetings if wanted is None or g.group in wanted), key=lambda g: g.id)
+        rest = [g for g in found if g.id > page.after]
+        shown = rest[:page.limit]
+        next_page = None
+        if len(rest) > page.limit:
+            next_page = self.signer.sign("greetings", cf.GreetingsPage(page.groups, page.limit, shown[-1].id))
+        return cf.ListGreetingsResponse(greetings=[self._greeting_view(g) for g in shown], found_greetings=len(found),
+                                        next_page_id=next_page)
 
     async def update_greeting(self, caller: AdminCaller, req: cf.UpdateGreetingRequest) -> c.Empty:
         await self._greeting_agent(caller, req.agent_id)
+        self._greeting_text(req)
         changes = {k: v for k, v in msgspec.structs.asdict(req).items() if k != "id" and v is not None}
 
         def update(config: Any) -> None:
-            updated = msgspec.structs.replace(self._greeting(config, req.id), **changes)
-            greetings.check(updated, config.groups)
+            updated = greetings.check(msgspec.structs.replace(self._greeting(config, req.id), **changes),
+                                      config.groups)
             config.greetings = [updated if g.id == req.id else g for g in config.greetings]
         await self.store.update_license_config(caller.org, update)
         return _EMPTY
@@ -446,9 +478,10 @@ class ConfigurationCore(AgentAdmin, LicenseAdmin, TagsConfiguration, BansConfigu
         await self.webhooks.register(caller.org, webhook)
         return cf.RegisterWebhookResponse(id=webhook.id)
 
-    async def list_webhooks(self, caller: AdminCaller, req: cf.ListWebhooksRequest) -> list[cf.Webhook]:
+    async def list_webhooks(self, caller: AdminCaller, req: cf.ListWebhooksRequest) -> list[cf.ListedWebhook]:
         hooks = await self.webhooks.all(caller.org)
-        return [w for w in hooks if req.owner_client_id is None or w.owner_client_id == req.owner_client_id]
+        return [cf.ListedWebhook(**msgspec.structs.asdict(w)) for w in hooks
+                if req.owner_client_id is None or w.owner_client_id == req.owner_client_id]
 
     async def unregister_webhook(self, caller: AdminCaller, req: cf.UnregisterWebhookRequest) -> c.Empty:
         if not await self.webhooks.unregister(caller.org, req.id):

@@ -166,12 +166,16 @@ class Appearance(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknow
     language: Annotated[str, msgspec.Meta(pattern=r"^(auto|[a-z]{2})$")] = "auto"
 
 
-GreetingRuleType = Literal["url_current", "referrer", "visit_time_page", "visits_number", "pages_view_number",
-                           "returning_visitor", "business_hours"]
+GreetingRuleType = Literal["url_current", "url_referrer", "visit_time_page", "visit_time_site", "visits_number",
+                           "pages_view_number", "returning_visitor", "business_hours", "referrer"]
+"""LiveChat 3.6's rule types this server can judge at a page view, and two of its own (``returning_visitor``,
+``business_hours``). ``referrer`` is this server's name from before 3.6 for ``url_referrer``: still accepted, kept
+as ``url_referrer`` (migration 3 renamed the stored ones)."""
 GreetingOperator = Literal["equals", "doesnt_equal", "contains", "doesnt_contain", "matches", "greater_than",
-                           "lower_than"]
+                           "greater_or_equal", "lower_than", "lower_or_equal"]
 GREETING_TEXT_OPERATORS = frozenset({"equals", "doesnt_equal", "contains", "doesnt_contain", "matches"})
-GREETING_NUMBER_OPERATORS = frozenset({"equals", "doesnt_equal", "greater_than", "lower_than"})
+GREETING_NUMBER_OPERATORS = frozenset({"equals", "doesnt_equal", "greater_than", "greater_or_equal", "lower_than",
+                                       "lower_or_equal"})
 
 
 class GreetingRule(msgspec.Struct, forbid_unknown_fields=True):
@@ -186,18 +190,76 @@ class GreetingRule(msgspec.Struct, forbid_unknown_fields=True):
     condition: Literal["and", "or"] = "and"
 
 
+GreetingUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+GreetingRichText = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class GreetingImage(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    url: GreetingUrl
+    name: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    content_type: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    size: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    width: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
+    height: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
+    alternative_text: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+
+
+class GreetingButton(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """A button of a greeting's rich message (LiveChat 3.6: ``text``, ``type``, ``value``, ``postback_id``; a
+    ``button_id`` is made when none is given, and kept across updates when the owner passes it back)."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    type: Literal["webview", "message", "url", "phone"]
+    value: Annotated[str, msgspec.Meta(max_length=2048)]
+    postback_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    button_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    role: Literal["default", "primary", "danger"] | None = None
+
+
+class GreetingElement(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    title: GreetingRichText | None = None
+    subtitle: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    image: GreetingImage | None = None
+    buttons: Annotated[list[GreetingButton], msgspec.Meta(max_length=13)] | None = None
+
+
+class GreetingRichMessage(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """A greeting's rich message (LiveChat 3.6: ``template_id`` and up to 10 elements of up to 13 buttons). LiveChat's
+    own example uses ``template_id: "text"``, so it is taken too (shown like ``cards``)."""
+
+    template_id: Literal["cards", "sticker", "quick_replies", "text"]
+    elements: Annotated[list[GreetingElement], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+    type: Literal["rich_message"] | None = None
+    """(The event's type, as a rich message event carries it: accepted, not kept.)"""
+
+
+GREETING_PROPERTY_KEYS = frozenset({"addon", "is_exit_intent", "greeting-message_text", "greeting-message_json_key",
+                                    "greeting-message_phrase_key"})
+GreetingProperties = Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=1024)]], msgspec.Meta(max_length=5)]
+"""LiveChat 3.6's greeting ``properties``: its five keys (``GREETING_PROPERTY_KEYS``, checked by the core), string
+values. ``greeting-message_text`` is the greeting's plain text (kept as ``text``)."""
+
+
 class GreetingTemplate(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """An automatic greeting: shown to a visitor of ``group`` whose page view meets ``rules`` while the group is
-    online (``core/greetings.py``)."""
+    online (``core/greetings.py``). It says ``text``, or shows ``rich_message``, or both."""
 
     id: int
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    text: Annotated[str, msgspec.Meta(max_length=500)] = ""
     group: Annotated[int, msgspec.Meta(ge=0)] = 0
     active: bool = True
     rules: Annotated[list[GreetingRule], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
     agent_id: Annotated[str, msgspec.Meta(max_length=254)] | None = None
     """The agent it is sent as (name and avatar in ``incoming_greeting``); none: the widget's agent name."""
+    type: Literal["normal", "announcement"] = "normal"
+    active_from: str | None = None
+    """RFC 3339 (UTC, as kept): not shown before."""
+    active_until: str | None = None
+    """RFC 3339 (UTC, as kept): not shown after."""
+    properties: GreetingProperties | None = None
+    """LiveChat's ``properties`` other than ``greeting-message_text`` (that one is ``text``)."""
+    rich_message: GreetingRichMessage | None = None
 
 
 PropertyType = Literal["int", "string", "bool", "tokenized_string"]

@@ -10,6 +10,8 @@ from .config import (
     AutoAccessConditions,
     AutoAccessGroups,
     BusinessHours,
+    GreetingProperties,
+    GreetingRichMessage,
     GreetingRule,
     PropertyLocation,
     PropertyRange,
@@ -266,6 +268,21 @@ class Webhook(msgspec.Struct, kw_only=True, omit_defaults=True):
     filters: WebhookFilters | None = None
 
 
+class ListedWebhook(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A registration as ``list_webhooks`` answers it: LiveChat's shape, ``type`` (``license`` / ``bot``) always
+    given (``Webhook`` leaves its default out of the stored record)."""
+
+    id: str
+    url: str
+    description: str | None = None
+    action: str
+    secret_key: str
+    owner_client_id: str | None = None
+    type: str
+    additional_data: list[str] | None = None
+    filters: WebhookFilters | None = None
+
+
 class RegisterWebhookResponse(msgspec.Struct):
     id: str
 
@@ -304,20 +321,33 @@ class ListLicensePropertiesRequest(msgspec.Struct, omit_defaults=True):
     name_prefix: str | None = None
 
 
-# --- greetings (this server's actions, in LiveChat's greeting shape: name, group, active, rules, text) ------------
+# --- greetings (LiveChat 3.6's shape: type, active, active_from/until, name, group, rules, properties, rich_message;
+# plus this server's text and agent_id) -----------------------------------------------------------------------------
 
 GreetingText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 GreetingName = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 GreetingRules = Annotated[list[GreetingRule], msgspec.Meta(max_length=20)]
+GreetingType = Literal["normal", "announcement"]
+GreetingTime = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+"""RFC 3339; parsed and kept in UTC by the core."""
 
 
 class CreateGreetingRequest(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """LiveChat requires ``type``, ``active``, ``group`` and ``rules``; this server defaults them (``normal``, true, 0,
+    every page) so its older requests keep working. What the greeting says: ``text`` (or LiveChat's
+    ``properties["greeting-message_text"]``), ``rich_message``, or both; one of them is needed."""
+
     name: GreetingName
-    text: GreetingText
+    text: GreetingText | None = None
     group: GroupIdParam = 0
     active: bool = True
     rules: GreetingRules = msgspec.field(default_factory=list)
     agent_id: Email | None = None
+    type: GreetingType = "normal"
+    active_from: GreetingTime | None = None
+    active_until: GreetingTime | None = None
+    properties: GreetingProperties | None = None
+    rich_message: GreetingRichMessage | None = None
 
 
 class CreateGreetingResponse(msgspec.Struct):
@@ -329,7 +359,7 @@ class GreetingIdRequest(msgspec.Struct):
 
 
 class UpdateGreetingRequest(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
-    """Fields left out keep their value; ``rules`` is replaced whole."""
+    """Fields left out keep their value; ``rules``, ``properties`` and ``rich_message`` are replaced whole."""
 
     id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
     name: GreetingName | None = None
@@ -338,10 +368,25 @@ class UpdateGreetingRequest(msgspec.Struct, kw_only=True, omit_defaults=True, fo
     active: bool | None = None
     rules: GreetingRules | None = None
     agent_id: Email | None = None
+    type: GreetingType | None = None
+    active_from: GreetingTime | None = None
+    active_until: GreetingTime | None = None
+    properties: GreetingProperties | None = None
+    rich_message: GreetingRichMessage | None = None
 
 
-class ListGreetingsRequest(msgspec.Struct, omit_defaults=True):
+GREETINGS_PAGE_MAX = 100
+"""LiveChat's ``list_greetings`` ``limit``: default and maximum."""
+
+
+class ListGreetingsRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """LiveChat 3.6: ``groups`` and ``limit``, or the ``page_id`` of a previous answer (which carries both)."""
+
+    groups: Annotated[list[GroupIdParam], msgspec.Meta(max_length=200)] | None = None
+    page_id: Annotated[str, msgspec.Meta(min_length=1, max_length=512)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=GREETINGS_PAGE_MAX)] | None = None
     group: GroupIdParam | None = None
+    """This server's filter from before 3.6 (one group): still taken."""
 
 
 class GreetingStatistics(msgspec.Struct):
@@ -349,18 +394,38 @@ class GreetingStatistics(msgspec.Struct):
     """Clicks on the greeting's buttons (the customer API's ``send_greeting_button_clicked``)."""
 
 
+class GreetingsPage(msgspec.Struct, array_like=True):
+    """What a ``list_greetings`` ``page_id`` says (signed): the groups asked for, the page size, the last id listed."""
+
+    groups: list[int] | None
+    limit: int
+    after: int
+
+
 class GreetingView(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A greeting as ``get_greeting`` / ``list_greetings`` answer it: every field, defaults included."""
+    """A greeting as ``get_greeting`` / ``list_greetings`` answer it: LiveChat 3.6's fields (``active_from``,
+    ``active_until``, ``properties`` and ``rich_message`` when set), and this server's ``text`` and ``agent_id``."""
 
     id: int
-    name: str
-    text: str
-    group: int
+    type: str
     active: bool
+    name: str
+    group: int
     rules: list[GreetingRule]
-    agent_id: str | None
+    text: str
+    agent_id: str | None = None
+    active_from: str | None = None
+    active_until: str | None = None
+    properties: dict[str, str] | None = None
+    rich_message: GreetingRichMessage | None = None
     statistics: GreetingStatistics | None = None
     """``get_greeting`` only: what visitors did with it."""
+
+
+class ListGreetingsResponse(msgspec.Struct, omit_defaults=True):
+    greetings: list[GreetingView]
+    found_greetings: int
+    next_page_id: str | None = None
 
 
 # --- tags (LiveChat 3.6: create_tag, list_tags, update_tag, delete_tag) -------------------------------------------

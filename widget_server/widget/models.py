@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ..protocol import customer as c
+from ..protocol.config import GreetingRichMessage
 
 
 class VisitCustomer(msgspec.Struct, omit_defaults=True):
@@ -106,6 +107,8 @@ class Greeting(msgspec.Struct, omit_defaults=True):
     """This showing's signed id, for ``accept_greeting`` / ``cancel_greeting``."""
     agent_name: str | None = None
     agent_avatar: str | None = None
+    rich_message: GreetingRichMessage | None = None
+    """An automatic greeting's rich message (cards, quick replies, a sticker), shown in the bubble with its text."""
 
 
 class VisitResponse(msgspec.Struct, omit_defaults=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -244,14 +245,19 @@ class Widget:
             name, avatar = await self._agent_look(org, agent_id, name, avatar)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         if push:
+            # LiveChat's incoming_greeting carries a message event, or a rich message event for a greeting that has one
+            event: dict[str, Any] = {"id": unique_id[:32], "type": "message", "text": template.text, "created_at": now,
+                                     "author_id": agent_id}
+            if template.rich_message is not None:
+                event = {"id": unique_id[:32], "type": "rich_message", "created_at": now, "author_id": agent_id,
+                         **msgspec.to_builtins(template.rich_message)}
             await bus.publish([cid], "incoming_greeting", p.IncomingGreeting(
                 id=template.id, unique_id=unique_id, displayed_first_time=True, accepted=False, subtype="announcement",
-                is_exit_intent=False,
-                event={"id": unique_id[:32], "type": "message", "text": template.text, "created_at": now,
-                       "author_id": agent_id},
-                agent=p.GreetingAgent(id=agent_id, name=name, avatar=avatar)))
-        return Greeting(text=template.text, delay=greetings.delay_of(template), close=TEXTS[lang]["greeting_close"],
-                        id=template.id, unique_id=unique_id, agent_name=name, agent_avatar=avatar or None)
+                is_exit_intent=False, event=event, agent=p.GreetingAgent(id=agent_id, name=name, avatar=avatar)))
+        site_seconds = max(0, int(time.time()) - activity.visit_started)
+        return Greeting(text=template.text, delay=greetings.delay_of(template, site_seconds),
+                        close=TEXTS[lang]["greeting_close"], id=template.id, unique_id=unique_id, agent_name=name,
+                        agent_avatar=avatar or None, rich_message=template.rich_message)
 
     async def _agent_look(self, org: str, agent_id: str, name: str, avatar: str) -> tuple[str, str]:
         """A greeting's agent's name and avatar, kept by this worker for a minute: a visitor whose greeting is still

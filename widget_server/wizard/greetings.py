@@ -23,15 +23,18 @@ LIMITS = {"name": 80, "text": 500, "url_value": 512, "referrer": 512}
 
 RULE_TEXT = {
     "url_current": "page address {operator} “{value}”",
+    "url_referrer": "came from an address that {operator} “{value}”",
     "referrer": "came from an address that {operator} “{value}”",
     "visit_time_page": "after {value} s on the page",
+    "visit_time_site": "after {value} s on the site",
     "visits_number": "visits {operator} {value}",
     "pages_view_number": "page views {operator} {value}",
     "returning_visitor": "returning visitor: {value}",
     "business_hours": "business hours: {value}",
 }
 OPERATOR_TEXT = {"equals": "is", "doesnt_equal": "is not", "contains": "contains", "doesnt_contain": "does not contain",
-                 "matches": "matches", "greater_than": ">", "lower_than": "<"}
+                 "matches": "matches", "greater_than": ">", "greater_or_equal": "≥", "lower_than": "<",
+                 "lower_or_equal": "≤"}
 
 
 @dataclass
@@ -86,7 +89,7 @@ def parse(form: Any, group_ids: set[int]) -> Parsed:
     if visits:
         rules.append(GreetingRule(type="visits_number", operator="greater_than", value=str(visits - 1)))
     if values["referrer"].strip():
-        rules.append(GreetingRule(type="referrer", operator="contains", value=values["referrer"].strip()))
+        rules.append(GreetingRule(type="url_referrer", operator="contains", value=values["referrer"].strip()))
     if values["visitor"] not in VISITORS:
         errors["visitor"] = "Choose which visitors to greet."
     elif values["visitor"] != "any":
