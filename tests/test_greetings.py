@@ -10,13 +10,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import secrets
 
+import msgspec
 import pytest
 
-from tests.support import AgentClient, CustomerClient, configure
+from tests.support import AgentClient, CustomerClient, configure, start_valkey
 from widget_server import keys
+from widget_server.bootstrap import create_license
 from widget_server.core import greetings
-from widget_server.protocol.config import GreetingRule, GreetingTemplate, Group
+from widget_server.core.migrations import migrate
+from widget_server.protocol.config import GreetingRule, GreetingTemplate, Group, LicenseConfig
+from widget_server.valkey import connect
 
 from .test_wizard import field_error, make_owner, read_form
 
@@ -47,6 +52,23 @@ PRICING = {"name": "Pricing help", "text": "Questions about our plans?", "group"
     {"type": "url_current", "operator": "doesnt_contain", "value": "enterprise"},
     {"type": "visit_time_page", "operator": "greater_than", "value": "3"},
 ]}
+
+
+# LiveChat 3.6's create_greeting as its docs show it (rules, properties, a rich message with a button)
+LIVECHAT_GREETING = {
+    "type": "normal", "active": True, "name": "Welcome greeting", "group": 0,
+    "active_from": "2024-01-01T00:00:00Z", "active_until": "2099-12-31T23:59:59+02:00",
+    "rules": [{"condition": "and", "type": "url_current", "operator": "contains", "value": "checkout"},
+              {"condition": "and", "type": "visit_time_site", "operator": "greater_than", "value": "30"}],
+    "properties": {"addon": "chat_widget", "is_exit_intent": "false"},
+    "rich_message": {"template_id": "cards", "elements": [{
+        "title": "Welcome!", "subtitle": "How can we help you today?",
+        "image": {"url": "https://cdn.shop.example/welcome.png", "alternative_text": "A wave"},
+        "buttons": [{"text": "Get Support", "type": "message", "value": "I need support",
+                     "postback_id": "support_request"},
+                    {"text": "Pricing", "type": "url", "value": "https://shop.example/pricing",
+                     "postback_id": "pricing", "button_id": "kept-id", "role": "primary"}]}]},
+}
 
 
 # --- the rules ---------------------------------------------------------------------------------------------------------
@@ -123,12 +145,113 @@ async def test_owner_creates_reads_updates_and_deletes_greetings(team):
     ({**PRICING, "hacked": True}, "validation"),
     ({**PRICING, "group": 42}, "group_not_found"),
     ({**PRICING, "agent_id": "nobody@example.com"}, "validation"),
+    # LiveChat 3.6's fields, bounded and checked
+    ({**LIVECHAT_GREETING, "type": "popup"}, "validation"),
+    ({**LIVECHAT_GREETING, "active_from": "tomorrow"}, "validation"),
+    ({**LIVECHAT_GREETING, "active_from": "2030-01-01T00:00:00"}, "validation"),  # no offset: whose time?
+    ({**LIVECHAT_GREETING, "active_until": "2023-01-01T00:00:00Z"}, "validation"),  # before active_from
+    ({**LIVECHAT_GREETING, "properties": {"colour": "red"}}, "validation"),
+    ({**LIVECHAT_GREETING, "properties": {"greeting-message_text": "x" * 1025}}, "validation"),
+    ({**PRICING, "properties": {"greeting-message_text": "Something else"}}, "validation"),  # two texts
+    ({"name": "Says nothing", "rules": []}, "validation"),
+    ({**LIVECHAT_GREETING, "rules": [{"type": "url_current", "operator": "greater_or_equal", "value": "/x"}]},
+     "validation"),
+    ({**LIVECHAT_GREETING, "rules": [{"type": "visit_time_site", "operator": "lower_than", "value": "9"}]},
+     "validation"),
+    ({**LIVECHAT_GREETING, "rules": [{"type": "url_current", "operator": "contains", "value": "/x"},
+                                     {"type": "visit_time_site", "operator": "greater_than", "value": "9",
+                                      "condition": "or"}]}, "validation"),
+    ({**LIVECHAT_GREETING, "rules": [{"type": "geolocation", "operator": "equals", "value": "PL"}]}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": []}}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "carousel", "elements": [{"title": "x"}]}}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [{}]}}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [{"title": "x"}] * 11}},
+     "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [{"title": "x", "buttons": [
+        {"text": "b", "type": "message", "value": "v", "postback_id": "p"}] * 14}]}}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [{"title": "x", "buttons": [
+        {"text": "b", "type": "url", "value": "javascript:alert(1)", "postback_id": "p"}]}]}}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [{"title": "x", "buttons": [
+        {"text": "b", "type": "webview", "value": "data:text/html,<b>hi</b>", "postback_id": "p"}]}]}}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [
+        {"image": {"url": "javascript:alert(1)"}}]}}, "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "sticker", "elements": [{"title": "no image"}]}},
+     "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [{"title": "x" * 1025}]}},
+     "validation"),
+    ({**LIVECHAT_GREETING, "rich_message": {"template_id": "cards", "elements": [{"title": "x", "buttons": [
+        {"text": "b", "type": "message", "value": "v"}]}]}}, "validation"),  # no postback_id
 ])
 async def test_bad_greetings_get_typed_errors_and_change_nothing(team, payload, error):
     owner, _, _ = team
     r = await configure(owner, "create_greeting", payload)
     assert r.status_code in (400, 404) and r.json()["error"]["type"] == error, r.text
     assert (await configure(owner, "list_greetings")).json()["greetings"] == []
+
+
+async def test_a_greeting_in_livechats_36_shape_reads_back_as_livechat_answers_it(team):
+    owner, _, _ = team
+    created = await configure(owner, "create_greeting", LIVECHAT_GREETING)
+    assert created.status_code == 200, created.text
+    gid = created.json()["id"]
+    got = (await configure(owner, "get_greeting", {"id": gid})).json()
+    assert got["type"] == "normal" and got["active"] is True and got["name"] == "Welcome greeting"
+    assert got["group"] == 0 and got["text"] == ""
+    assert got["active_from"] == "2024-01-01T00:00:00Z" and got["active_until"] == "2099-12-31T21:59:59Z"  # UTC
+    assert got["rules"] == LIVECHAT_GREETING["rules"]
+    assert got["properties"] == {"addon": "chat_widget", "is_exit_intent": "false"}
+    [element] = got["rich_message"]["elements"]
+    assert got["rich_message"]["template_id"] == "cards" and element["title"] == "Welcome!"
+    made, kept = element["buttons"]
+    assert made["button_id"] and made["postback_id"] == "support_request"  # a button_id is made when none is given
+    assert kept["button_id"] == "kept-id" and kept["role"] == "primary"
+
+    # update: LiveChat's text property becomes the greeting's text; buttons passed back keep their ids
+    rich = got["rich_message"]
+    r = await configure(owner, "update_greeting", {
+        "id": gid, "type": "announcement", "properties": {"greeting-message_text": "Hello there", "addon": "x"},
+        "rich_message": rich})
+    assert r.status_code == 200, r.text
+    got = (await configure(owner, "get_greeting", {"id": gid})).json()
+    assert got["type"] == "announcement" and got["text"] == "Hello there"
+    assert got["properties"] == {"addon": "x", "greeting-message_text": "Hello there"}
+    assert [b["button_id"] for b in got["rich_message"]["elements"][0]["buttons"]] == [made["button_id"], "kept-id"]
+    # this server's older referrer rule is LiveChat's url_referrer
+    r = await configure(owner, "update_greeting", {"id": gid, "rules": [
+        {"type": "referrer", "operator": "contains", "value": "news.example"}]})
+    assert r.status_code == 200, r.text
+    assert (await configure(owner, "get_greeting", {"id": gid})).json()["rules"] == [
+        {"type": "url_referrer", "value": "news.example", "operator": "contains", "condition": "and"}]
+
+
+async def test_list_greetings_pages_as_livechat_does(team):
+    owner, _, _ = team
+    sales = (await configure(owner, "create_group", {"name": "Sales"})).json()["id"]
+    ids = [(await configure(owner, "create_greeting", {"name": f"g{i}", "text": "hi", "group": 0 if i % 2 else sales}
+                            )).json()["id"] for i in range(7)]
+    everything = (await configure(owner, "list_greetings")).json()
+    assert [g["id"] for g in everything["greetings"]] == ids and everything["found_greetings"] == 7
+    assert "next_page_id" not in everything
+    assert all(g["type"] == "normal" and g["properties"] == {"greeting-message_text": "hi"}
+               for g in everything["greetings"])
+
+    # groups and limit; then each page_id alone, until none is given
+    seen, page = [], (await configure(owner, "list_greetings", {"groups": [0], "limit": 2})).json()
+    while True:
+        assert page["found_greetings"] == 3
+        seen += [g["id"] for g in page["greetings"]]
+        if "next_page_id" not in page:
+            break
+        page = (await configure(owner, "list_greetings", {"page_id": page["next_page_id"]})).json()
+    assert seen == [i for n, i in enumerate(ids) if n % 2]
+    assert [g["id"] for g in (await configure(owner, "list_greetings", {"group": sales})).json()["greetings"]] == [
+        i for n, i in enumerate(ids) if not n % 2]  # (this server's one-group filter from before 3.6)
+
+    first = (await configure(owner, "list_greetings", {"limit": 1})).json()
+    for payload in ({"page_id": first["next_page_id"], "limit": 5}, {"page_id": first["next_page_id"][:-3] + "AAA"},
+                    {"limit": 0}, {"limit": 101}, {"groups": [-1]}, {"page": 2}):
+        r = await configure(owner, "list_greetings", payload)
+        assert r.status_code == 400 and r.json()["error"]["type"] == "validation", (payload, r.text)
 
 
 async def test_greetings_are_the_owners_business_and_bounded_per_license(team):
@@ -208,6 +331,58 @@ async def test_a_greeting_is_given_on_matching_pages_and_its_agents_hear_the_ans
     finally:
         await agent_sock.close()
         await visitor.aclose()
+
+
+async def test_a_rich_greeting_reaches_the_page_and_the_sockets_within_its_active_window(server, team):
+    owner, agent, customer = team
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    r = await configure(owner, "create_greeting", {**LIVECHAT_GREETING, "name": "Not yet", "active_from": later,
+                                                   "active_until": None, "rules": []})
+    assert r.status_code == 200, r.text
+    gid = (await configure(owner, "create_greeting", LIVECHAT_GREETING)).json()["id"]
+    await agent.ok("set_routing_status", {"status": "accepting_chats"})
+    visitor = CustomerClient(server.url, customer.org)
+    try:
+        home = await loader_call(visitor, "visit", f"{ORIGIN}/")
+        assert "greeting" not in home  # the greeting of every page is not active until tomorrow
+        visitor.token, visitor.id = home["token"], home["customer_id"]
+        sock = await visitor.rtm()
+        answer = (await loader_call(visitor, "page_view", f"{ORIGIN}/checkout", visitor.token))["greeting"]
+        assert answer["id"] == gid and answer["text"] == ""
+        assert 25 <= answer["delay"] <= 30  # what is left of the 30 s on the site the rule asks for
+        assert answer["rich_message"]["elements"][0]["buttons"][1]["value"] == "https://shop.example/pricing"
+        pushed = (await sock.push("incoming_greeting"))["payload"]
+        assert pushed["id"] == gid and pushed["unique_id"] == answer["unique_id"]
+        event = pushed["event"]
+        assert event["type"] == "rich_message" and event["template_id"] == "cards"
+        assert event["elements"] == answer["rich_message"]["elements"]
+        await sock.close()
+    finally:
+        await visitor.aclose()
+
+
+async def test_the_migration_gives_stored_referrer_rules_livechats_name():
+    server = start_valkey()  # a store of its own, made to look like an older release's
+    valkey = connect(server.connection_url)
+    try:
+        org = (await create_license(valkey, f"mig-{secrets.token_hex(4)}@example.com", "pw"))["organization_id"]
+        old = {"greetings": [{"id": 1, "name": "From news", "text": "Hi, reader", "rules": [
+            {"type": "referrer", "value": "news.example", "operator": "contains"},
+            {"type": "url_current", "value": "/blog", "operator": "contains", "condition": "or"}]},
+            {"id": 2, "name": "Plain", "text": "Hello"}], "language": "de"}
+        await valkey.set(keys.license_config(org), json.dumps(old))
+        await valkey.set(keys.SCHEMA_VERSION, 2)
+        assert await migrate(valkey, 3600) == ["greeting_rules_in_36_names"]
+        config = msgspec.json.decode(await valkey.get(keys.license_config(org)), type=LicenseConfig)
+        assert [r.type for r in config.greetings[0].rules] == ["url_referrer", "url_current"]
+        assert config.greetings[0].rules[1].condition == "or" and config.language == "de"  # the rest as it was
+        page = greetings.PageContext(url="https://shop.example/", referrer="https://news.example/a", visits=1,
+                                     page_views=1, group=config.groups[0], now=dt.datetime.now(dt.UTC))
+        assert greetings.pick(config.greetings, page, set()).id == 1  # and it still matches
+        assert await migrate(valkey, 3600) == []
+    finally:
+        await valkey.aclose()
+        server.stop()
 
 
 # --- the welcome message -----------------------------------------------------------------------------------------------

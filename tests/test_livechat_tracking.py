@@ -116,7 +116,7 @@ async def test_the_migration_numbers_the_licenses_made_before_numbers():
             await valkey.hdel(keys.license(org), "license_id")
         await valkey.delete(keys.LICENSE_NUMBERS, keys.LICENSE_NUMBER_SEQ)
         await valkey.set(keys.SCHEMA_VERSION, 1)
-        assert await migrate(valkey, 3600) == ["number_licenses"]
+        assert (await migrate(valkey, 3600))[:1] == ["number_licenses"]  # (then the later migrations)
         numbers = [int(await valkey.hget(keys.license(org), "license_id")) for org in made]
         assert numbers == sorted(numbers) and len(set(numbers)) == 3  # the oldest license first
         assert min(numbers) > LICENSE_NUMBER_BASE

@@ -14,6 +14,8 @@ Migrations, in order:
    records get (``WIDGET_TRACKING_RETENTION_DAYS``), so they no longer stay for good.
 2. ``number_licenses``: every license gets LiveChat's numeric license id (``licenses.assign_license_number``; new
    licenses get theirs when created), oldest license first.
+3. ``greeting_rules_in_36_names``: greetings' ``referrer`` rules (this server's name before the Configuration API's
+   3.6 greetings) are kept as LiveChat's ``url_referrer``, so ``get_greeting`` answers LiveChat's names.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from .. import keys
 from . import scripts
@@ -81,9 +85,37 @@ async def number_licenses(r: Any, customer_ttl: int) -> int:
     return sum(1 for *_, new in found if new)
 
 
+async def greeting_rules_in_36_names(r: Any, customer_ttl: int) -> int:
+    """Rename greetings' ``referrer`` rules to ``url_referrer`` in every license configuration. The configuration is
+    read as plain JSON (nothing else in it changes) and written back only if nobody changed it meanwhile (the
+    store's compare-and-set script; a lost race is read again)."""
+    cas = scripts.register(r, "set_string_if_unchanged")
+    changed = 0
+    async for key in r.scan_iter(match=f"{keys.P}:{{*}}:config", count=SCAN_BATCH, _type="string"):
+        while True:
+            raw = await r.get(key)
+            if raw is None:
+                break
+            config = msgspec.json.decode(raw)
+            greetings = config.get("greetings") if isinstance(config, dict) else None
+            renamed = 0
+            for greeting in greetings or []:
+                for rule in greeting.get("rules") or []:
+                    if rule.get("type") == "referrer":
+                        rule["type"] = "url_referrer"
+                        renamed += 1
+            if not renamed:
+                break
+            if await cas(keys=[key], args=["1", raw, msgspec.json.encode(config)]):
+                changed += 1
+                break
+    return changed
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "expire_browsing_customers", expire_browsing_customers),
     Migration(2, "number_licenses", number_licenses),
+    Migration(3, "greeting_rules_in_36_names", greeting_rules_in_36_names),
 ]
 CURRENT = MIGRATIONS[-1].version
 """The schema version this release writes and understands."""
