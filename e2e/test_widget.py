@@ -31,8 +31,8 @@ from playwright.sync_api import FrameLocator, Page, expect
 
 from e2e.console_people import AgentAccount, Background
 from tests.support import AgentClient, serve_http
-from widget_server.protocol.config import (BusinessHours, FormSetting, GreetingRule, GreetingTemplate, Group,
-                                          LicenseConfig)
+from widget_server.protocol.config import (BusinessHours, FormSetting, GreetingButton, GreetingElement, GreetingImage,
+                                          GreetingRichMessage, GreetingRule, GreetingTemplate, Group, LicenseConfig)
 from widget_server.protocol.customer import Form, FormFieldSpec
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -536,6 +536,44 @@ def test_a_greeting_shows_only_on_matching_pages_and_accepting_it_opens_the_chat
     expect(launcher(page)).to_be_visible()
     wait_for(lambda: page.evaluate("!!(window.WidgetServer._l && window.WidgetServer._p)"), what="host.js")
     assert page.evaluate("window.WidgetServer._l.boot.greeting") is None
+    assert problems == []
+
+
+def test_a_rich_greeting_shows_its_card_and_its_button_opens_the_chat_with_its_message(
+        page: Page, host: str, api: str, make_license: Any, make_agent: Any) -> None:  # noqa: F811
+    # a greeting that is only a rich message (LiveChat 3.6's create_greeting); written straight into the store, so
+    # the hostile link and image below reach the page the way a greeting saved before today's checks might
+    rich = GreetingRichMessage(template_id="cards", elements=[GreetingElement(
+        title="Need a hand?", subtitle="We answer in minutes.", image=GreetingImage(url="javascript:alert(1)"),
+        buttons=[GreetingButton(text="Talk to sales", type="message", value="I would like a quote",
+                                postback_id="sales", button_id="b1", role="primary"),
+                 GreetingButton(text="Sneaky", type="url", value="javascript:alert(2)", postback_id="x")])])
+    greeting = GreetingTemplate(id=9, name="Sales card", rich_message=rich)
+    org = make_license(LicenseConfig(groups=[Group(id=0, name="General")], greetings=[greeting]))
+    agent = agent_online(make_agent, org)
+    problems = watch(page)
+    page.goto(host_page(host, api, org, extra=GREETING_EVENTS))
+
+    # the bubble: its title opens it, its subtitle and buttons under it, no image for a URL that is not http(s)
+    opener = page.get_by_role("button", name="Need a hand?")
+    expect(opener).to_be_visible()
+    bubble = page.locator(".greeting")
+    expect(bubble.locator(".greeting-card")).to_contain_text("We answer in minutes.")
+    expect(bubble.locator(".greeting-card strong")).to_have_count(0)  # (the title is the opener's, not said twice)
+    expect(bubble.locator("img")).to_have_count(0)
+    assert wait_for(lambda: page.evaluate("window.seen"), what="greeting_displayed")[0][:2] == ["displayed", 9]
+    customer_id = page.evaluate("WidgetServer.get('customer_data').id")
+    page.get_by_role("button", name="Sneaky").click()  # a javascript: link opens nothing and keeps the bubble
+    expect(opener).to_be_visible()
+
+    # the message button: the chat opens with the button's message ready to send, the greeting counts as accepted
+    page.get_by_role("button", name="Talk to sales").click()
+    frame = chat_frame(page)
+    expect(frame.locator("textarea.ws-input")).to_have_value("I would like a quote")
+    expect(bubble).to_have_count(0)
+    assert wait_for(lambda: [e for e in page.evaluate("window.seen") if e[0] == "hidden"])[0][1] == 9
+    wait_for(lambda: agent.ok("get_customer", {"id": customer_id})["statistics"]["greetings_accepted_count"] == 1,
+             what="the accepted greeting to count")
     assert problems == []
 
 

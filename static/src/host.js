@@ -8,6 +8,8 @@
 // _h handles them (and whose get throws until then): this file sets _h, the same handler serves our WidgetServer
 // (whose stub's methods are replaced), and destroy puts both back as they were before the load, so init() (LiveChat's
 // snippet and @livechat/widget-core call it again on a remount) loads the widget anew.
+import { h, safeUrl } from "./widget/dom.js";
+
 const w = window;
 const d = document;
 // loaded by tracking.js: LiveChat's stub (snippet ≥ 2.0, or an adapter's), which the loader marked with _l
@@ -232,7 +234,9 @@ const showGreeting = (greeting) => {
     bubble.setAttribute("role", "status");
     const text = d.createElement("button");
     text.className = "greeting-text";
-    text.textContent = greeting.text;
+    // (a greeting that is only a rich message: its first title is the opening button's text, not said twice)
+    const first = (((greeting.rich_message || {}).elements || [])[0] || {}).title;
+    text.textContent = greeting.text || first || "…";
     text.onclick = () => { hide(true); l.show("maximized"); };
     const close = d.createElement("button");
     close.className = "greeting-close";
@@ -240,6 +244,7 @@ const showGreeting = (greeting) => {
     close.textContent = "×";
     close.onclick = () => hide(false);
     bubble.append(text, close);
+    if (greeting.rich_message) bubble.append(richGreeting(greeting.rich_message, () => hide(true), !greeting.text));
     l.wrap.insertBefore(bubble, l.wrap.lastChild);
     if (greeting.unique_id) {
       try {
@@ -251,6 +256,38 @@ const showGreeting = (greeting) => {
       if (customer.status == "browsing") status("invited");  // LiveChat's status of a visitor shown a greeting
     }
   }, greeting.delay * 1000);
+};
+// A greeting's rich message (LiveChat 3.6's cards, quick replies or sticker) under its text: images and text through
+// the frame's own helpers (text nodes, http(s) URLs only). A message button opens the chat with its value in the
+// message box (the visitor sends it: the page never sends on the visitor's behalf); a url or webview button opens
+// its link, a phone button dials.
+const richGreeting = (rich, accept, titled) => {
+  const box = h("div", { class: "greeting-rich" });
+  for (const [i, el] of (rich.elements || []).slice(0, 10).entries()) {
+    const img = safeUrl(el.image && el.image.url);
+    const buttons = (el.buttons || []).slice(0, 13).map((b) => h("button", {
+      type: "button", class: "greeting-button" + (b.role == "primary" ? " primary" : ""), text: b.text,
+      onclick: () => {
+        if (b.type == "url" || b.type == "webview") {
+          const url = safeUrl(b.value);
+          if (url) w.open(url, "_blank", "noopener");
+        } else if (b.type == "phone") {
+          w.open("tel:" + encodeURIComponent(b.value), "_top");
+        } else {
+          accept();
+          l.show("maximized");
+          send({ t: "draft", text: b.value || b.text });
+        }
+      },
+    }));
+    box.append(h("div", { class: "greeting-card" },
+      img ? h("img", { src: img, alt: (el.image && el.image.alternative_text) || "" }) : null,
+      rich.template_id != "sticker" && el.title && !(titled && i == 0) ? h("strong", { text: el.title }) : null,
+      rich.template_id != "sticker" && el.subtitle ? h("p", { text: el.subtitle }) : null,
+      buttons.length ? h("div", { class: "greeting-buttons", role: "group" }, buttons) : null));
+    if (rich.template_id == "sticker") break;
+  }
+  return box;
 };
 api._p = (r) => r.greeting && showGreeting(r.greeting);
 if (l.boot.greeting) showGreeting(l.boot.greeting);
