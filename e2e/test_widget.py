@@ -547,7 +547,8 @@ def test_a_rich_greeting_shows_its_card_and_its_button_opens_the_chat_with_its_m
         title="Need a hand?", subtitle="We answer in minutes.", image=GreetingImage(url="javascript:alert(1)"),
         buttons=[GreetingButton(text="Talk to sales", type="message", value="I would like a quote",
                                 postback_id="sales", button_id="b1", role="primary"),
-                 GreetingButton(text="Sneaky", type="url", value="javascript:alert(2)", postback_id="x")])])
+                 GreetingButton(text="Sneaky", type="url", value="javascript:alert(2)", postback_id="x",
+                                button_id="b2")])])
     greeting = GreetingTemplate(id=9, name="Sales card", rich_message=rich)
     org = make_license(LicenseConfig(groups=[Group(id=0, name="General")], greetings=[greeting]))
     agent = agent_online(make_agent, org)
@@ -565,6 +566,16 @@ def test_a_rich_greeting_shows_its_card_and_its_button_opens_the_chat_with_its_m
     customer_id = page.evaluate("WidgetServer.get('customer_data').id")
     page.get_by_role("button", name="Sneaky").click()  # a javascript: link opens nothing and keeps the bubble
     expect(opener).to_be_visible()
+    # the click counts in the greeting's statistics (send_greeting_button_clicked, as LiveChat's widget sends it)
+    admin = make_agent(org, "Boss", "administrator")
+
+    def clicks() -> int:
+        r = httpx.post(f"{api}/v3.6/configuration/action/get_greeting", json={"id": 9},
+                       headers={"Authorization": f"Bearer {admin.token}"}, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()["statistics"]["button_clicks"]
+
+    wait_for(lambda: clicks() == 1, what="the click to count")
 
     # the message button: the chat opens with the button's message ready to send, the greeting counts as accepted
     page.get_by_role("button", name="Talk to sales").click()
@@ -574,6 +585,7 @@ def test_a_rich_greeting_shows_its_card_and_its_button_opens_the_chat_with_its_m
     assert wait_for(lambda: [e for e in page.evaluate("window.seen") if e[0] == "hidden"])[0][1] == 9
     wait_for(lambda: agent.ok("get_customer", {"id": customer_id})["statistics"]["greetings_accepted_count"] == 1,
              what="the accepted greeting to count")
+    wait_for(lambda: clicks() == 2, what="the second click to count")
     assert problems == []
 
 

@@ -244,7 +244,10 @@ const showGreeting = (greeting) => {
     close.textContent = "×";
     close.onclick = () => hide(false);
     bubble.append(text, close);
-    if (greeting.rich_message) bubble.append(richGreeting(greeting.rich_message, () => hide(true), !greeting.text));
+    // every click of one of its buttons counts in the greeting's statistics (LiveChat 3.6's send_greeting_button_clicked)
+    const clicked = (b) => greeting.unique_id && b.button_id
+      && answer("send_greeting_button_clicked", { greeting_unique_id: greeting.unique_id, button_id: b.button_id });
+    if (greeting.rich_message) bubble.append(richGreeting(greeting.rich_message, () => hide(true), !greeting.text, clicked));
     l.wrap.insertBefore(bubble, l.wrap.lastChild);
     if (greeting.unique_id) {
       try {
@@ -260,14 +263,15 @@ const showGreeting = (greeting) => {
 // A greeting's rich message (LiveChat 3.6's cards, quick replies or sticker) under its text: images and text through
 // the frame's own helpers (text nodes, http(s) URLs only). A message button opens the chat with its value in the
 // message box (the visitor sends it: the page never sends on the visitor's behalf); a url or webview button opens
-// its link, a phone button dials.
-const richGreeting = (rich, accept, titled) => {
+// its link, a phone button dials. Each click is counted (``clicked``).
+const richGreeting = (rich, accept, titled, clicked) => {
   const box = h("div", { class: "greeting-rich" });
   for (const [i, el] of (rich.elements || []).slice(0, 10).entries()) {
     const img = safeUrl(el.image && el.image.url);
     const buttons = (el.buttons || []).slice(0, 13).map((b) => h("button", {
       type: "button", class: "greeting-button" + (b.role == "primary" ? " primary" : ""), text: b.text,
       onclick: () => {
+        clicked(b);
         if (b.type == "url" || b.type == "webview") {
           const url = safeUrl(b.value);
           if (url) w.open(url, "_blank", "noopener");
