@@ -13,7 +13,7 @@ after the Configuration API branches: ConfigurationApiV36 68/73;
 after the customer API branch: CustomerWebV36 34/35, CustomerRtmV36 31/31, AgentWebV36 28/37, AgentRtmV36 28/40
 (``get_customer``'s ``type``); after the greetings36 branch (greetings and webhooks in 3.6's shapes, the walk's
 servers sending mail): ConfigurationApiV36 73/73, CustomerWebV36 35/35 (``request_email_verification``).
-(131 of 216 when written). The walk prints each class's count and every failure's reason (``pytest -rA tests/test_sdk_walk.py``).
+(131 of 216). The walk prints each class's count and every failure's reason (``pytest -rA tests/test_sdk_walk.py``).
 
 The customer classes walk twice: against the server, and through an edge in upstream proxy mode in front of it, with
 the same ``NOT_YET`` sets (proxy parity: what the server answers, the edge answers too).
