@@ -149,6 +149,7 @@ async def test_owner_creates_reads_updates_and_deletes_greetings(team):
     ({**LIVECHAT_GREETING, "type": "popup"}, "validation"),
     ({**LIVECHAT_GREETING, "active_from": "tomorrow"}, "validation"),
     ({**LIVECHAT_GREETING, "active_from": "2030-01-01T00:00:00"}, "validation"),  # no offset: whose time?
+    ({**LIVECHAT_GREETING, "active_from": "0001-01-01T00:00:00+01:00"}, "validation"),  # before UTC's year 1
     ({**LIVECHAT_GREETING, "active_until": "2023-01-01T00:00:00Z"}, "validation"),  # before active_from
     ({**LIVECHAT_GREETING, "properties": {"colour": "red"}}, "validation"),
     ({**LIVECHAT_GREETING, "properties": {"greeting-message_text": "x" * 1025}}, "validation"),

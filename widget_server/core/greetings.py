@@ -122,11 +122,12 @@ def _time(value: str | None, where: str) -> str | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            raise ApiError("validation", f"{where}: an RFC 3339 date-time with its offset is needed")
+        # (year 1 or 9999 with an offset has no UTC time: OverflowError)
+        return parsed.astimezone(dt.UTC).strftime(TIME_FORMAT)
+    except (ValueError, OverflowError):
         raise ApiError("validation", f"{where}: an RFC 3339 date-time is needed") from None
-    if parsed.tzinfo is None:
-        raise ApiError("validation", f"{where}: an RFC 3339 date-time with its offset is needed")
-    return parsed.astimezone(dt.UTC).strftime(TIME_FORMAT)
 
 
 def check(template: GreetingTemplate, groups: list[Group]) -> GreetingTemplate:
