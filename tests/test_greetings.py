@@ -497,6 +497,24 @@ async def test_owner_makes_a_greeting_and_a_welcome_message_in_the_wizard(valkey
         await owner.aclose()
 
 
+async def test_the_wizard_lists_greetings_made_with_livechats_36_rules(valkey, server):
+    owner = await make_owner(valkey, server.url)
+    api = AgentClient(server.url, owner.email, owner.token)
+    try:
+        assert (await owner.sign_in()).status_code == 303
+        r = await configure(api, "create_greeting", {**LIVECHAT_GREETING, "rules": [
+            {"type": "url_referrer", "operator": "contains", "value": "news.example"},
+            {"type": "pages_view_number", "operator": "greater_or_equal", "value": "3"},
+            {"type": "visit_time_site", "operator": "greater_or_equal", "value": "30"}]})
+        assert r.status_code == 200, r.text
+        page = await owner.http.get("/wizard/greetings")
+        assert page.status_code == 200 and "Welcome greeting" in page.text
+        assert "page views ≥ 3" in page.text and "after 30 s on the site" in page.text
+    finally:
+        await api.aclose()
+        await owner.aclose()
+
+
 async def test_greetings_created_at_once_all_stay_with_their_own_ids(team):
     owner, _, _ = team
     created = await asyncio.gather(*(configure(owner, "create_greeting", {"name": f"g{i}", "text": f"hi {i}"})
