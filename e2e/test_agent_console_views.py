@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from e2e.console_people import AgentAccount, CustomerSide, sign_in
@@ -84,8 +85,15 @@ def test_agent_searches_the_archives_and_pages_through_them(
         ann.ok("deactivate_chat", {"id": chat_id})
     erin = customer_of(org)
     erin.ok("update_customer", {"name": "Erin", "email": "erin@example.com"})
-    erin_chat = erin.ok("start_chat", {"chat": {"thread": {"events": [
-        {"type": "message", "text": "A refund, please"}]}}})["chat_id"]
+    erin_started = erin.ok("start_chat", {"chat": {"thread": {"events": [
+        {"type": "message", "text": "A refund, please"}]}}})
+    erin_chat = erin_started["chat_id"]
+    # the license's tag "refund" (an administrator's Configuration API call), on Erin's thread
+    boss = make_agent(org, "Boss", "administrator")
+    made = httpx.post(f"{api}/v3.6/configuration/action/create_tag", json={"name": "refund", "group_ids": [0]},
+                      headers={"Authorization": f"Bearer {boss.token}"}, timeout=10)
+    assert made.status_code == 200, made.text
+    ann.ok("tag_thread", {"chat_id": erin_chat, "thread_id": erin_started["thread_id"], "tag": "refund"})
     ann.ok("deactivate_chat", {"id": erin_chat})
 
     sign_in(page, api, ann)
@@ -97,7 +105,7 @@ def test_agent_searches_the_archives_and_pages_through_them(
     expect(results.first).to_contain_text("Erin")
 
     def search(**fields: str) -> None:
-        for label in ("Words", "Customer name", "Customer e-mail", "Agent (e-mail)", "From", "To"):
+        for label in ("Words", "Customer name", "Customer e-mail", "Agent (e-mail)", "Tag", "From", "To"):
             page.get_by_label(label, exact=True).fill(fields.get(label, ""))
         page.get_by_role("button", name="Search", exact=True).click()
 
@@ -113,8 +121,16 @@ def test_agent_searches_the_archives_and_pages_through_them(
     expect(results.first).to_contain_text("Erin")
 
     search(**{"Customer e-mail": "nobody@example.com"})
-    expect(summary).to_have_text("No customer has that name or e-mail address.")
+    expect(summary).to_have_text("No archived chats match.")
     expect(results).to_have_count(0)
+    search(**{"Customer name": "Nobody"})
+    expect(summary).to_have_text("No customer has that name or e-mail address.")
+
+    search(Tag="refund")  # the archive index's tags
+    expect(summary).to_contain_text("1 archived chat found")
+    expect(results.first).to_contain_text("Erin")
+    search(Tag="shipping")
+    expect(summary).to_have_text("No archived chats match.")
 
     # by name: Dana's 11 threads, two pages
     search(**{"Customer name": "dana"})

@@ -82,7 +82,11 @@ async function search() {
   if (from) filters.from = from;
   if (to) filters.to = to;
   $("archive-summary").textContent = "Searching…";
-  const customerId = await findCustomer(value("archive-customer"), value("archive-email"));
+  // an e-mail address alone is a filter of the archive index (list_archives' customer_email); a name is looked up
+  const email = value("archive-email");
+  const name = value("archive-customer");
+  if (email && !name) filters.customer_email = email;
+  const customerId = name ? await findCustomer(name, email) : null;
   if (customerId === "") {
     render({ chats: [], found_chats: 0 }, "No customer has that name or e-mail address.");
     return;
