@@ -96,6 +96,23 @@ def test_a_message_the_visitor_deletes_leaves_every_open_tab(page: Page, host: s
     for frame in (first, second):
         expect(frame.get_by_text("My card number is 4111 oops")).to_have_count(0)
         expect(frame.get_by_text("Where is my parcel?")).to_have_count(1)
+
+    # a tab whose socket was down when a deletion happened (a sleeping laptop) drops it when it reconnects
+    box.fill("Sorry, my address is 1 Secret Lane")
+    box.press("Enter")
+    expect(second.get_by_text("Sorry, my address is 1 Secret Lane")).to_have_count(1)
+    secret = wait_for(lambda: next((e for e in agent.ok("get_chat", {"chat_id": chat_id})["thread"]["events"]
+                                    if e.get("text") == "Sorry, my address is 1 Secret Lane"), None),
+                      what="the third message to reach the agent")
+    second.locator("body").evaluate("() => { window.__wsRtm.closed = true; window.__wsRtm.drop(); }")
+    expect(second.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    first.locator("body").evaluate("(_, ids) => window.__wsRtm.request('delete_event', ids)", {
+        "chat_id": chat_id, "thread_id": chat["thread"]["id"], "event_id": secret["id"]})
+    expect(first.get_by_text("Sorry, my address is 1 Secret Lane")).to_have_count(0)
+    expect(second.get_by_text("Sorry, my address is 1 Secret Lane")).to_have_count(1)  # it heard nothing
+    second.locator("body").evaluate("() => { window.__wsRtm.closed = false; window.__wsRtm.connectNow(); }")
+    expect(second.get_by_text("Sorry, my address is 1 Secret Lane")).to_have_count(0)
+    expect(second.get_by_text("Where is my parcel?")).to_have_count(1)
     # and a reloaded tab does not bring it back
     second_page.reload()
     launcher(second_page).click()

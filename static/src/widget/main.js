@@ -789,8 +789,10 @@ function setQueue(queue) {
 // Everything after what we have, by event id: the latest threads (newest first) until one we already fully know.
 async function sync() {
   if (!S.chatId) return;
+  const known = new Set(S.events.keys());
   const r = await S.rtm.request("list_threads", { chat_id: S.chatId, sort_order: "desc", limit: 5 });
   const threads = (r.threads || []).slice().reverse();
+  for (const th of threads) dropMissed(th, known);
   if (!S.olderPage && r.next_page_id && !S.synced) S.olderPage = r.next_page_id;
   S.synced = true;
   const chat = await S.rtm.request("get_chat", { chat_id: S.chatId });
@@ -946,6 +948,16 @@ function onPush36(action, p) {
       return false;  // the chat's own handling follows
     default:
       return false;
+  }
+}
+
+// Deletions a tab missed while its socket was down (pushes are not replayed): a thread of list_threads comes whole, so
+// an event this tab knew before asking that is not in it was deleted. (Only events known before the question: one
+// pushed while the answer was on its way is not in it and stays.)
+function dropMissed(thread, known) {
+  const present = new Set((thread.events || []).map((e) => e.id));
+  for (const ev of [...S.events.values()]) {
+    if (ev.thread_id === thread.id && known.has(ev.id) && !present.has(ev.id)) removeEvent(ev.id);
   }
 }
 
