@@ -10,72 +10,56 @@ import { h, linkify } from "./dom.js";
 export const LIFETIME_MS = 30000;
 const MAX_TEXT = 16384;  // the longest preview the Agent API accepts
 
-export class LiveIndicators {
-  // log: the conversation (role=log); status: the thinking line (role=status); label(authorId): "Ann is typing…";
-  // scroll(): keep the end of the conversation in view
-  constructor({ log, status, label, scroll }) {
-    this.log = log;
-    this.status = status;
-    this.label = label;
-    this.scroll = scroll;
-    this.previews = new Map();  // author id -> {node, bubble, timer}
-    this.thinking = new Map();  // author id -> {node, timer}
-  }
+// log: the conversation (role=log); status: the thinking lines (role=status); label(authorId): "Ann is typing…";
+// scroll(): keep the end of the conversation in view. (Closures rather than a class: the minifier shortens them.)
+export function liveIndicators({ log, status, label, scroll }) {
+  const previews = new Map();  // author id -> {node, timer}
+  const thinking = new Map();
 
-  preview(p) {
-    const ev = p.event || {};
-    if (ev.type !== "message" || !ev.author_id) return;
-    let item = this.previews.get(ev.author_id);
-    if (!item) {
-      const bubble = h("div", { class: "ws-bubble" });
-      const node = h("div", { class: "ws-msg agent ws-preview" },
-        h("div", { class: "ws-author" }, h("span", { text: this.label(ev.author_id) })), bubble);
-      item = { node, bubble };
-      this.previews.set(ev.author_id, item);
-    }
-    item.bubble.replaceChildren(...linkify(String(ev.text || "").slice(0, MAX_TEXT)));
-    this.log.append(item.node);  // (again: it stays below whatever arrived since)
-    this.keep(this.previews, ev.author_id, item);
-    this.scroll();
-  }
-
-  think(p) {
-    if (!p.author_id) return;
-    this.drop(this.thinking, p.author_id);
-    const title = String(p.title || "").slice(0, 256);
-    const description = String(p.description || "").slice(0, 2048);
-    const node = h("p", { class: "ws-thinking-line" },
-      h("strong", { text: title || this.label(p.author_id) }),
-      description ? h("span", { class: "ws-thinking-description", text: description }) : null);
-    const item = { node };
-    this.thinking.set(p.author_id, item);
-    this.status.append(node);
-    this.status.hidden = false;
-    this.keep(this.thinking, p.author_id, item);
-  }
-
-  // the author's real message (or a file, a card) arrived: its preview and thinking line have done their job
-  arrived(authorId) {
-    this.drop(this.previews, authorId);
-    this.drop(this.thinking, authorId);
-  }
-
-  clear() {
-    for (const id of [...this.previews.keys()]) this.drop(this.previews, id);
-    for (const id of [...this.thinking.keys()]) this.drop(this.thinking, id);
-  }
-
-  keep(map, authorId, item) {
-    clearTimeout(item.timer);
-    item.timer = setTimeout(() => this.drop(map, authorId), LIFETIME_MS);
-  }
-
-  drop(map, authorId) {
+  function drop(map, authorId) {
     const item = map.get(authorId);
     if (!item) return;
     clearTimeout(item.timer);
     item.node.remove();
     map.delete(authorId);
-    if (map === this.thinking && !map.size) this.status.hidden = true;
+    status.hidden = !thinking.size;
   }
+
+  // the author's node (replacing their previous one) at the end of `parent`, until LIFETIME_MS after this push
+  function show(map, authorId, node, parent) {
+    drop(map, authorId);
+    parent.append(node);
+    map.set(authorId, { node, timer: setTimeout(() => drop(map, authorId), LIFETIME_MS) });
+    status.hidden = !thinking.size;
+  }
+
+  return {
+    preview(p) {
+      const ev = p.event || {};
+      if (ev.type !== "message" || !ev.author_id) return;
+      show(previews, ev.author_id, h("div", { class: "ws-msg agent ws-preview" },
+        h("div", { class: "ws-author" }, h("span", { text: label(ev.author_id) })),
+        h("div", { class: "ws-bubble" }, linkify(String(ev.text || "").slice(0, MAX_TEXT)))), log);
+      scroll();
+    },
+
+    think(p) {
+      if (!p.author_id) return;
+      show(thinking, p.author_id, h("p", { class: "ws-thinking-line" },
+        h("strong", { text: String(p.title || "").slice(0, 256) || label(p.author_id) }),
+        p.description ? h("span", { class: "ws-thinking-description", text: String(p.description).slice(0, 2048) }) : null),
+      status);
+    },
+
+    // the author's real message (or a file, a card) arrived: their preview and thinking line have done their job
+    arrived(authorId) {
+      drop(previews, authorId);
+      drop(thinking, authorId);
+    },
+
+    clear() {
+      for (const id of [...previews.keys()]) drop(previews, id);
+      for (const id of [...thinking.keys()]) drop(thinking, id);
+    },
+  };
 }

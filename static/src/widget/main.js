@@ -2,7 +2,7 @@
 // configuration, uploads and customer data; RTM for the conversation). Everything user-supplied is rendered as text.
 import { Rtm } from "./rtm.js";
 import { ICONS, append, h, icon, linkify, safeUrl, timeOf } from "./dom.js";
-import { LiveIndicators } from "./live.js";
+import { liveIndicators } from "./live.js";
 import { sideStorage } from "./side_storage.js";
 
 const params = new URLSearchParams(location.search);
@@ -179,7 +179,7 @@ function renderShell() {
   ui.queue = h("div", { class: "ws-queue", role: "status", hidden: true });
   ui.thinking = h("div", { class: "ws-thinking", role: "status", "aria-live": "polite", hidden: true });
   ui.main = h("div", { class: "ws-main" }, ui.log, ui.typing, ui.thinking, ui.queue);
-  indicators = new LiveIndicators({ log: ui.log, status: ui.thinking, label: (id) => t("typing", { name: userName(id) }),
+  indicators = liveIndicators({ log: ui.log, status: ui.thinking, label: (id) => t("typing", { name: userName(id) }),
     scroll: scrollDown });
   ui.input = h("textarea", { class: "ws-input", rows: "1", placeholder: t("placeholder"), "aria-label": t("placeholder"),
     maxlength: "16000", oninput: onInput, onkeydown: onKeyDown });
@@ -924,7 +924,7 @@ function onPush(action, p) {
 
 // --- the Customer Chat API 3.6 pushes ----------------------------------------------------------------------------------
 
-let indicators = null;  // LiveIndicators, once the shell is drawn
+let indicators = null;  // liveIndicators(), once the shell is drawn
 const side = sideStorage(ORG);
 
 // Returns true when the push is fully handled here.
