@@ -174,6 +174,15 @@ def test_an_agents_preview_and_thinking_line_give_way_to_the_message(page: Page,
         expect(previews).to_have_count(1)
         page.clock.run_for(31000)
         expect(previews).to_have_count(0)
+        # and the chat's end takes both away at once
+        agent.ok("send_event_preview", {"chat_id": chat_id, "event": {"type": "message", "text": "Bye for n"}})
+        agent.ok("send_thinking_indicator", {"chat_id": chat_id, "title": "Checking your order"})
+        expect(previews).to_have_count(1)
+        expect(thinking).to_be_visible()
+        agent.ok("deactivate_chat", {"id": chat_id})
+        expect(frame.get_by_text("How was this chat?")).to_be_visible()
+        expect(previews).to_have_count(0)
+        expect(thinking).to_have_count(0)
     finally:
         agent.close()
     assert problems == []
