@@ -2,6 +2,8 @@
 // configuration, uploads and customer data; RTM for the conversation). Everything user-supplied is rendered as text.
 import { Rtm } from "./rtm.js";
 import { ICONS, append, h, icon, linkify, safeUrl, timeOf } from "./dom.js";
+import { liveIndicators } from "./live.js";
+import { sideStorage } from "./side_storage.js";
 
 const params = new URLSearchParams(location.search);
 const ORG = params.get("organization_id");
@@ -175,7 +177,10 @@ function renderShell() {
     "aria-label": t("messages"), tabindex: "0" });
   ui.typing = h("div", { class: "ws-typing", "aria-live": "polite", hidden: true });
   ui.queue = h("div", { class: "ws-queue", role: "status", hidden: true });
-  ui.main = h("div", { class: "ws-main" }, ui.log, ui.typing, ui.queue);
+  ui.thinking = h("div", { class: "ws-thinking", role: "status", "aria-live": "polite", hidden: true });
+  ui.main = h("div", { class: "ws-main" }, ui.log, ui.typing, ui.thinking, ui.queue);
+  indicators = liveIndicators({ log: ui.log, status: ui.thinking, label: (id) => t("typing", { name: userName(id) }),
+    scroll: scrollDown });
   ui.input = h("textarea", { class: "ws-input", rows: "1", placeholder: t("placeholder"), "aria-label": t("placeholder"),
     maxlength: "16000", oninput: onInput, onkeydown: onKeyDown });
   if (S.draft) ui.input.value = S.draft;
@@ -502,8 +507,10 @@ function renderRich(ev) {
     const el = elements[0] || {};
     if (el.title) wrap.append(h("div", { class: "ws-bubble", text: el.title }));
     if (el.subtitle) wrap.append(h("p", { class: "ws-card-subtitle", text: el.subtitle }));
-    wrap.append(h("div", { class: "ws-quick-replies", role: "group" },
-      (el.buttons || []).map((b) => buttonFor(ev, b, "ws-chip"))));
+    const chips = (el.buttons || []).map((b) => buttonFor(ev, b, "ws-chip"));
+    // answered (event_updated says the visitor toggled one): the chips stay disabled, as after the click
+    if (chips.some((c) => c.getAttribute("aria-pressed") === "true")) for (const c of chips) c.disabled = true;
+    wrap.append(h("div", { class: "ws-quick-replies", role: "group" }, chips));
     return wrap;
   }
   for (const el of elements) {
@@ -518,12 +525,16 @@ function renderRich(ev) {
 }
 
 function buttonFor(ev, b, cls) {
-  return h("button", { type: "button", class: cls, text: b.text, onclick: async (e) => {
+  // a postback button is a toggle: pressed when the visitor is in its user_ids (which event_updated brings); a click
+  // toggles it
+  const pressed = b.postback_id ? (Array.isArray(b.user_ids) && b.user_ids.includes(S.customer.id)) : undefined;
+  return h("button", { type: "button", class: cls, text: b.text,
+    "aria-pressed": pressed === undefined ? undefined : String(pressed), onclick: async (e) => {
     const target = e.currentTarget;
     if (ev.thread_id && b.postback_id) {
       toHost({ t: "event", name: "rich_message_button_clicked", payload: { eventId: ev.id, postbackId: b.postback_id } });
       S.rtm.request("send_rich_message_postback", {
-        chat_id: S.chatId, thread_id: ev.thread_id, event_id: ev.id, postback: { id: b.postback_id, toggled: true },
+        chat_id: S.chatId, thread_id: ev.thread_id, event_id: ev.id, postback: { id: b.postback_id, toggled: !pressed },
       }).catch(() => {});
     }
     if (b.type === "url" || b.type === "webview") {
@@ -571,6 +582,7 @@ function addEvents(events, threadId, { live = false } = {}) {
         author: { id: ev.author_id, type: isMine(ev) ? "customer" : "agent" },
       } });
     }
+    if (!isMine(ev) && chatty) indicators?.arrived(ev.author_id);
     if (live && !isMine(ev) && chatty) {
       if (!S.visible || document.hidden) {
         S.unread += 1;
@@ -777,8 +789,10 @@ function setQueue(queue) {
 // Everything after what we have, by event id: the latest threads (newest first) until one we already fully know.
 async function sync() {
   if (!S.chatId) return;
+  const known = new Set(S.events.keys());
   const r = await S.rtm.request("list_threads", { chat_id: S.chatId, sort_order: "desc", limit: 5 });
   const threads = (r.threads || []).slice().reverse();
+  for (const th of threads) dropMissed(th, known);
   if (!S.olderPage && r.next_page_id && !S.synced) S.olderPage = r.next_page_id;
   S.synced = true;
   const chat = await S.rtm.request("get_chat", { chat_id: S.chatId });
@@ -819,6 +833,7 @@ function renderOlderButton() {
 
 function onPush(action, p) {
   if (p.chat_id && S.chatId && p.chat_id !== S.chatId && action !== "incoming_chat") return;
+  if (onPush36(action, p)) return;
   switch (action) {
     case "incoming_chat": {
       const chat = p.chat || {};
@@ -905,6 +920,52 @@ function onPush(action, p) {
     default:
       break;
   }
+}
+
+// --- the Customer Chat API 3.6 pushes ----------------------------------------------------------------------------------
+
+let indicators = null;  // liveIndicators(), once the shell is drawn
+const side = sideStorage(ORG);
+
+// Returns true when the push is fully handled here.
+function onPush36(action, p) {
+  switch (action) {
+    case "event_deleted":
+      // the visitor deleted one of their messages (in this tab, another, or through the API): it leaves every tab
+      removeEvent(p.event_id);
+      return true;
+    case "incoming_event_preview":
+      if (p.event?.author_id !== S.customer.id) indicators?.preview(p);
+      return true;
+    case "incoming_thinking_indicator":
+      if (p.author_id !== S.customer.id) indicators?.think(p);
+      return true;
+    case "customer_side_storage_updated":
+      side.set(p.customer_side_storage);
+      return true;
+    case "chat_deactivated":
+      indicators?.clear();
+      return false;  // the chat's own handling follows
+    default:
+      return false;
+  }
+}
+
+// Deletions a tab missed while its socket was down (pushes are not replayed): a thread of list_threads comes whole, so
+// an event this tab knew before asking that is not in it was deleted. (Only events known before the question: one
+// pushed while the answer was on its way is not in it and stays.)
+function dropMissed(thread, known) {
+  const present = new Set((thread.events || []).map((e) => e.id));
+  for (const ev of [...S.events.values()]) {
+    if (ev.thread_id === thread.id && known.has(ev.id) && !present.has(ev.id)) removeEvent(ev.id);
+  }
+}
+
+function removeEvent(id) {
+  if (!id || !S.events.has(id)) return;
+  S.events.delete(id);
+  ui.log.querySelector(`[data-id="${CSS.escape(id)}"]`)?.remove();
+  updateSeen();
 }
 
 // --- the welcome message ---------------------------------------------------------------------------------------------------
@@ -1009,7 +1070,8 @@ function ensureConnected() {
         const scheme = location.protocol === "https:" ? "wss:" : "ws:";
         S.rtm = new Rtm({
           url: `${scheme}//${location.host}${API}/rtm/ws?organization_id=${encodeURIComponent(ORG)}`,
-          login: () => ({ token: `Bearer ${token}`, group_id: GROUP }),
+          login: () => ({ token: `Bearer ${token}`, group_id: GROUP,
+            ...(side.get() ? { customer_side_storage: side.get() } : {}) }),
           onPush,
           onOnline: async (payload) => {
             S.connected = true;
