@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.support import CustomerClient, Socket, free_port, start_valkey
+from widget_server import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 PODMAN = shutil.which("podman")
@@ -231,3 +232,94 @@ async def test_the_image_runs_against_a_valkey_of_its_own(image, volume) -> None
     finally:
         box.remove()
         valkey.stop()
+
+
+# Valkey for the compose file where no registry is reachable: Debian's own valkey-server (bookworm-backports) on the
+# same local base, named to the compose file with WIDGET_VALKEY_IMAGE
+VALKEY_IMAGE = "localhost/widget-valkey:bookworm"
+VALKEY_CONTAINERFILE = """ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+RUN echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list \\
+    && apt-get update && apt-get install -y --no-install-recommends -t bookworm-backports valkey-server valkey-tools \\
+    && rm -rf /var/lib/apt/lists/* && mkdir -p /data && chown valkey:valkey /data
+WORKDIR /data
+USER valkey
+CMD ["valkey-server"]
+"""
+
+
+def _valkey_image(base: str) -> str:
+    if os.environ.get("WIDGET_TEST_VALKEY_IMAGE"):
+        return os.environ["WIDGET_TEST_VALKEY_IMAGE"]
+    if podman("image", "exists", VALKEY_IMAGE, check=False).returncode != 0:
+        with tempfile.TemporaryDirectory(dir=STORE) as tmp:
+            (Path(tmp) / "Containerfile").write_text(VALKEY_CONTAINERFILE)
+            podman("build", *_ulimits(), "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", VALKEY_IMAGE,
+                   tmp, timeout=600)
+    return VALKEY_IMAGE
+
+
+async def test_the_compose_file_runs_the_server_with_a_persistent_valkey(image, tmp_path) -> None:
+    """``deploy/compose.yaml`` as it is, brought up by podman-compose: both health checks pass (and the server's fails
+    while Valkey is down), a visitor and an agent chat through the published port, and the chat is in Valkey, which
+    writes its AOF."""
+    compose = shutil.which("podman-compose")
+    assert compose, "podman-compose is not installed (apt-get install -y podman-compose)"
+    base = _base_image()
+    project = f"wt{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # podman-compose runs the podman it is given: this one, with the store and flags of the other tests
+    wrapper = tmp_path / "podman"
+    wrapper.write_text("#!/bin/sh\nexec " + " ".join([PODMAN, *_global_args()]) + ' "$@"\n')
+    wrapper.chmod(0o755)
+    ca = (f"-v {HOST_CA}:/etc/ssl/host-ca.crt:ro --build-arg PIP_CERT=/etc/ssl/host-ca.crt "
+          "--build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt" if HOST_CA.is_file() else "")
+    env = {**os.environ, "WIDGET_HOST_PORT": str(port), "WIDGET_BASE_IMAGE": base,
+           "WIDGET_VALKEY_IMAGE": _valkey_image(base)}
+    command = [compose, "--podman-path", str(wrapper), "-p", project, "-f", str(ROOT / "deploy" / "compose.yaml"),
+               "--podman-build-args", f"--format docker --network host {' '.join(_ulimits())} {ca}",
+               "--podman-run-args", " ".join(_ulimits())]
+
+    def run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*command, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout,
+                              check=False)
+
+    server, valkey = f"{project}_server_1", f"{project}_valkey_1"
+    try:
+        up = run("up", "-d")
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        # (podman-compose 1.0 does not wait for Valkey's health: the server restarts until Valkey answers)
+        _wait_ready(url, server)
+        assert podman("healthcheck", "run", valkey, check=False).returncode == 0
+        assert podman("healthcheck", "run", server, check=False).returncode == 0
+        creds = json.loads(podman("exec", server, "widget-server", "credentials", "--data-dir", "/data").stdout)
+        chat_id = await _chat(url, creds, "hello through compose")
+        assert podman("exec", valkey, "valkey-cli", "exists", keys.chat(chat_id)).stdout.strip() == "1"
+        assert "aof_enabled:1" in podman("exec", valkey, "valkey-cli", "info", "persistence").stdout
+        # Valkey down: /readyz says 503 and the server's health check fails; back up: healthy again
+        podman("stop", "-t", "5", valkey)
+        async with httpx.AsyncClient(timeout=5) as http:
+            assert (await http.get(f"{url}/readyz")).status_code == 503
+        assert podman("healthcheck", "run", server, check=False).returncode != 0
+        podman("start", valkey)
+        _wait_ready(url, server)
+        assert podman("healthcheck", "run", server, check=False).returncode == 0
+    finally:
+        run("down", timeout=120)
+        for volume in ("valkey-data", "server-data"):
+            podman("volume", "rm", "-f", f"{project}_{volume}", check=False)
+        podman("network", "rm", "-f", f"{project}_default", check=False)
+
+
+def _wait_ready(url: str, name: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    done = podman("logs", name, check=False)
+    raise AssertionError("not ready: " + (done.stdout + done.stderr)[-3000:])
