@@ -323,3 +323,77 @@ def _wait_ready(url: str, name: str, timeout: float = 120) -> None:
         time.sleep(0.5)
     done = podman("logs", name, check=False)
     raise AssertionError("not ready: " + (done.stdout + done.stderr)[-3000:])
+
+
+SYSTEMD_CONTAINERFILE = """ARG BASE_IMAGE
+ARG WHEEL_IMAGE
+FROM ${WHEEL_IMAGE} AS wheel
+FROM ${BASE_IMAGE}
+ARG PIP_CERT
+RUN apt-get update && apt-get install -y --no-install-recommends systemd systemd-sysv && rm -rf /var/lib/apt/lists/*
+# the unit's own install steps (its header): the user, the venv with the wheel, the unit enabled
+RUN useradd --system --home /var/lib/widget-server --shell /usr/sbin/nologin widget
+COPY --from=wheel /wheels /wheels
+RUN python3 -m venv /opt/widget-server && /opt/widget-server/bin/pip install --no-cache-dir /wheels/*.whl
+COPY widget-server.service /etc/systemd/system/widget-server.service
+RUN systemctl enable widget-server
+CMD ["/sbin/init"]
+"""
+PROBE = ("import urllib.request as u, time\n"
+         "for _ in range(300):\n"
+         "    try:\n"
+         "        print(u.urlopen('http://127.0.0.1:8000/readyz', timeout=2).read().decode()); break\n"
+         "    except OSError: time.sleep(0.2)\n")
+
+
+def test_the_systemd_unit_runs_the_server_under_systemd(image, tmp_path) -> None:
+    """``deploy/widget-server.service`` under a real systemd (PID 1 of a container): installed as its header says, it
+    starts the server as the ``widget`` user with no capabilities and no new privileges, its data dir 0700 and the
+    credentials 0600; ``systemctl stop`` drains and exits cleanly and takes the embedded Valkey with it; a killed
+    server is restarted."""
+    base = _base_image()
+    ca = (["-v", f"{HOST_CA}:/etc/ssl/host-ca.crt:ro", "--build-arg", "PIP_CERT=/etc/ssl/host-ca.crt",
+           "--build-arg", "NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt"] if HOST_CA.is_file() else [])
+    wheel = "localhost/widget_server:wheel"
+    podman("build", *_ulimits(), *ca, "--network", "host", "--target", "wheel", "--build-arg", f"BASE_IMAGE={base}",
+           "-f", "deploy/Dockerfile", "--ignorefile", "deploy/Dockerfile.dockerignore", "-t", wheel, str(ROOT),
+           timeout=1800)
+    (tmp_path / "Containerfile").write_text(SYSTEMD_CONTAINERFILE)
+    shutil.copy(ROOT / "deploy" / "widget-server.service", tmp_path / "widget-server.service")
+    podman("build", *_ulimits(), *ca[:4], "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
+           "--build-arg", f"WHEEL_IMAGE={wheel}", "-t", "localhost/widget-systemd:test", str(tmp_path), timeout=900)
+    box = Container("--systemd=always", "localhost/widget-systemd:test")
+    try:
+        def sh(command: str, check: bool = True) -> str:
+            return podman("exec", box.name, "sh", "-c", command, check=check).stdout.strip()
+
+        def unit(*props: str) -> dict[str, str]:
+            out = sh("systemctl show widget-server " + " ".join(f"-p {p}" for p in props))
+            return dict(line.split("=", 1) for line in out.splitlines())
+
+        assert json.loads(sh(f"python3 -c \"{PROBE}\"")) == {"status": "ok"}
+        pid = unit("MainPID")["MainPID"]
+        status = sh(f"cat /proc/{pid}/status")
+        assert "NoNewPrivs:\t1" in status and "CapEff:\t0000000000000000" in status
+        assert sh(f"stat -c %U /proc/{pid}") == "widget"
+        assert sh("stat -c '%a %U' /var/lib/widget-server /var/lib/widget-server/credentials.json").splitlines() == [
+            "700 widget", "600 widget"]
+        # (the pattern does not match this shell or grep themselves)
+        valkeys = "grep -l valkey-serve[r] /proc/[0-9]*/cmdline 2>/dev/null | wc -l"
+        assert int(sh(valkeys)) >= 1
+
+        sh("systemctl stop widget-server")
+        assert unit("Result", "ExecMainStatus", "ActiveState") == {"Result": "success", "ExecMainStatus": "0",
+                                                                  "ActiveState": "inactive"}
+        assert int(sh(valkeys)) == 0  # (the embedded Valkey stopped with it)
+
+        sh("systemctl start widget-server")
+        assert json.loads(sh(f"python3 -c \"{PROBE}\"")) == {"status": "ok"}
+        sh(f"kill -9 {unit('MainPID')['MainPID']}")  # Restart=on-failure
+        deadline = time.monotonic() + 90
+        while unit("NRestarts")["NRestarts"] == "0" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert unit("NRestarts")["NRestarts"] == "1"
+        assert json.loads(sh(f"python3 -c \"{PROBE}\"")) == {"status": "ok"}
+    finally:
+        box.remove()
