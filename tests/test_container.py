@@ -83,7 +83,8 @@ def _base_image() -> str:
                                "bookworm", str(rootfs), "http://deb.debian.org/debian"],
                               capture_output=True, text=True, timeout=900, check=False)
         assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
-        shutil.rmtree(rootfs / "var" / "cache" / "apt" / "archives", ignore_errors=True)
+        for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):  # (the Dockerfile runs apt-get update)
+            shutil.rmtree(rootfs / cache, ignore_errors=True)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run([PODMAN, *_global_args(), "import", "--change", 'CMD ["python3"]', "-",
                                    LOCAL_BASE], stdin=tar.stdout, capture_output=True, text=True, timeout=300,
@@ -94,7 +95,7 @@ def _base_image() -> str:
 
 
 @pytest.fixture(scope="module")
-def image() -> str:
+def image() -> Iterator[str]:
     STORE.mkdir(parents=True, exist_ok=True)
     base = _base_image()
     ca = (["-v", f"{HOST_CA}:/etc/ssl/host-ca.crt:ro", "--build-arg", "PIP_CERT=/etc/ssl/host-ca.crt",
@@ -102,7 +103,9 @@ def image() -> str:
     podman("build", "--format", "docker", *_ulimits(), *ca, "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
            "-f", "deploy/Dockerfile", "--ignorefile", "deploy/Dockerfile.dockerignore", "-t", IMAGE, str(ROOT),
            timeout=1800)
-    return IMAGE
+    yield IMAGE
+    # images a rebuild replaced (the tagged ones and their layers stay: the next run's build cache)
+    podman("image", "prune", "-f", check=False, timeout=300)
 
 
 class Container:
@@ -307,6 +310,7 @@ async def test_the_compose_file_runs_the_server_with_a_persistent_valkey(image, 
         assert podman("healthcheck", "run", server, check=False).returncode == 0
     finally:
         run("down", timeout=120)
+        podman("rmi", "-f", f"localhost/{project}_server", check=False)
         for volume in ("valkey-data", "server-data"):
             podman("volume", "rm", "-f", f"{project}_{volume}", check=False)
         podman("network", "rm", "-f", f"{project}_default", check=False)
