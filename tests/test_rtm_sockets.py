@@ -53,6 +53,8 @@ class AsgiSocket:
         rid = self.send("login", {"token": f"Bearer {token}"})
         reply = await self.frame()
         assert reply["request_id"] == rid and reply["success"], reply
+        # a login that brought no customer_side_storage is told what to keep, right after its answer
+        assert (await self.frame())["action"] == "customer_side_storage_updated"
         return reply
 
 

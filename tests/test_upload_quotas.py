@@ -107,6 +107,7 @@ async def test_a_full_valkey_gives_service_unavailable_not_internal(full_valkey)
     live, org, valkey = full_valkey
     customer = await CustomerClient(live.url, org).authorize()
     chat = await customer.ok("start_chat", {"chat": {"thread": {"events": [{"type": "message", "text": "hi"}]}}})
+    socket = await customer.rtm()  # (logged in while there is room: a login writes the visit)
     used = int((await valkey.info("memory"))["used_memory"])
     await valkey.config_set("maxmemory", used + 3 * 1024 * 1024)  # room for about three 1 MB files
     try:
@@ -119,7 +120,6 @@ async def test_a_full_valkey_gives_service_unavailable_not_internal(full_valkey)
 
         # full to the brim (less than a message left): every write is refused alike, on the Web API, the RTM socket
         # (a request, a login) and the token endpoint
-        socket = await customer.rtm()
         await valkey.config_set("maxmemory", int((await valkey.info("memory"))["used_memory"]) // 2)
         message = {"chat_id": chat["chat_id"], "event": {"type": "message", "text": "more"}}
         r = await customer.call("send_event", message)
