@@ -148,7 +148,9 @@ def _charset(content_type: str) -> str:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() and len(text.strip()) < 7 else None
+    # ASCII digits only: str.isdigit() also takes superscripts ("\u00b2"), which int() refuses
+    value = (text or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else None
 
 
 def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
@@ -158,7 +160,7 @@ def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
         return UrlInfo(url=url)
     try:
         text = body.decode(_charset(content_type), errors="replace")
-    except LookupError:  # an unknown charset name
+    except (LookupError, UnicodeError):  # an unknown charset name, or a codec without "replace" (idna, punycode)
         text = body.decode("utf-8", errors="replace")
     head = _Head()
     # fed in slices so a page without a </head> stops being parsed at its <body>, not at its end
