@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
+import re
 import secrets
 
-from tests.support import serve_http
+from tests.support import CustomerClient, LiveServer, free_port, serve_http
+from tests.support.mail import SmtpInbox
+from widget_server.bootstrap import create_license
+from widget_server.valkey import connect
 
 
 class Odd(http.server.BaseHTTPRequestHandler):
@@ -38,3 +43,58 @@ async def test_an_odd_page_head_is_a_preview_not_a_server_error(owner_team):
         square = await customer.call("get_url_info", {"url": f"{site}/square?{secrets.token_hex(3)}"})
         assert square.status_code == 200, square.text
         assert square.json()["image_url"] == f"{site}/a.png" and "image_width" not in square.json()
+
+
+# --- request_email_verification: whose link, and how often -------------------------------------------------------------
+
+async def _mail_server(tmp_path, valkey_url: str, inbox_port: int, public_url: bool) -> tuple[LiveServer, str]:
+    port = free_port()
+    env = {"WIDGET_SMTP_URL": f"smtp://127.0.0.1:{inbox_port}", "WIDGET_MAIL_FROM": "Help <help@shop.example>",
+           "WIDGET_MAIL_RETRY_BASE": "0.1", "WIDGET_EMAIL_VERIFICATIONS_PER_HOUR": "2"}
+    if public_url:
+        env["WIDGET_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    server = LiveServer(tmp_path / f"s{port}", valkey_url, env=env, port=port).start()
+    valkey = connect(valkey_url)
+    try:
+        creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+    finally:
+        await valkey.aclose()
+    return server, creds["organization_id"]
+
+
+async def _ask(customer: CustomerClient, host: str | None = None):
+    headers = {"Authorization": f"Bearer {customer.token}"}
+    if host:
+        headers["Host"] = host
+    return await customer.http.post("/v3.6/customer/action/request_email_verification",
+                                    params={"organization_id": customer.org},
+                                    json={"callback_uri": "https://hooks.example/verified"}, headers=headers)
+
+
+async def test_a_verification_mail_never_links_to_the_host_a_caller_names(valkey_url, tmp_path):
+    """The mailed link's base is WIDGET_PUBLIC_URL: a caller's ``Host: evil.example`` would otherwise have this
+    server mail anyone a 'confirm your address' link to the caller's site (and hand it the signed token)."""
+    with SmtpInbox() as inbox:
+        server, org = await _mail_server(tmp_path, valkey_url, inbox.port, public_url=True)
+        customer = await CustomerClient(server.url, org).authorize()
+        try:
+            await customer.ok("update_customer", {"email": "victim@visitor.example"})
+            assert (await _ask(customer, host="evil.example")).status_code == 200
+            [mail] = await inbox.wait_for(1)
+            links = re.findall(r"https?://[^\s\"'<>]+", mail.get_body(("plain",)).get_content())
+            assert links and all(link.startswith(f"{server.url}/v1/customer/email_verification?") for link in links)
+        finally:
+            await customer.aclose()
+            server.stop()
+        # without WIDGET_PUBLIC_URL there is no base to trust: no mail, and a typed refusal
+        server, org = await _mail_server(tmp_path, valkey_url, inbox.port, public_url=False)
+        customer = await CustomerClient(server.url, org).authorize()
+        try:
+            await customer.ok("update_customer", {"email": "victim@visitor.example"})
+            r = await _ask(customer, host="evil.example")
+            assert r.status_code == 403 and r.json()["error"]["type"] == "not_allowed", r.text
+            await asyncio.sleep(0.3)
+            assert len(inbox.messages) == 1
+        finally:
+            await customer.aclose()
+            server.stop()

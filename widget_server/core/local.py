@@ -516,10 +516,16 @@ class LocalCore(ChatBase):
         mailer = self.tickets.mailer if self.tickets is not None else None
         if mailer is None or not mailer.enabled:
             raise ApiError("not_allowed", "This server sends no e-mail")
+        # The mailed link's base is the operator's WIDGET_PUBLIC_URL, never the request's own: that comes from the
+        # Host header a caller chooses, and would make this server mail anyone a link to the caller's site.
+        public_url = self.settings.public_url.rstrip("/")
+        if not public_url:
+            raise ApiError("not_allowed", "Verification mails need WIDGET_PUBLIC_URL (the base of the mailed link)")
         limit = self.settings.email_verifications_per_hour
-        if await hourly_count(self.store.r, keys.email_verifications(caller.customer_id, int(time.time() // 3600))) > limit:
+        hour = int(time.time() // 3600)
+        if await hourly_count(self.store.r, keys.email_verifications(caller.customer_id, hour)) > limit:
             raise ApiError("too_many_requests", f"At most {limit} verification mails an hour")
-        link = f"{caller.base_url}{EMAIL_VERIFICATION_PATH}?token={self.signer.sign(EMAIL_VERIFICATION_PURPOSE, claims)}"
+        link = f"{public_url}{EMAIL_VERIFICATION_PATH}?token={self.signer.sign(EMAIL_VERIFICATION_PURPOSE, claims)}"
         days = self.settings.email_verification_days
         config = await self.store.license_config(caller.org)
         site = (await self.store.license(caller.org) or {}).get("name") or "widget_server"
