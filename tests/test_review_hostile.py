@@ -98,3 +98,30 @@ async def test_a_verification_mail_never_links_to_the_host_a_caller_names(valkey
         finally:
             await customer.aclose()
             server.stop()
+
+
+async def test_many_visitors_cannot_mail_one_address_without_end(valkey_url, tmp_path):
+    """WIDGET_EMAIL_VERIFICATIONS_PER_HOUR bounds the mails to one address too, whoever asks: new visitor identities
+    are cheap, so a bound per customer alone lets anyone flood a victim's mailbox from this server."""
+    victim = f"victim-{secrets.token_hex(4)}@visitor.example"
+    with SmtpInbox() as inbox:
+        server, org = await _mail_server(tmp_path, valkey_url, inbox.port, public_url=True)
+        visitors = [await CustomerClient(server.url, org).authorize() for _ in range(3)]
+        try:
+            codes = []
+            for visitor in visitors:
+                await visitor.ok("update_customer", {"email": victim})
+                codes.append((await _ask(visitor)).status_code)
+                codes.append((await _ask(visitor)).status_code)
+            assert codes.count(200) == 2 and codes.count(429) == 4, codes
+            await inbox.wait_for(2)
+            await asyncio.sleep(0.3)
+            assert len(inbox.messages) == 2
+            # another address is another budget (a new visitor: each of these asked twice, their own bound)
+            visitors.append(await CustomerClient(server.url, org).authorize())
+            await visitors[3].ok("update_customer", {"email": f"other-{secrets.token_hex(4)}@visitor.example"})
+            assert (await _ask(visitors[3])).status_code == 200
+        finally:
+            for visitor in visitors:
+                await visitor.aclose()
+            server.stop()

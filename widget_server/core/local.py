@@ -525,6 +525,11 @@ class LocalCore(ChatBase):
         hour = int(time.time() // 3600)
         if await hourly_count(self.store.r, keys.email_verifications(caller.customer_id, hour)) > limit:
             raise ApiError("too_many_requests", f"At most {limit} verification mails an hour")
+        # the same bound per address mailed, whoever asks: new visitor identities are cheap, so a per-customer bound
+        # alone would let anyone mail one victim's address without end
+        mailed = hashlib.sha256(email.lower().encode()).hexdigest()
+        if await hourly_count(self.store.r, keys.email_verifications_to(mailed, hour)) > limit:
+            raise ApiError("too_many_requests", f"At most {limit} verification mails an hour to one address")
         link = f"{public_url}{EMAIL_VERIFICATION_PATH}?token={self.signer.sign(EMAIL_VERIFICATION_PURPOSE, claims)}"
         days = self.settings.email_verification_days
         config = await self.store.license_config(caller.org)
