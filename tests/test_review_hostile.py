@@ -12,6 +12,8 @@ from tests.support.mail import SmtpInbox
 from widget_server.bootstrap import create_license
 from widget_server.valkey import connect
 
+from .test_agent_api_breadth import _chat_with_ann, desk  # noqa: F401 (the desk fixture: four agents, two groups)
+
 
 class Odd(http.server.BaseHTTPRequestHandler):
     """Pages whose head is valid HTML but odd: a charset codec that refuses ``errors="replace"`` (idna), an image
@@ -125,3 +127,40 @@ async def test_many_visitors_cannot_mail_one_address_without_end(valkey_url, tmp
             for visitor in visitors:
                 await visitor.aclose()
             server.stop()
+
+
+# --- follow_chat: a follower keeps only what they may read ---------------------------------------------------------------
+
+async def _pushes_until_multicast(sock, boss, agent_id: str) -> list[dict]:
+    """Every push ``sock`` got before a multicast the boss sends now (pushes to one agent keep their order)."""
+    marker = secrets.token_hex(4)
+    await boss.ok("multicast", {"recipients": {"agents": {"ids": [agent_id]}}, "content": {"marker": marker}})
+    seen = []
+    while True:
+        frame = await sock.push()
+        if frame["action"] == "incoming_multicast" and frame["payload"]["content"] == {"marker": marker}:
+            return seen
+        seen.append(frame)
+
+
+async def test_a_follower_whose_group_loses_the_chat_hears_no_more_of_it(server, desk):  # noqa: F811
+    """Bob (group 0, normal) follows Ann's chat; it is transferred to group 1, which Bob is not in. Bob can no longer
+    read the chat (get_chat: 403), so the customer's next message must not reach his sockets either."""
+    customer, chat_id, _ = await _chat_with_ann(server, desk)
+    bob_rtm = await desk.bob.rtm()
+    try:
+        await desk.bob.ok("follow_chat", {"id": chat_id})
+        await desk.cid.ok("set_routing_status", {"status": "accepting_chats"})
+        await desk.ann.ok("transfer_chat", {"id": chat_id, "target": {"type": "group", "ids": [1]}})
+        assert (await desk.bob.call("get_chat", {"chat_id": chat_id})).status_code == 403
+        secret = f"my card number is {secrets.token_hex(4)}"
+        await customer.ok("send_event", {"chat_id": chat_id, "event": {"type": "message", "text": secret}})
+        got = await _pushes_until_multicast(bob_rtm, desk.boss, desk.bob.id)
+        assert not [f for f in got if secret in str(f["payload"])], got
+        assert {"chat_id": chat_id} in [f["payload"] for f in got if f["action"] == "chat_unfollowed"]
+        # the chat's own agents still hear it
+        assert [e for e in (await desk.cid.ok("get_chat", {"chat_id": chat_id}))["thread"]["events"]
+                if e.get("text") == secret]
+    finally:
+        await bob_rtm.close()
+        await customer.aclose()
