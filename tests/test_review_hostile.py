@@ -7,7 +7,7 @@ import http.server
 import re
 import secrets
 
-from tests.support import CustomerClient, LiveServer, free_port, serve_http
+from tests.support import CustomerClient, LiveServer, WebhookReceiver, free_port, serve_http
 from tests.support.mail import SmtpInbox
 from widget_server.bootstrap import create_license
 from widget_server.valkey import connect
@@ -164,3 +164,24 @@ async def test_a_follower_whose_group_loses_the_chat_hears_no_more_of_it(server,
     finally:
         await bob_rtm.close()
         await customer.aclose()
+
+
+async def test_a_verification_link_posted_again_calls_back_no_more(valkey_url, tmp_path):
+    """The link lives WIDGET_EMAIL_VERIFICATION_DAYS and its page is open to anyone holding it: each POST of it must
+    not make this server POST to the callback_uri again (a reflector aimed at any public site)."""
+    with SmtpInbox() as inbox, WebhookReceiver() as callback:
+        server, org = await _mail_server(tmp_path, valkey_url, inbox.port, public_url=True)
+        customer = await CustomerClient(server.url, org).authorize()
+        try:
+            await customer.ok("update_customer", {"email": "me@visitor.example"})
+            await customer.ok("request_email_verification", {"callback_uri": callback.url})
+            [mail] = await inbox.wait_for(1)
+            link = re.search(r"https?://\S+", mail.get_body(("plain",)).get_content()).group(0)
+            for _ in range(5):  # (each POST answers only after its callback, if any, was answered)
+                done = await customer.http.post(link)
+                assert done.status_code == 200 and "confirmed" in done.text
+            assert len(callback.requests) == 1
+            assert (await customer.ok("get_customer"))["email_verified"] is True
+        finally:
+            await customer.aclose()
+            server.stop()

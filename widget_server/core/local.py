@@ -556,10 +556,14 @@ class LocalCore(ChatBase):
         customer = await self.store.customer(claims.cid)
         if not customer or customer.get("email") != claims.email:
             return False
-        if customer.get("email_verified") != claims.email:
-            await self._customer_updated(
-                Caller(org=claims.org, customer_id=claims.cid, version="3.6", transport="web", base_url=""),
-                {"email": claims.email, "email_verified": claims.email})
+        if customer.get("email_verified") == claims.email:
+            # confirmed before: no second callback. The link is good for days and this page takes no token, so
+            # calling back on every POST would let whoever holds a link make this server POST to its callback_uri
+            # without end (request_email_verification calls back a verified address again, under the write limits)
+            return True
+        await self._customer_updated(
+            Caller(org=claims.org, customer_id=claims.cid, version="3.6", transport="web", base_url=""),
+            {"email": claims.email, "email_verified": claims.email})
         await self._verified_callback(claims)
         return True
 
