@@ -185,3 +185,47 @@ async def test_a_verification_link_posted_again_calls_back_no_more(valkey_url, t
         finally:
             await customer.aclose()
             server.stop()
+
+
+# --- URLs a customer names: the webhooks' allowance is not theirs --------------------------------------------------------
+
+class Internal(http.server.BaseHTTPRequestHandler):
+    """A page only the host itself should see (an admin panel on loopback)."""
+
+    hits = 0
+
+    def do_GET(self) -> None:
+        Internal.hits += 1
+        body = b"<title>Internal admin panel</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+async def test_a_webhook_allowance_for_loopback_opens_nothing_to_visitors(valkey_url, tmp_path):
+    """WIDGET_WEBHOOK_ALLOWED_NETWORKS=127.0.0.1/32 lets the owner's bot on the same host get webhooks; it must not let
+    every anonymous visitor read the host's loopback pages through get_url_info, nor aim the verified-address callback
+    there. Those follow WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS (empty by default: public addresses only)."""
+    server = LiveServer(tmp_path, valkey_url, env={"WIDGET_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+                                                   "WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS": ""}).start()
+    valkey = connect(valkey_url)
+    try:
+        creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
+        customer = await CustomerClient(server.url, creds["organization_id"]).authorize()
+        Internal.hits = 0
+        with serve_http(Internal) as site:
+            r = await customer.call("get_url_info", {"url": f"{site}/admin?{secrets.token_hex(3)}"})
+            assert r.status_code == 400 and r.json()["error"]["type"] == "validation", r.text
+            assert Internal.hits == 0
+            await customer.ok("update_customer", {"email": "me@visitor.example"})
+            r = await customer.call("request_email_verification", {"callback_uri": f"{site}/hook"})
+            assert r.status_code == 400 and r.json()["error"]["type"] == "validation", r.text
+        await customer.aclose()
+    finally:
+        await valkey.aclose()
+        server.stop()

@@ -2,7 +2,8 @@
 address (``request_email_verification``).
 
 A customer names the URL, so these requests get the webhooks' guard (``targets.TargetPolicy``): the resolved address
-must be public unless the operator allows its network (``WIDGET_WEBHOOK_ALLOWED_NETWORKS``), the request goes to
+must be public unless the operator allows its network (``WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS``, not the webhooks'
+allowance: ``LocalCore.customer_targets``), the request goes to
 exactly that address (a name that resolves elsewhere a moment later changes nothing), and a redirect is followed
 only after its own target passed the same check. Every fetch is bounded in time and in bytes read.
 """

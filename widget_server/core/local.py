@@ -29,6 +29,7 @@ from .chats import ChatBase, customer_view
 from .ids import short_id, split_event_id, uuid_id
 from .interface import Caller, UploadedFile
 from .links import GuardedHttp, LinkPreviews
+from .targets import TargetPolicy, parse_networks
 from .store import StoreError
 from .tickets import hourly_count, valid_email
 
@@ -127,13 +128,23 @@ class LocalCore(ChatBase):
     FOR_CUSTOMER = True
     forwards_callers = False
     _links: LinkPreviews | None = None
+    _customer_targets: TargetPolicy | None = None
+
+    @property
+    def customer_targets(self) -> TargetPolicy:
+        """The address guard for URLs a customer names (link previews, a verified address's callback): public
+        addresses, plus only ``WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS``. Not the webhooks' allowance: an operator who
+        lets their own bot's webhooks reach 127.0.0.1 has not opened the host's loopback to every anonymous visitor."""
+        if self._customer_targets is None:
+            self._customer_targets = TargetPolicy(parse_networks(self.settings.customer_url_allowed_networks))
+        return self._customer_targets
 
     @property
     def links(self) -> LinkPreviews:
-        """Link previews, fetched with the webhooks' address guard (``core/links.py``)."""
+        """Link previews, fetched with the customer URLs' address guard (``core/links.py``)."""
         if self._links is None:
             st = self.settings
-            self._links = LinkPreviews(self.store.r, GuardedHttp(self.webhooks.targets, st.url_info_timeout),
+            self._links = LinkPreviews(self.store.r, GuardedHttp(self.customer_targets, st.url_info_timeout),
                                        st.url_info_max_bytes, st.url_info_cache_seconds, st.url_info_per_minute)
         return self._links
 
@@ -501,7 +512,7 @@ class LocalCore(ChatBase):
         target = urlsplit(req.callback_uri)
         if target.scheme not in ("http", "https") or not target.hostname:
             raise ApiError("validation", "callback_uri: an http:// or https:// URL with a host is required")
-        refused = self.webhooks.targets.registration_error(req.callback_uri)
+        refused = self.customer_targets.registration_error(req.callback_uri)
         if refused:
             raise ApiError("validation", "callback_uri: " + refused.partition(": ")[2])
         customer = await self.store.customer(caller.customer_id) or {}
@@ -569,7 +580,7 @@ class LocalCore(ChatBase):
 
     async def _verified_callback(self, claims: EmailVerification) -> None:
         body = _encode({"email": claims.email, "customer_id": claims.cid, "organization_id": claims.org})
-        status = await GuardedHttp(self.webhooks.targets, self.settings.webhook_timeout).post_json(claims.callback, body)
+        status = await GuardedHttp(self.customer_targets, self.settings.webhook_timeout).post_json(claims.callback, body)
         if not 200 <= status < 300:
             log.info("e-mail verification callback answered %s", status or "nothing")
 
