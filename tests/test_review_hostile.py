@@ -22,6 +22,8 @@ class Odd(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/idna"):
             content_type, body = "text/html; charset=idna", b"<title>idna page</title>"
+        elif self.path.startswith("/marked"):  # a marked section html.parser asserts on
+            content_type, body = "text/html", b"<head><title>Marked</title><![ x [<meta name=description content=d>"
         else:
             content_type = "text/html; charset=utf-8"
             body = ('<head><meta property="og:image" content="/a.png">'
@@ -45,6 +47,14 @@ async def test_an_odd_page_head_is_a_preview_not_a_server_error(owner_team):
         square = await customer.call("get_url_info", {"url": f"{site}/square?{secrets.token_hex(3)}"})
         assert square.status_code == 200, square.text
         assert square.json()["image_url"] == f"{site}/a.png" and "image_width" not in square.json()
+
+
+async def test_markup_the_html_parser_chokes_on_is_a_preview_of_what_came_before(owner_team):
+    _, _, customer = owner_team
+    with serve_http(Odd) as site:
+        marked = await customer.call("get_url_info", {"url": f"{site}/marked?{secrets.token_hex(3)}"})
+        assert marked.status_code == 200, marked.text
+        assert marked.json()["title"] == "Marked"
 
 
 # --- request_email_verification: whose link, and how often -------------------------------------------------------------

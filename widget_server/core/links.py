@@ -168,7 +168,10 @@ def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
     for start in range(0, len(text), 8192):
         if head.done:
             break
-        head.feed(text[start:start + 8192])
+        try:
+            head.feed(text[start:start + 8192])
+        except AssertionError:  # the stdlib parser's answer to some broken markup ("<![ x [", "<![abc"): stop there
+            break
     meta = head.meta
 
     def first(*names: str) -> str | None:
