@@ -22,6 +22,8 @@ class Odd(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/idna"):
             content_type, body = "text/html; charset=idna", b"<title>idna page</title>"
+        elif self.path.startswith("/v6"):  # an image URL urljoin refuses
+            content_type, body = "text/html", b'<title>V6</title><meta property="og:image" content="http://[::1">'
         elif self.path.startswith("/marked"):  # a marked section html.parser asserts on
             content_type, body = "text/html", b"<head><title>Marked</title><![ x [<meta name=description content=d>"
         else:
@@ -55,6 +57,14 @@ async def test_markup_the_html_parser_chokes_on_is_a_preview_of_what_came_before
         marked = await customer.call("get_url_info", {"url": f"{site}/marked?{secrets.token_hex(3)}"})
         assert marked.status_code == 200, marked.text
         assert marked.json()["title"] == "Marked"
+
+
+async def test_an_image_url_that_is_no_url_is_left_out_of_the_preview(owner_team):
+    _, _, customer = owner_team
+    with serve_http(Odd) as site:
+        v6 = await customer.call("get_url_info", {"url": f"{site}/v6?{secrets.token_hex(3)}"})
+        assert v6.status_code == 200, v6.text
+        assert v6.json()["title"] == "V6" and "image_url" not in v6.json()
 
 
 # --- request_email_verification: whose link, and how often -------------------------------------------------------------

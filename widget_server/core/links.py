@@ -182,8 +182,11 @@ def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
 
     image = first("og:image:secure_url", "og:image", "og:image:url", "twitter:image", "twitter:image:src")
     if image:
-        image = urljoin(url, image)
-        if urlsplit(image).scheme not in ("http", "https") or len(image) > URL_LIMIT:
+        try:
+            image = urljoin(url, image)
+            if urlsplit(image).scheme not in ("http", "https") or len(image) > URL_LIMIT:
+                image = None
+        except ValueError:  # not a URL at all ("http://[::1": an unclosed IPv6 literal)
             image = None
     return UrlInfo(
         url=url,
