@@ -24,6 +24,8 @@ class Odd(http.server.BaseHTTPRequestHandler):
             content_type, body = "text/html; charset=idna", b"<title>idna page</title>"
         elif self.path.startswith("/v6"):  # an image URL urljoin refuses
             content_type, body = "text/html", b'<title>V6</title><meta property="og:image" content="http://[::1">'
+        elif self.path.startswith("/escape"):  # a codec that makes lone surrogates of "\ud800"
+            content_type, body = "text/html; charset=unicode_escape", b"<title>\\ud800 Escaped</title>"
         elif self.path.startswith("/marked"):  # a marked section html.parser asserts on
             content_type, body = "text/html", b"<head><title>Marked</title><![ x [<meta name=description content=d>"
         else:
@@ -65,6 +67,14 @@ async def test_an_image_url_that_is_no_url_is_left_out_of_the_preview(owner_team
         v6 = await customer.call("get_url_info", {"url": f"{site}/v6?{secrets.token_hex(3)}"})
         assert v6.status_code == 200, v6.text
         assert v6.json()["title"] == "V6" and "image_url" not in v6.json()
+
+
+async def test_a_charset_that_decodes_to_lone_surrogates_is_a_preview_not_a_server_error(owner_team):
+    _, _, customer = owner_team
+    with serve_http(Odd) as site:
+        escaped = await customer.call("get_url_info", {"url": f"{site}/escape?{secrets.token_hex(3)}"})
+        assert escaped.status_code == 200, escaped.text
+        assert escaped.json()["title"].endswith(" Escaped")
 
 
 # --- request_email_verification: whose link, and how often -------------------------------------------------------------

@@ -163,6 +163,8 @@ def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
         text = body.decode(_charset(content_type), errors="replace")
     except (LookupError, UnicodeError):  # an unknown charset name, or a codec without "replace" (idna, punycode)
         text = body.decode("utf-8", errors="replace")
+    # some codecs (unicode_escape: "\\ud800") yield lone surrogates, which no UTF-8 answer can carry
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
     head = _Head()
     # fed in slices so a page without a </head> stops being parsed at its <body>, not at its end
     for start in range(0, len(text), 8192):
