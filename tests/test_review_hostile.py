@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import encodings
 import http.server
+import pkgutil
 import re
 import secrets
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support import CustomerClient, LiveServer, WebhookReceiver, free_port, serve_http
 from tests.support.mail import SmtpInbox
 from widget_server.bootstrap import create_license
+from widget_server.core.links import parse_preview
 from widget_server.valkey import connect
 
 from .test_agent_api_breadth import _chat_with_ann, desk  # noqa: F401 (the desk fixture: four agents, two groups)
@@ -259,3 +266,24 @@ async def test_a_webhook_allowance_for_loopback_opens_nothing_to_visitors(valkey
     finally:
         await valkey.aclose()
         server.stop()
+
+
+# --- a page's head, fuzzed: whatever a site serves, the preview is an answer -----------------------------------------
+
+_CODECS = sorted({m.name for m in pkgutil.iter_modules(encodings.__path__)} - {"aliases"})
+_PIECES = ["<", ">", "<!", "<![", "<![CDATA[", "<!--", "-->", "<?", "</", "<meta ", 'property="og:image" ',
+           'property="og:image:width" ', 'property="og:title" ', 'content="', '"', "<title>", "</title>", "&#",
+           "&#x", "&#99999999999;", "&amp", "x", " ", "=", "'", "<![if ", "<![endif]>", "<!DOCTYPE", "<head>",
+           "<body>", "[", "]", "\x00", "\\ud800", "\\x", "<script>", "</script>", "<![ x [", "<![abc", "%", "\u00b2",
+           "\u0663", "http://[::1", "//", "javascript:", "<plaintext>", "<textarea>", "\xff\xfe", "+AGEA-"]
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=3000, print_blob=False)
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=40), charset=st.sampled_from(["", *_CODECS]),
+       page=st.sampled_from(["http://a.example/", "http://[::1]:8080/p", "https://a.example/%zz?q#f"]))
+def test_any_page_head_gives_a_preview_that_encodes(pieces, charset, page):
+    """parse_preview is what get_url_info runs on bytes a stranger's site chose: every charset the stdlib knows,
+    markup its HTML parser chokes on, image URLs that are no URLs; each gives a UrlInfo the answer can encode."""
+    body = "".join(pieces).encode("utf-8", errors="surrogatepass")
+    info = parse_preview(page, f"text/html; charset={charset}" if charset else "text/html", body)
+    msgspec.json.encode(info)
