@@ -166,6 +166,24 @@ async def test_many_visitors_cannot_mail_one_address_without_end(valkey_url, tmp
             server.stop()
 
 
+async def test_a_verification_mail_carries_none_of_the_asker_s_text(valkey_url, tmp_path):
+    """The mail goes to an address nobody confirmed yet (anyone's, set with update_customer): the asker's chosen
+    name must not put their words into a mail this server sends in the license's name."""
+    lure = f"URGENT your account is locked call 555-{secrets.randbelow(10**4):04d}"
+    with SmtpInbox() as inbox:
+        server, org = await _mail_server(tmp_path, valkey_url, inbox.port, public_url=True)
+        customer = await CustomerClient(server.url, org).authorize()
+        try:
+            await customer.ok("update_customer", {"email": "someone@visitor.example", "name": lure})
+            assert (await _ask(customer)).status_code == 200
+            [mail] = await inbox.wait_for(1)
+            for part in ("plain", "html"):
+                assert "555-" not in mail.get_body((part,)).get_content()
+        finally:
+            await customer.aclose()
+            server.stop()
+
+
 # --- follow_chat: a follower keeps only what they may read ---------------------------------------------------------------
 
 async def _pushes_until_multicast(sock, boss, agent_id: str) -> list[dict]:

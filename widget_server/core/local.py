@@ -547,7 +547,9 @@ class LocalCore(ChatBase):
         site = (await self.store.license(caller.org) or {}).get("name") or "widget_server"
         try:
             await mailer.enqueue(caller.org, notification(
-                to=[email], subject="Confirm your e-mail address", site=site, name=customer.get("name") or None,
+                # no name: whoever asks chooses it, and this mail goes to an address nobody has confirmed yet (a
+                # stranger's), so it carries none of the asker's text
+                to=[email], subject="Confirm your e-mail address", site=site, name=None,
                 lang=next((g.language for g in config.groups if g.id == caller.group_id), config.language),
                 paragraphs=[f"Please confirm that {email} is your e-mail address.",
                             f"The link is valid for {days} days. If you did not ask for this, ignore this message."],
