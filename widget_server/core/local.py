@@ -29,8 +29,8 @@ from .chats import ChatBase, customer_view
 from .ids import short_id, split_event_id, uuid_id
 from .interface import Caller, UploadedFile
 from .links import GuardedHttp, LinkPreviews
-from .targets import TargetPolicy, parse_networks
 from .store import StoreError
+from .targets import TargetPolicy, parse_networks
 from .tickets import hourly_count, valid_email
 
 log = logging.getLogger("widget_server.local")
