@@ -166,6 +166,31 @@ async def test_many_visitors_cannot_mail_one_address_without_end(valkey_url, tmp
             server.stop()
 
 
+async def test_a_verified_customer_cannot_have_this_server_call_back_without_end(valkey_url, tmp_path):
+    """An address verified already gets its callback at once, with no mail: without a bound of its own (counted in
+    Valkey, for every worker), a verified customer could have this server POST to any public URL as fast as the
+    per-worker write limits allow."""
+    with SmtpInbox() as inbox, WebhookReceiver() as callback:
+        server, org = await _mail_server(tmp_path, valkey_url, inbox.port, public_url=True)
+        customer = await CustomerClient(server.url, org).authorize()
+        try:
+            await customer.ok("update_customer", {"email": "me@visitor.example"})
+            await customer.ok("request_email_verification", {"callback_uri": callback.url})
+            [mail] = await inbox.wait_for(1)
+            link = re.search(r"https?://\S+", mail.get_body(("plain",)).get_content()).group(0)
+            assert (await customer.http.post(link)).status_code == 200
+            assert len(callback.requests) == 1
+            codes = [(await customer.call("request_email_verification", {"callback_uri": callback.url})).status_code
+                     for _ in range(5)]
+            # WIDGET_EMAIL_VERIFICATIONS_PER_HOUR (2 here); each answer comes after its callback was answered
+            assert codes == [200, 200, 429, 429, 429], codes
+            assert len(callback.requests) == 3
+            assert len(inbox.messages) == 1
+        finally:
+            await customer.aclose()
+            server.stop()
+
+
 async def test_a_verification_mail_carries_none_of_the_asker_s_text(valkey_url, tmp_path):
     """The mail goes to an address nobody confirmed yet (anyone's, set with update_customer): the asker's chosen
     name must not put their words into a mail this server sends in the license's name."""

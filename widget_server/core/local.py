@@ -522,6 +522,12 @@ class LocalCore(ChatBase):
         claims = EmailVerification(caller.org, caller.customer_id, email, req.callback_uri,
                                    int(time.time()) + self.settings.email_verification_days * 86400)
         if customer.get("email_verified") == email:
+            # the callback at once, bounded like the mails (in Valkey: every worker counts): else a verified customer
+            # could have this server POST to any public URL as fast as the write limits of each worker allow
+            limit = self.settings.email_verifications_per_hour
+            counter = keys.email_verification_callbacks(caller.customer_id, int(time.time() // 3600))
+            if await hourly_count(self.store.r, counter) > limit:
+                raise ApiError("too_many_requests", f"At most {limit} verification callbacks an hour")
             await self._verified_callback(claims)
             return _EMPTY
         mailer = self.tickets.mailer if self.tickets is not None else None
