@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support import CustomerClient, LiveServer, WebhookReceiver, configure, serve_http, start_valkey
+from tests.support import CustomerClient, LiveServer, WebhookReceiver, configure, free_port, serve_http, start_valkey
 from tests.support.mail import SmtpInbox
 from widget_server.bootstrap import create_license
 from widget_server.valkey import connect
@@ -311,7 +311,9 @@ async def test_a_customer_verifies_their_email_by_a_mailed_link(mail_valkey, tmp
     with SmtpInbox() as inbox, WebhookReceiver() as callback:
         env = {"WIDGET_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}", "WIDGET_MAIL_FROM": "Help <help@shop.example>",
                "WIDGET_MAIL_RETRY_BASE": "0.1", "WIDGET_EMAIL_VERIFICATIONS_PER_HOUR": "2"}
-        server = LiveServer(tmp_path, mail_valkey.connection_url, env=env).start()
+        port = free_port()  # (the mailed link's base is WIDGET_PUBLIC_URL)
+        env["WIDGET_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+        server = LiveServer(tmp_path, mail_valkey.connection_url, env=env, port=port).start()
         valkey = connect(mail_valkey.connection_url)
         creds = await create_license(valkey, f"owner-{secrets.token_hex(4)}@example.com", "pw")
         customer = await CustomerClient(server.url, creds["organization_id"]).authorize()

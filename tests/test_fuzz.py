@@ -673,7 +673,9 @@ async def test_web_actions_survive_random_and_mutated_bodies(world: World, case:
 @given(action=st.sampled_from(sorted(WEB_GET_ACTIONS) * 3 + ["get_chat", "no_such_action", "upload_file"]),
        version=st.sampled_from(["3.6", "3.5"]),
        params=st.dictionaries(st.sampled_from(["group_id", "url", "channel_type", "test", "version", "license_id",
-                                               "organization_id", "x", ""]),
+                                               "organization_id", "x", "",
+                                               # list_group_properties / list_license_properties (3.6, by GET)
+                                               "id", "namespace", "name"]),
                               st.one_of(st.text(max_size=30), st.sampled_from(TEXT_TRICKY_STRINGS),
                                         st.sampled_from(NUMBERS).map(str)), max_size=4),
        own_org=st.booleans())

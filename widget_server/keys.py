@@ -593,6 +593,16 @@ def email_verifications(cid: str, hour: int) -> str:
     return f"{P}:{{{cid}}}:emailverify:{hour}"
 
 
+def email_verification_callbacks(cid: str, hour: int) -> str:
+    """Counter of the callbacks one customer's address, verified already, had made at once in one clock hour."""
+    return f"{P}:{{{cid}}}:emailverify-callbacks:{hour}"
+
+
+def email_verifications_to(address_sha256: str, hour: int) -> str:
+    """Counter of verification mails sent to one e-mail address (by its SHA-256) in one clock hour, whoever asked."""
+    return f"{P}:emailverify-to:{{{address_sha256}}}:{hour}"
+
+
 def greeting_stats(org: str) -> str:
     """Hash ``<greeting id>:button_clicks`` -> count (``send_greeting_button_clicked``): one field per greeting."""
     return f"{P}:{{{org}}}:greeting_stats"

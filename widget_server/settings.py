@@ -100,6 +100,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Comma-separated addresses or CIDR networks webhooks may reach besides public ones (``127.0.0.1/32`` for a bot
     on the same host, ``10.0.0.0/8`` …). Empty: loopback, private, link-local (cloud metadata), shared, multicast
     and reserved addresses are refused, checked on the resolved address of every delivery."""
+    customer_url_allowed_networks: str = ""
+    """Comma-separated addresses or CIDR networks that URLs a customer names (``get_url_info``'s page,
+    ``request_email_verification``'s ``callback_uri``) may reach besides public ones. Empty: public addresses only,
+    whatever ``webhook_allowed_networks`` lets the license's own webhooks reach."""
     webhook_timeout: float = 10.0
     """Seconds one webhook delivery attempt may take in all (resolving, connecting, sending, the answer's headers)."""
     webhook_target_concurrency: int = 4
@@ -257,6 +261,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                 ipaddress.ip_network(net.strip(), strict=False)
     except ValueError as exc:
         raise SystemExit(f"invalid WIDGET_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
+    try:
+        for net in settings.customer_url_allowed_networks.split(","):  # parsed for use by core/targets.py
+            if net.strip():
+                ipaddress.ip_network(net.strip(), strict=False)
+    except ValueError as exc:
+        raise SystemExit(f"invalid WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS: {exc}") from None
     if not 0 < settings.webhook_timeout <= 300 or settings.webhook_target_concurrency < 1:
         raise SystemExit("WIDGET_WEBHOOK_TIMEOUT must be in (0, 300] and WIDGET_WEBHOOK_TARGET_CONCURRENCY at least 1")
     from .mail.config import check_sender, parse_smtp_url  # (here: the mail package imports this module)

@@ -68,7 +68,8 @@ class LiveServer:
                          "WIDGET_TRACKING_CALLS_PER_MINUTE": "1000000", "WIDGET_TOKEN_GRANTS_PER_MINUTE": "1000000",
                          "WIDGET_CUSTOMER_EVENTS_PER_MINUTE": "100000", "WIDGET_ADDRESS_EVENTS_PER_MINUTE": "100000",
                          "WIDGET_LOG_LEVEL": "warning",
-                         "WIDGET_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"})
+                         "WIDGET_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+                         "WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS": "127.0.0.1/32"})
         if valkey_url:
             self.env["WIDGET_VALKEY_URL"] = valkey_url
         self.env.update(env or {})

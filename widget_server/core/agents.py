@@ -519,6 +519,15 @@ class AgentCore(ChatBase):
                 await self._push(caller, [agent_id], "customer_transferred", a.CustomerTransferred(
                     id=chat["customer_id"], transferred_to=a.CustomerTransferredTo(group_ids=group_ids),
                     followed=agent_id in followers), webhook=False)
+        # a follower who may no longer read the chat stops following it: the chat's pushes (its messages) go to
+        # its followers, and must not reach an agent outside its new groups
+        members = self._agents_of(chat)
+        gone = [f for f in followers if f not in agents or not agent_sees_chat(
+            agents[f].get("role", "normal"), f, members, set(group_ids), {g["id"] for g in agents[f].get("groups", [])})]
+        if gone:
+            await self.store.update_json_field(keys.chat(chat["id"]), "followers",
+                                               lambda ids: [x for x in ids if x not in gone], default=[])
+            await self._push(caller, gone, "chat_unfollowed", a.ChatUnfollowed(chat_id=chat["id"]), webhook=False)
 
     def _send_checks(self, caller: AgentCaller) -> tuple[str, str]:
         return "", caller.agent_id

@@ -2,7 +2,8 @@
 address (``request_email_verification``).
 
 A customer names the URL, so these requests get the webhooks' guard (``targets.TargetPolicy``): the resolved address
-must be public unless the operator allows its network (``WIDGET_WEBHOOK_ALLOWED_NETWORKS``), the request goes to
+must be public unless the operator allows its network (``WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS``, not the webhooks'
+allowance: ``LocalCore.customer_targets``), the request goes to
 exactly that address (a name that resolves elsewhere a moment later changes nothing), and a redirect is followed
 only after its own target passed the same check. Every fetch is bounded in time and in bytes read.
 """
@@ -148,7 +149,9 @@ def _charset(content_type: str) -> str:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() and len(text.strip()) < 7 else None
+    # ASCII digits only: str.isdigit() also takes superscripts ("\u00b2"), which int() refuses
+    value = (text or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else None
 
 
 def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
@@ -158,14 +161,19 @@ def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
         return UrlInfo(url=url)
     try:
         text = body.decode(_charset(content_type), errors="replace")
-    except LookupError:  # an unknown charset name
+    except (LookupError, UnicodeError):  # an unknown charset name, or a codec without "replace" (idna, punycode)
         text = body.decode("utf-8", errors="replace")
+    # some codecs (unicode_escape: "\\ud800") yield lone surrogates, which no UTF-8 answer can carry
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
     head = _Head()
     # fed in slices so a page without a </head> stops being parsed at its <body>, not at its end
     for start in range(0, len(text), 8192):
         if head.done:
             break
-        head.feed(text[start:start + 8192])
+        try:
+            head.feed(text[start:start + 8192])
+        except AssertionError:  # the stdlib parser's answer to some broken markup ("<![ x [", "<![abc"): stop there
+            break
     meta = head.meta
 
     def first(*names: str) -> str | None:
@@ -176,8 +184,11 @@ def parse_preview(url: str, content_type: str, body: bytes) -> UrlInfo:
 
     image = first("og:image:secure_url", "og:image", "og:image:url", "twitter:image", "twitter:image:src")
     if image:
-        image = urljoin(url, image)
-        if urlsplit(image).scheme not in ("http", "https") or len(image) > URL_LIMIT:
+        try:
+            image = urljoin(url, image)
+            if urlsplit(image).scheme not in ("http", "https") or len(image) > URL_LIMIT:
+                image = None
+        except ValueError:  # not a URL at all ("http://[::1": an unclosed IPv6 literal)
             image = None
     return UrlInfo(
         url=url,

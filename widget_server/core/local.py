@@ -30,6 +30,7 @@ from .ids import short_id, split_event_id, uuid_id
 from .interface import Caller, UploadedFile
 from .links import GuardedHttp, LinkPreviews
 from .store import StoreError
+from .targets import TargetPolicy, parse_networks
 from .tickets import hourly_count, valid_email
 
 log = logging.getLogger("widget_server.local")
@@ -127,13 +128,23 @@ class LocalCore(ChatBase):
     FOR_CUSTOMER = True
     forwards_callers = False
     _links: LinkPreviews | None = None
+    _customer_targets: TargetPolicy | None = None
+
+    @property
+    def customer_targets(self) -> TargetPolicy:
+        """The address guard for URLs a customer names (link previews, a verified address's callback): public
+        addresses, plus only ``WIDGET_CUSTOMER_URL_ALLOWED_NETWORKS``. Not the webhooks' allowance: an operator who
+        lets their own bot's webhooks reach 127.0.0.1 has not opened the host's loopback to every anonymous visitor."""
+        if self._customer_targets is None:
+            self._customer_targets = TargetPolicy(parse_networks(self.settings.customer_url_allowed_networks))
+        return self._customer_targets
 
     @property
     def links(self) -> LinkPreviews:
-        """Link previews, fetched with the webhooks' address guard (``core/links.py``)."""
+        """Link previews, fetched with the customer URLs' address guard (``core/links.py``)."""
         if self._links is None:
             st = self.settings
-            self._links = LinkPreviews(self.store.r, GuardedHttp(self.webhooks.targets, st.url_info_timeout),
+            self._links = LinkPreviews(self.store.r, GuardedHttp(self.customer_targets, st.url_info_timeout),
                                        st.url_info_max_bytes, st.url_info_cache_seconds, st.url_info_per_minute)
         return self._links
 
@@ -501,7 +512,7 @@ class LocalCore(ChatBase):
         target = urlsplit(req.callback_uri)
         if target.scheme not in ("http", "https") or not target.hostname:
             raise ApiError("validation", "callback_uri: an http:// or https:// URL with a host is required")
-        refused = self.webhooks.targets.registration_error(req.callback_uri)
+        refused = self.customer_targets.registration_error(req.callback_uri)
         if refused:
             raise ApiError("validation", "callback_uri: " + refused.partition(": ")[2])
         customer = await self.store.customer(caller.customer_id) or {}
@@ -511,21 +522,40 @@ class LocalCore(ChatBase):
         claims = EmailVerification(caller.org, caller.customer_id, email, req.callback_uri,
                                    int(time.time()) + self.settings.email_verification_days * 86400)
         if customer.get("email_verified") == email:
+            # the callback at once, bounded like the mails (in Valkey: every worker counts): else a verified customer
+            # could have this server POST to any public URL as fast as the write limits of each worker allow
+            limit = self.settings.email_verifications_per_hour
+            counter = keys.email_verification_callbacks(caller.customer_id, int(time.time() // 3600))
+            if await hourly_count(self.store.r, counter) > limit:
+                raise ApiError("too_many_requests", f"At most {limit} verification callbacks an hour")
             await self._verified_callback(claims)
             return _EMPTY
         mailer = self.tickets.mailer if self.tickets is not None else None
         if mailer is None or not mailer.enabled:
             raise ApiError("not_allowed", "This server sends no e-mail")
+        # The mailed link's base is the operator's WIDGET_PUBLIC_URL, never the request's own: that comes from the
+        # Host header a caller chooses, and would make this server mail anyone a link to the caller's site.
+        public_url = self.settings.public_url.rstrip("/")
+        if not public_url:
+            raise ApiError("not_allowed", "Verification mails need WIDGET_PUBLIC_URL (the base of the mailed link)")
         limit = self.settings.email_verifications_per_hour
-        if await hourly_count(self.store.r, keys.email_verifications(caller.customer_id, int(time.time() // 3600))) > limit:
+        hour = int(time.time() // 3600)
+        if await hourly_count(self.store.r, keys.email_verifications(caller.customer_id, hour)) > limit:
             raise ApiError("too_many_requests", f"At most {limit} verification mails an hour")
-        link = f"{caller.base_url}{EMAIL_VERIFICATION_PATH}?token={self.signer.sign(EMAIL_VERIFICATION_PURPOSE, claims)}"
+        # the same bound per address mailed, whoever asks: new visitor identities are cheap, so a per-customer bound
+        # alone would let anyone mail one victim's address without end
+        mailed = hashlib.sha256(email.lower().encode()).hexdigest()
+        if await hourly_count(self.store.r, keys.email_verifications_to(mailed, hour)) > limit:
+            raise ApiError("too_many_requests", f"At most {limit} verification mails an hour to one address")
+        link = f"{public_url}{EMAIL_VERIFICATION_PATH}?token={self.signer.sign(EMAIL_VERIFICATION_PURPOSE, claims)}"
         days = self.settings.email_verification_days
         config = await self.store.license_config(caller.org)
         site = (await self.store.license(caller.org) or {}).get("name") or "widget_server"
         try:
             await mailer.enqueue(caller.org, notification(
-                to=[email], subject="Confirm your e-mail address", site=site, name=customer.get("name") or None,
+                # no name: whoever asks chooses it, and this mail goes to an address nobody has confirmed yet (a
+                # stranger's), so it carries none of the asker's text
+                to=[email], subject="Confirm your e-mail address", site=site, name=None,
                 lang=next((g.language for g in config.groups if g.id == caller.group_id), config.language),
                 paragraphs=[f"Please confirm that {email} is your e-mail address.",
                             f"The link is valid for {days} days. If you did not ask for this, ignore this message."],
@@ -545,16 +575,20 @@ class LocalCore(ChatBase):
         customer = await self.store.customer(claims.cid)
         if not customer or customer.get("email") != claims.email:
             return False
-        if customer.get("email_verified") != claims.email:
-            await self._customer_updated(
-                Caller(org=claims.org, customer_id=claims.cid, version="3.6", transport="web", base_url=""),
-                {"email": claims.email, "email_verified": claims.email})
+        if customer.get("email_verified") == claims.email:
+            # confirmed before: no second callback. The link is good for days and this page takes no token, so
+            # calling back on every POST would let whoever holds a link make this server POST to its callback_uri
+            # without end (request_email_verification calls back a verified address again, under the write limits)
+            return True
+        await self._customer_updated(
+            Caller(org=claims.org, customer_id=claims.cid, version="3.6", transport="web", base_url=""),
+            {"email": claims.email, "email_verified": claims.email})
         await self._verified_callback(claims)
         return True
 
     async def _verified_callback(self, claims: EmailVerification) -> None:
         body = _encode({"email": claims.email, "customer_id": claims.cid, "organization_id": claims.org})
-        status = await GuardedHttp(self.webhooks.targets, self.settings.webhook_timeout).post_json(claims.callback, body)
+        status = await GuardedHttp(self.customer_targets, self.settings.webhook_timeout).post_json(claims.callback, body)
         if not 200 <= status < 300:
             log.info("e-mail verification callback answered %s", status or "nothing")
 
