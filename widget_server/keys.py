@@ -18,8 +18,6 @@ SCHEMA_LOCK = f"{P}:schema:lock"
 LICENSE_NUMBERS = f"{P}:license_numbers"
 """Hash LiveChat-style numeric license id -> organization id (``window.__lc.license``, ``?license_id=``); each
 license's own hash keeps its number in the field ``license_id`` (``core/licenses.py``)."""
-LICENSE_NUMBER_SEQ = f"{P}:license_number_seq"
-"""Counter behind the numeric license ids."""
 
 
 # license (organization)

@@ -12,7 +12,8 @@ from .. import keys
 
 MAX_ORG_LENGTH = 64
 LICENSE_NUMBER_BASE = 10_000_000
-"""Numeric license ids start above it, so they have LiveChat's eight digits."""
+"""Numeric license ids are drawn at random from [BASE, 10 * BASE): LiveChat's eight digits, and not sequential, so the
+tenants of a server cannot be listed by counting up from one snippet's number."""
 MAX_LICENSE_NUMBER_DIGITS = 12
 
 
@@ -35,7 +36,7 @@ async def assign_license_number(r: Any, org: str) -> int:
             return int(raw)
         await r.hdel(key, "license_id")
     while True:
-        number = LICENSE_NUMBER_BASE + await r.incr(keys.LICENSE_NUMBER_SEQ)
+        number = LICENSE_NUMBER_BASE + secrets.randbelow(9 * LICENSE_NUMBER_BASE)
         if await r.hsetnx(keys.LICENSE_NUMBERS, str(number), org):
             break
     await r.hsetnx(key, "license_id", number)

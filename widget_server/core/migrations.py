@@ -13,7 +13,7 @@ Migrations, in order:
    page load; ``customer_visit.lua`` now gives each an expiry) that have no chat and no ban get the expiry new
    records get (``WIDGET_TRACKING_RETENTION_DAYS``), so they no longer stay for good.
 2. ``number_licenses``: every license gets LiveChat's numeric license id (``licenses.assign_license_number``; new
-   licenses get theirs when created), oldest license first.
+   licenses get theirs when created), eight digits drawn at random.
 3. ``greeting_rules_in_36_names``: greetings' ``referrer`` rules (this server's name before the Configuration API's
    3.6 greetings) are kept as LiveChat's ``url_referrer``, so ``get_greeting`` answers LiveChat's names.
 """
