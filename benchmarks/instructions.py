@@ -200,24 +200,27 @@ def main() -> None:
     from tests.support import start_valkey
 
     checkouts = [ROOT] + ([args.compare.resolve()] if args.compare else [])
-    valkey = start_valkey()
+    # a Valkey per checkout: a release refuses data a newer one migrated (core/migrations.py)
+    valkeys = {checkout: start_valkey() for checkout in checkouts}
     results: dict[tuple[Path, str], float] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if args.calls:
                 for kind in args.kinds:
-                    counted = [calls(c, kind, 200, valkey.connection_url, Path(tmp)) for c in checkouts]
+                    counted = [calls(c, kind, 200, valkeys[c].connection_url, Path(tmp)) for c in checkouts]
                     print_calls(kind, counted[0], counted[1] if args.compare else None)
                 return
             for kind in args.kinds:
                 for checkout in checkouts:
-                    low = instructions(checkout, kind, args.base, valkey.connection_url, Path(tmp))
-                    high = instructions(checkout, kind, args.base + args.requests, valkey.connection_url, Path(tmp))
+                    url = valkeys[checkout].connection_url
+                    low = instructions(checkout, kind, args.base, url, Path(tmp))
+                    high = instructions(checkout, kind, args.base + args.requests, url, Path(tmp))
                     results[(checkout, kind)] = (high - low) / args.requests
                     print(f"{kind:13} {checkout.name:20} {results[(checkout, kind)]:12,.0f} instructions/request",
                           flush=True)
     finally:
-        valkey.stop()
+        for valkey in valkeys.values():
+            valkey.stop()
     print()
     head = "| request | " + " | ".join(c.name for c in checkouts) + (" | ratio |" if args.compare else " |")
     print(head)
