@@ -45,7 +45,7 @@ from livechat.customer.rtm.base import CustomerRTM
 from livechat.customer.web.api.v36 import CustomerWebV36
 from livechat.customer.web.base import CustomerWeb
 
-from tests.support import LiveServer, serve_http, start_valkey
+from tests.support import LiveServer, free_port, serve_http, start_valkey
 from tests.support.mail import SmtpInbox
 from widget_server.bootstrap import create_license
 from widget_server.valkey import connect
@@ -468,8 +468,9 @@ def walk_mail() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def tls_live(tmp_path_factory, walk_valkey, walk_mail) -> Iterator[LiveServer]:
-    live = LiveServer(tmp_path_factory.mktemp("sdk-walk"), walk_valkey.connection_url, tls_names=[],
-                      env=walk_mail).start()
+    port = free_port()  # (WIDGET_PUBLIC_URL: the base of request_email_verification's mailed link)
+    live = LiveServer(tmp_path_factory.mktemp("sdk-walk"), walk_valkey.connection_url, tls_names=[], port=port,
+                      env={**walk_mail, "WIDGET_PUBLIC_URL": f"https://127.0.0.1:{port}"}).start()
     yield live
     live.stop()
 
@@ -507,12 +508,14 @@ async def site(tls_live, preview_page) -> Site:
 def edge(tmp_path_factory, walk_valkey, walk_mail, site: Site) -> Iterator[str]:
     """An edge in upstream proxy mode (TLS, for the SDK) in front of a core on the walk's Valkey, with a Valkey of its
     own (``tests/test_upstream.py`` says why) where the walk's license is known too; yields its host."""
-    core = LiveServer(tmp_path_factory.mktemp("sdk-walk-core"), walk_valkey.connection_url, env=walk_mail).start()
+    edge_port = free_port()  # the core's public URL is the edge's (README "proxy mode": its links point there)
+    core = LiveServer(tmp_path_factory.mktemp("sdk-walk-core"), walk_valkey.connection_url,
+                      env={**walk_mail, "WIDGET_PUBLIC_URL": f"https://127.0.0.1:{edge_port}"}).start()
     edge_valkey = start_valkey()
     live = None
     try:
         live = LiveServer(tmp_path_factory.mktemp("sdk-walk-edge"), edge_valkey.connection_url, tls_names=[],
-                          env={"WIDGET_UPSTREAM_URL": core.url}).start()
+                          port=edge_port, env={"WIDGET_UPSTREAM_URL": core.url}).start()
         async def known_to_the_edge() -> None:
             client = connect(edge_valkey.connection_url)
             try:
