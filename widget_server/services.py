@@ -50,6 +50,7 @@ from .upstream import Upstream, UpstreamCore
 from .upstream.accounts import UpstreamAccounts
 from .upstream.tokens import TokenDirectory
 from .upstream.visitors import UpstreamVisitors
+from .valkey import cancel_and_wait
 from .widget.avatars import Avatars
 from .widget.drafts import Drafts
 from .widget.local_visitors import LocalVisitors
@@ -232,12 +233,10 @@ class Services:
             metrics.VALKEY_LATENCY.observe(time.perf_counter() - started)
 
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
         # each loop finishes its turn's cleanup (the repair pass gives its lock back) before Valkey is closed; a loop
         # stuck in a Valkey call that does not end holds the stop up for 2 s at most
-        if self._background:
-            await asyncio.wait(self._background, timeout=2)
+        for task in await cancel_and_wait(self._background, 2.0):
+            log.warning("background task %s did not stop", task.get_name())
         if self.inbound is not None:
             await self.inbound.stop()
         await self.deliverer.stop()

@@ -46,6 +46,23 @@ def unavailable(exc: BaseException) -> str | None:
     return None
 
 
+async def cancel_and_wait(tasks: Any, patience: float) -> set[asyncio.Task[Any]]:
+    """Cancel ``tasks`` and wait up to ``patience`` seconds for them to end, cancelling again every half second; the
+    tasks still running then are returned (the caller logs them). Cancelling once is not enough on Python 3.11: a
+    cancellation that meets valkey-py's read timeout (``asyncio.timeout`` around every read) can come out as the
+    client's ``TimeoutError``, which its retry answers by sending the command again, and the task reads on."""
+    pending = {task for task in tasks if not task.done()}
+    deadline = time.monotonic() + patience
+    while pending:
+        for task in pending:
+            task.cancel()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(0.5, left))
+    return pending
+
+
 def log_failure(logger: logging.Logger, exc: BaseException, message: str, *args: Any) -> None:
     """A background loop's failed turn: one warning line while Valkey is unavailable (the loop retries, and would
     print a traceback every turn of an outage), else the traceback."""

@@ -36,7 +36,7 @@ from ..observe import metrics
 from ..protocol.common import now_rfc3339
 from ..protocol.configuration import Webhook, WebhookDelivery
 from ..protocol.errors import ApiError
-from ..valkey import log_failure
+from ..valkey import cancel_and_wait, log_failure
 from . import scripts
 from .ids import uuid_id
 from .limits import read_properties
@@ -65,6 +65,10 @@ _encode = msgspec.json.encode
 PUMP_IDLE_SECONDS = 5.0
 """How long a worker's retry pump sleeps when no retry waits: a retry this worker schedules wakes it at once, one that
 another worker schedules is due after ``retry_base`` at the earliest and that worker's pump moves it."""
+STOP_PATIENCE_SECONDS = 3.0
+"""How long ``stop`` waits for the consumer, the pump and deliveries in flight to end (a blocking read ends within
+1 s; a delivery is cut off)."""
+
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -261,9 +265,8 @@ class Deliverer:
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._in_flight]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in await cancel_and_wait(tasks, STOP_PATIENCE_SECONDS):
+            log.warning("webhook task %s did not stop", task.get_name())
         for client in self._clients.values():
             await client.aclose()
         # leave this consumer's unacknowledged entries to be claimed by a live worker; drop the idle consumer name
